@@ -1,0 +1,245 @@
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct route_def {
+    const char *path;
+    const char *method;
+    enum api_route route;
+};
+
+static const struct route_def routes[] = {
+    {"/api/health", "GET", ROUTE_HEALTH},
+    {"/api/status", "GET", ROUTE_STATUS},
+    {"/api/config", "GET", ROUTE_CONFIG},
+    {"/api/config", "PUT", ROUTE_CONFIG},
+    {"/api/registry/start", "POST", ROUTE_START},
+    {"/api/registry/stop", "POST", ROUTE_STOP},
+    {"/api/registry/restart", "POST", ROUTE_RESTART},
+    {"/api/registry", "DELETE", ROUTE_REGISTRY},
+    {"/api/registry/logs", "GET", ROUTE_LOGS},
+    {"/api/grant/inspect", "POST", ROUTE_GRANT_INSPECT},
+};
+
+static const char *allowed_for(const char *path)
+{
+    if (strcmp(path, "/api/config") == 0)
+        return "GET, PUT";
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (strcmp(routes[i].path, path) == 0)
+            return routes[i].method;
+    return NULL;
+}
+
+int api_route(const char *method, const char *path, enum api_route *route, const char **allow)
+{
+    size_t n = strlen(path);
+    char clean[128];
+    /* a trailing slash names the same resource */
+    if (n > 1 && n < sizeof clean && path[n - 1] == '/') {
+        memcpy(clean, path, n - 1);
+        clean[n - 1] = '\0';
+        path = clean;
+    }
+    int known = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        if (strcmp(routes[i].path, path) != 0)
+            continue;
+        known = 1;
+        if (strcmp(routes[i].method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            *route = routes[i].route;
+            return 0;
+        }
+    }
+    if (!known)
+        return 404;
+    if (allow)
+        *allow = allowed_for(path);
+    return 405;
+}
+
+json_t *api_error_body(const struct err *e)
+{
+    json_t *inner = json_pack("{s:s, s:s}", "code", e->code ? e->code : "error", "message",
+                              e->message[0] ? e->message : "the request failed");
+    if (e->field[0])
+        json_object_set_new(inner, "field", json_string(e->field));
+    return json_pack("{s:o}", "error", inner);
+}
+
+static void fail(struct api_response *res, const struct err *e)
+{
+    res->status = e->status ? e->status : 500;
+    res->body = api_error_body(e);
+}
+
+static void ok(struct api_response *res, int status, json_t *body)
+{
+    res->status = status;
+    res->body = body ? body : json_object();
+}
+
+/* Parses the body as one JSON object; an empty body is an empty object when
+ * allow_empty. */
+static json_t *parse_body(const struct api_request *req, int allow_empty, struct err *e)
+{
+    if (!req->body || req->body_len == 0) {
+        if (allow_empty)
+            return json_object();
+        err_set(e, 400, "invalid_json", NULL, "the request needs a JSON object body");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        err_set(e, 400, "invalid_json", NULL, "the body is not valid JSON: %s (at character %d)",
+                je.text, je.position);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        err_set(e, 400, "invalid_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static int parse_tail(const char *v, int *out, struct err *e)
+{
+    if (!v) {
+        *out = 200;
+        return 0;
+    }
+    char *end;
+    long t = strtol(v, &end, 10);
+    if (!*v || *end || t < 1 || t > MANAGER_MAX_LOG_TAIL)
+        return err_set(e, 400, "out_of_range", "tail", "tail must be a number from 1 to %d",
+                       MANAGER_MAX_LOG_TAIL);
+    *out = (int)t;
+    return 0;
+}
+
+static void submit(struct manager *m, enum manager_job job, int purge, struct api_response *res)
+{
+    struct err e = {0};
+    if (manager_submit(m, job, purge, &e))
+        fail(res, &e);
+    else
+        ok(res, 202, manager_status(m));
+}
+
+static void grant_inspect(struct manager *m, const struct api_request *req,
+                          struct api_response *res)
+{
+    struct err e = {0};
+    json_t *body = parse_body(req, 0, &e);
+    json_t *r = NULL;
+    if (!body)
+        goto out;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "accessGrant") != 0 && strcmp(key, "bucket") != 0) {
+            err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+            goto out;
+        }
+        if (!json_is_string(v)) {
+            err_set(&e, 400, "invalid_type", key, "%s must be a string", key);
+            goto out;
+        }
+    }
+    const char *grant = json_string_value(json_object_get(body, "accessGrant"));
+    const char *bucket = json_string_value(json_object_get(body, "bucket"));
+    r = manager_inspect_grant(m, grant && *grant ? grant : NULL, bucket, &e);
+out:
+    json_decref(body);
+    if (r)
+        ok(res, 200, r);
+    else
+        fail(res, &e);
+}
+
+void api_handle(struct manager *m, const struct api_request *req, struct api_response *res)
+{
+    enum api_route route;
+    struct err e = {0};
+    json_t *body = NULL;
+    res->allow = NULL;
+    int rc = api_route(req->method, req->path, &route, &res->allow);
+    if (rc == 404) {
+        err_set(&e, 404, "not_found", NULL, "no such API path");
+        fail(res, &e);
+        return;
+    }
+    if (rc == 405) {
+        err_set(&e, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s",
+                req->method, res->allow ? res->allow : "another method");
+        fail(res, &e);
+        return;
+    }
+
+    switch (route) {
+    case ROUTE_HEALTH:
+        ok(res, 200, json_pack("{s:b, s:s}", "ok", 1, "version", SR_VERSION));
+        return;
+    case ROUTE_STATUS:
+        ok(res, 200, manager_status(m));
+        return;
+    case ROUTE_CONFIG:
+        if (strcmp(req->method, "PUT") != 0) {
+            ok(res, 200, manager_settings(m));
+            return;
+        }
+        if (!(body = parse_body(req, 0, &e)))
+            break;
+        json_t *saved = manager_put_settings(m, body, &e);
+        json_decref(body);
+        if (saved) {
+            ok(res, 200, saved);
+            return;
+        }
+        break;
+    case ROUTE_START:
+    case ROUTE_STOP:
+    case ROUTE_RESTART:
+        /* a body is allowed (Desktop may send {}), but must be JSON */
+        if (!(body = parse_body(req, 1, &e)))
+            break;
+        json_decref(body);
+        submit(m,
+               route == ROUTE_START  ? JOB_START
+               : route == ROUTE_STOP ? JOB_STOP
+                                     : JOB_RESTART,
+               0, res);
+        return;
+    case ROUTE_REGISTRY: {
+        const char *purge = req->arg ? req->arg(req->arg_ctx, "purge") : NULL;
+        if (purge && strcmp(purge, "true") != 0 && strcmp(purge, "false") != 0 &&
+            strcmp(purge, "1") != 0 && strcmp(purge, "0") != 0) {
+            err_set(&e, 400, "invalid_value", "purge", "purge must be true or false");
+            break;
+        }
+        submit(m, JOB_REMOVE, purge && (strcmp(purge, "true") == 0 || strcmp(purge, "1") == 0),
+               res);
+        return;
+    }
+    case ROUTE_LOGS: {
+        int tail = 200;
+        if (parse_tail(req->arg ? req->arg(req->arg_ctx, "tail") : NULL, &tail, &e))
+            break;
+        json_t *logs = manager_logs(m, tail, &e);
+        if (logs) {
+            ok(res, 200, logs);
+            return;
+        }
+        break;
+    }
+    case ROUTE_GRANT_INSPECT:
+        grant_inspect(m, req, res);
+        return;
+    }
+    fail(res, &e);
+}

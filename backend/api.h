@@ -1,0 +1,57 @@
+/* The HTTP API of DESIGN.md as a function from a request to a status and a
+ * JSON body: routing, argument checks, and calls into the manager. Knows no
+ * sockets (http.c does). */
+#ifndef SR_API_H
+#define SR_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "manager.h"
+#include "util.h"
+
+#define API_MAX_BODY (64 * 1024)
+
+enum api_route {
+    ROUTE_HEALTH,
+    ROUTE_STATUS,
+    ROUTE_CONFIG,
+    ROUTE_START,
+    ROUTE_STOP,
+    ROUTE_RESTART,
+    ROUTE_REGISTRY,
+    ROUTE_LOGS,
+    ROUTE_GRANT_INSPECT,
+};
+
+/* Matches method and path (without the query). Returns 0 with *route set,
+ * 404 for an unknown path, 405 for a known path and another method (allow
+ * then lists the methods it takes, e.g. "GET, PUT"). Pure. */
+int api_route(const char *method, const char *path, enum api_route *route, const char **allow);
+
+/* Looks up a query argument; NULL when absent. */
+typedef const char *(*api_arg_fn)(void *ctx, const char *key);
+
+struct api_request {
+    const char *method;
+    const char *path;
+    const char *body; /* may be NULL */
+    size_t body_len;
+    api_arg_fn arg;
+    void *arg_ctx;
+};
+
+struct api_response {
+    int status;
+    json_t *body;      /* owned; always an object */
+    const char *allow; /* for 405 */
+};
+
+/* {"error":{"code","message","field"?}} as a new reference. */
+json_t *api_error_body(const struct err *e);
+
+/* Handles one request. m may be NULL only in unit tests of the routing and
+ * validation paths that fail before reaching it. */
+void api_handle(struct manager *m, const struct api_request *req, struct api_response *res);
+
+#endif

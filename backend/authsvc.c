@@ -1,0 +1,125 @@
+#include "authsvc.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+    size_t n = size * nmemb;
+    return buf_append(userp, p, n) ? 0 : n;
+}
+
+/* The service answers errors as text/plain; keep one printable line. */
+static void clean_text(const struct buf *b, char *out, size_t len)
+{
+    size_t j = 0;
+    for (size_t i = 0; b->data && i < b->len && j + 1 < len; i++) {
+        unsigned char c = (unsigned char)b->data[i];
+        if (c == '\n' || c == '\r')
+            c = ' ';
+        if (c >= 0x20 && c < 0x7f)
+            out[j++] = (char)c;
+    }
+    while (j && out[j - 1] == ' ')
+        j--;
+    out[j] = '\0';
+}
+
+int authsvc_register(const char *base, const char *grant, struct authsvc_creds *out,
+                     struct err *e)
+{
+    char url[1024], text[300];
+    struct buf resp = {.max = AUTHSVC_MAX_RESPONSE};
+    struct curl_slist *hdrs = NULL;
+    json_t *req = NULL, *j = NULL;
+    char *body = NULL;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    snprintf(url, sizeof url, "%.*s/v1/access", (int)bl, base);
+
+    CURL *h = curl_easy_init();
+    req = json_pack("{s:s, s:b}", "access_grant", grant, "public", 0);
+    body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    if (!h || !body) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK) {
+        err_set(e, 502, "auth_service_unreachable", "accessGrant",
+                "Storj's Auth Service at %s could not be reached (%s): check the network or the "
+                "authService setting, or paste S3 credentials instead",
+                url, curl_easy_strerror(cc));
+        goto out;
+    }
+    if (status != 200) {
+        clean_text(&resp, text, sizeof text);
+        const char *what = status == 400   ? "refused the access grant"
+                           : status == 413 ? "found the request too large"
+                           : status >= 500 ? "failed on its side; try again later"
+                                           : "refused the request";
+        err_set(e, status == 400 || status == 413 ? 400 : 502, "auth_service_refused",
+                "accessGrant", "Storj's Auth Service %s (HTTP %ld%s%s)", what, status,
+                text[0] ? ": " : "", text);
+        goto out;
+    }
+    j = json_loadb(resp.data, resp.len, 0, NULL);
+    const char *ak = json_string_value(json_object_get(j, "access_key_id"));
+    const char *sk = json_string_value(json_object_get(j, "secret_key"));
+    const char *ep = json_string_value(json_object_get(j, "endpoint"));
+    if (!ak || !sk || !*ak || !*sk) {
+        err_set(e, 502, "auth_service_bad_answer", "accessGrant",
+                "Storj's Auth Service answered without S3 credentials");
+        goto out;
+    }
+    out->access_key = strdup(ak);
+    out->secret_key = strdup(sk);
+    out->endpoint = ep && *ep ? strdup(ep) : NULL;
+    if (!out->access_key || !out->secret_key) {
+        authsvc_creds_free(out);
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (resp.data)
+        memset(resp.data, 0, resp.len);
+    buf_free(&resp);
+    json_decref(j);
+    json_decref(req);
+    if (body) {
+        memset(body, 0, strlen(body));
+        free(body);
+    }
+    curl_slist_free_all(hdrs);
+    if (h)
+        curl_easy_cleanup(h);
+    return rc;
+}
+
+void authsvc_creds_free(struct authsvc_creds *c)
+{
+    free(c->access_key);
+    secret_free(&c->secret_key);
+    free(c->endpoint);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,459 @@
+#include "docker.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int docker_init(struct docker *d, const char *socket_path)
+{
+    memset(d, 0, sizeof *d);
+    d->socket = strdup(socket_path);
+    if (!d->socket)
+        return -1;
+    pthread_mutex_init(&d->mu, NULL);
+    return 0;
+}
+
+void docker_cleanup(struct docker *d)
+{
+    free(d->socket);
+    pthread_mutex_destroy(&d->mu);
+    memset(d, 0, sizeof *d);
+}
+
+struct sink {
+    struct buf *out;
+    size_t (*fn)(struct sink *s, const char *p, size_t n);
+    void *ctx;
+};
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+    struct sink *s = userp;
+    size_t n = size * nmemb;
+    if (s->fn)
+        return s->fn(s, p, n);
+    if (s->out && buf_append(s->out, p, n))
+        return 0; /* over the cap: abort the transfer */
+    return n;
+}
+
+/* The shared request machinery. versioned: prefix the negotiated version. */
+static int request(struct docker *d, const char *method, const char *path, int versioned,
+                   const char *ctype, const void *body, size_t len, long *status,
+                   struct sink *sink, long timeout_s, struct err *e)
+{
+    char url[2048], api[16];
+    struct curl_slist *hdrs = NULL;
+    int rc = -1;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return err_set(e, 500, "no_memory", NULL, "cannot create an HTTP handle");
+    pthread_mutex_lock(&d->mu);
+    snprintf(api, sizeof api, "%s", d->api);
+    pthread_mutex_unlock(&d->mu);
+    if (versioned && api[0])
+        snprintf(url, sizeof url, "http://docker/v%s%s", api, path);
+    else
+        snprintf(url, sizeof url, "http://docker%s", path);
+
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 3L);
+    if (timeout_s > 0) {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+    } else {
+        /* long streams (pulls): give up only when nothing moves for 2 min */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+    }
+    if (ctype) {
+        char hv[128];
+        snprintf(hv, sizeof hv, "Content-Type: %s", ctype);
+        hdrs = curl_slist_append(hdrs, hv);
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+    CURLcode cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    if (cc == CURLE_WRITE_ERROR && *status) {
+        err_set(e, 502, "docker_response_too_large", NULL,
+                "the Docker engine's answer to %s %s was larger than expected", method, path);
+    } else if (cc != CURLE_OK) {
+        err_set(e, 503, "docker_unreachable", NULL,
+                "the Docker engine at %s does not answer (%s): check that Docker is running",
+                d->socket, curl_easy_strerror(cc));
+    } else {
+        rc = 0;
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+int docker_call(struct docker *d, const char *method, const char *path, const char *ctype,
+                const void *body, size_t len, long *status, struct buf *out, long timeout_s,
+                struct err *e)
+{
+    struct buf scratch = {.max = DOCKER_MAX_RESPONSE};
+    struct sink s = {.out = out ? out : &scratch};
+    if (out && !out->max)
+        out->max = DOCKER_MAX_RESPONSE;
+    int rc = request(d, method, path, 1, ctype, body, len, status, &s, timeout_s, e);
+    buf_free(&scratch);
+    return rc;
+}
+
+/* The engine's error body is {"message":"..."}; copy it into e. */
+static int engine_error(struct err *e, int status, const char *code, const char *what,
+                        const struct buf *b)
+{
+    const char *msg = NULL;
+    json_t *j = b->len ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+    if (json_is_object(j))
+        msg = json_string_value(json_object_get(j, "message"));
+    err_set(e, status, code, NULL, "%s: %s", what, msg ? msg : "the Docker engine refused");
+    json_decref(j);
+    return -1;
+}
+
+int docker_negotiate(struct docker *d, struct err *e)
+{
+    struct buf b = {.max = 65536};
+    struct sink s = {.out = &b};
+    long status = 0;
+    int rc = -1;
+    json_t *v = NULL;
+    if (request(d, "GET", "/version", 0, NULL, NULL, 0, &status, &s, 5, e))
+        goto out;
+    v = status == 200 ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    const char *api = json_string_value(json_object_get(v, "ApiVersion"));
+    const char *ver = json_string_value(json_object_get(v, "Version"));
+    int major = 0, minor = 0;
+    if (!api || sscanf(api, "%d.%d", &major, &minor) != 2) {
+        err_set(e, 502, "docker_bad_version", NULL,
+                "the Docker engine answered /version without an API version (HTTP %ld)", status);
+        goto out;
+    }
+    if (major != DOCKER_MAX_API_MAJOR || minor < DOCKER_MIN_API_MINOR) {
+        err_set(e, 502, "docker_too_old", NULL,
+                "the Docker engine speaks API %s; Storj Registry needs 1.%d or newer: update "
+                "Docker",
+                api, DOCKER_MIN_API_MINOR);
+        goto out;
+    }
+    if (minor > DOCKER_MAX_API_MINOR)
+        minor = DOCKER_MAX_API_MINOR;
+    pthread_mutex_lock(&d->mu);
+    snprintf(d->api, sizeof d->api, "1.%d", minor);
+    snprintf(d->version, sizeof d->version, "%s", ver ? ver : "");
+    d->negotiated = 1;
+    pthread_mutex_unlock(&d->mu);
+    rc = 0;
+out:
+    json_decref(v);
+    buf_free(&b);
+    return rc;
+}
+
+void docker_forget(struct docker *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->negotiated = 0;
+    pthread_mutex_unlock(&d->mu);
+}
+
+int docker_negotiated(struct docker *d)
+{
+    pthread_mutex_lock(&d->mu);
+    int n = d->negotiated;
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+void docker_versions(struct docker *d, char *api, size_t api_len, char *ver, size_t ver_len)
+{
+    pthread_mutex_lock(&d->mu);
+    snprintf(api, api_len, "%s", d->api);
+    snprintf(ver, ver_len, "%s", d->version);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static char *escape(const char *s)
+{
+    return curl_easy_escape(NULL, s, 0);
+}
+
+int docker_image_present(struct docker *d, const char *image, struct err *e)
+{
+    char path[1024];
+    long status = 0;
+    snprintf(path, sizeof path, "/images/%s/json", image);
+    struct buf b = {0};
+    int rc = docker_call(d, "GET", path, NULL, NULL, 0, &status, &b, 10, e);
+    if (rc == 0) {
+        if (status == 200)
+            rc = 1;
+        else if (status == 404)
+            rc = 0;
+        else
+            rc = engine_error(e, 502, "docker_error", "cannot look up the image", &b);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+struct pull_ctx {
+    struct pullprog *p;
+    docker_pull_fn fn;
+    void *ctx;
+    struct buf head; /* the first bytes, for a non-200 error message */
+};
+
+static size_t pull_write(struct sink *s, const char *p, size_t n)
+{
+    struct pull_ctx *pc = s->ctx;
+    if (pc->head.len < 4096)
+        buf_append(&pc->head, p, n < 4096 ? n : 4096);
+    pullprog_feed(pc->p, p, n); /* an error line is recorded; keep reading */
+    if (pc->fn)
+        pc->fn(pc->ctx, pc->p);
+    return n;
+}
+
+int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ctx, struct err *e)
+{
+    char path[1200];
+    long status = 0;
+    int rc = -1;
+    char *q = escape(image);
+    struct pullprog *p = malloc(sizeof *p);
+    struct pull_ctx pc = {.p = p, .fn = fn, .ctx = ctx, .head = {.max = 8192}};
+    struct sink s = {.fn = pull_write, .ctx = &pc};
+    if (!q || !p) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    pullprog_init(p);
+    /* fromImage takes name:tag; an image without a tag would pull every tag */
+    snprintf(path, sizeof path, "/images/create?fromImage=%s", q);
+    if (!strchr(strrchr(image, '/') ? strrchr(image, '/') : image, ':') && !strchr(image, '@'))
+        strncat(path, "&tag=latest", sizeof path - strlen(path) - 1);
+    if (request(d, "POST", path, 1, NULL, NULL, 0, &status, &s, 0, e))
+        goto out;
+    if (status != 200) {
+        engine_error(e, 502, "pull_failed", "pulling the image failed", &pc.head);
+        goto out;
+    }
+    if (p->error[0]) {
+        err_set(e, 502, "pull_failed", NULL, "pulling %s failed: %s", image, p->error);
+        goto out;
+    }
+    rc = 0;
+out:
+    curl_free(q);
+    free(p);
+    buf_free(&pc.head);
+    return rc;
+}
+
+int docker_create(struct docker *d, const char *name, json_t *spec, char id[72], struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct buf b = {0};
+    int rc = -1;
+    json_t *j = NULL;
+    char *body = json_dumps(spec, JSON_COMPACT);
+    if (!body)
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    snprintf(path, sizeof path, "/containers/create?name=%s", name);
+    if (docker_call(d, "POST", path, "application/json", body, strlen(body), &status, &b, 30, e))
+        goto out;
+    if (status == 409) {
+        engine_error(e, 409, "conflict", "a container with that name exists", &b);
+        goto out;
+    }
+    if (status == 404) {
+        engine_error(e, 502, "no_such_image", "the image is missing", &b);
+        goto out;
+    }
+    if (status != 201) {
+        engine_error(e, 502, "create_failed", "creating the container failed", &b);
+        goto out;
+    }
+    j = json_loadb(b.data, b.len, 0, NULL);
+    const char *cid = json_string_value(json_object_get(j, "Id"));
+    if (!cid || strlen(cid) >= 72) {
+        err_set(e, 502, "create_failed", NULL, "the engine created a container without an id");
+        goto out;
+    }
+    snprintf(id, 72, "%s", cid);
+    rc = 0;
+out:
+    json_decref(j);
+    free(body);
+    buf_free(&b);
+    return rc;
+}
+
+static int simple(struct docker *d, const char *method, const char *path, long ok1, long ok2,
+                  const char *code, const char *what, long timeout, struct err *e)
+{
+    long status = 0;
+    struct buf b = {0};
+    int rc = docker_call(d, method, path, NULL, NULL, 0, &status, &b, timeout, e);
+    if (rc == 0 && status != ok1 && status != ok2)
+        rc = engine_error(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : code, what,
+                          &b);
+    buf_free(&b);
+    return rc;
+}
+
+int docker_put_archive(struct docker *d, const char *id, const void *tar, size_t len,
+                       struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct buf b = {0};
+    snprintf(path, sizeof path, "/containers/%s/archive?path=%%2F", id);
+    int rc = docker_call(d, "PUT", path, "application/x-tar", tar, len, &status, &b, 30, e);
+    if (rc == 0 && status != 200)
+        rc = engine_error(e, 502, "config_failed", "writing the configuration into the container",
+                          &b);
+    buf_free(&b);
+    return rc;
+}
+
+int docker_start(struct docker *d, const char *id, struct err *e)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s/start", id);
+    return simple(d, "POST", path, 204, 304, "start_failed", "starting the container failed", 60,
+                  e);
+}
+
+int docker_stop(struct docker *d, const char *id, int timeout_s, struct err *e)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s/stop?t=%d", id, timeout_s);
+    return simple(d, "POST", path, 204, 304, "stop_failed", "stopping the container failed",
+                  timeout_s + 30, e);
+}
+
+int docker_remove(struct docker *d, const char *id, struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct buf b = {0};
+    snprintf(path, sizeof path, "/containers/%s?force=true", id);
+    int rc = docker_call(d, "DELETE", path, NULL, NULL, 0, &status, &b, 60, e);
+    if (rc == 0 && status != 204 && status != 404)
+        rc = engine_error(e, 502, "remove_failed", "removing the container failed", &b);
+    buf_free(&b);
+    return rc;
+}
+
+json_t *docker_inspect(struct docker *d, const char *id, struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct buf b = {0};
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    if (docker_call(d, "GET", path, NULL, NULL, 0, &status, &b, 10, e) == 0) {
+        if (status == 200)
+            j = json_loadb(b.data, b.len, 0, NULL);
+        else
+            engine_error(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "docker_error",
+                         "inspecting the container failed", &b);
+    }
+    buf_free(&b);
+    return j;
+}
+
+json_t *docker_list(struct docker *d, const char *label, struct err *e)
+{
+    char filters[512], path[1024];
+    long status = 0;
+    struct buf b = {0};
+    json_t *j = NULL;
+    snprintf(filters, sizeof filters, "{\"label\":[\"%s\"]}", label);
+    char *q = escape(filters);
+    if (!q) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
+    snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", q);
+    curl_free(q);
+    if (docker_call(d, "GET", path, NULL, NULL, 0, &status, &b, 10, e) == 0) {
+        if (status == 200)
+            j = json_loadb(b.data, b.len, 0, NULL);
+        if (!json_is_array(j)) {
+            json_decref(j);
+            j = NULL;
+            engine_error(e, 502, "docker_error", "listing containers failed", &b);
+        }
+    }
+    buf_free(&b);
+    return j;
+}
+
+struct logs_ctx {
+    struct demux *dm;
+    size_t total;
+};
+
+static size_t logs_write(struct sink *s, const char *p, size_t n)
+{
+    struct logs_ctx *lc = s->ctx;
+    lc->total += n;
+    if (lc->total > DOCKER_MAX_LOGS)
+        return 0;
+    demux_feed(lc->dm, p, n);
+    return n;
+}
+
+int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_fn fn, void *ctx,
+                struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct demux *dm = malloc(sizeof *dm);
+    if (!dm)
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    demux_init(dm, tty, fn, ctx);
+    struct logs_ctx lc = {.dm = dm};
+    struct sink s = {.fn = logs_write, .ctx = &lc};
+    snprintf(path, sizeof path, "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail);
+    int rc = request(d, "GET", path, 1, NULL, NULL, 0, &status, &s, 20, e);
+    if (rc == 0 && status != 200)
+        rc = err_set(e, 502, "logs_failed", NULL, "reading the logs failed (HTTP %ld)", status);
+    demux_finish(dm);
+    free(dm);
+    return rc;
+}
+
+int docker_volume_remove(struct docker *d, const char *name, struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct buf b = {0};
+    snprintf(path, sizeof path, "/volumes/%s", name);
+    int rc = docker_call(d, "DELETE", path, NULL, NULL, 0, &status, &b, 60, e);
+    if (rc == 0 && status != 204 && status != 404)
+        rc = engine_error(e, status == 409 ? 409 : 502, "volume_in_use",
+                          "removing the data volume failed", &b);
+    buf_free(&b);
+    return rc;
+}

@@ -1,0 +1,396 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+
+struct http_server {
+    struct MHD_Daemon *unix_d, *tcp_d;
+    char *socket_path;
+    char *ui_dir;
+    int port;
+    struct manager *m;
+};
+
+/* Per request: the body, capped. */
+struct req {
+    struct buf body;
+    int too_big;
+};
+
+struct listener {
+    struct http_server *srv;
+    int tcp;
+};
+
+static struct listener unix_l, tcp_l;
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int http_host_allowed(const char *host, int port)
+{
+    if (!host)
+        return 0;
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(host, names[i], n) != 0)
+            continue;
+        const char *rest = host + n;
+        if (*rest == '\0')
+            return port == 80;
+        if (*rest == ':') {
+            char *end;
+            long p = strtol(rest + 1, &end, 10);
+            return *end == '\0' && p == port;
+        }
+    }
+    return 0;
+}
+
+int http_origin_allowed(const char *origin, int port)
+{
+    if (!origin)
+        return 1; /* not a browser's cross-site request */
+    if (strncmp(origin, "http://", 7) != 0)
+        return 0;
+    return http_host_allowed(origin + 7, port);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body,
+                                 const char *allow)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    size_t n = strlen(text);
+    text[n] = '\0';
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
+                                  const char *message)
+{
+    struct err e = {0};
+    err_set(&e, status, code, NULL, "%s", message);
+    return send_json(c, status, api_error_body(&e), NULL);
+}
+
+static const char *mime_of(const char *path)
+{
+    if (ends_with(path, ".html"))
+        return "text/html; charset=utf-8";
+    if (ends_with(path, ".js") || ends_with(path, ".mjs"))
+        return "text/javascript; charset=utf-8";
+    if (ends_with(path, ".css"))
+        return "text/css; charset=utf-8";
+    if (ends_with(path, ".svg"))
+        return "image/svg+xml";
+    if (ends_with(path, ".png"))
+        return "image/png";
+    if (ends_with(path, ".json"))
+        return "application/json";
+    if (ends_with(path, ".ico"))
+        return "image/x-icon";
+    return "application/octet-stream";
+}
+
+/* Serves a file of the UI folder; only plain names, no "..". */
+static enum MHD_Result send_static(struct http_server *s, struct MHD_Connection *c,
+                                   const char *url)
+{
+    char path[4096];
+    const char *rel = strcmp(url, "/") == 0 ? "/index.html" : url;
+    if (strstr(rel, "..") || strlen(rel) > 200)
+        return send_error(c, 404, "not_found", "no such file");
+    for (const char *p = rel; *p; p++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '/' || ch == '.' || ch == '-' || ch == '_'))
+            return send_error(c, 404, "not_found", "no such file");
+    }
+    snprintf(path, sizeof path, "%s%s", s->ui_dir, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > HTTP_MAX_STATIC) {
+        if (fd >= 0)
+            close(fd);
+        return send_error(c, 404, "not_found", "no such file");
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, mime_of(path));
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                            "'unsafe-inline'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static const char *arg_lookup(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static int is_state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    struct listener *l = cls;
+    struct http_server *s = l->srv;
+    struct req *rq = *con_cls;
+
+    if (!rq) {
+        /* first call: headers only */
+        if (l->tcp) {
+            const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+            if (!http_host_allowed(host, s->port))
+                return send_error(c, 403, "forbidden_host",
+                                  "this server answers only to 127.0.0.1, localhost and [::1] "
+                                  "on its own port");
+            const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+            if (is_state_changing(method) && !http_origin_allowed(origin, s->port))
+                return send_error(c, 403, "forbidden_origin",
+                                  "requests from other sites may not change anything here");
+        }
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
+            return send_error(c, 413, "body_too_large", "the request body is over 64 KiB");
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->body.max = API_MAX_BODY;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!rq->too_big && buf_append(&rq->body, upload, *upload_size))
+            rq->too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->too_big)
+        return send_error(c, 413, "body_too_large", "the request body is over 64 KiB");
+
+    if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0) {
+        if (l->tcp && s->ui_dir && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+            return send_static(s, c, url);
+        return send_error(c, 404, "not_found", "no such path");
+    }
+    struct api_request areq = {.method = method,
+                               .path = url,
+                               .body = rq->body.data,
+                               .body_len = rq->body.len,
+                               .arg = arg_lookup,
+                               .arg_ctx = c};
+    struct api_response ares = {0};
+    api_handle(s->m, &areq, &ares);
+    return send_json(c, ares.status, ares.body, ares.allow);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+    if (!rq)
+        return;
+    if (rq->body.data)
+        memset(rq->body.data, 0, rq->body.len); /* may hold a grant */
+    buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static int bind_unix(const char *path, struct err *e)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path)
+        return err_set(e, 500, "bad_option", "socket", "the socket path is too long: %s", path);
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(e, 500, "socket", NULL, "socket: %s", strerror(errno));
+    if (unlink(path) && errno != ENOENT) {
+        close(fd);
+        return err_set(e, 500, "socket", NULL, "cannot remove the stale %s: %s", path,
+                       strerror(errno));
+    }
+    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) || chmod(path, 0666) ||
+        listen(fd, SOMAXCONN)) {
+        err_set(e, 500, "socket", NULL, "cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* "127.0.0.1:8090" or "[::1]:8090"; loopback only. */
+static int bind_tcp(const char *addr, int *port_out, struct err *e)
+{
+    char host[64];
+    const char *colon;
+    int v6 = addr[0] == '[';
+    if (v6) {
+        const char *close_b = strchr(addr, ']');
+        if (!close_b || close_b[1] != ':' || (size_t)(close_b - addr - 1) >= sizeof host)
+            return err_set(e, 400, "bad_option", "listen", "--listen takes ADDR:PORT");
+        snprintf(host, sizeof host, "%.*s", (int)(close_b - addr - 1), addr + 1);
+        colon = close_b + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon || (size_t)(colon - addr) >= sizeof host)
+            return err_set(e, 400, "bad_option", "listen", "--listen takes ADDR:PORT");
+        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return err_set(e, 400, "bad_option", "listen", "--listen needs a port from 1 to 65535");
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    if (!v6) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &in->sin_addr) != 1 ||
+            (ntohl(in->sin_addr.s_addr) >> 24) != 127)
+            return err_set(e, 400, "bad_option", "listen",
+                           "--listen must be a loopback address (127.0.0.1 or [::1]): the API "
+                           "controls Docker");
+        len = sizeof *in;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1 ||
+            !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return err_set(e, 400, "bad_option", "listen",
+                           "--listen must be a loopback address (127.0.0.1 or [::1])");
+        len = sizeof *in6;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        return err_set(e, 500, "socket", NULL, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
+        err_set(e, 500, "socket", NULL, "cannot listen on %s: %s", addr, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *port_out = (int)port;
+    return fd;
+}
+
+static struct MHD_Daemon *start_daemon(int fd, struct listener *l)
+{
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+}
+
+struct http_server *http_start(const struct http_opts *o, struct manager *m, struct err *e)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
+    s->m = m;
+    s->ui_dir = xstrdup(o->ui_dir);
+    unix_l = (struct listener){.srv = s, .tcp = 0};
+    tcp_l = (struct listener){.srv = s, .tcp = 1};
+    if (o->socket_path && *o->socket_path) {
+        int fd = bind_unix(o->socket_path, e);
+        if (fd < 0)
+            goto fail;
+        s->socket_path = strdup(o->socket_path);
+        s->unix_d = start_daemon(fd, &unix_l);
+        if (!s->unix_d) {
+            close(fd);
+            err_set(e, 500, "http", NULL, "cannot serve on %s", o->socket_path);
+            goto fail;
+        }
+    }
+    if (o->listen && *o->listen) {
+        int fd = bind_tcp(o->listen, &s->port, e);
+        if (fd < 0)
+            goto fail;
+        s->tcp_d = start_daemon(fd, &tcp_l);
+        if (!s->tcp_d) {
+            close(fd);
+            err_set(e, 500, "http", NULL, "cannot serve on %s", o->listen);
+            goto fail;
+        }
+    }
+    if (!s->unix_d && !s->tcp_d) {
+        err_set(e, 400, "bad_option", NULL, "nothing to listen on: give --socket or --listen");
+        goto fail;
+    }
+    return s;
+fail:
+    http_stop(s);
+    return NULL;
+}
+
+void http_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    if (s->unix_d)
+        MHD_stop_daemon(s->unix_d);
+    if (s->tcp_d)
+        MHD_stop_daemon(s->tcp_d);
+    if (s->socket_path)
+        unlink(s->socket_path);
+    free(s->socket_path);
+    free(s->ui_dir);
+    free(s);
+}

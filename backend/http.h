@@ -1,0 +1,32 @@
+/* HTTP plumbing with libmicrohttpd: the extension's Unix socket and, in
+ * standalone mode, a loopback TCP listener that also serves the UI. Bodies
+ * are capped, hosts and origins checked; what a request means is api.c's. */
+#ifndef SR_HTTP_H
+#define SR_HTTP_H
+
+#include "manager.h"
+#include "util.h"
+
+#define HTTP_MAX_STATIC (4 * 1024 * 1024)
+#define HTTP_THREADS 4
+
+struct http_opts {
+    const char *socket_path; /* NULL or "" for none */
+    const char *listen;      /* "127.0.0.1:8090", "[::1]:8090" or NULL */
+    const char *ui_dir;      /* served at / on the TCP listener */
+};
+
+struct http_server;
+
+/* Binds and starts serving. NULL with e filled on failure. */
+struct http_server *http_start(const struct http_opts *o, struct manager *m, struct err *e);
+/* Stops serving and removes the socket file. */
+void http_stop(struct http_server *s);
+
+/* Whether a Host header names the loopback listener (DNS rebinding guard).
+ * port is the listener's. Pure; exposed for tests. */
+int http_host_allowed(const char *host, int port);
+/* Whether an Origin header may change state through the TCP listener. */
+int http_origin_allowed(const char *origin, int port);
+
+#endif

@@ -1,0 +1,976 @@
+#include "manager.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authsvc.h"
+#include "docker.h"
+#include "grant.h"
+#include "settings.h"
+
+#define STOP_TIMEOUT_S 10
+#define GATEWAY_READY_S 30
+
+struct observed {
+    int exists;
+    int running;
+    int exit_code;
+    char id[72];
+    char hash[65];
+};
+
+struct manager {
+    pthread_mutex_t mu;
+    pthread_cond_t job_cv;     /* a job was queued, or shutdown */
+    pthread_cond_t monitor_cv; /* look at Docker now, or shutdown */
+    pthread_mutex_t put_mu;    /* serialises settings changes end to end */
+    pthread_t worker, monitor;
+    int shutdown;
+
+    struct docker docker;
+    struct spec_opts sopts;
+    char *reg_image, *gw_image, *native_image;
+    int interval_ms;
+    char settings_path[PATH_MAX];
+
+    /* all below under mu */
+    struct settings settings;
+    char desired_hash[65];
+
+    enum manager_job pending;
+    int pending_purge;
+    enum manager_job running_job;
+    const char *phase; /* "pulling", "starting", "stopping", "removing" or NULL */
+    char prog_image[256];
+    long long prog_cur, prog_total;
+
+    int job_failed;
+    struct err job_err;
+    char job_hint[256];
+
+    int observed_once;
+    int docker_ok;
+    struct err docker_err;
+    json_t *containers; /* [{role,id,name,image,state,health}] */
+    struct observed reg, gw;
+    int reg_healthy;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void compute_desired_hash(struct manager *m)
+{
+    struct spec_set set;
+    struct err e;
+    if (spec_build(&m->settings, &m->sopts, &set, &e) == 0)
+        snprintf(m->desired_hash, sizeof m->desired_hash, "%s", set.hash);
+    else
+        m->desired_hash[0] = '\0';
+    spec_free(&set);
+}
+
+static int save_locked(struct manager *m, struct err *e)
+{
+    return settings_save(m->settings_path, &m->settings, e);
+}
+
+static void set_desired_running(struct manager *m, int on)
+{
+    struct err e;
+    pthread_mutex_lock(&m->mu);
+    if (m->settings.desired_running != on) {
+        m->settings.desired_running = on;
+        if (save_locked(m, &e))
+            log_warn("could not record the desired state: %s", e.message);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void job_fail(struct manager *m, const struct err *e, const char *hint)
+{
+    pthread_mutex_lock(&m->mu);
+    m->job_failed = 1;
+    m->job_err = *e;
+    snprintf(m->job_hint, sizeof m->job_hint, "%s", hint ? hint : "");
+    pthread_mutex_unlock(&m->mu);
+    log_warn("%s failed: %s (%s)", m->running_job == JOB_STOP ? "stop" : "job", e->code,
+             e->message);
+}
+
+static void set_phase(struct manager *m, const char *phase)
+{
+    pthread_mutex_lock(&m->mu);
+    m->phase = phase;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Where the backend reaches the registry for health checks. */
+static void probe_url(const struct settings *s, char *out, size_t len)
+{
+    const char *host = s->bind;
+    if (strcmp(host, "0.0.0.0") == 0)
+        host = "127.0.0.1";
+    else if (strcmp(host, "::") == 0)
+        host = "::1";
+    if (strchr(host, ':'))
+        snprintf(out, len, "http://[%s]:%d/v2/", host, s->port);
+    else
+        snprintf(out, len, "http://%s:%d/v2/", host, s->port);
+}
+
+static size_t discard(char *p, size_t size, size_t nmemb, void *u)
+{
+    return size * nmemb;
+}
+
+/* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth). */
+static int registry_answers(const char *url, long timeout_ms)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return 0;
+    long status = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    int ok = curl_easy_perform(h) == CURLE_OK &&
+             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+             (status == 200 || status == 401);
+    curl_easy_cleanup(h);
+    return ok;
+}
+
+static const char *label_of(json_t *c, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
+}
+
+/* ---- observation -------------------------------------------------------- */
+
+/* Looks at Docker once and records what it saw. Safe from any thread. */
+static void observe(struct manager *m)
+{
+    struct err e = {0};
+    json_t *list = NULL, *view = json_array();
+    struct observed reg = {0}, gw = {0};
+    char url[128];
+
+    pthread_mutex_lock(&m->mu);
+    int negotiated = m->docker_ok;
+    probe_url(&m->settings, url, sizeof url);
+    pthread_mutex_unlock(&m->mu);
+
+    if ((!negotiated || !docker_negotiated(&m->docker)) && docker_negotiate(&m->docker, &e))
+        goto unreachable;
+    list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", &e);
+    if (!list)
+        goto unreachable;
+
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c)
+    {
+        const char *role = label_of(c, SPEC_LABEL_ROLE);
+        const char *id = json_string_value(json_object_get(c, "Id"));
+        const char *state = json_string_value(json_object_get(c, "State"));
+        const char *status = json_string_value(json_object_get(c, "Status"));
+        const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+        if (!role || !id)
+            continue;
+        struct observed *o = strcmp(role, "registry") == 0  ? &reg
+                             : strcmp(role, "gateway") == 0 ? &gw
+                                                            : NULL;
+        if (o && !o->exists) {
+            o->exists = 1;
+            o->running = state && strcmp(state, "running") == 0;
+            snprintf(o->id, sizeof o->id, "%s", id);
+            snprintf(o->hash, sizeof o->hash, "%s", label_of(c, SPEC_LABEL_HASH) ? label_of(c, SPEC_LABEL_HASH) : "");
+            /* "Exited (137) 5 seconds ago" */
+            if (status && sscanf(status, "Exited (%d)", &o->exit_code) != 1)
+                o->exit_code = 0;
+        }
+        char shortid[13];
+        snprintf(shortid, sizeof shortid, "%s", id);
+        json_array_append_new(view, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "role", role,
+                                              "id", shortid, "name",
+                                              name ? (name[0] == '/' ? name + 1 : name) : "",
+                                              "image", json_string_value(json_object_get(c, "Image")),
+                                              "state", state, "status", status));
+    }
+    int healthy = reg.running && registry_answers(url, 1000);
+    json_array_foreach(view, i, c)
+    {
+        const char *role = json_string_value(json_object_get(c, "role"));
+        const char *state = json_string_value(json_object_get(c, "state"));
+        const char *health = !state || strcmp(state, "running") != 0 ? "none"
+                             : strcmp(role, "registry") != 0        ? "running"
+                             : healthy                              ? "healthy"
+                                                                    : "unhealthy";
+        json_object_set_new(c, "health", json_string(health));
+    }
+
+    pthread_mutex_lock(&m->mu);
+    m->docker_ok = 1;
+    m->observed_once = 1;
+    json_decref(m->containers);
+    m->containers = view;
+    view = NULL;
+    m->reg = reg;
+    m->gw = gw;
+    m->reg_healthy = healthy;
+    pthread_mutex_unlock(&m->mu);
+    json_decref(list);
+    return;
+
+unreachable:
+    pthread_mutex_lock(&m->mu);
+    if (m->docker_ok || !m->observed_once)
+        log_warn("Docker engine unreachable: %s", e.message);
+    m->docker_ok = 0;
+    m->observed_once = 1;
+    m->docker_err = e;
+    pthread_mutex_unlock(&m->mu);
+    docker_forget(&m->docker);
+    json_decref(list);
+    json_decref(view);
+}
+
+static void *monitor_main(void *arg)
+{
+    struct manager *m = arg;
+    int was_ok = 0, resumed = 0;
+    pthread_mutex_lock(&m->mu);
+    while (!m->shutdown) {
+        pthread_mutex_unlock(&m->mu);
+        observe(m);
+        pthread_mutex_lock(&m->mu);
+        if (m->docker_ok && !was_ok) {
+            char api[16], ver[64];
+            docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
+            log_info("Docker engine reachable (API %s, engine %s)", api, ver);
+        }
+        was_ok = m->docker_ok;
+        /* after a restart of the machine or of Docker: bring the registry
+         * back if the user had it running */
+        if (!resumed && m->docker_ok) {
+            resumed = 1;
+            if (m->settings.desired_running && !m->reg.running && m->pending == JOB_NONE &&
+                m->running_job == JOB_NONE) {
+                log_info("resuming the registry the user left running");
+                m->pending = JOB_START;
+                pthread_cond_signal(&m->job_cv);
+            }
+        }
+        /* look often while something changes, seldom when idle */
+        long ms = m->running_job != JOB_NONE ? 500 : m->interval_ms;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&m->monitor_cv, &m->mu, &ts);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* ---- jobs ----------------------------------------------------------------- */
+
+static void pull_progress(void *ctx, const struct pullprog *p)
+{
+    struct manager *m = ctx;
+    int64_t cur, tot;
+    pullprog_totals(p, &cur, &tot);
+    pthread_mutex_lock(&m->mu);
+    m->prog_cur = cur;
+    m->prog_total = tot;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static int ensure_image(struct manager *m, const char *image, struct err *e)
+{
+    int present = docker_image_present(&m->docker, image, e);
+    if (present < 0)
+        return -1;
+    if (present)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    m->phase = "pulling";
+    snprintf(m->prog_image, sizeof m->prog_image, "%s", image);
+    m->prog_cur = m->prog_total = 0;
+    pthread_mutex_unlock(&m->mu);
+    log_info("pulling %s", image);
+    int rc = docker_pull(&m->docker, image, pull_progress, m, e);
+    pthread_mutex_lock(&m->mu);
+    m->prog_image[0] = '\0';
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+/* Removes every container we own that is not of the wanted spec. */
+static int remove_stale(struct manager *m, const char *hash, struct err *e)
+{
+    json_t *list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", e);
+    if (!list)
+        return -1;
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    /* the registry may live in the gateway's namespace: registry first */
+    for (int pass = 0; pass < 2 && rc == 0; pass++)
+        json_array_foreach(list, i, c)
+        {
+            const char *role = label_of(c, SPEC_LABEL_ROLE);
+            const char *h = label_of(c, SPEC_LABEL_HASH);
+            const char *id = json_string_value(json_object_get(c, "Id"));
+            int is_reg = role && strcmp(role, "registry") == 0;
+            if (!id || is_reg != (pass == 0))
+                continue;
+            if (hash && h && strcmp(h, hash) == 0)
+                continue;
+            log_info("removing %s container %.12s (settings changed)", role ? role : "?", id);
+            if (docker_remove(&m->docker, id, e)) {
+                rc = -1;
+                break;
+            }
+        }
+    json_decref(list);
+    return rc;
+}
+
+/* Finds our container of that name and spec, or creates it. */
+static int ensure_container(struct manager *m, struct spec_container *sc, const char *hash,
+                            char id[72], struct err *e)
+{
+    json_t *j = docker_inspect(&m->docker, sc->name, e);
+    if (j) {
+        const char *managed = label_of(json_object_get(j, "Config"), SPEC_LABEL_MANAGED);
+        const char *h = label_of(json_object_get(j, "Config"), SPEC_LABEL_HASH);
+        const char *cid = json_string_value(json_object_get(j, "Id"));
+        if (!managed || strcmp(managed, "true") != 0) {
+            json_decref(j);
+            return err_set(e, 409, "name_taken", NULL,
+                           "a container named %s exists that Storj Registry did not create: "
+                           "rename or remove it (docker rm -f %s), then press Start",
+                           sc->name, sc->name);
+        }
+        if (h && strcmp(h, hash) == 0 && cid) {
+            snprintf(id, 72, "%s", cid);
+            json_decref(j);
+            return 0;
+        }
+        int rc = cid ? docker_remove(&m->docker, cid, e) : 0;
+        json_decref(j);
+        if (rc)
+            return -1;
+    } else if (e->status != 404) {
+        return -1;
+    }
+    if (docker_create(&m->docker, sc->name, sc->create, id, e))
+        return -1;
+    log_info("created %s container %.12s", sc->role, id);
+    if (docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e)) {
+        struct err ignored;
+        docker_remove(&m->docker, id, &ignored);
+        return -1;
+    }
+    return 0;
+}
+
+static void last_log_line(struct manager *m, const char *id, char *out, size_t len);
+
+/* 0 when the container is running; -1 (with its exit code and last log line
+ * in e) when it stopped. */
+static int still_running(struct manager *m, const char *id, const char *role, struct err *e)
+{
+    json_t *j = docker_inspect(&m->docker, id, e);
+    if (!j)
+        return -1;
+    json_t *st = json_object_get(j, "State");
+    int running = json_is_true(json_object_get(st, "Running"));
+    int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+    json_decref(j);
+    if (running)
+        return 0;
+    char line[300];
+    last_log_line(m, id, line, sizeof line);
+    return err_set(e, 502, "container_exited", NULL,
+                   "the %s container stopped at start (exit code %d)%s%s", role, code,
+                   line[0] ? ": " : "", line);
+}
+
+static void run_start(struct manager *m)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    char ids[2][72] = {{0}}, url[128];
+    const char *hint = NULL;
+
+    pthread_mutex_lock(&m->mu);
+    int copied = settings_copy(&s, &m->settings);
+    pthread_mutex_unlock(&m->mu);
+    if (copied) {
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        job_fail(m, &e, NULL);
+        return;
+    }
+    set_desired_running(m, 1);
+    memset(&set, 0, sizeof set);
+    if (spec_build(&s, &m->sopts, &set, &e)) {
+        hint = "Open Settings, complete the fields for this storage mode and save.";
+        goto fail;
+    }
+    set_phase(m, "pulling");
+    for (int i = 0; i < set.count; i++)
+        if (ensure_image(m, set.c[i].image, &e)) {
+            hint = "Check the network and the image name; with no network, load the image "
+                   "with docker load.";
+            goto fail;
+        }
+    set_phase(m, "starting");
+    if (remove_stale(m, set.hash, &e))
+        goto fail;
+    for (int i = 0; i < set.count; i++)
+        if (ensure_container(m, &set.c[i], set.hash, ids[i], &e))
+            goto fail;
+    for (int i = 0; i < set.count; i++) {
+        if (docker_start(&m->docker, ids[i], &e)) {
+            hint = "Another program may use the port: pick another port in Settings.";
+            goto fail;
+        }
+        log_info("started %s container %.12s", set.c[i].role, ids[i]);
+        if (set.count == 2 && i == 0) {
+            /* the registry joins the gateway's network namespace: the
+             * gateway must be up and stay up */
+            usleep(300 * 1000);
+            if (still_running(m, ids[0], "gateway", &e)) {
+                hint = "Check the access grant (Logs show the gateway's reason).";
+                goto fail;
+            }
+        }
+    }
+    probe_url(&s, url, sizeof url);
+    time_t deadline = time(NULL) + MANAGER_HEALTH_TIMEOUT_S;
+    for (;;) {
+        if (registry_answers(url, 1000))
+            break;
+        for (int i = 0; i < set.count; i++)
+            if (still_running(m, ids[i], set.c[i].role, &e)) {
+                hint = "Logs show why; check the storage settings and press Start again.";
+                goto fail;
+            }
+        if (time(NULL) > deadline) {
+            err_set(&e, 504, "health_timeout", NULL,
+                    "the registry did not answer on %s within %d seconds", url,
+                    MANAGER_HEALTH_TIMEOUT_S);
+            hint = "Logs show what the registry is doing; check the storage settings.";
+            goto fail;
+        }
+        pthread_mutex_lock(&m->mu);
+        int stop = m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (stop)
+            goto out;
+        usleep(100 * 1000);
+    }
+    log_info("registry answering on %s", url);
+    goto out;
+fail:
+    job_fail(m, &e, hint);
+out:
+    spec_free(&set);
+    settings_free(&s);
+}
+
+static int stop_all(struct manager *m, struct err *e)
+{
+    json_t *list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", e);
+    if (!list)
+        return -1;
+    int rc = 0;
+    size_t i;
+    json_t *c;
+    for (int pass = 0; pass < 2 && rc == 0; pass++)
+        json_array_foreach(list, i, c)
+        {
+            const char *role = label_of(c, SPEC_LABEL_ROLE);
+            const char *id = json_string_value(json_object_get(c, "Id"));
+            int is_reg = role && strcmp(role, "registry") == 0;
+            if (!id || is_reg != (pass == 0))
+                continue;
+            if (docker_stop(&m->docker, id, STOP_TIMEOUT_S, e) && e->status != 404) {
+                rc = -1;
+                break;
+            }
+            log_info("stopped %s container %.12s", role ? role : "?", id);
+        }
+    json_decref(list);
+    return rc;
+}
+
+static void run_stop(struct manager *m)
+{
+    struct err e = {0};
+    set_desired_running(m, 0);
+    set_phase(m, "stopping");
+    if (stop_all(m, &e))
+        job_fail(m, &e, "Try again; if it persists, restart Docker.");
+}
+
+static void run_remove(struct manager *m, int purge)
+{
+    struct err e = {0};
+    set_desired_running(m, 0);
+    set_phase(m, "removing");
+    if (remove_stale(m, NULL, &e)) {
+        job_fail(m, &e, "Try again; if it persists, restart Docker.");
+        return;
+    }
+    if (purge) {
+        if (docker_volume_remove(&m->docker, SPEC_VOLUME, &e)) {
+            job_fail(m, &e, "Another container may use the volume storj-registry-data.");
+            return;
+        }
+        log_info("removed the data volume %s", SPEC_VOLUME);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct manager *m = arg;
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        while (!m->shutdown && m->pending == JOB_NONE)
+            pthread_cond_wait(&m->job_cv, &m->mu);
+        if (m->shutdown)
+            break;
+        enum manager_job job = m->pending;
+        int purge = m->pending_purge;
+        m->pending = JOB_NONE;
+        m->running_job = job;
+        m->job_failed = 0;
+        m->job_hint[0] = '\0';
+        pthread_cond_signal(&m->monitor_cv);
+        pthread_mutex_unlock(&m->mu);
+
+        switch (job) {
+        case JOB_START:
+            run_start(m);
+            break;
+        case JOB_STOP:
+            run_stop(m);
+            break;
+        case JOB_RESTART:
+            run_stop(m);
+            if (!m->job_failed)
+                run_start(m);
+            break;
+        case JOB_REMOVE:
+            run_remove(m, purge);
+            break;
+        case JOB_NONE:
+            break;
+        }
+        observe(m);
+
+        pthread_mutex_lock(&m->mu);
+        m->running_job = JOB_NONE;
+        m->phase = NULL;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+struct manager *manager_new(const struct manager_opts *o, struct err *e)
+{
+    struct manager *m = calloc(1, sizeof *m);
+    if (!m) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->put_mu, NULL);
+    pthread_cond_init(&m->job_cv, NULL);
+    pthread_cond_init(&m->monitor_cv, NULL);
+    m->reg_image = xstrdup(o->spec.registry_image);
+    m->gw_image = xstrdup(o->spec.gateway_image);
+    m->native_image = xstrdup(o->spec.native_image);
+    m->sopts.registry_image = m->reg_image;
+    m->sopts.gateway_image = m->gw_image;
+    m->sopts.native_image = m->native_image;
+    m->sopts.host_network = o->spec.host_network;
+    m->interval_ms = o->monitor_interval_ms > 0 ? o->monitor_interval_ms : 2000;
+    m->containers = json_array();
+    if (snprintf(m->settings_path, sizeof m->settings_path, "%s/settings.json", o->state_dir) >=
+        (int)sizeof m->settings_path) {
+        err_set(e, 500, "bad_option", NULL, "the state folder path is too long");
+        goto fail;
+    }
+    if (docker_init(&m->docker, o->docker_socket) || settings_init(&m->settings)) {
+        err_set(e, 500, "no_memory", NULL, "cannot initialise");
+        goto fail;
+    }
+    if (settings_load(m->settings_path, &m->settings, e))
+        goto fail;
+    compute_desired_hash(m);
+    if (pthread_create(&m->worker, NULL, worker_main, m)) {
+        err_set(e, 500, "thread", NULL, "cannot start the worker thread");
+        goto fail;
+    }
+    if (pthread_create(&m->monitor, NULL, monitor_main, m)) {
+        pthread_mutex_lock(&m->mu);
+        m->shutdown = 1;
+        pthread_cond_broadcast(&m->job_cv);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->worker, NULL);
+        err_set(e, 500, "thread", NULL, "cannot start the monitor thread");
+        goto fail;
+    }
+    return m;
+fail:
+    settings_free(&m->settings);
+    if (m->docker.socket)
+        docker_cleanup(&m->docker);
+    json_decref(m->containers);
+    free(m->reg_image);
+    free(m->gw_image);
+    free(m->native_image);
+    free(m);
+    return NULL;
+}
+
+void manager_free(struct manager *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->shutdown = 1;
+    pthread_cond_broadcast(&m->job_cv);
+    pthread_cond_broadcast(&m->monitor_cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->worker, NULL);
+    pthread_join(m->monitor, NULL);
+    settings_free(&m->settings);
+    docker_cleanup(&m->docker);
+    json_decref(m->containers);
+    free(m->reg_image);
+    free(m->gw_image);
+    free(m->native_image);
+    pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->put_mu);
+    pthread_cond_destroy(&m->job_cv);
+    pthread_cond_destroy(&m->monitor_cv);
+    free(m);
+}
+
+static json_t *error_json(const char *code, const char *message, const char *hint)
+{
+    return json_pack("{s:s, s:s, s:s?}", "code", code, "message", message, "hint",
+                     hint && *hint ? hint : NULL);
+}
+
+json_t *manager_status(struct manager *m)
+{
+    char api[16], ver[64], endpoint[96], exitmsg[200];
+    docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
+    pthread_mutex_lock(&m->mu);
+    const struct settings *s = &m->settings;
+    const char *state;
+    json_t *error = NULL;
+    int busy = m->running_job != JOB_NONE || m->pending != JOB_NONE;
+
+    if (m->phase && strcmp(m->phase, "pulling") == 0)
+        state = "pulling";
+    else if (m->phase && strcmp(m->phase, "starting") == 0)
+        state = "starting";
+    else if (!m->observed_once)
+        state = "starting";
+    else if (!m->docker_ok) {
+        state = "failed";
+        error = error_json(m->docker_err.code ? m->docker_err.code : "docker_unreachable",
+                           m->docker_err.message,
+                           "Start Docker (or check --docker-socket); Storj Registry reconnects "
+                           "by itself.");
+    } else if (m->job_failed) {
+        state = "failed";
+        error = error_json(m->job_err.code ? m->job_err.code : "failed", m->job_err.message,
+                           m->job_hint);
+    } else if (m->reg.running) {
+        state = m->reg_healthy || busy ? "running" : "unhealthy";
+        if (!m->reg_healthy && !busy)
+            error = error_json("registry_unhealthy", "the registry container runs but does not "
+                                                     "answer on its port",
+                               "Logs show what it is doing; Restart may help.");
+        if (m->gw.exists && !m->gw.running && !busy) {
+            state = "unhealthy";
+            json_decref(error);
+            error = error_json("gateway_stopped", "the Storj gateway container is not running",
+                               "Press Restart; Logs show why it stopped.");
+        }
+    } else if (s->desired_running && !busy) {
+        state = "failed";
+        if (m->reg.exists) {
+            snprintf(exitmsg, sizeof exitmsg,
+                     "the registry container stopped outside Storj Registry (exit code %d)",
+                     m->reg.exit_code);
+            error = error_json("container_exited", exitmsg,
+                               "Press Start to run it again; Logs show why it stopped.");
+        } else {
+            error = error_json("container_removed",
+                               "the registry container was removed outside Storj Registry",
+                               "Press Start to create it again; stored images are kept.");
+        }
+    } else if (!s->saved && !m->reg.exists) {
+        state = "not-configured";
+    } else {
+        state = "stopped";
+    }
+
+    if (strchr(s->bind, ':'))
+        snprintf(endpoint, sizeof endpoint, "[%s]:%d", s->bind, s->port);
+    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
+        snprintf(endpoint, sizeof endpoint, "localhost:%d", s->port);
+    else
+        snprintf(endpoint, sizeof endpoint, "%s:%d", s->bind, s->port);
+
+    json_t *progress = json_null();
+    if (m->prog_image[0])
+        progress = json_pack("{s:s, s:I, s:I}", "image", m->prog_image, "current",
+                             (json_int_t)m->prog_cur, "total", (json_int_t)m->prog_total);
+    const char *job = m->running_job == JOB_START     ? "start"
+                      : m->running_job == JOB_STOP    ? "stop"
+                      : m->running_job == JOB_RESTART ? "restart"
+                      : m->running_job == JOB_REMOVE  ? "remove"
+                                                      : NULL;
+    int pending_restart = m->reg.exists && m->reg.hash[0] && m->desired_hash[0] &&
+                          strcmp(m->reg.hash, m->desired_hash) != 0;
+    json_t *st = json_pack(
+        "{s:s, s:s, s:s, s:b, s:o, s:o, s:{s:b, s:s?, s:s?}, s:O, s:s?, s:b, s:b}", "state",
+        state, "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", s->saved,
+        "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
+        m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
+        "containers", m->containers, "job", job, "pendingRestart", pending_restart,
+        "desiredRunning", s->desired_running);
+    pthread_mutex_unlock(&m->mu);
+    return st;
+}
+
+json_t *manager_settings(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    json_t *j = settings_public_json(&m->settings);
+    pthread_mutex_unlock(&m->mu);
+    return j;
+}
+
+static json_t *grant_warnings(const char *grant, const char *bucket)
+{
+    struct grant_error ge = {0};
+    struct grant_info *gi = grant ? grant_decode(grant, &ge) : NULL;
+    if (!gi)
+        return json_array();
+    json_t *r = grant_report(gi, bucket, time(NULL));
+    grant_info_free(gi);
+    json_t *w = json_incref(json_object_get(r, "warnings"));
+    json_decref(r);
+    return w ? w : json_array();
+}
+
+json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
+{
+    struct settings next;
+    struct authsvc_creds creds = {0};
+    json_t *out = NULL;
+    pthread_mutex_lock(&m->put_mu);
+    pthread_mutex_lock(&m->mu);
+    int rc = settings_merge(&m->settings, body, &next, e);
+    pthread_mutex_unlock(&m->mu);
+    if (rc)
+        goto out;
+
+    if (next.mode == MODE_STORJ_HOSTED && next.access_grant &&
+        (!next.s3_access_key || !next.s3_secret_key)) {
+        const char *svc = next.auth_service ? next.auth_service : SETTINGS_AUTH_SERVICE;
+        log_info("registering the access grant with the Auth Service at %s", svc);
+        if (authsvc_register(svc, next.access_grant, &creds, e))
+            goto out;
+        free(next.s3_access_key);
+        secret_free(&next.s3_secret_key);
+        next.s3_access_key = creds.access_key;
+        next.s3_secret_key = creds.secret_key;
+        creds.access_key = creds.secret_key = NULL;
+        next.s3_keys_from_grant = 1;
+        if (!next.s3_endpoint && creds.endpoint && settings_url_valid(creds.endpoint)) {
+            next.s3_endpoint = creds.endpoint;
+            creds.endpoint = NULL;
+        }
+        log_info("the Auth Service issued S3 credentials");
+    }
+
+    pthread_mutex_lock(&m->mu);
+    next.desired_running = m->settings.desired_running;
+    if (settings_save(m->settings_path, &next, e)) {
+        pthread_mutex_unlock(&m->mu);
+        goto out;
+    }
+    settings_free(&m->settings);
+    m->settings = next;
+    memset(&next, 0, sizeof next);
+    compute_desired_hash(m);
+    out = settings_public_json(&m->settings);
+    json_object_set_new(out, "warnings",
+                        grant_warnings(m->settings.access_grant, m->settings.bucket));
+    pthread_mutex_unlock(&m->mu);
+    log_info("settings saved (mode %s)", settings_mode_name(m->settings.mode));
+out:
+    settings_free(&next);
+    authsvc_creds_free(&creds);
+    pthread_mutex_unlock(&m->put_mu);
+    return out;
+}
+
+int manager_submit(struct manager *m, enum manager_job job, int purge, struct err *e)
+{
+    int rc = 0;
+    pthread_mutex_lock(&m->mu);
+    if (m->observed_once && !m->docker_ok) {
+        rc = err_set(e, 503, "docker_unreachable", NULL,
+                     "the Docker engine does not answer: %s. Start Docker and try again",
+                     m->docker_err.message);
+    } else if (job == JOB_START && (m->running_job == JOB_START || m->pending == JOB_START ||
+                                    m->running_job == JOB_RESTART)) {
+        /* already on its way: starting twice is starting once */
+    } else {
+        m->pending = job;
+        m->pending_purge = purge;
+        pthread_cond_signal(&m->job_cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+struct log_ctx {
+    json_t *lines;
+    const char *role;
+    const char *const *secrets;
+    int nsecrets;
+    struct buf tmp;
+};
+
+static void collect_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    struct log_ctx *lc = ctx;
+    buf_reset(&lc->tmp);
+    if (str_redact(&lc->tmp, line, len, lc->secrets, lc->nsecrets))
+        return;
+    json_array_append_new(lc->lines,
+                          json_pack("{s:s, s:s, s:s%}", "container", lc->role, "stream",
+                                    stream == DEMUX_STDERR ? "stderr" : "stdout", "text",
+                                    lc->tmp.data ? lc->tmp.data : "", lc->tmp.len));
+}
+
+static void last_log_line(struct manager *m, const char *id, char *out, size_t len)
+{
+    struct err e;
+    json_t *logs = json_array();
+    pthread_mutex_lock(&m->mu);
+    const char *secrets[] = {m->settings.access_grant, m->settings.s3_secret_key,
+                             m->settings.gw_secret_key, m->settings.gw_access_key};
+    char *copies[4];
+    for (int i = 0; i < 4; i++)
+        copies[i] = xstrdup(secrets[i]);
+    pthread_mutex_unlock(&m->mu);
+    struct log_ctx lc = {.lines = logs, .role = "", .secrets = (const char *const *)copies,
+                         .nsecrets = 4};
+    out[0] = '\0';
+    if (docker_logs(&m->docker, id, 3, 0, collect_line, &lc, &e) == 0) {
+        json_t *last = json_array_get(logs, json_array_size(logs) - 1);
+        const char *t = json_string_value(json_object_get(last, "text"));
+        if (t)
+            snprintf(out, len, "%s", t);
+    }
+    for (int i = 0; i < 4; i++)
+        secret_free(&copies[i]);
+    buf_free(&lc.tmp);
+    json_decref(logs);
+}
+
+json_t *manager_logs(struct manager *m, int tail, struct err *e)
+{
+    char ids[2][72], *copies[4];
+    const char *roles[2] = {"gateway", "registry"};
+    pthread_mutex_lock(&m->mu);
+    snprintf(ids[0], sizeof ids[0], "%s", m->gw.exists ? m->gw.id : "");
+    snprintf(ids[1], sizeof ids[1], "%s", m->reg.exists ? m->reg.id : "");
+    const char *secrets[] = {m->settings.access_grant, m->settings.s3_secret_key,
+                             m->settings.gw_secret_key, m->settings.gw_access_key};
+    for (int i = 0; i < 4; i++)
+        copies[i] = xstrdup(secrets[i]);
+    int ok = m->docker_ok;
+    pthread_mutex_unlock(&m->mu);
+
+    json_t *lines = json_array(), *out = NULL;
+    struct log_ctx lc = {.lines = lines, .secrets = (const char *const *)copies, .nsecrets = 4};
+    if (!ok) {
+        err_set(e, 503, "docker_unreachable", NULL,
+                "the Docker engine does not answer: start Docker and try again");
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!ids[i][0])
+            continue;
+        lc.role = roles[i];
+        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, e) && e->status != 404)
+            goto out;
+    }
+    out = json_pack("{s:O}", "lines", lines);
+out:
+    for (int i = 0; i < 4; i++)
+        secret_free(&copies[i]);
+    buf_free(&lc.tmp);
+    json_decref(lines);
+    return out;
+}
+
+json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
+                              struct err *e)
+{
+    char *g = NULL, *b = NULL;
+    pthread_mutex_lock(&m->mu);
+    g = xstrdup(grant ? grant : m->settings.access_grant);
+    b = xstrdup(bucket ? bucket : m->settings.bucket);
+    pthread_mutex_unlock(&m->mu);
+    json_t *r = NULL;
+    if (!g) {
+        err_set(e, 400, "missing_field", "accessGrant",
+                "no access grant given and none saved: paste one");
+        goto out;
+    }
+    struct grant_error ge = {0};
+    struct grant_info *gi = grant_decode(g, &ge);
+    if (!gi) {
+        err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
+        goto out;
+    }
+    r = grant_report(gi, b && *b ? b : NULL, time(NULL));
+    grant_info_free(gi);
+out:
+    secret_free(&g);
+    free(b);
+    return r;
+}

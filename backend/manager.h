@@ -1,0 +1,50 @@
+/* The registry's lifecycle: settings, the containers they call for, and
+ * what Docker says about them. Long work runs on a worker thread; a monitor
+ * thread follows Docker so that status answers come from memory. */
+#ifndef SR_MANAGER_H
+#define SR_MANAGER_H
+
+#include <jansson.h>
+
+#include "spec.h"
+#include "util.h"
+
+#define MANAGER_MAX_LOG_TAIL 2000
+#define MANAGER_HEALTH_TIMEOUT_S 90
+
+struct manager_opts {
+    const char *state_dir;
+    const char *docker_socket;
+    struct spec_opts spec;
+    int monitor_interval_ms; /* how often Docker is looked at when idle */
+};
+
+enum manager_job { JOB_NONE, JOB_START, JOB_STOP, JOB_RESTART, JOB_REMOVE };
+
+struct manager;
+
+/* Loads the settings, starts the threads. NULL with e filled on failure. */
+struct manager *manager_new(const struct manager_opts *o, struct err *e);
+/* Stops the threads (waits for a running job step) and frees everything. */
+void manager_free(struct manager *m);
+
+/* The status object of GET /api/status. New reference. */
+json_t *manager_status(struct manager *m);
+/* The settings as GET /api/config shows them. New reference. */
+json_t *manager_settings(struct manager *m);
+/* Validates, (for storj-hosted) registers the grant, saves. Returns the new
+ * public settings (with "warnings"), or NULL with e filled; on failure the
+ * saved settings are unchanged. */
+json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e);
+/* Queues a job; returns 0 (accepted) or -1 (e: 503 when Docker is
+ * unreachable, 409 when not possible now). purge: with JOB_REMOVE, also
+ * delete the local data volume. */
+int manager_submit(struct manager *m, enum manager_job job, int purge, struct err *e);
+/* {"lines":[{"container","stream","text"}]}, secrets redacted. */
+json_t *manager_logs(struct manager *m, int tail, struct err *e);
+/* Report of the given grant, or of the saved one when grant is NULL, checked
+ * against bucket (or the saved bucket when NULL). */
+json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
+                              struct err *e);
+
+#endif

@@ -1,0 +1,144 @@
+#include "regconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Storj stores objects in 64 MiB segments: parts of exactly that size map one
+ * part to one segment (storj.md §4.1-4.2). */
+#define STORJ_CHUNK 67108864
+/* Above this size the S3 driver copies with UploadPartCopy, which Storj's
+ * hosted gateway refuses (501); at the 64-bit maximum the registry always uses
+ * CopyObject, a server-side copy on Storj (storj.md §4.3). */
+#define COPY_THRESHOLD 5368709120LL
+
+static void listen_addr(const struct settings *s, int host_network, char *out, size_t len)
+{
+    if (!host_network)
+        snprintf(out, len, ":5000");
+    else if (strchr(s->bind, ':'))
+        snprintf(out, len, "[%s]:%d", s->bind, s->port);
+    else
+        snprintf(out, len, "%s:%d", s->bind, s->port);
+}
+
+static json_t *s3_driver(const struct settings *s)
+{
+    const char *endpoint, *region, *ak, *sk;
+    if (s->mode == MODE_STORJ) {
+        endpoint = "http://" REGCONFIG_GATEWAY_ADDR;
+        region = SETTINGS_DEFAULT_REGION;
+        ak = s->gw_access_key;
+        sk = s->gw_secret_key;
+    } else {
+        endpoint = s->s3_endpoint ? s->s3_endpoint : SETTINGS_HOSTED_ENDPOINT;
+        region = s->s3_region ? s->s3_region : SETTINGS_DEFAULT_REGION;
+        ak = s->s3_access_key;
+        sk = s->s3_secret_key;
+    }
+    if (!ak || !sk || !s->bucket)
+        return NULL;
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:i, s:s}", "accesskey", ak,
+        "secretkey", sk, "region", region, "regionendpoint", endpoint, "bucket", s->bucket,
+        /* v3 defaults to virtual-host addressing, which needs DNS per bucket;
+         * every endpoint we talk to takes path style (storj.md §3.4) */
+        "forcepathstyle", 1, "secure", strncmp(endpoint, "https://", 8) == 0, "v4auth", 1,
+        "chunksize", (json_int_t)STORJ_CHUNK, "multipartcopythresholdsize",
+        (json_int_t)COPY_THRESHOLD, "multipartcopychunksize", (json_int_t)STORJ_CHUNK,
+        "multipartcopymaxconcurrency", 4,
+        /* the bucket root, so keys are docker/registry/v2/... like the 2022
+         * extension wrote them */
+        "rootdirectory", "/");
+}
+
+json_t *regconfig_registry(const struct settings *s, int host_network)
+{
+    char addr[96];
+    listen_addr(s, host_network, addr, sizeof addr);
+    json_t *storage = NULL, *driver = NULL;
+
+    switch (s->mode) {
+    case MODE_LOCAL:
+        storage = json_pack("{s:{s:s}}", "filesystem", "rootdirectory", REGCONFIG_DATA_DIR);
+        break;
+    case MODE_S3:
+    case MODE_STORJ:
+    case MODE_STORJ_HOSTED:
+        driver = s3_driver(s);
+        if (!driver)
+            return NULL;
+        storage = json_pack("{s:o}", "s3", driver);
+        /* Docker must not be sent to presigned S3 URLs it may not reach (the
+         * self-hosted gateway is only on the container's loopback), and
+         * uploads through Storj are cheaper when the registry streams. */
+        json_object_set_new(storage, "redirect", json_pack("{s:b}", "disable", 1));
+        break;
+    case MODE_STORJ_NATIVE:
+        if (!s->access_grant || !s->bucket)
+            return NULL;
+        /* the 2022 driver reads exactly these two keys (seed.md §2.2) */
+        storage = json_pack("{s:{s:s, s:s}}", "storj", "accessgrant", s->access_grant, "bucket",
+                            s->bucket);
+        break;
+    }
+    if (!storage)
+        return NULL;
+    /* tags are overwritten and images deleted from the tab */
+    json_object_set_new(storage, "delete", json_pack("{s:b}", "enabled", 1));
+    json_object_set_new(storage, "cache", json_pack("{s:s}", "blobdescriptor", "inmemory"));
+    /* abandoned uploads are cleaned weekly; each run lists _uploads, which
+     * costs requests on Storj, so not more often */
+    json_object_set_new(storage, "maintenance",
+                        json_pack("{s:{s:b, s:s, s:s, s:b}}", "uploadpurging", "enabled", 1,
+                                  "age", "168h", "interval", "24h", "dryrun", 0));
+
+    return json_pack("{s:s, s:{s:s, s:s, s:{s:s}}, s:o, s:{s:s, s:{s:[s]}}, s:{s:{s:b, "
+                     "s:s, s:i}}}",
+                     "version", "0.1", "log", "level", "info", "formatter", "text", "fields",
+                     "service", "registry", "storage", storage, "http", "addr", addr, "headers",
+                     "X-Content-Type-Options", "nosniff", "health", "storagedriver", "enabled",
+                     s->mode != MODE_STORJ_NATIVE, "interval", "30s", "threshold", 3);
+}
+
+/* YAML double-quoted scalar; our values are base58, hex and host:port, but
+ * quote and escape anyway so no value can break the document. */
+static int yaml_kv(struct buf *b, const char *key, const char *value)
+{
+    if (buf_printf(b, "%s: \"", key))
+        return -1;
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f)
+            return -1;
+        if ((c == '"' || c == '\\') && buf_append(b, "\\", 1))
+            return -1;
+        if (buf_append(b, p, 1))
+            return -1;
+    }
+    return buf_append(b, "\"\n", 2);
+}
+
+char *regconfig_gateway(const struct settings *s)
+{
+    struct buf b = {0};
+    if (!s->access_grant)
+        return NULL;
+    if (buf_printf(&b, "# written by storj-registryd; the access grant stays in this file, "
+                       "never in the environment\n") ||
+        yaml_kv(&b, "access", s->access_grant) ||
+        yaml_kv(&b, "minio.access-key", s->gw_access_key) ||
+        yaml_kv(&b, "minio.secret-key", s->gw_secret_key) ||
+        /* only the registry, in the same network namespace, may talk to it */
+        yaml_kv(&b, "server.address", REGCONFIG_GATEWAY_ADDR) ||
+        /* a blob pushed in several PATCH requests is resumed with
+         * UploadPartCopy (storj.md §4.3) */
+        buf_printf(&b, "s3.upload-part-copy.enable: true\n")) {
+        if (b.data)
+            memset(b.data, 0, b.len);
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}

@@ -1,0 +1,26 @@
+/* What the containers are told: the registry's configuration document (JSON,
+ * which its YAML parser reads) and the self-hosted gateway's config file,
+ * generated from the settings. Pure. */
+#ifndef SR_REGCONFIG_H
+#define SR_REGCONFIG_H
+
+#include <jansson.h>
+
+#include "settings.h"
+
+/* Where the self-hosted gateway serves S3 inside the shared network namespace. */
+#define REGCONFIG_GATEWAY_ADDR "127.0.0.1:7777"
+#define REGCONFIG_PATH "/etc/storj-registry/config.yml"
+#define REGCONFIG_GATEWAY_PATH "/root/.local/share/storj/gateway/config.yaml"
+#define REGCONFIG_DATA_DIR "/var/lib/registry"
+
+/* The registry configuration for s. host_network: the registry listens on
+ * bind:port itself instead of :5000 behind a published port. New reference,
+ * holds secrets: never log or return it. */
+json_t *regconfig_registry(const struct settings *s, int host_network);
+
+/* The self-hosted gateway's config.yaml for storj mode (malloc'ed text, holds
+ * the access grant; free with secret_free). NULL on bad input or no memory. */
+char *regconfig_gateway(const struct settings *s);
+
+#endif

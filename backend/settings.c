@@ -1,0 +1,545 @@
+#include "settings.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grant.h"
+
+#define MAX_URL 512
+#define MAX_KEY 256
+
+static const char *const mode_names[] = {"local", "s3", "storj", "storj-hosted", "storj-native"};
+
+const char *settings_mode_name(enum mode m)
+{
+    return (unsigned)m < sizeof mode_names / sizeof *mode_names ? mode_names[m] : "local";
+}
+
+int settings_mode_parse(const char *name, enum mode *out)
+{
+    for (unsigned i = 0; i < sizeof mode_names / sizeof *mode_names; i++)
+        if (strcmp(name, mode_names[i]) == 0) {
+            *out = (enum mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+int settings_init(struct settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->mode = MODE_LOCAL;
+    s->port = SETTINGS_DEFAULT_PORT;
+    snprintf(s->bind, sizeof s->bind, "%s", SETTINGS_DEFAULT_BIND);
+    if (random_hex(s->gw_access_key, 20) || random_hex(s->gw_secret_key, 32) ||
+        random_hex(s->salt, 16))
+        return -1;
+    return 0;
+}
+
+void settings_free(struct settings *s)
+{
+    free(s->bucket);
+    secret_free(&s->access_grant);
+    free(s->s3_endpoint);
+    free(s->s3_region);
+    free(s->s3_access_key);
+    secret_free(&s->s3_secret_key);
+    free(s->auth_service);
+    memset(s, 0, sizeof *s);
+}
+
+int settings_copy(struct settings *dst, const struct settings *src)
+{
+    *dst = *src;
+    dst->bucket = xstrdup(src->bucket);
+    dst->access_grant = xstrdup(src->access_grant);
+    dst->s3_endpoint = xstrdup(src->s3_endpoint);
+    dst->s3_region = xstrdup(src->s3_region);
+    dst->s3_access_key = xstrdup(src->s3_access_key);
+    dst->s3_secret_key = xstrdup(src->s3_secret_key);
+    dst->auth_service = xstrdup(src->auth_service);
+    if ((src->bucket && !dst->bucket) || (src->access_grant && !dst->access_grant) ||
+        (src->s3_endpoint && !dst->s3_endpoint) || (src->s3_region && !dst->s3_region) ||
+        (src->s3_access_key && !dst->s3_access_key) ||
+        (src->s3_secret_key && !dst->s3_secret_key) || (src->auth_service && !dst->auth_service)) {
+        settings_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+int settings_bucket_valid(const char *name, const char **why)
+{
+    size_t n = strlen(name);
+    const char *w = NULL;
+    if (n < 3 || n > 63)
+        w = "must be 3 to 63 characters long";
+    for (size_t i = 0; !w && i < n; i++) {
+        char c = name[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '.')
+            w = (c >= 'A' && c <= 'Z') ? "must be lowercase"
+                                       : "may hold only lowercase letters, digits, dots and hyphens";
+        else if ((i == 0 || i == n - 1) && !alnum)
+            w = "must start and end with a letter or a digit";
+        else if (c == '.' && (name[i + 1] == '.' || name[i + 1] == '-' || name[i - 1] == '-'))
+            w = "each dot-separated part must start and end with a letter or a digit";
+    }
+    struct in_addr a;
+    if (!w && inet_pton(AF_INET, name, &a) == 1)
+        w = "must not look like an IP address";
+    if (why)
+        *why = w;
+    return w == NULL;
+}
+
+/* A URL the registry can use as an S3 endpoint: http(s)://host[:port][/path] */
+int settings_url_valid(const char *u)
+{
+    size_t n = strlen(u);
+    if (n > MAX_URL)
+        return 0;
+    const char *rest;
+    if (strncmp(u, "https://", 8) == 0)
+        rest = u + 8;
+    else if (strncmp(u, "http://", 7) == 0)
+        rest = u + 7;
+    else
+        return 0;
+    if (!*rest || *rest == '/' || *rest == ':')
+        return 0;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || *p == '@' || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int token_valid(const char *k, size_t max)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > max)
+        return 0;
+    for (const char *p = k; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static int region_valid(const char *r)
+{
+    size_t n = strlen(r);
+    if (n == 0 || n > 64)
+        return 0;
+    for (const char *p = r; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* Replaces *slot with a copy of the string value of v; JSON null clears. */
+static int take_string(json_t *v, char **slot, int secret, const char *field, struct err *e)
+{
+    if (json_is_null(v)) {
+        if (secret)
+            secret_free(slot);
+        else {
+            free(*slot);
+            *slot = NULL;
+        }
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_set(e, 400, "invalid_type", field, "%s must be a string", field);
+    char *copy = strdup(json_string_value(v));
+    if (!copy)
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    if (secret)
+        secret_free(slot);
+    else
+        free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* An empty string means "not set" for optional text fields. */
+static void empty_to_null(char **slot)
+{
+    if (*slot && !**slot) {
+        free(*slot);
+        *slot = NULL;
+    }
+}
+
+static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct err *e)
+{
+    if (json_is_null(s3)) {
+        free(out->s3_endpoint);
+        free(out->s3_region);
+        free(out->s3_access_key);
+        out->s3_endpoint = out->s3_region = out->s3_access_key = NULL;
+        secret_free(&out->s3_secret_key);
+        return 0;
+    }
+    if (!json_is_object(s3))
+        return err_set(e, 400, "invalid_type", "s3", "s3 must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach(s3, key, v)
+    {
+        char field[64];
+        snprintf(field, sizeof field, "s3.%.40s", key);
+        if (strcmp(key, "endpoint") == 0) {
+            if (take_string(v, &out->s3_endpoint, 0, field, e))
+                return -1;
+            empty_to_null(&out->s3_endpoint);
+            if (out->s3_endpoint && !settings_url_valid(out->s3_endpoint))
+                return err_set(e, 400, "invalid_value", field,
+                               "s3.endpoint must be an http:// or https:// URL such as "
+                               "https://gateway.storjshare.io");
+        } else if (strcmp(key, "region") == 0) {
+            if (take_string(v, &out->s3_region, 0, field, e))
+                return -1;
+            empty_to_null(&out->s3_region);
+            if (out->s3_region && !region_valid(out->s3_region))
+                return err_set(e, 400, "invalid_value", field,
+                               "s3.region may hold only lowercase letters, digits, '-' and '_' "
+                               "(for example us-east-1)");
+        } else if (strcmp(key, "accessKey") == 0) {
+            if (take_string(v, &out->s3_access_key, 0, field, e))
+                return -1;
+            empty_to_null(&out->s3_access_key);
+            if (out->s3_access_key && !token_valid(out->s3_access_key, MAX_KEY))
+                return err_set(e, 400, "invalid_value", field,
+                               "s3.accessKey must be 1 to %d characters without spaces", MAX_KEY);
+            *s3_keys_given = 1;
+        } else if (strcmp(key, "secretKey") == 0) {
+            /* an empty secret means "keep the saved one", like leaving it out */
+            if (json_is_string(v) && !*json_string_value(v))
+                continue;
+            if (take_string(v, &out->s3_secret_key, 1, field, e))
+                return -1;
+            if (out->s3_secret_key && !token_valid(out->s3_secret_key, MAX_KEY))
+                return err_set(e, 400, "invalid_value", field,
+                               "s3.secretKey must be 1 to %d characters without spaces", MAX_KEY);
+            *s3_keys_given = 1;
+        } else {
+            return err_set(e, 400, "unknown_field", field, "unknown field %s", field);
+        }
+    }
+    return 0;
+}
+
+static int check_required(const struct settings *s, struct err *e)
+{
+    if (s->mode == MODE_LOCAL)
+        return 0;
+    const char *mode = settings_mode_name(s->mode);
+    if (!s->bucket)
+        return err_set(e, 400, "missing_field", "bucket", "mode %s needs a bucket", mode);
+    switch (s->mode) {
+    case MODE_S3:
+        if (!s->s3_endpoint)
+            return err_set(e, 400, "missing_field", "s3.endpoint",
+                           "mode s3 needs the S3 endpoint URL");
+        if (!s->s3_access_key)
+            return err_set(e, 400, "missing_field", "s3.accessKey", "mode s3 needs an access key");
+        if (!s->s3_secret_key)
+            return err_set(e, 400, "missing_field", "s3.secretKey", "mode s3 needs a secret key");
+        break;
+    case MODE_STORJ:
+    case MODE_STORJ_NATIVE:
+        if (!s->access_grant)
+            return err_set(e, 400, "missing_field", "accessGrant", "mode %s needs an access grant",
+                           mode);
+        break;
+    case MODE_STORJ_HOSTED:
+        if (!s->access_grant && !(s->s3_access_key && s->s3_secret_key))
+            return err_set(e, 400, "missing_field", "accessGrant",
+                           "mode storj-hosted needs an access grant (to register with Storj's "
+                           "Auth Service) or S3 credentials from Storj");
+        if (s->s3_access_key && !s->s3_secret_key && !s->access_grant)
+            return err_set(e, 400, "missing_field", "s3.secretKey",
+                           "the S3 access key needs its secret key");
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+int settings_merge(const struct settings *cur, json_t *body, struct settings *out, struct err *e)
+{
+    if (settings_copy(out, cur))
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    if (!json_is_object(body))
+        return err_set(e, 400, "invalid_body", NULL, "the body must be a JSON object");
+
+    int s3_keys_given = 0, grant_given = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "mode") == 0) {
+            if (!json_is_string(v))
+                return err_set(e, 400, "invalid_type", "mode", "mode must be a string");
+            if (settings_mode_parse(json_string_value(v), &out->mode))
+                return err_set(e, 400, "invalid_value", "mode",
+                               "mode must be one of local, s3, storj, storj-hosted, storj-native");
+        } else if (strcmp(key, "port") == 0) {
+            if (!json_is_integer(v))
+                return err_set(e, 400, "invalid_type", "port", "port must be an integer");
+            json_int_t p = json_integer_value(v);
+            if (p < 1 || p > 65535)
+                return err_set(e, 400, "out_of_range", "port",
+                               "port must be between 1 and 65535");
+            out->port = (int)p;
+        } else if (strcmp(key, "bind") == 0) {
+            if (!json_is_string(v))
+                return err_set(e, 400, "invalid_type", "bind", "bind must be a string");
+            const char *b = json_string_value(v);
+            unsigned char a[16];
+            if (strlen(b) >= sizeof out->bind ||
+                (inet_pton(AF_INET, b, a) != 1 && inet_pton(AF_INET6, b, a) != 1))
+                return err_set(e, 400, "invalid_value", "bind",
+                               "bind must be an IP address such as 127.0.0.1 (or 0.0.0.0 for "
+                               "every interface)");
+            snprintf(out->bind, sizeof out->bind, "%s", b);
+        } else if (strcmp(key, "bucket") == 0) {
+            if (take_string(v, &out->bucket, 0, "bucket", e))
+                return -1;
+            empty_to_null(&out->bucket);
+            const char *why;
+            if (out->bucket && !settings_bucket_valid(out->bucket, &why))
+                return err_set(e, 400, "invalid_value", "bucket", "the bucket name %s", why);
+        } else if (strcmp(key, "accessGrant") == 0) {
+            if (json_is_string(v) && !*json_string_value(v))
+                continue; /* keep the saved grant */
+            if (take_string(v, &out->access_grant, 1, "accessGrant", e))
+                return -1;
+            if (out->access_grant) {
+                struct grant_error ge = {0};
+                struct grant_info *gi = grant_decode(out->access_grant, &ge);
+                if (!gi)
+                    return err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant",
+                                   "%s", ge.message);
+                grant_info_free(gi);
+            }
+            grant_given = 1;
+        } else if (strcmp(key, "s3") == 0) {
+            if (merge_s3(v, out, &s3_keys_given, e))
+                return -1;
+        } else if (strcmp(key, "authService") == 0) {
+            if (take_string(v, &out->auth_service, 0, "authService", e))
+                return -1;
+            empty_to_null(&out->auth_service);
+            if (out->auth_service && !settings_url_valid(out->auth_service))
+                return err_set(e, 400, "invalid_value", "authService",
+                               "authService must be an http:// or https:// URL such as "
+                               "https://auth.storjshare.io");
+        } else {
+            char field[64];
+            snprintf(field, sizeof field, "%.60s", key);
+            return err_set(e, 400, "unknown_field", field, "unknown field %s", field);
+        }
+    }
+
+    if (s3_keys_given)
+        out->s3_keys_from_grant = 0;
+    /* a new grant in storj-hosted mode makes registered keys stale */
+    if (grant_given && out->mode == MODE_STORJ_HOSTED && out->s3_keys_from_grant) {
+        free(out->s3_access_key);
+        out->s3_access_key = NULL;
+        secret_free(&out->s3_secret_key);
+        out->s3_keys_from_grant = 0;
+    }
+    if (check_required(out, e))
+        return -1;
+    out->saved = 1;
+    return 0;
+}
+
+static json_t *secret_fact(const char *value)
+{
+    return json_pack("{s:b}", "set", value != NULL);
+}
+
+json_t *settings_public_json(const struct settings *s)
+{
+    json_t *grant = secret_fact(s->access_grant);
+    if (s->access_grant) {
+        struct grant_error ge = {0};
+        struct grant_info *gi = grant_decode(s->access_grant, &ge);
+        if (gi) {
+            json_object_set_new(grant, "satellite", json_string(grant_satellite_host(gi)));
+            grant_info_free(gi);
+        }
+    }
+    json_t *s3 = json_pack("{s:s?, s:s?, s:s?, s:o, s:b}", "endpoint", s->s3_endpoint, "region",
+                           s->s3_region, "accessKey", s->s3_access_key, "secretKey",
+                           secret_fact(s->s3_secret_key), "fromGrant", s->s3_keys_from_grant);
+    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b}", "mode",
+                     settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
+                     s->bucket, "accessGrant", grant, "s3", s3, "authService", s->auth_service,
+                     "saved", s->saved);
+}
+
+json_t *settings_effective_json(const struct settings *s)
+{
+    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s}", "mode",
+                     settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
+                     s->bucket, "accessGrant", s->access_grant, "endpoint", s->s3_endpoint,
+                     "region", s->s3_region, "accessKey", s->s3_access_key, "secretKey",
+                     s->s3_secret_key, "gwAccessKey", s->gw_access_key, "gwSecretKey",
+                     s->gw_secret_key);
+}
+
+/* ---- the file ---------------------------------------------------------- */
+
+static int file_string(json_t *root, const char *key, char **slot)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return -1;
+    free(*slot);
+    *slot = strdup(json_string_value(v));
+    return *slot ? 0 : -1;
+}
+
+static int file_fixed(json_t *root, const char *key, char *dst, size_t len)
+{
+    json_t *v = json_object_get(root, key);
+    if (!json_is_string(v) || strlen(json_string_value(v)) >= len)
+        return -1;
+    snprintf(dst, len, "%s", json_string_value(v));
+    return 0;
+}
+
+int settings_load(const char *path, struct settings *s, struct err *e)
+{
+    json_error_t je;
+    json_t *root = NULL;
+    int rc = -1;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        return err_set(e, 500, "state_unreadable", NULL, "cannot read %s: %s", path,
+                       strerror(errno));
+    }
+    root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    fclose(f);
+    if (!json_is_object(root)) {
+        err_set(e, 500, "state_corrupt", NULL, "%s is not valid JSON (line %d)", path, je.line);
+        goto out;
+    }
+    json_t *mode = json_object_get(root, "mode");
+    json_t *port = json_object_get(root, "port");
+    if (!json_is_string(mode) || settings_mode_parse(json_string_value(mode), &s->mode) ||
+        !json_is_integer(port) || json_integer_value(port) < 1 ||
+        json_integer_value(port) > 65535 ||
+        file_fixed(root, "bind", s->bind, sizeof s->bind) ||
+        file_fixed(root, "gwAccessKey", s->gw_access_key, sizeof s->gw_access_key) ||
+        file_fixed(root, "gwSecretKey", s->gw_secret_key, sizeof s->gw_secret_key) ||
+        file_fixed(root, "salt", s->salt, sizeof s->salt) ||
+        file_string(root, "bucket", &s->bucket) ||
+        file_string(root, "accessGrant", &s->access_grant) ||
+        file_string(root, "s3Endpoint", &s->s3_endpoint) ||
+        file_string(root, "s3Region", &s->s3_region) ||
+        file_string(root, "s3AccessKey", &s->s3_access_key) ||
+        file_string(root, "s3SecretKey", &s->s3_secret_key) ||
+        file_string(root, "authService", &s->auth_service)) {
+        err_set(e, 500, "state_corrupt", NULL, "%s has a missing or mistyped field", path);
+        goto out;
+    }
+    s->port = (int)json_integer_value(port);
+    s->s3_keys_from_grant = json_is_true(json_object_get(root, "s3KeysFromGrant"));
+    s->desired_running = json_is_true(json_object_get(root, "desiredRunning"));
+    s->saved = json_is_true(json_object_get(root, "saved"));
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int settings_save(const char *path, const struct settings *s, struct err *e)
+{
+    char tmp[4096], dir[4096];
+    int fd = -1, rc = -1;
+    char *text = NULL;
+    json_t *root = json_pack(
+        "{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s, s:s, s:s, "
+        "s:b, s:b}",
+        "format", 1, "mode", settings_mode_name(s->mode), "port", s->port, "bind", s->bind,
+        "bucket", s->bucket, "accessGrant", s->access_grant, "s3Endpoint", s->s3_endpoint,
+        "s3Region", s->s3_region, "s3AccessKey", s->s3_access_key, "s3SecretKey",
+        s->s3_secret_key, "authService", s->auth_service, "s3KeysFromGrant",
+        s->s3_keys_from_grant, "gwAccessKey", s->gw_access_key, "gwSecretKey", s->gw_secret_key,
+        "salt", s->salt, "desiredRunning", s->desired_running, "saved", s->saved);
+    if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
+        goto nomem;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+        goto toolong;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        err_set(e, 500, "state_unwritable", NULL, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t n = strlen(text), off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, text + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            err_set(e, 500, "state_unwritable", NULL, "cannot write %s: %s", tmp,
+                    strerror(errno));
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) || close(fd)) {
+        fd = -1;
+        err_set(e, 500, "state_unwritable", NULL, "cannot sync %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path)) {
+        err_set(e, 500, "state_unwritable", NULL, "cannot replace %s: %s", path,
+                strerror(errno));
+        goto out;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+    goto out;
+toolong:
+    err_set(e, 500, "state_unwritable", NULL, "state path too long");
+    goto out;
+nomem:
+    err_set(e, 500, "no_memory", NULL, "out of memory");
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (rc)
+        unlink(tmp);
+    if (text) {
+        memset(text, 0, strlen(text));
+        free(text);
+    }
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* The user's settings: validation of PUT /api/config bodies, the masked
+ * view every response shows, and the 0600 file they live in. Pure except
+ * settings_load/settings_save. */
+#ifndef SR_SETTINGS_H
+#define SR_SETTINGS_H
+
+#include <jansson.h>
+
+#include "util.h"
+
+#define SETTINGS_MAX_FILE (64 * 1024)
+#define SETTINGS_DEFAULT_PORT 9999
+#define SETTINGS_DEFAULT_BIND "127.0.0.1"
+#define SETTINGS_DEFAULT_REGION "us-east-1"
+#define SETTINGS_HOSTED_ENDPOINT "https://gateway.storjshare.io"
+#define SETTINGS_AUTH_SERVICE "https://auth.storjshare.io"
+
+enum mode { MODE_LOCAL, MODE_S3, MODE_STORJ, MODE_STORJ_HOSTED, MODE_STORJ_NATIVE };
+
+struct settings {
+    int saved; /* 1 once the user saved settings (or a file was loaded) */
+    enum mode mode;
+    int port;
+    char bind[64];
+    char *bucket;
+    char *access_grant; /* secret */
+    char *s3_endpoint;
+    char *s3_region;
+    char *s3_access_key;
+    char *s3_secret_key; /* secret */
+    char *auth_service;  /* storj-hosted: where grants are registered */
+    int s3_keys_from_grant; /* storj-hosted: the keys came from registering the grant */
+    /* Per installation, never shown: the key pair between the registry and
+     * the self-hosted gateway, and the salt of the container spec hash. */
+    char gw_access_key[41];
+    char gw_secret_key[65];
+    char salt[33];
+    int desired_running; /* the user's last start/stop, so a restart of the backend resumes it */
+};
+
+/* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */
+int settings_init(struct settings *s);
+/* Deep copy; dst must be uninitialised or freed. 0 or -1 (memory). */
+int settings_copy(struct settings *dst, const struct settings *src);
+void settings_free(struct settings *s);
+
+const char *settings_mode_name(enum mode m);
+int settings_mode_parse(const char *name, enum mode *out);
+
+/* Validates body (a PUT /api/config object) against cur and writes the merged
+ * result to out (initialised by this call; free with settings_free even on
+ * error). Fields left out keep their value; null clears; unknown fields,
+ * wrong types and bad values fail with e->field naming the field. The mode's
+ * required fields are checked on the merged result. Pure. */
+int settings_merge(const struct settings *cur, json_t *body, struct settings *out, struct err *e);
+
+/* 1 when u is an http:// or https:// URL fit for an endpoint setting. */
+int settings_url_valid(const char *u);
+
+/* 1 when name follows Storj's bucket rules (which are S3's). */
+int settings_bucket_valid(const char *name, const char **why);
+
+/* The settings as responses show them: secrets replaced by facts
+ * ({"set":true,...}). New reference. */
+json_t *settings_public_json(const struct settings *s);
+
+/* The fields that change what the registry container does, for the spec
+ * hash; includes secrets, so it never leaves the process. New reference. */
+json_t *settings_effective_json(const struct settings *s);
+
+/* Load from path; a missing file leaves defaults (saved = 0). 0 or -1. */
+int settings_load(const char *path, struct settings *s, struct err *e);
+/* Atomic save: temp file in the same folder, 0600, fsync, rename, fsync dir. */
+int settings_save(const char *path, const struct settings *s, struct err *e);
+
+#endif

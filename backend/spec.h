@@ -1,0 +1,52 @@
+/* The containers the settings call for: Docker create bodies, the files put
+ * into them before start, and a hash that says when a running container no
+ * longer matches. Pure. */
+#ifndef SR_SPEC_H
+#define SR_SPEC_H
+
+#include <jansson.h>
+
+#include "settings.h"
+#include "util.h"
+
+#define SPEC_LABEL_PREFIX "io.storj.registry"
+#define SPEC_LABEL_MANAGED SPEC_LABEL_PREFIX ".managed"
+#define SPEC_LABEL_ROLE SPEC_LABEL_PREFIX ".role"
+#define SPEC_LABEL_HASH SPEC_LABEL_PREFIX ".spec"
+#define SPEC_LABEL_MODE SPEC_LABEL_PREFIX ".mode"
+#define SPEC_REGISTRY_NAME "storj-registry"
+#define SPEC_GATEWAY_NAME "storj-registry-gateway"
+#define SPEC_VOLUME "storj-registry-data"
+
+struct spec_opts {
+    const char *registry_image;
+    const char *gateway_image;
+    const char *native_image;
+    int host_network;
+};
+
+/* One container to create. */
+struct spec_container {
+    const char *role; /* "registry" or "gateway" */
+    const char *name;
+    char *image;
+    json_t *create;    /* body of POST /containers/create */
+    struct buf tar;    /* archive to PUT at / before start (holds secrets) */
+};
+
+struct spec_set {
+    int count; /* 1, or 2 with the gateway first */
+    struct spec_container c[2];
+    char hash[65]; /* sha256 over salt and everything above, as a label */
+};
+
+/* Builds the containers for s. Returns 0, or -1 with e filled. out is
+ * initialised by this call; free it with spec_free in every case. */
+int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_set *out,
+               struct err *e);
+void spec_free(struct spec_set *set);
+
+/* A one-file ustar archive (mode 0600, uid 0) appended to out. 0 or -1. */
+int spec_tar_file(struct buf *out, const char *path, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,176 @@
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (b->max && b->len + n > b->max) {
+        b->overflow = 1;
+        return -1;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) {
+            b->overflow = 1;
+            return -1;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    if ((size_t)n < sizeof tmp)
+        return buf_append(b, tmp, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = buf_append(b, big, (size_t)n);
+    free(big);
+    return rc;
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    b->overflow = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void buf_free(struct buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->overflow = 0;
+}
+
+int err_set(struct err *e, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    if (!e)
+        return -1;
+    e->status = status;
+    e->code = code;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void log_msg(const char *level, const char *fmt, ...)
+{
+    char ts[32], line[1024];
+    format_time_utc((long long)time(NULL), ts, sizeof ts);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s %s %s\n", ts, level, line);
+}
+
+char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void secret_free(char **p)
+{
+    if (!*p)
+        return;
+    volatile char *v = *p;
+    while (*v)
+        *v++ = 0;
+    free(*p);
+    *p = NULL;
+}
+
+int str_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+int random_hex(char *out, size_t n)
+{
+    unsigned char raw[64];
+    if (n > sizeof raw)
+        return -1;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(raw + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return 0;
+}
+
+void format_time_utc(long long t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int str_redact(struct buf *out, const char *in, size_t len, const char *const *secrets, int n)
+{
+    size_t i = 0;
+    while (i < len) {
+        int hit = 0;
+        for (int k = 0; k < n; k++) {
+            const char *s = secrets[k];
+            size_t sl = s ? strlen(s) : 0;
+            if (sl >= 4 && sl <= len - i && memcmp(in + i, s, sl) == 0) {
+                if (buf_append(out, "[redacted]", 10))
+                    return -1;
+                i += sl;
+                hit = 1;
+                break;
+            }
+        }
+        if (!hit) {
+            if (buf_append(out, in + i, 1))
+                return -1;
+            i++;
+        }
+    }
+    return buf_append(out, "", 0);
+}

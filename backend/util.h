@@ -1,0 +1,63 @@
+/* Small shared pieces: a capped growable buffer, the error struct every
+ * fallible function fills, logging that never sees secrets, and string
+ * helpers. */
+#ifndef SR_UTIL_H
+#define SR_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* A growable byte buffer with a hard cap: outside input never grows memory
+ * past `max`. data is always NUL-terminated when len > 0. */
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;   /* 0 = no cap */
+    int overflow; /* set once an append was refused */
+};
+
+/* Appends n bytes. Returns 0, or -1 when the cap would be exceeded (the
+ * buffer is left as it was and overflow is set) or memory ran out. */
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Errors: an HTTP-ish status, a stable code, the field at fault (validation
+ * errors only) and a sentence for people. */
+struct err {
+    int status;
+    const char *code;
+    char field[64];
+    char message[512];
+};
+
+/* Fills e (when not NULL) and returns -1 so callers can `return err_set(...)`. */
+int err_set(struct err *e, int status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Log a line to stderr: "2026-11-27T11:00:00Z level message". Callers pass
+ * no secret, ever: messages are built from codes, names and numbers. */
+void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_info(...) log_msg("info", __VA_ARGS__)
+#define log_warn(...) log_msg("warn", __VA_ARGS__)
+#define log_error(...) log_msg("error", __VA_ARGS__)
+
+/* strdup that treats NULL as NULL. Caller frees. */
+char *xstrdup(const char *s);
+/* Frees *p after wiping its bytes (for secrets), sets *p to NULL. */
+void secret_free(char **p);
+/* 1 when both are NULL or equal strings. */
+int str_eq(const char *a, const char *b);
+/* Hex-encodes n random bytes from the kernel into out (2n+1 bytes). 0 or -1. */
+int random_hex(char *out, size_t n);
+/* RFC 3339 UTC for t into out (at least 21 bytes). */
+void format_time_utc(long long t, char *out, size_t len);
+
+
+
+/* Copies in[0..len) to out with every occurrence of each secret (those of at
+ * least 4 characters) replaced by "[redacted]". 0 or -1 (memory or cap). */
+int str_redact(struct buf *out, const char *in, size_t len, const char *const *secrets, int n);
+#endif
