@@ -696,7 +696,8 @@ json_t *manager_status(struct manager *m)
 
     if (m->phase && strcmp(m->phase, "pulling") == 0)
         state = "pulling";
-    else if (m->phase && strcmp(m->phase, "starting") == 0)
+    else if (m->pending == JOB_START || m->pending == JOB_RESTART ||
+             m->running_job == JOB_START || m->running_job == JOB_RESTART)
         state = "starting";
     else if (!m->observed_once)
         state = "starting";

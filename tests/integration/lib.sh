@@ -1,0 +1,119 @@
+# Helpers for the integration suites: a backend per test on its own socket
+# and state folder, talking to the test engine of tests/env/docker-engine.sh.
+# Source after tests/lib.sh. Every listener is on 127.0.0.1 or a Unix socket.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${SR_BIN:-$ROOT/backend/storj-registryd}
+DOCKER=${DOCKER:-/usr/bin/docker}
+REG_IMAGE=${SR_TEST_REGISTRY_IMAGE:-storj-registry-test/registry:2.8.2}
+GW_IMAGE=${SR_TEST_GATEWAY_IMAGE:-storj-registry-test/gateway-standin:1}
+WORK=${SR_TEST_WORK:-/tmp/srt/it}
+# Under valgrind CI wraps the backend: SR_WRAP="valgrind --error-exitcode=99 ..."
+SR_WRAP=${SR_WRAP:-}
+mkdir -p "$WORK"
+
+: "${DOCKER_HOST:?DOCKER_HOST must point at the test engine (tests/env/docker-engine.sh)}"
+export DOCKER_HOST
+DOCKER_SOCK=${DOCKER_HOST#unix://}
+
+# start_backend NAME [extra flags...]: sets API_SOCK, STATE, BLOG, BPID
+start_backend() {
+  local name=$1; shift
+  API_SOCK=$WORK/$name.sock
+  STATE=${STATE_OVERRIDE:-$WORK/$name.state}
+  BLOG=$WORK/$name.log
+  mkdir -p "$STATE"
+  # AWS_CA_BUNDLE must not leak anywhere near the registry (it crashes 2.8)
+  env -u AWS_CA_BUNDLE $SR_WRAP "$BIN" --socket "$API_SOCK" --state-dir "$STATE" \
+    --docker-socket "${DOCKER_SOCK_OVERRIDE:-$DOCKER_SOCK}" --network host \
+    --registry-image "$REG_IMAGE" --gateway-image "$GW_IMAGE" --monitor-interval 300 \
+    "$@" >>"$BLOG" 2>&1 &
+  BPID=$!
+  wait_until 20 curl -sf --unix-socket "$API_SOCK" http://localhost/api/health
+}
+
+stop_backend() {
+  [ -n "${BPID:-}" ] || return 0
+  kill -TERM "$BPID" 2>/dev/null || true
+  local rc=0
+  wait "$BPID" 2>/dev/null || rc=$?
+  BPID=
+  # 99: valgrind found errors in the backend
+  [ "$rc" -ne 99 ] || { echo "valgrind reported errors, see $BLOG"; return 1; }
+  return 0
+}
+
+# api METHOD PATH [BODY]: prints the body; last_status prints its HTTP status
+# (a file, since api usually runs in a command substitution)
+last_status() { cat "$WORK/.http_status.$$"; }
+api() {
+  local method=$1 path=$2 body=${3-} out
+  if [ -n "$body" ]; then
+    out=$(curl -s --unix-socket "$API_SOCK" -X "$method" -H 'Content-Type: application/json' \
+      --data-binary "$body" -w '\n%{http_code}' "http://localhost$path")
+  else
+    out=$(curl -s --unix-socket "$API_SOCK" -X "$method" -w '\n%{http_code}' "http://localhost$path")
+  fi
+  echo "${out##*$'\n'}" >"$WORK/.http_status.$$"
+  printf '%s' "${out%$'\n'*}"
+}
+
+state() { api GET /api/status | jq -r .state; }
+state_is() { [ "$(state)" = "$1" ]; }
+
+# wait_state STATE SECONDS
+wait_state() { wait_until "${2:-60}" state_is "$1"; }
+
+# cleanup of everything the backend may have left in the test engine
+remove_managed() {
+  local ids
+  ids=$($DOCKER ps -aq --filter label=io.storj.registry.managed=true)
+  [ -z "$ids" ] || $DOCKER rm -f $ids >/dev/null
+  $DOCKER volume rm -f storj-registry-data >/dev/null 2>&1 || true
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  return 1
+}
+
+# push_pull_roundtrip PORT NAME: random image of 3 layers, push, remove, pull, compare
+push_pull_roundtrip() {
+  local port=$1 name=$2 id pulled
+  id=$("$ROOT/tests/env/random-image.sh" "srt-src/$name:1" 3 512) || return 1
+  $DOCKER tag "srt-src/$name:1" "localhost:$port/$name:1" || return 1
+  $DOCKER push "localhost:$port/$name:1" >"$WORK/push-$name.log" 2>&1 || { tail -5 "$WORK/push-$name.log"; return 1; }
+  $DOCKER rmi "localhost:$port/$name:1" "srt-src/$name:1" >/dev/null || return 1
+  $DOCKER pull "localhost:$port/$name:1" >"$WORK/pull-$name.log" 2>&1 || { tail -5 "$WORK/pull-$name.log"; return 1; }
+  pulled=$($DOCKER image inspect --format '{{.Id}}' "localhost:$port/$name:1")
+  [ "$pulled" = "$id" ] || { echo "image id changed: $id -> $pulled"; return 1; }
+}
+
+# pull_again PORT NAME: drop the local copy and pull it from the registry
+pull_again() {
+  $DOCKER rmi "localhost:$1/$2:1" >/dev/null 2>&1 || true
+  $DOCKER pull "localhost:$1/$2:1" >/dev/null 2>&1
+}
+
+# no_secret_in TEXT SECRET...: none of the secrets appears in the text
+no_secret_in() {
+  local text=$1 s; shift
+  for s in "$@"; do
+    [ -n "$s" ] || continue
+    case "$text" in *"$s"*) echo "secret found"; return 1 ;; esac
+  done
+  return 0
+}
+
+# container_facts NAME: Env, Labels, Cmd and Entrypoint of a container, as text
+container_facts() {
+  $DOCKER inspect --format '{{json .Config.Env}} {{json .Config.Labels}} {{json .Config.Cmd}} {{json .Config.Entrypoint}} {{json .HostConfig}}' "$1"
+}
+
+# container_file NAME PATH: a file's content from a container (docker cp)
+container_file() {
+  $DOCKER cp "$1:$2" - 2>/dev/null | tar -xO 2>/dev/null
+}

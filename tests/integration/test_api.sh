@@ -1,0 +1,130 @@
+#!/bin/bash
+# The HTTP API's contract on bad input: every refusal is a 4xx JSON error
+# naming the field, and leaves the settings file and the containers as they
+# were. Also the standalone listener's Host and Origin checks, and health.
+set -uo pipefail
+T_NAME=api
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+t_begin
+remove_managed
+rm -rf "$WORK/api.state"
+PORT=$(free_port)
+HTTP_PORT=$(free_port)
+start_backend api --listen "127.0.0.1:$HTTP_PORT" --ui "$ROOT/ui" || { t_fail "backend starts"; t_end; exit 1; }
+
+body=$(api GET /api/health)
+t_eq "health answers 200" 200 "$(last_status)"
+t_eq "health says ok" true "$(jq -r .ok <<<"$body")"
+t_check "health has a version" test -n "$(jq -r .version <<<"$body")"
+t_eq "status before any settings is not-configured" not-configured "$(state)"
+
+api PUT /api/config "{\"mode\":\"local\",\"port\":$PORT}" >/dev/null
+t_eq "valid settings are saved" 200 "$(last_status)"
+t_check "settings file is 0600" test "$(stat -c %a "$STATE/settings.json")" = 600
+before=$(sha256sum "$STATE/settings.json")
+containers_before=$($DOCKER ps -aq --filter label=io.storj.registry.managed=true | sort)
+
+# expect_error METHOD PATH BODY STATUS CODE FIELD
+expect_error() {
+  local body
+  body=$(api "$1" "$2" "$3")
+  local desc="$1 $2 ${3:0:60} -> $4 ${5} ${6:-}"
+  if [ "$(last_status)" != "$4" ]; then t_fail "$desc (status $(last_status): $body)"; return; fi
+  if [ "$(jq -r .error.code <<<"$body" 2>/dev/null)" != "$5" ]; then t_fail "$desc (code: $body)"; return; fi
+  if [ -n "${6:-}" ] && [ "$(jq -r .error.field <<<"$body")" != "$6" ]; then t_fail "$desc (field: $body)"; return; fi
+  if [ -z "$(jq -r '.error.message // empty' <<<"$body")" ]; then t_fail "$desc (no message)"; return; fi
+  t_ok "$desc"
+}
+
+expect_error PUT /api/config '{"mode":' 400 invalid_json
+expect_error PUT /api/config '[1,2]' 400 invalid_json
+expect_error PUT /api/config '{"port":1,"port":2}' 400 invalid_json
+expect_error PUT /api/config '{"colour":"blue"}' 400 unknown_field colour
+expect_error PUT /api/config '{"s3":{"endpoint":"http://127.0.0.1:1","sekretKey":"x"}}' 400 unknown_field s3.sekretKey
+expect_error PUT /api/config '{"port":"9999"}' 400 invalid_type port
+expect_error PUT /api/config '{"port":9999.5}' 400 invalid_type port
+expect_error PUT /api/config '{"mode":7}' 400 invalid_type mode
+expect_error PUT /api/config '{"mode":"ftp"}' 400 invalid_value mode
+expect_error PUT /api/config '{"port":0}' 400 out_of_range port
+expect_error PUT /api/config '{"port":65536}' 400 out_of_range port
+expect_error PUT /api/config '{"port":-1}' 400 out_of_range port
+expect_error PUT /api/config '{"bind":"localhost"}' 400 invalid_value bind
+expect_error PUT /api/config '{"bucket":"ab"}' 400 invalid_value bucket
+expect_error PUT /api/config "{\"bucket\":\"$(printf 'a%.0s' $(seq 64))\"}" 400 invalid_value bucket
+expect_error PUT /api/config '{"bucket":"Registry"}' 400 invalid_value bucket
+expect_error PUT /api/config '{"bucket":"-registry"}' 400 invalid_value bucket
+expect_error PUT /api/config '{"bucket":"reg..istry"}' 400 invalid_value bucket
+expect_error PUT /api/config '{"bucket":"192.168.1.1"}' 400 invalid_value bucket
+expect_error PUT /api/config '{"bucket":"under_score"}' 400 invalid_value bucket
+expect_error PUT /api/config '{"bucket":5}' 400 invalid_type bucket
+expect_error PUT /api/config '{"mode":"s3","bucket":"registry"}' 400 missing_field s3.endpoint
+expect_error PUT /api/config '{"mode":"s3","bucket":"registry","s3":{"endpoint":"ftp://x"}}' 400 invalid_value s3.endpoint
+expect_error PUT /api/config '{"mode":"s3","bucket":"registry","s3":{"endpoint":"http://127.0.0.1:7480"}}' 400 missing_field s3.accessKey
+expect_error PUT /api/config '{"mode":"s3","s3":{"endpoint":"http://127.0.0.1:7480","accessKey":"a","secretKey":"b"}}' 400 missing_field bucket
+expect_error PUT /api/config '{"s3":{"region":"US East"}}' 400 invalid_value s3.region
+expect_error PUT /api/config '{"s3":"x"}' 400 invalid_type s3
+expect_error PUT /api/config '{"mode":"storj","bucket":"registry"}' 400 missing_field accessGrant
+expect_error PUT /api/config '{"mode":"storj","bucket":"registry","accessGrant":"not a grant"}' 400 whitespace accessGrant
+expect_error PUT /api/config '{"mode":"storj","bucket":"registry","accessGrant":"1abc0OIl"}' 400 not_base58 accessGrant
+expect_error PUT /api/config '{"authService":"auth.storjshare.io"}' 400 invalid_value authService
+expect_error PUT /api/config '' 400 invalid_json
+expect_error GET /api/nothing '' 404 not_found
+expect_error GET /api '' 404 not_found
+expect_error DELETE /api/status '' 405 method_not_allowed
+expect_error GET /api/registry/start '' 405 method_not_allowed
+expect_error PATCH /api/config '{}' 405 method_not_allowed
+expect_error GET '/api/registry/logs?tail=0' '' 400 out_of_range tail
+expect_error GET '/api/registry/logs?tail=abc' '' 400 out_of_range tail
+expect_error DELETE '/api/registry?purge=maybe' '' 400 invalid_value purge
+expect_error POST /api/grant/inspect '{"accessGrant":"12345"}' 400 truncated accessGrant
+expect_error POST /api/grant/inspect '{"accessGrant":1}' 400 invalid_type accessGrant
+expect_error POST /api/grant/inspect '{"grant":"x"}' 400 unknown_field grant
+expect_error POST /api/grant/inspect '{}' 400 missing_field accessGrant
+
+big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+out=$(curl -s --unix-socket "$API_SOCK" -X PUT -H 'Content-Type: application/json' --data-binary "{\"bucket\":\"$big\"}" -w '\n%{http_code}' http://localhost/api/config)
+t_eq "a body over 64 KiB gets 413" 413 "${out##*$'\n'}"
+# the same without Content-Length (chunked): read to the cap, then 413
+out=$(printf '{"bucket":"%s"}' "$big" | curl -s --unix-socket "$API_SOCK" -X PUT -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' --data-binary @- -w '\n%{http_code}' http://localhost/api/config)
+t_eq "a chunked body over 64 KiB gets 413" 413 "${out##*$'\n'}"
+t_check "413 body is JSON with a code" test "$(jq -r .error.code <<<"${out%$'\n'*}")" = body_too_large
+
+t_eq "settings file unchanged after every refusal" "$before" "$(sha256sum "$STATE/settings.json")"
+t_eq "no container created by refusals" "$containers_before" "$($DOCKER ps -aq --filter label=io.storj.registry.managed=true | sort)"
+t_eq "GET config still shows the saved port" "$PORT" "$(api GET /api/config | jq -r .port)"
+
+# every response carries Content-Type: application/json
+ct=$(curl -s -o /dev/null -w '%{content_type}' --unix-socket "$API_SOCK" http://localhost/api/nothing)
+t_eq "error responses are application/json" application/json "$ct"
+
+# standalone TCP listener: the UI, and the DNS-rebinding and cross-site guards
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/api/health")
+t_eq "TCP listener answers with Host 127.0.0.1" 200 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$HTTP_PORT" "http://127.0.0.1:$HTTP_PORT/api/health")
+t_eq "TCP listener answers with Host localhost" 200 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$HTTP_PORT" "http://127.0.0.1:$HTTP_PORT/api/health")
+t_eq "another Host is refused (DNS rebinding)" 403 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Origin: http://evil.example" "http://127.0.0.1:$HTTP_PORT/api/registry/stop")
+t_eq "a cross-site POST is refused" 403 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Origin: http://127.0.0.1:$HTTP_PORT" -H 'Content-Type: application/json' --data '{"port":0}' "http://127.0.0.1:$HTTP_PORT/api/config")
+t_eq "a same-origin PUT reaches validation" 400 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/")
+if [ -f "$ROOT/ui/index.html" ]; then t_eq "the UI is served at /" 200 "$code"; else t_fail "ui/index.html missing"; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "http://127.0.0.1:$HTTP_PORT/../Makefile")
+t_eq "no path escapes the UI folder" 404 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/nope.html")
+t_eq "a missing UI file is 404" 404 "$code"
+
+# a listener on a non-loopback address is refused at start
+if "$BIN" --socket '' --listen 0.0.0.0:$(free_port) --state-dir "$WORK/api-bad.state" --docker-socket "$DOCKER_SOCK" >/dev/null 2>&1; then
+  t_fail "--listen 0.0.0.0 is refused"
+else
+  t_ok "--listen 0.0.0.0 is refused"
+fi
+t_check "--help documents every flag" bash -c "'$BIN' --help | grep -q -- --gateway-image"
+t_check "--version prints the version" bash -c "'$BIN' --version | grep -q storj-registryd"
+
+stop_backend || t_fail "backend exits cleanly"
+t_check "the socket file is removed on exit" test ! -e "$API_SOCK"
+t_end
