@@ -12,16 +12,70 @@
 # it is linked against (from the build stage, so the versions match), the CA
 # bundle for HTTPS to Storj, and the extension's files. The build checks in a
 # chroot that the binary starts with nothing else around it.
+#
+# SLIM=1 (default) links libcurl and libmicrohttpd statically, built from
+# Debian's own patched sources (apt-get source, same versions and security
+# fixes as the packages) with only what the backend uses: libcurl with HTTP(S)
+# over OpenSSL and Unix sockets, without LDAP, SSH, Kerberos, RTMP, IDN, PSL,
+# HTTP/2, brotli and zstd; libmicrohttpd without HTTPS (the backend serves a
+# Unix socket and loopback only). Debian's packages drag in GnuTLS, Kerberos,
+# LDAP and libssh2 (about 10 MB of libraries the backend never calls); the
+# image is about 9 MB instead of about 20 MB, and the first build takes
+# about 2 minutes longer (the stage is cached afterwards).
+# SLIM=0 uses Debian's shared libcurl and libmicrohttpd instead.
 
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
+ARG SLIM=1
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      gcc libc6-dev make pkg-config binutils ca-certificates \
-      libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev \
- && rm -rf /var/lib/apt/lists/*
+RUN set -eu; \
+    if [ "$SLIM" = 1 ]; then \
+      sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/*.sources 2>/dev/null || true; \
+      sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > /etc/apt/sources.list.d/src.list 2>/dev/null || true; \
+      extra="dpkg-dev autoconf automake libtool patch zlib1g-dev"; \
+    else \
+      extra="libmicrohttpd-dev libcurl4-openssl-dev"; \
+    fi; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends \
+      gcc libc6-dev make pkg-config binutils ca-certificates libjansson-dev libssl-dev $extra; \
+    rm -rf /var/lib/apt/lists/*
+WORKDIR /deps
+RUN set -eu; \
+    [ "$SLIM" = 1 ] || exit 0; \
+    apt-get update -q; \
+    apt-get source -q curl libmicrohttpd >/dev/null 2>&1; \
+    rm -rf /var/lib/apt/lists/*; \
+    echo "building from Debian sources:" *.dsc; \
+    cd /deps/curl-*/; \
+    # Debian builds its OpenSSL flavour with the GnuTLS/NSS renaming patches
+    # taken off again; so do we
+    patch -R -s -p1 < debian/patches/99_nss.patch; \
+    patch -R -s -p1 < debian/patches/90_gnutls.patch; \
+    autoreconf -fi >/dev/null 2>&1; \
+    ./configure -q --prefix=/opt/deps --disable-shared --enable-static \
+      --with-openssl --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs \
+      --enable-threaded-resolver --enable-ipv6 --enable-unix-sockets --enable-proxy \
+      --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
+      --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp \
+      --disable-gopher --disable-mqtt --disable-ftp --disable-file --disable-manual \
+      --without-libssh2 --without-libssh --without-librtmp --without-libpsl --without-brotli \
+      --without-zstd --without-nghttp2 --without-gssapi --without-libidn2 >/dev/null; \
+    make -j"$(nproc)" -s -C lib >/dev/null; \
+    make -s -C lib install >/dev/null; \
+    make -s -C include install >/dev/null; \
+    make -s install-pkgconfigDATA >/dev/null; \
+    cd /deps/libmicrohttpd-*/; \
+    ./configure -q --prefix=/opt/deps --disable-shared --enable-static --disable-https \
+      --disable-curl --disable-doc --disable-examples >/dev/null; \
+    make -j"$(nproc)" -s -C src/microhttpd >/dev/null; \
+    make -s -C src/microhttpd install >/dev/null; \
+    make -s -C src/include install >/dev/null; \
+    make -s install-pkgconfigDATA >/dev/null; \
+    rm -rf /deps/*; \
+    PKG_CONFIG_PATH=/opt/deps/lib/pkgconfig pkg-config --modversion libcurl libmicrohttpd
+ENV PKG_CONFIG_PATH=/opt/deps/lib/pkgconfig
 WORKDIR /src
 COPY Makefile ./
 COPY backend/ backend/

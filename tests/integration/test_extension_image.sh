@@ -101,14 +101,14 @@ for l in com.docker.desktop.extension.icon com.docker.extension.publisher-url; d
 done
 
 # ---- files in the image --------------------------------------------------------
-CID=$(quiet "$DOCKER" create "$IMAGE")
+CID=$(quiet "$DOCKER" create --pull never "$IMAGE")
 "$DOCKER" export "$CID" | tar -t | sed 's#^\./##; s#/$##' | sort >"$WORK/files"
 "$DOCKER" rm -f "$CID" >/dev/null
 CID=
 in_image() { grep -qxF "${1#/}" "$WORK/files"; }
 t_check "/metadata.json is in the image" in_image metadata.json
 mkdir -p "$WORK/fs"
-CID=$(quiet "$DOCKER" create "$IMAGE")
+CID=$(quiet "$DOCKER" create --pull never "$IMAGE")
 "$DOCKER" cp "$CID:/metadata.json" "$WORK/fs/metadata.json" 2>/dev/null
 "$DOCKER" cp "$CID:/docker-compose.yaml" "$WORK/fs/docker-compose.yaml" 2>/dev/null
 "$DOCKER" rm -f "$CID" >/dev/null
@@ -162,7 +162,7 @@ if [ -z "$DOCKER_SOCKET" ] || [ ! -S "$DOCKER_SOCKET" ]; then
   t_fail "the engine is reachable through a Unix socket to mount (DOCKER_HOST=${DOCKER_HOST:-})"
 else
   # what Desktop provides: the engine socket and /run/guest-services
-  CID=$(quiet "$DOCKER" run -d --network host \
+  CID=$(quiet "$DOCKER" run --pull never -d --network host \
     -v "$DOCKER_SOCKET:/var/run/docker.sock" \
     -v "$WORK/guest-services:/run/guest-services" \
     --mount type=volume,dst=/data \
