@@ -12,8 +12,9 @@ eval "$("$ROOT/tests/env/ceph-s3.sh" 2>/dev/null)" || { t_fail "Ceph RGW is up";
 remove_managed
 rm -rf "$WORK/s3.state"
 BUCKET=srt-s3-$RANDOM$RANDOM
-"$ROOT/tests/env/s3-user.sh" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$BUCKET" >/dev/null 2>&1 ||
-  t_fail "bucket $BUCKET created"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+  --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_ENDPOINT/$BUCKET")
+t_eq "bucket $BUCKET created in Ceph RGW" 200 "$code"
 PORT=$(free_port)
 start_backend s3 || { t_fail "backend starts"; t_end; exit 1; }
 
