@@ -1,0 +1,21 @@
+#!/bin/bash
+# Runs the integration suites against a real Docker engine (started here when
+# none answers) and a real S3 store (Ceph RGW on 127.0.0.1), building the
+# local test images first. Usage: tests/integration/run.sh [suite...]
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+eval "$(tests/env/docker-engine.sh start)" || { echo "cannot start the test Docker engine"; exit 1; }
+export DOCKER_HOST
+tests/env/images.sh registry gateway >/dev/null || { echo "cannot build the test images"; exit 1; }
+S3_INSTALL=1 tests/env/ceph-s3.sh >/dev/null || { echo "cannot start Ceph RGW"; exit 1; }
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(api local s3 docker_down storj storj_hosted storj_native standins)
+fail=0
+for s in "${suites[@]}"; do
+  f=tests/integration/test_$s.sh
+  [ -f "$f" ] || { echo "FAIL - no suite $f"; fail=1; continue; }
+  bash "$f" || fail=1
+done
+exit $fail

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Everything CI runs (`make test`, `.ci/run`): units, sanitizers, valgrind,
+# the grant fuzzer, the integration suites on a real Docker engine and a real
+# S3 store, the backend under ASan and under valgrind, the extension image,
+# and the browser tests. Ends with one line "N passed, N failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export T_TALLY=$(mktemp)
+LOGDIR=${SR_TEST_LOGS:-/tmp/srt/logs}
+mkdir -p "$LOGDIR"
+steps_failed=()
+
+step() { # step NAME command...: runs, records a pass/fail for steps without their own tally
+  local name=$1; shift
+  echo; echo "=== $name"
+  local before after
+  before=$(wc -l <"$T_TALLY")
+  if "$@"; then rc=0; else rc=1; fi
+  after=$(wc -l <"$T_TALLY")
+  if [ "$after" = "$before" ]; then
+    # the step printed no tally of its own: count the step itself
+    if [ $rc -eq 0 ]; then echo "1 0" >>"$T_TALLY"; else echo "0 1" >>"$T_TALLY"; fi
+  fi
+  [ $rc -eq 0 ] || steps_failed+=("$name")
+}
+
+# cmocka prints "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)"; fold them in
+cmocka_tally() {
+  local log=$1 p f
+  p=$(grep -hoE '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -hoE '^\[  FAILED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
+  echo "$p $f" >>"$T_TALLY"
+}
+units() { # units MAKE-TARGET
+  local log=$LOGDIR/$1.log
+  make -s "$1" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  cmocka_tally "$log"
+  return "$rc"
+}
+
+step build make -s all
+step "unit tests" units unit
+step "unit tests under ASan+UBSan" units asan
+step "unit tests under valgrind" units valgrind
+step "grant fuzzer (${FUZZ_SECONDS:-60} s)" make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+make -s all >/dev/null
+step "integration" tests/integration/run.sh
+
+# the backend itself under the sanitizers and valgrind, driven by the suites
+asan_backend() {
+  local dir=/tmp/srt/asan-build log=$LOGDIR/asan-backend
+  rm -rf "$dir" "$log".*; mkdir -p "$dir"
+  make -s -C "$ROOT" clean-objs >/dev/null
+  make -s all CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null || return 1
+  cp backend/storj-registryd "$dir/"
+  make -s clean-objs >/dev/null; make -s all >/dev/null
+  SR_BIN=$dir/storj-registryd ASAN_OPTIONS="log_path=$log:detect_leaks=1" \
+    UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" tests/integration/run.sh api local
+  local rc=$?
+  if ls "$log".* >/dev/null 2>&1; then echo "sanitizer reports:"; cat "$log".*; return 1; fi
+  return $rc
+}
+step "backend under ASan+UBSan (api, local suites)" asan_backend
+valgrind_backend() {
+  SR_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+    tests/integration/run.sh api
+}
+step "backend under valgrind (api suite)" valgrind_backend
+step "extension image" bash -c 'eval "$(tests/env/docker-engine.sh start)"; export DOCKER_HOST; bash tests/integration/test_extension_image.sh'
+step "browser" tests/browser/run.sh
+
+read -r P F < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
+rm -f "$T_TALLY"
+echo
+[ ${#steps_failed[@]} -eq 0 ] || echo "failed steps: ${steps_failed[*]}"
+echo "$P passed, $F failed"
+[ "$F" -eq 0 ] && [ ${#steps_failed[@]} -eq 0 ]
