@@ -83,8 +83,11 @@ static json_t *registry_create(const struct settings *s, const struct spec_opts 
 static json_t *gateway_create(const struct settings *s, const struct spec_opts *o)
 {
     json_t *host = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
-    json_t *body = json_pack("{s:s, s:[s], s:[], s:o, s:o}", "Image", o->gateway_image, "Cmd",
-                             "run", "Env", "Labels", labels("gateway", s), "HostConfig", host);
+    json_t *body = json_pack("{s:s, s:[s, s, s], s:[], s:o, s:o}", "Image", o->gateway_image,
+                             "Cmd", "run",
+                             /* the image's ENV sets 0.0.0.0:7777, which beats the
+                              * config file; a flag beats both */
+                             "--server.address", REGCONFIG_GATEWAY_ADDR, "Env", "Labels", labels("gateway", s), "HostConfig", host);
     if (!body)
         return NULL;
     if (o->host_network) {

@@ -572,6 +572,11 @@ int main(int argc, char **argv) {
          strlen(settings[K_ACCESS].value), settings[K_ACCESS].source,
          settings[K_MINIO_AK].value ? "set" : "not set (default)",
          settings[K_MINIO_SK].value ? "set" : "not set (default)");
+  /* storjlabs/gateway prints its S3 credentials at INFO (storj.md 2.3); do
+   * the same so that the backend's log redaction is tested for real */
+  if (settings[K_MINIO_AK].value && settings[K_MINIO_SK].value)
+    printf("%s: Access key: %s\n%s: Secret key: %s\n", prog, settings[K_MINIO_AK].value, prog,
+           settings[K_MINIO_SK].value);
   fflush(stdout);
 
   for (;;) {
