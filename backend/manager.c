@@ -885,8 +885,12 @@ static void collect_line(void *ctx, enum demux_stream stream, const char *line, 
                                     lc->tmp.data ? lc->tmp.data : "", lc->tmp.len));
 }
 
+/* The line of the container's last words that best says why it stopped: a
+ * panic or fatal line (Go prints its stack trace after it), else the last
+ * line with "error", else the last line. Secrets redacted. */
 static void last_log_line(struct manager *m, const char *id, char *out, size_t len)
 {
+    static const char *const marks[] = {"panic:", "level=fatal", "fatal", "error", "Error"};
     struct err e;
     json_t *logs = json_array();
     pthread_mutex_lock(&m->mu);
@@ -899,11 +903,25 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
     struct log_ctx lc = {.lines = logs, .role = "", .secrets = (const char *const *)copies,
                          .nsecrets = 4};
     out[0] = '\0';
-    if (docker_logs(&m->docker, id, 3, 0, collect_line, &lc, &e) == 0) {
-        json_t *last = json_array_get(logs, json_array_size(logs) - 1);
-        const char *t = json_string_value(json_object_get(last, "text"));
-        if (t)
-            snprintf(out, len, "%s", t);
+    if (docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
+        const char *best = NULL;
+        size_t n = json_array_size(logs);
+        for (size_t k = 0; k < sizeof marks / sizeof *marks && !best; k++)
+            for (size_t i = n; i-- > 0 && !best;) {
+                const char *t = json_string_value(json_object_get(json_array_get(logs, i), "text"));
+                if (t && strstr(t, marks[k]))
+                    best = t;
+            }
+        for (size_t i = n; i-- > 0 && !best;) {
+            const char *t = json_string_value(json_object_get(json_array_get(logs, i), "text"));
+            if (t && *t)
+                best = t;
+        }
+        if (best) {
+            while (*best == ' ' || *best == '\t')
+                best++;
+            snprintf(out, len, "%s", best);
+        }
     }
     for (int i = 0; i < 4; i++)
         secret_free(&copies[i]);

@@ -1,0 +1,84 @@
+#!/bin/bash
+# storj-hosted mode: the access grant is registered with Storj's Auth Service
+# for S3 credentials, then the registry talks S3 to the hosted gateway.
+# Storj cannot be reached from here, so both are STAND-INS: the Auth Service
+# is tests/standins/authsvc.py (the documented POST /v1/access request and
+# its 200/400/413/500 answers) and the gateway is the real Ceph RGW, whose
+# user has the key pair the stand-in hands out.
+set -uo pipefail
+T_NAME=storj_hosted
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+t_begin
+eval "$("$ROOT/tests/env/ceph-s3.sh" 2>/dev/null)" || { t_fail "Ceph RGW is up"; t_end; exit 1; }
+remove_managed
+rm -rf "$WORK/hosted.state"
+GRANT=12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7iGDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyHZGrmRBtwkv1gXrogjtkbzUovXG
+BUCKET=srt-hosted-$RANDOM$RANDOM
+# credentials shaped like the Auth Service's (base32, starting with j)
+AK=j$(head -c 200 /dev/urandom | tr -dc 'a-z2-7' | head -c 27)
+SK=j$(head -c 400 /dev/urandom | tr -dc 'a-z2-7' | head -c 52)
+"$ROOT/tests/env/s3-user.sh" "$AK" "$SK" "$BUCKET" >/dev/null 2>&1 || t_fail "Ceph user for the issued keys"
+
+pids=()
+start_authsvc() { # start_authsvc VAR extra-args...: sets VAR to the base URL
+  local var=$1 log=$WORK/authsvc-$1.log; shift
+  python3 "$ROOT/tests/standins/authsvc.py" 0 "$@" >"$log" 2>&1 &
+  pids+=($!)
+  wait_until 10 grep -q 'listening on' "$log" || return 1
+  printf -v "$var" 'http://%s' "$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$log" | head -1)"
+}
+start_authsvc OK_URL --access-key "$AK" --secret-key "$SK" --endpoint "$S3_ENDPOINT" || t_fail "auth stand-in starts"
+start_authsvc E400_URL --fail-with 400
+start_authsvc E413_URL --fail-with 413
+start_authsvc E500_URL --fail-with 500
+PORT=$(free_port)
+start_backend hosted || { t_fail "backend starts"; t_end; exit 1; }
+
+cfg() { jq -nc --arg g "$GRANT" --arg b "$BUCKET" --arg u "$1" --argjson p "$PORT" \
+  '{mode:"storj-hosted",port:$p,bucket:$b,accessGrant:$g,authService:$u}'; }
+
+# failures first: each says the service's reason and saves nothing
+for code in 400 413 500; do
+  url_var=E${code}_URL
+  before=$(sha256sum "$STATE/settings.json" 2>/dev/null)
+  body=$(api PUT /api/config "$(cfg "${!url_var}")")
+  t_check "Auth Service $code: the save is refused" test "$(last_status)" -ge 400
+  t_eq "Auth Service $code: the error names the grant field" accessGrant "$(jq -r .error.field <<<"$body")"
+  t_check "Auth Service $code: the message gives the service's status" grep -q "HTTP $code" <<<"$(jq -r .error.message <<<"$body")"
+  t_eq "Auth Service $code: nothing saved" "$before" "$(sha256sum "$STATE/settings.json" 2>/dev/null)"
+done
+body=$(api PUT /api/config "$(cfg http://127.0.0.1:1)")
+t_eq "an unreachable Auth Service is a clear error" auth_service_unreachable "$(jq -r .error.code <<<"$body")"
+
+saved=$(api PUT /api/config "$(cfg "$OK_URL")")
+t_eq "registration succeeds and the settings are saved" 200 "$(last_status)"
+t_eq "the issued access key is kept" "$AK" "$(jq -r .s3.accessKey <<<"$saved")"
+t_eq "the issued secret shows as set" true "$(jq -r .s3.secretKey.set <<<"$saved")"
+t_eq "the credentials are marked as obtained from the grant" true "$(jq -r .s3.fromGrant <<<"$saved")"
+t_eq "the endpoint the service named is used" "$S3_ENDPOINT" "$(jq -r .s3.endpoint <<<"$saved")"
+t_check "the stand-in saw a grant-length line, not the grant" bash -c "grep -q 'grant' '$WORK/authsvc-OK_URL.log' && ! grep -qF '$GRANT' '$WORK/authsvc-OK_URL.log'"
+t_eq "the saved secret is the issued one" "$SK" "$(jq -r .s3SecretKey "$STATE/settings.json")"
+
+api POST /api/registry/start >/dev/null
+t_check "the registry reaches running" wait_state running 90
+t_check "push and pull back through the (stand-in) hosted gateway" push_pull_roundtrip "$PORT" hostedtrip
+t_check "objects land under docker/registry/v2/" bash -c "'$ROOT/tests/env/s3-list.sh' '$BUCKET' | grep -q '^docker/registry/v2/blobs/'"
+conf=$(container_file storj-registry /etc/storj-registry/config.yml)
+t_eq "registry config: the issued key" "$AK" "$(jq -r .storage.s3.accesskey <<<"$conf")"
+t_eq "registry config: copy threshold above UploadPartCopy" 5368709120 "$(jq -r .storage.s3.multipartcopythresholdsize <<<"$conf")"
+all="$(api GET /api/status)$(api GET /api/config)$(api GET '/api/registry/logs?tail=300')"
+t_check "grant and issued secret in no API response" no_secret_in "$all" "$GRANT" "$SK"
+t_check "nor in any backend log line" no_secret_in "$(cat "$BLOG")" "$GRANT" "$SK"
+t_check "nor in the container's Env, Labels, Cmd" no_secret_in "$(container_facts storj-registry)" "$GRANT" "$SK"
+
+# a save that changes nothing about the grant keeps the credentials
+api PUT /api/config "{\"port\":$PORT}" >/dev/null
+t_eq "credentials kept when the grant is not retyped" "$AK" "$(api GET /api/config | jq -r .s3.accessKey)"
+
+api DELETE /api/registry >/dev/null
+wait_state stopped 60
+stop_backend || t_fail "backend exits cleanly"
+kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+remove_managed
+t_end
