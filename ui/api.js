@@ -1,0 +1,129 @@
+// The only module that talks to the backend. Everything goes through
+// window.ddClient.extension.vm.service (Docker Desktop, or standalone.js
+// outside Desktop) and comes back as plain JSON or as an ApiError.
+
+const TIMEOUT_MS = 20000;
+
+/**
+ * A failed call. kind is 'unreachable' (no HTTP answer: the backend is down,
+ * the socket is gone, the call timed out, or there is no client at all) or
+ * 'http' (the backend answered non-2xx; status, code, message and, for
+ * validation errors, field come from its {"error":{...}} body).
+ */
+export class ApiError extends Error {
+  constructor({ kind, status, code, message, field, hint }) {
+    super(message || 'Request failed');
+    this.name = 'ApiError';
+    this.kind = kind;
+    this.status = status;
+    this.code = code || '';
+    this.field = field || '';
+    this.hint = hint || '';
+  }
+  get unreachable() {
+    return this.kind === 'unreachable';
+  }
+}
+
+function service() {
+  const svc = window.ddClient?.extension?.vm?.service;
+  if (!svc) {
+    throw new ApiError({
+      kind: 'unreachable',
+      code: 'no-client',
+      message: 'This page has no connection to the extension’s backend (Docker Desktop’s extension client is missing).',
+    });
+  }
+  return svc;
+}
+
+/* Docker Desktop >= 4.42 may wrap answers as {data, status, headers}; older
+ * versions give the parsed body; some give the body text. */
+export function unwrap(res) {
+  if (res && typeof res === 'object' && 'data' in res && 'status' in res && 'headers' in res) res = res.data;
+  if (typeof res === 'string') {
+    if (res.trim() === '') return null;
+    try {
+      return JSON.parse(res);
+    } catch {
+      return res;
+    }
+  }
+  return res === undefined ? null : res;
+}
+
+function parseBody(body) {
+  if (body && typeof body === 'object') return body;
+  if (typeof body !== 'string') return null;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return null;
+  }
+}
+
+/* Turn whatever the client rejected with into an ApiError. A ServiceError is
+ * {name, message: <response body>, statusCode}; a transport failure has no
+ * statusCode. */
+export function toApiError(err) {
+  if (err instanceof ApiError) return err;
+  const status = err?.statusCode ?? err?.status ?? err?.response?.status;
+  const raw = err?.message ?? err?.data ?? err?.body ?? (typeof err === 'string' ? err : '');
+  if (status === undefined || status === null || status === 0) {
+    const text = typeof raw === 'string' && raw ? raw : 'no answer';
+    return new ApiError({ kind: 'unreachable', message: `The backend did not answer (${text}).` });
+  }
+  const body = parseBody(raw) ?? parseBody(err?.data);
+  const e = body?.error;
+  if (e && typeof e === 'object') {
+    return new ApiError({ kind: 'http', status, code: e.code, message: e.message, field: e.field, hint: e.hint });
+  }
+  if (typeof body?.message === 'string') return new ApiError({ kind: 'http', status, message: body.message });
+  // A gateway answer without our JSON body: Desktop could not reach the socket.
+  if (status === 502 || status === 503 || status === 504) {
+    return new ApiError({ kind: 'unreachable', status, message: `The backend did not answer (HTTP ${status}).` });
+  }
+  let text = typeof raw === 'string' ? raw.trim() : '';
+  if (!text || /^<(!doctype|html)/i.test(text)) text = `The backend answered HTTP ${status}.`;
+  else if (text.length > 300) text = `${text.slice(0, 300)}…`;
+  return new ApiError({ kind: 'http', status, message: text });
+}
+
+async function call(method, path, body) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ApiError({ kind: 'unreachable', code: 'timeout', message: 'The backend did not answer within 20 seconds.' })),
+      TIMEOUT_MS,
+    );
+  });
+  try {
+    const svc = service();
+    let p;
+    if (method === 'GET') p = svc.get(path);
+    else if (method === 'POST') p = svc.post(path, body ?? {});
+    else if (method === 'PUT') p = svc.put(path, body ?? {});
+    else if (method === 'DELETE') p = svc.delete(path);
+    else throw new Error(`unsupported method ${method}`);
+    return unwrap(await Promise.race([p, timeout]));
+  } catch (err) {
+    throw toApiError(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const api = {
+  health: () => call('GET', '/api/health'),
+  status: () => call('GET', '/api/status'),
+  getConfig: () => call('GET', '/api/config'),
+  /** body: settings to change; a secret left out keeps its saved value. */
+  putConfig: (body) => call('PUT', '/api/config', body),
+  start: () => call('POST', '/api/registry/start', {}),
+  stop: () => call('POST', '/api/registry/stop', {}),
+  restart: () => call('POST', '/api/registry/restart', {}),
+  remove: (purge) => call('DELETE', purge ? '/api/registry?purge=true' : '/api/registry'),
+  logs: (tail = 200) => call('GET', `/api/registry/logs?tail=${encodeURIComponent(tail)}`),
+  /** bucket (optional) adds a warning when the grant does not cover it. */
+  inspectGrant: (accessGrant, bucket) => call('POST', '/api/grant/inspect', bucket ? { accessGrant, bucket } : { accessGrant }),
+};

@@ -1,0 +1,429 @@
+// The settings form: which fields each storage mode shows, what the user
+// typed (kept across refreshes and, minus secrets, across tab switches in
+// sessionStorage), client-side checks, and the PUT /api/config body.
+
+import { bucketError, portError, bindError, urlError, grantHint, isLoopback } from './validate.js';
+import { setFieldError, setFormError, fieldInputId } from './view.js';
+
+const $ = (id) => document.getElementById(id);
+
+export const DEFAULTS = {
+  port: '9999',
+  bind: '127.0.0.1',
+  hostedEndpoint: 'https://gateway.storjshare.io',
+  hostedRegion: 'global',
+  authService: 'https://auth.storjshare.io',
+};
+
+const DRAFT_KEY = 'storj-registry.settings-draft.v1';
+const SECRETS = ['accessGrant', 's3.secretKey'];
+/* Only these go to sessionStorage; secrets and the S3 access key never do. */
+const DRAFTABLE = ['bucket', 's3.endpoint', 's3.region', 'port', 'bind', 'authService'];
+const ALL_FIELDS = ['bucket', 'accessGrant', 's3.endpoint', 's3.region', 's3.accessKey', 's3.secretKey', 'port', 'bind', 'authService'];
+
+const MODE_EXPLAIN = {
+  storj:
+    'Runs Storj’s S3 gateway in a second container on this machine. Images are encrypted end to end before they leave your computer, and the access grant never leaves the machine.',
+  'storj-hosted':
+    'Uses Storj’s hosted S3 gateway; no second container. Paste an access grant, which the backend registers with Storj’s Auth Service to obtain S3 credentials, or paste S3 credentials created in the Storj console. Encryption happens on Storj’s servers.',
+  'storj-native':
+    'Runs the registry with the native Storj driver of the 2022 extension. Choose it to keep using a bucket that the original extension wrote to.',
+  s3: 'Any S3-compatible service (AWS S3, MinIO, Ceph, Storj’s gateway…). The bucket must already exist.',
+  local: 'Images are kept on this machine in the Docker volume storj-registry-data. Nothing leaves your computer.',
+};
+
+/* A secret as GET /api/config reports it: {"set":true,...}, true, or a non-empty string. */
+export function secretIsSet(v) {
+  if (v === true) return true;
+  if (v && typeof v === 'object') return v.set === true;
+  return typeof v === 'string' && v !== '';
+}
+
+function str(v) {
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/* Field value in a GET /api/config answer, by dotted name. */
+function configValue(config, field) {
+  if (!config) return undefined;
+  if (field.startsWith('s3.')) return config.s3 ? config.s3[field.slice(3)] : undefined;
+  return config[field];
+}
+
+export class SettingsForm {
+  /** onChange() is called after any edit that may change dirty state, mode or buttons. */
+  constructor({ onChange, onGrantInput }) {
+    this.form = $('settings');
+    this.onChange = onChange || (() => {});
+    this.onGrantInput = onGrantInput || (() => {});
+    this.saved = null; // the last config the backend gave us
+    this.savedCred = 'grant';
+    this.touched = new Set(); // fields edited since the last fill
+    this.blurred = new Set(); // fields left at least once (for "too short" messages)
+    this.skipClientChecks = false;
+
+    for (const field of ALL_FIELDS) {
+      const input = this.input(field);
+      input.addEventListener('input', () => {
+        this.touched.add(field);
+        this.checkField(field, { typing: true });
+        this.saveDraft();
+        if (field === 'accessGrant') this.onGrantInput(input.value.trim());
+        this.onChange();
+      });
+      input.addEventListener('blur', () => {
+        this.blurred.add(field);
+        if (this.touched.has(field)) this.checkField(field);
+      });
+    }
+    this.form.addEventListener('change', (e) => {
+      if (e.target.name === 'mode' || e.target.name === 'cred') {
+        this.touched.add(e.target.name);
+        if (e.target.name === 'mode') this.applyModeDefaults();
+        this.updateVisibility();
+        this.saveDraft();
+        this.onChange();
+      }
+    });
+    for (const btn of this.form.querySelectorAll('[data-reveal]')) {
+      btn.addEventListener('click', () => {
+        const input = $(btn.dataset.reveal);
+        const show = input.type === 'password';
+        input.type = show ? 'text' : 'password';
+        btn.setAttribute('aria-pressed', String(show));
+        btn.textContent = show ? 'Hide' : 'Show';
+        btn.setAttribute('aria-label', `${show ? 'Hide' : 'Show'} ${btn.dataset.reveal === 'f-grant' ? 'access grant' : 'secret key'}`);
+      });
+    }
+    // Until the saved settings arrive, show the defaults.
+    this.input('port').value = DEFAULTS.port;
+    this.input('bind').value = DEFAULTS.bind;
+    this.updateVisibility();
+  }
+
+  input(field) {
+    return $(fieldInputId(field));
+  }
+
+  get mode() {
+    return this.form.querySelector('input[name="mode"]:checked')?.value || 'local';
+  }
+
+  set mode(m) {
+    const r = this.form.querySelector(`input[name="mode"][value="${CSS.escape(m)}"]`) || this.form.querySelector('input[name="mode"][value="local"]');
+    r.checked = true;
+  }
+
+  get cred() {
+    return this.form.querySelector('input[name="cred"]:checked')?.value || 'grant';
+  }
+
+  set cred(c) {
+    const r = this.form.querySelector(`input[name="cred"][value="${c === 'keys' ? 'keys' : 'grant'}"]`);
+    r.checked = true;
+  }
+
+  value(field) {
+    const v = this.input(field).value;
+    return field === 'accessGrant' ? v.replace(/\s+/g, '') : v.trim();
+  }
+
+  /** Whether a field is part of the current mode (and credential choice). */
+  fieldActive(field) {
+    const input = this.input(field);
+    const box = input.closest('[data-modes]');
+    if (!box) return true;
+    if (!box.dataset.modes.split(' ').includes(this.mode)) return false;
+    const credBox = input.closest('[data-cred]');
+    if (credBox && this.mode === 'storj-hosted' && credBox.dataset.cred !== this.cred) return false;
+    if (field === 'authService' && this.mode === 'storj-hosted' && this.cred !== 'grant') return false;
+    return true;
+  }
+
+  updateVisibility() {
+    const mode = this.mode;
+    const cred = this.cred;
+    for (const node of this.form.querySelectorAll('[data-modes]')) {
+      let show = node.dataset.modes.split(' ').includes(mode);
+      if (show && node.dataset.cred && mode === 'storj-hosted') show = node.dataset.cred === cred;
+      if (node.classList.contains('advanced')) show = show && cred === 'grant';
+      node.hidden = !show;
+    }
+    for (const a of this.form.querySelectorAll('[data-storj-only]')) a.hidden = !mode.startsWith('storj');
+    $('mode-explain').textContent = MODE_EXPLAIN[mode] || '';
+    $('help-grant').textContent =
+      mode === 'storj-hosted'
+        ? 'Registered once with the Auth Service; the S3 credentials it returns are kept by the backend.'
+        : mode === 'storj'
+          ? 'Used only by the gateway container on this machine.'
+          : mode === 'storj-native'
+            ? 'Used by the registry container’s Storj driver on this machine.'
+            : '';
+    $('help-bind').textContent = isLoopback(this.value('bind') || DEFAULTS.bind)
+      ? 'Only this computer can reach the registry.'
+      : 'Other machines on your network can reach this registry, without a password.';
+    this.updateSecretHints();
+  }
+
+  updateSecretHints() {
+    const grantSet = secretIsSet(this.saved?.accessGrant);
+    const secretSet = secretIsSet(this.saved?.s3?.secretKey) && this.saved?.s3?.fromGrant !== true;
+    $('grant-set').hidden = !grantSet;
+    $('secret-set').hidden = !secretSet;
+    this.input('accessGrant').placeholder = grantSet ? 'saved — leave empty to keep' : 'Paste your access grant';
+    this.input('s3.secretKey').placeholder = secretSet ? 'saved — leave empty to keep' : '';
+  }
+
+  applyModeDefaults() {
+    if (this.mode === 'storj-hosted') {
+      if (!this.value('s3.endpoint')) this.input('s3.endpoint').value = DEFAULTS.hostedEndpoint;
+      if (!this.value('s3.region')) this.input('s3.region').value = DEFAULTS.hostedRegion;
+      if (!this.value('authService')) this.input('authService').value = DEFAULTS.authService;
+    } else if (this.mode === 's3') {
+      // The hosted gateway's defaults are wrong for a generic S3 service
+      // unless the user chose them.
+      if (!this.touched.has('s3.endpoint') && this.value('s3.endpoint') === DEFAULTS.hostedEndpoint && this.saved?.mode !== 's3')
+        this.input('s3.endpoint').value = str(configValue(this.saved, 's3.endpoint') === DEFAULTS.hostedEndpoint ? '' : configValue(this.saved, 's3.endpoint'));
+      if (!this.touched.has('s3.region') && this.value('s3.region') === DEFAULTS.hostedRegion && this.saved?.mode !== 's3')
+        this.input('s3.region').value = '';
+    }
+    for (const f of ALL_FIELDS) if (!this.fieldActive(f)) setFieldError(f, '');
+  }
+
+  /**
+   * Sets the form from a GET/PUT /api/config answer. Fields the user is
+   * editing keep their text unless force is set (after a successful save).
+   */
+  fill(config, { force = false } = {}) {
+    this.saved = config || {};
+    if (force) this.touched.clear();
+    const cfg = this.saved;
+    if (!this.touched.has('mode')) this.mode = cfg.mode || 'local';
+    this.savedCred = this.pastedKeys() ? 'keys' : 'grant';
+    if (!this.touched.has('cred')) this.cred = this.savedCred;
+    for (const field of ALL_FIELDS) {
+      if (this.touched.has(field)) continue;
+      if (SECRETS.includes(field)) {
+        this.input(field).value = '';
+        continue;
+      }
+      this.input(field).value = this.savedValue(field);
+    }
+    if (this.mode === 'storj-hosted') this.applyModeDefaults();
+    this.updateVisibility();
+  }
+
+  /** Whether the saved settings use S3 keys the user pasted (not ones registered from a grant). */
+  pastedKeys() {
+    const s3 = this.saved?.s3;
+    return this.saved?.mode === 'storj-hosted' && Boolean(s3?.accessKey) && secretIsSet(s3?.secretKey) && s3?.fromGrant !== true;
+  }
+
+  /** The saved value of a non-secret field as the form would show it. */
+  savedValue(field) {
+    // Keys the backend obtained from the Auth Service are not the user's to edit.
+    if (field === 's3.accessKey' && this.saved?.s3?.fromGrant === true) return '';
+    let v = str(configValue(this.saved, field));
+    if (field === 'port' && v === '') v = DEFAULTS.port;
+    if (field === 'bind' && v === '') v = DEFAULTS.bind;
+    if (field === 'authService' && v === '') v = DEFAULTS.authService;
+    return v;
+  }
+
+  isDirty() {
+    if (!this.saved) return this.touched.size > 0;
+    if (this.mode !== (this.saved.mode || 'local')) return true;
+    if (this.mode === 'storj-hosted' && this.cred !== this.savedCred) return true;
+    for (const field of ALL_FIELDS) {
+      if (!this.fieldActive(field)) continue;
+      if (SECRETS.includes(field)) {
+        if (this.value(field) !== '') return true;
+      } else if (this.value(field) !== this.savedValue(field)) {
+        if (this.mode === 'storj-hosted' && !this.touched.has(field)) continue; // defaults filled in
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Client-side check of one field; returns the message ('' when fine).
+   * typing: the user is still typing, so "too short/empty" waits for blur.
+   */
+  checkField(field, { typing = false } = {}) {
+    if (!this.fieldActive(field)) {
+      setFieldError(field, '');
+      return '';
+    }
+    const v = this.value(field);
+    let msg = '';
+    const lenient = typing && !this.blurred.has(field);
+    switch (field) {
+      case 'bucket':
+        msg = bucketError(v);
+        if (lenient && (v === '' || (v.length < 3 && !msg.startsWith('Use')) || /must start and end|non-empty parts/.test(msg))) msg = '';
+        break;
+      case 'port':
+        msg = portError(v);
+        if (lenient && v === '') msg = '';
+        break;
+      case 'bind':
+        msg = bindError(v);
+        if (lenient) msg = v === '' || /^[0-9a-fA-F:.]*$/.test(v) ? '' : msg;
+        break;
+      case 's3.endpoint':
+        msg = urlError(v, 'endpoint URL');
+        if (lenient) msg = '';
+        break;
+      case 'authService':
+        msg = v === '' ? '' : urlError(v, 'Auth Service URL');
+        if (lenient) msg = '';
+        break;
+      case 'accessGrant':
+        msg = grantHint(v);
+        break;
+      default:
+        msg = '';
+    }
+    if (field === 'bind') this.updateVisibility();
+    setFieldError(field, msg);
+    return msg;
+  }
+
+  /** Checks every field of the mode; returns the first bad field's name or ''. */
+  checkAll() {
+    let first = '';
+    for (const field of ALL_FIELDS) {
+      this.blurred.add(field);
+      let msg = this.checkField(field);
+      if (!msg && this.fieldActive(field)) msg = this.requiredMessage(field);
+      if (msg) {
+        setFieldError(field, msg);
+        if (!first) first = field;
+      }
+    }
+    return first;
+  }
+
+  /* Required fields that the backend would refuse as missing. Secrets are
+   * required only when none is saved. */
+  requiredMessage(field) {
+    const v = this.value(field);
+    if (v !== '') return '';
+    const mode = this.mode;
+    if (field === 'accessGrant' && (mode === 'storj' || mode === 'storj-native' || (mode === 'storj-hosted' && this.cred === 'grant')))
+      return secretIsSet(this.saved?.accessGrant) ? '' : 'Paste an access grant.';
+    if (field === 's3.endpoint' && (mode === 's3' || mode === 'storj-hosted')) return 'Enter the endpoint URL.';
+    return '';
+  }
+
+  clearErrors() {
+    for (const field of ALL_FIELDS) setFieldError(field, '');
+    setFormError('');
+  }
+
+  /** The PUT /api/config body for the current mode; secrets left empty are omitted (kept). */
+  body() {
+    const mode = this.mode;
+    const b = { mode };
+    const port = this.value('port');
+    b.port = /^\d+$/.test(port) ? Number(port) : port;
+    if (this.value('bind')) b.bind = this.value('bind');
+    if (mode !== 'local' && this.value('bucket') !== '') b.bucket = this.value('bucket');
+    const useGrant = mode === 'storj' || mode === 'storj-native' || (mode === 'storj-hosted' && this.cred === 'grant');
+    if (useGrant && this.value('accessGrant') !== '') b.accessGrant = this.value('accessGrant');
+    if (mode === 's3' || mode === 'storj-hosted') {
+      const s3 = {};
+      if (this.value('s3.endpoint') !== '') s3.endpoint = this.value('s3.endpoint');
+      if (this.value('s3.region') !== '') s3.region = this.value('s3.region');
+      if (mode === 's3' || this.cred === 'keys') {
+        if (this.value('s3.accessKey') !== '') s3.accessKey = this.value('s3.accessKey');
+        if (this.value('s3.secretKey') !== '') s3.secretKey = this.value('s3.secretKey');
+      } else if (this.pastedKeys()) {
+        // Switching the hosted gateway from pasted keys to the grant: the
+        // backend uses keys when it has them, so drop the pasted ones.
+        s3.accessKey = null;
+        s3.secretKey = null;
+      }
+      b.s3 = s3;
+    }
+    if (mode === 'storj-hosted' && this.cred === 'grant') {
+      // authService is sent only when it matters, so that a backend without
+      // the field does not refuse the default.
+      const a = this.value('authService');
+      const savedHasIt = this.saved && Object.prototype.hasOwnProperty.call(this.saved, 'authService');
+      if (a !== '' && (savedHasIt || a !== DEFAULTS.authService)) b.authService = a;
+    }
+    return b;
+  }
+
+  clearSecrets() {
+    for (const f of SECRETS) this.input(f).value = '';
+  }
+
+  saveDraft() {
+    try {
+      if (!this.isDirty()) {
+        sessionStorage.removeItem(DRAFT_KEY);
+        return;
+      }
+      const fields = {};
+      for (const f of DRAFTABLE) if (this.touched.has(f)) fields[f] = this.input(f).value;
+      const draft = { mode: this.mode, cred: this.cred, touched: [...this.touched].filter((f) => !SECRETS.includes(f) && f !== 's3.accessKey'), fields };
+      sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+    } catch {
+      /* storage may be unavailable; the draft is a convenience */
+    }
+  }
+
+  /** Re-applies unsaved edits from an earlier visit of the tab. */
+  restoreDraft() {
+    let draft;
+    try {
+      draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || 'null');
+    } catch {
+      draft = null;
+    }
+    if (!draft || typeof draft !== 'object') return false;
+    if (draft.touched?.includes('mode') && typeof draft.mode === 'string') {
+      this.mode = draft.mode;
+      this.touched.add('mode');
+    }
+    if (draft.touched?.includes('cred')) {
+      this.cred = draft.cred;
+      this.touched.add('cred');
+    }
+    for (const [f, v] of Object.entries(draft.fields || {})) {
+      if (!DRAFTABLE.includes(f) || typeof v !== 'string') continue;
+      this.input(f).value = v;
+      this.touched.add(f);
+    }
+    if (this.mode === 'storj-hosted') this.applyModeDefaults();
+    this.updateVisibility();
+    for (const f of this.touched) if (ALL_FIELDS.includes(f)) this.checkField(f);
+    return true;
+  }
+
+  clearDraft() {
+    try {
+      sessionStorage.removeItem(DRAFT_KEY);
+    } catch {
+      /* ignore */
+    }
+  }
+
+  /** Puts a backend validation error beside its field; false when the field is not on screen. */
+  showServerFieldError(field, message) {
+    const shown = setFieldError(field, message);
+    if (shown) this.input(field).focus();
+    return shown;
+  }
+
+  discard() {
+    this.touched.clear();
+    this.clearSecrets();
+    this.clearDraft();
+    this.clearErrors();
+    this.fill(this.saved || {}, { force: true });
+  }
+}
