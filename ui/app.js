@@ -88,7 +88,7 @@ function render() {
     dirty,
     hasContainers: Array.isArray(state.status?.containers) && state.status.containers.length > 0,
   });
-  view.renderHowto({ endpoint: endpoint(), image: state.ui.image, bind: state.config?.bind });
+  view.renderHowto({ endpoint: endpoint(), image: state.ui.image, bind: state.config?.bind, running: currentState() === 'running' });
   renderWarnings();
 }
 
@@ -393,8 +393,13 @@ async function onRemoveClosed() {
 /* ---------- logs ---------- */
 
 let logsLoading = false;
+let logsAgain = null; // a load asked for while one was in flight
 async function loadLogs({ quiet = false } = {}) {
-  if (logsLoading) return;
+  if (logsLoading) {
+    // the answer in flight may predate what the user wants to see
+    logsAgain = { quiet: quiet && (logsAgain?.quiet ?? true) };
+    return;
+  }
   logsLoading = true;
   const btn = $('btn-logs');
   if (!quiet) {
@@ -426,6 +431,11 @@ async function loadLogs({ quiet = false } = {}) {
     logsLoading = false;
     btn.classList.remove('busy');
     btn.disabled = false;
+    if (logsAgain) {
+      const next = logsAgain;
+      logsAgain = null;
+      loadLogs(next);
+    }
   }
 }
 

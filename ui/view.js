@@ -46,6 +46,14 @@ export function stateWords(state) {
   return STATE_WORDS[state] || String(state || 'Unknown');
 }
 
+/** Backend messages start in lowercase; on screen they read as sentences. */
+export function sentence(text) {
+  const t = String(text ?? '').trim();
+  if (!t) return '';
+  const s = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
+}
+
 export function formatBytes(n) {
   if (!Number.isFinite(n) || n < 0) return '—';
   if (n < 1000 * 1000) return `${(n / 1e6).toFixed(n < 1e5 ? 2 : 1)} MB`;
@@ -72,7 +80,10 @@ function inferHint(error) {
 
 const SUMMARY = {
   'not-configured': () => ['Not set up yet. Choose where to store images, save the settings, and press ', el('strong', {}, 'Start'), '.'],
-  stopped: () => ['Stopped. Your images are kept; press ', el('strong', {}, 'Start'), ' to serve them again.'],
+  stopped: (s) =>
+    (s.containers || []).length
+      ? ['Stopped. Your images are kept; press ', el('strong', {}, 'Start'), ' to serve them again.']
+      : ['Ready. Press ', el('strong', {}, 'Start'), ' to run the registry.'],
   pulling: () => ['Downloading the images the registry needs…'],
   starting: () => ['Starting the containers and waiting for the registry to answer…'],
   running: (s) => ['Accepting pushes and pulls at ', el('strong', { class: 'mono' }, s.endpoint || 'localhost'), '.'],
@@ -137,8 +148,8 @@ export function renderStatus(status, { unreachable, statusError } = {}) {
   const showErr = !unreachable && err && typeof err === 'object' && (err.message || err.code) && state !== 'running';
   $('status-error').hidden = !showErr;
   if (showErr) {
-    $('status-error-message').textContent = err.message || err.code;
-    const hint = err.hint || inferHint(err);
+    $('status-error-message').textContent = sentence(err.message || err.code);
+    const hint = sentence(err.hint || inferHint(err));
     $('status-error-hint').textContent = hint;
     $('status-error-hint').hidden = !hint;
     $('status-error-code').textContent = err.code ? `Error code: ${err.code}` : '';
@@ -188,7 +199,7 @@ export function renderStatus(status, { unreachable, statusError } = {}) {
 }
 
 const STARTABLE = ['not-configured', 'stopped', 'failed', 'unhealthy'];
-const STOPPABLE = ['pulling', 'starting', 'running', 'unhealthy', 'failed'];
+const STOPPABLE = ['pulling', 'starting', 'running', 'unhealthy'];
 const RESTARTABLE = ['running', 'unhealthy', 'failed'];
 
 /**
@@ -209,7 +220,7 @@ export function renderActions({ state, busy, unreachable, dirty, hasContainers }
   const canStart = STARTABLE.includes(state);
   const canRestart = RESTARTABLE.includes(state);
   set('btn-start', canStart, 'start', dirty && canStart && known ? 'Save and start' : 'Start');
-  set('btn-stop', STOPPABLE.includes(state), 'stop');
+  set('btn-stop', STOPPABLE.includes(state) || (state === 'failed' && hasContainers), 'stop');
   set('btn-restart', canRestart, 'restart', dirty && canRestart && known ? 'Save and restart' : 'Restart');
   set('btn-remove', state !== 'not-configured' || hasContainers, 'remove');
   const save = $('btn-save');
@@ -245,18 +256,18 @@ export function repoNameFor(image) {
   return s;
 }
 
-export function renderHowto({ endpoint, image, bind }) {
+export function renderHowto({ endpoint, image, bind, running }) {
   const img = (image || '').trim();
   const target = img ? repoNameFor(img) : 'NAME';
   const source = img || 'IMAGE';
   $('cmd-tag').textContent = `docker tag ${source} ${endpoint}/${target}`;
   $('cmd-push').textContent = `docker push ${endpoint}/${target}`;
   $('cmd-pull').textContent = `docker pull ${endpoint}/${target}`;
-  let note = '';
+  let note = running ? '' : 'Start the registry first: these commands work while it runs. ';
   if (bind && !/^127\./.test(bind) && bind !== '::1') {
-    note = `The registry listens on ${bind}, so other machines can reach it too, over plain HTTP and without a password: their Docker needs this host’s address in its “insecure-registries” setting.`;
+    note += `The registry listens on ${bind}, so other machines can reach it too, over plain HTTP and without a password: their Docker needs this host’s address in its “insecure-registries” setting.`;
   } else if (/^(localhost|127\.)/.test(endpoint)) {
-    note = 'Docker trusts registries on localhost without TLS, so no daemon settings are needed.';
+    note += 'Docker trusts registries on localhost without TLS, so no daemon settings are needed.';
   }
   $('howto-note').textContent = note;
 }
@@ -323,7 +334,7 @@ export function setFieldError(field, message) {
   const input = id && $(id);
   const out = $(`err-${field}`);
   if (!input || !out) return false;
-  out.textContent = message || '';
+  out.textContent = sentence(message);
   if (message) input.setAttribute('aria-invalid', 'true');
   else input.removeAttribute('aria-invalid');
   return input.offsetParent !== null;

@@ -95,10 +95,10 @@ async function apiJSON(method, p, body) {
 }
 
 /** Starts the backend in standalone mode on `port` (a new one when omitted). */
-async function startBackend(port) {
+async function startBackend(port, { stateDir = STATE_DIR, image = REGISTRY_IMAGE, logName = 'backend.log' } = {}) {
   port = port || (await freePort());
   const sock = DOCKER_HOST.replace(/^unix:\/\//, '');
-  const log = path.join(WORK, 'backend.log');
+  const log = path.join(WORK, logName);
   const fd = openSync(log, 'a');
   const env = { ...process.env };
   delete env.AWS_CA_BUNDLE; // the 2.8 registry's S3 driver panics with it
@@ -108,10 +108,10 @@ async function startBackend(port) {
       '--socket', '',
       '--listen', `127.0.0.1:${port}`,
       '--ui', UI,
-      '--state-dir', STATE_DIR,
+      '--state-dir', stateDir,
       '--docker-socket', sock,
       '--network', 'host',
-      '--registry-image', REGISTRY_IMAGE,
+      '--registry-image', image,
       '--monitor-interval', '300',
     ],
     { env, stdio: ['ignore', fd, fd] },
@@ -306,9 +306,11 @@ test('local mode: save, start, push with the shown command, stop (real engine)',
   const pushed = await docker('push', target);
   assert.match(pushed.stdout, /digest: sha256:/);
   // the registry logged the push; the logs panel shows it
-  await page.click('#btn-logs');
-  await page.waitForFunction(() => document.querySelectorAll('#logs .log-line').length > 0, null, { timeout: 15000 });
-  assert.match(await page.textContent('#logs'), /srt-browser\/push/);
+  await waitFor('the push in the logs panel', async () => {
+    await page.click('#btn-logs');
+    await sleep(500);
+    return /srt-browser\/push/.test(await page.textContent('#logs'));
+  }, 20000, 500);
 
   await page.fill('#howto-image', '');
   await shots(page, 'running');
@@ -402,7 +404,8 @@ test('field errors: a bad bucket as you type and from the backend', { timeout: 6
   assert.equal(res.status(), 400);
   const body = await res.json();
   assert.equal(body.error.field, 'bucket');
-  await page.waitForFunction((msg) => document.getElementById('err-bucket').textContent === msg, body.error.message);
+  // shown as a sentence: capitalised, with a full stop
+  await page.waitForFunction((msg) => document.getElementById('err-bucket').textContent.toLowerCase().startsWith(msg.toLowerCase()), body.error.message);
   // nothing the user typed is lost
   assert.equal(await page.inputValue('#f-secretkey'), 'browser-test-secret');
   assert.equal(await page.inputValue('#f-endpoint'), 'http://127.0.0.1:7480');
@@ -448,7 +451,7 @@ test('access grant: inspected as it is pasted, a malformed one is explained', { 
   const badRes = await bad;
   assert.equal(badRes.status(), 400);
   const msg = (await badRes.json()).error.message;
-  await page.waitForFunction((m) => document.getElementById('err-accessGrant').textContent === m, msg);
+  await page.waitForFunction((m) => document.getElementById('err-accessGrant').textContent.toLowerCase().startsWith(m.toLowerCase()), msg);
   assert.equal(await page.isVisible('#grant-info'), false);
   const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
   assert.ok(!stored.includes(grant.slice(0, 40)), 'the grant is never stored');
@@ -474,6 +477,59 @@ test('backend down: the banner shows, Retry recovers once it is back', { timeout
   await page.waitForSelector('#banner', { state: 'hidden', timeout: 15000 });
   assert.notEqual(await badgeState(page), 'unreachable');
   assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a start that fails shows the error and what to do', { timeout: 120000 }, async () => {
+  // A second backend whose registry image cannot be pulled: the engine tries
+  // localhost:1 (loopback, refused) and the start fails.
+  const stateDir = path.join(WORK, 'state-failing');
+  mkdirSync(stateDir, { recursive: true });
+  const failing = await startBackend(0, { stateDir, image: 'localhost:1/srt-browser/missing:1', logName: 'backend-failing.log' });
+  try {
+    const page = await newPage();
+    await page.goto(`${failing.url}/`);
+    await waitBadge(page, 'not-configured');
+    await page.fill('#f-port', String(await freePort(16000, 16999)));
+    await page.click('#btn-start'); // "Save and start"
+    await waitBadge(page, 'failed', 90000);
+    await page.waitForSelector('#status-error', { state: 'visible' });
+    const message = (await page.textContent('#status-error-message')).trim();
+    assert.ok(message.length > 0, 'the failure is said in words');
+    const status = await (await fetch(`${failing.url}/api/status`)).json();
+    const asShown = (t) => t.toLowerCase().replace(/\.$/, '');
+    assert.equal(asShown(message), asShown(status.error.message));
+    if (status.error.hint) assert.equal(asShown((await page.textContent('#status-error-hint')).trim()), asShown(status.error.hint));
+    assert.equal(await page.isDisabled('#btn-stop'), true, 'nothing to stop');
+    assert.equal(await page.isEnabled('#btn-start'), true, 'Start can be tried again');
+    await shots(page, 'failed');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    await stopBackend(failing);
+  }
+});
+
+test('polling pauses while the tab is hidden and resumes when shown', { timeout: 60000 }, async () => {
+  const page = await newPage();
+  let polls = 0;
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/status')) polls++;
+  });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, ['stopped', 'not-configured']);
+  const setHidden = (hidden) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  await setHidden(true);
+  await sleep(300);
+  const before = polls;
+  await sleep(6500); // longer than the 5 s stable interval
+  assert.equal(polls, before, 'no status requests while hidden');
+  await setHidden(false);
+  await waitFor('a status request after the tab is shown again', () => polls > before, 3000, 50);
   await page.context().close();
 });
 
