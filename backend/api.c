@@ -168,6 +168,7 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
     struct err e = {0};
     json_t *body = NULL;
     res->allow = NULL;
+    res->raw = NULL;
     int rc = api_route(req->method, req->path, &route, &res->allow);
     if (rc == 404) {
         err_set(&e, 404, "not_found", NULL, "no such API path");
@@ -186,8 +187,11 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         ok(res, 200, json_pack("{s:b, s:s}", "ok", 1, "version", SR_VERSION));
         return;
     case ROUTE_STATUS:
-        ok(res, 200, manager_status(m));
-        return;
+        res->status = 200;
+        if ((res->raw = manager_status_text(m, NULL)))
+            return;
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        break;
     case ROUTE_CONFIG:
         if (strcmp(req->method, "PUT") != 0) {
             ok(res, 200, manager_settings(m));

@@ -43,7 +43,8 @@ struct api_request {
 
 struct api_response {
     int status;
-    json_t *body;      /* owned; always an object */
+    json_t *body;      /* owned; always an object, unless raw is set */
+    char *raw;         /* owned; a JSON text sent as it is (cached answers) */
     const char *allow; /* for 405 */
 };
 

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,9 @@ int main(int argc, char **argv)
 
     if (parse(argc, argv, &o))
         return 2;
+    /* a handful of threads that allocate little: one malloc arena per
+     * thread would only hold on to freed pages */
+    mallopt(M_ARENA_MAX, 1);
     if (mkdir(o.state, 0700) && errno != EEXIST) {
         fprintf(stderr, "storj-registryd: cannot create the state folder %s: %s\n", o.state,
                 strerror(errno));

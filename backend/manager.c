@@ -61,7 +61,18 @@ struct manager {
     json_t *containers; /* [{role,id,name,image,state,health}] */
     struct observed reg, gw;
     int reg_healthy;
+
+    /* GET /api/status answers from this text, rebuilt only when gen moved */
+    unsigned gen, status_gen;
+    char *status_text;
 };
+
+/* Unlocks after a change that status shows. */
+static void unlock_changed(struct manager *m)
+{
+    m->gen++;
+    pthread_mutex_unlock(&m->mu);
+}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -90,7 +101,7 @@ static void set_desired_running(struct manager *m, int on)
         if (save_locked(m, &e))
             log_warn("could not record the desired state: %s", e.message);
     }
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
 }
 
 static void job_fail(struct manager *m, const struct err *e, const char *hint)
@@ -99,7 +110,7 @@ static void job_fail(struct manager *m, const struct err *e, const char *hint)
     m->job_failed = 1;
     m->job_err = *e;
     snprintf(m->job_hint, sizeof m->job_hint, "%s", hint ? hint : "");
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
     log_warn("%s failed: %s (%s)", m->running_job == JOB_STOP ? "stop" : "job", e->code,
              e->message);
 }
@@ -108,7 +119,7 @@ static void set_phase(struct manager *m, const char *phase)
 {
     pthread_mutex_lock(&m->mu);
     m->phase = phase;
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
 }
 
 /* Where the backend reaches the registry for health checks. */
@@ -227,7 +238,7 @@ static void observe(struct manager *m)
     m->reg = reg;
     m->gw = gw;
     m->reg_healthy = healthy;
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
     json_decref(list);
     return;
 
@@ -238,7 +249,7 @@ unreachable:
     m->docker_ok = 0;
     m->observed_once = 1;
     m->docker_err = e;
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
     docker_forget(&m->docker);
     json_decref(list);
     json_decref(view);
@@ -267,6 +278,7 @@ static void *monitor_main(void *arg)
                 m->running_job == JOB_NONE) {
                 log_info("resuming the registry the user left running");
                 m->pending = JOB_START;
+                m->gen++;
                 pthread_cond_signal(&m->job_cv);
             }
         }
@@ -296,7 +308,7 @@ static void pull_progress(void *ctx, const struct pullprog *p)
     pthread_mutex_lock(&m->mu);
     m->prog_cur = cur;
     m->prog_total = tot;
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
 }
 
 static int ensure_image(struct manager *m, const char *image, struct err *e)
@@ -310,12 +322,12 @@ static int ensure_image(struct manager *m, const char *image, struct err *e)
     m->phase = "pulling";
     snprintf(m->prog_image, sizeof m->prog_image, "%s", image);
     m->prog_cur = m->prog_total = 0;
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
     log_info("pulling %s", image);
     int rc = docker_pull(&m->docker, image, pull_progress, m, e);
     pthread_mutex_lock(&m->mu);
     m->prog_image[0] = '\0';
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
     return rc;
 }
 
@@ -484,7 +496,8 @@ static void run_start(struct manager *m)
         pthread_mutex_unlock(&m->mu);
         if (stop)
             goto out;
-        usleep(100 * 1000);
+        /* a registry is usually up within a few hundred ms: look often at first */
+        usleep(time(NULL) + MANAGER_HEALTH_TIMEOUT_S - deadline < 3 ? 15 * 1000 : 100 * 1000);
     }
     log_info("registry answering on %s", url);
     goto out;
@@ -564,7 +577,7 @@ static void *worker_main(void *arg)
         m->job_failed = 0;
         m->job_hint[0] = '\0';
         pthread_cond_signal(&m->monitor_cv);
-        pthread_mutex_unlock(&m->mu);
+        unlock_changed(m);
 
         switch (job) {
         case JOB_START:
@@ -589,6 +602,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&m->mu);
         m->running_job = JOB_NONE;
         m->phase = NULL;
+        m->gen++;
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
@@ -668,6 +682,7 @@ void manager_free(struct manager *m)
     settings_free(&m->settings);
     docker_cleanup(&m->docker);
     json_decref(m->containers);
+    free(m->status_text);
     free(m->reg_image);
     free(m->gw_image);
     free(m->native_image);
@@ -684,11 +699,11 @@ static json_t *error_json(const char *code, const char *message, const char *hin
                      hint && *hint ? hint : NULL);
 }
 
-json_t *manager_status(struct manager *m)
+/* The status object from the fields under m->mu (held by the caller). */
+static json_t *status_locked(struct manager *m)
 {
     char api[16], ver[64], endpoint[96], exitmsg[200];
     docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
-    pthread_mutex_lock(&m->mu);
     const struct settings *s = &m->settings;
     const char *state;
     json_t *error = NULL;
@@ -767,8 +782,35 @@ json_t *manager_status(struct manager *m)
         m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
         "containers", m->containers, "job", job, "pendingRestart", pending_restart,
         "desiredRunning", s->desired_running);
+    return st;
+}
+
+json_t *manager_status(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    json_t *st = status_locked(m);
     pthread_mutex_unlock(&m->mu);
     return st;
+}
+
+char *manager_status_text(struct manager *m, size_t *len)
+{
+    pthread_mutex_lock(&m->mu);
+    if (!m->status_text || m->status_gen != m->gen) {
+        json_t *st = status_locked(m);
+        char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+        json_decref(st);
+        if (text) {
+            free(m->status_text);
+            m->status_text = text;
+            m->status_gen = m->gen;
+        }
+    }
+    char *copy = m->status_text ? strdup(m->status_text) : NULL;
+    pthread_mutex_unlock(&m->mu);
+    if (copy && len)
+        *len = strlen(copy);
+    return copy;
 }
 
 json_t *manager_settings(struct manager *m)
@@ -836,7 +878,7 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     out = settings_public_json(&m->settings);
     json_object_set_new(out, "warnings",
                         grant_warnings(m->settings.access_grant, m->settings.bucket));
-    pthread_mutex_unlock(&m->mu);
+    unlock_changed(m);
     log_info("settings saved (mode %s)", settings_mode_name(m->settings.mode));
 out:
     settings_free(&next);
@@ -860,6 +902,7 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
         m->pending = job;
         m->pending_purge = purge;
         pthread_cond_signal(&m->job_cv);
+        m->gen++;
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
