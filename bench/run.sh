@@ -73,6 +73,7 @@ B=$(printf '%s\n' "${backend_ms[@]}" | median)
 R=$(printf '%s\n' "${bare_ms[@]}" | median)
 RATIO=$(awk -v b="$B" -v r="$R" 'BEGIN {printf "%.2f", b / r}')
 RSS_END=$(rss_kib $BPID)
+PRIV_END=$(private_kib $BPID)
 
 # the backend as shipped (extension image: static slim libcurl/libmicrohttpd)
 IMG_RSS=""
@@ -104,7 +105,7 @@ BIN_BYTES=$(stat -c %s backend/storj-registryd)
   echo "| backend RSS idle as shipped in the extension image | ${IMG_RSS:-image not built} | under 4096 KiB |"
   echo "| backend RSS after 10,000 status requests | $RSS_10K KiB | no growth |"
   echo "| backend RSS after 20,000 | $RSS_20K KiB ($PRIV_20K KiB private) | no growth |"
-  echo "| backend RSS after the start/stop runs | $RSS_END KiB | |"
+  echo "| backend RSS after the start/stop runs | $RSS_END KiB ($PRIV_END KiB private) | |"
   echo "| /api/status at 200 concurrent connections (Unix socket) | p50 $(p p50_us) µs, p90 $(p p90_us) µs, p99 $(p p99_us) µs, max $(p max_us) µs, $(p rps) req/s | p99 under 2 ms |"
   echo "| start to ready (image present), median of $RUNS | backend $B ms vs bare docker run $R ms: ${RATIO}x | within 1.2x |"
   echo "| extension image | $([ -n "$IMG" ] && echo "$((IMG / 1024)) KiB" || echo "not built (make extension)") | under 15 MB |"
