@@ -54,7 +54,11 @@ help:
 deps:
 	@scripts/install-deps.sh
 
-run: $(BIN)
+# installs what is missing first (apt-get, with sudo when not root), then
+# builds in a fresh make so pkg-config sees the new libraries
+run:
+	@scripts/install-deps.sh
+	@$(MAKE) -s all
 	@scripts/run.sh $(RUN_LISTEN) $(RUN_STATE) $(RUN_ARGS)
 
 unit: $(UNIT_BINS)
@@ -89,7 +93,8 @@ install-extension:
 	scripts/install-extension.sh
 
 test:
-	tests/run.sh
+	@scripts/install-deps.sh --test
+	@tests/run.sh
 
 bench: $(BIN)
 	bench/run.sh
