@@ -176,8 +176,8 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         return;
     }
     if (rc == 405) {
-        err_set(&e, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s",
-                req->method, res->allow ? res->allow : "another method");
+        err_set(&e, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s", req->method,
+                res->allow ? res->allow : "another method");
         fail(res, &e);
         return;
     }

@@ -28,8 +28,7 @@ static void clean_text(const struct buf *b, char *out, size_t len)
     out[j] = '\0';
 }
 
-int authsvc_register(const char *base, const char *grant, struct authsvc_creds *out,
-                     struct err *e)
+int authsvc_register(const char *base, const char *grant, struct authsvc_creds *out, struct err *e)
 {
     char url[1024], text[300];
     struct buf resp = {.max = AUTHSVC_MAX_RESPONSE};

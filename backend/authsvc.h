@@ -16,8 +16,7 @@ struct authsvc_creds {
 /* POST {base}/v1/access {"access_grant":grant,"public":false}. Returns 0 with
  * out filled, or -1 with e saying what the service answered (its text, never
  * the grant). */
-int authsvc_register(const char *base, const char *grant, struct authsvc_creds *out,
-                     struct err *e);
+int authsvc_register(const char *base, const char *grant, struct authsvc_creds *out, struct err *e);
 void authsvc_creds_free(struct authsvc_creds *c);
 
 #endif

@@ -41,8 +41,8 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
 
 /* The shared request machinery. versioned: prefix the negotiated version. */
 static int request(struct docker *d, const char *method, const char *path, int versioned,
-                   const char *ctype, const void *body, size_t len, long *status,
-                   struct sink *sink, long timeout_s, struct err *e)
+                   const char *ctype, const void *body, size_t len, long *status, struct sink *sink,
+                   long timeout_s, struct err *e)
 {
     char url[2048], api[16];
     struct curl_slist *hdrs = NULL;
@@ -320,8 +320,7 @@ static int simple(struct docker *d, const char *method, const char *path, long o
     return rc;
 }
 
-int docker_put_archive(struct docker *d, const char *id, const void *tar, size_t len,
-                       struct err *e)
+int docker_put_archive(struct docker *d, const char *id, const void *tar, size_t len, struct err *e)
 {
     char path[256];
     long status = 0;

@@ -133,8 +133,7 @@ static int line(struct pullprog *p, const char *text, size_t len)
             l->current = cur < tot ? cur : tot;
         }
     } else if (strcmp(status, "Download complete") == 0 || strcmp(status, "Pull complete") == 0 ||
-               strcmp(status, "Already exists") == 0 ||
-               strcmp(status, "Verifying Checksum") == 0) {
+               strcmp(status, "Already exists") == 0 || strcmp(status, "Verifying Checksum") == 0) {
         struct pull_layer *l = layer(p, id);
         if (l) {
             l->done = 1;

@@ -38,8 +38,8 @@
  * "bad_key_length", "no_memory".
  */
 struct grant_error {
-	const char *code;
-	char message[GRANT_ERROR_MESSAGE_SIZE];
+    const char *code;
+    char message[GRANT_ERROR_MESSAGE_SIZE];
 };
 
 /* What a grant allows. Opaque; it holds no key material (no API key head
@@ -103,7 +103,6 @@ size_t grant_caveat_count(const struct grant_info *gi);
  * bucket is the bucket the user means to use, or NULL or "" (no bucket
  * warning). now is the current time; tests pass fixed times.
  */
-json_t *grant_report(const struct grant_info *gi, const char *bucket,
-		     time_t now);
+json_t *grant_report(const struct grant_info *gi, const char *bucket, time_t now);
 
 #endif /* GRANT_H */

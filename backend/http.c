@@ -79,8 +79,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, int status, char *tex
     if (!text)
         return MHD_NO;
     size_t n = strlen(text);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -131,8 +130,7 @@ static const char *mime_of(const char *path)
 }
 
 /* Serves a file of the UI folder; only plain names, no "..". */
-static enum MHD_Result send_static(struct http_server *s, struct MHD_Connection *c,
-                                   const char *url)
+static enum MHD_Result send_static(struct http_server *s, struct MHD_Connection *c, const char *url)
 {
     char path[4096];
     const char *rel = strcmp(url, "/") == 0 ? "/index.html" : url;
@@ -336,11 +334,11 @@ static int bind_tcp(const char *addr, int *port_out, struct err *e)
 static struct MHD_Daemon *start_daemon(int fd, struct listener *l)
 {
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)HTTP_THREADS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
 }
 

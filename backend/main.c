@@ -29,24 +29,25 @@ struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: storj-registryd [options]\n"
-            "Runs a private Docker registry on Storj, S3 or a local volume, controlled over HTTP.\n"
-            "\n"
-            "  --socket PATH          extension socket, '' for none      [$SR_SOCKET, %s]\n"
-            "  --listen ADDR:PORT     standalone mode on loopback TCP: API + UI [$SR_LISTEN]\n"
-            "  --ui DIR               UI files served in standalone mode [$SR_UI_DIR, %s]\n"
-            "  --state-dir DIR        where the settings live            [$SR_STATE_DIR, %s]\n"
-            "  --docker-socket PATH   the Docker engine                  [$SR_DOCKER_SOCKET, %s]\n"
-            "  --network publish|host publish the registry port, or run it in the host network\n"
-            "                         on bind:port                       [$SR_NETWORK, publish]\n"
-            "  --registry-image IMG   registry image                     [$SR_REGISTRY_IMAGE, %s]\n"
-            "  --gateway-image IMG    Storj gateway image (storj mode)   [$SR_GATEWAY_IMAGE, %s]\n"
-            "  --native-image IMG     native Storj driver registry       [$SR_NATIVE_IMAGE, %s]\n"
-            "  --monitor-interval MS  how often Docker is checked when idle [$SR_MONITOR_MS, 2000]\n"
-            "  --help, --version\n",
-            DEFAULT_SOCKET, DEFAULT_UI, DEFAULT_STATE, DEFAULT_DOCKER, DEFAULT_REGISTRY_IMAGE,
-            DEFAULT_GATEWAY_IMAGE, DEFAULT_NATIVE_IMAGE);
+    fprintf(
+        f,
+        "usage: storj-registryd [options]\n"
+        "Runs a private Docker registry on Storj, S3 or a local volume, controlled over HTTP.\n"
+        "\n"
+        "  --socket PATH          extension socket, '' for none      [$SR_SOCKET, %s]\n"
+        "  --listen ADDR:PORT     standalone mode on loopback TCP: API + UI [$SR_LISTEN]\n"
+        "  --ui DIR               UI files served in standalone mode [$SR_UI_DIR, %s]\n"
+        "  --state-dir DIR        where the settings live            [$SR_STATE_DIR, %s]\n"
+        "  --docker-socket PATH   the Docker engine                  [$SR_DOCKER_SOCKET, %s]\n"
+        "  --network publish|host publish the registry port, or run it in the host network\n"
+        "                         on bind:port                       [$SR_NETWORK, publish]\n"
+        "  --registry-image IMG   registry image                     [$SR_REGISTRY_IMAGE, %s]\n"
+        "  --gateway-image IMG    Storj gateway image (storj mode)   [$SR_GATEWAY_IMAGE, %s]\n"
+        "  --native-image IMG     native Storj driver registry       [$SR_NATIVE_IMAGE, %s]\n"
+        "  --monitor-interval MS  how often Docker is checked when idle [$SR_MONITOR_MS, 2000]\n"
+        "  --help, --version\n",
+        DEFAULT_SOCKET, DEFAULT_UI, DEFAULT_STATE, DEFAULT_DOCKER, DEFAULT_REGISTRY_IMAGE,
+        DEFAULT_GATEWAY_IMAGE, DEFAULT_NATIVE_IMAGE);
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -87,19 +88,45 @@ static int parse(int argc, char **argv, struct options *o)
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
-        case 's': o->socket = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'u': o->ui = optarg; break;
-        case 'd': o->state = optarg; break;
-        case 'D': o->docker = optarg; break;
-        case 'n': o->network = optarg; break;
-        case 'r': o->registry_image = optarg; break;
-        case 'g': o->gateway_image = optarg; break;
-        case 'N': o->native_image = optarg; break;
-        case 'm': o->monitor_ms = atoi(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': printf("storj-registryd %s\n", SR_VERSION); exit(0);
-        default: usage(stderr); return -1;
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'u':
+            o->ui = optarg;
+            break;
+        case 'd':
+            o->state = optarg;
+            break;
+        case 'D':
+            o->docker = optarg;
+            break;
+        case 'n':
+            o->network = optarg;
+            break;
+        case 'r':
+            o->registry_image = optarg;
+            break;
+        case 'g':
+            o->gateway_image = optarg;
+            break;
+        case 'N':
+            o->native_image = optarg;
+            break;
+        case 'm':
+            o->monitor_ms = atoi(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("storj-registryd %s\n", SR_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind < argc) {

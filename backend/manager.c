@@ -204,18 +204,19 @@ static void observe(struct manager *m)
             o->exists = 1;
             o->running = state && strcmp(state, "running") == 0;
             snprintf(o->id, sizeof o->id, "%s", id);
-            snprintf(o->hash, sizeof o->hash, "%s", label_of(c, SPEC_LABEL_HASH) ? label_of(c, SPEC_LABEL_HASH) : "");
+            snprintf(o->hash, sizeof o->hash, "%s",
+                     label_of(c, SPEC_LABEL_HASH) ? label_of(c, SPEC_LABEL_HASH) : "");
             /* "Exited (137) 5 seconds ago" */
             if (status && sscanf(status, "Exited (%d)", &o->exit_code) != 1)
                 o->exit_code = 0;
         }
         char shortid[13];
         snprintf(shortid, sizeof shortid, "%s", id);
-        json_array_append_new(view, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "role", role,
-                                              "id", shortid, "name",
-                                              name ? (name[0] == '/' ? name + 1 : name) : "",
-                                              "image", json_string_value(json_object_get(c, "Image")),
-                                              "state", state, "status", status));
+        json_array_append_new(
+            view, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "role", role, "id", shortid,
+                            "name", name ? (name[0] == '/' ? name + 1 : name) : "", "image",
+                            json_string_value(json_object_get(c, "Image")), "state", state,
+                            "status", status));
     }
     int healthy = reg.running && registry_answers(url, 1000);
     json_array_foreach(view, i, c)
@@ -223,9 +224,9 @@ static void observe(struct manager *m)
         const char *role = json_string_value(json_object_get(c, "role"));
         const char *state = json_string_value(json_object_get(c, "state"));
         const char *health = !state || strcmp(state, "running") != 0 ? "none"
-                             : strcmp(role, "registry") != 0        ? "running"
-                             : healthy                              ? "healthy"
-                                                                    : "unhealthy";
+                             : strcmp(role, "registry") != 0         ? "running"
+                             : healthy                               ? "healthy"
+                                                                     : "unhealthy";
         json_object_set_new(c, "health", json_string(health));
     }
 
@@ -711,8 +712,8 @@ static json_t *status_locked(struct manager *m)
 
     if (m->phase && strcmp(m->phase, "pulling") == 0)
         state = "pulling";
-    else if (m->pending == JOB_START || m->pending == JOB_RESTART ||
-             m->running_job == JOB_START || m->running_job == JOB_RESTART)
+    else if (m->pending == JOB_START || m->pending == JOB_RESTART || m->running_job == JOB_START ||
+             m->running_job == JOB_RESTART)
         state = "starting";
     else if (!m->observed_once)
         state = "starting";
@@ -729,8 +730,9 @@ static json_t *status_locked(struct manager *m)
     } else if (m->reg.running) {
         state = m->reg_healthy || busy ? "running" : "unhealthy";
         if (!m->reg_healthy && !busy)
-            error = error_json("registry_unhealthy", "the registry container runs but does not "
-                                                     "answer on its port",
+            error = error_json("registry_unhealthy",
+                               "the registry container runs but does not "
+                               "answer on its port",
                                "Logs show what it is doing; Restart may help.");
         if (m->gw.exists && !m->gw.running && !busy) {
             state = "unhealthy";
@@ -776,8 +778,8 @@ static json_t *status_locked(struct manager *m)
     int pending_restart = m->reg.exists && m->reg.hash[0] && m->desired_hash[0] &&
                           strcmp(m->reg.hash, m->desired_hash) != 0;
     json_t *st = json_pack(
-        "{s:s, s:s, s:s, s:b, s:o, s:o, s:{s:b, s:s?, s:s?}, s:O, s:s?, s:b, s:b}", "state",
-        state, "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", s->saved,
+        "{s:s, s:s, s:s, s:b, s:o, s:o, s:{s:b, s:s?, s:s?}, s:O, s:s?, s:b, s:b}", "state", state,
+        "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", s->saved,
         "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
         m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
         "containers", m->containers, "job", job, "pendingRestart", pending_restart,
@@ -922,10 +924,9 @@ static void collect_line(void *ctx, enum demux_stream stream, const char *line, 
     buf_reset(&lc->tmp);
     if (str_redact(&lc->tmp, line, len, lc->secrets, lc->nsecrets))
         return;
-    json_array_append_new(lc->lines,
-                          json_pack("{s:s, s:s, s:s%}", "container", lc->role, "stream",
-                                    stream == DEMUX_STDERR ? "stderr" : "stdout", "text",
-                                    lc->tmp.data ? lc->tmp.data : "", lc->tmp.len));
+    json_array_append_new(lc->lines, json_pack("{s:s, s:s, s:s%}", "container", lc->role, "stream",
+                                               stream == DEMUX_STDERR ? "stderr" : "stdout", "text",
+                                               lc->tmp.data ? lc->tmp.data : "", lc->tmp.len));
 }
 
 /* The line of the container's last words that best says why it stopped: a
@@ -943,8 +944,8 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
     for (int i = 0; i < 4; i++)
         copies[i] = xstrdup(secrets[i]);
     pthread_mutex_unlock(&m->mu);
-    struct log_ctx lc = {.lines = logs, .role = "", .secrets = (const char *const *)copies,
-                         .nsecrets = 4};
+    struct log_ctx lc = {
+        .lines = logs, .role = "", .secrets = (const char *const *)copies, .nsecrets = 4};
     out[0] = '\0';
     if (docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
         const char *best = NULL;

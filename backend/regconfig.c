@@ -39,18 +39,18 @@ static json_t *s3_driver(const struct settings *s)
     }
     if (!ak || !sk || !s->bucket)
         return NULL;
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:i, s:s}", "accesskey", ak,
-        "secretkey", sk, "region", region, "regionendpoint", endpoint, "bucket", s->bucket,
-        /* v3 defaults to virtual-host addressing, which needs DNS per bucket;
-         * every endpoint we talk to takes path style (storj.md §3.4) */
-        "forcepathstyle", 1, "secure", strncmp(endpoint, "https://", 8) == 0, "v4auth", 1,
-        "chunksize", (json_int_t)STORJ_CHUNK, "multipartcopythresholdsize",
-        (json_int_t)COPY_THRESHOLD, "multipartcopychunksize", (json_int_t)STORJ_CHUNK,
-        "multipartcopymaxconcurrency", 4,
-        /* the bucket root, so keys are docker/registry/v2/... like the 2022
-         * extension wrote them */
-        "rootdirectory", "/");
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:i, s:s}",
+                     "accesskey", ak, "secretkey", sk, "region", region, "regionendpoint", endpoint,
+                     "bucket", s->bucket,
+                     /* v3 defaults to virtual-host addressing, which needs DNS per bucket;
+                      * every endpoint we talk to takes path style (storj.md §3.4) */
+                     "forcepathstyle", 1, "secure", strncmp(endpoint, "https://", 8) == 0, "v4auth",
+                     1, "chunksize", (json_int_t)STORJ_CHUNK, "multipartcopythresholdsize",
+                     (json_int_t)COPY_THRESHOLD, "multipartcopychunksize", (json_int_t)STORJ_CHUNK,
+                     "multipartcopymaxconcurrency", 4,
+                     /* the bucket root, so keys are docker/registry/v2/... like the 2022
+                      * extension wrote them */
+                     "rootdirectory", "/");
 }
 
 json_t *regconfig_registry(const struct settings *s, int host_network)
@@ -91,8 +91,8 @@ json_t *regconfig_registry(const struct settings *s, int host_network)
     /* abandoned uploads are cleaned weekly; each run lists _uploads, which
      * costs requests on Storj, so not more often */
     json_object_set_new(storage, "maintenance",
-                        json_pack("{s:{s:b, s:s, s:s, s:b}}", "uploadpurging", "enabled", 1,
-                                  "age", "168h", "interval", "24h", "dryrun", 0));
+                        json_pack("{s:{s:b, s:s, s:s, s:b}}", "uploadpurging", "enabled", 1, "age",
+                                  "168h", "interval", "24h", "dryrun", 0));
 
     return json_pack("{s:s, s:{s:s, s:s, s:{s:s}}, s:o, s:{s:s, s:{s:[s]}}, s:{s:{s:b, "
                      "s:s, s:i}}}",

@@ -86,8 +86,9 @@ int settings_bucket_valid(const char *name, const char **why)
         char c = name[i];
         int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!alnum && c != '-' && c != '.')
-            w = (c >= 'A' && c <= 'Z') ? "must be lowercase"
-                                       : "may hold only lowercase letters, digits, dots and hyphens";
+            w = (c >= 'A' && c <= 'Z')
+                    ? "must be lowercase"
+                    : "may hold only lowercase letters, digits, dots and hyphens";
         else if ((i == 0 || i == n - 1) && !alnum)
             w = "must start and end with a letter or a digit";
         else if (c == '.' && (name[i + 1] == '.' || name[i + 1] == '-' || name[i - 1] == '-'))
@@ -298,8 +299,7 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
                 return err_set(e, 400, "invalid_type", "port", "port must be an integer");
             json_int_t p = json_integer_value(v);
             if (p < 1 || p > 65535)
-                return err_set(e, 400, "out_of_range", "port",
-                               "port must be between 1 and 65535");
+                return err_set(e, 400, "out_of_range", "port", "port must be between 1 and 65535");
             out->port = (int)p;
         } else if (strcmp(key, "bind") == 0) {
             if (!json_is_string(v))
@@ -328,8 +328,8 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
                 struct grant_error ge = {0};
                 struct grant_info *gi = grant_decode(out->access_grant, &ge);
                 if (!gi)
-                    return err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant",
-                                   "%s", ge.message);
+                    return err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s",
+                                   ge.message);
                 grant_info_free(gi);
             }
             grant_given = 1;
@@ -446,8 +446,7 @@ int settings_load(const char *path, struct settings *s, struct err *e)
     json_t *port = json_object_get(root, "port");
     if (!json_is_string(mode) || settings_mode_parse(json_string_value(mode), &s->mode) ||
         !json_is_integer(port) || json_integer_value(port) < 1 ||
-        json_integer_value(port) > 65535 ||
-        file_fixed(root, "bind", s->bind, sizeof s->bind) ||
+        json_integer_value(port) > 65535 || file_fixed(root, "bind", s->bind, sizeof s->bind) ||
         file_fixed(root, "gwAccessKey", s->gw_access_key, sizeof s->gw_access_key) ||
         file_fixed(root, "gwSecretKey", s->gw_secret_key, sizeof s->gw_secret_key) ||
         file_fixed(root, "salt", s->salt, sizeof s->salt) ||
@@ -481,10 +480,10 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         "s:b, s:b}",
         "format", 1, "mode", settings_mode_name(s->mode), "port", s->port, "bind", s->bind,
         "bucket", s->bucket, "accessGrant", s->access_grant, "s3Endpoint", s->s3_endpoint,
-        "s3Region", s->s3_region, "s3AccessKey", s->s3_access_key, "s3SecretKey",
-        s->s3_secret_key, "authService", s->auth_service, "s3KeysFromGrant",
-        s->s3_keys_from_grant, "gwAccessKey", s->gw_access_key, "gwSecretKey", s->gw_secret_key,
-        "salt", s->salt, "desiredRunning", s->desired_running, "saved", s->saved);
+        "s3Region", s->s3_region, "s3AccessKey", s->s3_access_key, "s3SecretKey", s->s3_secret_key,
+        "authService", s->auth_service, "s3KeysFromGrant", s->s3_keys_from_grant, "gwAccessKey",
+        s->gw_access_key, "gwSecretKey", s->gw_secret_key, "salt", s->salt, "desiredRunning",
+        s->desired_running, "saved", s->saved);
     if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
         goto nomem;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
@@ -500,8 +499,7 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            err_set(e, 500, "state_unwritable", NULL, "cannot write %s: %s", tmp,
-                    strerror(errno));
+            err_set(e, 500, "state_unwritable", NULL, "cannot write %s: %s", tmp, strerror(errno));
             goto out;
         }
         off += (size_t)w;
@@ -513,8 +511,7 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
     }
     fd = -1;
     if (rename(tmp, path)) {
-        err_set(e, 500, "state_unwritable", NULL, "cannot replace %s: %s", path,
-                strerror(errno));
+        err_set(e, 500, "state_unwritable", NULL, "cannot replace %s: %s", path, strerror(errno));
         goto out;
     }
     snprintf(dir, sizeof dir, "%s", path);

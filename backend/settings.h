@@ -27,8 +27,8 @@ struct settings {
     char *s3_endpoint;
     char *s3_region;
     char *s3_access_key;
-    char *s3_secret_key; /* secret */
-    char *auth_service;  /* storj-hosted: where grants are registered */
+    char *s3_secret_key;    /* secret */
+    char *auth_service;     /* storj-hosted: where grants are registered */
     int s3_keys_from_grant; /* storj-hosted: the keys came from registering the grant */
     /* Per installation, never shown: the key pair between the registry and
      * the self-hosted gateway, and the salt of the container spec hash. */

@@ -35,8 +35,8 @@ int spec_tar_file(struct buf *out, const char *path, const void *data, size_t le
     h[155] = ' ';
     static const char zeros[1024];
     size_t pad = (512 - len % 512) % 512;
-    if (buf_append(out, h, sizeof h) || buf_append(out, data, len) ||
-        buf_append(out, zeros, pad) || buf_append(out, zeros, 1024))
+    if (buf_append(out, h, sizeof h) || buf_append(out, data, len) || buf_append(out, zeros, pad) ||
+        buf_append(out, zeros, 1024))
         return -1;
     return 0;
 }
@@ -83,11 +83,12 @@ static json_t *registry_create(const struct settings *s, const struct spec_opts 
 static json_t *gateway_create(const struct settings *s, const struct spec_opts *o)
 {
     json_t *host = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
-    json_t *body = json_pack("{s:s, s:[s, s, s], s:[], s:o, s:o}", "Image", o->gateway_image,
-                             "Cmd", "run",
-                             /* the image's ENV sets 0.0.0.0:7777, which beats the
-                              * config file; a flag beats both */
-                             "--server.address", REGCONFIG_GATEWAY_ADDR, "Env", "Labels", labels("gateway", s), "HostConfig", host);
+    json_t *body =
+        json_pack("{s:s, s:[s, s, s], s:[], s:o, s:o}", "Image", o->gateway_image, "Cmd", "run",
+                  /* the image's ENV sets 0.0.0.0:7777, which beats the
+                   * config file; a flag beats both */
+                  "--server.address", REGCONFIG_GATEWAY_ADDR, "Env", "Labels", labels("gateway", s),
+                  "HostConfig", host);
     if (!body)
         return NULL;
     if (o->host_network) {

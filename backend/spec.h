@@ -30,8 +30,8 @@ struct spec_container {
     const char *role; /* "registry" or "gateway" */
     const char *name;
     char *image;
-    json_t *create;    /* body of POST /containers/create */
-    struct buf tar;    /* archive to PUT at / before start (holds secrets) */
+    json_t *create; /* body of POST /containers/create */
+    struct buf tar; /* archive to PUT at / before start (holds secrets) */
 };
 
 struct spec_set {
