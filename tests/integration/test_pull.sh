@@ -1,0 +1,67 @@
+#!/bin/bash
+# Image pulls for real: the registry image is served by a plain registry on
+# 127.0.0.1 (Docker Hub is out of reach here), removed from the engine, and
+# the backend pulls it on start with progress in /api/status. A missing image
+# fails the start with the engine's reason (an error line in a 200 stream).
+set -uo pipefail
+T_NAME=pull
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+t_begin
+remove_managed
+SRC_PORT=$(free_port)
+mkdir -p "$WORK/pullsrc"
+cat >"$WORK/pullsrc/config.yml" <<CFG
+{"version":"0.1","storage":{"filesystem":{"rootdirectory":"/var/lib/registry"}},"http":{"addr":"127.0.0.1:$SRC_PORT"}}
+CFG
+$DOCKER rm -f srt-pull-source >/dev/null 2>&1
+$DOCKER run -d --name srt-pull-source --network host -v "$WORK/pullsrc/config.yml:/etc/src.yml:ro" \
+  "$REG_IMAGE" serve /etc/src.yml >/dev/null || t_fail "source registry starts"
+wait_until 20 curl -sf "http://127.0.0.1:$SRC_PORT/v2/" || t_fail "source registry answers"
+# a big layer on top of the registry image, so progress is visible
+WITH=localhost:$SRC_PORT/srt/registry:pull
+mkdir -p "$WORK/pullimg"; head -c $((48 * 1024 * 1024)) /dev/urandom >"$WORK/pullimg/blob"
+printf 'FROM %s\nCOPY blob /blob\n' "$REG_IMAGE" >"$WORK/pullimg/Dockerfile"
+DOCKER_BUILDKIT=0 $DOCKER build -q -t "$WITH" "$WORK/pullimg" >/dev/null || t_fail "image to pull built"
+$DOCKER push "$WITH" >/dev/null || t_fail "image pushed to the source registry"
+$DOCKER rmi "$WITH" >/dev/null
+
+rm -rf "$WORK/pull.state"
+PORT=$(free_port)
+REG_IMAGE=$WITH start_backend pull || { t_fail "backend starts"; t_end; exit 1; }
+api PUT /api/config "{\"port\":$PORT}" >/dev/null
+api POST /api/registry/start >/dev/null
+saw=""
+for _ in $(seq 600); do
+  st=$(api GET /api/status)
+  s=$(jq -r .state <<<"$st")
+  if [ "$s" = pulling ] && [ "$(jq -r '.progress.total // 0' <<<"$st")" -gt 0 ]; then
+    saw=$(jq -c .progress <<<"$st")
+  fi
+  [ "$s" = running ] || [ "$s" = failed ] && break
+  sleep 0.05
+done
+echo "# progress seen: $saw"
+t_check "status showed pulling with bytes done and total" test -n "$saw"
+t_check "progress names the image" grep -q "srt/registry:pull" <<<"$saw"
+t_check "the pulled image starts and runs" wait_state running 60
+t_check "the image is now in the engine" $DOCKER image inspect "$WITH"
+stop_backend
+
+# a missing image: the engine reports the failure in the 200 stream
+rm -rf "$WORK/pull.state"
+REG_IMAGE=localhost:$SRC_PORT/srt/missing:1 start_backend pull || t_fail "backend restarts"
+api PUT /api/config "{\"port\":$PORT}" >/dev/null
+api DELETE /api/registry >/dev/null; wait_state stopped 30
+api POST /api/registry/start >/dev/null
+t_check "a missing image fails the start" wait_state failed 60
+st=$(api GET /api/status)
+t_eq "with the pull_failed code" pull_failed "$(jq -r .error.code <<<"$st")"
+t_check "and the engine's reason" grep -qi "not found\|unknown\|manifest" <<<"$(jq -r .error.message <<<"$st")"
+t_check "and a hint" test -n "$(jq -r '.error.hint // empty' <<<"$st")"
+
+stop_backend || t_fail "backend exits cleanly"
+$DOCKER rm -f srt-pull-source >/dev/null
+$DOCKER rmi "$WITH" >/dev/null 2>&1
+remove_managed
+t_end
