@@ -194,9 +194,11 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", e.message);
         goto out;
     }
-    log_info("storj-registryd %s ready%s%s%s%s (docker %s, network %s)", SR_VERSION,
-             o.socket && *o.socket ? " on " : "", o.socket && *o.socket ? o.socket : "",
-             o.listen ? " and http://" : "", o.listen ? o.listen : "", o.docker, o.network);
+    int has_sock = o.socket && *o.socket;
+    log_info("storj-registryd %s ready on %s%s%s%s%s (docker %s, network %s)", SR_VERSION,
+             has_sock ? o.socket : "", has_sock && o.listen ? " and " : "",
+             o.listen ? "http://" : "", o.listen ? o.listen : "", o.listen ? "/" : "", o.docker,
+             o.network);
     int sig = 0;
     sigwait(&set, &sig);
     log_info("signal %d: shutting down", sig);
