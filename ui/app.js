@@ -87,6 +87,7 @@ function render() {
     unreachable: state.unreachable,
     dirty,
     hasContainers: Array.isArray(state.status?.containers) && state.status.containers.length > 0,
+    pendingRestart: state.status?.pendingRestart === true,
   });
   view.renderHowto({ endpoint: endpoint(), image: state.ui.image, bind: state.config?.bind, running: currentState() === 'running' });
   renderWarnings();

@@ -159,9 +159,11 @@ export class SettingsForm {
           : mode === 'storj-native'
             ? 'Used by the registry container’s Storj driver on this machine.'
             : '';
-    $('help-bind').textContent = isLoopback(this.value('bind') || DEFAULTS.bind)
+    const loop = isLoopback(this.value('bind') || DEFAULTS.bind);
+    $('help-bind').textContent = loop
       ? 'Only this computer can reach the registry.'
       : 'Other machines on your network can reach this registry, without a password.';
+    $('help-bind').classList.toggle('warn', !loop);
     this.updateSecretHints();
   }
 

@@ -46,6 +46,10 @@ export function stateWords(state) {
   return STATE_WORDS[state] || String(state || 'Unknown');
 }
 
+function setTextIfChanged(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 /** Backend messages start in lowercase; on screen they read as sentences. */
 export function sentence(text) {
   const t = String(text ?? '').trim();
@@ -86,7 +90,10 @@ const SUMMARY = {
       : ['Ready. Press ', el('strong', {}, 'Start'), ' to run the registry.'],
   pulling: () => ['Downloading the images the registry needs…'],
   starting: () => ['Starting the containers and waiting for the registry to answer…'],
-  running: (s) => ['Accepting pushes and pulls at ', el('strong', { class: 'mono' }, s.endpoint || 'localhost'), '.'],
+  running: (s) =>
+    s.pendingRestart === true
+      ? ['Running with the previous settings. After a restart it serves at ', el('strong', { class: 'mono' }, s.endpoint || 'localhost'), '.']
+      : ['Accepting pushes and pulls at ', el('strong', { class: 'mono' }, s.endpoint || 'localhost'), '.'],
   unhealthy: () => ['The registry’s container is up but does not answer. Check the logs below; a restart often helps.'],
   failed: (s) => [s.state ? 'The registry could not be started.' : 'The registry’s state is unknown.'],
   unreachable: () => ['The extension’s backend does not answer, so the registry’s state is unknown.'],
@@ -109,9 +116,16 @@ export function renderStatus(status, { unreachable, statusError } = {}) {
   const shown = !unreachable && status?.job === 'stop' ? 'stopping' : !unreachable && status?.job === 'remove' ? 'removing' : state;
   const badge = $('state-badge');
   badge.dataset.state = shown;
-  $('state-text').textContent = stateWords(shown);
+  // Live regions: touch them only when the words change, so that screen
+  // readers announce changes and not every poll.
+  setTextIfChanged($('state-text'), stateWords(shown));
   const summary = (SUMMARY[shown] || (() => [`State: ${shown}`]))(status || {});
-  $('state-summary').replaceChildren(...summary);
+  const summaryBox = $('state-summary');
+  const key = summary.map((n) => (typeof n === 'string' ? n : n.textContent)).join('');
+  if (summaryBox.dataset.key !== key) {
+    summaryBox.dataset.key = key;
+    summaryBox.replaceChildren(...summary);
+  }
 
   // progress while pulling
   const prog = status?.progress;
@@ -148,11 +162,11 @@ export function renderStatus(status, { unreachable, statusError } = {}) {
   const showErr = !unreachable && err && typeof err === 'object' && (err.message || err.code) && state !== 'running';
   $('status-error').hidden = !showErr;
   if (showErr) {
-    $('status-error-message').textContent = sentence(err.message || err.code);
+    setTextIfChanged($('status-error-message'), sentence(err.message || err.code));
     const hint = sentence(err.hint || inferHint(err));
-    $('status-error-hint').textContent = hint;
+    setTextIfChanged($('status-error-hint'), hint);
     $('status-error-hint').hidden = !hint;
-    $('status-error-code').textContent = err.code ? `Error code: ${err.code}` : '';
+    setTextIfChanged($('status-error-code'), err.code ? `Error code: ${err.code}` : '');
     $('status-error-code').hidden = !err.code;
   }
 
@@ -207,7 +221,7 @@ const RESTARTABLE = ['running', 'unhealthy', 'failed'];
  * ('start', 'stop', 'restart', 'remove', 'save') or null. dirty: unsaved
  * settings, so Start/Restart save first.
  */
-export function renderActions({ state, busy, unreachable, dirty, hasContainers }) {
+export function renderActions({ state, busy, unreachable, dirty, hasContainers, pendingRestart }) {
   const known = !unreachable && state && state !== 'unknown';
   const set = (id, enabled, action, label) => {
     const b = $(id);
@@ -223,6 +237,10 @@ export function renderActions({ state, busy, unreachable, dirty, hasContainers }
   set('btn-stop', STOPPABLE.includes(state) || (state === 'failed' && hasContainers), 'stop');
   set('btn-restart', canRestart, 'restart', dirty && canRestart && known ? 'Save and restart' : 'Restart');
   set('btn-remove', state !== 'not-configured' || hasContainers, 'remove');
+  // Saved settings wait for a restart: make Restart the main action.
+  const restartFirst = Boolean(pendingRestart) && canRestart;
+  $('btn-restart').classList.toggle('btn-primary', restartFirst);
+  $('btn-restart').classList.toggle('btn-outlined', !restartFirst);
   const save = $('btn-save');
   save.disabled = Boolean(busy);
   save.classList.toggle('busy', busy === 'save');
@@ -286,7 +304,8 @@ export function renderLogs(lines, filter, { emptyText } = {}) {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 24;
   const shown = filter ? lines.filter((l) => l.container === filter) : lines;
   if (shown.length === 0) {
-    box.replaceChildren(el('p', { class: 'logs-empty' }, emptyText || 'No log lines yet.'));
+    const text = lines.length && filter ? `No lines from the ${filter} container.` : emptyText || 'No log lines yet.';
+    box.replaceChildren(el('p', { class: 'logs-empty' }, text));
     return;
   }
   const frag = document.createDocumentFragment();

@@ -220,7 +220,7 @@ after(async () => {
   } finally {
     await stopBackend(backend);
     await browser?.close();
-    if (pushedImage) await docker('rmi', '-f', pushedImage).catch(() => {});
+    if (pushedImage) await docker('rmi', '-f', pushedImage, 'srt-browser/push:1').catch(() => {});
     if (process.env.SRT_KEEP_WORK !== '1') rmSync(WORK, { recursive: true, force: true });
   }
 });
@@ -305,6 +305,12 @@ test('local mode: save, start, push with the shown command, stop (real engine)',
   pushedImage = target;
   const pushed = await docker('push', target);
   assert.match(pushed.stdout, /digest: sha256:/);
+  // and the pull command brings it back
+  const pullCmd = (await page.textContent('#cmd-pull')).trim();
+  assert.equal(pullCmd, `docker pull ${target}`);
+  await docker('rmi', target);
+  const pulled = await docker('pull', target);
+  assert.match(pulled.stdout, /Downloaded newer image|Image is up to date/);
   // the registry logged the push; the logs panel shows it
   await waitFor('the push in the logs panel', async () => {
     await page.click('#btn-logs');
@@ -317,6 +323,21 @@ test('local mode: save, start, push with the shown command, stop (real engine)',
   await page.setViewportSize({ width: 800, height: 800 });
   await shots(page, 'running-800', { schemes: ['light', 'dark'] });
   await page.setViewportSize({ width: 1200, height: 800 });
+
+  // New settings for a running registry wait for a restart, and say so.
+  const newPort = await freePort(15000, 15999);
+  await page.fill('#f-port', String(newPort));
+  await page.click('#btn-save');
+  await page.waitForSelector('#pending-restart', { state: 'visible', timeout: 15000 });
+  assert.match(await page.getAttribute('#btn-restart', 'class'), /btn-primary/, 'Restart becomes the main action');
+  await shots(page, 'pending-restart', { schemes: ['light'] });
+  await page.click('#btn-restart');
+  await page.waitForFunction((p) => document.getElementById('cmd-push').textContent.includes(`localhost:${p}/`), newPort, { timeout: 60000 });
+  await waitBadge(page, 'running', 60000);
+  await page.waitForSelector('#pending-restart', { state: 'hidden' });
+  const v2 = await fetch(`http://127.0.0.1:${newPort}/v2/`);
+  assert.equal(v2.status, 200, 'the registry answers on the new port');
+  registryPort = newPort;
 
   // Stop
   await page.click('#btn-stop');
