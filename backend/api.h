@@ -11,6 +11,8 @@
 #include "util.h"
 
 #define API_MAX_BODY (64 * 1024)
+/* bodies up to this size are read and dropped before a 413 */
+#define API_DISCARD_MAX (1024 * 1024)
 
 enum api_route {
     ROUTE_HEALTH,

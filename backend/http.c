@@ -201,12 +201,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
+        unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+        /* far too large: answer now (a client that sent Expect: 100-continue
+         * never sends the body) */
+        if (len > API_DISCARD_MAX)
             return send_error(c, 413, "body_too_large", "the request body is over 64 KiB");
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
         rq->body.max = API_MAX_BODY;
+        /* a little too large: read and drop it, so that the client, still
+         * sending, gets the answer rather than a reset connection */
+        rq->too_big = len > API_MAX_BODY;
         *con_cls = rq;
         return MHD_YES;
     }
