@@ -262,7 +262,7 @@ static int check_required(const struct settings *s, struct err *e)
                            mode);
         break;
     case MODE_STORJ_HOSTED:
-        if (!s->access_grant && !(s->s3_access_key && s->s3_secret_key))
+        if (!s->access_grant && !s->s3_access_key)
             return err_set(e, 400, "missing_field", "accessGrant",
                            "mode storj-hosted needs an access grant (to register with Storj's "
                            "Auth Service) or S3 credentials from Storj");
