@@ -37,7 +37,7 @@ static json_t *s3_driver(const struct settings *s)
         ak = s->s3_access_key;
         sk = s->s3_secret_key;
     }
-    if (!ak || !sk || !s->bucket)
+    if (!ak || !sk || !s->bucket || (s->mode == MODE_STORJ && !s->access_grant))
         return NULL;
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:i, s:s}",
                      "accesskey", ak, "secretkey", sk, "region", region, "regionendpoint", endpoint,
