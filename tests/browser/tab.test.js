@@ -501,33 +501,82 @@ test('backend down: the banner shows, Retry recovers once it is back', { timeout
   await page.context().close();
 });
 
-test('a start that fails shows the error and what to do', { timeout: 120000 }, async () => {
-  // A second backend whose registry image cannot be pulled: the engine tries
-  // localhost:1 (loopback, refused) and the start fails.
+test('pulling shows progress; a start that fails shows the error and what to do', { timeout: 180000 }, async () => {
+  // A plain registry container (not the extension's: no labels) serves a
+  // large image that is not in the engine, so the backend has to pull it.
+  // That image holds no program, so the start then fails for real.
+  const srcPort = await freePort(17000, 17999);
+  const srcId = (
+    await docker('run', '-d', '--pull', 'never', '--network', 'host', '-e', `REGISTRY_HTTP_ADDR=127.0.0.1:${srcPort}`, REGISTRY_IMAGE)
+  ).stdout.trim();
+  const image = `localhost:${srcPort}/srt-browser/big:1`;
   const stateDir = path.join(WORK, 'state-failing');
   mkdirSync(stateDir, { recursive: true });
-  const failing = await startBackend(0, { stateDir, image: 'localhost:1/srt-browser/missing:1', logName: 'backend-failing.log' });
+  let failing;
   try {
+    await waitFor('the source registry', async () => (await fetch(`http://127.0.0.1:${srcPort}/v2/`)).ok, 20000);
+    await run(path.join(ROOT, 'tests/env/random-image.sh'), ['srt-browser/big:1', '6', '24576'], { env: { ...process.env, DOCKER_HOST } });
+    await docker('tag', 'srt-browser/big:1', image);
+    await docker('push', image);
+    await docker('rmi', image, 'srt-browser/big:1');
+
+    failing = await startBackend(0, { stateDir, image, logName: 'backend-failing.log' });
     const page = await newPage();
+    const progress = [];
+    page.on('response', async (r) => {
+      if (r.url().endsWith('/api/status')) {
+        try {
+          const p = (await r.json()).progress;
+          if (p) progress.push(p);
+        } catch {
+          /* page closing */
+        }
+      }
+    });
     await page.goto(`${failing.url}/`);
     await waitBadge(page, 'not-configured');
     await page.fill('#f-port', String(await freePort(16000, 16999)));
     await page.click('#btn-start'); // "Save and start"
+    let sawPulling = false;
+    try {
+      await waitBadge(page, 'pulling', 15000);
+      sawPulling = true;
+      await page.waitForSelector('#progress', { state: 'visible' });
+      assert.match(await page.textContent('#progress-image'), /srt-browser\/big/);
+      // bytes, once the engine knows the sizes (the bar is indeterminate before)
+      await page
+        .waitForFunction(() => / MB of /.test(document.getElementById('progress-numbers').textContent), null, { timeout: 4000 })
+        .catch(() => {});
+      await shots(page, 'pulling', { schemes: ['light', 'dark'] });
+    } catch (e) {
+      if (sawPulling) throw e;
+      console.log('# the pull was too quick to see; no pulling screenshot');
+    }
     await waitBadge(page, 'failed', 90000);
+    if (process.env.SRT_DEBUG) console.log('# progress seen:', JSON.stringify(progress));
     await page.waitForSelector('#status-error', { state: 'visible' });
+    assert.equal(await page.isVisible('#progress'), false);
     const message = (await page.textContent('#status-error-message')).trim();
     assert.ok(message.length > 0, 'the failure is said in words');
     const status = await (await fetch(`${failing.url}/api/status`)).json();
     const asShown = (t) => t.toLowerCase().replace(/\.$/, '');
     assert.equal(asShown(message), asShown(status.error.message));
     if (status.error.hint) assert.equal(asShown((await page.textContent('#status-error-hint')).trim()), asShown(status.error.hint));
-    assert.equal(await page.isDisabled('#btn-stop'), true, 'nothing to stop');
     assert.equal(await page.isEnabled('#btn-start'), true, 'Start can be tried again');
     await shots(page, 'failed');
     assert.deepEqual(page.errors, []);
+    // leave no container behind
+    await page.click('#btn-remove');
+    await page.click('#remove-confirm');
+    await waitFor('the failed containers to be removed', async () => {
+      const s = await (await fetch(`${failing.url}/api/status`)).json();
+      return !s.job && (s.containers || []).length === 0;
+    }, 30000);
     await page.context().close();
   } finally {
     await stopBackend(failing);
+    await docker('rm', '-f', srcId).catch(() => {});
+    await docker('rmi', '-f', image).catch(() => {});
   }
 });
 
