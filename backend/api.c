@@ -1,5 +1,7 @@
 #include "api.h"
 
+#include "browse.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,30 @@ static const struct route_def routes[] = {
     {"/api/registry", "DELETE", ROUTE_REGISTRY},
     {"/api/registry/logs", "GET", ROUTE_LOGS},
     {"/api/grant/inspect", "POST", ROUTE_GRANT_INSPECT},
+    {"/api/registry/gc", "POST", ROUTE_GC},
+    {"/api/repositories", "GET", ROUTE_REPOSITORIES},
 };
+
+#define IMAGE_PREFIX "/api/repositories/"
+#define IMAGE_INFIX "/manifests/"
+
+/* Splits /api/repositories/{name}/manifests/{digest}; names may hold '/'.
+ * 0 with name and digest copied out, -1 when the path has another shape. */
+static int split_image_path(const char *path, char *name, size_t nlen, char *digest, size_t dlen)
+{
+    if (strncmp(path, IMAGE_PREFIX, strlen(IMAGE_PREFIX)) != 0)
+        return -1;
+    const char *rest = path + strlen(IMAGE_PREFIX);
+    const char *mid = NULL;
+    for (const char *p = strstr(rest, IMAGE_INFIX); p; p = strstr(p + 1, IMAGE_INFIX))
+        mid = p;
+    if (!mid || mid == rest || (size_t)(mid - rest) >= nlen ||
+        strlen(mid + strlen(IMAGE_INFIX)) >= dlen || !mid[strlen(IMAGE_INFIX)])
+        return -1;
+    snprintf(name, nlen, "%.*s", (int)(mid - rest), rest);
+    snprintf(digest, dlen, "%s", mid + strlen(IMAGE_INFIX));
+    return 0;
+}
 
 static const char *allowed_for(const char *path)
 {
@@ -41,6 +66,16 @@ int api_route(const char *method, const char *path, enum api_route *route, const
         memcpy(clean, path, n - 1);
         clean[n - 1] = '\0';
         path = clean;
+    }
+    char name[256], digest[128];
+    if (split_image_path(path, name, sizeof name, digest, sizeof digest) == 0) {
+        if (strcmp(method, "DELETE") == 0) {
+            *route = ROUTE_IMAGE;
+            return 0;
+        }
+        if (allow)
+            *allow = "DELETE";
+        return 405;
     }
     int known = 0;
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
@@ -244,6 +279,37 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
     case ROUTE_GRANT_INSPECT:
         grant_inspect(m, req, res);
         return;
+    case ROUTE_GC:
+        if (!(body = parse_body(req, 1, &e)))
+            break;
+        json_decref(body);
+        submit(m, JOB_GC, 0, res);
+        return;
+    case ROUTE_REPOSITORIES: {
+        json_t *repos = manager_repositories(m, &e);
+        if (repos) {
+            ok(res, 200, repos);
+            return;
+        }
+        break;
+    }
+    case ROUTE_IMAGE: {
+        char name[256], digest[128];
+        split_image_path(req->path, name, sizeof name, digest, sizeof digest);
+        if (!browse_name_valid(name)) {
+            err_set(&e, 400, "invalid_value", "name", "not a repository name");
+            break;
+        }
+        if (!browse_digest_valid(digest)) {
+            err_set(&e, 400, "invalid_value", "digest",
+                    "the digest must be sha256:<64 hex digits>");
+            break;
+        }
+        if (manager_delete_image(m, name, digest, &e))
+            break;
+        ok(res, 200, json_pack("{s:b, s:s, s:s}", "deleted", 1, "name", name, "digest", digest));
+        return;
+    }
     }
     fail(res, &e);
 }

@@ -24,6 +24,9 @@ enum api_route {
     ROUTE_REGISTRY,
     ROUTE_LOGS,
     ROUTE_GRANT_INSPECT,
+    ROUTE_GC,
+    ROUTE_REPOSITORIES,
+    ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
 };
 
 /* Matches method and path (without the query). Returns 0 with *route set,

@@ -443,6 +443,24 @@ int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_
     return rc;
 }
 
+int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code, struct err *e)
+{
+    char path[256];
+    long status = 0;
+    struct buf b = {0};
+    snprintf(path, sizeof path, "/containers/%s/wait", id);
+    int rc = docker_call(d, "POST", path, NULL, NULL, 0, &status, &b, timeout_s, e);
+    if (rc == 0 && status != 200)
+        rc = engine_error(e, 502, "wait_failed", "waiting for the container failed", &b);
+    if (rc == 0) {
+        json_t *j = json_loadb(b.data, b.len, 0, NULL);
+        *exit_code = (int)json_integer_value(json_object_get(j, "StatusCode"));
+        json_decref(j);
+    }
+    buf_free(&b);
+    return rc;
+}
+
 int docker_volume_remove(struct docker *d, const char *name, struct err *e)
 {
     char path[256];

@@ -73,6 +73,9 @@ json_t *docker_list(struct docker *d, const char *label, struct err *e);
 /* The last `tail` lines of the container's logs, one callback per line. */
 int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_fn fn, void *ctx,
                 struct err *e);
+/* Waits up to timeout_s for the container to exit; *exit_code gets its
+ * status. 0 or -1. */
+int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code, struct err *e);
 /* Removes a named volume; a missing one is success. */
 int docker_volume_remove(struct docker *d, const char *name, struct err *e);
 

@@ -11,12 +11,16 @@
 #include <unistd.h>
 
 #include "authsvc.h"
+#include "browse.h"
+#include "regconfig.h"
 #include "docker.h"
 #include "grant.h"
 #include "settings.h"
 
 #define STOP_TIMEOUT_S 10
 #define GATEWAY_READY_S 30
+#define GC_TIMEOUT_S 3600
+#define GC_NAME SPEC_REGISTRY_NAME "-gc"
 
 struct observed {
     int exists;
@@ -61,6 +65,11 @@ struct manager {
     json_t *containers; /* [{role,id,name,image,state,health}] */
     struct observed reg, gw;
     int reg_healthy;
+
+    /* the last garbage collection: when, how it ended, what it said */
+    long long gc_at;
+    int gc_ok;
+    char gc_message[512];
 
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
@@ -562,6 +571,110 @@ static void run_remove(struct manager *m, int purge)
     }
 }
 
+/* The gc container: the registry's own spec, running garbage-collect once. */
+static json_t *gc_create(json_t *registry_create)
+{
+    json_t *c = json_deep_copy(registry_create);
+    if (!c)
+        return NULL;
+    json_object_set_new(
+        c, "Cmd", json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH));
+    json_object_del(c, "ExposedPorts");
+    json_object_del(json_object_get(c, "HostConfig"), "PortBindings");
+    json_object_set_new(json_object_get(c, "Labels"), SPEC_LABEL_ROLE, json_string("gc"));
+    return c;
+}
+
+/* Keeps the summary line "12 blobs marked, 3 blobs and 1 manifests eligible
+ * for deletion" (printed before one line per blob deleted). */
+static void gc_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    char *out = ctx;
+    if (len < 300 && memmem(line, len, "blobs marked", 12))
+        snprintf(out, 300, "%.*s", (int)len, line);
+}
+
+static void gc_done(struct manager *m, int ok, const char *message)
+{
+    pthread_mutex_lock(&m->mu);
+    m->gc_at = (long long)time(NULL);
+    m->gc_ok = ok;
+    snprintf(m->gc_message, sizeof m->gc_message, "%s", message);
+    unlock_changed(m);
+}
+
+/* Stops the registry, runs garbage-collect on its storage in a one-shot
+ * container with the same configuration, starts the registry again. The
+ * registry must not take pushes meanwhile, hence the stop. */
+static void run_gc(struct manager *m)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    json_t *create = NULL;
+    char id[72] = "", summary[300] = "", msg[400];
+    int code = -1, stopped = 0;
+    memset(&set, 0, sizeof set);
+    pthread_mutex_lock(&m->mu);
+    int copied = settings_copy(&s, &m->settings);
+    int running = m->reg.running;
+    pthread_mutex_unlock(&m->mu);
+    if (copied) {
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        job_fail(m, &e, NULL);
+        return;
+    }
+    if (!running) {
+        err_set(&e, 409, "registry_not_running", NULL,
+                "start the registry first: clean-up runs on a registry that is up");
+        goto fail;
+    }
+    if (spec_build(&s, &m->sopts, &set, &e))
+        goto fail;
+    struct spec_container *r = &set.c[set.count - 1];
+    set_phase(m, "collecting");
+    create = gc_create(r->create);
+    if (!create) {
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        goto fail;
+    }
+    docker_remove(&m->docker, GC_NAME, &e); /* a leftover of an interrupted run */
+    if (docker_stop(&m->docker, SPEC_REGISTRY_NAME, STOP_TIMEOUT_S, &e))
+        goto fail;
+    stopped = 1;
+    if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
+        docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
+        docker_start(&m->docker, id, &e) || docker_wait(&m->docker, id, GC_TIMEOUT_S, &code, &e))
+        goto fail;
+    docker_logs(&m->docker, id, 200, 0, gc_line, summary, &e);
+    if (code != 0) {
+        char line[300];
+        last_log_line(m, id, line, sizeof line);
+        err_set(&e, 502, "gc_failed", NULL, "clean-up stopped with exit code %d%s%s", code,
+                line[0] ? ": " : "", line);
+        goto fail;
+    }
+    snprintf(msg, sizeof msg, "%s", summary[0] ? summary : "clean-up finished");
+    log_info("garbage collection: %s", msg);
+    gc_done(m, 1, msg);
+    docker_remove(&m->docker, id, &e);
+    spec_free(&set);
+    json_decref(create);
+    settings_free(&s);
+    run_start(m); /* the same container again, then wait until it answers */
+    return;
+fail:
+    gc_done(m, 0, e.message);
+    if (id[0]) {
+        struct err ignored;
+        docker_remove(&m->docker, id, &ignored);
+    }
+    job_fail(m, &e, stopped ? "The registry was stopped for the clean-up: press Start." : NULL);
+    spec_free(&set);
+    json_decref(create);
+    settings_free(&s);
+}
+
 static void *worker_main(void *arg)
 {
     struct manager *m = arg;
@@ -594,6 +707,9 @@ static void *worker_main(void *arg)
             break;
         case JOB_REMOVE:
             run_remove(m, purge);
+            break;
+        case JOB_GC:
+            run_gc(m);
             break;
         case JOB_NONE:
             break;
@@ -774,6 +890,7 @@ static json_t *status_locked(struct manager *m)
                       : m->running_job == JOB_STOP    ? "stop"
                       : m->running_job == JOB_RESTART ? "restart"
                       : m->running_job == JOB_REMOVE  ? "remove"
+                      : m->running_job == JOB_GC      ? "gc"
                                                       : NULL;
     int pending_restart = m->reg.exists && m->reg.hash[0] && m->desired_hash[0] &&
                           strcmp(m->reg.hash, m->desired_hash) != 0;
@@ -784,6 +901,13 @@ static json_t *status_locked(struct manager *m)
         m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
         "containers", m->containers, "job", job, "pendingRestart", pending_restart,
         "desiredRunning", s->desired_running);
+    if (st && m->gc_at) {
+        char at[32];
+        format_time_utc(m->gc_at, at, sizeof at);
+        json_object_set_new(
+            st, "lastGc",
+            json_pack("{s:s, s:b, s:s}", "at", at, "ok", m->gc_ok, "message", m->gc_message));
+    }
     return st;
 }
 
@@ -1008,6 +1132,40 @@ out:
     buf_free(&lc.tmp);
     json_decref(lines);
     return out;
+}
+
+/* The registry's base URL when it runs, else a 409 in e. */
+static int registry_base(struct manager *m, char *base, size_t len, struct err *e)
+{
+    char url[128];
+    pthread_mutex_lock(&m->mu);
+    int up = m->reg.running && m->reg_healthy && m->running_job == JOB_NONE;
+    probe_url(&m->settings, url, sizeof url);
+    pthread_mutex_unlock(&m->mu);
+    if (!up)
+        return err_set(e, 409, "registry_not_running", NULL,
+                       "the registry is not running: start it to see and manage its images");
+    snprintf(base, len, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
+    return 0;
+}
+
+json_t *manager_repositories(struct manager *m, struct err *e)
+{
+    char base[128];
+    if (registry_base(m, base, sizeof base, e))
+        return NULL;
+    return browse_repositories(base, e);
+}
+
+int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e)
+{
+    char base[128];
+    if (registry_base(m, base, sizeof base, e))
+        return -1;
+    if (browse_delete(base, name, digest, e))
+        return -1;
+    log_info("deleted an image of repository %s", name);
+    return 0;
 }
 
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,

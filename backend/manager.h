@@ -19,7 +19,7 @@ struct manager_opts {
     int monitor_interval_ms; /* how often Docker is looked at when idle */
 };
 
-enum manager_job { JOB_NONE, JOB_START, JOB_STOP, JOB_RESTART, JOB_REMOVE };
+enum manager_job { JOB_NONE, JOB_START, JOB_STOP, JOB_RESTART, JOB_REMOVE, JOB_GC };
 
 struct manager;
 
@@ -45,6 +45,12 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e);
 int manager_submit(struct manager *m, enum manager_job job, int purge, struct err *e);
 /* {"lines":[{"container","stream","text"}]}, secrets redacted. */
 json_t *manager_logs(struct manager *m, int tail, struct err *e);
+/* What the running registry holds (browse.h), or NULL with e (409 when the
+ * registry is not running). */
+json_t *manager_repositories(struct manager *m, struct err *e);
+/* Deletes an image by digest from the running registry. 0 or -1. */
+int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
+
 /* Report of the given grant, or of the saved one when grant is NULL, checked
  * against bucket (or the saved bucket when NULL). */
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Browsing and cleaning up: what the registry holds (repositories, tags,
+# digests, sizes), deleting an image by digest, and garbage collection in a
+# one-shot container that frees the blobs, after which the registry runs
+# again and the remaining images still pull. In s3 mode against Ceph RGW, so
+# the freed objects can be counted in the bucket.
+set -uo pipefail
+T_NAME=browse
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+t_begin
+eval "$("$ROOT/tests/env/ceph-s3.sh" 2>/dev/null)" || { t_fail "Ceph RGW is up"; t_end; exit 1; }
+remove_managed
+rm -rf "$WORK/browse.state"
+BUCKET=srt-browse-$RANDOM$RANDOM
+curl -s -o /dev/null -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+  -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_ENDPOINT/$BUCKET"
+PORT=$(free_port)
+start_backend browse || { t_fail "backend starts"; t_end; exit 1; }
+api PUT /api/config "$(jq -nc --arg b "$BUCKET" --arg e "$S3_ENDPOINT" --arg a "$S3_ACCESS_KEY" --arg s "$S3_SECRET_KEY" --argjson p "$PORT" \
+  '{mode:"s3",port:$p,bucket:$b,s3:{endpoint:$e,accessKey:$a,secretKey:$s}}')" >/dev/null
+
+body=$(api GET /api/repositories)
+t_eq "browsing a stopped registry is a 409" 409 "$(last_status)"
+t_eq "that says to start it" registry_not_running "$(jq -r .error.code <<<"$body")"
+
+api POST /api/registry/start >/dev/null
+t_check "registry running" wait_state running 90
+"$ROOT/tests/env/random-image.sh" srt-src/keep:1 2 256 >/dev/null
+"$ROOT/tests/env/random-image.sh" srt-src/drop:1 3 512 >/dev/null
+for ref in keep:1 keep:stable drop:1; do
+  $DOCKER tag "srt-src/${ref%%:*}:1" "localhost:$PORT/team/$ref"
+  $DOCKER push "localhost:$PORT/team/$ref" >/dev/null 2>&1 || t_fail "push team/$ref"
+done
+repos=$(api GET /api/repositories)
+t_eq "repositories answer 200" 200 "$(last_status)"
+t_eq "both repositories listed" "team/drop team/keep" "$(jq -r '[.repositories[].name] | sort | join(" ")' <<<"$repos")"
+t_eq "tags of team/keep" "1 stable" "$(jq -r '.repositories[] | select(.name=="team/keep") | [.tags[].tag] | sort | join(" ")' <<<"$repos")"
+keep_digest=$(jq -r '.repositories[] | select(.name=="team/keep") | .tags[0].digest' <<<"$repos")
+drop_digest=$(jq -r '.repositories[] | select(.name=="team/drop") | .tags[0].digest' <<<"$repos")
+t_check "digests are sha256" grep -qE '^sha256:[0-9a-f]{64}$' <<<"$drop_digest"
+t_eq "the digest is the one docker pushed" "$drop_digest" \
+  "$($DOCKER inspect --format '{{index .RepoDigests 0}}' "localhost:$PORT/team/drop:1" | sed 's/.*@//')"
+t_eq "two tags of one image share the digest" 1 "$(jq -r '[.repositories[] | select(.name=="team/keep") | .tags[].digest] | unique | length' <<<"$repos")"
+drop_size=$(jq -r '.repositories[] | select(.name=="team/drop") | .tags[0].size' <<<"$repos")
+t_check "a 3 x 512 KiB image is about 1.5 MiB" test "$drop_size" -gt 1500000 -a "$drop_size" -lt 1700000
+t_eq "layer count" 3 "$(jq -r '.repositories[] | select(.name=="team/drop") | .tags[0].layers' <<<"$repos")"
+keep_size=$(jq -r '.repositories[] | select(.name=="team/keep") | .size' <<<"$repos")
+t_eq "the total counts each blob once" "$((keep_size + drop_size))" "$(jq -r .totalSize <<<"$repos")"
+
+# bad deletes change nothing
+api DELETE "/api/repositories/team/drop/manifests/sha256:1234" >/dev/null
+t_eq "a malformed digest is a 400" 400 "$(last_status)"
+api DELETE "/api/repositories/Team/drop/manifests/$drop_digest" >/dev/null
+t_eq "a malformed name is a 400" 400 "$(last_status)"
+api DELETE "/api/repositories/team/none/manifests/$drop_digest" >/dev/null
+t_eq "an unknown image is a 404" 404 "$(last_status)"
+api GET "/api/repositories/team/drop/manifests/$drop_digest" >/dev/null
+t_eq "GET on an image path is a 405" 405 "$(last_status)"
+
+before=$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/blobs/ | wc -l)
+api DELETE "/api/repositories/team/drop/manifests/$drop_digest" >/dev/null
+t_eq "deleting the image answers 200" 200 "$(last_status)"
+t_eq "its tags are gone" 0 "$(api GET /api/repositories | jq '[.repositories[] | select(.name=="team/drop") | .tags[]] | length')"
+t_eq "blobs stay until the clean-up" "$before" "$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/blobs/ | wc -l)"
+
+api POST /api/registry/gc >/dev/null
+t_eq "clean-up answers 202" 202 "$(last_status)"
+t_check "clean-up ends with the registry running again" wait_until 120 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.state == \"running\" and .job == null and .lastGc != null' >/dev/null"
+gc=$(api GET /api/status | jq -c .lastGc)
+echo "# lastGc: $gc"
+t_eq "the clean-up succeeded" true "$(jq -r .ok <<<"$gc")"
+t_check "it says what it marked and deleted" grep -q 'blobs marked, .* eligible for deletion' <<<"$(jq -r .message <<<"$gc")"
+after=$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/blobs/ | wc -l)
+# 3 layers, the config and the manifest, which is stored as a blob too
+t_check "the dropped image's 5 blobs are gone from the bucket ($before -> $after)" test "$after" -eq $((before - 5))
+t_eq "no gc container left behind" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=gc | wc -l)"
+$DOCKER rmi "localhost:$PORT/team/keep:1" "localhost:$PORT/team/keep:stable" >/dev/null
+t_check "the kept image still pulls" $DOCKER pull -q "localhost:$PORT/team/keep:stable"
+
+api DELETE /api/registry >/dev/null; wait_state stopped 60
+stop_backend || t_fail "backend exits cleanly"
+remove_managed
+t_end
