@@ -3,6 +3,8 @@
 // outside Desktop) and comes back as plain JSON or as an ApiError.
 
 const TIMEOUT_MS = 20000;
+// Saving storj-hosted settings registers the grant with Storj's Auth Service.
+const SLOW_TIMEOUT_MS = 60000;
 
 /**
  * A failed call. kind is 'unreachable' (no HTTP answer: the backend is down,
@@ -79,8 +81,9 @@ export function toApiError(err) {
     return new ApiError({ kind: 'http', status, code: e.code, message: e.message, field: e.field, hint: e.hint });
   }
   if (typeof body?.message === 'string') return new ApiError({ kind: 'http', status, message: body.message });
-  // A gateway answer without our JSON body: Desktop could not reach the socket.
-  if (status === 502 || status === 503 || status === 504) {
+  // An answer without our JSON body: Desktop could not reach the socket.
+  const transport = typeof raw === 'string' && /ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|socket hang up/.test(raw);
+  if (status === 502 || status === 503 || status === 504 || transport) {
     return new ApiError({ kind: 'unreachable', status, message: `The backend did not answer (HTTP ${status}).` });
   }
   let text = typeof raw === 'string' ? raw.trim() : '';
@@ -89,12 +92,15 @@ export function toApiError(err) {
   return new ApiError({ kind: 'http', status, message: text });
 }
 
-async function call(method, path, body) {
+async function call(method, path, body, timeoutMs = TIMEOUT_MS) {
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(
-      () => reject(new ApiError({ kind: 'unreachable', code: 'timeout', message: 'The backend did not answer within 20 seconds.' })),
-      TIMEOUT_MS,
+      () =>
+        reject(
+          new ApiError({ kind: 'unreachable', code: 'timeout', message: `The backend did not answer within ${Math.round(timeoutMs / 1000)} seconds.` }),
+        ),
+      timeoutMs,
     );
   });
   try {
@@ -118,7 +124,7 @@ export const api = {
   status: () => call('GET', '/api/status'),
   getConfig: () => call('GET', '/api/config'),
   /** body: settings to change; a secret left out keeps its saved value. */
-  putConfig: (body) => call('PUT', '/api/config', body),
+  putConfig: (body) => call('PUT', '/api/config', body, SLOW_TIMEOUT_MS),
   start: () => call('POST', '/api/registry/start', {}),
   stop: () => call('POST', '/api/registry/stop', {}),
   restart: () => call('POST', '/api/registry/restart', {}),

@@ -700,3 +700,51 @@ test('inside a Desktop-like client: wrapped answers, ServiceError field errors, 
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
+  const page = await newPage();
+  await page.goto(`${backend.url}/`);
+  const r = await page.evaluate(async () => {
+    const { unwrap, toApiError } = await import('/api.js');
+    const v = await import('/validate.js');
+    const err = (e) => {
+      const a = toApiError(e);
+      return { kind: a.kind, status: a.status ?? null, code: a.code, field: a.field, message: a.message };
+    };
+    return {
+      wrapped: unwrap({ data: { state: 'running' }, status: 200, headers: {} }),
+      wrappedText: unwrap({ data: '{"state":"stopped"}', status: 200, headers: {} }),
+      text: unwrap('{"ok":true}'),
+      plain: unwrap({ state: 'failed' }),
+      serviceError: err({ name: 'ServiceError', statusCode: 400, message: '{"error":{"code":"invalid_value","message":"bad","field":"bucket"}}' }),
+      textError: err({ name: 'ServiceError', statusCode: 500, message: 'boom' }),
+      htmlError: err({ name: 'ServiceError', statusCode: 404, message: '<!DOCTYPE html><p>nope</p>' }),
+      hangUp: err({ name: 'Error', message: 'socket hang up', statusCode: undefined }),
+      refused: err({ name: 'ServiceError', statusCode: 500, message: 'connect ECONNREFUSED /run/guest-services/backend.sock' }),
+      buckets: Object.fromEntries(
+        ['my-registry', 'abc', 'a.b-c.d1', 'ab', 'Bad_Bucket', 'UPPER', '-start', 'end-', 'a..b', '.dot', 'dot.', '192.168.1.1', '1.2.3', 'a'.repeat(64), 'a'.repeat(63)].map(
+          (b) => [b, v.bucketError(b) === ''],
+        ),
+      ),
+      ports: ['1', '65535', '0', '65536', '80a', '', '9999'].map((p) => v.portError(p) === ''),
+      binds: ['127.0.0.1', '0.0.0.0', '::1', '::', 'fe80::1', '::ffff:127.0.0.1', 'localhost', '256.1.1.1', '1:2:3:4:5:6:7:8:9'].map((b) => v.bindError(b) === ''),
+    };
+  });
+  assert.deepEqual(r.wrapped, { state: 'running' });
+  assert.deepEqual(r.wrappedText, { state: 'stopped' });
+  assert.deepEqual(r.text, { ok: true });
+  assert.deepEqual(r.plain, { state: 'failed' });
+  assert.deepEqual(r.serviceError, { kind: 'http', status: 400, code: 'invalid_value', field: 'bucket', message: 'bad' });
+  assert.equal(r.textError.kind, 'http');
+  assert.equal(r.textError.message, 'boom');
+  assert.equal(r.htmlError.message, 'The backend answered HTTP 404.');
+  assert.equal(r.hangUp.kind, 'unreachable');
+  assert.equal(r.refused.kind, 'unreachable');
+  assert.deepEqual(r.buckets, {
+    'my-registry': true, abc: true, 'a.b-c.d1': true, ab: false, Bad_Bucket: false, UPPER: false, '-start': false, 'end-': false,
+    'a..b': false, '.dot': false, 'dot.': false, '192.168.1.1': false, '1.2.3': true, ['a'.repeat(64)]: false, ['a'.repeat(63)]: true,
+  });
+  assert.deepEqual(r.ports, [true, true, false, false, false, false, true]);
+  assert.deepEqual(r.binds, [true, true, true, true, true, true, false, false, false]);
+  await page.context().close();
+});
