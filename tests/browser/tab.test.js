@@ -443,6 +443,37 @@ test('field errors: a bad bucket as you type and from the backend', { timeout: 6
   assert.ok(!stored.includes('browser-test-secret') && !stored.includes('AKIDBROWSERTEST'), 'no secrets in sessionStorage');
   await page.click('#btn-discard');
   assert.equal(await page.isChecked('input[name=mode][value=local]'), true);
+
+  // A saved secret reads "set" and is kept when the form is saved without it.
+  await page.evaluate(() => (window.__storjRegistrySkipClientChecks = false));
+  await page.check('input[name=mode][value=s3]');
+  await page.fill('#f-bucket', 'good-bucket');
+  await page.fill('#f-endpoint', 'http://127.0.0.1:7480');
+  await page.fill('#f-region', 'us-east-1');
+  await page.fill('#f-accesskey', 'AKIDBROWSERTEST');
+  await page.fill('#f-secretkey', 'browser-test-secret');
+  put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+  await page.click('#btn-save');
+  assert.equal((await put).status(), 200);
+  await page.waitForSelector('#secret-set', { state: 'visible' });
+  assert.equal(await page.inputValue('#f-secretkey'), '', 'the secret is not shown back');
+  assert.equal(await page.getAttribute('#f-secretkey', 'placeholder'), 'saved — leave empty to keep');
+  await page.fill('#f-region', 'eu-west-1');
+  put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+  await page.click('#btn-save');
+  const second = await put;
+  assert.equal(second.status(), 200);
+  assert.equal(second.request().postDataJSON().s3.secretKey, undefined, 'an empty secret is left out of the PUT');
+  const cfg = (await apiJSON('GET', '/api/config')).body;
+  assert.equal(cfg.s3.region, 'eu-west-1');
+  assert.equal(cfg.s3.secretKey.set, true, 'the saved secret is kept');
+  assert.ok(!JSON.stringify(cfg).includes('browser-test-secret'), 'the backend never returns the secret');
+
+  // back to the local mode for the cases that follow
+  await page.check('input[name=mode][value=local]');
+  put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+  await page.click('#btn-save');
+  assert.equal((await put).status(), 200);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
