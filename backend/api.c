@@ -294,7 +294,8 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         break;
     }
     case ROUTE_IMAGE: {
-        char name[256], digest[128];
+        /* empty when the split fails: a path that matched only without its trailing slash */
+        char name[256] = "", digest[128] = "";
         split_image_path(req->path, name, sizeof name, digest, sizeof digest);
         if (!browse_name_valid(name)) {
             err_set(&e, 400, "invalid_value", "name", "not a repository name");
