@@ -6,7 +6,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=c11 -D_GNU_SOURCE $(WARN) -DSR_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -pthread
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -DSR_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -pthread
 LDLIBS     += $(PKG_LIBS) -pthread
 
 BIN        := backend/storj-registryd
