@@ -119,6 +119,14 @@ async function call(method, path, body, timeoutMs = TIMEOUT_MS) {
   }
 }
 
+/* Repository names keep their slashes; digests their colon. */
+function pathOf(s) {
+  return String(s)
+    .split('/')
+    .map((seg) => encodeURIComponent(seg).replace(/%3A/gi, ':'))
+    .join('/');
+}
+
 export const api = {
   health: () => call('GET', '/api/health'),
   status: () => call('GET', '/api/status'),
@@ -130,6 +138,12 @@ export const api = {
   restart: () => call('POST', '/api/registry/restart', {}),
   remove: (purge) => call('DELETE', purge ? '/api/registry?purge=true' : '/api/registry'),
   logs: (tail = 200) => call('GET', `/api/registry/logs?tail=${encodeURIComponent(tail)}`),
+  /** What the running registry holds (409 when it is not running). */
+  repositories: () => call('GET', '/api/repositories', undefined, SLOW_TIMEOUT_MS),
+  /** Deletes one image and every tag that points at it. */
+  deleteImage: (name, digest) => call('DELETE', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`),
+  /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. */
+  gc: () => call('POST', '/api/registry/gc', {}),
   /** bucket (optional) adds a warning when the grant does not cover it. */
   inspectGrant: (accessGrant, bucket) => call('POST', '/api/grant/inspect', bucket ? { accessGrant, bucket } : { accessGrant }),
 };

@@ -27,6 +27,8 @@ const state = {
   busy: null, // 'start' | 'stop' | 'restart' | 'remove' | 'save' | null
   logs: [],
   logsLoaded: false,
+  images: { kind: 'not-running' }, // what GET /api/repositories said
+  imagesLoading: false,
   grantWarnings: [], // from POST /api/grant/inspect
   saveWarnings: [], // from PUT /api/config
   ui: loadUiPrefs(),
@@ -91,6 +93,12 @@ function render() {
   });
   view.renderHowto({ endpoint: endpoint(), image: state.ui.image, bind: state.config?.bind, running: currentState() === 'running' });
   renderWarnings();
+  const running = currentState() === 'running' && !state.status?.job;
+  $('btn-images').disabled = !running || state.imagesLoading;
+  $('btn-images').classList.toggle('busy', state.imagesLoading);
+  $('btn-gc').disabled = !running || Boolean(state.busy);
+  $('btn-gc').classList.toggle('busy', state.busy === 'gc' || state.status?.job === 'gc');
+  view.renderImagesMeta(state.status?.lastGc);
 }
 
 function renderWarnings() {
@@ -158,9 +166,11 @@ const poller = {
     clearTimeout(this.timer);
     this.inFlight = true;
     const before = state.status?.state;
+    const beforeJob = state.status?.job;
     try {
       state.status = await api.status();
       state.statusError = null;
+      afterStatus(before, beforeJob);
       const wasDown = state.unreachable;
       markReachable();
       if (wasDown || !state.config) loadConfig();
@@ -183,6 +193,87 @@ const poller = {
     }
   },
 };
+
+/* Reacts to changes between two status answers. */
+function afterStatus(before, beforeJob) {
+  const now = state.status?.state;
+  const job = state.status?.job;
+  if (beforeJob === 'gc' && job !== 'gc') {
+    const g = state.status?.lastGc;
+    if (g) toast(g.ok ? 'success' : 'error', `Clean-up ${g.ok ? 'done' : 'failed'}: ${g.message || ''}`.trim());
+  }
+  if (now === 'running' && !job && (before !== 'running' || beforeJob)) loadImages();
+  else if (now !== 'running' && state.images.kind !== 'not-running' && !job) {
+    state.images = { kind: 'not-running' };
+    view.renderImages(state.images, { endpoint: endpoint() });
+  }
+}
+
+/* ---------- stored images ---------- */
+
+async function loadImages() {
+  if (state.imagesLoading) return;
+  state.imagesLoading = true;
+  if (state.images.kind !== 'data') {
+    state.images = { kind: 'loading' };
+    view.renderImages(state.images, { endpoint: endpoint() });
+  }
+  render();
+  try {
+    state.images = { kind: 'data', data: await api.repositories() };
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    state.images = err.status === 409 ? { kind: 'not-running' } : { kind: 'error', message: err.message };
+  } finally {
+    state.imagesLoading = false;
+    view.renderImages(state.images, { endpoint: endpoint() });
+    render();
+  }
+}
+
+async function deleteImage(name, digest, tags) {
+  const list = tags.filter(Boolean);
+  const ok = await confirmDialog({
+    title: `Delete ${name}:${list[0] || digest.slice(0, 19)}?`,
+    body:
+      (list.length > 1 ? `The tags ${list.join(', ')} point at the same image and go with it. ` : '') +
+      'The image is removed from the registry; its space is freed by the next clean-up.',
+    confirm: 'Delete',
+  });
+  if (!ok) return;
+  try {
+    await api.deleteImage(name, digest);
+    toast('success', `Deleted ${name}:${list.join(', ') || digest}.`);
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    toast('error', `Could not delete ${name}: ${err.message}`);
+  }
+  loadImages();
+}
+
+async function cleanUp() {
+  if (state.busy) return;
+  const ok = await confirmDialog({
+    title: 'Clean up the storage?',
+    body: 'The registry stops for a moment, deletes the layers that no image uses any more, and starts again. Pushes and pulls fail meanwhile.',
+    confirm: 'Clean up',
+  });
+  if (!ok) return;
+  state.busy = 'gc';
+  render();
+  try {
+    const res = await api.gc();
+    if (res && typeof res === 'object' && typeof res.state === 'string') state.status = res;
+    toast('success', 'Cleaning up…');
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    toast('error', `Could not clean up: ${err.message}`);
+  } finally {
+    state.busy = null;
+    render();
+    poller.poll();
+  }
+}
 
 /* ---------- config ---------- */
 
@@ -355,6 +446,48 @@ function focusables(root) {
   );
 }
 
+/** A yes/no question in the confirm dialog; resolves true on confirm. */
+function confirmDialog({ title, body, confirm }) {
+  const dlg = $('confirm-dialog');
+  $('confirm-title').textContent = title;
+  $('confirm-desc').textContent = body;
+  $('confirm-ok').textContent = confirm;
+  const opener = document.activeElement;
+  dlg.returnValue = '';
+  dlg.showModal();
+  $('confirm-cancel').focus();
+  return new Promise((resolve) => {
+    dlg.addEventListener(
+      'close',
+      () => {
+        if (opener && document.contains(opener)) opener.focus();
+        resolve(dlg.returnValue === 'confirm');
+      },
+      { once: true },
+    );
+  });
+}
+
+function trapFocus(dlg) {
+  dlg.addEventListener('keydown', (e) => {
+    if (e.key !== 'Tab') return;
+    const f = focusables(dlg);
+    if (!f.length) return;
+    const first = f[0];
+    const last = f[f.length - 1];
+    if (e.shiftKey && document.activeElement === first) {
+      last.focus();
+      e.preventDefault();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      first.focus();
+      e.preventDefault();
+    }
+  });
+  dlg.addEventListener('click', (e) => {
+    if (e.target === dlg) dlg.close('cancel'); // a click on the backdrop
+  });
+}
+
 function openRemoveDialog() {
   if (state.busy) return;
   const dlg = $('remove-dialog');
@@ -450,22 +583,24 @@ function bind() {
 
   const dlg = $('remove-dialog');
   dlg.addEventListener('close', onRemoveClosed);
-  dlg.addEventListener('keydown', (e) => {
-    if (e.key !== 'Tab') return;
-    const f = focusables(dlg);
-    if (!f.length) return;
-    const first = f[0];
-    const last = f[f.length - 1];
-    if (e.shiftKey && document.activeElement === first) {
-      last.focus();
-      e.preventDefault();
-    } else if (!e.shiftKey && document.activeElement === last) {
-      first.focus();
-      e.preventDefault();
+  trapFocus(dlg);
+  trapFocus($('confirm-dialog'));
+
+  $('btn-images').addEventListener('click', () => loadImages());
+  $('btn-gc').addEventListener('click', cleanUp);
+  $('images').addEventListener('click', async (e) => {
+    const pull = e.target.closest('[data-pull]');
+    const del = e.target.closest('[data-delete]');
+    if (pull) {
+      try {
+        await copyText(pull.dataset.pull);
+        toast('success', `Copied: ${pull.dataset.pull}`);
+      } catch {
+        toast('error', 'Could not copy: select the command and copy it by hand.');
+      }
+    } else if (del) {
+      deleteImage(del.dataset.delete, del.dataset.digest, (del.dataset.tags || '').split(','));
     }
-  });
-  dlg.addEventListener('click', (e) => {
-    if (e.target === dlg) dlg.close('cancel'); // a click on the backdrop
   });
 
   $('settings').addEventListener('submit', (e) => {
@@ -543,7 +678,11 @@ function bind() {
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) poller.stop();
-    else poller.poll();
+    else {
+      poller.poll();
+      // the user may have pushed from a terminal meanwhile
+      if (state.images.kind === 'data') loadImages();
+    }
   });
 }
 

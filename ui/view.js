@@ -39,6 +39,7 @@ const STATE_WORDS = {
   unreachable: 'No connection',
   stopping: 'Stopping',
   removing: 'Removing',
+  cleaning: 'Cleaning up',
   unknown: 'Loading…',
 };
 
@@ -99,6 +100,7 @@ const SUMMARY = {
   unreachable: () => ['The extension’s backend does not answer, so the registry’s state is unknown.'],
   stopping: () => ['Stopping the registry…'],
   removing: () => ['Removing the registry’s containers…'],
+  cleaning: () => ['Cleaning up: the registry pauses while unused layers are deleted, then starts again.'],
   unknown: () => ['Asking the backend for the registry’s state…'],
 };
 
@@ -113,7 +115,8 @@ export function renderStatus(status, { unreachable, statusError } = {}) {
     status = { error: { code: statusError.code, message: `The backend could not report the registry’s state: ${statusError.message}` } };
   }
   // A stop or remove in progress reads better than the state it leaves.
-  const shown = !unreachable && status?.job === 'stop' ? 'stopping' : !unreachable && status?.job === 'remove' ? 'removing' : state;
+  const JOB_STATES = { stop: 'stopping', remove: 'removing', gc: 'cleaning' };
+  const shown = (!unreachable && JOB_STATES[status?.job]) || state;
   const badge = $('state-badge');
   badge.dataset.state = shown;
   // Live regions: touch them only when the words change, so that screen
@@ -449,4 +452,155 @@ export function renderGrantInfo(info) {
 
 export function renderVersion(health) {
   $('footer-version').textContent = health?.version ? `storj-registryd ${health.version}` : '';
+}
+
+/* ---------- stored images ---------- */
+
+function shortDigest(d) {
+  const m = /^sha256:([0-9a-f]{12})/.exec(d || '');
+  return m ? `${m[1]}` : String(d || '').slice(0, 19);
+}
+
+function contentsOf(t) {
+  if (t.kind === 'index') {
+    const p = Array.isArray(t.platforms) && t.platforms.length ? t.platforms.join(', ') : 'several platforms';
+    return `Multi-platform: ${p}`;
+  }
+  const n = Number(t.layers);
+  return Number.isFinite(n) ? `${n} layer${n === 1 ? '' : 's'}` : '';
+}
+
+const COPY_ICON =
+  'M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z';
+const DELETE_ICON = 'M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z';
+
+function icon(d) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', d);
+  svg.append(path);
+  return svg;
+}
+
+/**
+ * model: {kind:'not-running'} | {kind:'error', message} | {kind:'data', data}
+ * with data a GET /api/repositories answer; endpoint for the pull commands.
+ */
+export function renderImages(model, { endpoint }) {
+  const box = $('images');
+  const total = $('images-total');
+  if (model.kind !== 'data') {
+    total.textContent = '';
+    const text =
+      model.kind === 'error'
+        ? sentence(`Could not read what the registry holds: ${model.message}`)
+        : model.kind === 'loading'
+          ? 'Reading what the registry holds…'
+          : 'Start the registry to see the images it holds.';
+    box.replaceChildren(el('p', { class: `images-empty${model.kind === 'error' ? ' images-error' : ''}` }, text));
+    return;
+  }
+  const repos = Array.isArray(model.data?.repositories) ? model.data.repositories : [];
+  const tagCount = repos.reduce((n, r) => n + (Array.isArray(r.tags) ? r.tags.length : 0), 0);
+  total.textContent = repos.length
+    ? `${tagCount} tag${tagCount === 1 ? '' : 's'} in ${repos.length} repositor${repos.length === 1 ? 'y' : 'ies'} · ${formatBytes(Number(model.data.totalSize) || 0)} stored`
+    : '';
+  if (!repos.length) {
+    box.replaceChildren(el('p', { class: 'images-empty' }, 'No images yet. Push one with the commands above.'));
+    return;
+  }
+  const body = [];
+  for (const r of repos) {
+    const tags = Array.isArray(r.tags) ? r.tags : [];
+    body.push(
+      el(
+        'tr',
+        { class: 'repo-row' },
+        el(
+          'th',
+          { colspan: 5, scope: 'colgroup' },
+          el('span', { class: 'mono' }, r.name),
+          el('span', { class: 'muted' }, ` · ${tags.length} tag${tags.length === 1 ? '' : 's'} · ${formatBytes(Number(r.size) || 0)}`),
+        ),
+      ),
+    );
+    if (!tags.length) {
+      body.push(el('tr', {}, el('td', { colspan: 5, class: 'muted small' }, 'No tags left: its images were deleted.')));
+      continue;
+    }
+    for (const t of tags) {
+      const ref = `${r.name}:${t.tag}`;
+      const sharing = tags.filter((o) => o.digest === t.digest).map((o) => o.tag);
+      body.push(
+        el(
+          'tr',
+          {},
+          el('td', { class: 'mono' }, ref),
+          el('td', { class: 'mono muted', title: t.digest || '' }, shortDigest(t.digest)),
+          el('td', { class: 'num' }, t.kind === 'index' ? '—' : formatBytes(Number(t.size) || 0)),
+          el('td', { class: 'muted' }, contentsOf(t)),
+          el(
+            'td',
+            { class: 'row-actions' },
+            el(
+              'button',
+              { type: 'button', class: 'btn-icon', 'data-pull': `docker pull ${endpoint}/${ref}`, 'aria-label': `Copy the pull command for ${ref}`, title: 'Copy docker pull' },
+              icon(COPY_ICON),
+            ),
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'btn-icon danger',
+                'data-delete': r.name,
+                'data-digest': t.digest || '',
+                'data-tags': sharing.join(','),
+                'aria-label': `Delete ${ref}`,
+                title: 'Delete',
+              },
+              icon(DELETE_ICON),
+            ),
+          ),
+        ),
+      );
+    }
+  }
+  const table = el(
+    'table',
+    { class: 'images-table' },
+    el('caption', { class: 'visually-hidden' }, 'Images in the registry'),
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'col' }, 'Image'),
+        el('th', { scope: 'col' }, 'Digest'),
+        el('th', { scope: 'col', class: 'num' }, 'Size'),
+        el('th', { scope: 'col' }, 'Contents'),
+        el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Actions')),
+      ),
+    ),
+    el('tbody', {}, body),
+  );
+  box.replaceChildren(table);
+  if (model.data.truncated) box.append(el('p', { class: 'muted small' }, 'The registry holds more than can be listed here; the first ones are shown.'));
+}
+
+/** lastGc: status.lastGc or undefined. */
+export function renderImagesMeta(lastGc) {
+  const p = $('images-meta');
+  if (!lastGc || !lastGc.at) {
+    p.textContent = 'Deleting an image frees its space only after a clean-up.';
+    p.classList.remove('images-error');
+    return;
+  }
+  const when = new Date(lastGc.at);
+  const at = Number.isNaN(when.getTime()) ? lastGc.at : when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  p.textContent = `Last clean-up ${at}: ${lastGc.ok ? '' : 'failed: '}${sentence(lastGc.message || (lastGc.ok ? 'done' : 'no details'))}`;
+  p.classList.toggle('images-error', !lastGc.ok);
 }

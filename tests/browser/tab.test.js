@@ -318,11 +318,34 @@ test('local mode: save, start, push with the shown command, stop (real engine)',
     return /srt-browser\/push/.test(await page.textContent('#logs'));
   }, 20000, 500);
 
+  // what the registry holds
+  await page.click('#btn-images');
+  await page.waitForFunction(() => /srt-browser\/push:1/.test(document.getElementById('images').textContent), null, { timeout: 20000 });
+  assert.match(await page.textContent('#images-total'), /1 tag in 1 repository/);
+
   await page.fill('#howto-image', '');
   await shots(page, 'running');
   await page.setViewportSize({ width: 800, height: 800 });
   await shots(page, 'running-800', { schemes: ['light', 'dark'] });
   await page.setViewportSize({ width: 1200, height: 800 });
+
+  // Delete the image from the tab, then clean up (garbage collection).
+  await page.click('[data-delete="srt-browser/push"]');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-title'), /Delete srt-browser\/push:1/);
+  await shots(page, 'delete-dialog', { fullPage: false, schemes: ['light'] });
+  const delReq = page.waitForResponse((r) => r.request().method() === 'DELETE' && /\/api\/repositories\//.test(r.url()));
+  await page.click('#confirm-ok');
+  assert.equal((await delReq).status(), 200);
+  await page.waitForFunction(() => !/srt-browser\/push:1/.test(document.getElementById('images').textContent), null, { timeout: 20000 });
+  const gone = await docker('pull', target).then(() => 'pulled', (e) => e.stderr || String(e));
+  assert.notEqual(gone, 'pulled', 'the deleted image cannot be pulled');
+  await page.click('#btn-gc');
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => /Last clean-up/.test(document.getElementById('images-meta').textContent), null, { timeout: 90000 });
+  assert.doesNotMatch(await page.textContent('#images-meta'), /failed/);
+  await waitBadge(page, 'running', 60000);
 
   // New settings for a running registry wait for a restart, and say so.
   const newPort = await freePort(15000, 15999);
