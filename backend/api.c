@@ -44,6 +44,9 @@ static int split_image_path(const char *path, char *name, size_t nlen, char *dig
         return -1;
     snprintf(name, nlen, "%.*s", (int)(mid - rest), rest);
     snprintf(digest, dlen, "%s", mid + strlen(IMAGE_INFIX));
+    size_t dl = strlen(digest);
+    if (dl && digest[dl - 1] == '/') /* the same resource with a trailing slash */
+        digest[dl - 1] = '\0';
     return 0;
 }
 

@@ -87,8 +87,9 @@ void pullprog_init(struct pullprog *p)
 
 static struct pull_layer *layer(struct pullprog *p, const char *id)
 {
+    /* ids are stored cut to the field's size: compare what was stored */
     for (int i = 0; i < p->nlayers; i++)
-        if (strcmp(p->layers[i].id, id) == 0)
+        if (strncmp(p->layers[i].id, id, sizeof p->layers[i].id - 1) == 0)
             return &p->layers[i];
     if (p->nlayers == PULL_MAX_LAYERS)
         return NULL;

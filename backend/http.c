@@ -55,9 +55,10 @@ int http_host_allowed(const char *host, int port)
         if (*rest == '\0')
             return port == 80;
         if (*rest == ':') {
-            char *end;
-            long p = strtol(rest + 1, &end, 10);
-            return *end == '\0' && p == port;
+            /* digits only, no sign, space or leading zero */
+            char want[8];
+            snprintf(want, sizeof want, "%d", port);
+            return strcmp(rest + 1, want) == 0;
         }
     }
     return 0;

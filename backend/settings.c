@@ -436,6 +436,12 @@ int settings_load(const char *path, struct settings *s, struct err *e)
         return err_set(e, 500, "state_unreadable", NULL, "cannot read %s: %s", path,
                        strerror(errno));
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && st.st_size > SETTINGS_MAX_FILE) {
+        fclose(f);
+        return err_set(e, 500, "state_corrupt", NULL, "%s is larger than %d bytes", path,
+                       SETTINGS_MAX_FILE);
+    }
     root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!json_is_object(root)) {

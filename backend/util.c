@@ -154,19 +154,20 @@ int str_redact(struct buf *out, const char *in, size_t len, const char *const *s
 {
     size_t i = 0;
     while (i < len) {
-        int hit = 0;
+        /* the longest secret that starts here, so that a secret which is a
+         * prefix of another cannot leave the other's tail behind */
+        size_t best = 0;
         for (int k = 0; k < n; k++) {
             const char *s = secrets[k];
             size_t sl = s ? strlen(s) : 0;
-            if (sl >= 4 && sl <= len - i && memcmp(in + i, s, sl) == 0) {
-                if (buf_append(out, "[redacted]", 10))
-                    return -1;
-                i += sl;
-                hit = 1;
-                break;
-            }
+            if (sl >= 4 && sl > best && sl <= len - i && memcmp(in + i, s, sl) == 0)
+                best = sl;
         }
-        if (!hit) {
+        if (best) {
+            if (buf_append(out, "[redacted]", 10))
+                return -1;
+            i += best;
+        } else {
             if (buf_append(out, in + i, 1))
                 return -1;
             i++;

@@ -47,6 +47,9 @@ static void test_host_allowed(void **state)
         {"[::1]:8091", PORT, 0},
         /* junk after the port */
         {"127.0.0.1:8090x", PORT, 0},
+        {"127.0.0.1:+8090", PORT, 0},
+        {"127.0.0.1: 8090", PORT, 0},
+        {"127.0.0.1:08090", PORT, 0},
         {"127.0.0.1:8090 ", PORT, 0},
         {"127.0.0.1:8090/", PORT, 0},
         {"localhost:8090@evil.com", PORT, 0},

@@ -190,6 +190,8 @@ static void test_str_redact(void **state)
         {"whole input", "abcd", {"abcd"}, 1, "[redacted]"},
         {"short secret kept", "abc abc", {"abc"}, 1, "abc abc"},
         {"NULL secret skipped", "abcd", {NULL, "abcd"}, 2, "[redacted]"},
+        {"longest secret wins over its prefix", "x=abcdefgh.", {"abcd", "abcdefgh"}, 2,
+         "x=[redacted]."},
         {"empty secret skipped", "abcd", {"", "bcd"}, 2, "abcd"},
         {"secret longer than input", "abc", {"abcdef"}, 1, "abc"},
         {"partial at end", "xx abcde", {"abcdef"}, 1, "xx abcde"},
