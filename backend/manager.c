@@ -470,7 +470,9 @@ static void run_start(struct manager *m)
             goto fail;
     for (int i = 0; i < set.count; i++) {
         if (docker_start(&m->docker, ids[i], &e)) {
-            hint = "Another program may use the port: pick another port in Settings.";
+            hint = strstr(e.message, "already") || strstr(e.message, "in use")
+                       ? "Another program uses the port: pick another port in Settings."
+                       : "The image may not be a registry image: check the image setting.";
             goto fail;
         }
         log_info("started %s container %.12s", set.c[i].role, ids[i]);
