@@ -70,7 +70,17 @@ valgrind_backend() {
 }
 step "backend under valgrind (api suite)" valgrind_backend
 step "extension image" bash -c 'eval "$(tests/env/docker-engine.sh start)"; export DOCKER_HOST; bash tests/integration/test_extension_image.sh'
-step "browser" tests/browser/run.sh
+# node's test runner ends with "# pass N" and "# fail N"; fold them in
+browser() {
+  local log=$LOGDIR/browser.log
+  tests/browser/run.sh 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]} p f
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+  [ -n "$p" ] && echo "${p:-0} ${f:-0}" >>"$T_TALLY"
+  return "$rc"
+}
+step "browser" browser
 
 read -r P F < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
 rm -f "$T_TALLY"
