@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,7 @@ static void *monitor_main(void *arg)
 {
     struct manager *m = arg;
     int was_ok = 0, resumed = 0;
+    unsigned ticks = 0;
     pthread_mutex_lock(&m->mu);
     while (!m->shutdown) {
         pthread_mutex_unlock(&m->mu);
@@ -292,6 +294,10 @@ static void *monitor_main(void *arg)
                 pthread_cond_signal(&m->job_cv);
             }
         }
+        /* a burst of connections leaves freed memory in the heap: give it
+         * back while idle */
+        if (m->running_job == JOB_NONE && ++ticks % 15 == 0)
+            malloc_trim(64 * 1024);
         /* look often while something changes, seldom when idle */
         long ms = m->running_job != JOB_NONE ? 500 : m->interval_ms;
         struct timespec ts;
