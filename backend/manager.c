@@ -47,6 +47,7 @@ struct manager {
 
     /* all below under mu */
     struct settings settings;
+    int desired_on_disk; /* settings.desired_running as the file has it */
     char desired_hash[65];
 
     enum manager_job pending;
@@ -102,14 +103,18 @@ static int save_locked(struct manager *m, struct err *e)
     return settings_save(m->settings_path, &m->settings, e);
 }
 
+/* Records whether the user wants the registry running, in memory and, when
+ * that differs from what the file says, in the file. */
 static void set_desired_running(struct manager *m, int on)
 {
     struct err e;
     pthread_mutex_lock(&m->mu);
-    if (m->settings.desired_running != on) {
-        m->settings.desired_running = on;
+    m->settings.desired_running = on;
+    if (m->desired_on_disk != on) {
         if (save_locked(m, &e))
             log_warn("could not record the desired state: %s", e.message);
+        else
+            m->desired_on_disk = on;
     }
     unlock_changed(m);
 }
@@ -347,8 +352,10 @@ static int ensure_image(struct manager *m, const char *image, struct err *e)
     return rc;
 }
 
-/* Removes every container we own that is not of the wanted spec. */
-static int remove_stale(struct manager *m, const char *hash, struct err *e)
+/* Removes every container we own that is not of the wanted spec; with a
+ * set, writes the ids of those that are (by role) to keep. */
+static int remove_stale(struct manager *m, const char *hash, const struct spec_set *set,
+                        char keep[2][72], struct err *e)
 {
     json_t *list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", e);
     if (!list)
@@ -366,8 +373,16 @@ static int remove_stale(struct manager *m, const char *hash, struct err *e)
             int is_reg = role && strcmp(role, "registry") == 0;
             if (!id || is_reg != (pass == 0))
                 continue;
-            if (hash && h && strcmp(h, hash) == 0)
-                continue;
+            if (hash && h && strcmp(h, hash) == 0 && set) {
+                int found = 0;
+                for (int k = 0; k < set->count; k++)
+                    if (role && strcmp(role, set->c[k].role) == 0 && !keep[k][0]) {
+                        snprintf(keep[k], 72, "%s", id);
+                        found = 1;
+                    }
+                if (found)
+                    continue;
+            }
             log_info("removing %s container %.12s (settings changed)", role ? role : "?", id);
             if (docker_remove(&m->docker, id, e)) {
                 rc = -1;
@@ -378,36 +393,41 @@ static int remove_stale(struct manager *m, const char *hash, struct err *e)
     return rc;
 }
 
-/* Finds our container of that name and spec, or creates it. */
-static int ensure_container(struct manager *m, struct spec_container *sc, const char *hash,
-                            char id[72], struct err *e)
+/* Creates the container, pulling its image when the engine lacks it, and
+ * puts its files in. A name taken by a container of ours (left from an
+ * interrupted run) is cleared; one taken by somebody else's is an error. */
+static int create_container(struct manager *m, struct spec_container *sc, char id[72],
+                            struct err *e)
 {
-    json_t *j = docker_inspect(&m->docker, sc->name, e);
-    if (j) {
+    for (int attempt = 0;; attempt++) {
+        if (docker_create(&m->docker, sc->name, sc->create, id, e) == 0)
+            break;
+        if (attempt >= 2)
+            return -1;
+        if (e->code && strcmp(e->code, "no_such_image") == 0) {
+            if (ensure_image(m, sc->image, e))
+                return -1;
+            set_phase(m, "starting");
+            continue;
+        }
+        if (!e->code || strcmp(e->code, "conflict") != 0)
+            return -1;
+        json_t *j = docker_inspect(&m->docker, sc->name, e);
+        if (!j)
+            return -1;
         const char *managed = label_of(json_object_get(j, "Config"), SPEC_LABEL_MANAGED);
-        const char *h = label_of(json_object_get(j, "Config"), SPEC_LABEL_HASH);
         const char *cid = json_string_value(json_object_get(j, "Id"));
-        if (!managed || strcmp(managed, "true") != 0) {
-            json_decref(j);
+        int ours = managed && strcmp(managed, "true") == 0 && cid;
+        int rc = ours ? docker_remove(&m->docker, cid, e) : 0;
+        json_decref(j);
+        if (!ours)
             return err_set(e, 409, "name_taken", NULL,
                            "a container named %s exists that Storj Registry did not create: "
                            "rename or remove it (docker rm -f %s), then press Start",
                            sc->name, sc->name);
-        }
-        if (h && strcmp(h, hash) == 0 && cid) {
-            snprintf(id, 72, "%s", cid);
-            json_decref(j);
-            return 0;
-        }
-        int rc = cid ? docker_remove(&m->docker, cid, e) : 0;
-        json_decref(j);
         if (rc)
             return -1;
-    } else if (e->status != 404) {
-        return -1;
     }
-    if (docker_create(&m->docker, sc->name, sc->create, id, e))
-        return -1;
     log_info("created %s container %.12s", sc->role, id);
     if (docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e)) {
         struct err ignored;
@@ -455,25 +475,26 @@ static void run_start(struct manager *m)
         job_fail(m, &e, NULL);
         return;
     }
-    set_desired_running(m, 1);
+    /* shown at once; written to the state file once the containers run */
+    pthread_mutex_lock(&m->mu);
+    m->settings.desired_running = 1;
+    unlock_changed(m);
     memset(&set, 0, sizeof set);
     if (spec_build(&s, &m->sopts, &set, &e)) {
         hint = "Open Settings, complete the fields for this storage mode and save.";
         goto fail;
     }
-    set_phase(m, "pulling");
-    for (int i = 0; i < set.count; i++)
-        if (ensure_image(m, set.c[i].image, &e)) {
-            hint = "Check the network and the image name; with no network, load the image "
-                   "with docker load.";
-            goto fail;
-        }
     set_phase(m, "starting");
-    if (remove_stale(m, set.hash, &e))
+    /* one look at what we own: keep what matches, remove what does not */
+    if (remove_stale(m, set.hash, &set, ids, &e))
         goto fail;
     for (int i = 0; i < set.count; i++)
-        if (ensure_container(m, &set.c[i], set.hash, ids[i], &e))
+        if (!ids[i][0] && create_container(m, &set.c[i], ids[i], &e)) {
+            if (e.code && strcmp(e.code, "pull_failed") == 0)
+                hint = "Check the network and the image name; with no network, load the image "
+                       "with docker load.";
             goto fail;
+        }
     for (int i = 0; i < set.count; i++) {
         if (docker_start(&m->docker, ids[i], &e)) {
             hint = strstr(e.message, "already") || strstr(e.message, "in use")
@@ -492,6 +513,7 @@ static void run_start(struct manager *m)
             }
         }
     }
+    set_desired_running(m, 1); /* persisted now: the containers run */
     probe_url(&s, url, sizeof url);
     time_t deadline = time(NULL) + MANAGER_HEALTH_TIMEOUT_S;
     for (;;) {
@@ -566,7 +588,7 @@ static void run_remove(struct manager *m, int purge)
     struct err e = {0};
     set_desired_running(m, 0);
     set_phase(m, "removing");
-    if (remove_stale(m, NULL, &e)) {
+    if (remove_stale(m, NULL, NULL, NULL, &e)) {
         job_fail(m, &e, "Try again; if it persists, restart Docker.");
         return;
     }
@@ -766,6 +788,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     }
     if (settings_load(m->settings_path, &m->settings, e))
         goto fail;
+    m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
     if (pthread_create(&m->worker, NULL, worker_main, m)) {
         err_set(e, 500, "thread", NULL, "cannot start the worker thread");
@@ -1007,6 +1030,7 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     }
     settings_free(&m->settings);
     m->settings = next;
+    m->desired_on_disk = next.desired_running;
     memset(&next, 0, sizeof next);
     compute_desired_hash(m);
     out = settings_public_json(&m->settings);
