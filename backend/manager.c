@@ -516,10 +516,11 @@ static void run_start(struct manager *m)
     set_desired_running(m, 1); /* persisted now: the containers run */
     probe_url(&s, url, sizeof url);
     time_t deadline = time(NULL) + MANAGER_HEALTH_TIMEOUT_S;
-    for (;;) {
+    for (unsigned round = 0;; round++) {
         if (registry_answers(url, 1000))
             break;
-        for (int i = 0; i < set.count; i++)
+        /* a container that died will not answer: ask Docker now and then */
+        for (int i = 0; round % 8 == 7 && i < set.count; i++)
             if (still_running(m, ids[i], set.c[i].role, &e)) {
                 hint = "Logs show why; check the storage settings and press Start again.";
                 goto fail;
