@@ -46,11 +46,13 @@ RSS_20K=$(rss_kib $BPID)
 PRIV_20K=$(private_kib $BPID)
 
 # latency at 200 concurrent connections
+LAT10=$("$W/uds_load" "$SOCK" /api/status 10 2000)
+LAT50=$("$W/uds_load" "$SOCK" /api/status 50 400)
 LAT=$("$W/uds_load" "$SOCK" /api/status 200 100)
 RSS_BURST=$(rss_kib $BPID); PRIV_BURST=$(private_kib $BPID)
 sleep 35 # the backend trims its heap when idle (every 15 monitor ticks)
 RSS_CALM=$(rss_kib $BPID); PRIV_CALM=$(private_kib $BPID)
-p() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" <<<"$LAT"; }
+p() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" <<<"${2:-$LAT}"; }
 
 # start to ready: backend start (image present) vs bare docker run + polling
 ready_wait() { for _ in $(seq 3000); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/v2/" && return 0; sleep 0.01; done; return 1; }
@@ -119,9 +121,11 @@ BIN_BYTES=$(stat -c %s backend/storj-registryd)
   echo "| backend RSS idle as shipped in the extension image | ${IMG_RSS:-image not built} | under 4096 KiB |"
   echo "| backend RSS after 10,000 status requests | $RSS_10K KiB | no growth |"
   echo "| backend RSS after 20,000 | $RSS_20K KiB ($PRIV_20K KiB private) | no growth |"
-  echo "| backend RSS right after 20,000 requests on 200 connections | $RSS_BURST KiB ($PRIV_BURST KiB private) | |"
+  echo "| backend RSS right after the latency runs (60,000 requests, up to 200 connections) | $RSS_BURST KiB ($PRIV_BURST KiB private) | |"
   echo "| backend RSS 35 s later (idle trim) | $RSS_CALM KiB ($PRIV_CALM KiB private) | |"
   echo "| backend RSS after the start/stop runs | $RSS_END KiB ($PRIV_END KiB private) | |"
+  echo "| /api/status at 10 concurrent connections (Unix socket) | p50 $(p p50_us "$LAT10") µs, p99 $(p p99_us "$LAT10") µs, $(p rps "$LAT10") req/s | |"
+  echo "| /api/status at 50 concurrent connections | p50 $(p p50_us "$LAT50") µs, p99 $(p p99_us "$LAT50") µs, $(p rps "$LAT50") req/s | |"
   echo "| /api/status at 200 concurrent connections (Unix socket) | p50 $(p p50_us) µs, p90 $(p p90_us) µs, p99 $(p p99_us) µs, max $(p max_us) µs, $(p rps) req/s | p99 under 2 ms |"
   echo "| start to ready (image present, container created), median of $RUNS | backend $B ms vs bare docker run $R ms: ${RATIO}x | within 1.2x |"
   echo "| start to ready after a stop (container reused), median of $RUNS | backend $WARM ms vs bare docker run $R ms: $(awk -v b="$WARM" -v r="$R" 'BEGIN {printf "%.2f", b / r}')x | |"
