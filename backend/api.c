@@ -132,8 +132,9 @@ static json_t *parse_body(const struct api_request *req, int allow_empty, struct
     json_error_t je;
     json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        err_set(e, 400, "invalid_json", NULL, "the body is not valid JSON: %s (at character %d)",
-                je.text, je.position);
+        /* je.text quotes the input near the fault, which may be a secret */
+        err_set(e, 400, "invalid_json", NULL, "the body is not valid JSON (at character %d)",
+                je.position);
         return NULL;
     }
     if (!json_is_object(j)) {

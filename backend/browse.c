@@ -3,7 +3,12 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
+
+/* json_int_t is long long here */
+#define BROWSE_SIZE_MAX ((json_int_t)INT64_MAX)
 
 #define ACCEPT                                                                                     \
     "Accept: application/vnd.oci.image.index.v1+json, "                                            \
@@ -109,12 +114,14 @@ int browse_name_valid(const char *name)
         int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!alnum && c != '.' && c != '_' && c != '-' && c != '/')
             return 0;
-        /* separators sit between alphanumerics */
-        if (!alnum &&
-            (i == 0 || i == n - 1 ||
-             !((name[i - 1] >= 'a' && name[i - 1] <= 'z') ||
-               (name[i - 1] >= '0' && name[i - 1] <= '9'))) &&
-            !(c == '_' && name[i - 1] == '_'))
+        if (alnum)
+            continue;
+        /* separators sit between alphanumerics ("__" is one separator) */
+        if (i == 0 || i == n - 1)
+            return 0;
+        char p = name[i - 1];
+        int prev_alnum = (p >= 'a' && p <= 'z') || (p >= '0' && p <= '9');
+        if (!prev_alnum && !(c == '_' && p == '_'))
             return 0;
     }
     return 1;
@@ -130,6 +137,8 @@ int browse_digest_valid(const char *d)
     return 1;
 }
 
+static json_int_t add_size(json_int_t a, json_int_t b);
+
 json_t *browse_manifest_facts(json_t *m)
 {
     if (!json_is_object(m))
@@ -138,10 +147,14 @@ json_t *browse_manifest_facts(json_t *m)
     json_t *layers = json_object_get(m, "layers");
     json_t *manifests = json_object_get(m, "manifests");
     if (json_is_array(layers)) {
-        json_int_t size = json_integer_value(json_object_get(json_object_get(m, "config"), "size"));
+        json_int_t size =
+            add_size(0, json_integer_value(json_object_get(json_object_get(m, "config"), "size")));
         size_t i;
         json_t *l;
-        json_array_foreach(layers, i, l) size += json_integer_value(json_object_get(l, "size"));
+        json_array_foreach(layers, i, l)
+        {
+            size = add_size(size, json_integer_value(json_object_get(l, "size")));
+        }
         return json_pack(
             "{s:s, s:s?, s:I, s:i, s:s?}", "kind", "image", "mediaType", mt, "size", size, "layers",
             (int)json_array_size(layers), "config",
@@ -191,12 +204,20 @@ static void note_blobs(json_t *m, json_t *seen)
     }
 }
 
+/* Sizes come from manifests anybody may push: clamp instead of overflowing. */
+static json_int_t add_size(json_int_t a, json_int_t b)
+{
+    if (b < 0)
+        b = 0;
+    return a > BROWSE_SIZE_MAX - b ? BROWSE_SIZE_MAX : a + b;
+}
+
 static json_int_t sum_sizes(json_t *seen)
 {
     json_int_t s = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(seen, k, v) s += json_integer_value(v);
+    json_object_foreach(seen, k, v) s = add_size(s, json_integer_value(v));
     return s;
 }
 
@@ -257,10 +278,15 @@ json_t *browse_repositories(const char *base, struct err *e)
     if (!cat)
         goto out;
     truncated = r.link[0] != '\0';
+    time_t deadline = time(NULL) + BROWSE_DEADLINE_S;
     size_t i;
     json_t *name;
     json_array_foreach(json_object_get(cat, "repositories"), i, name)
     {
+        if (time(NULL) > deadline) {
+            truncated = 1; /* a slow storage: show what was read */
+            break;
+        }
         const char *repo = json_string_value(name);
         if (!repo || !browse_name_valid(repo))
             continue;
@@ -278,6 +304,10 @@ json_t *browse_repositories(const char *base, struct err *e)
             const char *tag = json_string_value(t);
             if (!tag)
                 continue;
+            if (time(NULL) > deadline) {
+                truncated = 1;
+                break;
+            }
             json_t *f = tag_facts(base, repo, tag, repo_blobs, all_blobs, e);
             if (!f)
                 continue;

@@ -11,6 +11,8 @@
 #define BROWSE_MAX_REPOS 500
 #define BROWSE_MAX_TAGS 200
 #define BROWSE_MAX_RESPONSE (4 * 1024 * 1024)
+/* past this many seconds the listing stops and says it is truncated */
+#define BROWSE_DEADLINE_S 20
 
 /* The facts of one manifest document (pure): "kind" ("image" or "index"),
  * "mediaType", "size" (config + layers, compressed; 0 for an index),

@@ -39,6 +39,19 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+void docker_cancel(struct docker *d)
+{
+    __atomic_store_n(&d->cancelled, 1, __ATOMIC_SEQ_CST);
+}
+
+/* curl asks at least once a second: a non-zero answer aborts the transfer. */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct docker *d = clientp;
+    return __atomic_load_n(&d->cancelled, __ATOMIC_SEQ_CST);
+}
+
 /* The shared request machinery. versioned: prefix the negotiated version. */
 static int request(struct docker *d, const char *method, const char *path, int versioned,
                    const char *ctype, const void *body, size_t len, long *status, struct sink *sink,
@@ -72,6 +85,9 @@ static int request(struct docker *d, const char *method, const char *path, int v
     }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
@@ -437,7 +453,8 @@ int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_
     snprintf(path, sizeof path, "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail);
     int rc = request(d, "GET", path, 1, NULL, NULL, 0, &status, &s, 20, e);
     if (rc == 0 && status != 200)
-        rc = err_set(e, 502, "logs_failed", NULL, "reading the logs failed (HTTP %ld)", status);
+        rc = err_set(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "logs_failed",
+                     NULL, "reading the logs failed (HTTP %ld)", status);
     demux_finish(dm);
     free(dm);
     return rc;

@@ -22,9 +22,13 @@ struct docker {
     char *socket;
     pthread_mutex_t mu;
     int negotiated;
-    char api[16];     /* "1.41" */
-    char version[64]; /* engine version, e.g. "20.10.24+dfsg1" */
+    char api[16];           /* "1.41" */
+    char version[64];       /* engine version, e.g. "20.10.24+dfsg1" */
+    volatile int cancelled; /* set once: every transfer stops */
 };
+
+/* Makes every running and later call fail at once (shutdown). */
+void docker_cancel(struct docker *d);
 
 int docker_init(struct docker *d, const char *socket_path);
 void docker_cleanup(struct docker *d);

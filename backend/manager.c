@@ -73,6 +73,12 @@ struct manager {
     int gc_ok;
     char gc_message[512];
 
+    /* observations are numbered so that a slow one cannot overwrite a newer */
+    unsigned obs_taken, obs_applied;
+    /* the secrets of the containers as last created, redacted from their
+     * logs even after the settings changed */
+    char *live_secrets[4];
+
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
     char *status_text;
@@ -192,6 +198,7 @@ static void observe(struct manager *m)
 
     pthread_mutex_lock(&m->mu);
     int negotiated = m->docker_ok;
+    unsigned seq = ++m->obs_taken;
     probe_url(&m->settings, url, sizeof url);
     pthread_mutex_unlock(&m->mu);
 
@@ -246,6 +253,17 @@ static void observe(struct manager *m)
     }
 
     pthread_mutex_lock(&m->mu);
+    if (seq < m->obs_applied) { /* a newer look has landed meanwhile */
+        pthread_mutex_unlock(&m->mu);
+        json_decref(list);
+        json_decref(view);
+        return;
+    }
+    m->obs_applied = seq;
+    /* a registry that came up after its start timed out is fine after all */
+    if (m->job_failed && healthy && m->running_job == JOB_NONE && m->job_err.code &&
+        strcmp(m->job_err.code, "health_timeout") == 0)
+        m->job_failed = 0;
     m->docker_ok = 1;
     m->observed_once = 1;
     json_decref(m->containers);
@@ -260,6 +278,13 @@ static void observe(struct manager *m)
 
 unreachable:
     pthread_mutex_lock(&m->mu);
+    if (seq < m->obs_applied) {
+        pthread_mutex_unlock(&m->mu);
+        json_decref(list);
+        json_decref(view);
+        return;
+    }
+    m->obs_applied = seq;
     if (m->docker_ok || !m->observed_once)
         log_warn("Docker engine unreachable: %s", e.message);
     m->docker_ok = 0;
@@ -282,6 +307,7 @@ static void *monitor_main(void *arg)
         observe(m);
         pthread_mutex_lock(&m->mu);
         if (m->docker_ok && !was_ok) {
+            resumed = 0; /* Docker (re)appeared: containers may have stopped with it */
             char api[16], ver[64];
             docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
             log_info("Docker engine reachable (API %s, engine %s)", api, ver);
@@ -484,10 +510,28 @@ static void run_start(struct manager *m)
         hint = "Open Settings, complete the fields for this storage mode and save.";
         goto fail;
     }
+    /* the containers about to run know these: keep redacting them from
+     * their logs even after the settings change */
+    pthread_mutex_lock(&m->mu);
+    const char *live[4] = {s.access_grant, s.s3_secret_key, s.gw_secret_key, s.gw_access_key};
+    for (int i = 0; i < 4; i++) {
+        secret_free(&m->live_secrets[i]);
+        m->live_secrets[i] = xstrdup(live[i]);
+    }
+    pthread_mutex_unlock(&m->mu);
     set_phase(m, "starting");
     /* one look at what we own: keep what matches, remove what does not */
     if (remove_stale(m, set.hash, &set, ids, &e))
         goto fail;
+    /* a registry kept running in the namespace of a gateway that stopped
+     * would stay in that dead namespace: stop it so it joins the new one */
+    if (set.count == 2 && ids[0][0] && ids[1][0]) {
+        json_t *gw = docker_inspect(&m->docker, ids[0], &e);
+        int gw_up = json_is_true(json_object_get(json_object_get(gw, "State"), "Running"));
+        json_decref(gw);
+        if (!gw_up && docker_stop(&m->docker, ids[1], STOP_TIMEOUT_S, &e) && e.status != 404)
+            goto fail;
+    }
     for (int i = 0; i < set.count; i++)
         if (!ids[i][0] && create_container(m, &set.c[i], ids[i], &e)) {
             if (e.code && strcmp(e.code, "pull_failed") == 0)
@@ -646,9 +690,11 @@ static void run_gc(struct manager *m)
     char id[72] = "", summary[300] = "", msg[400];
     int code = -1, stopped = 0;
     memset(&set, 0, sizeof set);
+    char reg_id[72];
     pthread_mutex_lock(&m->mu);
     int copied = settings_copy(&s, &m->settings);
     int running = m->reg.running;
+    snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
     pthread_mutex_unlock(&m->mu);
     if (copied) {
         err_set(&e, 500, "no_memory", NULL, "out of memory");
@@ -669,8 +715,13 @@ static void run_gc(struct manager *m)
         err_set(&e, 500, "no_memory", NULL, "out of memory");
         goto fail;
     }
-    docker_remove(&m->docker, GC_NAME, &e); /* a leftover of an interrupted run */
-    if (docker_stop(&m->docker, SPEC_REGISTRY_NAME, STOP_TIMEOUT_S, &e))
+    /* a leftover of an interrupted run, if it is ours */
+    json_t *old = docker_inspect(&m->docker, GC_NAME, &e);
+    const char *managed = label_of(json_object_get(old, "Config"), SPEC_LABEL_MANAGED);
+    if (old && managed && strcmp(managed, "true") == 0)
+        docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
+    json_decref(old);
+    if (docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &e))
         goto fail;
     stopped = 1;
     if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
@@ -724,6 +775,9 @@ static void *worker_main(void *arg)
         pthread_cond_signal(&m->monitor_cv);
         unlock_changed(m);
 
+        struct err ne;
+        if (!docker_negotiated(&m->docker) && docker_negotiate(&m->docker, &ne))
+            log_warn("Docker engine unreachable before a job: %s", ne.message);
         switch (job) {
         case JOB_START:
             run_start(m);
@@ -745,7 +799,11 @@ static void *worker_main(void *arg)
         case JOB_NONE:
             break;
         }
-        observe(m);
+        pthread_mutex_lock(&m->mu);
+        int stopping = m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (!stopping)
+            observe(m);
 
         pthread_mutex_lock(&m->mu);
         m->running_job = JOB_NONE;
@@ -826,11 +884,14 @@ void manager_free(struct manager *m)
     pthread_cond_broadcast(&m->job_cv);
     pthread_cond_broadcast(&m->monitor_cv);
     pthread_mutex_unlock(&m->mu);
+    docker_cancel(&m->docker); /* a pull or a clean-up in flight ends now */
     pthread_join(m->worker, NULL);
     pthread_join(m->monitor, NULL);
     settings_free(&m->settings);
     docker_cleanup(&m->docker);
     json_decref(m->containers);
+    for (int i = 0; i < 4; i++)
+        secret_free(&m->live_secrets[i]);
     free(m->status_text);
     free(m->reg_image);
     free(m->gw_image);
@@ -1054,9 +1115,11 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
         rc = err_set(e, 503, "docker_unreachable", NULL,
                      "the Docker engine does not answer: %s. Start Docker and try again",
                      m->docker_err.message);
-    } else if (job == JOB_START && (m->running_job == JOB_START || m->pending == JOB_START ||
-                                    m->running_job == JOB_RESTART)) {
-        /* already on its way: starting twice is starting once */
+    } else if (job == JOB_START && (m->pending == JOB_START ||
+                                    (m->pending == JOB_NONE && (m->running_job == JOB_START ||
+                                                                m->running_job == JOB_RESTART)))) {
+        /* already on its way: starting twice is starting once (but a start
+         * after a queued stop is a start again) */
     } else {
         m->pending = job;
         m->pending_purge = purge;
@@ -1075,12 +1138,41 @@ struct log_ctx {
     struct buf tmp;
 };
 
+#define NSECRETS 8
+
+/* Copies every secret a container's output may show: those of the settings
+ * and those the running containers were created with. Caller holds m->mu;
+ * 0, or -1 (nothing copied) when memory ran out. */
+static int copy_secrets(struct manager *m, char *out[NSECRETS])
+{
+    const char *src[NSECRETS] = {m->settings.access_grant,  m->settings.s3_secret_key,
+                                 m->settings.gw_secret_key, m->settings.gw_access_key,
+                                 m->live_secrets[0],        m->live_secrets[1],
+                                 m->live_secrets[2],        m->live_secrets[3]};
+    for (int i = 0; i < NSECRETS; i++) {
+        out[i] = xstrdup(src[i]);
+        if (src[i] && !out[i]) {
+            while (i-- > 0)
+                secret_free(&out[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_secrets(char *s[NSECRETS])
+{
+    for (int i = 0; i < NSECRETS; i++)
+        secret_free(&s[i]);
+}
+
 static void collect_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
 {
     struct log_ctx *lc = ctx;
     buf_reset(&lc->tmp);
     if (str_redact(&lc->tmp, line, len, lc->secrets, lc->nsecrets))
         return;
+    str_utf8_clean(lc->tmp.data, lc->tmp.len); /* JSON strings must be UTF-8 */
     json_array_append_new(lc->lines, json_pack("{s:s, s:s, s:s%}", "container", lc->role, "stream",
                                                stream == DEMUX_STDERR ? "stderr" : "stdout", "text",
                                                lc->tmp.data ? lc->tmp.data : "", lc->tmp.len));
@@ -1095,16 +1187,13 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
     struct err e;
     json_t *logs = json_array();
     pthread_mutex_lock(&m->mu);
-    const char *secrets[] = {m->settings.access_grant, m->settings.s3_secret_key,
-                             m->settings.gw_secret_key, m->settings.gw_access_key};
-    char *copies[4];
-    for (int i = 0; i < 4; i++)
-        copies[i] = xstrdup(secrets[i]);
+    char *copies[NSECRETS];
+    int copied = copy_secrets(m, copies);
     pthread_mutex_unlock(&m->mu);
     struct log_ctx lc = {
-        .lines = logs, .role = "", .secrets = (const char *const *)copies, .nsecrets = 4};
+        .lines = logs, .role = "", .secrets = (const char *const *)copies, .nsecrets = NSECRETS};
     out[0] = '\0';
-    if (docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
+    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
         const char *best = NULL;
         size_t n = json_array_size(logs);
         for (size_t k = 0; k < sizeof marks / sizeof *marks && !best; k++)
@@ -1124,28 +1213,30 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
             snprintf(out, len, "%s", best);
         }
     }
-    for (int i = 0; i < 4; i++)
-        secret_free(&copies[i]);
+    if (copied == 0)
+        free_secrets(copies);
     buf_free(&lc.tmp);
     json_decref(logs);
 }
 
 json_t *manager_logs(struct manager *m, int tail, struct err *e)
 {
-    char ids[2][72], *copies[4];
+    char ids[2][72], *copies[NSECRETS];
     const char *roles[2] = {"gateway", "registry"};
     pthread_mutex_lock(&m->mu);
     snprintf(ids[0], sizeof ids[0], "%s", m->gw.exists ? m->gw.id : "");
     snprintf(ids[1], sizeof ids[1], "%s", m->reg.exists ? m->reg.id : "");
-    const char *secrets[] = {m->settings.access_grant, m->settings.s3_secret_key,
-                             m->settings.gw_secret_key, m->settings.gw_access_key};
-    for (int i = 0; i < 4; i++)
-        copies[i] = xstrdup(secrets[i]);
+    int copied = copy_secrets(m, copies);
     int ok = m->docker_ok;
     pthread_mutex_unlock(&m->mu);
+    if (copied) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
 
     json_t *lines = json_array(), *out = NULL;
-    struct log_ctx lc = {.lines = lines, .secrets = (const char *const *)copies, .nsecrets = 4};
+    struct log_ctx lc = {
+        .lines = lines, .secrets = (const char *const *)copies, .nsecrets = NSECRETS};
     if (!ok) {
         err_set(e, 503, "docker_unreachable", NULL,
                 "the Docker engine does not answer: start Docker and try again");
@@ -1160,8 +1251,7 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
     }
     out = json_pack("{s:O}", "lines", lines);
 out:
-    for (int i = 0; i < 4; i++)
-        secret_free(&copies[i]);
+    free_secrets(copies);
     buf_free(&lc.tmp);
     json_decref(lines);
     return out;

@@ -123,6 +123,29 @@ int settings_url_valid(const char *u)
     return 1;
 }
 
+/* 1 when an http(s) URL names 127.0.0.0/8, localhost or [::1]. */
+static int url_is_loopback(const char *u)
+{
+    const char *h = strstr(u, "://");
+    if (!h)
+        return 0;
+    h += 3;
+    if (strncmp(h, "localhost", 9) == 0 && (h[9] == ':' || h[9] == '/' || !h[9]))
+        return 1;
+    if (strncmp(h, "[::1]", 5) == 0 && (h[5] == ':' || h[5] == '/' || !h[5]))
+        return 1;
+    if (strncmp(h, "127.", 4) != 0)
+        return 0;
+    char host[64];
+    size_t n = strcspn(h, ":/");
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1;
+}
+
 static int token_valid(const char *k, size_t max)
 {
     size_t n = strlen(k);
@@ -344,6 +367,12 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
                 return err_set(e, 400, "invalid_value", "authService",
                                "authService must be an http:// or https:// URL such as "
                                "https://auth.storjshare.io");
+            /* the grant travels there: in clear text only to this machine */
+            if (out->auth_service && strncmp(out->auth_service, "http://", 7) == 0 &&
+                !url_is_loopback(out->auth_service))
+                return err_set(e, 400, "invalid_value", "authService",
+                               "authService must use https:// (http:// only for a service on "
+                               "127.0.0.1 or localhost): the access grant is sent to it");
         } else {
             char field[64];
             snprintf(field, sizeof field, "%.60s", key);
@@ -478,7 +507,7 @@ out:
 
 int settings_save(const char *path, const struct settings *s, struct err *e)
 {
-    char tmp[4096], dir[4096];
+    char tmp[4096] = "", dir[4096];
     int fd = -1, rc = -1;
     char *text = NULL;
     json_t *root = json_pack(
@@ -510,12 +539,13 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         }
         off += (size_t)w;
     }
-    if (fsync(fd) || close(fd)) {
-        fd = -1;
+    int synced = fsync(fd) == 0;
+    int closed = close(fd) == 0;
+    fd = -1;
+    if (!synced || !closed) {
         err_set(e, 500, "state_unwritable", NULL, "cannot sync %s: %s", tmp, strerror(errno));
         goto out;
     }
-    fd = -1;
     if (rename(tmp, path)) {
         err_set(e, 500, "state_unwritable", NULL, "cannot replace %s: %s", path, strerror(errno));
         goto out;
@@ -537,7 +567,7 @@ out:
     if (fd >= 0) {
         close(fd);
     }
-    if (rc)
+    if (rc && tmp[0])
         unlink(tmp);
     if (text) {
         memset(text, 0, strlen(text));

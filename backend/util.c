@@ -175,3 +175,28 @@ int str_redact(struct buf *out, const char *in, size_t len, const char *const *s
     }
     return buf_append(out, "", 0);
 }
+
+void str_utf8_clean(char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        int ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
+        for (size_t k = 1; ok && k < n; k++)
+            ok = ((unsigned char)s[i + k] >> 6) == 2;
+        if (ok && n == 3) { /* no overlong forms, no surrogates */
+            unsigned char c1 = (unsigned char)s[i + 1];
+            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+        }
+        if (ok && n == 4) {
+            unsigned char c1 = (unsigned char)s[i + 1];
+            ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+        }
+        if (!ok) {
+            s[i++] = '?';
+            continue;
+        }
+        i += n;
+    }
+}

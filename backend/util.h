@@ -55,6 +55,10 @@ int random_hex(char *out, size_t n);
 /* RFC 3339 UTC for t into out (at least 21 bytes). */
 void format_time_utc(long long t, char *out, size_t len);
 
+/* Replaces every byte that is not part of a valid UTF-8 sequence by '?', in
+ * place, so that any process output can become a JSON string. */
+void str_utf8_clean(char *s, size_t len);
+
 /* Copies in[0..len) to out with every occurrence of each secret (those of at
  * least 4 characters) replaced by "[redacted]". 0 or -1 (memory or cap). */
 int str_redact(struct buf *out, const char *in, size_t len, const char *const *secrets, int n);

@@ -178,6 +178,13 @@ export class SettingsForm {
 
   applyModeDefaults() {
     if (this.mode === 'storj-hosted') {
+      // an endpoint and region saved for another mode (a generic S3
+      // service) are not Storj's hosted gateway: start from its defaults
+      const fromOtherMode = this.saved?.mode && this.saved.mode !== 'storj-hosted';
+      if (fromOtherMode && !this.touched.has('s3.endpoint') && this.value('s3.endpoint') === str(configValue(this.saved, 's3.endpoint')))
+        this.input('s3.endpoint').value = '';
+      if (fromOtherMode && !this.touched.has('s3.region') && this.value('s3.region') === str(configValue(this.saved, 's3.region')))
+        this.input('s3.region').value = '';
       if (!this.value('s3.endpoint')) this.input('s3.endpoint').value = DEFAULTS.hostedEndpoint;
       if (!this.value('s3.region')) this.input('s3.region').value = DEFAULTS.hostedRegion;
       if (!this.value('authService')) this.input('authService').value = DEFAULTS.authService;
@@ -341,9 +348,10 @@ export class SettingsForm {
       if (mode === 's3' || this.cred === 'keys') {
         if (this.value('s3.accessKey') !== '') s3.accessKey = this.value('s3.accessKey');
         if (this.value('s3.secretKey') !== '') s3.secretKey = this.value('s3.secretKey');
-      } else if (this.pastedKeys()) {
-        // Switching the hosted gateway from pasted keys to the grant: the
-        // backend uses keys when it has them, so drop the pasted ones.
+      } else if (secretIsSet(this.saved?.s3?.secretKey) && this.saved?.s3?.fromGrant !== true) {
+        // Switching to the grant from pasted keys (of the hosted gateway or
+        // of another S3 service): the backend uses keys when it has them, so
+        // drop them and let it register the grant.
         s3.accessKey = null;
         s3.secretKey = null;
       }

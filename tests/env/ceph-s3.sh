@@ -102,11 +102,17 @@ case "${1:-start}" in
 esac
 
 # ---- already up? ---------------------------------------------------------
-if [ "$(s3curl HEAD "/$BUCKET")" = "200" ]; then
-  log "S3 already running at $ENDPOINT"
-  print_info
-  exit 0
-fi
+# a busy RGW may miss one answer: ask a few times before starting afresh
+# (which wipes the store)
+for _ in 1 2 3 4 5; do
+  if [ "$(s3curl HEAD "/$BUCKET")" = "200" ]; then
+    log "S3 already running at $ENDPOINT"
+    print_info
+    exit 0
+  fi
+  [ -e "$DIR/run/client.rgw.a.pid" ] || break
+  sleep 1
+done
 
 # ---- packages ------------------------------------------------------------
 if ! command -v radosgw >/dev/null || ! command -v ceph-osd >/dev/null || ! command -v ceph-mon >/dev/null; then

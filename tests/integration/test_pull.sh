@@ -45,7 +45,7 @@ echo "# progress seen: $saw"
 t_check "status showed pulling with bytes done and total" test -n "$saw"
 t_check "progress names the image" grep -q "srt/registry:pull" <<<"$saw"
 t_check "the pulled image starts and runs" wait_state running 60
-t_check "the image is now in the engine" $DOCKER image inspect "$WITH"
+t_check "the image is now in the engine" bash -c "$DOCKER image inspect '$WITH' >/dev/null"
 stop_backend
 
 # a missing image: the engine reports the failure in the 200 stream

@@ -11,7 +11,8 @@ T_NAME=storj
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
-eval "$("$ROOT/tests/env/ceph-s3.sh" 2>/dev/null)" || { t_fail "Ceph RGW is up"; t_end; exit 1; }
+S3_INFO=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$S3_INFO" && [ -n "${S3_ENDPOINT:-}" ] ||
+  { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
 remove_managed
 rm -rf "$WORK/storj.state"
 # the real sample grant of storj.md 1.2 (eu1, no caveats): structurally valid

@@ -10,7 +10,8 @@ T_NAME=storj_hosted
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
-eval "$("$ROOT/tests/env/ceph-s3.sh" 2>/dev/null)" || { t_fail "Ceph RGW is up"; t_end; exit 1; }
+S3_INFO=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$S3_INFO" && [ -n "${S3_ENDPOINT:-}" ] ||
+  { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
 remove_managed
 rm -rf "$WORK/hosted.state"
 GRANT=12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7iGDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyHZGrmRBtwkv1gXrogjtkbzUovXG

@@ -362,6 +362,14 @@ static const struct merge_case merge_cases[] = {
     BAD("auth service userinfo", P_DEFAULT, "{\"authService\":\"https://a@auth.storjshare.io\"}",
         "authService", "invalid_value"),
     BAD("auth service number", P_DEFAULT, "{\"authService\":1}", "authService", "invalid_type"),
+    OK("auth service localhost", P_DEFAULT, "{\"authService\":\"http://localhost:8888/\"}",
+       "{\"authService\":\"http://localhost:8888/\"}"),
+    BAD("auth service plain http elsewhere", P_DEFAULT,
+        "{\"authService\":\"http://auth.example.com\"}", "authService", "invalid_value"),
+    BAD("auth service http to a lookalike host", P_DEFAULT,
+        "{\"authService\":\"http://127.0.0.1.example.com\"}", "authService", "invalid_value"),
+    BAD("auth service http to localhost lookalike", P_DEFAULT,
+        "{\"authService\":\"http://localhostx.example\"}", "authService", "invalid_value"),
 
     /* accessGrant */
     OK("grant", P_DEFAULT, "{\"accessGrant\":\"" GRANT "\"}", "{\"accessGrant\":\"" GRANT "\"}"),

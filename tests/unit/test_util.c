@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 #define CHECK(cond, ...)                                                                           \
@@ -311,6 +313,40 @@ static void test_string_helpers(void **state)
     assert_string_equal(none, "");
 }
 
+
+/* ---- str_utf8_clean ----------------------------------------------------- */
+
+static void test_utf8_clean(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"plain ascii", 11, "plain ascii"},
+        {"caf\xc3\xa9", 5, "caf\xc3\xa9"},                 /* valid 2-byte */
+        {"\xe2\x82\xac euro", 8, "\xe2\x82\xac euro"},     /* valid 3-byte */
+        {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},     /* valid 4-byte */
+        {"bad \xff byte", 10, "bad ? byte"},                /* never valid */
+        {"cut \xc3", 5, "cut ?"},                           /* truncated at the end */
+        {"\xc0\xaf", 2, "??"},                              /* overlong */
+        {"\xed\xa0\x80", 3, "???"},                         /* surrogate */
+        {"\xf5\x80\x80\x80", 4, "????"},                    /* above U+10FFFF */
+        {"\x80lone", 5, "?lone"},                           /* continuation alone */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[32];
+        memcpy(buf, cases[i].in, cases[i].len);
+        buf[cases[i].len] = '\0';
+        str_utf8_clean(buf, cases[i].len);
+        assert_string_equal(buf, cases[i].want);
+        json_t *j = json_stringn(buf, cases[i].len);
+        assert_non_null(j); /* jansson takes it as UTF-8 */
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_str_redact_bytes),
         cmocka_unit_test(test_str_redact_cap),
         cmocka_unit_test(test_format_time_utc),
+        cmocka_unit_test(test_utf8_clean),
         cmocka_unit_test(test_string_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
