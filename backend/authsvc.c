@@ -71,6 +71,17 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
         goto out;
     }
     if (status != 200) {
+        /* a service that quotes the request must not put the grant in our
+         * error message */
+        struct buf red = {.max = AUTHSVC_MAX_RESPONSE * 2};
+        const char *secrets[] = {grant};
+        if (resp.data && str_redact(&red, resp.data, resp.len, secrets, 1) == 0) {
+            buf_free(&resp);
+            resp = red;
+            resp.max = AUTHSVC_MAX_RESPONSE * 2;
+        } else {
+            buf_free(&red);
+        }
         clean_text(&resp, text, sizeof text);
         const char *what = status == 400   ? "refused the access grant"
                            : status == 413 ? "found the request too large"

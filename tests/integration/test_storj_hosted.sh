@@ -49,6 +49,11 @@ for code in 400 413 500; do
   t_check "Auth Service $code: the message gives the service's status" grep -q "HTTP $code" <<<"$(jq -r .error.message <<<"$body")"
   t_eq "Auth Service $code: nothing saved" "$before" "$(sha256sum "$STATE/settings.json" 2>/dev/null)"
 done
+start_authsvc ECHO_URL --echo-grant
+body=$(api PUT /api/config "$(cfg "$ECHO_URL")")
+t_check "a service quoting the grant back: refused" test "$(last_status)" = 400
+t_check "and the grant is redacted from its reason" no_secret_in "$body" "$GRANT"
+t_check "the reason still shows, redacted" grep -q 'rejected \[redacted\]' <<<"$(jq -r .error.message <<<"$body")"
 body=$(api PUT /api/config "$(cfg http://127.0.0.1:1)")
 t_eq "an unreachable Auth Service is a clear error" auth_service_unreachable "$(jq -r .error.code <<<"$body")"
 

@@ -187,6 +187,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if opts.expired_prefix and grant.startswith(opts.expired_prefix):
             self.note(glen, public, 400)
             return self.send_text(400, "access grant: expiration cannot be shorter than a minute")
+        if opts.echo_grant:
+            # a badly behaved service that quotes the request back
+            self.note(glen, public, 400)
+            return self.send_text(400, f"access grant: rejected {grant}")
         if opts.error_prefix and grant.startswith(opts.error_prefix):
             self.note(glen, public, 500)
             return self.send_text(500, "Internal Server Error")
@@ -237,6 +241,8 @@ def main():
                    help="grants starting with this get 400 (expired); '' disables")
     p.add_argument("--error-prefix", default="1fail500",
                    help="grants starting with this get 500; '' disables")
+    p.add_argument("--echo-grant", action="store_true",
+                   help="answer 400 with the grant quoted in the message (a misbehaving service)")
     p.add_argument("--fail-with", type=int, default=None, metavar="CODE",
                    help="answer every request with this status code")
     opts = p.parse_args()
