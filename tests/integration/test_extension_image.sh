@@ -185,6 +185,34 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/status.json"
   t_eq "container still running" true "$("$DOCKER" inspect -f '{{.State.Running}}' "$CID" 2>/dev/null)"
+
+  # the shipped binary does real work: a registry started from inside the
+  # extension container (host network here, as the test engine has no bridge)
+  eval "$("$ROOT/tests/env/images.sh" registry 2>/dev/null)"
+  "$DOCKER" rm -f $("$DOCKER" ps -aq --filter label=io.storj.registry.managed=true) >/dev/null 2>&1
+  mkdir -p "$WORK/gs2"
+  CID2=$(quiet "$DOCKER" run --pull never -d --network host \
+    -e SR_NETWORK=host -e SR_REGISTRY_IMAGE="$REGISTRY_IMAGE" \
+    -v "$DOCKER_SOCKET:/var/run/docker.sock" -v "$WORK/gs2:/run/guest-services" \
+    --mount type=volume,dst=/data "$IMAGE")
+  S2="$WORK/gs2/backend.sock"
+  wait_until 20 test -S "$S2"
+  RPORT=$((20000 + RANDOM % 20000))
+  code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$S2" -X PUT \
+    -H 'Content-Type: application/json' --data "{\"mode\":\"local\",\"port\":$RPORT}" http://localhost/api/config)
+  t_eq "the shipped backend saves settings in its volume" 200 "$code"
+  curl -s -o /dev/null --unix-socket "$S2" -X POST http://localhost/api/registry/start
+  running() { curl -s --unix-socket "$S2" http://localhost/api/status | grep -q '"state":"running"'; }
+  t_check "the shipped backend starts a registry that answers" wait_until 60 running
+  t_check "  on 127.0.0.1:$RPORT" curl -sf "http://127.0.0.1:$RPORT/v2/"
+  RID=$("$ROOT/tests/env/random-image.sh" "srt-src/ext:1" 1 64 2>/dev/null)
+  "$DOCKER" tag srt-src/ext:1 "localhost:$RPORT/ext:1"
+  t_check "  and takes a docker push" bash -c "'$DOCKER' push 'localhost:$RPORT/ext:1' >/dev/null 2>&1"
+  curl -s -o /dev/null --unix-socket "$S2" -X DELETE 'http://localhost/api/registry?purge=true'
+  stopped() { curl -s --unix-socket "$S2" http://localhost/api/status | grep -q '"state":"stopped"'; }
+  t_check "and removes it again" wait_until 60 stopped
+  "$DOCKER" rm -f "$CID2" >/dev/null 2>&1
+  "$DOCKER" rmi "localhost:$RPORT/ext:1" srt-src/ext:1 >/dev/null 2>&1
   if [ "$T_FAIL" -gt 0 ]; then
     echo "# backend log (last lines):"
     "$DOCKER" logs --tail 20 "$CID" 2>&1 | sed 's/^/#   /'
