@@ -849,6 +849,9 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
+    /* one look at Docker before serving, so that the first status answer
+     * is already true (a missing engine answers at once) */
+    observe(m);
     if (pthread_create(&m->worker, NULL, worker_main, m)) {
         err_set(e, 500, "thread", NULL, "cannot start the worker thread");
         goto fail;
