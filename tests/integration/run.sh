@@ -18,4 +18,7 @@ for s in "${suites[@]}"; do
   [ -f "$f" ] || { echo "FAIL - no suite $f"; fail=1; continue; }
   bash "$f" || fail=1
 done
+# images the suites pushed and pulled back: not needed any more
+leftovers=$(/usr/bin/docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(localhost:[0-9]+/|srt-src/)' || true)
+[ -z "$leftovers" ] || /usr/bin/docker rmi $leftovers >/dev/null 2>&1 || true
 exit $fail
