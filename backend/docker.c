@@ -234,6 +234,7 @@ struct pull_ctx {
     docker_pull_fn fn;
     void *ctx;
     struct buf head; /* the first bytes, for a non-200 error message */
+    int cancelled;
 };
 
 static size_t pull_write(struct sink *s, const char *p, size_t n)
@@ -242,8 +243,10 @@ static size_t pull_write(struct sink *s, const char *p, size_t n)
     if (pc->head.len < 4096)
         buf_append(&pc->head, p, n < 4096 ? n : 4096);
     pullprog_feed(pc->p, p, n); /* an error line is recorded; keep reading */
-    if (pc->fn)
-        pc->fn(pc->ctx, pc->p);
+    if (pc->fn && pc->fn(pc->ctx, pc->p)) {
+        pc->cancelled = 1;
+        return 0; /* closing the connection cancels the pull in the engine */
+    }
     return n;
 }
 
@@ -265,8 +268,11 @@ int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ct
     snprintf(path, sizeof path, "/images/create?fromImage=%s", q);
     if (!strchr(strrchr(image, '/') ? strrchr(image, '/') : image, ':') && !strchr(image, '@'))
         strncat(path, "&tag=latest", sizeof path - strlen(path) - 1);
-    if (request(d, "POST", path, 1, NULL, NULL, 0, &status, &s, 0, e))
+    if (request(d, "POST", path, 1, NULL, NULL, 0, &status, &s, 0, e)) {
+        if (pc.cancelled)
+            err_set(e, 499, "cancelled", NULL, "the pull of %s was cancelled", image);
         goto out;
+    }
     if (status != 200) {
         engine_error(e, 502, "pull_failed", "pulling the image failed", &pc.head);
         goto out;

@@ -55,9 +55,10 @@ int docker_call(struct docker *d, const char *method, const char *path, const ch
 int docker_image_present(struct docker *d, const char *image, struct err *e);
 
 /* Progress callback for pulls: called with the decoded progress after each
- * chunk of the stream. */
-typedef void (*docker_pull_fn)(void *ctx, const struct pullprog *p);
-/* Pulls image; an error line in the 200 stream is a failure. 0 or -1. */
+ * chunk of the stream; a non-zero answer cancels the pull. */
+typedef int (*docker_pull_fn)(void *ctx, const struct pullprog *p);
+/* Pulls image; an error line in the 200 stream is a failure. 0 or -1
+ * (e->code "cancelled" when the callback asked for it). */
 int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ctx, struct err *e);
 
 /* Creates a container; writes its id (64 hex + NUL) to id. 0 or -1

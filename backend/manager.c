@@ -53,6 +53,7 @@ struct manager {
     enum manager_job pending;
     int pending_purge;
     enum manager_job running_job;
+    int cancel_start;  /* a stop or remove came in while starting: give up */
     const char *phase; /* "pulling", "starting", "stopping", "removing" or NULL */
     char prog_image[256];
     long long prog_cur, prog_total;
@@ -347,7 +348,8 @@ static void *monitor_main(void *arg)
 
 /* ---- jobs ----------------------------------------------------------------- */
 
-static void pull_progress(void *ctx, const struct pullprog *p)
+/* Publishes the pull's progress; asks to cancel it when a stop came in. */
+static int pull_progress(void *ctx, const struct pullprog *p)
 {
     struct manager *m = ctx;
     int64_t cur, tot;
@@ -355,7 +357,9 @@ static void pull_progress(void *ctx, const struct pullprog *p)
     pthread_mutex_lock(&m->mu);
     m->prog_cur = cur;
     m->prog_total = tot;
+    int cancel = m->cancel_start || m->shutdown;
     unlock_changed(m);
+    return cancel;
 }
 
 static int ensure_image(struct manager *m, const char *image, struct err *e)
@@ -577,7 +581,7 @@ static void run_start(struct manager *m)
             goto fail;
         }
         pthread_mutex_lock(&m->mu);
-        int stop = m->shutdown;
+        int stop = m->shutdown || m->cancel_start;
         pthread_mutex_unlock(&m->mu);
         if (stop)
             goto out;
@@ -587,7 +591,10 @@ static void run_start(struct manager *m)
     log_info("registry answering on %s", url);
     goto out;
 fail:
-    job_fail(m, &e, hint);
+    if (e.code && strcmp(e.code, "cancelled") == 0)
+        log_info("start cancelled by a stop");
+    else
+        job_fail(m, &e, hint);
 out:
     spec_free(&set);
     settings_free(&s);
@@ -770,6 +777,7 @@ static void *worker_main(void *arg)
         int purge = m->pending_purge;
         m->pending = JOB_NONE;
         m->running_job = job;
+        m->cancel_start = 0;
         m->job_failed = 0;
         m->job_hint[0] = '\0';
         pthread_cond_signal(&m->monitor_cv);
@@ -1126,6 +1134,11 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
     } else {
         m->pending = job;
         m->pending_purge = purge;
+        /* stopping wins over a start in progress (a long pull, a registry
+         * that does not come up): the start gives up, then the stop runs */
+        if ((job == JOB_STOP || job == JOB_REMOVE) &&
+            (m->running_job == JOB_START || m->running_job == JOB_RESTART))
+            m->cancel_start = 1;
         pthread_cond_signal(&m->job_cv);
         m->gen++;
     }

@@ -60,6 +60,31 @@ t_eq "with the pull_failed code" pull_failed "$(jq -r .error.code <<<"$st")"
 t_check "and the engine's reason" grep -qi "not found\|unknown\|manifest" <<<"$(jq -r .error.message <<<"$st")"
 t_check "and a hint" test -n "$(jq -r '.error.hint // empty' <<<"$st")"
 
+stop_backend
+
+# Stop while pulling: the pull is cancelled rather than waited for. The
+# source registry is reached through a proxy that sends 2 MB/s, so the pull
+# of the 48 MiB layer is still going when Stop comes.
+python3 "$ROOT/tests/standins/slowproxy.py" 0 "$SRC_PORT" 2000000 >"$WORK/slowproxy.log" 2>&1 &
+PROXY_PID=$!
+wait_until 10 grep -q listening "$WORK/slowproxy.log"
+SLOW_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/slowproxy.log")
+SLOW=localhost:$SLOW_PORT/srt/registry:pull
+$DOCKER rmi "$WITH" >/dev/null 2>&1
+rm -rf "$WORK/pull.state"
+REG_IMAGE=$SLOW start_backend pull || t_fail "backend restarts"
+api PUT /api/config "{\"port\":$PORT}" >/dev/null
+api POST /api/registry/start >/dev/null
+pulling_bytes() { curl -s --unix-socket "$API_SOCK" http://localhost/api/status | jq -e '.state == "pulling" and .progress.current > 0' >/dev/null; }
+t_check "the slow pull is under way" wait_until 60 pulling_bytes
+api POST /api/registry/stop >/dev/null
+t_check "stop while pulling reaches stopped" wait_state stopped 30
+t_eq "with no error" null "$(api GET /api/status | jq -c .error)"
+t_check "the pull was cancelled, not finished" bash -c "! $DOCKER image inspect '$SLOW' >/dev/null 2>&1"
+t_check "the backend says the start was cancelled" grep -q 'start cancelled by a stop' "$BLOG"
+t_eq "no registry container was created" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=registry | wc -l)"
+kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
+
 stop_backend || t_fail "backend exits cleanly"
 $DOCKER rm -f srt-pull-source >/dev/null
 $DOCKER rmi "$WITH" >/dev/null 2>&1
