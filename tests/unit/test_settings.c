@@ -183,7 +183,7 @@ static const struct merge_case merge_cases[] = {
     /* bind */
     OK("bind loopback", P_DEFAULT, "{\"bind\":\"127.0.0.1\"}", "{\"bind\":\"127.0.0.1\"}"),
     OK("bind any", P_DEFAULT, "{\"bind\":\"0.0.0.0\"}", "{\"bind\":\"0.0.0.0\"}"),
-    OK("bind LAN", P_DEFAULT, "{\"bind\":\"192.168.1.20\"}", "{\"bind\":\"192.168.1.20\"}"),
+    OK("bind LAN", P_DEFAULT, "{\"bind\":\"198.51.100.20\"}", "{\"bind\":\"198.51.100.20\"}"),
     OK("bind IPv6 loopback", P_DEFAULT, "{\"bind\":\"::1\"}", "{\"bind\":\"::1\"}"),
     OK("bind IPv6 any", P_DEFAULT, "{\"bind\":\"::\"}", "{\"bind\":\"::\"}"),
     OK("bind IPv6 global", P_DEFAULT, "{\"bind\":\"2001:db8::42\"}", "{\"bind\":\"2001:db8::42\"}"),
@@ -229,7 +229,7 @@ static const struct merge_case merge_cases[] = {
     BAD("bucket double dot", P_DEFAULT, "{\"bucket\":\"a..b\"}", "bucket", "invalid_value"),
     BAD("bucket dot hyphen", P_DEFAULT, "{\"bucket\":\"a.-b\"}", "bucket", "invalid_value"),
     BAD("bucket hyphen dot", P_DEFAULT, "{\"bucket\":\"a-.b\"}", "bucket", "invalid_value"),
-    BAD("bucket IPv4", P_DEFAULT, "{\"bucket\":\"192.168.1.1\"}", "bucket", "invalid_value"),
+    BAD("bucket IPv4", P_DEFAULT, "{\"bucket\":\"203.0.113.1\"}", "bucket", "invalid_value"),
     BAD("bucket number", P_DEFAULT, "{\"bucket\":123}", "bucket", "invalid_type"),
     BAD("bucket bool", P_DEFAULT, "{\"bucket\":false}", "bucket", "invalid_type"),
 
@@ -675,7 +675,7 @@ static void test_bucket_valid(void **state)
         {"a..b", 0, "dot-separated"},
         {"a.-b", 0, "dot-separated"},
         {"a-.b", 0, "dot-separated"},
-        {"10.0.0.1", 0, "IP address"},
+        {"198.51.100.1", 0, "IP address"},
         {"127.0.0.1", 0, "IP address"},
         {"255.255.255.255", 0, "IP address"},
     };
