@@ -10,6 +10,9 @@ WORK=${SR_TEST_WORK:-/tmp/srt/it}
 # Under valgrind CI wraps the backend: SR_WRAP="valgrind --error-exitcode=99 ..."
 SR_WRAP=${SR_WRAP:-}
 mkdir -p "$WORK"
+# the real sample grant of Storj's gateway docs (storj.md 1.2): eu1, no
+# caveats, structurally valid; it opens nothing
+SAMPLE_GRANT=12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7iGDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyHZGrmRBtwkv1gXrogjtkbzUovXG
 
 : "${DOCKER_HOST:?DOCKER_HOST must point at the test engine (tests/env/docker-engine.sh)}"
 export DOCKER_HOST

@@ -15,8 +15,7 @@ S3_INFO=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$S3_INFO
   { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
 remove_managed
 rm -rf "$WORK/storj.state"
-# the real sample grant of storj.md 1.2 (eu1, no caveats): structurally valid
-GRANT=12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7iGDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyHZGrmRBtwkv1gXrogjtkbzUovXG
+GRANT=$SAMPLE_GRANT
 BUCKET=srt-storj-$RANDOM$RANDOM
 PORT=$(free_port)
 start_backend storj || { t_fail "backend starts"; t_end; exit 1; }

@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 t_begin
 remove_managed
 rm -rf "$WORK/native.state"
-GRANT=12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7iGDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyHZGrmRBtwkv1gXrogjtkbzUovXG
+GRANT=$SAMPLE_GRANT
 PORT=$(free_port)
 start_backend native --native-image "$REG_IMAGE" || { t_fail "backend starts"; t_end; exit 1; }
 api PUT /api/config "{\"mode\":\"storj-native\",\"port\":$PORT,\"bucket\":\"docker\",\"accessGrant\":\"$GRANT\"}" >/dev/null
