@@ -375,14 +375,10 @@ int docker_stop(struct docker *d, const char *id, int timeout_s, struct err *e)
 int docker_remove(struct docker *d, const char *id, struct err *e)
 {
     char path[256];
-    long status = 0;
-    struct buf b = {0};
     snprintf(path, sizeof path, "/containers/%s?force=true", id);
-    int rc = docker_call(d, "DELETE", path, NULL, NULL, 0, &status, &b, 60, e);
-    if (rc == 0 && status != 204 && status != 404)
-        rc = engine_error(e, 502, "remove_failed", "removing the container failed", &b);
-    buf_free(&b);
-    return rc;
+    /* a container that is gone already is removed */
+    return simple(d, "DELETE", path, 204, 404, "remove_failed", "removing the container failed", 60,
+                  e);
 }
 
 json_t *docker_inspect(struct docker *d, const char *id, struct err *e)
