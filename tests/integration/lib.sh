@@ -120,3 +120,18 @@ container_facts() {
 container_file() {
   $DOCKER cp "$1:$2" - 2>/dev/null | tar -xO 2>/dev/null
 }
+
+# s3_up: the Ceph RGW of tests/env/ceph-s3.sh, its S3_* variables exported
+# here; returns 1 (with the reason in $WORK/ceph-s3.log) when it is not up
+s3_up() {
+  local info
+  info=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$info" &&
+    [ -n "${S3_ENDPOINT:-}" ]
+}
+
+# s3_mkbucket NAME: creates a bucket of the default Ceph user (signed PUT)
+s3_mkbucket() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+    "$S3_ENDPOINT/$1")" = 200 ]
+}

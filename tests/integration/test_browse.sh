@@ -9,13 +9,11 @@ T_NAME=browse
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
-S3_INFO=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$S3_INFO" && [ -n "${S3_ENDPOINT:-}" ] ||
-  { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
+s3_up || { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
 remove_managed
 rm -rf "$WORK/browse.state"
 BUCKET=srt-browse-$RANDOM$RANDOM
-curl -s -o /dev/null -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-  -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_ENDPOINT/$BUCKET"
+s3_mkbucket "$BUCKET" || t_fail "bucket $BUCKET created in Ceph RGW"
 PORT=$(free_port)
 start_backend browse || { t_fail "backend starts"; t_end; exit 1; }
 api PUT /api/config "$(jq -nc --arg b "$BUCKET" --arg e "$S3_ENDPOINT" --arg a "$S3_ACCESS_KEY" --arg s "$S3_SECRET_KEY" --argjson p "$PORT" \

@@ -8,14 +8,11 @@ T_NAME=s3
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
-S3_INFO=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$S3_INFO" && [ -n "${S3_ENDPOINT:-}" ] ||
-  { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
+s3_up || { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
 remove_managed
 rm -rf "$WORK/s3.state"
 BUCKET=srt-s3-$RANDOM$RANDOM
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
-  --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_ENDPOINT/$BUCKET")
-t_eq "bucket $BUCKET created in Ceph RGW" 200 "$code"
+t_check "bucket $BUCKET created in Ceph RGW" s3_mkbucket "$BUCKET"
 PORT=$(free_port)
 start_backend s3 || { t_fail "backend starts"; t_end; exit 1; }
 

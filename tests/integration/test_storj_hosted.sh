@@ -10,8 +10,7 @@ T_NAME=storj_hosted
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
-S3_INFO=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$S3_INFO" && [ -n "${S3_ENDPOINT:-}" ] ||
-  { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
+s3_up || { t_fail "Ceph RGW is up (see $WORK/ceph-s3.log)"; t_end; exit 1; }
 remove_managed
 rm -rf "$WORK/hosted.state"
 GRANT=$SAMPLE_GRANT
