@@ -16,15 +16,11 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "testutil.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMAGE_PATH "/api/repositories/library/alpine/manifests/" DIGEST
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail_msg(__VA_ARGS__);                                                                 \
-    } while (0)
 
 /* ---- api_route ---------------------------------------------------------- */
 

@@ -16,12 +16,8 @@
 
 #include "dstream.h"
 #include "util.h"
+#include "testutil.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail_msg(__VA_ARGS__);                                                                 \
-    } while (0)
 
 #define RANDOM_CHUNKINGS 40
 #define ALL_SPLITS_UP_TO 2048 /* streams up to this size are split at every byte */

@@ -22,17 +22,10 @@
 #include "regconfig.h"
 #include "settings.h"
 #include "spec.h"
+#include "testutil.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail_msg(__VA_ARGS__);                                                                 \
-    } while (0)
 
-#define GRANT                                                                                      \
-    "12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7i"   \
-    "GDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyH"   \
-    "ZGrmRBtwkv1gXrogjtkbzUovXG"
+#define GRANT SAMPLE_GRANT
 #define S3_SECRET "s3-secret-value-1234"
 #define GW_AK "gwaccesskey0123456789abcdef0123456789ab"
 #define GW_SK "gwsecretkey0123456789abcdef0123456789abcdef0123456789abcdef01"

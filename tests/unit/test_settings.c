@@ -22,18 +22,10 @@
 #include <jansson.h>
 
 #include "settings.h"
+#include "testutil.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail_msg(__VA_ARGS__);                                                                 \
-    } while (0)
 
-/* A real grant for eu1.storj.io:7777 (gateway-st docs, storj.md 1.2). */
-#define GRANT                                                                                      \
-    "12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7i"   \
-    "GDewEYemefDw5hAAJcUJHpYcU24DVLiyoRKyLLGnR3L11QN1sQ6Da41SM62R7AqiBqMMDWB1zmr9gX8CWUwC57zdyH"   \
-    "ZGrmRBtwkv1gXrogjtkbzUovXG"
+#define GRANT SAMPLE_GRANT
 /* The same with its last character changed: the checksum fails. */
 #define GRANT_DAMAGED                                                                              \
     "12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy3BzSuieCmbEKv28wo2Bty7i"   \

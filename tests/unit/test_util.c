@@ -16,12 +16,8 @@
 #include <jansson.h>
 
 #include "util.h"
+#include "testutil.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fail_msg(__VA_ARGS__);                                                                 \
-    } while (0)
 
 /* ---- buf ---------------------------------------------------------------- */
 
