@@ -15,12 +15,21 @@
 
 #include "api.h"
 
+struct http_server;
+
+/* One listener: which server, and whether it is the loopback TCP one. */
+struct listener {
+    struct http_server *srv;
+    int tcp;
+};
+
 struct http_server {
     struct MHD_Daemon *unix_d, *tcp_d;
     char *socket_path;
     char *ui_dir;
     int port;
     struct manager *m;
+    struct listener unix_l, tcp_l;
 };
 
 /* Per request: the body, capped. */
@@ -28,13 +37,6 @@ struct req {
     struct buf body;
     int too_big;
 };
-
-struct listener {
-    struct http_server *srv;
-    int tcp;
-};
-
-static struct listener unix_l, tcp_l;
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -358,14 +360,14 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
     }
     s->m = m;
     s->ui_dir = xstrdup(o->ui_dir);
-    unix_l = (struct listener){.srv = s, .tcp = 0};
-    tcp_l = (struct listener){.srv = s, .tcp = 1};
+    s->unix_l = (struct listener){.srv = s, .tcp = 0};
+    s->tcp_l = (struct listener){.srv = s, .tcp = 1};
     if (o->socket_path && *o->socket_path) {
         int fd = bind_unix(o->socket_path, e);
         if (fd < 0)
             goto fail;
         s->socket_path = strdup(o->socket_path);
-        s->unix_d = start_daemon(fd, &unix_l);
+        s->unix_d = start_daemon(fd, &s->unix_l);
         if (!s->unix_d) {
             close(fd);
             err_set(e, 500, "http", NULL, "cannot serve on %s", o->socket_path);
@@ -376,7 +378,7 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
         int fd = bind_tcp(o->listen, &s->port, e);
         if (fd < 0)
             goto fail;
-        s->tcp_d = start_daemon(fd, &tcp_l);
+        s->tcp_d = start_daemon(fd, &s->tcp_l);
         if (!s->tcp_d) {
             close(fd);
             err_set(e, 500, "http", NULL, "cannot serve on %s", o->listen);
