@@ -23,6 +23,8 @@ t_check "state reaches running" wait_state running 90
 t_eq "endpoint names the port" "localhost:$PORT" "$(api GET /api/status | jq -r .endpoint)"
 t_eq "one registry container" 1 "$($DOCKER ps -q --filter label=io.storj.registry.role=registry | wc -l)"
 t_check "registry answers /v2/" curl -sf "http://127.0.0.1:$PORT/v2/"
+net=$($DOCKER inspect --format '{{range (index .HostConfig.PortBindings "5000/tcp")}}{{.HostIp}}:{{.HostPort}}{{end}} {{.HostConfig.NetworkMode}}' storj-registry)
+t_check "publish mode: 5000/tcp published on 127.0.0.1:$PORT, bridge network ($net)" grep -qE "^127\.0\.0\.1:$PORT (default|bridge)$" <<<"$net"
 t_eq "container health is healthy" healthy "$(api GET /api/status | jq -r '.containers[0].health')"
 t_check "push and pull back a 3-layer random image, same digest" push_pull_roundtrip "$PORT" roundtrip
 t_check "a second start while running is accepted (idempotent)" bash -c "curl -s -o /dev/null -w '%{http_code}' --unix-socket '$API_SOCK' -X POST http://localhost/api/registry/start | grep -q 202"
