@@ -105,6 +105,21 @@ api DELETE '/api/registry?purge=true' >/dev/null
 t_check "remove with purge reaches stopped" wait_state stopped 60
 t_check "purge removed the data volume" wait_until 10 bash -c "! $DOCKER volume inspect storj-registry-data >/dev/null 2>&1"
 
+# publish mode: a port another program holds on 127.0.0.1 fails the start
+# (docker-proxy cannot bind it) with the engine's reason and a hint
+BUSY=$(free_port)
+python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $BUSY)); s.listen(); time.sleep(90)" &
+busy_pid=$!
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$BUSY"
+api PUT /api/config "{\"port\":$BUSY}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "a start on a port in use fails" wait_state failed 60
+st=$(api GET /api/status)
+echo "# port in use: $(jq -c .error <<<"$st")"
+t_eq "with the start_failed code" start_failed "$(jq -r .error.code <<<"$st")"
+t_check "and the hint to pick another port" grep -q 'pick another port' <<<"$(jq -r '.error.hint // empty' <<<"$st")"
+kill "$busy_pid" 2>/dev/null; wait "$busy_pid" 2>/dev/null
+
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
 t_end
