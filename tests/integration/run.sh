@@ -10,7 +10,8 @@
 # Desktop runs it). The suites that touch the Docker API run on both; the S3
 # and Storj suites on Engine 28.5 only. SR_TEST_ENGINES="20 28" picks engines.
 # Prints one tally per engine ("engine 28.5: N passed, N failed") and ends
-# with the total "N passed, N failed".
+# with the total "N passed, N failed". With SR_ENGINE_TALLY set (a file),
+# appends "VERSION PASSED FAILED" per engine to it.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -59,6 +60,8 @@ for e in ${SR_TEST_ENGINES:-20 28}; do
     cut -d. -f1-2)
   read -r p f < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
   [ -z "$OUTER_TALLY" ] || cat "$T_TALLY" >>"$OUTER_TALLY"
+  # tests/run.sh sums these per engine
+  [ -z "${SR_ENGINE_TALLY:-}" ] || echo "${version:-$e} $p $f" >>"$SR_ENGINE_TALLY"
   rm -f "$T_TALLY"
   summary+=("engine ${version:-$e}: $p passed, $f failed")
   echo "engine ${version:-$e}: $p passed, $f failed"
