@@ -86,10 +86,15 @@ remove_managed() {
   $DOCKER volume rm -f storj-registry-data >/dev/null 2>&1 || true
 }
 
+# free_port: a port nothing listens on, below the kernel's ephemeral range
+# (a port a client connection happens to use as its local port cannot be
+# bound by docker-proxy or the registry either)
 free_port() {
-  local p
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 21000 ] 2>/dev/null || low=32768
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % (low - 20000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
   return 1
