@@ -192,6 +192,13 @@ stop_engine() {
 
 start_engine() {
   local pid i path dockerd args=()
+  # an engine of ours started by an older copy of this script (no bridge,
+  # so publish mode cannot work): restart it with a bridge
+  if ping_ok && [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$SOCK" \
+    http://localhost/networks/bridge)" = 404 ] && own_pid >/dev/null; then
+    log "engine on $SOCK runs without a bridge: restarting it"
+    stop_engine
+  fi
   if ping_ok; then
     log "engine already answers on $SOCK"
     host_ip >/dev/null
