@@ -70,7 +70,7 @@ own_pid() { # the pid from our pid file, if that process is a live dockerd
   echo "$pid"
 }
 
-host_ip() { "$HERE/host-ip.sh"; }
+host_ip() { need_pkg ip iproute2; "$HERE/host-ip.sh"; }
 
 print_env() {
   echo "DOCKER_HOST=unix://$SOCK"
@@ -207,6 +207,8 @@ start_engine() {
   fi
   need_pkg dockerd docker.io # also the CLI both engines are driven with
   need_pkg runc runc
+  need_pkg ip iproute2
+  need_pkg flock util-linux
   path=$PATH dockerd=dockerd
   if [ "$ENGINE" = 28 ]; then
     fetch_sid

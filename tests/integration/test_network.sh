@@ -12,6 +12,7 @@ t_begin
 PROBE=storj-registry-test/probe:1
 : "${HOST_IP:?HOST_IP must be set (tests/env/docker-engine.sh prints it)}"
 
+[ -x /bin/busybox ] || { t_fail "/bin/busybox present (apt-get install busybox-static)"; t_end; exit 1; }
 if ! $DOCKER image inspect "$PROBE" >/dev/null 2>&1; then
   d=$(mktemp -d)
   mkdir -p "$d/bin" "$d/www"
