@@ -5,6 +5,9 @@
 # fails the start with the engine's reason (an error line in a 200 stream).
 set -uo pipefail
 T_NAME=pull
+# the one suite in the backend's host-network mode (--network host); the
+# others run in publish mode, the default
+export SR_TEST_NETWORK=host
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
@@ -45,6 +48,8 @@ echo "# progress seen: $saw"
 t_check "status showed pulling with bytes done and total" test -n "$saw"
 t_check "progress names the image" grep -q "srt/registry:pull" <<<"$saw"
 t_check "the pulled image starts and runs" wait_state running 60
+t_check "in host mode the registry answers on 127.0.0.1:$PORT" curl -sf "http://127.0.0.1:$PORT/v2/"
+t_eq "and runs in the host network" host "$($DOCKER inspect --format '{{.HostConfig.NetworkMode}}' storj-registry)"
 t_check "the image is now in the engine" bash -c "$DOCKER image inspect '$WITH' >/dev/null"
 stop_backend
 
