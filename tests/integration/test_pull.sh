@@ -94,14 +94,7 @@ kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
 # wait): the source accepts connections and never answers, so the engine
 # sends no byte back; the stop must still end the start at once.
 stop_backend
-python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
-print("listening 127.0.0.1:%d" % s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept(); held.append(c)
-' >"$WORK/blackhole.log" 2>&1 &
+python3 "$ROOT/tests/env/blackhole.py" >"$WORK/blackhole.log" 2>&1 &
 BH_PID=$!
 wait_until 10 grep -q listening "$WORK/blackhole.log"
 BH_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/blackhole.log")
