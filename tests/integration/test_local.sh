@@ -43,7 +43,7 @@ t_check "started again" wait_state running 60
 t_check "the image survived stop and start" pull_again "$PORT" roundtrip
 
 # the backend restarts: it finds its registry by labels
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 t_check "registry keeps running without the backend" curl -sf "http://127.0.0.1:$PORT/v2/"
 start_backend local || t_fail "backend restarts"
 t_check "after a backend restart the registry is reported running" wait_state running 20
