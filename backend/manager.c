@@ -597,10 +597,14 @@ static void run_start(struct manager *m)
     log_info("registry answering on %s", url);
     goto out;
 fail:
-    if (e.code && strcmp(e.code, "cancelled") == 0)
+    if (e.code && strcmp(e.code, "cancelled") == 0) {
         log_info("start cancelled by a stop");
-    else
+    } else {
+        /* a start that failed is no wish to run: neither a later save nor
+         * the next backend start may bring this registry up */
+        set_desired_running(m, 0);
         job_fail(m, &e, hint);
+    }
 out:
     spec_free(&set);
     settings_free(&s);
