@@ -663,14 +663,19 @@ static void run_remove(struct manager *m, int purge)
     }
 }
 
-/* The gc container: the registry's own spec, running garbage-collect once. */
-static json_t *gc_create(json_t *registry_create)
+/* The gc container: the registry's own spec, running garbage-collect once.
+ * untagged: also delete manifests no tag names, which only distribution 3
+ * does safely: 2.x deletes the platform manifests of a tagged multi-arch
+ * index with them, and their layers. */
+static json_t *gc_create(json_t *registry_create, int untagged)
 {
     json_t *c = json_deep_copy(registry_create);
     if (!c)
         return NULL;
     json_object_set_new(
-        c, "Cmd", json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH));
+        c, "Cmd",
+        untagged ? json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH)
+                 : json_pack("[s, s]", "garbage-collect", REGCONFIG_PATH));
     json_object_del(c, "ExposedPorts");
     json_object_del(json_object_get(c, "HostConfig"), "PortBindings");
     json_object_set_new(json_object_get(c, "Labels"), SPEC_LABEL_ROLE, json_string("gc"));
@@ -684,6 +689,37 @@ static void gc_line(void *ctx, enum demux_stream stream, const char *line, size_
     char *out = ctx;
     if (len < 300 && memmem(line, len, "blobs marked", 12))
         snprintf(out, 300, "%.*s", (int)len, line);
+}
+
+/* Keeps the last non-empty line of "registry --version". */
+static void version_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    if (len && len < 200)
+        snprintf(ctx, 200, "%.*s", (int)len, line);
+}
+
+/* The major version of the registry image, from "registry --version" in a
+ * one-shot container without network (the official images' entrypoint
+ * prepends "registry" to an argument that starts with "-"); 0 when unknown. */
+static int image_major(struct manager *m, json_t *gc)
+{
+    struct err e;
+    char id[72] = "", out[200] = "";
+    int code = -1, major = 0;
+    json_t *c = json_deep_copy(gc);
+    if (!c)
+        return 0;
+    json_object_set_new(c, "Cmd", json_pack("[s]", "--version"));
+    json_object_del(json_object_get(c, "HostConfig"), "Mounts");
+    json_object_set_new(json_object_get(c, "HostConfig"), "NetworkMode", json_string("none"));
+    if (docker_create(&m->docker, GC_NAME, c, id, &e) == 0 &&
+        docker_start(&m->docker, id, &e) == 0 && docker_wait(&m->docker, id, 30, &code, &e) == 0 &&
+        code == 0 && docker_logs(&m->docker, id, 5, 0, version_line, out, NULL, &e) == 0)
+        major = regversion_major(out, strlen(out));
+    if (id[0])
+        docker_remove(&m->docker, id, &e);
+    json_decref(c);
+    return major;
 }
 
 static void gc_done(struct manager *m, int ok, const char *message)
@@ -727,7 +763,7 @@ static void run_gc(struct manager *m)
         goto fail;
     struct spec_container *r = &set.c[set.count - 1];
     set_phase(m, "collecting");
-    create = gc_create(r->create);
+    create = gc_create(r->create, 1);
     if (!create) {
         err_set(&e, 500, "no_memory", NULL, "out of memory");
         goto fail;
@@ -738,6 +774,17 @@ static void run_gc(struct manager *m)
     if (old && managed && strcmp(managed, "true") == 0)
         docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
     json_decref(old);
+    /* unknown is taken as 3, the default image */
+    int major = image_major(m, create);
+    int untagged = major == 0 || major >= 3;
+    if (!untagged) {
+        json_decref(create);
+        create = gc_create(r->create, 0);
+        if (!create) {
+            err_set(&e, 500, "no_memory", NULL, "out of memory");
+            goto fail;
+        }
+    }
     if (docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &e))
         goto fail;
     stopped = 1;
@@ -753,7 +800,10 @@ static void run_gc(struct manager *m)
                 line[0] ? ": " : "", line);
         goto fail;
     }
-    snprintf(msg, sizeof msg, "%s", summary[0] ? summary : "clean-up finished");
+    snprintf(msg, sizeof msg, "%s%s", summary[0] ? summary : "clean-up finished",
+             untagged ? ""
+                      : "; untagged manifests kept (registry 2.x would delete the platforms of "
+                        "multi-arch images)");
     log_info("garbage collection: %s", msg);
     gc_done(m, 1, msg);
     docker_remove(&m->docker, id, &e);
@@ -889,8 +939,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         err_set(e, 500, "no_memory", NULL, "cannot initialise");
         goto fail;
     }
-    if (settings_load(m->settings_path, &m->settings, e) &&
-        keep_bad_settings(m, e))
+    if (settings_load(m->settings_path, &m->settings, e) && keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
