@@ -10,7 +10,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SR_BIN:-$ROOT/backend/storj-registryd}
 DOCKER=${DOCKER:-/usr/bin/docker}
-REG_IMAGE=${SR_TEST_REGISTRY_IMAGE:-storj-registry-test/registry:2.8.2}
+REG_IMAGE=${SR_TEST_REGISTRY_IMAGE:-storj-registry-test/registry:3}
 GW_IMAGE=${SR_TEST_GATEWAY_IMAGE:-storj-registry-test/gateway-standin:1}
 WORK=${SR_TEST_WORK:-/tmp/srt/it}
 # Under valgrind CI wraps the backend: SR_WRAP="valgrind --error-exitcode=99 ..."

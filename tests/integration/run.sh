@@ -18,13 +18,16 @@ cd "$ROOT"
 
 BOTH=(network api local pull browse docker_down)
 ONLY28=(s3 storj storj_hosted storj_native standins)
+ONLY20=(smoke28)
 in_list() { local x=$1; shift; local y; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
 engines_of() { # engines_of SUITE: the engines a suite runs on
-  if in_list "$1" "${ONLY28[@]}"; then echo 28; else echo 20 28; fi
+  if in_list "$1" "${ONLY28[@]}"; then echo 28
+  elif in_list "$1" "${ONLY20[@]}"; then echo 20
+  else echo 20 28; fi
 }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=("${BOTH[@]}" "${ONLY28[@]}")
+[ ${#suites[@]} -gt 0 ] || suites=("${BOTH[@]}" "${ONLY20[@]}" "${ONLY28[@]}")
 OUTER_TALLY=${T_TALLY:-}
 total_p=0 total_f=0 fail=0 summary=()
 

@@ -38,6 +38,9 @@ expect_error() {
 }
 
 expect_error PUT /api/config '{"mode":' 400 invalid_json
+# a key cut inside a character used to leave the request without any answer
+LONGKEY="a$(printf '\xc3\xa9%.0s' $(seq 1 40))"
+expect_error PUT /api/config "{\"$LONGKEY\":1}" 400 unknown_field
 expect_error PUT /api/config '[1,2]' 400 invalid_json
 expect_error PUT /api/config '{"port":1,"port":2}' 400 invalid_json
 expect_error PUT /api/config '{"colour":"blue"}' 400 unknown_field colour
@@ -127,4 +130,27 @@ t_check "--version prints the version" bash -c "'$BIN' --version | grep -q storj
 
 stop_backend || t_fail "backend exits cleanly"
 t_check "the socket file is removed on exit" test ! -e "$API_SOCK"
+
+# A settings file that cannot be read (cut by a full disk, edited by hand, an
+# unknown mode from a newer version) must not stop the daemon: it is kept
+# aside, status says so, the backend runs with defaults.
+for bad in '{"mode":"local","port":' '{"mode":"teleport","port":9999}' 'not json at all'; do
+  rm -f "$STATE"/settings.json*
+  printf '%s' "$bad" >"$STATE/settings.json"; chmod 0600 "$STATE/settings.json"
+  if start_backend api; then
+    t_ok "the backend starts over a bad settings file (${bad:0:24})"
+    st=$(api GET /api/status)
+    t_eq "status names the problem (${bad:0:24})" settings_reset "$(jq -r '.settingsProblem.code // "missing"' <<<"$st")"
+    t_check "and what to do" test -n "$(jq -r '.settingsProblem.hint // empty' <<<"$st")"
+    t_eq "and runs with defaults" not-configured "$(jq -r .state <<<"$st")"
+    kept=$(jq -r '.settingsProblem.keptAs // "missing"' <<<"$st")
+    t_check "the bad file is kept aside, 0600" test -f "$STATE/$kept" -a "$(stat -c %a "$STATE/$kept" 2>/dev/null)" = 600
+    t_eq "with its content" "$bad" "$(cat "$STATE/$kept" 2>/dev/null)"
+    api PUT /api/config "{\"mode\":\"local\",\"port\":$PORT}" >/dev/null
+    t_eq "new settings can be saved" 200 "$(last_status)"
+    stop_backend || t_fail "backend exits cleanly"
+  else
+    t_fail "the backend starts over a bad settings file (${bad:0:24})"
+  fi
+done
 t_end
