@@ -177,6 +177,19 @@ int docker_negotiate(struct docker *d, struct err *e)
                 api, DOCKER_MIN_API_MINOR);
         goto out;
     }
+    /* an engine whose minimum is above what we speak would refuse every
+     * call ("client version 1.47 is too old"): say so once, here */
+    const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
+    int min_major = 0, min_minor = 0;
+    if (min && sscanf(min, "%d.%d", &min_major, &min_minor) == 2 &&
+        (min_major > DOCKER_MAX_API_MAJOR ||
+         (min_major == DOCKER_MAX_API_MAJOR && min_minor > DOCKER_MAX_API_MINOR))) {
+        err_set(e, 502, "docker_too_new", NULL,
+                "the Docker engine accepts API %s and newer only; this Storj Registry speaks up to "
+                "1.%d: update Storj Registry",
+                min, DOCKER_MAX_API_MINOR);
+        goto out;
+    }
     if (minor > DOCKER_MAX_API_MINOR)
         minor = DOCKER_MAX_API_MINOR;
     pthread_mutex_lock(&d->mu);
