@@ -19,19 +19,24 @@
 #   storjfront.sh stats ENDPOINT      counters as JSON (exhaustiveListings, ...)
 #   storjfront.sh reset ENDPOINT      counters back to 0
 #   storjfront.sh stop PID            stops the front started with that pid
+#   storjfront.sh gateway-image HOST:PORT [BASE_IMAGE]
+#       builds (in $DOCKER_HOST's engine) an image FROM the gateway stand-in
+#       (default storj-registry-test/gateway-standin:1) with
+#       STORJ_STANDIN_FRONT=HOST:PORT, for the backend's --gateway-image, and
+#       prints GATEWAY_FRONT_IMAGE=storj-registry-test/gateway-standin:front-...
 #
 # To make a storage check refuse or pass:
 #   hosted profile + key registered with ENC_AESGCM: a listing whose prefix does
 #     not end in '/' answers 501 NotImplemented; with ENC_NULL it is served.
 #   selfhosted profile + ENC_AESGCM: such a listing is served after an
-#     exhaustive listing (counted); with --exhaustive-limit 0 (or a small N and
-#     more objects) it answers 501 NotImplemented.
+#     exhaustive listing (counted) of the prefix's directory; with
+#     --exhaustive-limit N and more than N objects there, 501 NotImplemented.
 #   any profile: UploadPartCopy answers 501 unless "upc"; a multipart upload
 #     with a non-final part under 5 MiB fails at completion with EntityTooSmall.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-usage() { sed -n '2,31p' "$0" >&2; exit 2; }
+usage() { sed -n '2,36p' "$0" >&2; exit 2; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || usage
@@ -85,6 +90,18 @@ print(json.dumps(d))' "$cipher" "$sk" "$upc")
     kill "$1" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || exit 0; sleep 0.1; done
     kill -9 "$1" 2>/dev/null || true
+    ;;
+  gateway-image)
+    [ $# -ge 1 ] || usage
+    [[ $1 =~ ^[0-9.]+:[0-9]+$ ]] || { echo "storjfront: gateway-image needs a numeric HOST:PORT" >&2; exit 2; }
+    base=${2:-storj-registry-test/gateway-standin:1}
+    tag=storj-registry-test/gateway-standin:front-${1//[.:]/-}
+    ctx=$(mktemp -d)
+    printf 'FROM %s\nENV STORJ_STANDIN_FRONT=%s\nLABEL org.opencontainers.image.title="gateway stand-in behind the Storj-behaviour S3 front at %s"\n' \
+      "$base" "$1" "$1" >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=0 "${DOCKER:-docker}" build -q -t "$tag" "$ctx" >/dev/null || { rm -rf "$ctx"; exit 1; }
+    rm -rf "$ctx"
+    echo "GATEWAY_FRONT_IMAGE=$tag"
     ;;
   *) usage ;;
 esac
