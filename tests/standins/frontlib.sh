@@ -48,7 +48,7 @@ push_mixed() {
   MIXED_ID=$(mixed_image "srt-src/$name:1") || return 1
   $DOCKER tag "srt-src/$name:1" "localhost:$port/$name:1" || return 1
   t0=$(date +%s)
-  $DOCKER push "localhost:$port/$name:1" >"$WORK/push-$name.log" 2>&1
+  $DOCKER push "localhost:$port/$name:1" >"$WORK/push-${name//\//-}.log" 2>&1
   rc=$?
   MIXED_SECS=$(($(date +%s) - t0))
   return $rc
@@ -58,7 +58,7 @@ push_mixed() {
 pull_mixed() {
   local port=$1 name=$2 pulled
   $DOCKER rmi "localhost:$port/$name:1" "srt-src/$name:1" >/dev/null 2>&1
-  $DOCKER pull "localhost:$port/$name:1" >"$WORK/pull-$name.log" 2>&1 || { tail -3 "$WORK/pull-$name.log"; return 1; }
+  $DOCKER pull "localhost:$port/$name:1" >"$WORK/pull-${name//\//-}.log" 2>&1 || { tail -3 "$WORK/pull-${name//\//-}.log"; return 1; }
   pulled=$($DOCKER image inspect --format '{{.Id}}' "localhost:$port/$name:1")
   [ "$pulled" = "$MIXED_ID" ] || { echo "image id changed: $MIXED_ID -> $pulled"; return 1; }
 }
@@ -86,6 +86,24 @@ browse_delete_gc() {
   t_eq "$label: the clean-up succeeded" true "$(jq -r .ok <<<"$gc")"
   after=$("$ROOT/tests/env/s3-list.sh" "$bucket" docker/registry/v2/blobs/ | wc -l)
   t_check "$label: the image's 5 blobs are gone from the bucket ($before -> $after)" test "$after" -eq $((before - 5))
+}
+
+# blob_upload PORT NAME: uploads one random 1 MiB blob the way docker does
+# (POST an upload, PUT its data with the digest); prints the final status.
+# Unlike docker push, nothing retries: a refused commit shows at once.
+blob_upload() {
+  local port=$1 name=$2 f loc digest
+  f=$(mktemp "$WORK/blob.XXXXXX")
+  head -c $((1 << 20)) /dev/urandom >"$f"
+  digest=sha256:$(sha256sum <"$f" | cut -c1-64)
+  loc=$(curl -s -D - -o /dev/null -X POST "http://localhost:$port/v2/$name/blobs/uploads/" |
+    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  [ -n "$loc" ] || { rm -f "$f"; echo none; return; }
+  case $loc in http*) ;; *) loc=http://localhost:$port$loc ;; esac
+  case $loc in *\?*) loc="$loc&digest=$digest" ;; *) loc="$loc?digest=$digest" ;; esac
+  curl -s -o "$WORK/blob-answer" -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$f" "$loc"
+  rm -f "$f"
 }
 
 # unencrypted_keys_supported: the backend has the "unencryptedKeys" setting

@@ -99,7 +99,8 @@ print(json.dumps(d))' "$cipher" "$sk" "$upc")
     ctx=$(mktemp -d)
     printf 'FROM %s\nENV STORJ_STANDIN_FRONT=%s\nLABEL org.opencontainers.image.title="gateway stand-in behind the Storj-behaviour S3 front at %s"\n' \
       "$base" "$1" "$1" >"$ctx/Dockerfile"
-    DOCKER_BUILDKIT=0 "${DOCKER:-docker}" build -q -t "$tag" "$ctx" >/dev/null || { rm -rf "$ctx"; exit 1; }
+    DOCKER_BUILDKIT=0 "${DOCKER:-docker}" build -q -t "$tag" "$ctx" >"$ctx/build.log" 2>&1 ||
+      { cat "$ctx/build.log" >&2; rm -rf "$ctx"; exit 1; }
     rm -rf "$ctx"
     echo "GATEWAY_FRONT_IMAGE=$tag"
     ;;
