@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,11 @@ struct manager {
     /* the secrets of the containers as last created, redacted from their
      * logs even after the settings changed */
     char *live_secrets[4];
+
+    /* a settings file that could not be read at start, kept aside: what
+     * status tells the user (empty when there was none) */
+    char settings_problem[512];
+    char settings_kept_as[96]; /* the file name it was kept under */
 
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
@@ -735,7 +741,7 @@ static void run_gc(struct manager *m)
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
         docker_start(&m->docker, id, &e) || docker_wait(&m->docker, id, GC_TIMEOUT_S, &code, &e))
         goto fail;
-    docker_logs(&m->docker, id, 200, 0, gc_line, summary, &e);
+    docker_logs(&m->docker, id, 200, 0, gc_line, summary, NULL, &e);
     if (code != 0) {
         char line[300];
         last_log_line(m, id, line, sizeof line);
@@ -824,6 +830,32 @@ static void *worker_main(void *arg)
 
 /* ---- public ---------------------------------------------------------------- */
 
+/* A settings file that cannot be used must not stop the daemon (in Desktop
+ * that is a restart loop and a tab that only says "unreachable"): it is
+ * renamed aside (0600, it may hold secrets), status says so, and the
+ * backend runs with defaults. 0, or -1 when even that fails. */
+static int keep_bad_settings(struct manager *m, struct err *e)
+{
+    char aside[PATH_MAX + 32];
+    if (strcmp(e->code, "state_corrupt") != 0 && strcmp(e->code, "state_unreadable") != 0)
+        return -1;
+    snprintf(aside, sizeof aside, "%s.bad-%lld", m->settings_path, (long long)time(NULL));
+    if (rename(m->settings_path, aside)) {
+        err_set(e, 500, "state_unusable", NULL, "cannot move the unusable settings file aside: %s",
+                strerror(errno));
+        return -1;
+    }
+    chmod(aside, 0600);
+    log_warn("settings file unusable (%s): kept as %s, running with defaults", e->code, aside);
+    snprintf(m->settings_problem, sizeof m->settings_problem, "%s", e->message);
+    const char *base = strrchr(aside, '/');
+    snprintf(m->settings_kept_as, sizeof m->settings_kept_as, "%.95s", base ? base + 1 : aside);
+    settings_free(&m->settings);
+    if (settings_init(&m->settings))
+        return err_set(e, 500, "no_memory", NULL, "cannot initialise");
+    return 0;
+}
+
 struct manager *manager_new(const struct manager_opts *o, struct err *e)
 {
     struct manager *m = calloc(1, sizeof *m);
@@ -853,7 +885,8 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         err_set(e, 500, "no_memory", NULL, "cannot initialise");
         goto fail;
     }
-    if (settings_load(m->settings_path, &m->settings, e))
+    if (settings_load(m->settings_path, &m->settings, e) &&
+        keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
@@ -1012,6 +1045,15 @@ static json_t *status_locked(struct manager *m)
             st, "lastGc",
             json_pack("{s:s, s:b, s:s}", "at", at, "ok", m->gc_ok, "message", m->gc_message));
     }
+    if (st && m->settings_problem[0])
+        json_object_set_new(
+            st, "settingsProblem",
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", "settings_reset", "keptAs",
+                      m->settings_kept_as, "message",
+                      "the saved settings could not be read, so the backend started with defaults",
+                      "detail", m->settings_problem, "hint",
+                      "Enter your settings again and save them. The unreadable file is kept, "
+                      "under the name in keptAs, in the extension's state folder."));
     return st;
 }
 
@@ -1209,7 +1251,7 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
     struct log_ctx lc = {
         .lines = logs, .role = "", .secrets = (const char *const *)copies, .nsecrets = NSECRETS};
     out[0] = '\0';
-    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
+    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, NULL, &e) == 0) {
         const char *best = NULL;
         size_t n = json_array_size(logs);
         for (size_t k = 0; k < sizeof marks / sizeof *marks && !best; k++)
@@ -1258,14 +1300,18 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
                 "the Docker engine does not answer: start Docker and try again");
         goto out;
     }
+    int truncated = 0;
     for (int i = 0; i < 2; i++) {
+        int cut = 0;
         if (!ids[i][0])
             continue;
         lc.role = roles[i];
-        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, e) && e->status != 404)
+        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, &cut, e) &&
+            e->status != 404)
             goto out;
+        truncated |= cut;
     }
-    out = json_pack("{s:O}", "lines", lines);
+    out = json_pack("{s:O, s:b}", "lines", lines, "truncated", truncated);
 out:
     free_secrets(copies);
     buf_free(&lc.tmp);
