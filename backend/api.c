@@ -181,7 +181,15 @@ static void grant_inspect(struct manager *m, const struct api_request *req,
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "accessGrant") != 0 && strcmp(key, "bucket") != 0) {
+        if (strcmp(key, "unencryptedKeys") == 0) {
+            if (!json_is_boolean(v)) {
+                err_set(&e, 400, "invalid_type", key, "unencryptedKeys must be true or false");
+                goto out;
+            }
+            continue;
+        }
+        if (strcmp(key, "accessGrant") != 0 && strcmp(key, "bucket") != 0 &&
+            strcmp(key, "mode") != 0) {
             err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
             goto out;
         }
@@ -192,7 +200,10 @@ static void grant_inspect(struct manager *m, const struct api_request *req,
     }
     const char *grant = json_string_value(json_object_get(body, "accessGrant"));
     const char *bucket = json_string_value(json_object_get(body, "bucket"));
-    r = manager_inspect_grant(m, grant && *grant ? grant : NULL, bucket, &e);
+    const char *mode = json_string_value(json_object_get(body, "mode"));
+    json_t *unenc = json_object_get(body, "unencryptedKeys");
+    r = manager_inspect_grant(m, grant && *grant ? grant : NULL, bucket,
+                              mode && *mode ? mode : NULL, unenc ? json_is_true(unenc) : -1, &e);
 out:
     json_decref(body);
     if (r)

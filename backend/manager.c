@@ -16,6 +16,7 @@
 #include "regconfig.h"
 #include "docker.h"
 #include "grant.h"
+#include "readiness.h"
 #include "settings.h"
 
 #define STOP_TIMEOUT_S 10
@@ -1051,17 +1052,31 @@ json_t *manager_settings(struct manager *m)
     return j;
 }
 
-static json_t *grant_warnings(const char *grant, const char *bucket)
+/* The grant's offline report for a registry in mode: the report of
+ * grant.h, "registry" (readiness.h), "suggestedBucket", and "warnings"
+ * narrowed to what matters in that mode. NULL with e for a bad grant. */
+static json_t *grant_verdict(const char *grant, const char *bucket, enum mode mode, int unencrypted,
+                             struct err *e)
 {
     struct grant_error ge = {0};
-    struct grant_info *gi = grant ? grant_decode(grant, &ge) : NULL;
-    if (!gi)
-        return json_array();
-    json_t *r = grant_report(gi, bucket, time(NULL));
+    struct grant_info *gi = grant_decode(grant, &ge);
+    if (!gi) {
+        err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
+        return NULL;
+    }
+    json_t *r = grant_report(gi, bucket && *bucket ? bucket : NULL, time(NULL));
     grant_info_free(gi);
-    json_t *w = json_incref(json_object_get(r, "warnings"));
-    json_decref(r);
-    return w ? w : json_array();
+    json_t *v = r ? readiness_verdict(r, mode, bucket, unencrypted) : NULL;
+    if (!v) {
+        json_decref(r);
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
+    const char *one = readiness_suggested_bucket(r);
+    json_object_set_new(r, "suggestedBucket", one ? json_string(one) : json_null());
+    json_object_set_new(r, "warnings", readiness_warnings(v));
+    json_object_set_new(r, "registry", v);
+    return r;
 }
 
 json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
@@ -1079,8 +1094,16 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     if (next.mode == MODE_STORJ_HOSTED && next.access_grant &&
         (!next.s3_access_key || !next.s3_secret_key)) {
         const char *svc = next.auth_service ? next.auth_service : SETTINGS_AUTH_SERVICE;
-        log_info("registering the access grant with the Auth Service at %s", svc);
-        if (authsvc_register(svc, next.access_grant, &creds, e))
+        char *outgoing = NULL;
+        /* with unencryptedKeys the hosted gateway gets the copy with
+         * unencrypted object keys: its listings are then served fast */
+        if (settings_outgoing_grant(&next, &outgoing, e))
+            goto out;
+        log_info("registering the access grant%s with the Auth Service at %s",
+                 settings_unencrypted_applies(&next) ? " (unencrypted object keys)" : "", svc);
+        rc = authsvc_register(svc, outgoing, &creds, e);
+        secret_free(&outgoing);
+        if (rc)
             goto out;
         free(next.s3_access_key);
         secret_free(&next.s3_secret_key);
@@ -1107,8 +1130,15 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     memset(&next, 0, sizeof next);
     compute_desired_hash(m);
     out = settings_public_json(&m->settings);
+    json_t *verdict = m->settings.access_grant
+                          ? grant_verdict(m->settings.access_grant, m->settings.bucket,
+                                          m->settings.mode, m->settings.unencrypted_keys, e)
+                          : NULL;
     json_object_set_new(out, "warnings",
-                        grant_warnings(m->settings.access_grant, m->settings.bucket));
+                        verdict ? json_incref(json_object_get(verdict, "warnings")) : json_array());
+    json_object_set_new(out, "registry",
+                        verdict ? json_incref(json_object_get(verdict, "registry")) : json_null());
+    json_decref(verdict);
     unlock_changed(m);
     log_info("settings saved (mode %s)", settings_mode_name(m->settings.mode));
 out:
@@ -1308,12 +1338,22 @@ int manager_delete_image(struct manager *m, const char *name, const char *digest
 }
 
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
-                              struct err *e)
+                              const char *mode, int unencrypted, struct err *e)
 {
     char *g = NULL, *b = NULL;
+    enum mode md;
+    if (mode && settings_mode_parse(mode, &md)) {
+        err_set(e, 400, "invalid_value", "mode",
+                "mode must be one of local, s3, storj, storj-hosted, storj-native");
+        return NULL;
+    }
     pthread_mutex_lock(&m->mu);
     g = xstrdup(grant ? grant : m->settings.access_grant);
     b = xstrdup(bucket ? bucket : m->settings.bucket);
+    if (!mode)
+        md = m->settings.mode;
+    if (unencrypted < 0)
+        unencrypted = m->settings.unencrypted_keys;
     pthread_mutex_unlock(&m->mu);
     json_t *r = NULL;
     if (!g) {
@@ -1321,14 +1361,7 @@ json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *
                 "no access grant given and none saved: paste one");
         goto out;
     }
-    struct grant_error ge = {0};
-    struct grant_info *gi = grant_decode(g, &ge);
-    if (!gi) {
-        err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
-        goto out;
-    }
-    r = grant_report(gi, b && *b ? b : NULL, time(NULL));
-    grant_info_free(gi);
+    r = grant_verdict(g, b, md, unencrypted, e);
 out:
     secret_free(&g);
     free(b);

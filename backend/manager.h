@@ -52,8 +52,10 @@ json_t *manager_repositories(struct manager *m, struct err *e);
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
 
 /* Report of the given grant, or of the saved one when grant is NULL, checked
- * against bucket (or the saved bucket when NULL). */
+ * against bucket (or the saved bucket when NULL) for a registry in mode (the
+ * saved mode when NULL) with unencrypted (-1: the saved setting): grant.h's
+ * report plus "registry" and "suggestedBucket" (readiness.h). */
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
-                              struct err *e);
+                              const char *mode, int unencrypted, struct err *e);
 
 #endif
