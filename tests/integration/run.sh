@@ -11,7 +11,7 @@ tests/env/images.sh registry gateway >/dev/null || { echo "cannot build the test
 S3_INSTALL=1 tests/env/ceph-s3.sh >/dev/null || { echo "cannot start Ceph RGW"; exit 1; }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(api local pull s3 browse docker_down storj storj_hosted storj_native standins)
+[ ${#suites[@]} -gt 0 ] || suites=(api local pull s3 browse docker_down storj storj_hosted storj_native standins check)
 fail=0
 for s in "${suites[@]}"; do
   f=tests/integration/test_$s.sh
