@@ -12,6 +12,12 @@ BUILD="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-open
 RUN="docker.io curl ca-certificates"
 TEST="libcmocka-dev valgrind clang libclang-rt-14-dev jq docker-registry ceph-mon ceph-osd radosgw
       chromium debootstrap nodejs npm python3 uuid-runtime iproute2 procps clang-format cppcheck"
+# The multi-arch extension image (make extension) needs only Docker here: the
+# cross compiler (gcc-aarch64-linux-gnu / gcc-x86-64-linux-gnu) and the other
+# architecture's libraries (libssl-dev:arm64, ...) are installed inside the
+# Dockerfile's build stage. Its test runs the arm64 backend under Debian's
+# qemu-aarch64-static (explicitly, no binfmt registration needed).
+TEST="$TEST qemu-user-static"
 
 want="$BUILD $RUN"
 [ "${1:-}" = --test ] && want="$want $TEST"
