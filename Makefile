@@ -48,7 +48,8 @@ help:
 	@echo "make fuzz       the grant decoder fuzzer for FUZZ_SECONDS (default 60)"
 	@echo "make integration  backend + real Docker engine + real S3 (Ceph RGW)"
 	@echo "make browser    the UI in headless Chromium against the real backend"
-	@echo "make extension  build the extension image; make install-extension installs it in Docker Desktop"
+	@echo "make extension  build the extension image (one index: linux/amd64 + linux/arm64; build/*.oci.tar)"
+	@echo "make install-extension  install it in Docker Desktop"
 	@echo "make bench      memory, latency and start-time figures into bench/results/"
 	@echo "make lint       clang-format check + cppcheck; make format rewrites"
 
