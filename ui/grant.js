@@ -77,7 +77,16 @@ async function inspectNow(my) {
   if (grant) body.accessGrant = grant;
   if (bucket && !bucketError(bucket)) body.bucket = bucket;
   try {
-    const info = await api.inspectGrant(body);
+    let info;
+    try {
+      info = await api.inspectGrant(body);
+    } catch (err) {
+      // a backend from before the per-mode check: ask the old way
+      if (err.code !== 'unknown_field' || !['mode', 'unencryptedKeys'].includes(err.field)) throw err;
+      delete body.mode;
+      delete body.unencryptedKeys;
+      info = await api.inspectGrant(body);
+    }
     if (my !== seq) return;
     setFieldError('accessGrant', '');
     if (grant) renderGrantInfo(info);
