@@ -187,7 +187,7 @@ function renderStatus() {
     setTextIfChanged($('status-error-hint'), hint);
     $('status-error-hint').hidden = !hint || fromCheck;
     const steps = $('status-error-steps');
-    if (fromCheck) renderSteps(steps, lastCheck()?.steps);
+    if (fromCheck) renderSteps(steps, lastCheck()?.steps, err.message);
     else steps.hidden = true;
     const raw = [err.code ? `code: ${err.code}` : '', err.message ? `message: ${err.message}` : '', err.detail || err.raw || ''].filter(Boolean).join('\n');
     setTextIfChanged($('status-error-raw'), raw);
@@ -292,9 +292,9 @@ function renderSummary() {
   $('check-meta').classList.toggle('check-bad', Boolean(chk && !chk.ok && !running));
   $('check-meta').classList.toggle('check-ok', Boolean(chk && chk.ok && !running));
   // the steps show once: beside the failed start when that is what failed
+  // (a passed check is one line; a failed one lists its steps)
   const steps = $('check-steps');
-  if (chk && !running && !fromCheck && !(chk.ok && (chk.steps || []).every((s) => s.ok !== false))) renderSteps(steps, chk.steps);
-  else if (chk && !running && !fromCheck && chk.ok) renderSteps(steps, chk.steps);
+  if (chk && !running && !fromCheck && !chk.ok) renderSteps(steps, chk.steps);
   else steps.hidden = true;
   create2.hidden = !(chk && !chk.ok && chk.canCreateBucket && !fromCheck && !running);
   create2.disabled = Boolean(state.busy || job);

@@ -94,7 +94,10 @@ async function inspectNow(my) {
     const reg = info?.registry;
     findings = Array.isArray(reg?.findings) ? reg.findings : Array.isArray(info?.warnings) ? info.warnings : [];
     suggested = typeof info?.suggestedBucket === 'string' ? info.suggestedBucket : '';
-    if (suggested && grant) form.suggestBucket(suggested);
+    if (suggested && grant && form.suggestBucket(suggested)) {
+      const help = document.getElementById('help-bucket');
+      if (help) help.textContent = 'From the access grant, which is limited to this bucket.';
+    }
   } catch (err) {
     if (my !== seq) return;
     findings = [];
@@ -129,7 +132,7 @@ export function renderFindings() {
           { class: 'finding-explain' },
           'With unencrypted object keys, image contents stay end-to-end encrypted; only repository names, tags and digests become visible to the satellite. Images already stored under encrypted keys in this bucket will not be seen by this registry.',
         ),
-        el('button', { type: 'button', class: 'btn btn-primary btn-small', id: 'btn-unencrypted-keys' }, 'Use unencrypted object keys for this registry'),
+        el('button', { type: 'button', class: 'btn btn-outlined btn-small', id: 'btn-unencrypted-keys' }, 'Use unencrypted object keys for this registry'),
       );
     }
     items.push(

@@ -160,8 +160,10 @@ const STEP_NAMES = {
  * Fills an <ol> with the steps of a storage check.
  * @param {HTMLElement} ol
  * @param {CheckStep[] | undefined} steps
+ * @param {string} [said] a message already shown above the list (not repeated)
  */
-export function renderSteps(ol, steps) {
+export function renderSteps(ol, steps, said = '') {
+  const same = (/** @type {string | undefined} */ m) => sentence(m).toLowerCase() === sentence(said).toLowerCase();
   const list = Array.isArray(steps) ? steps : [];
   ol.hidden = list.length === 0;
   ol.replaceChildren(
@@ -177,7 +179,7 @@ export function renderSteps(ol, steps) {
           'div',
           { class: 'step-body' },
           el('span', { class: 'step-name' }, name, el('span', { class: 'visually-hidden' }, st === 'ok' ? ': passed' : st === 'bad' ? ': failed' : ': skipped')),
-          s.message && st !== 'ok' ? el('span', { class: 'step-msg' }, sentence(s.message)) : null,
+          s.message && st !== 'ok' && !same(s.message) ? el('span', { class: 'step-msg' }, sentence(s.message)) : null,
           s.fix && st === 'bad' ? el('span', { class: 'step-fix' }, sentence(s.fix)) : null,
         ),
       );

@@ -445,7 +445,7 @@ test('first run: one recommended choice, the others folded, Advanced folded, a H
   assert.equal(await waitBadge(page, 'not-configured'), 'not-configured');
   await page.waitForSelector('#view-setup', { state: 'visible' });
   assert.equal(await page.isVisible('#view-overview'), false, 'no overview before setup');
-  assert.equal(await page.getAttribute('html', 'class'), 'dockerDesktopTheme');
+  assert.match(await page.getAttribute('html', 'class'), /\bdockerDesktopTheme\b/);
   assert.equal(await page.isChecked('input[name=mode][value=storj]'), true, 'Storj is the default of a new setup');
   assert.match(await page.textContent('.mode-main'), /Storj\s+recommended/);
   assert.equal(await page.evaluate(() => document.getElementById('more-modes').open), false, 'the other modes are folded');
@@ -719,6 +719,10 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
   assert.equal(busy, false, 'port 9999 is free for the marketplace screenshots');
   let bucket = 'acme-registry';
   let res = await apiJSON('PUT', '/api/config', { mode: 'storj', port, bucket, accessGrant: GRANT, unencryptedKeys: true });
+  if (res.status === 400 && res.body?.error?.field === 'unencryptedKeys') {
+    console.log('# this backend has no unencryptedKeys setting yet: screenshots with the grant as pasted');
+    res = await apiJSON('PUT', '/api/config', { mode: 'storj', port, bucket, accessGrant: GRANT });
+  }
   assert.equal(res.status, 200, JSON.stringify(res.body));
   try {
     await gatewayUser(backend.stateDir, bucket);
