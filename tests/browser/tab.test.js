@@ -676,7 +676,7 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
     // the Check button runs the same check again, with progress, then its steps
     await page.click('#btn-check');
     await page.waitForFunction(() => /Passed/.test(document.getElementById('check-meta').textContent), null, { timeout: 60000 });
-    assert.ok((await page.$$('#check-steps [data-ok="ok"]')).length >= 4);
+    assert.equal(await page.isVisible('#check-steps'), false, 'a passed check is one line');
     await shotsAtWidths(page, 'hosted-running');
     assert.deepEqual(page.errors, []);
     await page.context().close();
