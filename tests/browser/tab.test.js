@@ -766,6 +766,89 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
   assert.equal(png.readUInt32BE(20), 1600, 'marketplace screenshot height');
 });
 
+test('local volume mode: save and start, push, delete an image, clean up, the Start/Stop toggle, remove with purge (real engine)', { timeout: 300000 }, async () => {
+  await freshBackend('local');
+  const page = await newPage({ desktop: true, width: 1280 });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'not-configured');
+  await chooseMode(page, 'local');
+  assert.equal(await page.isVisible('#f-grant'), false);
+  assert.equal(await page.isVisible('#f-bucket'), false);
+  await openSetupFolds(page);
+  const port = await freePort(15000, 15999);
+  await page.fill('#f-port', String(port));
+  await page.click('#btn-save');
+  await waitBadge(page, 'running', 90000);
+  assert.match(await page.textContent('#btn-toggle'), /Stop/);
+  assert.equal(await page.isVisible('#check-box'), false, 'nothing to check on a local volume');
+  await page.click('#btn-volume');
+  assert.ok((await page.evaluate(() => window.__ddCalls)).includes('navigate viewVolume storj-registry-data'), 'the data volume opens in Desktop');
+
+  await page.fill('#howto-image', 'acme/worker:3');
+  await randomImage('acme/worker:3');
+  pushedImages.add('acme/worker:3');
+  await runCopied(await copied(page, 'cmd-tag'));
+  pushedImages.add(`localhost:${port}/acme/worker:3`);
+  assert.match((await runCopied(await copied(page, 'cmd-push'))).stdout, /digest: sha256:/);
+  // seen in the logs: the list refreshes without a click
+  await page.waitForFunction(() => /acme\/worker:3/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
+  assert.match(await page.textContent('#images-total'), /1 tag in 1 repository/);
+  // a pull command per image, for the registry that runs
+  await page.click('[data-pull]');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `docker pull localhost:${port}/acme/worker:3`);
+
+  await page.click('[data-delete="acme/worker"]');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-title'), /Delete acme\/worker:3/);
+  const delReq = page.waitForResponse((r) => r.request().method() === 'DELETE' && /\/api\/repositories\//.test(r.url()));
+  await page.click('#confirm-ok');
+  assert.equal((await delReq).status(), 200);
+  await page.waitForFunction(() => !/acme\/worker:3/.test(document.getElementById('images').textContent), null, { timeout: 20000 });
+  await page.click('#btn-gc');
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => /Last clean-up/.test(document.getElementById('images-meta').textContent), null, { timeout: 90000 });
+  assert.doesNotMatch(await page.textContent('#images-meta'), /failed/);
+  await waitBadge(page, 'running', 60000);
+
+  // one button: Stop, then Start
+  await page.click('#btn-toggle');
+  await waitBadge(page, 'stopped', 60000);
+  assert.match(await page.textContent('#btn-toggle'), /Start/);
+  assert.match(await page.getAttribute('#btn-toggle', 'class'), /btn-primary/);
+  await page.click('#btn-toggle');
+  await waitBadge(page, 'running', 60000);
+
+  // remove asks first, keeps focus inside, and purges the volume when asked
+  await page.click('#btn-remove');
+  await page.waitForSelector('#remove-dialog[open]');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'remove-cancel');
+  const ids = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    ids.push(await page.evaluate(() => document.activeElement.id));
+  }
+  for (const id of ids) assert.ok(['remove-purge', 'remove-cancel', 'remove-confirm'].includes(id), `focus stays in the dialog (${ids})`);
+  await shots(page, 'remove-dialog', { fullPage: false });
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.getElementById('remove-dialog').open);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-remove');
+  await page.click('#btn-remove');
+  await page.check('#remove-purge');
+  const del = page.waitForRequest((r) => r.method() === 'DELETE');
+  await page.click('#remove-confirm');
+  assert.match((await del).url(), /\/api\/registry\?purge=true$/);
+  await waitFor('the containers to be removed', async () => {
+    const st = (await apiJSON('GET', '/api/status')).body;
+    return !st.job && (st.containers || []).length === 0;
+  }, 60000);
+  const vols = await docker('volume', 'ls', '-q', '--filter', 'name=storj-registry-data');
+  assert.equal(vols.stdout.trim(), '', 'the local volume is gone');
+  await page.waitForFunction(() => document.querySelectorAll('#containers-body li').length === 0, null, { timeout: 15000 });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('field errors: a bad bucket as you type and from the backend', { timeout: 60000 }, async () => {
   await freshBackend('fields');
   const page = await newPage();
