@@ -749,6 +749,9 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
     pushedImages.add(target);
     await docker('push', target);
   }
+  // the storage check, where the backend has it, shows as passed
+  const chk = await apiJSON('POST', '/api/storage/check');
+  if (chk.status === 202) await waitFor('the storage check', async () => (await apiJSON('GET', '/api/status')).body.lastCheck?.ok === true, 60000, 500);
   for (const scheme of ['light', 'dark']) {
     const page = await newPage({ desktop: true, width: 1200, height: 800, scale: 2, scheme });
     await page.goto(`${backend.url}/`);
@@ -942,6 +945,59 @@ test('field errors: a bad bucket as you type and from the backend', { timeout: 6
   await page.context().close();
 });
 
+
+test('the fallback palette meets WCAG AA: every text colour variable on every surface it is used on, light and dark', { timeout: 60000 }, async () => {
+  const page = await newPage(); // standalone: no injected theme, the fallbacks of app.css
+  await page.goto(`${backend.url}/`);
+  await page.waitForFunction(() => document.documentElement.dataset.scheme === 'light');
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForFunction((s) => document.documentElement.dataset.scheme === s, scheme);
+    const r = await page.evaluate(() => {
+      // [text variable, surface variables (composed from the last to the first)]
+      const pairs = [
+        ['--text', ['--bg']], ['--text', ['--paper']], ['--text-2', ['--bg']], ['--text-2', ['--paper']], ['--text-2', ['--code-bg']],
+        ['--primary-text', ['--paper']], ['--primary-text', ['--bg']], ['--primary-text', ['--soft-primary', '--paper']],
+        ['--error-text', ['--paper']], ['--error-text', ['--soft-error', '--paper']],
+        ['--success-text', ['--paper']], ['--success-text', ['--soft-success', '--paper']],
+        ['--warning-text', ['--paper']], ['--warning-text', ['--soft-warning', '--paper']],
+        ['--text', ['--soft-error', '--paper']], ['--text', ['--soft-primary', '--paper']],
+        ['--primary-contrast', ['--primary']], ['--error-contrast', ['--error']],
+      ];
+      const probe = document.createElement('div');
+      document.body.append(probe);
+      const rgba = (v, prop) => {
+        probe.style[prop] = `var(${v})`;
+        const c = getComputedStyle(probe)[prop];
+        let m = /^rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)$/.exec(c);
+        if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+        m = /^color\(srgb ([\d.e-]+) ([\d.e-]+) ([\d.e-]+)(?: \/ ([\d.]+))?\)$/.exec(c);
+        if (m) return [m[1] * 255, m[2] * 255, m[3] * 255, m[4] === undefined ? 1 : +m[4]];
+        throw new Error(`cannot read ${v}: ${c}`);
+      };
+      const over = (t, u) => [0, 1, 2].map((i) => t[i] * t[3] + u[i] * (1 - t[3])).concat([1]);
+      const lum = ([r, g, b]) => {
+        const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const out = [];
+      for (const [fg, bgs] of pairs) {
+        let bg = [255, 255, 255, 1];
+        for (const b of [...bgs].reverse()) bg = over(rgba(b, 'backgroundColor'), bg);
+        const f = over(rgba(fg, 'color'), bg);
+        const [a, b] = [lum(f), lum(bg)].sort((x, y) => y - x);
+        out.push([fg, bgs.join(' over '), Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100]);
+      }
+      probe.remove();
+      return { injected: document.documentElement.classList.contains('dd-injected-theme'), out };
+    });
+    assert.equal(r.injected, false, 'the fallback palette is the one measured');
+    const low = r.out.filter(([, , ratio]) => ratio < 4.5);
+    assert.deepEqual(low, [], `${scheme}: pairs under 4.5:1`);
+    console.log(`# ${scheme}: lowest ratio ${Math.min(...r.out.map((x) => x[2]))}`);
+  }
+  await page.context().close();
+});
 
 test('backend down: the banner shows, Retry recovers once it is back', { timeout: 90000 }, async () => {
   const page = await newPage();
