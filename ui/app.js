@@ -27,7 +27,7 @@ let form;
 
 /** @returns {'loading' | 'setup' | 'overview'} */
 function currentView() {
-  if (!state.status) return state.unreachable ? 'overview' : 'loading';
+  if (!state.status) return 'loading';
   if (!isConfigured() || state.editing) return 'setup';
   return 'overview';
 }
@@ -40,7 +40,9 @@ function renderView() {
   $('view-overview').hidden = v !== 'overview';
   if (v !== lastView) {
     document.documentElement.dataset.view = v;
-    if (lastView && v === 'setup') $('setup-heading').focus?.();
+    // the control that was used is gone: focus goes to the new view's heading
+    const lost = !document.activeElement || document.activeElement === document.body || document.activeElement.closest('[hidden]');
+    if (lastView && lastView !== 'loading' && lost) (v === 'setup' ? $('setup-heading') : $('state-summary')).focus();
     lastView = v;
   }
 }
