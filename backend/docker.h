@@ -75,9 +75,11 @@ int docker_remove(struct docker *d, const char *id, struct err *e);
 json_t *docker_inspect(struct docker *d, const char *id, struct err *e);
 /* Containers (all states) carrying label (key=value). New reference or NULL. */
 json_t *docker_list(struct docker *d, const char *label, struct err *e);
-/* The last `tail` lines of the container's logs, one callback per line. */
+/* The last `tail` lines of the container's logs, one callback per line. An
+ * answer past DOCKER_MAX_LOGS ends there: the lines read so far are given
+ * and *truncated (when not NULL) is set. */
 int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_fn fn, void *ctx,
-                struct err *e);
+                int *truncated, struct err *e);
 /* Waits up to timeout_s for the container to exit; *exit_code gets its
  * status. 0 or -1. */
 int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code, struct err *e);

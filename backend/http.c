@@ -75,12 +75,31 @@ int http_origin_allowed(const char *origin, int port)
     return http_host_allowed(origin + 7, port);
 }
 
-/* Sends text (taken: freed by MHD) as the JSON answer. */
+/* Every answer is JSON, even when the real one could not be made. */
+static const char fallback_body[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"the backend could not encode its "
+    "answer; try again, and report it if it persists\"}}";
+
+/* Sends text (taken: freed by MHD) as the JSON answer; without text, the
+ * fixed fallback with a 500. */
 static enum MHD_Result send_text(struct MHD_Connection *c, int status, char *text,
                                  const char *allow)
 {
-    if (!text)
-        return MHD_NO;
+    if (!text) {
+        text = strdup(fallback_body);
+        status = 500;
+        allow = NULL;
+        if (!text) {
+            struct MHD_Response *r = MHD_create_response_from_buffer(
+                sizeof fallback_body - 1, (void *)fallback_body, MHD_RESPMEM_PERSISTENT);
+            if (!r)
+                return MHD_NO;
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            enum MHD_Result ret = MHD_queue_response(c, 500, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+    }
     size_t n = strlen(text);
     struct MHD_Response *r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
@@ -253,7 +272,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!rq)
         return;
     if (rq->body.data)
-        memset(rq->body.data, 0, rq->body.len); /* may hold a grant */
+        secret_wipe(rq->body.data, rq->body.len); /* may hold a grant */
     buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;

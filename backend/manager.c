@@ -735,7 +735,7 @@ static void run_gc(struct manager *m)
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
         docker_start(&m->docker, id, &e) || docker_wait(&m->docker, id, GC_TIMEOUT_S, &code, &e))
         goto fail;
-    docker_logs(&m->docker, id, 200, 0, gc_line, summary, &e);
+    docker_logs(&m->docker, id, 200, 0, gc_line, summary, NULL, &e);
     if (code != 0) {
         char line[300];
         last_log_line(m, id, line, sizeof line);
@@ -1209,7 +1209,7 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
     struct log_ctx lc = {
         .lines = logs, .role = "", .secrets = (const char *const *)copies, .nsecrets = NSECRETS};
     out[0] = '\0';
-    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
+    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, NULL, &e) == 0) {
         const char *best = NULL;
         size_t n = json_array_size(logs);
         for (size_t k = 0; k < sizeof marks / sizeof *marks && !best; k++)
@@ -1258,14 +1258,18 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
                 "the Docker engine does not answer: start Docker and try again");
         goto out;
     }
+    int truncated = 0;
     for (int i = 0; i < 2; i++) {
+        int cut = 0;
         if (!ids[i][0])
             continue;
         lc.role = roles[i];
-        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, e) && e->status != 404)
+        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, &cut, e) &&
+            e->status != 404)
             goto out;
+        truncated |= cut;
     }
-    out = json_pack("{s:O}", "lines", lines);
+    out = json_pack("{s:O, s:b}", "lines", lines, "truncated", truncated);
 out:
     free_secrets(copies);
     buf_free(&lc.tmp);

@@ -38,6 +38,9 @@ expect_error() {
 }
 
 expect_error PUT /api/config '{"mode":' 400 invalid_json
+# a key cut inside a character used to leave the request without any answer
+LONGKEY="a$(printf '\xc3\xa9%.0s' $(seq 1 40))"
+expect_error PUT /api/config "{\"$LONGKEY\":1}" 400 unknown_field
 expect_error PUT /api/config '[1,2]' 400 invalid_json
 expect_error PUT /api/config '{"port":1,"port":2}' 400 invalid_json
 expect_error PUT /api/config '{"colour":"blue"}' 400 unknown_field colour

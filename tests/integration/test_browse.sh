@@ -16,7 +16,7 @@ BUCKET=srt-browse-$RANDOM$RANDOM
 s3_mkbucket "$BUCKET" || t_fail "bucket $BUCKET created in Ceph RGW"
 PORT=$(free_port)
 start_backend browse || { t_fail "backend starts"; t_end; exit 1; }
-api PUT /api/config "$(jq -nc --arg b "$BUCKET" --arg e "$S3_ENDPOINT" --arg a "$S3_ACCESS_KEY" --arg s "$S3_SECRET_KEY" --argjson p "$PORT" \
+api PUT /api/config "$(jq -nc --arg b "$BUCKET" --arg e "$S3_HOST_ENDPOINT" --arg a "$S3_ACCESS_KEY" --arg s "$S3_SECRET_KEY" --argjson p "$PORT" \
   '{mode:"s3",port:$p,bucket:$b,s3:{endpoint:$e,accessKey:$a,secretKey:$s}}')" >/dev/null
 
 body=$(api GET /api/repositories)

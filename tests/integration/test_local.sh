@@ -23,6 +23,8 @@ t_check "state reaches running" wait_state running 90
 t_eq "endpoint names the port" "localhost:$PORT" "$(api GET /api/status | jq -r .endpoint)"
 t_eq "one registry container" 1 "$($DOCKER ps -q --filter label=io.storj.registry.role=registry | wc -l)"
 t_check "registry answers /v2/" curl -sf "http://127.0.0.1:$PORT/v2/"
+net=$($DOCKER inspect --format '{{range (index .HostConfig.PortBindings "5000/tcp")}}{{.HostIp}}:{{.HostPort}}{{end}} {{.HostConfig.NetworkMode}}' storj-registry)
+t_check "publish mode: 5000/tcp published on 127.0.0.1:$PORT, bridge network ($net)" grep -qE "^127\.0\.0\.1:$PORT (default|bridge)$" <<<"$net"
 t_eq "container health is healthy" healthy "$(api GET /api/status | jq -r '.containers[0].health')"
 t_check "push and pull back a 3-layer random image, same digest" push_pull_roundtrip "$PORT" roundtrip
 t_check "a second start while running is accepted (idempotent)" bash -c "curl -s -o /dev/null -w '%{http_code}' --unix-socket '$API_SOCK' -X POST http://localhost/api/registry/start | grep -q 202"
@@ -102,6 +104,21 @@ api POST /api/registry/start >/dev/null; wait_state running 60
 api DELETE '/api/registry?purge=true' >/dev/null
 t_check "remove with purge reaches stopped" wait_state stopped 60
 t_check "purge removed the data volume" wait_until 10 bash -c "! $DOCKER volume inspect storj-registry-data >/dev/null 2>&1"
+
+# publish mode: a port another program holds on 127.0.0.1 fails the start
+# (docker-proxy cannot bind it) with the engine's reason and a hint
+BUSY=$(free_port)
+python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $BUSY)); s.listen(); time.sleep(90)" &
+busy_pid=$!
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$BUSY"
+api PUT /api/config "{\"port\":$BUSY}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "a start on a port in use fails" wait_state failed 60
+st=$(api GET /api/status)
+echo "# port in use: $(jq -c .error <<<"$st")"
+t_eq "with the start_failed code" start_failed "$(jq -r .error.code <<<"$st")"
+t_check "and the hint to pick another port" grep -q 'pick another port' <<<"$(jq -r '.error.hint // empty' <<<"$st")"
+kill "$busy_pid" 2>/dev/null; wait "$busy_pid" 2>/dev/null
 
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
