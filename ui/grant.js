@@ -122,16 +122,17 @@ export function renderFindings() {
   const items = [];
   for (const f of findings) {
     if (!f || !(f.message || f.code)) continue;
+    // the bucket field itself asks for a bucket
+    if (f.code === 'no_bucket' && form.fieldActive('bucket')) continue;
     const sev = f.severity === 'error' || f.severity === 'info' ? f.severity : 'warning';
     /** @type {any[]} */
     const extra = [];
     if (f.action === 'unencrypted-keys' && !form.unencryptedKeys) {
+      // the backend's fix text explains the trade-off; this one is for a backend without it
+      const explain =
+        'With unencrypted object keys, image contents stay end-to-end encrypted; only repository names, tags and digests become visible to the satellite. Images already stored under encrypted keys in this bucket will not be seen by this registry.';
       extra.push(
-        el(
-          'p',
-          { class: 'finding-explain' },
-          'With unencrypted object keys, image contents stay end-to-end encrypted; only repository names, tags and digests become visible to the satellite. Images already stored under encrypted keys in this bucket will not be seen by this registry.',
-        ),
+        f.fix ? null : el('p', { class: 'finding-explain' }, explain),
         el('button', { type: 'button', class: 'btn btn-outlined btn-small', id: 'btn-unencrypted-keys' }, 'Use unencrypted object keys for this registry'),
       );
     }
