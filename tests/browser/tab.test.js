@@ -38,6 +38,12 @@ const REGISTRY_IMAGE = process.env.SR_TEST_REGISTRY_IMAGE || 'storj-registry-tes
 const GATEWAY_IMAGE = process.env.SR_TEST_GATEWAY_IMAGE || 'storj-registry-test/gateway-standin:1';
 const S3_ENDPOINT = process.env.S3_ENDPOINT || 'http://127.0.0.1:7480';
 const DOCS_SHOTS = path.join(ROOT, 'docs/screenshots');
+const STANDINS = process.env.SRT_STANDINS_DIR || path.join(ROOT, 'tests/standins');
+// The Storj-behaviour S3 front (tests/standins/storjfront.py, a STAND-IN for
+// the S3 rules of Storj's gateways) sits between the gateways and Ceph when
+// the tree has it: then an encrypted-keys grant really costs exhaustive
+// listings (self-hosted) or gets 501 (hosted), and the one-click fix shows.
+const HAVE_FRONT = existsSync(path.join(STANDINS, 'storjfront.sh'));
 // A grant as Storj's console makes one for a project: eu1, all permissions,
 // an encryption key, object keys encrypted with AES-GCM (the default). Made
 // with the test encoder (tests/unit/support/grant_encoder.c: no caveat, a
@@ -65,6 +71,8 @@ let backend; // {proc, port, url, log, stateDir}
 let registryPort;
 const pushedImages = new Set();
 let stateCount = 0;
+let gatewayImage = GATEWAY_IMAGE;
+const fronts = {}; // profile -> {endpoint, port, pid}
 
 /* ---------- helpers ---------- */
 
@@ -136,7 +144,7 @@ async function startBackend(port, { stateDir = STATE_DIR, image = REGISTRY_IMAGE
       '--docker-socket', sock,
       '--network', 'host',
       '--registry-image', image,
-      '--gateway-image', GATEWAY_IMAGE,
+      '--gateway-image', gatewayImage,
       '--native-image', REGISTRY_IMAGE,
       '--monitor-interval', '300',
     ],
@@ -318,6 +326,27 @@ async function listBucket(bucket, prefix = '') {
 
 const rnd = () => Math.random().toString(36).slice(2, 8);
 
+/** KEY=VALUE lines (what the env scripts print for eval) as an object. */
+function envLines(text) {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+async function startFront(profile) {
+  const r = await run(path.join(STANDINS, 'storjfront.sh'), ['start', '--profile', profile, '--log', path.join(WORK, `front-${profile}.log`)], { env: process.env });
+  const kv = envLines(r.stdout);
+  return { endpoint: kv.FRONT_ENDPOINT, port: kv.FRONT_PORT, pid: Number(kv.FRONT_PID) };
+}
+
+async function frontStats(profile) {
+  return (await fetch(`${fronts[profile].endpoint}/_standin/stats`)).json();
+}
+
 /** Removes what the current backend runs, stops it, starts a new one with an empty state (a first run). */
 async function freshBackend(name) {
   if (backend && backend.proc.exitCode === null) {
@@ -427,6 +456,14 @@ before(async () => {
       '--disable-quic',
     ],
   });
+  if (HAVE_FRONT) {
+    fronts.selfhosted = await startFront('selfhosted');
+    fronts.hosted = await startFront('hosted');
+    // the self-hosted gateway stand-in registers its key pair and its grant's cipher with the front
+    const r = await run(path.join(STANDINS, 'storjfront.sh'), ['gateway-image', `127.0.0.1:${fronts.selfhosted.port}`], { env: { ...process.env, DOCKER_HOST } });
+    gatewayImage = envLines(r.stdout).GATEWAY_FRONT_IMAGE;
+    assert.ok(gatewayImage, 'a gateway stand-in image that knows the front');
+  } else console.log('# no Storj-behaviour S3 front in this tree: the Storj modes talk to Ceph directly');
   backend = await startBackend();
   registryPort = await freePort(15000, 15999);
 });
@@ -444,6 +481,13 @@ after(async () => {
   } finally {
     await stopBackend(backend);
     await browser?.close();
+    for (const f of Object.values(fronts)) {
+      try {
+        process.kill(f.pid);
+      } catch {
+        /* gone */
+      }
+    }
     for (const img of pushedImages) await docker('rmi', '-f', img).catch(() => {});
     if (process.env.SRT_KEEP_WORK !== '1') rmSync(WORK, { recursive: true, force: true });
   }
@@ -604,6 +648,10 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
   await page.waitForFunction(() => /acme\/web/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   const keys = await listBucket(bucket, 'docker/registry/v2/repositories/acme/web/');
   assert.ok(keys.length > 0, 'the image is in the bucket, under docker/registry/v2/');
+  if (HAVE_FRONT) {
+    const stats = await frontStats('selfhosted');
+    assert.equal(stats.exhaustiveListings, 0, `the one click spared the gateway its exhaustive listings: ${JSON.stringify(stats)}`);
+  }
   await page.click('#logs-fold summary');
   await page.waitForFunction(() => document.querySelectorAll('#logs .log-line').length > 0, null, { timeout: 15000 });
   const logText = await page.textContent('#logs');
@@ -670,7 +718,12 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
   const sk = `sk-${rnd()}${rnd()}${rnd()}`;
   const bucket = `srt-ui-h-${rnd()}`;
   await run(path.join(ROOT, 'tests/env/s3-user.sh'), [ak, sk, bucket], { env: process.env });
-  const auth = spawn('python3', [path.join(ROOT, 'tests/standins/authsvc.py'), '0', '--access-key', ak, '--secret-key', sk, '--endpoint', S3_ENDPOINT], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Gateway-MT is the hosted front over Ceph when the tree has it; the Auth
+  // Service stand-in tells it the cipher of each grant it registers
+  const s3 = HAVE_FRONT ? fronts.hosted.endpoint : S3_ENDPOINT;
+  const authArgs = [path.join(STANDINS, 'authsvc.py'), '0', '--access-key', ak, '--secret-key', sk, '--endpoint', s3];
+  if (HAVE_FRONT) authArgs.push('--front', fronts.hosted.endpoint);
+  const auth = spawn('python3', authArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const authUrl = await new Promise((resolve, reject) => {
       auth.stdout.once('data', (d) => {
@@ -689,7 +742,7 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
     await page.click('#btn-unencrypted-keys');
     await page.waitForSelector('[data-code="unencrypted-keys-on"]');
     await page.fill('#f-bucket', bucket);
-    await page.fill('#f-endpoint', S3_ENDPOINT);
+    await page.fill('#f-endpoint', s3);
     await page.fill('#f-region', 'us-east-1');
     await openSetupFolds(page);
     await page.fill('#f-auth', authUrl);
@@ -707,6 +760,10 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
     pushedImages.add(`localhost:${port}/tools/ci-runner:1`);
     assert.match((await runCopied(await copied(page, 'cmd-push'))).stdout, /digest: sha256:/);
     assert.ok((await listBucket(bucket, 'docker/registry/v2/repositories/tools/')).length > 0);
+    if (HAVE_FRONT) {
+      const stats = await frontStats('hosted');
+      assert.equal(stats.refused?.listing ?? 0, 0, `no listing refused: the grant registered has unencrypted keys: ${JSON.stringify(stats)}`);
+    }
     // the Check button runs the same check again, with progress, then its steps
     await page.click('#btn-check');
     await page.waitForFunction(() => /Passed/.test(document.getElementById('check-meta').textContent), null, { timeout: 60000 });
