@@ -82,8 +82,7 @@ function renderSetup() {
   const label = editing && active ? 'Save' : 'Save and start';
   const save = button('btn-save');
   setTextIfChanged(/** @type {HTMLElement} */ (save.querySelector('.btn-label')), label);
-  const busy = state.busy === 'save' || (state.busy === 'start' && !configured) || state.busy === 'start';
-  save.classList.toggle('busy', busy && !$('view-setup').hidden);
+  save.classList.toggle('busy', state.busy === 'save' || state.busy === 'start');
   save.disabled = Boolean(state.busy) || state.unreachable || (editing && !dirty);
   // the saved-grant warnings appear with the findings when the grant is on screen
   renderWarnings('save-warnings', form.fieldActive('accessGrant') ? [] : state.saveWarnings);
