@@ -455,7 +455,8 @@ function init() {
   form = new SettingsForm({ onChange: render, onInspect: (why) => inspectSoon(why) });
   initGrant(form);
   initActions(form);
-  form.restoreDraft();
+  // unsaved edits from before a tab switch reopen the form they were made in
+  if (form.restoreDraft()) state.editing = true;
   onRender(renderAll);
   onConfig((config) => {
     form.configured = isConfigured() || form.configured;
