@@ -24,7 +24,7 @@ RUN_LISTEN ?= 127.0.0.1:8090
 RUN_STATE  ?= $(CURDIR)/.state
 RUN_ARGS   ?=
 
-.PHONY: all run test unit integration browser extension install-extension \
+.PHONY: lint-ui all run test unit integration browser extension install-extension \
         asan valgrind fuzz lint format bench deps clean help
 
 all: $(BIN)
@@ -115,9 +115,17 @@ test:
 bench: $(BIN)
 	bench/run.sh
 
-lint:
+lint: lint-ui
 	clang-format --dry-run --Werror backend/*.c backend/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -D_GNU_SOURCE backend/
+
+# The tab's JavaScript: // @ts-check with JSDoc types, checked by TypeScript's
+# compiler (from npm, in tests/browser's dev dependencies; nothing emitted).
+TSC = tests/browser/node_modules/.bin/tsc
+lint-ui:
+	@test -x $(TSC) || (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+	$(TSC) -p ui/tsconfig.json
+	@for f in ui/*.js; do head -1 $$f | grep -q '^// @ts-check' || { echo "$$f: first line must be // @ts-check"; exit 1; }; done
 
 format:
 	clang-format -i backend/*.c backend/*.h tests/unit/*.c tests/unit/support/*.[ch]
