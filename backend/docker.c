@@ -516,7 +516,12 @@ int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code
         rc = engine_error(e, 502, "wait_failed", "waiting for the container failed", &b);
     if (rc == 0) {
         json_t *j = json_loadb(b.data, b.len, 0, NULL);
-        *exit_code = (int)json_integer_value(json_object_get(j, "StatusCode"));
+        json_t *code = json_object_get(j, "StatusCode");
+        if (json_is_integer(code))
+            *exit_code = (int)json_integer_value(code);
+        else /* an answer without a status is no exit, let alone a clean one */
+            rc = err_set(e, 502, "docker_bad_answer", NULL,
+                         "the Docker engine's answer to a wait had no exit status");
         json_decref(j);
     }
     buf_free(&b);

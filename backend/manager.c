@@ -972,6 +972,41 @@ static void gc_done(struct manager *m, int ok, const char *message)
     unlock_changed(m);
 }
 
+/* Waits up to timeout_s for a container to exit, asking the engine every
+ * 300 ms, so that a stop (cancel_start) or a shutdown ends the wait at once.
+ * 0 with *code, or -1 with e (code "cancelled" when asked to give up). */
+static int wait_exit(struct manager *m, const char *id, long timeout_s, int *code, struct err *e)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        int cancel = m->cancel_start || m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (cancel)
+            return err_set(e, 499, "cancelled", NULL, "the clean-up was cancelled by a stop");
+        json_t *c = docker_inspect(&m->docker, id, e);
+        if (!c)
+            return -1;
+        json_t *st = json_object_get(c, "State");
+        json_t *ec = json_object_get(st, "ExitCode");
+        int running = json_is_true(json_object_get(st, "Running"));
+        int known = json_is_integer(ec) && json_is_boolean(json_object_get(st, "Running"));
+        *code = (int)json_integer_value(ec);
+        json_decref(c);
+        if (!known)
+            return err_set(e, 502, "docker_bad_answer", NULL,
+                           "the Docker engine's answer about the clean-up container had no state");
+        if (!running)
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > timeout_s)
+            return err_set(e, 504, "gc_timeout", NULL, "the clean-up did not finish within %ld s",
+                           timeout_s);
+        usleep(300 * 1000);
+    }
+}
+
 /* Stops the registry, runs garbage-collect on its storage in a one-shot
  * container with the same configuration, starts the registry again. The
  * registry must not take pushes meanwhile, hence the stop. */
@@ -1031,7 +1066,7 @@ static void run_gc(struct manager *m)
     stopped = 1;
     if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
-        docker_start(&m->docker, id, &e) || docker_wait(&m->docker, id, GC_TIMEOUT_S, &code, &e))
+        docker_start(&m->docker, id, &e) || wait_exit(m, id, GC_TIMEOUT_S, &code, &e))
         goto fail;
     docker_logs(&m->docker, id, 200, 0, gc_line, summary, NULL, &e);
     if (code != 0) {
@@ -1054,15 +1089,21 @@ static void run_gc(struct manager *m)
     run_start(m); /* the same container again, then wait until it answers */
     return;
 fail:
+    /* a clean-up that failed or was cancelled says so in lastGc; the
+     * registry's own state is not its to change */
     gc_done(m, 0, e.message);
     if (id[0]) {
         struct err ignored;
         docker_remove(&m->docker, id, &ignored);
     }
-    job_fail(m, &e, stopped ? "The registry was stopped for the clean-up: press Start." : NULL);
     spec_free(&set);
     json_decref(create);
     settings_free(&s);
+    pthread_mutex_lock(&m->mu);
+    int cancelled = m->cancel_start || m->shutdown;
+    pthread_mutex_unlock(&m->mu);
+    if (stopped && !cancelled)
+        run_start(m); /* back up as it was; a stop that cancelled us runs next */
 }
 
 static void *worker_main(void *arg)
@@ -1507,13 +1548,21 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
                                                                 m->running_job == JOB_RESTART)))) {
         /* already on its way: starting twice is starting once (but a start
          * after a queued stop is a start again) */
+    } else if (job == JOB_GC && (m->pending != JOB_NONE || m->running_job != JOB_NONE)) {
+        rc = err_set(e, 409, "busy", NULL,
+                     "another operation is running: clean up when it has finished");
+    } else if (job == JOB_GC && !(m->reg.running && m->reg_healthy)) {
+        rc = err_set(e, 409, "registry_not_running", NULL,
+                     "the clean-up runs on a running registry: start it first");
     } else {
         m->pending = job;
         m->pending_purge = purge;
         /* stopping wins over a start in progress (a long pull, a registry
-         * that does not come up): the start gives up, then the stop runs */
+         * that does not come up) and over a clean-up: the job gives up,
+         * then the stop runs */
         if ((job == JOB_STOP || job == JOB_REMOVE) &&
-            (m->running_job == JOB_START || m->running_job == JOB_RESTART))
+            (m->running_job == JOB_START || m->running_job == JOB_RESTART ||
+             m->running_job == JOB_GC))
             m->cancel_start = 1;
         pthread_cond_signal(&m->job_cv);
         m->gen++;

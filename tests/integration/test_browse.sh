@@ -122,6 +122,43 @@ $DOCKER rmi "srt-src/over:1" "srt-src/over:2" "localhost:$PORT/team/over:1" >/de
 $DOCKER rmi "srt-src/multi:1" "srt-src/multi:2" "localhost:$PORT/team/multi:child1" "localhost:$PORT/team/multi:child2" >/dev/null 2>&1
 t_check "the multi-arch image still pulls (linux/amd64)" $DOCKER pull -q "localhost:$PORT/team/multi:1"
 
+# Stop cancels a clean-up: the gc container is paused as soon as it runs
+# garbage-collect (so the clean-up cannot finish by itself), then Stop must
+# end it at once; the failure lands in lastGc, not in the registry's state.
+paused=""
+for attempt in 1 2 3; do
+  api POST /api/registry/gc >/dev/null
+  for _ in $(seq 200); do
+    cmd=$($DOCKER ps --no-trunc --filter name=storj-registry-gc --format '{{.Command}}' 2>/dev/null)
+    if [[ $cmd == *garbage-collect* ]] && $DOCKER pause storj-registry-gc >/dev/null 2>&1; then paused=1; break; fi
+    sleep 0.02
+  done
+  [ -n "$paused" ] && break
+  wait_until 120 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.state == \"running\" and .job == null' >/dev/null"
+done
+if [ -n "$paused" ]; then
+  t_eq "the clean-up is running" gc "$(api GET /api/status | jq -r .job)"
+  api POST /api/registry/stop >/dev/null
+  t_check "Stop ends a clean-up at once" wait_state stopped 10
+  st=$(api GET /api/status)
+  t_eq "the cancelled clean-up is in lastGc" false "$(jq -r .lastGc.ok <<<"$st")"
+  t_check "saying it was cancelled" grep -q cancelled <<<"$(jq -r .lastGc.message <<<"$st")"
+  t_eq "and not in the registry's state" null "$(jq -c .error <<<"$st")"
+  t_eq "no gc container left behind after a cancel" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=gc | wc -l)"
+else
+  t_fail "the gc container could be caught running garbage-collect (3 tries)"
+fi
+# a clean-up cannot run on a stopped registry: refused, nothing changes
+api POST /api/registry/stop >/dev/null; wait_state stopped 60
+gc_before=$(api GET /api/status | jq -c .lastGc)
+body=$(api POST /api/registry/gc)
+t_eq "clean-up of a stopped registry is a 409" 409 "$(last_status)"
+t_eq "that says to start it" registry_not_running "$(jq -r .error.code <<<"$body")"
+sleep 1
+st=$(api GET /api/status)
+t_eq "the registry stays stopped, not failed" stopped "$(jq -r .state <<<"$st")"
+t_eq "lastGc is unchanged" "$gc_before" "$(jq -c .lastGc <<<"$st")"
+
 api DELETE /api/registry >/dev/null; wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
