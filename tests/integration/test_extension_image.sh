@@ -431,4 +431,25 @@ sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/s
   fi
 fi
 
+# ---- make install-extension ------------------------------------------------------
+# Docker Desktop's `docker extension` CLI plugin does not exist here: a
+# stand-in `docker` (it says so) answers `docker extension ...` and records
+# the call, everything else goes to the real client. On a machine where the
+# engine lacks the image, install-extension.sh loads the layout the build wrote.
+if [ -n "$CID" ]; then "$DOCKER" rm -f -v "$CID" >/dev/null 2>&1; CID=; fi
+mkdir -p "$WORK/shim"
+cat >"$WORK/shim/docker" <<EOF_SHIM
+#!/bin/bash
+# stand-in for Docker Desktop's docker extension plugin (test_extension_image.sh)
+if [ "\$1" = extension ]; then echo "\$*" >>"$WORK/shim/calls"; echo "stand-in: docker \$*"; exit 0; fi
+exec "$DOCKER" "\$@"
+EOF_SHIM
+chmod +x "$WORK/shim/docker"
+"$DOCKER" rmi "$IMAGE" >/dev/null 2>&1
+t_check "install-extension: $IMAGE removed from the engine first" bash -c "! '$DOCKER' image inspect '$IMAGE' >/dev/null 2>&1"
+PATH="$WORK/shim:$PATH" "$ROOT/scripts/install-extension.sh" "$IMAGE" >"$WORK/install.log" 2>&1
+t_check "install-extension: loads $IMAGE from ${OCI#$ROOT/}" grep -q "loading $IMAGE from" "$WORK/install.log"
+t_check "install-extension: $IMAGE is in the engine again" bash -c "'$DOCKER' image inspect '$IMAGE' >/dev/null"
+t_check "install-extension: runs docker extension install -f $IMAGE" grep -qx "extension install -f $IMAGE" "$WORK/shim/calls"
+
 t_end
