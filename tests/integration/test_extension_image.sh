@@ -53,7 +53,7 @@ quiet() { "$@" 2> >(grep -v 'IPv4 forwarding is disabled' >&2); }
 
 t_begin
 WORK=$(mktemp -d /tmp/srt-ext-image.XXXXXX)
-CID= QPID=
+CID='' QPID=''
 cleanup() {
   [ -n "$CID" ] && "$DOCKER" rm -f -v "$CID" >/dev/null 2>&1
   [ -n "$QPID" ] && kill -KILL "$QPID" 2>/dev/null
