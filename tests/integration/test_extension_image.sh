@@ -405,7 +405,7 @@ sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/s
   curl -s -o /dev/null --unix-socket "$S2" -X POST http://localhost/api/registry/start
   running() { curl -s --unix-socket "$S2" http://localhost/api/status | grep -q '"state":"running"'; }
   t_check "the shipped backend starts a registry that answers" wait_until 60 running
-  t_check "  on 127.0.0.1:$RPORT" curl -sf "http://127.0.0.1:$RPORT/v2/"
+  t_check "  on 127.0.0.1:$RPORT" curl -sf -o /dev/null "http://127.0.0.1:$RPORT/v2/"
   RID=$("$ROOT/tests/env/random-image.sh" "srt-src/ext:1" 1 64 2>/dev/null)
   "$DOCKER" tag srt-src/ext:1 "localhost:$RPORT/ext:1"
   t_check "  and takes a docker push" bash -c "'$DOCKER' push 'localhost:$RPORT/ext:1' >/dev/null 2>&1"
