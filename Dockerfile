@@ -2,6 +2,10 @@
 #
 #   scripts/build-extension.sh        (or: make extension)
 #
+# A plain `docker build .` gives the meta stage (the compilers and both file
+# systems, about 580 MB), not the extension image: the image is assembled
+# by the script.
+#
 # This Dockerfile does the compiling; scripts/build-extension.sh turns its
 # output into ONE multi-platform image (an OCI image index) without buildx:
 #

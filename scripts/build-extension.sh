@@ -6,8 +6,10 @@
 #
 # 1. Makes sure the base image (debian:bookworm-slim) is there: when it is
 #    missing it is made locally with tests/env/base-image.sh (debootstrap,
-#    needs root), because Docker Hub may not be reachable; set
-#    STORJ_REGISTRY_PULL_BASE=1 to let `docker build` pull it instead.
+#    as root on Debian/Ubuntu), because Docker Hub may not be reachable;
+#    elsewhere (a Mac, no root), or with STORJ_REGISTRY_PULL_BASE=1,
+#    `docker build` pulls it. Nothing else is needed on this machine: the
+#    compilers and libraries of both architectures live in the build stage.
 # 2. DOCKER_BUILDKIT=0 docker build --network host --target meta: the
 #    Dockerfile's build stage compiles the backend for every architecture
 #    (natively and with Debian's cross compiler) and lays out each one's file
@@ -81,6 +83,10 @@ else
   if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
     if [ "${STORJ_REGISTRY_PULL_BASE:-0}" = 1 ]; then
       log "$BASE missing; docker build will pull it"
+    elif [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      # debootstrap needs root and Debian's tools (not on a Mac): Docker Hub then
+      log "$BASE missing; making it locally needs root on Debian/Ubuntu:" \
+        "docker build pulls it from Docker Hub instead (STORJ_REGISTRY_PULL_BASE=1 says so quietly)"
     else
       log "$BASE missing; making it locally"
       DOCKER="$DOCKER" "$ROOT/tests/env/base-image.sh" >/dev/null

@@ -72,16 +72,18 @@ blob() {
 }
 
 manifests=()
-native_config= native_layer=
+native_config='' native_layer=''
 for a in $ARCHES; do
   R=$OUT/$a/rootfs
   [ -x "$R/storj-registryd" ] || die "$R/storj-registryd missing"
   # one layer: the whole file system, owned by root, fixed times, sorted
   # (GNU tar's reproducible-archive options)
+  top=()
+  while IFS= read -r f; do top+=("$f"); done < <(cd "$R" && ls -A)
   (cd "$R" && tar --sort=name --format=posix \
     --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
     --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner \
-    -cf - $(ls -A)) >"$L/layer.tar"
+    -cf - "${top[@]}") >"$L/layer.tar"
   diff_id=sha256:$(sha256sum "$L/layer.tar" | cut -d' ' -f1)
   gzip -n -9 "$L/layer.tar"
   read -r layer_digest layer_size < <(blob "$L/layer.tar.gz")
