@@ -80,4 +80,5 @@ t_check "the kept image still pulls" $DOCKER pull -q "localhost:$PORT/team/keep:
 api DELETE /api/registry >/dev/null; wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
+s3_rmbucket "$BUCKET" || echo "# could not remove bucket $BUCKET"
 t_end
