@@ -14,13 +14,16 @@ export SR_ENGINE_TALLY=$(mktemp)
 LOGDIR=${SR_TEST_LOGS:-/tmp/srt/logs}
 mkdir -p "$LOGDIR"
 steps_failed=()
+step_times=()
+T0=$SECONDS
 
 step() { # step NAME command...: runs, records a pass/fail for steps without their own tally
   local name=$1; shift
   echo; echo "=== $name"
-  local before after
+  local before after t=$SECONDS
   before=$(wc -l <"$T_TALLY")
   if "$@"; then rc=0; else rc=1; fi
+  step_times+=("$(printf '%5ds  %s' $((SECONDS - t)) "$name")")
   after=$(wc -l <"$T_TALLY")
   if [ "$after" = "$before" ]; then
     # the step printed no tally of its own: count the step itself
@@ -110,6 +113,9 @@ step "browser" browser
 
 read -r P F < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
 rm -f "$T_TALLY"
+echo
+echo "time per step (total $(((SECONDS - T0) / 60)) min $(((SECONDS - T0) % 60)) s):"
+printf '%s\n' "${step_times[@]}"
 echo
 awk '{p[$1]+=$2; f[$1]+=$3} END {for (e in p) print "engine " e ": " p[e] " passed, " f[e] " failed"}' \
   "$SR_ENGINE_TALLY" | sort
