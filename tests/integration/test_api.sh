@@ -131,6 +131,29 @@ t_check "--version prints the version" bash -c "'$BIN' --version | grep -q storj
 stop_backend || t_fail "backend exits cleanly"
 t_check "the socket file is removed on exit" test ! -e "$API_SOCK"
 
+# Slow work runs off the listener's threads: with more Auth Service
+# registrations hanging than the listener has threads (the service accepts
+# and never answers), status still answers at once.
+python3 "$ROOT/tests/env/blackhole.py" >"$WORK/api-blackhole.log" 2>&1 &
+BH_PID=$!
+wait_until 10 grep -q listening "$WORK/api-blackhole.log"
+BH_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/api-blackhole.log")
+start_backend api || t_fail "backend restarts"
+hung=()
+for i in 1 2 3 4 5 6; do
+  curl -s --max-time 60 --unix-socket "$API_SOCK" -X PUT -H 'Content-Type: application/json' \
+    --data "{\"mode\":\"storj-hosted\",\"bucket\":\"slow-$i\",\"accessGrant\":\"$SAMPLE_GRANT\",\"authService\":\"http://127.0.0.1:$BH_PORT\"}" \
+    -o /dev/null http://localhost/api/config &
+  hung+=($!)
+done
+sleep 1
+t_check "status answers within 1 s while 6 Auth Service calls hang" \
+  curl -sf --max-time 1 --unix-socket "$API_SOCK" -o /dev/null http://localhost/api/status
+t_check "and health too" curl -sf --max-time 1 --unix-socket "$API_SOCK" -o /dev/null http://localhost/api/health
+kill "$BH_PID" 2>/dev/null; wait "$BH_PID" 2>/dev/null
+for p in "${hung[@]}"; do wait "$p" 2>/dev/null; done
+stop_backend || t_fail "backend exits cleanly"
+
 # A settings file that cannot be read (cut by a full disk, edited by hand, an
 # unknown mode from a newer version) must not stop the daemon: it is kept
 # aside, status says so, the backend runs with defaults.
