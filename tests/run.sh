@@ -14,14 +14,17 @@ export SR_ENGINE_TALLY=$(mktemp)
 LOGDIR=${SR_TEST_LOGS:-/tmp/srt/logs}
 mkdir -p "$LOGDIR"
 steps_failed=()
+step_times=()
+T0=$SECONDS
 
 STEP_TALLY=$(mktemp)
 step() { # step NAME command...: runs it and records its tally, honestly
   local name=$1; shift
   echo; echo "=== $name"
-  local before p f
+  local before p f t=$SECONDS
   before=$(wc -l <"$T_TALLY")
   if "$@"; then rc=0; else rc=1; fi
+  step_times+=("$(printf '%5ds  %s' $((SECONDS - t)) "$name")")
   # what this step added to the tally (the lines after `before`)
   read -r p f < <(tail -n +"$((before + 1))" "$T_TALLY" | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
   if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -141,6 +144,9 @@ echo
 echo "by run:"
 awk -F'\t' '{printf "  %5d passed, %3d failed  %s\n", $1, $2, $3}' "$STEP_TALLY"
 rm -f "$STEP_TALLY"
+echo "time per step (total $(((SECONDS - T0) / 60)) min $(((SECONDS - T0) % 60)) s):"
+printf '%s\n' "${step_times[@]}"
+echo
 awk '{p[$1]+=$2; f[$1]+=$3} END {for (e in p) print "engine " e ": " p[e] " passed, " f[e] " failed"}' \
   "$SR_ENGINE_TALLY" | sort
 rm -f "$SR_ENGINE_TALLY"
