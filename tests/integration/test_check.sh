@@ -149,6 +149,61 @@ t_check "no gateway key in any response" no_secret_in "$(api GET /api/status)$(a
 api POST /api/registry/stop >/dev/null
 wait_state stopped 60
 
+# --- what runs, not what is saved: a port change while the registry runs
+P1=$(free_port)
+P2=$(free_port)
+[ "$P1" != "$P2" ] || P2=$((P1 + 1))
+v2() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/")" = 200 ]; }
+api PUT /api/config "{\"mode\":\"local\",\"port\":$P1}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "local registry on port $P1 runs" wait_state running 90
+t_eq "status.endpoint is the running one" "localhost:$P1" "$(api GET /api/status | jq -r .endpoint)"
+t_eq "no pending change" null "$(api GET /api/status | jq -c .pendingChange)"
+api PUT /api/config "{\"port\":$P2}" >/dev/null
+t_eq "port change saved while running" 200 "$(last_status)"
+sleep 1 # a few monitor rounds (--monitor-interval 300)
+st=$(api GET /api/status)
+t_eq "status.endpoint stays the running one" "localhost:$P1" "$(jq -r .endpoint <<<"$st")"
+t_eq "pendingChange shows the new endpoint" "localhost:$P2" "$(jq -r .pendingChange.endpoint <<<"$st")"
+t_eq "pendingChange names the field" '["port"]' "$(jq -c .pendingChange.fields <<<"$st")"
+t_eq "pendingChange names the mode" local "$(jq -r .pendingChange.mode <<<"$st")"
+t_eq "pendingRestart stays true" true "$(jq -r .pendingRestart <<<"$st")"
+t_eq "the registry is still healthy (probes follow what runs)" running "$(jq -r .state <<<"$st")"
+t_check "the old endpoint keeps answering" v2 "$P1"
+t_check "the new port does not answer yet" bash -c "! curl -s -o /dev/null --max-time 2 http://127.0.0.1:$P2/v2/"
+t_check "push to the old endpoint works" push_pull_roundtrip "$P1" whatruns
+api GET /api/repositories >/dev/null
+t_eq "browsing follows the running registry" 200 "$(last_status)"
+# a restart of the backend remembers what runs
+stop_backend
+start_backend check || t_fail "backend starts again"
+wait_until 10 bash -c "[ \"\$(curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -r .state)\" = running ]"
+st=$(api GET /api/status)
+t_eq "after a backend restart: endpoint still the running one" "localhost:$P1" "$(jq -r .endpoint <<<"$st")"
+t_eq "after a backend restart: still pending" "localhost:$P2" "$(jq -r .pendingChange.endpoint <<<"$st")"
+# garbage collection uses the configuration the registry was started with
+api POST /api/registry/gc >/dev/null
+t_eq "gc accepted" 202 "$(last_status)"
+wait_until 5 bash -c "[ \"\$(curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -r '.job // empty')\" = gc ]"
+t_check "gc ends with the registry running again" wait_state running 120
+st=$(api GET /api/status)
+t_eq "gc succeeded" true "$(jq -r .lastGc.ok <<<"$st")"
+t_check "after gc the old endpoint answers" v2 "$P1"
+t_eq "after gc the change is still pending" "localhost:$P2" "$(jq -r .pendingChange.endpoint <<<"$st")"
+t_check "the pushed image survived gc" pull_again "$P1" whatruns
+api POST /api/registry/restart >/dev/null
+t_check "restart applies the change" wait_until 90 v2 "$P2"
+wait_state running 60
+st=$(api GET /api/status)
+t_eq "after restart: status.endpoint follows" "localhost:$P2" "$(jq -r .endpoint <<<"$st")"
+t_eq "after restart: no pending change" null "$(jq -c .pendingChange <<<"$st")"
+t_check "after restart: the old port is closed" bash -c "! curl -s -o /dev/null --max-time 2 http://127.0.0.1:$P1/v2/"
+t_check "after restart: the image is there on the new port" pull_again "$P2" whatruns
+api DELETE /api/registry >/dev/null
+wait_until 30 bash -c "[ -z \"\$($DOCKER ps -aq --filter label=io.storj.registry.managed=true)\" ]"
+t_check "remove forgets what ran" bash -c "[ ! -e '$STATE/running.json' ]"
+t_eq "after remove: the endpoint is the saved one" "localhost:$P2" "$(api GET /api/status | jq -r .endpoint)"
+
 stop_backend
 remove_managed
 t_end
