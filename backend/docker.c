@@ -25,7 +25,11 @@ void docker_cleanup(struct docker *d)
 struct sink {
     struct buf *out;
     size_t (*fn)(struct sink *s, const char *p, size_t n);
+    /* asked from curl's progress callback (at least once a second, also
+     * when nothing arrives): non-zero aborts the transfer */
+    int (*poll)(struct sink *s);
     void *ctx;
+    struct docker *d;
 };
 
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
@@ -48,8 +52,10 @@ void docker_cancel(struct docker *d)
 static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    struct docker *d = clientp;
-    return __atomic_load_n(&d->cancelled, __ATOMIC_SEQ_CST);
+    struct sink *s = clientp;
+    if (__atomic_load_n(&s->d->cancelled, __ATOMIC_SEQ_CST))
+        return 1;
+    return s->poll ? s->poll(s) : 0;
 }
 
 /* The shared request machinery. versioned: prefix the negotiated version. */
@@ -86,7 +92,8 @@ static int request(struct docker *d, const char *method, const char *path, int v
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
+    sink->d = d;
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, sink);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
@@ -102,7 +109,9 @@ static int request(struct docker *d, const char *method, const char *path, int v
 
     CURLcode cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    if (cc == CURLE_WRITE_ERROR && *status) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        err_set(e, 499, "cancelled", NULL, "%s %s was cancelled", method, path);
+    } else if (cc == CURLE_WRITE_ERROR && *status) {
         err_set(e, 502, "docker_response_too_large", NULL,
                 "the Docker engine's answer to %s %s was larger than expected", method, path);
     } else if (cc != CURLE_OK) {
@@ -166,6 +175,19 @@ int docker_negotiate(struct docker *d, struct err *e)
                 "the Docker engine speaks API %s; Storj Registry needs 1.%d or newer: update "
                 "Docker",
                 api, DOCKER_MIN_API_MINOR);
+        goto out;
+    }
+    /* an engine whose minimum is above what we speak would refuse every
+     * call ("client version 1.47 is too old"): say so once, here */
+    const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
+    int min_major = 0, min_minor = 0;
+    if (min && sscanf(min, "%d.%d", &min_major, &min_minor) == 2 &&
+        (min_major > DOCKER_MAX_API_MAJOR ||
+         (min_major == DOCKER_MAX_API_MAJOR && min_minor > DOCKER_MAX_API_MINOR))) {
+        err_set(e, 502, "docker_too_new", NULL,
+                "the Docker engine accepts API %s and newer only; this Storj Registry speaks up to "
+                "1.%d: update Storj Registry",
+                min, DOCKER_MAX_API_MINOR);
         goto out;
     }
     if (minor > DOCKER_MAX_API_MINOR)
@@ -250,6 +272,16 @@ static size_t pull_write(struct sink *s, const char *p, size_t n)
     return n;
 }
 
+/* A pull that receives nothing (no network, a DNS wait) must still notice a
+ * stop: the same callback, asked from curl's progress ticks. */
+static int pull_poll(struct sink *s)
+{
+    struct pull_ctx *pc = s->ctx;
+    if (pc->fn && pc->fn(pc->ctx, pc->p))
+        pc->cancelled = 1;
+    return pc->cancelled;
+}
+
 int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ctx, struct err *e)
 {
     char path[1200];
@@ -258,7 +290,7 @@ int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ct
     char *q = escape(image);
     struct pullprog *p = malloc(sizeof *p);
     struct pull_ctx pc = {.p = p, .fn = fn, .ctx = ctx, .head = {.max = 8192}};
-    struct sink s = {.fn = pull_write, .ctx = &pc};
+    struct sink s = {.fn = pull_write, .poll = pull_poll, .ctx = &pc};
     if (!q || !p) {
         err_set(e, 500, "no_memory", NULL, "out of memory");
         goto out;
@@ -429,20 +461,27 @@ json_t *docker_list(struct docker *d, const char *label, struct err *e)
 struct logs_ctx {
     struct demux *dm;
     size_t total;
+    int truncated;
 };
 
 static size_t logs_write(struct sink *s, const char *p, size_t n)
 {
     struct logs_ctx *lc = s->ctx;
-    lc->total += n;
-    if (lc->total > DOCKER_MAX_LOGS)
+    if (lc->total + n > DOCKER_MAX_LOGS) {
+        /* keep what fits; the caller gets the lines read so far */
+        size_t room = DOCKER_MAX_LOGS - lc->total;
+        demux_feed(lc->dm, p, room);
+        lc->total += room;
+        lc->truncated = 1;
         return 0;
+    }
+    lc->total += n;
     demux_feed(lc->dm, p, n);
     return n;
 }
 
 int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_fn fn, void *ctx,
-                struct err *e)
+                int *truncated, struct err *e)
 {
     char path[256];
     long status = 0;
@@ -454,6 +493,10 @@ int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_
     struct sink s = {.fn = logs_write, .ctx = &lc};
     snprintf(path, sizeof path, "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail);
     int rc = request(d, "GET", path, 1, NULL, NULL, 0, &status, &s, 20, e);
+    if (rc && lc.truncated && status == 200)
+        rc = 0; /* over the cap: what was read is the answer */
+    if (truncated)
+        *truncated = lc.truncated;
     if (rc == 0 && status != 200)
         rc = err_set(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "logs_failed",
                      NULL, "reading the logs failed (HTTP %ld)", status);

@@ -34,7 +34,8 @@ int docker_init(struct docker *d, const char *socket_path);
 void docker_cleanup(struct docker *d);
 
 /* GET /version: picks min(engine's ApiVersion, ours), refusing engines older
- * than 1.40. 0 or -1 (e->status 503 when the engine does not answer). */
+ * than 1.40 (docker_too_old) and engines whose MinAPIVersion is above ours
+ * (docker_too_new). 0 or -1 (e->status 503 when the engine does not answer). */
 int docker_negotiate(struct docker *d, struct err *e);
 /* Forgets the negotiated version: the engine may come back upgraded. */
 void docker_forget(struct docker *d);
@@ -75,9 +76,11 @@ int docker_remove(struct docker *d, const char *id, struct err *e);
 json_t *docker_inspect(struct docker *d, const char *id, struct err *e);
 /* Containers (all states) carrying label (key=value). New reference or NULL. */
 json_t *docker_list(struct docker *d, const char *label, struct err *e);
-/* The last `tail` lines of the container's logs, one callback per line. */
+/* The last `tail` lines of the container's logs, one callback per line. An
+ * answer past DOCKER_MAX_LOGS ends there: the lines read so far are given
+ * and *truncated (when not NULL) is set. */
 int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_fn fn, void *ctx,
-                struct err *e);
+                int *truncated, struct err *e);
 /* Waits up to timeout_s for the container to exit; *exit_code gets its
  * status. 0 or -1. */
 int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code, struct err *e);

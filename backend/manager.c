@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +93,11 @@ struct manager {
     /* the secrets of the containers as last created, redacted from their
      * logs even after the settings changed */
     char *live_secrets[4];
+
+    /* a settings file that could not be read at start, kept aside: what
+     * status tells the user (empty when there was none) */
+    char settings_problem[512];
+    char settings_kept_as[96]; /* the file name it was kept under */
 
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
@@ -888,10 +894,14 @@ static void run_start(struct manager *m, int from_run)
     log_info("registry answering on %s", url);
     goto out;
 fail:
-    if (e.code && strcmp(e.code, "cancelled") == 0)
+    if (e.code && strcmp(e.code, "cancelled") == 0) {
         log_info("start cancelled by a stop");
-    else
+    } else {
+        /* a start that failed is no wish to run: neither a later save nor
+         * the next backend start may bring this registry up */
+        set_desired_running(m, 0);
         job_fail(m, &e, hint);
+    }
 out:
     spec_free(&set);
     settings_free(&s);
@@ -951,14 +961,19 @@ static void run_remove(struct manager *m, int purge)
     }
 }
 
-/* The gc container: the registry's own spec, running garbage-collect once. */
-static json_t *gc_create(json_t *registry_create)
+/* The gc container: the registry's own spec, running garbage-collect once.
+ * untagged: also delete manifests no tag names, which only distribution 3
+ * does safely: 2.x deletes the platform manifests of a tagged multi-arch
+ * index with them, and their layers. */
+static json_t *gc_create(json_t *registry_create, int untagged)
 {
     json_t *c = json_deep_copy(registry_create);
     if (!c)
         return NULL;
     json_object_set_new(
-        c, "Cmd", json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH));
+        c, "Cmd",
+        untagged ? json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH)
+                 : json_pack("[s, s]", "garbage-collect", REGCONFIG_PATH));
     json_object_del(c, "ExposedPorts");
     json_object_del(json_object_get(c, "HostConfig"), "PortBindings");
     json_object_set_new(json_object_get(c, "Labels"), SPEC_LABEL_ROLE, json_string("gc"));
@@ -972,6 +987,37 @@ static void gc_line(void *ctx, enum demux_stream stream, const char *line, size_
     char *out = ctx;
     if (len < 300 && memmem(line, len, "blobs marked", 12))
         snprintf(out, 300, "%.*s", (int)len, line);
+}
+
+/* Keeps the last non-empty line of "registry --version". */
+static void version_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    if (len && len < 200)
+        snprintf(ctx, 200, "%.*s", (int)len, line);
+}
+
+/* The major version of the registry image, from "registry --version" in a
+ * one-shot container without network (the official images' entrypoint
+ * prepends "registry" to an argument that starts with "-"); 0 when unknown. */
+static int image_major(struct manager *m, json_t *gc)
+{
+    struct err e;
+    char id[72] = "", out[200] = "";
+    int code = -1, major = 0;
+    json_t *c = json_deep_copy(gc);
+    if (!c)
+        return 0;
+    json_object_set_new(c, "Cmd", json_pack("[s]", "--version"));
+    json_object_del(json_object_get(c, "HostConfig"), "Mounts");
+    json_object_set_new(json_object_get(c, "HostConfig"), "NetworkMode", json_string("none"));
+    if (docker_create(&m->docker, GC_NAME, c, id, &e) == 0 &&
+        docker_start(&m->docker, id, &e) == 0 && docker_wait(&m->docker, id, 30, &code, &e) == 0 &&
+        code == 0 && docker_logs(&m->docker, id, 5, 0, version_line, out, NULL, &e) == 0)
+        major = regversion_major(out, strlen(out));
+    if (id[0])
+        docker_remove(&m->docker, id, &e);
+    json_decref(c);
+    return major;
 }
 
 static void gc_done(struct manager *m, int ok, const char *message)
@@ -1019,7 +1065,7 @@ static void run_gc(struct manager *m)
         goto fail;
     struct spec_container *r = &set.c[set.count - 1];
     set_phase(m, "collecting");
-    create = gc_create(r->create);
+    create = gc_create(r->create, 1);
     if (!create) {
         err_set(&e, 500, "no_memory", NULL, "out of memory");
         goto fail;
@@ -1030,6 +1076,17 @@ static void run_gc(struct manager *m)
     if (old && managed && strcmp(managed, "true") == 0)
         docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
     json_decref(old);
+    /* unknown is taken as 3, the default image */
+    int major = image_major(m, create);
+    int untagged = major == 0 || major >= 3;
+    if (!untagged) {
+        json_decref(create);
+        create = gc_create(r->create, 0);
+        if (!create) {
+            err_set(&e, 500, "no_memory", NULL, "out of memory");
+            goto fail;
+        }
+    }
     if (docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &e))
         goto fail;
     stopped = 1;
@@ -1037,7 +1094,7 @@ static void run_gc(struct manager *m)
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
         docker_start(&m->docker, id, &e) || docker_wait(&m->docker, id, GC_TIMEOUT_S, &code, &e))
         goto fail;
-    docker_logs(&m->docker, id, 200, 0, gc_line, summary, &e);
+    docker_logs(&m->docker, id, 200, 0, gc_line, summary, NULL, &e);
     if (code != 0) {
         char line[300];
         last_log_line(m, id, line, sizeof line);
@@ -1045,7 +1102,10 @@ static void run_gc(struct manager *m)
                 line[0] ? ": " : "", line);
         goto fail;
     }
-    snprintf(msg, sizeof msg, "%s", summary[0] ? summary : "clean-up finished");
+    snprintf(msg, sizeof msg, "%s%s", summary[0] ? summary : "clean-up finished",
+             untagged ? ""
+                      : "; untagged manifests kept (registry 2.x would delete the platforms of "
+                        "multi-arch images)");
     log_info("garbage collection: %s", msg);
     gc_done(m, 1, msg);
     docker_remove(&m->docker, id, &e);
@@ -1133,6 +1193,32 @@ static void *worker_main(void *arg)
 
 /* ---- public ---------------------------------------------------------------- */
 
+/* A settings file that cannot be used must not stop the daemon (in Desktop
+ * that is a restart loop and a tab that only says "unreachable"): it is
+ * renamed aside (0600, it may hold secrets), status says so, and the
+ * backend runs with defaults. 0, or -1 when even that fails. */
+static int keep_bad_settings(struct manager *m, struct err *e)
+{
+    char aside[PATH_MAX + 32];
+    if (strcmp(e->code, "state_corrupt") != 0 && strcmp(e->code, "state_unreadable") != 0)
+        return -1;
+    snprintf(aside, sizeof aside, "%s.bad-%lld", m->settings_path, (long long)time(NULL));
+    if (rename(m->settings_path, aside)) {
+        err_set(e, 500, "state_unusable", NULL, "cannot move the unusable settings file aside: %s",
+                strerror(errno));
+        return -1;
+    }
+    chmod(aside, 0600);
+    log_warn("settings file unusable (%s): kept as %s, running with defaults", e->code, aside);
+    snprintf(m->settings_problem, sizeof m->settings_problem, "%s", e->message);
+    const char *base = strrchr(aside, '/');
+    snprintf(m->settings_kept_as, sizeof m->settings_kept_as, "%.95s", base ? base + 1 : aside);
+    settings_free(&m->settings);
+    if (settings_init(&m->settings))
+        return err_set(e, 500, "no_memory", NULL, "cannot initialise");
+    return 0;
+}
+
 struct manager *manager_new(const struct manager_opts *o, struct err *e)
 {
     struct manager *m = calloc(1, sizeof *m);
@@ -1164,7 +1250,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         err_set(e, 500, "no_memory", NULL, "cannot initialise");
         goto fail;
     }
-    if (settings_load(m->settings_path, &m->settings, e))
+    if (settings_load(m->settings_path, &m->settings, e) && keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
@@ -1387,6 +1473,15 @@ static json_t *status_locked(struct manager *m)
             st, "lastGc",
             json_pack("{s:s, s:b, s:s}", "at", at, "ok", m->gc_ok, "message", m->gc_message));
     }
+    if (st && m->settings_problem[0])
+        json_object_set_new(
+            st, "settingsProblem",
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", "settings_reset", "keptAs",
+                      m->settings_kept_as, "message",
+                      "the saved settings could not be read, so the backend started with defaults",
+                      "detail", m->settings_problem, "hint",
+                      "Enter your settings again and save them. The unreadable file is kept, "
+                      "under the name in keptAs, in the extension's state folder."));
     return st;
 }
 
@@ -1639,7 +1734,7 @@ static void last_log_line(struct manager *m, const char *id, char *out, size_t l
     struct log_ctx lc = {
         .lines = logs, .role = "", .secrets = (const char *const *)copies, .nsecrets = NSECRETS};
     out[0] = '\0';
-    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, &e) == 0) {
+    if (copied == 0 && docker_logs(&m->docker, id, 60, 0, collect_line, &lc, NULL, &e) == 0) {
         const char *best = NULL;
         size_t n = json_array_size(logs);
         for (size_t k = 0; k < sizeof marks / sizeof *marks && !best; k++)
@@ -1688,14 +1783,18 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
                 "the Docker engine does not answer: start Docker and try again");
         goto out;
     }
+    int truncated = 0;
     for (int i = 0; i < 2; i++) {
+        int cut = 0;
         if (!ids[i][0])
             continue;
         lc.role = roles[i];
-        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, e) && e->status != 404)
+        if (docker_logs(&m->docker, ids[i], tail, 0, collect_line, &lc, &cut, e) &&
+            e->status != 404)
             goto out;
+        truncated |= cut;
     }
-    out = json_pack("{s:O}", "lines", lines);
+    out = json_pack("{s:O, s:b}", "lines", lines, "truncated", truncated);
 out:
     free_secrets(copies);
     buf_free(&lc.tmp);

@@ -77,11 +77,35 @@ int err_set(struct err *e, int status, const char *code, const char *field, cons
     e->status = status;
     e->code = code;
     snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    str_utf8_cut(e->field);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    /* a message cut by the buffer (or a %.Ns) must still be a JSON string */
+    str_utf8_cut(e->message);
+    str_utf8_clean(e->message, strlen(e->message));
     return -1;
+}
+
+void str_utf8_cut(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    /* walk back over continuation bytes to the lead byte of the last character */
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] >> 6) == 2)
+        lead--;
+    if (lead == 0)
+        return;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t want = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (want > 1 && n - (lead - 1) < want)
+        s[lead - 1] = '\0'; /* an incomplete last character: drop it whole */
+}
+
+void secret_wipe(void *p, size_t n)
+{
+    if (p && n)
+        explicit_bzero(p, n);
 }
 
 void log_msg(const char *level, const char *fmt, ...)
@@ -104,9 +128,7 @@ void secret_free(char **p)
 {
     if (!*p)
         return;
-    volatile char *v = *p;
-    while (*v)
-        *v++ = 0;
+    explicit_bzero(*p, strlen(*p));
     free(*p);
     *p = NULL;
 }

@@ -48,6 +48,8 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 char *xstrdup(const char *s);
 /* Frees *p after wiping its bytes (for secrets), sets *p to NULL. */
 void secret_free(char **p);
+/* Wipes n bytes in a way the compiler may not remove (explicit_bzero). */
+void secret_wipe(void *p, size_t n);
 /* 1 when both are NULL or equal strings. */
 int str_eq(const char *a, const char *b);
 /* Hex-encodes n random bytes from the kernel into out (2n+1 bytes). 0 or -1. */
@@ -58,6 +60,9 @@ void format_time_utc(long long t, char *out, size_t len);
 /* Replaces every byte that is not part of a valid UTF-8 sequence by '?', in
  * place, so that any process output can become a JSON string. */
 void str_utf8_clean(char *s, size_t len);
+/* Drops an incomplete UTF-8 character at the end of s (a cut by snprintf or
+ * a precision), so the text ends on a character boundary. */
+void str_utf8_cut(char *s);
 
 /* Copies in[0..len) to out with every occurrence of each secret (those of at
  * least 4 characters) replaced by "[redacted]". 0 or -1 (memory or cap). */

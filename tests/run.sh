@@ -1,12 +1,16 @@
 #!/bin/bash
 # Everything CI runs (`make test`, `.ci/run`): units, sanitizers, valgrind,
-# the grant fuzzer, the integration suites on a real Docker engine and a real
+# the fuzzers of every outside-input parser, the integration suites on a real Docker engine and a real
 # S3 store, the backend under ASan and under valgrind, the extension image,
-# and the browser tests. Ends with one line "N passed, N failed".
+# and the browser tests. The Docker suites and the extension image run on
+# both test engines (Engine 20.10 and Engine 28.5 with the containerd store);
+# each engine's tally is printed ("engine 28.5: N passed, N failed") before
+# the closing total line "N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export T_TALLY=$(mktemp)
+export SR_ENGINE_TALLY=$(mktemp)
 LOGDIR=${SR_TEST_LOGS:-/tmp/srt/logs}
 mkdir -p "$LOGDIR"
 steps_failed=()
@@ -45,13 +49,13 @@ step "lint (clang-format, cppcheck)" make -s lint
 step "unit tests" units unit
 step "unit tests under ASan+UBSan" units asan
 step "unit tests under valgrind" units valgrind
-step "grant fuzzer (${FUZZ_SECONDS:-60} s)" make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+step "fuzzers: grant ${FUZZ_SECONDS:-60} s; Docker streams, settings, manifests a third each" make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 make -s all >/dev/null
 step "integration" tests/integration/run.sh
 
 # the backend itself under the sanitizers and valgrind, driven by the suites
 asan_backend() {
-  local dir=/tmp/srt/asan-build log=$LOGDIR/asan-backend
+  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/asan-build log=$LOGDIR/asan-backend
   rm -rf "$dir" "$log".*; mkdir -p "$dir"
   make -s -C "$ROOT" clean-objs >/dev/null
   make -s all CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null || return 1
@@ -69,7 +73,29 @@ valgrind_backend() {
     tests/integration/run.sh api
 }
 step "backend under valgrind (api suite)" valgrind_backend
-step "extension image" bash -c 'eval "$(tests/env/docker-engine.sh start)"; export DOCKER_HOST; bash tests/integration/test_extension_image.sh'
+# the extension image built and run on each engine (the legacy builder,
+# DOCKER_BUILDKIT=0: Engine 28 prints a deprecation notice and builds)
+ext_image() { # ext_image ENGINE
+  local t rc label
+  t=$(mktemp)
+  (
+    export SRT_ENGINE=$1
+    eval "$(tests/env/docker-engine.sh start)" || exit 1
+    export DOCKER_HOST HOST_IP
+    T_TALLY=$t bash tests/integration/test_extension_image.sh
+  )
+  rc=$?
+  [ -s "$t" ] || echo "0 1" >"$t"
+  cat "$t" >>"$T_TALLY"
+  label=$(SRT_ENGINE=$1 tests/env/docker-engine.sh env | sed -n 's|^DOCKER_HOST=unix://||p' |
+    xargs -I{} curl -s --max-time 5 --unix-socket {} http://localhost/version | jq -r '.Version // empty' |
+    cut -d. -f1-2)
+  awk -v l="${label:-$1}" '{p+=$1; f+=$2} END {print l, p+0, f+0}' "$t" >>"$SR_ENGINE_TALLY"
+  rm -f "$t"
+  return $rc
+}
+step "extension image on Engine 20.10" ext_image 20
+step "extension image on Engine 28.5" ext_image 28
 # node's test runner ends with "# pass N" and "# fail N"; fold them in
 browser() {
   local log=$LOGDIR/browser.log
@@ -85,6 +111,9 @@ step "browser" browser
 read -r P F < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
 rm -f "$T_TALLY"
 echo
+awk '{p[$1]+=$2; f[$1]+=$3} END {for (e in p) print "engine " e ": " p[e] " passed, " f[e] " failed"}' \
+  "$SR_ENGINE_TALLY" | sort
+rm -f "$SR_ENGINE_TALLY"
 [ ${#steps_failed[@]} -eq 0 ] || echo "failed steps: ${steps_failed[*]}"
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ] && [ ${#steps_failed[@]} -eq 0 ]

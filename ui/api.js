@@ -1,3 +1,4 @@
+// @ts-check
 // The only module that talks to the backend. Everything goes through
 // window.ddClient.extension.vm.service (Docker Desktop, or standalone.js
 // outside Desktop) and comes back as plain JSON or as an ApiError.
@@ -13,6 +14,7 @@ const SLOW_TIMEOUT_MS = 60000;
  * validation errors, field come from its {"error":{...}} body).
  */
 export class ApiError extends Error {
+  /** @param {{kind: 'unreachable'|'http', status?: number, code?: string, message?: string, field?: string, hint?: string}} o */
   constructor({ kind, status, code, message, field, hint }) {
     super(message || 'Request failed');
     this.name = 'ApiError';
@@ -27,6 +29,7 @@ export class ApiError extends Error {
   }
 }
 
+/** @returns {DdHttpService} */
 function service() {
   const svc = window.ddClient?.extension?.vm?.service;
   if (!svc) {
@@ -41,6 +44,7 @@ function service() {
 
 /* Docker Desktop >= 4.42 may wrap answers as {data, status, headers}; older
  * versions give the parsed body; some give the body text. */
+/** @param {any} res @returns {any} */
 export function unwrap(res) {
   if (res && typeof res === 'object' && 'data' in res && 'status' in res && 'headers' in res) res = res.data;
   if (typeof res === 'string') {
@@ -54,6 +58,7 @@ export function unwrap(res) {
   return res === undefined ? null : res;
 }
 
+/** @param {unknown} body @returns {any} */
 function parseBody(body) {
   if (body && typeof body === 'object') return body;
   if (typeof body !== 'string') return null;
@@ -67,6 +72,7 @@ function parseBody(body) {
 /* Turn whatever the client rejected with into an ApiError. A ServiceError is
  * {name, message: <response body>, statusCode}; a transport failure has no
  * statusCode. */
+/** @param {any} err @returns {ApiError} */
 export function toApiError(err) {
   if (err instanceof ApiError) return err;
   const status = err?.statusCode ?? err?.status ?? err?.response?.status;
@@ -92,8 +98,17 @@ export function toApiError(err) {
   return new ApiError({ kind: 'http', status, message: text });
 }
 
+/**
+ * @param {'GET'|'POST'|'PUT'|'DELETE'} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {number} [timeoutMs]
+ * @returns {Promise<any>}
+ */
 async function call(method, path, body, timeoutMs = TIMEOUT_MS) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
+  /** @type {Promise<never>} */
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(
       () =>
@@ -120,6 +135,7 @@ async function call(method, path, body, timeoutMs = TIMEOUT_MS) {
 }
 
 /* Repository names keep their slashes; digests their colon. */
+/** @param {string} s */
 function pathOf(s) {
   return String(s)
     .split('/')
@@ -128,22 +144,42 @@ function pathOf(s) {
 }
 
 export const api = {
+  /** @returns {Promise<{ok?: boolean, version?: string}>} */
   health: () => call('GET', '/api/health'),
+  /** @returns {Promise<Status>} */
   status: () => call('GET', '/api/status'),
+  /** @returns {Promise<Config>} */
   getConfig: () => call('GET', '/api/config'),
-  /** body: settings to change; a secret left out keeps its saved value. */
+  /** body: settings to change; a secret left out keeps its saved value. @param {object} body @returns {Promise<Config>} */
   putConfig: (body) => call('PUT', '/api/config', body, SLOW_TIMEOUT_MS),
+  /** @returns {Promise<Status>} */
   start: () => call('POST', '/api/registry/start', {}),
+  /** @returns {Promise<Status>} */
   stop: () => call('POST', '/api/registry/stop', {}),
+  /** @returns {Promise<Status>} */
   restart: () => call('POST', '/api/registry/restart', {}),
+  /** @param {boolean} purge @returns {Promise<Status>} */
   remove: (purge) => call('DELETE', purge ? '/api/registry?purge=true' : '/api/registry'),
+  /** @returns {Promise<{lines?: LogLine[]}>} */
   logs: (tail = 200) => call('GET', `/api/registry/logs?tail=${encodeURIComponent(tail)}`),
-  /** What the running registry holds (409 when it is not running). */
+  /** What the running registry holds (409 when it is not running). @returns {Promise<Repositories>} */
   repositories: () => call('GET', '/api/repositories', undefined, SLOW_TIMEOUT_MS),
-  /** Deletes one image and every tag that points at it. */
+  /** Deletes one image and every tag that points at it. @param {string} name @param {string} digest */
   deleteImage: (name, digest) => call('DELETE', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`),
-  /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. */
+  /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. @returns {Promise<Status>} */
   gc: () => call('POST', '/api/registry/gc', {}),
-  /** bucket (optional) adds a warning when the grant does not cover it. */
-  inspectGrant: (accessGrant, bucket) => call('POST', '/api/grant/inspect', bucket ? { accessGrant, bucket } : { accessGrant }),
+  /**
+   * What a grant allows and whether it suits a registry in a mode; fields
+   * left out fall back to the saved settings.
+   * @param {{accessGrant?: string, bucket?: string, mode?: string, unencryptedKeys?: boolean}} body
+   * @returns {Promise<GrantInfo>}
+   */
+  inspectGrant: (body) => call('POST', '/api/grant/inspect', body),
+  /**
+   * Storage check with the saved settings (202; runs as the job "check",
+   * the result is status.lastCheck). createBucket: create a missing bucket first.
+   * @param {boolean} [createBucket]
+   * @returns {Promise<Status>}
+   */
+  checkStorage: (createBucket = false) => call('POST', '/api/storage/check', createBucket ? { createBucket: true } : {}, SLOW_TIMEOUT_MS),
 };

@@ -1,659 +1,367 @@
-// Wiring: polls the backend, runs the actions, and hands state to view.js.
-// Everything the tab shows is derived from `state` below and re-rendered by
-// render(); the settings form keeps its own values (form.js).
+// @ts-check
+// Wiring: builds the form, binds every control, and renders the view the
+// state calls for: the first-run setup card, the settings form opened with
+// Edit, or the overview (status, commands, stored images, storage summary,
+// containers, logs). State and polling live in state.js; the actions,
+// dialogs, images, logs and grant checks in their own modules.
 
 import { api } from './api.js';
 import { watchTheme } from './theme.js';
-import { toast, openExternal, copyText } from './desktop.js';
+import { toast, openExternal, copyText, desktopNavigate, navigate } from './desktop.js';
 import { SettingsForm, secretIsSet } from './form.js';
-import * as view from './view.js';
-import { bucketError } from './validate.js';
+import { state, onRender, onStatus, onConfig, onConfigError, render, poller, loadConfig, currentState, isConfigured, runningEndpoint, isActive, announce, saveUiPrefs } from './state.js';
+import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
+import { initActions, submit, toggle, act, check } from './actions.js';
+import { bindDialogs } from './dialogs.js';
+import { bindImages, renderImages } from './images.js';
+import { bindLogs } from './logs.js';
+import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const button = (/** @type {string} */ id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
 
-const POLL_FAST_MS = 1000; // pulling / starting
-const POLL_SLOW_MS = 5000; // a stable state
-const POLL_DOWN_MS = 15000; // backend unreachable
-const GRANT_DEBOUNCE_MS = 450;
-const LOG_TAIL = 200;
-const UI_KEY = 'storj-registry.ui.v1'; // non-secret view preferences
-
-const state = {
-  status: null, // last GET /api/status answer
-  config: null, // last GET/PUT /api/config answer
-  unreachable: false,
-  unreachableDetail: '',
-  statusError: null, // an HTTP error answer to GET /api/status
-  busy: null, // 'start' | 'stop' | 'restart' | 'remove' | 'save' | null
-  logs: [],
-  logsLoaded: false,
-  images: { kind: 'not-running' }, // what GET /api/repositories said
-  imagesLoading: false,
-  grantWarnings: [], // from POST /api/grant/inspect
-  saveWarnings: [], // from PUT /api/config
-  ui: loadUiPrefs(),
-};
-
+/** @type {SettingsForm} */
 let form;
 
-/* ---------- helpers ---------- */
+/* ---------- which view ---------- */
 
-function loadUiPrefs() {
-  try {
-    const v = JSON.parse(sessionStorage.getItem(UI_KEY) || '{}');
-    return { image: typeof v.image === 'string' ? v.image : '', follow: v.follow === true, logFilter: typeof v.logFilter === 'string' ? v.logFilter : '' };
-  } catch {
-    return { image: '', follow: false, logFilter: '' };
+/** @returns {'loading' | 'setup' | 'overview'} */
+function currentView() {
+  if (!state.status) return 'loading';
+  if (!isConfigured() || state.editing) return 'setup';
+  return 'overview';
+}
+
+let lastView = '';
+
+function renderView() {
+  const v = currentView();
+  $('view-setup').hidden = v !== 'setup';
+  $('view-overview').hidden = v !== 'overview';
+  if (v !== lastView) {
+    document.documentElement.dataset.view = v;
+    // the control that was used is gone: focus goes to the new view's heading
+    const lost = !document.activeElement || document.activeElement === document.body || document.activeElement.closest('[hidden]');
+    if (lastView && lastView !== 'loading' && lost) (v === 'setup' ? $('setup-heading') : $('state-summary')).focus();
+    lastView = v;
   }
 }
 
-function saveUiPrefs() {
-  try {
-    sessionStorage.setItem(UI_KEY, JSON.stringify(state.ui));
-  } catch {
-    /* ignore */
+/* ---------- header and banner ---------- */
+
+/** The state as the badge shows it: a job in progress reads better than the state it leaves. */
+function shownState() {
+  const st = currentState();
+  if (state.unreachable) return st;
+  const JOB_STATES = { stop: 'stopping', remove: 'removing', gc: 'cleaning', check: 'checking' };
+  const job = state.status?.job || '';
+  return /** @type {Record<string,string>} */ (JOB_STATES)[job] || st;
+}
+
+function renderHeader() {
+  const shown = shownState();
+  const badge = $('state-badge');
+  badge.dataset.state = shown;
+  setTextIfChanged($('state-text'), stateWords(shown));
+  $('banner').hidden = !state.unreachable;
+  if (state.unreachable) setTextIfChanged($('banner-detail'), state.unreachableDetail);
+}
+
+/* ---------- setup / edit ---------- */
+
+function renderSetup() {
+  const configured = isConfigured();
+  form.configured = configured;
+  const editing = configured && state.editing;
+  setTextIfChanged($('setup-heading'), editing ? 'Storage settings' : 'Set up your registry');
+  $('setup-intro').hidden = editing;
+  const dirty = form.isDirty();
+  $('dirty-flag').hidden = !(dirty && editing);
+  $('btn-cancel-edit').hidden = !editing;
+  const active = isActive();
+  const label = editing && active ? 'Save' : 'Save and start';
+  const save = button('btn-save');
+  setTextIfChanged(/** @type {HTMLElement} */ (save.querySelector('.btn-label')), label);
+  save.classList.toggle('busy', state.busy === 'save' || state.busy === 'start');
+  save.disabled = Boolean(state.busy) || state.unreachable || (editing && !dirty);
+  // the saved-grant warnings appear with the findings when the grant is on screen
+  renderWarnings('save-warnings', form.fieldActive('accessGrant') ? [] : state.saveWarnings);
+}
+
+/* ---------- overview: status ---------- */
+
+/** @param {PendingChange} pc */
+function pendingWords(pc) {
+  const fields = Array.isArray(pc.fields) ? pc.fields : [];
+  const parts = [];
+  const port = /:(\d+)$/.exec(pc.endpoint || '')?.[1];
+  for (const f of fields) {
+    if (f === 'port' && port) parts.push(`new port ${port}`);
+    else if (f === 'bind') parts.push(`new listen address${pc.endpoint ? ` (${pc.endpoint})` : ''}`);
+    else if (f === 'mode') parts.push(`storage ${modeLabel(pc.mode)}`);
+    else if (f === 'bucket') parts.push('new bucket');
+    else if (f === 'accessGrant') parts.push('new access grant');
+    else if (f === 'unencryptedKeys') parts.push('object key encryption');
+    else if (f) parts.push(`new ${f.replace(/^s3\./, 'S3 ')}`);
   }
+  return parts.length ? parts.join(', ') : 'new settings';
 }
 
-function announce(text) {
-  let live = $('sr-announce');
-  if (!live) {
-    live = view.el('div', { id: 'sr-announce', class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
-    document.body.append(live);
+const SUMMARY = {
+  'not-configured': () => 'Not set up yet.',
+  stopped: () => ((state.status?.containers || []).length ? 'Stopped. Your images are kept; Start serves them again.' : 'Ready to start.'),
+  pulling: () => 'Downloading the images the registry needs…',
+  starting: () => 'Starting the containers and waiting for the registry to answer…',
+  running: () => 'Ready for docker push and pull.',
+  unhealthy: () => 'The registry’s container is up but does not answer.',
+  failed: () => 'The registry is not running.',
+  unreachable: () => 'The extension’s backend does not answer, so the registry’s state is unknown.',
+  stopping: () => 'Stopping the registry…',
+  removing: () => 'Removing the registry’s containers…',
+  cleaning: () => 'Cleaning up: the registry pauses while unused layers are deleted, then starts again.',
+  checking: () => 'Checking the storage…',
+  unknown: () => 'Asking the backend for the registry’s state…',
+};
+
+function lastCheck() {
+  const c = state.status?.lastCheck;
+  return c && typeof c === 'object' ? c : null;
+}
+
+/** The failed start came from the storage check: its steps explain it. */
+function checkFailedStart() {
+  const err = state.status?.error;
+  return currentState() === 'failed' && err?.code === 'storage_check_failed';
+}
+
+function renderStatus() {
+  const st = state.status;
+  const shown = shownState();
+  const summary = (/** @type {Record<string, () => string>} */ (SUMMARY)[shown] || (() => `State: ${shown}`))();
+  setTextIfChanged($('state-summary'), summary);
+
+  // progress while pulling
+  const prog = st?.progress;
+  const showProgress = !state.unreachable && st?.state === 'pulling' && prog && typeof prog === 'object';
+  $('progress').hidden = !showProgress;
+  if (showProgress) {
+    const cur = Number(prog.current) || 0;
+    const total = Number(prog.total) || 0;
+    const fill = $('progress-fill');
+    const bar = $('progress-bar');
+    $('progress-image').textContent = prog.image || '';
+    if (total > 0) {
+      const pct = Math.max(0, Math.min(100, Math.round((cur / total) * 100)));
+      fill.classList.remove('indeterminate');
+      fill.style.width = `${pct}%`;
+      bar.setAttribute('aria-valuenow', String(pct));
+      bar.setAttribute('aria-valuetext', `${formatBytes(cur)} of ${formatBytes(total)}`);
+      $('progress-numbers').textContent = `${formatBytes(cur)} of ${formatBytes(total)} · ${pct}%`;
+    } else {
+      fill.classList.add('indeterminate');
+      fill.style.width = '';
+      bar.removeAttribute('aria-valuenow');
+      bar.setAttribute('aria-valuetext', cur > 0 ? `${formatBytes(cur)} downloaded` : 'Waiting');
+      $('progress-numbers').textContent = cur > 0 ? `${formatBytes(cur)} downloaded` : 'Waiting…';
+    }
   }
-  live.textContent = '';
-  setTimeout(() => (live.textContent = text), 30);
+
+  // saved, not applied
+  const active = isActive();
+  const pc = st?.pendingChange;
+  const pending = !state.unreachable && active && (pc || st?.pendingRestart === true);
+  $('pending-change').hidden = !pending;
+  if (pending) {
+    const text = `Saved, not applied: ${pc ? pendingWords(pc) : 'new settings'} — Restart to apply.`;
+    setTextIfChanged($('pending-text'), text);
+  }
+
+  // a failure: the plain cause first, the raw error under Details
+  const err = st?.error;
+  const showErr = !state.unreachable && err && typeof err === 'object' && (err.message || err.code) && st?.state !== 'running';
+  $('status-error').hidden = !showErr;
+  const fromCheck = checkFailedStart();
+  if (showErr) {
+    const port = String(state.config?.port || '');
+    setTextIfChanged($('status-error-message'), plainCause(err, { port }));
+    const hint = sentence(err.hint || '');
+    setTextIfChanged($('status-error-hint'), hint);
+    $('status-error-hint').hidden = !hint || fromCheck;
+    const steps = $('status-error-steps');
+    if (fromCheck) renderSteps(steps, lastCheck()?.steps, err.message);
+    else steps.hidden = true;
+    const raw = [err.code ? `code: ${err.code}` : '', err.message ? `message: ${err.message}` : '', err.detail || err.raw || ''].filter(Boolean).join('\n');
+    setTextIfChanged($('status-error-raw'), raw);
+  }
+
+  // one primary action: Create bucket > Restart > Start; Stop is never primary
+  const busy = state.busy;
+  const job = st?.job;
+  const canCreate = fromCheck && lastCheck()?.canCreateBucket === true;
+  const create = button('btn-create-bucket');
+  create.hidden = !canCreate;
+  create.disabled = Boolean(busy || job) || state.unreachable;
+  create.classList.toggle('busy', busy === 'create-bucket' || (job === 'check' && canCreate));
+
+  const restart = button('btn-restart');
+  restart.hidden = !pending;
+  restart.disabled = Boolean(busy || job) || state.unreachable;
+  restart.classList.toggle('busy', busy === 'restart' || job === 'restart');
+  restart.className = `btn ${pending && !canCreate ? 'btn-primary' : 'btn-outlined'}${restart.classList.contains('busy') ? ' busy' : ''}`;
+
+  const stopping = active || st?.state === 'starting' || job === 'start';
+  const toggleBtn = button('btn-toggle');
+  const label = stopping ? 'Stop' : 'Start';
+  setTextIfChanged(/** @type {HTMLElement} */ (toggleBtn.querySelector('.btn-label')), label);
+  toggleBtn.setAttribute('aria-label', `${label} the registry`);
+  const primary = !stopping && !canCreate && !pending;
+  const tbusy = busy === 'start' || busy === 'stop' || job === 'stop' || job === 'start';
+  toggleBtn.className = `btn ${primary ? 'btn-primary' : 'btn-outlined'}${tbusy ? ' busy' : ''}`;
+  toggleBtn.disabled =
+    state.unreachable || Boolean(busy) || job === 'remove' || job === 'gc' || job === 'check' || job === 'stop' || st?.state === 'not-configured' || st?.docker?.reachable === false;
 }
 
-function currentState() {
-  return state.unreachable ? 'unreachable' : state.status?.state || 'unknown';
+/* ---------- overview: commands ---------- */
+
+function renderCommands() {
+  const endpoint = runningEndpoint(); // what RUNS: a pending port change waits for Restart
+  const image = state.ui.image.trim();
+  const name = image ? image.replace(/^[^/]+\.[^/]+\//, '').replace(/^localhost:\d+\//, '') : 'IMAGE';
+  const target = `${endpoint}/${image ? name : 'NAME'}`;
+  setTextIfChanged($('cmd-tag'), `docker tag ${image || 'IMAGE'} ${target}`);
+  setTextIfChanged($('cmd-push'), `docker push ${target}`);
+  setTextIfChanged($('cmd-pull'), `docker pull ${target}`);
+  const bind = state.config?.bind || '127.0.0.1';
+  const local = /^127\./.test(bind) || bind === '::1';
+  const running = currentState() === 'running';
+  const note = !running
+    ? 'The commands work once the registry runs.'
+    : local
+      ? 'Only this computer can reach the registry.'
+      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, without a password.`;
+  setTextIfChanged($('howto-note'), note);
 }
 
-function endpoint() {
-  if (state.status?.endpoint) return state.status.endpoint;
-  const port = state.config?.port || 9999;
-  return `localhost:${port}`;
+/* ---------- overview: storage summary and check ---------- */
+
+function renderSummary() {
+  const c = state.config;
+  const dl = $('summary');
+  if (!c) {
+    dl.replaceChildren();
+    return;
+  }
+  const mode = c.mode || 'local';
+  /** @type {Array<[string, any]>} */
+  const rows = [['Stored in', modeLabel(mode)]];
+  if (mode !== 'local' && c.bucket) rows.push(['Bucket', el('span', { class: 'mono' }, c.bucket)]);
+  if (mode === 's3' || mode === 'storj-hosted') {
+    if (c.s3?.endpoint) rows.push(['Endpoint', el('span', { class: 'mono' }, c.s3.endpoint)]);
+  }
+  const g = c.accessGrant;
+  if ((mode === 'storj' || mode === 'storj-native' || (mode === 'storj-hosted' && c.s3?.fromGrant !== false)) && secretIsSet(g)) {
+    const sat = g && typeof g === 'object' ? g.satellite : '';
+    rows.push(['Access grant', sat ? `saved · ${sat}` : 'saved']);
+  }
+  if ((mode === 'storj' || mode === 'storj-hosted') && c.unencryptedKeys) rows.push(['Object keys', 'unencrypted (names visible to the satellite)']);
+  if (mode === 'local') rows.push(['Volume', el('span', { class: 'mono' }, 'storj-registry-data')]);
+  const bind = c.bind || '127.0.0.1';
+  if (!/^127\./.test(bind) && bind !== '::1') rows.push(['Reachable', `from other machines (${bind})`]);
+  dl.replaceChildren(...rows.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', {}, v))));
+
+  // the storage check: S3-based modes only
+  const checkable = mode === 's3' || mode === 'storj' || mode === 'storj-hosted';
+  $('check-box').hidden = !checkable;
+  if (!checkable) return;
+  const job = state.status?.job;
+  const chk = lastCheck();
+  const running = job === 'check' || state.busy === 'check' || state.busy === 'create-bucket';
+  const btn = button('btn-check');
+  btn.classList.toggle('busy', running);
+  btn.disabled = running || Boolean(state.busy) || Boolean(job) || state.unreachable;
+  const fromCheck = checkFailedStart();
+  const create2 = button('btn-create-bucket-2');
+  if (running) {
+    $('check-meta').textContent = 'Checking the storage…';
+  } else if (!chk) {
+    $('check-meta').textContent = 'Reach the bucket, then write, read, list and delete a small object, the way the registry will.';
+  } else {
+    const at = chk.at ? new Date(chk.at) : null;
+    const when = at && !Number.isNaN(at.getTime()) ? at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
+    $('check-meta').textContent = `${chk.ok ? 'Passed' : 'Failed'}${when ? ` at ${when}` : ''}${chk.bucket ? ` · bucket ${chk.bucket}` : ''}${fromCheck ? ' (see above)' : ''}`;
+  }
+  $('check-meta').classList.toggle('check-bad', Boolean(chk && !chk.ok && !running));
+  $('check-meta').classList.toggle('check-ok', Boolean(chk && chk.ok && !running));
+  // the steps show once: beside the failed start when that is what failed
+  // (a passed check is one line; a failed one lists its steps)
+  const steps = $('check-steps');
+  if (chk && !running && !fromCheck && !chk.ok) renderSteps(steps, chk.steps);
+  else steps.hidden = true;
+  create2.hidden = !(chk && !chk.ok && chk.canCreateBucket && !fromCheck && !running);
+  create2.disabled = Boolean(state.busy || job);
+}
+
+/* ---------- overview: containers ---------- */
+
+function renderContainers() {
+  const list = Array.isArray(state.status?.containers) && !state.unreachable ? state.status.containers : [];
+  const nav = desktopNavigate();
+  $('containers-empty').hidden = list.length > 0;
+  $('containers-body').replaceChildren(
+    ...list.map((c) => {
+      const health = c.health && c.health !== 'none' && c.health !== c.state ? c.health : '';
+      const stateText = [c.state || 'unknown', health].filter(Boolean).join(', ');
+      const role = c.role ? c.role.charAt(0).toUpperCase() + c.role.slice(1) : 'Container';
+      return el(
+        'li',
+        { class: 'container-item', dataset: { role: c.role || '' } },
+        el('div', { class: 'container-main' }, el('strong', {}, role), el('span', { class: 'mono muted small', title: c.image || '' }, c.name || (c.id || '').slice(0, 12))),
+        el('span', { class: 'cstate', dataset: { s: c.state || '', h: c.health || '' } }, stateText),
+        nav && c.id
+          ? el(
+              'span',
+              { class: 'container-links' },
+              el('button', { type: 'button', class: 'link-btn', 'data-nav': 'viewContainer', 'data-id': c.id }, 'Open'),
+              el('button', { type: 'button', class: 'link-btn', 'data-nav': 'viewContainerLogs', 'data-id': c.id }, 'Logs'),
+            )
+          : null,
+      );
+    }),
+  );
+  const mode = state.status?.mode || state.config?.mode;
+  $('volume-link').hidden = !(nav && mode === 'local');
+  const d = state.status?.docker;
+  let docker = '';
+  if (d && !state.unreachable) {
+    if (d.reachable === false) docker = 'Docker is not reachable.';
+    else docker = `Docker ${[d.version, d.apiVersion ? `API ${d.apiVersion}` : ''].filter(Boolean).join(' · ')}`;
+  }
+  setTextIfChanged($('docker-fact'), docker);
+  const rm = button('btn-remove');
+  rm.disabled = Boolean(state.busy) || state.unreachable || list.length === 0 || Boolean(state.status?.job);
+  rm.classList.toggle('busy', state.busy === 'remove' || state.status?.job === 'remove');
 }
 
 /* ---------- render ---------- */
 
-function render() {
-  view.renderBanner(state.unreachable, state.unreachableDetail);
-  view.renderStatus(state.status, { unreachable: state.unreachable, statusError: state.statusError });
-  const dirty = form.isDirty();
-  $('dirty-flag').hidden = !dirty;
-  $('btn-discard').hidden = !dirty;
-  view.renderActions({
-    state: currentState(),
-    busy: state.busy,
-    unreachable: state.unreachable,
-    dirty,
-    hasContainers: Array.isArray(state.status?.containers) && state.status.containers.length > 0,
-    pendingRestart: state.status?.pendingRestart === true,
-  });
-  view.renderHowto({ endpoint: endpoint(), image: state.ui.image, bind: state.config?.bind, running: currentState() === 'running' });
-  renderWarnings();
-  const running = currentState() === 'running' && !state.status?.job;
-  $('btn-images').disabled = !running || state.imagesLoading;
-  $('btn-images').classList.toggle('busy', state.imagesLoading);
-  $('btn-gc').disabled = !running || Boolean(state.busy);
-  $('btn-gc').classList.toggle('busy', state.busy === 'gc' || state.status?.job === 'gc');
-  view.renderImagesMeta(state.status?.lastGc);
-}
-
-function renderWarnings() {
-  const seen = new Set();
-  const all = [...state.saveWarnings, ...state.grantWarnings].filter((w) => {
-    const k = `${w.code}|${w.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  // Next to the grant field when it is on screen, else above the Save button.
-  const grantShown = form.fieldActive('accessGrant');
-  view.renderWarnings('grant-warnings', grantShown ? all : []);
-  view.renderWarnings('save-warnings', grantShown ? [] : state.saveWarnings);
-}
-
-/* ---------- backend unreachable ---------- */
-
-function markUnreachable(err) {
-  const was = state.unreachable;
-  state.unreachable = true;
-  state.unreachableDetail =
-    err?.code === 'no-client'
-      ? err.message
-      : `${err?.message || 'No answer.'} It may be restarting; if this persists, restart Docker Desktop or reinstall the extension.`;
-  if (!was) announce('Cannot reach the Storj Registry backend.');
-}
-
-function markReachable() {
-  if (state.unreachable) announce('Connected to the backend again.');
-  state.unreachable = false;
-  state.unreachableDetail = '';
-}
-
-/* ---------- polling ---------- */
-
-const poller = {
-  timer: null,
-  inFlight: false,
-  again: false,
-
-  delay() {
-    if (state.unreachable) return POLL_DOWN_MS;
-    const s = state.status?.state;
-    return s === 'pulling' || s === 'starting' || state.status?.job ? POLL_FAST_MS : POLL_SLOW_MS;
-  },
-
-  schedule() {
-    clearTimeout(this.timer);
-    this.timer = null;
-    if (document.hidden) return; // resumed by visibilitychange
-    this.timer = setTimeout(() => this.poll(), this.delay());
-  },
-
-  stop() {
-    clearTimeout(this.timer);
-    this.timer = null;
-  },
-
-  async poll() {
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.inFlight = true;
-    const before = state.status?.state;
-    const beforeJob = state.status?.job;
-    try {
-      state.status = await api.status();
-      state.statusError = null;
-      afterStatus(before, beforeJob);
-      const wasDown = state.unreachable;
-      markReachable();
-      if (wasDown || !state.config) loadConfig();
-      if (!state.logsLoaded || (state.ui.follow && state.status?.state !== 'not-configured')) loadLogs({ quiet: true });
-      else if (before && before !== state.status?.state) loadLogs({ quiet: true });
-    } catch (err) {
-      if (err.unreachable) markUnreachable(err);
-      else {
-        // The backend answered with an error: keep the last status, say why.
-        markReachable();
-        state.statusError = err;
-      }
-    } finally {
-      this.inFlight = false;
-      render();
-      if (this.again) {
-        this.again = false;
-        this.poll();
-      } else this.schedule();
-    }
-  },
-};
-
-/* Reacts to changes between two status answers. */
-function afterStatus(before, beforeJob) {
-  const now = state.status?.state;
-  const job = state.status?.job;
-  if (beforeJob === 'gc' && job !== 'gc') {
-    const g = state.status?.lastGc;
-    if (g) toast(g.ok ? 'success' : 'error', `Clean-up ${g.ok ? 'done' : 'failed'}: ${g.message || ''}`.trim());
-  }
-  if (now === 'running' && !job && (before !== 'running' || beforeJob)) loadImages();
-  else if (now !== 'running' && state.images.kind !== 'not-running' && !job) {
-    state.images = { kind: 'not-running' };
-    view.renderImages(state.images, { endpoint: endpoint() });
-  }
-}
-
-/* ---------- stored images ---------- */
-
-async function loadImages() {
-  if (state.imagesLoading) return;
-  state.imagesLoading = true;
-  if (state.images.kind !== 'data') {
-    state.images = { kind: 'loading' };
-    view.renderImages(state.images, { endpoint: endpoint() });
-  }
-  render();
-  try {
-    state.images = { kind: 'data', data: await api.repositories() };
-  } catch (err) {
-    if (err.unreachable) markUnreachable(err);
-    state.images = err.status === 409 ? { kind: 'not-running' } : { kind: 'error', message: err.message };
-  } finally {
-    state.imagesLoading = false;
-    view.renderImages(state.images, { endpoint: endpoint() });
-    render();
-  }
-}
-
-async function deleteImage(name, digest, tags) {
-  const list = tags.filter(Boolean);
-  const ok = await confirmDialog({
-    title: `Delete ${name}:${list[0] || digest.slice(0, 19)}?`,
-    body:
-      (list.length > 1 ? `The tags ${list.join(', ')} point at the same image and go with it. ` : '') +
-      'The image is removed from the registry; its space is freed by the next clean-up.',
-    confirm: 'Delete',
-  });
-  if (!ok) return;
-  try {
-    await api.deleteImage(name, digest);
-    toast('success', `Deleted ${name}:${list.join(', ') || digest}.`);
-  } catch (err) {
-    if (err.unreachable) markUnreachable(err);
-    toast('error', `Could not delete ${name}: ${err.message}`);
-  }
-  loadImages();
-}
-
-async function cleanUp() {
-  if (state.busy) return;
-  const ok = await confirmDialog({
-    title: 'Clean up the storage?',
-    body: 'The registry stops for a moment, deletes the layers that no image uses any more, and starts again. Pushes and pulls fail meanwhile.',
-    confirm: 'Clean up',
-  });
-  if (!ok) return;
-  state.busy = 'gc';
-  render();
-  try {
-    const res = await api.gc();
-    if (res && typeof res === 'object' && typeof res.state === 'string') state.status = res;
-    toast('success', 'Cleaning up…');
-  } catch (err) {
-    if (err.unreachable) markUnreachable(err);
-    toast('error', `Could not clean up: ${err.message}`);
-  } finally {
-    state.busy = null;
-    render();
-    poller.poll();
-  }
-}
-
-/* ---------- config ---------- */
-
-let configLoading = null;
-function loadConfig() {
-  if (configLoading) return configLoading;
-  configLoading = (async () => {
-    try {
-      state.config = await api.getConfig();
-      form.fill(state.config);
-      showSavedGrant();
-      markReachable();
-    } catch (err) {
-      if (err.unreachable) markUnreachable(err);
-      else view.setFormError(`Could not read the saved settings: ${err.message}`);
-    } finally {
-      configLoading = null;
-      render();
-    }
-  })();
-  return configLoading;
-}
-
-function showSavedGrant() {
-  if (form.value('accessGrant') !== '') return;
-  const g = state.config?.accessGrant;
-  if (secretIsSet(g)) view.renderGrantInfo({ saved: { satellite: typeof g === 'object' ? g.satellite : '' } });
-  else view.renderGrantInfo(null);
-}
-
-/** Saves the form; resolves true when the backend accepted it. */
-async function save({ quiet = false } = {}) {
-  form.clearErrors();
-  const skipChecks = window.__storjRegistrySkipClientChecks === true; // test aid: lets the backend's checks speak
-  const bad = skipChecks ? '' : form.checkAll();
-  if (bad) {
-    view.setFormError('Fix the highlighted fields, then save again.');
-    form.input(bad).focus();
-    return false;
-  }
-  const wasBusy = state.busy;
-  if (!wasBusy) state.busy = 'save';
-  render();
-  try {
-    const saved = await api.putConfig(form.body());
-    markReachable();
-    const warnings = Array.isArray(saved?.warnings) ? saved.warnings : [];
-    if (saved && typeof saved === 'object') {
-      const { warnings: _w, ...config } = saved;
-      state.config = config;
-    }
-    state.saveWarnings = warnings;
-    form.clearSecrets();
-    form.clearDraft();
-    form.fill(state.config, { force: true });
-    showSavedGrant();
-    state.grantWarnings = [];
-    if (!quiet) {
-      const running = ['running', 'unhealthy', 'starting', 'pulling'].includes(state.status?.state);
-      toast('success', running ? 'Settings saved. Restart the registry to apply them.' : 'Settings saved.');
-    }
-    if (warnings.length) toast('warning', warnings[0].message || 'Settings saved with warnings.');
-    poller.poll();
-    return true;
-  } catch (err) {
-    if (err.unreachable) {
-      markUnreachable(err);
-      toast('error', 'Settings not saved: the backend does not answer.');
-    } else if (err.field) {
-      const shown = form.showServerFieldError(err.field, err.message);
-      if (!shown) view.setFormError(`${err.field}: ${err.message}`);
-      toast('error', `Settings not saved: ${err.message}`);
-    } else {
-      view.setFormError(err.message);
-      toast('error', `Settings not saved: ${err.message}`);
-    }
-    return false;
-  } finally {
-    if (!wasBusy) state.busy = null;
-    render();
-  }
-}
-
-/* ---------- grant inspection ---------- */
-
-let grantTimer = null;
-let grantSeq = 0;
-function onGrantInput(grant) {
-  clearTimeout(grantTimer);
-  const seq = ++grantSeq;
-  state.saveWarnings = [];
-  if (!grant) {
-    state.grantWarnings = [];
-    showSavedGrant();
-    renderWarnings();
-    return;
-  }
-  if (form.checkField('accessGrant')) {
-    view.renderGrantInfo(null);
-    state.grantWarnings = [];
-    renderWarnings();
-    return;
-  }
-  view.renderGrantInfo({ loading: true });
-  grantTimer = setTimeout(async () => {
-    try {
-      const bucket = form.value('bucket');
-      const info = await api.inspectGrant(grant, form.fieldActive('bucket') && !bucketError(bucket) ? bucket : '');
-      if (seq !== grantSeq) return;
-      view.setFieldError('accessGrant', '');
-      view.renderGrantInfo(info);
-      state.grantWarnings = Array.isArray(info?.warnings) ? info.warnings : [];
-    } catch (err) {
-      if (seq !== grantSeq) return;
-      view.renderGrantInfo(null);
-      state.grantWarnings = [];
-      if (err.unreachable) {
-        view.setFieldError('accessGrant', 'Could not check the grant: the backend does not answer.');
-        markUnreachable(err);
-        render();
-      } else view.setFieldError('accessGrant', err.message || 'This is not a valid access grant.');
-    }
-    renderWarnings();
-  }, GRANT_DEBOUNCE_MS);
-}
-
-/* ---------- actions ---------- */
-
-const ACTIONS = {
-  start: { call: () => api.start(), done: 'Starting the registry…', verb: 'start' },
-  stop: { call: () => api.stop(), done: 'Registry stopped. Your images are kept.', verb: 'stop' },
-  restart: { call: () => api.restart(), done: 'Restarting the registry…', verb: 'restart' },
-};
-
-async function act(name) {
-  if (state.busy) return;
-  const a = ACTIONS[name];
-  state.busy = name;
-  render();
-  try {
-    if ((name === 'start' || name === 'restart') && form.isDirty()) {
-      const ok = await save({ quiet: true });
-      if (!ok) return;
-    }
-    const res = await a.call();
-    markReachable();
-    if (res && typeof res === 'object' && typeof res.state === 'string') state.status = res;
-    toast('success', a.done);
-  } catch (err) {
-    if (err.unreachable) {
-      markUnreachable(err);
-      toast('error', `Could not ${a.verb} the registry: the backend does not answer.`);
-    } else {
-      if (err.field) form.showServerFieldError(err.field, err.message);
-      toast('error', `Could not ${a.verb} the registry: ${err.message}`);
-    }
-  } finally {
-    state.busy = null;
-    render();
-    poller.poll();
-    setTimeout(() => loadLogs({ quiet: true }), 1500);
-  }
-}
-
-/* ---------- remove dialog ---------- */
-
-function focusables(root) {
-  return [...root.querySelectorAll('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')].filter(
-    (n) => !n.disabled && n.offsetParent !== null,
-  );
-}
-
-/** A yes/no question in the confirm dialog; resolves true on confirm. */
-function confirmDialog({ title, body, confirm }) {
-  const dlg = $('confirm-dialog');
-  $('confirm-title').textContent = title;
-  $('confirm-desc').textContent = body;
-  $('confirm-ok').textContent = confirm;
-  const opener = document.activeElement;
-  dlg.returnValue = '';
-  dlg.showModal();
-  $('confirm-cancel').focus();
-  return new Promise((resolve) => {
-    dlg.addEventListener(
-      'close',
-      () => {
-        if (opener && document.contains(opener)) opener.focus();
-        resolve(dlg.returnValue === 'confirm');
-      },
-      { once: true },
-    );
-  });
-}
-
-function trapFocus(dlg) {
-  dlg.addEventListener('keydown', (e) => {
-    if (e.key !== 'Tab') return;
-    const f = focusables(dlg);
-    if (!f.length) return;
-    const first = f[0];
-    const last = f[f.length - 1];
-    if (e.shiftKey && document.activeElement === first) {
-      last.focus();
-      e.preventDefault();
-    } else if (!e.shiftKey && document.activeElement === last) {
-      first.focus();
-      e.preventDefault();
-    }
-  });
-  dlg.addEventListener('click', (e) => {
-    if (e.target === dlg) dlg.close('cancel'); // a click on the backdrop
-  });
-}
-
-function openRemoveDialog() {
-  if (state.busy) return;
-  const dlg = $('remove-dialog');
-  $('remove-purge').checked = false;
-  const mode = state.status?.mode || state.config?.mode;
-  $('remove-desc').textContent =
-    mode === 'local' || !mode
-      ? 'This stops and deletes the registry’s containers. Your settings are kept, and so are the stored images unless you also delete the volume.'
-      : `This stops and deletes the registry’s containers. Your settings are kept, and so are the images in the bucket${state.config?.bucket ? ` “${state.config.bucket}”` : ''}.`;
-  dlg.returnValue = '';
-  dlg.showModal();
-  $('remove-cancel').focus();
-}
-
-async function onRemoveClosed() {
-  const dlg = $('remove-dialog');
-  $('btn-remove').focus();
-  if (dlg.returnValue !== 'confirm') return;
-  const purge = $('remove-purge').checked;
-  state.busy = 'remove';
-  render();
-  try {
-    const res = await api.remove(purge);
-    markReachable();
-    if (res && typeof res === 'object' && typeof res.state === 'string') state.status = res;
-    toast('success', purge ? 'Registry removed, and its local volume deleted.' : 'Registry removed. Your settings are kept.');
-  } catch (err) {
-    if (err.unreachable) markUnreachable(err);
-    toast('error', `Could not remove the registry: ${err.message}`);
-  } finally {
-    state.busy = null;
-    render();
-    poller.poll();
-  }
-}
-
-/* ---------- logs ---------- */
-
-let logsLoading = false;
-let logsAgain = null; // a load asked for while one was in flight
-async function loadLogs({ quiet = false } = {}) {
-  if (logsLoading) {
-    // the answer in flight may predate what the user wants to see
-    logsAgain = { quiet: quiet && (logsAgain?.quiet ?? true) };
-    return;
-  }
-  logsLoading = true;
-  const btn = $('btn-logs');
-  if (!quiet) {
-    btn.classList.add('busy');
-    btn.disabled = true;
-  }
-  try {
-    const res = await api.logs(LOG_TAIL);
-    state.logs = Array.isArray(res?.lines) ? res.lines : [];
-    state.logsLoaded = true;
-    const none = currentState() === 'not-configured' || !(state.status?.containers || []).length;
-    view.renderLogs(state.logs, state.ui.logFilter, {
-      emptyText: none ? 'No log lines yet. Start the registry to see its output here.' : 'No log lines yet.',
-    });
-    const time = new Date().toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    view.renderLogsMeta(`Last ${LOG_TAIL} lines, secrets redacted by the backend · updated ${time}`);
-  } catch (err) {
-    if (err.unreachable) {
-      markUnreachable(err);
-      render();
-    } else if (err.status === 404 || err.status === 409) {
-      state.logs = [];
-      state.logsLoaded = true;
-      view.renderLogs([], '', { emptyText: 'No log lines yet. Start the registry to see its output here.' });
-      view.renderLogsMeta('');
-    } else view.renderLogsMeta(`Could not read the logs: ${err.message}`);
-    if (!quiet) toast('error', `Could not read the logs: ${err.message}`);
-  } finally {
-    logsLoading = false;
-    btn.classList.remove('busy');
-    btn.disabled = false;
-    if (logsAgain) {
-      const next = logsAgain;
-      logsAgain = null;
-      loadLogs(next);
-    }
-  }
+function renderAll() {
+  renderHeader();
+  renderView();
+  if (!form) return;
+  renderSetup();
+  renderStatus();
+  renderCommands();
+  renderSummary();
+  renderContainers();
 }
 
 /* ---------- events ---------- */
 
-function bind() {
-  $('btn-start').addEventListener('click', () => act('start'));
-  $('btn-stop').addEventListener('click', () => act('stop'));
-  $('btn-restart').addEventListener('click', () => act('restart'));
-  $('btn-remove').addEventListener('click', openRemoveDialog);
-
-  const dlg = $('remove-dialog');
-  dlg.addEventListener('close', onRemoveClosed);
-  trapFocus(dlg);
-  trapFocus($('confirm-dialog'));
-
-  $('btn-images').addEventListener('click', () => loadImages());
-  $('btn-gc').addEventListener('click', cleanUp);
-  $('images').addEventListener('click', async (e) => {
-    const pull = e.target.closest('[data-pull]');
-    const del = e.target.closest('[data-delete]');
-    if (pull) {
-      try {
-        await copyText(pull.dataset.pull);
-        toast('success', `Copied: ${pull.dataset.pull}`);
-      } catch {
-        toast('error', 'Could not copy: select the command and copy it by hand.');
-      }
-    } else if (del) {
-      deleteImage(del.dataset.delete, del.dataset.digest, (del.dataset.tags || '').split(','));
-    }
-  });
-
-  $('settings').addEventListener('submit', (e) => {
-    e.preventDefault();
-    if (!state.busy) save();
-  });
-  $('btn-discard').addEventListener('click', () => {
-    form.discard();
-    state.grantWarnings = [];
-    showSavedGrant();
-    render();
-    announce('Unsaved changes discarded.');
-  });
-
-  $('banner-retry').addEventListener('click', async () => {
-    view.renderRetryBusy(true);
-    try {
-      await poller.poll();
-      if (!state.unreachable && !state.config) await loadConfig();
-      if (!state.unreachable) loadLogs({ quiet: true });
-    } finally {
-      view.renderRetryBusy(false);
-    }
-  });
-
-  $('btn-logs').addEventListener('click', () => loadLogs());
-  const follow = $('logs-follow');
-  follow.checked = state.ui.follow;
-  follow.addEventListener('change', () => {
-    state.ui.follow = follow.checked;
-    saveUiPrefs();
-    if (follow.checked) loadLogs({ quiet: true });
-  });
-  const filter = $('logs-filter');
-  filter.value = state.ui.logFilter;
-  filter.addEventListener('change', () => {
-    state.ui.logFilter = filter.value;
-    saveUiPrefs();
-    view.renderLogs(state.logs, state.ui.logFilter);
-  });
-
-  const image = $('howto-image');
-  image.value = state.ui.image;
-  image.addEventListener('input', () => {
-    state.ui.image = image.value;
-    saveUiPrefs();
-    render();
-  });
-
-  for (const btn of document.querySelectorAll('[data-copy]')) {
-    const label = btn.getAttribute('aria-label');
+function bindCopy() {
+  for (const btn of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-copy]'))) {
+    const label = btn.getAttribute('aria-label') || 'Copy';
     btn.addEventListener('click', async () => {
-      const text = $(btn.dataset.copy).textContent;
+      const text = $(btn.dataset.copy || '').textContent || '';
       try {
         await copyText(text);
         btn.classList.add('copied');
@@ -668,8 +376,66 @@ function bind() {
       }
     });
   }
+}
 
-  for (const a of document.querySelectorAll('a.ext-link')) {
+function bind() {
+  button('btn-toggle').addEventListener('click', toggle);
+  button('btn-restart').addEventListener('click', () => act('restart'));
+  button('btn-create-bucket').addEventListener('click', () => check(true));
+  button('btn-create-bucket-2').addEventListener('click', () => check(true));
+  button('btn-check').addEventListener('click', () => check(false));
+  button('btn-edit').addEventListener('click', () => {
+    state.editing = true;
+    render();
+    queueMicrotask(() => $('f-grant').offsetParent ? $('f-grant').focus() : $('setup-heading').focus());
+  });
+  button('btn-cancel-edit').addEventListener('click', () => {
+    form.discard();
+    inspectSoon('config');
+    state.editing = false;
+    render();
+    announce('Unsaved changes discarded.');
+  });
+  $('settings').addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit();
+  });
+
+  $('containers-body').addEventListener('click', (e) => {
+    const b = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-nav]'));
+    if (!b) return;
+    const view = /** @type {'viewContainer' | 'viewContainerLogs'} */ (b.dataset.nav);
+    navigate(view, b.dataset.id || '').then((ok) => {
+      if (!ok) toast('error', 'Docker Desktop could not open that view.');
+    });
+  });
+  button('btn-volume').addEventListener('click', () => {
+    navigate('viewVolume', 'storj-registry-data').then((ok) => {
+      if (!ok) toast('error', 'Docker Desktop could not open the volume.');
+    });
+  });
+
+  button('banner-retry').addEventListener('click', async () => {
+    const b = button('banner-retry');
+    b.disabled = true;
+    try {
+      await poller.poll();
+      if (!state.unreachable && !state.config) await loadConfig();
+    } finally {
+      b.disabled = false;
+    }
+  });
+
+  const image = /** @type {HTMLInputElement} */ ($('howto-image'));
+  image.value = state.ui.image;
+  image.addEventListener('input', () => {
+    state.ui.image = image.value;
+    saveUiPrefs();
+    render();
+  });
+  bindCopy();
+
+  for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('a.ext-link'))) {
     a.addEventListener('click', (e) => {
       e.preventDefault();
       openExternal(a.href);
@@ -678,11 +444,7 @@ function bind() {
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) poller.stop();
-    else {
-      poller.poll();
-      // the user may have pushed from a terminal meanwhile
-      if (state.images.kind === 'data') loadImages();
-    }
+    else poller.poll();
   });
 }
 
@@ -690,11 +452,36 @@ function bind() {
 
 function init() {
   watchTheme();
-  form = new SettingsForm({ onChange: render, onGrantInput });
-  form.restoreDraft();
+  form = new SettingsForm({ onChange: render, onInspect: (why) => inspectSoon(why) });
+  initGrant(form);
+  initActions(form);
+  // unsaved edits from before a tab switch reopen the form they were made in
+  if (form.restoreDraft()) state.editing = true;
+  onRender(renderAll);
+  onConfig((config) => {
+    form.configured = isConfigured() || form.configured;
+    form.fill(config);
+    inspectSoon('config');
+  });
+  onConfigError((message) => setFormError(message));
+  let wasConfigured = false;
+  onStatus(() => {
+    const now = isConfigured();
+    if (now !== wasConfigured) {
+      wasConfigured = now;
+      form.configured = now;
+      if (state.config) form.fill(state.config);
+    }
+  });
   bind();
+  bindDialogs();
+  bindImages();
+  bindLogs();
+  bindFindings();
+  renderImages();
+  renderFindings();
   render();
-  api.health().then(view.renderVersion, () => {});
+  api.health().then(renderVersion, () => {});
   loadConfig();
   poller.poll();
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The settings form: which fields each storage mode shows, what the user
 // typed (kept across refreshes and, minus secrets, across tab switches in
 // sessionStorage), client-side checks, and the PUT /api/config body.
@@ -5,7 +6,7 @@
 import { bucketError, portError, bindError, urlError, grantHint, isLoopback } from './validate.js';
 import { setFieldError, setFormError, fieldInputId } from './view.js';
 
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 export const DEFAULTS = {
   port: '9999',
@@ -21,29 +22,21 @@ const SECRETS = ['accessGrant', 's3.secretKey'];
 const DRAFTABLE = ['bucket', 's3.endpoint', 's3.region', 'port', 'bind', 'authService'];
 const ALL_FIELDS = ['bucket', 'accessGrant', 's3.endpoint', 's3.region', 's3.accessKey', 's3.secretKey', 'port', 'bind', 'authService'];
 
-const MODE_EXPLAIN = {
-  storj:
-    'Runs Storj’s S3 gateway in a second container on this machine. Images are encrypted end to end before they leave your computer, and the access grant never leaves the machine.',
-  'storj-hosted':
-    'Uses Storj’s hosted S3 gateway; no second container. Paste an access grant, which the backend registers with Storj’s Auth Service to obtain S3 credentials, or paste S3 credentials created in the Storj console. Encryption happens on Storj’s servers.',
-  'storj-native':
-    'Runs the registry with the native Storj driver of the 2022 extension. Choose it to keep using a bucket that the original extension wrote to.',
-  s3: 'Any S3-compatible service (AWS S3, MinIO, Ceph, Storj’s gateway…). The bucket must already exist.',
-  local: 'Images are kept on this machine in the Docker volume storj-registry-data. Nothing leaves your computer.',
-};
-
 /* A secret as GET /api/config reports it: {"set":true,...}, true, or a non-empty string. */
+/** @param {unknown} v */
 export function secretIsSet(v) {
   if (v === true) return true;
-  if (v && typeof v === 'object') return v.set === true;
+  if (v && typeof v === 'object') return /** @type {{set?: boolean}} */ (v).set === true;
   return typeof v === 'string' && v !== '';
 }
 
+/** @param {unknown} v */
 function str(v) {
   return v === undefined || v === null ? '' : String(v);
 }
 
 /* Field value in a GET /api/config answer, by dotted name. */
+/** @param {Config | null} config @param {string} field @returns {unknown} */
 function configValue(config, field) {
   if (!config) return undefined;
   if (field.startsWith('s3.')) return config.s3 ? config.s3[field.slice(3)] : undefined;
@@ -51,16 +44,27 @@ function configValue(config, field) {
 }
 
 export class SettingsForm {
-  /** onChange() is called after any edit that may change dirty state, mode or buttons. */
-  constructor({ onChange, onGrantInput }) {
-    this.form = $('settings');
+  /**
+   * onChange() is called after any edit that may change dirty state, mode or
+   * buttons; onInspect() when what the grant check depends on changed (the
+   * grant, the bucket, the mode, the object-key choice).
+   * @param {{onChange?: () => void, onInspect?: (why: string) => void}} o
+   */
+  constructor({ onChange, onInspect }) {
+    this.form = /** @type {HTMLFormElement} */ ($('settings'));
     this.onChange = onChange || (() => {});
-    this.onGrantInput = onGrantInput || (() => {});
-    this.saved = null; // the last config the backend gave us
+    this.onInspect = onInspect || (() => {});
+    /** @type {Config | null} the last config the backend gave us */
+    this.saved = null;
     this.savedCred = 'grant';
-    this.touched = new Set(); // fields edited since the last fill
-    this.blurred = new Set(); // fields left at least once (for "too short" messages)
-    this.skipClientChecks = false;
+    /** @type {Set<string>} fields edited since the last fill */
+    this.touched = new Set();
+    /** @type {Set<string>} fields left at least once (for "too short" messages) */
+    this.blurred = new Set();
+    /** the one-click choice: unencrypted object keys for this registry (saved with the form) */
+    this.unencryptedKeys = false;
+    /** settings are saved (else this is the first-run setup) */
+    this.configured = false;
 
     for (const field of ALL_FIELDS) {
       const input = this.input(field);
@@ -68,7 +72,7 @@ export class SettingsForm {
         this.touched.add(field);
         this.checkField(field, { typing: true });
         this.saveDraft();
-        if (field === 'accessGrant') this.onGrantInput(input.value.trim());
+        if (field === 'accessGrant' || field === 'bucket') this.onInspect(field);
         this.onChange();
       });
       input.addEventListener('blur', () => {
@@ -77,17 +81,19 @@ export class SettingsForm {
       });
     }
     this.form.addEventListener('change', (e) => {
-      if (e.target.name === 'mode' || e.target.name === 'cred') {
-        this.touched.add(e.target.name);
-        if (e.target.name === 'mode') this.applyModeDefaults();
+      const t = /** @type {HTMLInputElement} */ (e.target);
+      if (t.name === 'mode' || t.name === 'cred') {
+        this.touched.add(t.name);
+        if (t.name === 'mode') this.applyModeDefaults();
         this.updateVisibility();
         this.saveDraft();
+        this.onInspect(t.name);
         this.onChange();
       }
     });
-    for (const btn of this.form.querySelectorAll('[data-reveal]')) {
+    for (const btn of /** @type {NodeListOf<HTMLElement>} */ (this.form.querySelectorAll('[data-reveal]'))) {
       btn.addEventListener('click', () => {
-        const input = $(btn.dataset.reveal);
+        const input = /** @type {HTMLInputElement} */ ($(btn.dataset.reveal));
         const show = input.type === 'password';
         input.type = show ? 'text' : 'password';
         btn.setAttribute('aria-pressed', String(show));
@@ -101,40 +107,55 @@ export class SettingsForm {
     this.updateVisibility();
   }
 
+  /** @param {string} field @returns {HTMLInputElement} */
   input(field) {
-    return $(fieldInputId(field));
+    return /** @type {HTMLInputElement} */ ($(fieldInputId(field)));
+  }
+
+  /** @param {string} selector */
+  radio(selector) {
+    return /** @type {HTMLInputElement | null} */ (this.form.querySelector(selector));
   }
 
   get mode() {
-    return this.form.querySelector('input[name="mode"]:checked')?.value || 'local';
+    return this.radio('input[name="mode"]:checked')?.value || 'storj';
   }
 
   set mode(m) {
-    const r = this.form.querySelector(`input[name="mode"][value="${CSS.escape(m)}"]`) || this.form.querySelector('input[name="mode"][value="local"]');
+    const r = this.radio(`input[name="mode"][value="${CSS.escape(m)}"]`) || this.radio('input[name="mode"][value="storj"]');
     r.checked = true;
+    // a mode from "More storage options" is shown, not hidden in a fold
+    if (r.value !== 'storj') /** @type {HTMLDetailsElement} */ ($('more-modes')).open = true;
   }
 
   get cred() {
-    return this.form.querySelector('input[name="cred"]:checked')?.value || 'grant';
+    return this.radio('input[name="cred"]:checked')?.value || 'grant';
   }
 
   set cred(c) {
-    const r = this.form.querySelector(`input[name="cred"][value="${c === 'keys' ? 'keys' : 'grant'}"]`);
-    r.checked = true;
+    this.radio(`input[name="cred"][value="${c === 'keys' ? 'keys' : 'grant'}"]`).checked = true;
   }
 
+  /** Whether the mode reads an access grant (the grant check applies). */
+  usesGrant() {
+    const m = this.mode;
+    return m === 'storj' || m === 'storj-native' || (m === 'storj-hosted' && this.cred === 'grant');
+  }
+
+  /** @param {string} field */
   value(field) {
     const v = this.input(field).value;
     return field === 'accessGrant' ? v.replace(/\s+/g, '') : v.trim();
   }
 
   /** Whether a field is part of the current mode (and credential choice). */
+  /** @param {string} field */
   fieldActive(field) {
     const input = this.input(field);
-    const box = input.closest('[data-modes]');
+    const box = /** @type {HTMLElement | null} */ (input.closest('[data-modes]'));
     if (!box) return true;
     if (!box.dataset.modes.split(' ').includes(this.mode)) return false;
-    const credBox = input.closest('[data-cred]');
+    const credBox = /** @type {HTMLElement | null} */ (input.closest('[data-cred]'));
     if (credBox && this.mode === 'storj-hosted' && credBox.dataset.cred !== this.cred) return false;
     if (field === 'authService' && this.mode === 'storj-hosted' && this.cred !== 'grant') return false;
     return true;
@@ -143,22 +164,15 @@ export class SettingsForm {
   updateVisibility() {
     const mode = this.mode;
     const cred = this.cred;
-    for (const node of this.form.querySelectorAll('[data-modes]')) {
+    for (const node of /** @type {NodeListOf<HTMLElement>} */ (this.form.querySelectorAll('[data-modes]'))) {
       let show = node.dataset.modes.split(' ').includes(mode);
       if (show && node.dataset.cred && mode === 'storj-hosted') show = node.dataset.cred === cred;
-      if (node.classList.contains('advanced')) show = show && cred === 'grant';
       node.hidden = !show;
     }
-    for (const a of this.form.querySelectorAll('[data-storj-only]')) a.hidden = !mode.startsWith('storj');
-    $('mode-explain').textContent = MODE_EXPLAIN[mode] || '';
-    $('help-grant').textContent =
-      mode === 'storj-hosted'
-        ? 'Registered once with the Auth Service; the S3 credentials it returns are kept by the backend.'
-        : mode === 'storj'
-          ? 'Used only by the gateway container on this machine.'
-          : mode === 'storj-native'
-            ? 'Used by the registry container’s Storj driver on this machine.'
-            : '';
+    for (const a of /** @type {NodeListOf<HTMLElement>} */ (this.form.querySelectorAll('[data-storj-only]'))) a.hidden = !mode.startsWith('storj');
+    const port = this.value('port') || DEFAULTS.port;
+    const bind = this.value('bind') || DEFAULTS.bind;
+    $('advanced-summary').textContent = `· port ${port}${bind === DEFAULTS.bind ? '' : `, listening on ${bind}`}`;
     const loop = isLoopback(this.value('bind') || DEFAULTS.bind);
     $('help-bind').textContent = loop
       ? 'Only this computer can reach the registry.'
@@ -203,11 +217,14 @@ export class SettingsForm {
    * Sets the form from a GET/PUT /api/config answer. Fields the user is
    * editing keep their text unless force is set (after a successful save).
    */
+  /** @param {Config} config @param {{force?: boolean}} [opts] */
   fill(config, { force = false } = {}) {
     this.saved = config || {};
+    if (!this.touched.has('unencryptedKeys')) this.unencryptedKeys = this.saved.unencryptedKeys === true;
     if (force) this.touched.clear();
     const cfg = this.saved;
-    if (!this.touched.has('mode')) this.mode = cfg.mode || 'local';
+    // a new setup starts from the recommended mode
+    if (!this.touched.has('mode')) this.mode = this.configured ? cfg.mode || 'local' : 'storj';
     this.savedCred = this.pastedKeys() ? 'keys' : 'grant';
     if (!this.touched.has('cred')) this.cred = this.savedCred;
     for (const field of ALL_FIELDS) {
@@ -229,6 +246,7 @@ export class SettingsForm {
   }
 
   /** The saved value of a non-secret field as the form would show it. */
+  /** @param {string} field */
   savedValue(field) {
     // Keys the backend obtained from the Auth Service are not the user's to edit.
     if (field === 's3.accessKey' && this.saved?.s3?.fromGrant === true) return '';
@@ -241,7 +259,9 @@ export class SettingsForm {
 
   isDirty() {
     if (!this.saved) return this.touched.size > 0;
+    if (!this.configured) return this.touched.size > 0;
     if (this.mode !== (this.saved.mode || 'local')) return true;
+    if (this.unencryptedKeys !== (this.saved.unencryptedKeys === true)) return true;
     if (this.mode === 'storj-hosted' && this.cred !== this.savedCred) return true;
     for (const field of ALL_FIELDS) {
       if (!this.fieldActive(field)) continue;
@@ -259,6 +279,7 @@ export class SettingsForm {
    * Client-side check of one field; returns the message ('' when fine).
    * typing: the user is still typing, so "too short/empty" waits for blur.
    */
+  /** @param {string} field @param {{typing?: boolean}} [opts] */
   checkField(field, { typing = false } = {}) {
     if (!this.fieldActive(field)) {
       setFieldError(field, '');
@@ -316,6 +337,7 @@ export class SettingsForm {
 
   /* Required fields that the backend would refuse as missing. Secrets are
    * required only when none is saved. */
+  /** @param {string} field */
   requiredMessage(field) {
     const v = this.value(field);
     if (v !== '') return '';
@@ -323,6 +345,7 @@ export class SettingsForm {
     if (field === 'accessGrant' && (mode === 'storj' || mode === 'storj-native' || (mode === 'storj-hosted' && this.cred === 'grant')))
       return secretIsSet(this.saved?.accessGrant) ? '' : 'Paste an access grant.';
     if (field === 's3.endpoint' && (mode === 's3' || mode === 'storj-hosted')) return 'Enter the endpoint URL.';
+    if (field === 'bucket' && mode !== 'local') return 'Enter the bucket name.';
     return '';
   }
 
@@ -334,6 +357,7 @@ export class SettingsForm {
   /** The PUT /api/config body for the current mode; secrets left empty are omitted (kept). */
   body() {
     const mode = this.mode;
+    /** @type {Record<string, any>} */
     const b = { mode };
     const port = this.value('port');
     b.port = /^\d+$/.test(port) ? Number(port) : port;
@@ -342,6 +366,7 @@ export class SettingsForm {
     const useGrant = mode === 'storj' || mode === 'storj-native' || (mode === 'storj-hosted' && this.cred === 'grant');
     if (useGrant && this.value('accessGrant') !== '') b.accessGrant = this.value('accessGrant');
     if (mode === 's3' || mode === 'storj-hosted') {
+      /** @type {Record<string, any>} */
       const s3 = {};
       if (this.value('s3.endpoint') !== '') s3.endpoint = this.value('s3.endpoint');
       if (this.value('s3.region') !== '') s3.region = this.value('s3.region');
@@ -364,7 +389,32 @@ export class SettingsForm {
       const savedHasIt = this.saved && Object.prototype.hasOwnProperty.call(this.saved, 'authService');
       if (a !== '' && (savedHasIt || a !== DEFAULTS.authService)) b.authService = a;
     }
+    // sent when it matters, so that a backend without the field does not refuse it
+    if (this.unencryptedKeys || (this.saved && Object.prototype.hasOwnProperty.call(this.saved, 'unencryptedKeys'))) b.unencryptedKeys = this.unencryptedKeys;
     return b;
+  }
+
+  /** The one-click fix for encrypted object keys, or its undo. @param {boolean} on */
+  setUnencryptedKeys(on) {
+    this.unencryptedKeys = on;
+    this.touched.add('unencryptedKeys');
+    this.onInspect('unencryptedKeys');
+    this.onChange();
+  }
+
+  /**
+   * Fills the bucket from the grant when the grant names exactly one and the
+   * user has not typed a bucket; true when it did.
+   * @param {string} name
+   */
+  suggestBucket(name) {
+    if (!name || this.touched.has('bucket') || this.value('bucket') !== '') return false;
+    this.input('bucket').value = name;
+    this.touched.add('bucket');
+    this.checkField('bucket');
+    this.saveDraft();
+    this.onChange();
+    return true;
   }
 
   clearSecrets() {
@@ -377,6 +427,7 @@ export class SettingsForm {
         sessionStorage.removeItem(DRAFT_KEY);
         return;
       }
+      /** @type {Record<string, string>} */
       const fields = {};
       for (const f of DRAFTABLE) if (this.touched.has(f)) fields[f] = this.input(f).value;
       const draft = { mode: this.mode, cred: this.cred, touched: [...this.touched].filter((f) => !SECRETS.includes(f) && f !== 's3.accessKey'), fields };
@@ -423,6 +474,7 @@ export class SettingsForm {
   }
 
   /** Puts a backend validation error beside its field; false when the field is not on screen. */
+  /** @param {string} field @param {string} message */
   showServerFieldError(field, message) {
     const shown = setFieldError(field, message);
     if (shown) this.input(field).focus();
@@ -431,6 +483,7 @@ export class SettingsForm {
 
   discard() {
     this.touched.clear();
+    this.unencryptedKeys = this.saved?.unencryptedKeys === true;
     this.clearSecrets();
     this.clearDraft();
     this.clearErrors();

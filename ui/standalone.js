@@ -1,3 +1,4 @@
+// @ts-check
 // Standalone mode: when the page is not inside Docker Desktop (no
 // window.ddClient), provide the small part of Desktop's client that the tab
 // uses, over fetch to the same origin. The backend serves this folder at /
@@ -7,6 +8,7 @@
   if (window.ddClient) return;
 
   function request(method, url, data) {
+    /** @type {any} */
     var init = { method: method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
     if (data !== undefined && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
       init.headers['Content-Type'] = 'application/json';

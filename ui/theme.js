@@ -1,7 +1,9 @@
+// @ts-check
 // Docker Desktop injects its MUI theme options as window.__ddMuiV6Themes (or
 // the V5 twin). Copy the colours we use into CSS custom properties; app.css
 // carries fallbacks for both schemes for a plain browser.
 
+/** @type {Record<string, (p: any) => unknown>} */
 const VARS = {
   '--dd-primary': (p) => p.primary?.main,
   '--dd-primary-contrast': (p) => p.primary?.contrastText,
@@ -15,6 +17,7 @@ const VARS = {
   '--dd-divider': (p) => p.divider,
 };
 
+/** @param {unknown} v @returns {v is string} */
 function isColor(v) {
   return typeof v === 'string' && v.length > 0 && v.length < 64 && CSS.supports('color', v);
 }

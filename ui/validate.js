@@ -1,3 +1,4 @@
+// @ts-check
 // Input checks that mirror the backend's rules, so that mistakes show while
 // typing. The backend checks again; its answer is the one that counts.
 // Each function returns an error message, or '' when the value is fine.
@@ -5,6 +6,7 @@
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Storj/S3 bucket names (storj satellite/metainfo/validation.go). */
+/** @param {string} name */
 export function bucketError(name) {
   if (name === '') return 'Enter the name of an existing bucket.';
   if (name.length < 3) return 'A bucket name has at least 3 characters.';
@@ -21,11 +23,13 @@ export function bucketError(name) {
 }
 
 /* Storj refuses anything that parses as dotted-quad, including leading zeros. */
+/** @param {string} name */
 function looksLikeIPv4(name) {
   const parts = name.split('.');
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
 
+/** @param {string} text */
 export function portError(text) {
   const s = String(text).trim();
   if (s === '') return 'Enter a port number.';
@@ -35,10 +39,12 @@ export function portError(text) {
   return '';
 }
 
+/** @param {string} s */
 export function isIPv4(s) {
   return IPV4.test(s);
 }
 
+/** @param {string} s */
 export function isIPv6(s) {
   if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return false;
   let head = s;
@@ -50,6 +56,7 @@ export function isIPv6(s) {
   }
   const double = head.split('::');
   if (double.length > 2) return false;
+  /** @param {string} part */
   const groups = (part) => (part === '' ? [] : part.split(':'));
   const left = groups(double[0]);
   const right = double.length === 2 ? groups(double[1]) : [];
@@ -58,6 +65,7 @@ export function isIPv6(s) {
   return double.length === 2 ? all.length < 8 : all.length === 8;
 }
 
+/** @param {string} text */
 export function bindError(text) {
   const s = String(text).trim();
   if (s === '') return 'Enter an IP address, e.g. 127.0.0.1.';
@@ -65,10 +73,12 @@ export function bindError(text) {
   return '';
 }
 
+/** @param {string} s */
 export function isLoopback(s) {
   return /^127\./.test(s) || s === '::1';
 }
 
+/** @param {string} text @param {string} [what] */
 export function urlError(text, what = 'URL') {
   const s = String(text).trim();
   if (s === '') return `Enter the ${what}.`;
@@ -83,6 +93,7 @@ export function urlError(text, what = 'URL') {
 }
 
 /** Loose check that catches an obviously truncated or mistyped grant before asking the backend. */
+/** @param {string} text */
 export function grantHint(text) {
   const s = String(text).trim();
   if (s === '') return '';

@@ -41,10 +41,14 @@ if [ -z "${DOCKER_HOST:-}" ]; then
   eval "$("$ROOT/tests/env/docker-engine.sh" start)"
 fi
 export DOCKER_HOST
-if [ -z "${SR_TEST_REGISTRY_IMAGE:-}" ]; then
-  eval "$("$ROOT/tests/env/images.sh" registry)"
-  export SR_TEST_REGISTRY_IMAGE=$REGISTRY_IMAGE
+if [ -z "${SR_TEST_REGISTRY_IMAGE:-}" ] || [ -z "${SR_TEST_GATEWAY_IMAGE:-}" ]; then
+  eval "$("$ROOT/tests/env/images.sh" registry gateway)"
+  export SR_TEST_REGISTRY_IMAGE=${SR_TEST_REGISTRY_IMAGE:-$REGISTRY_IMAGE}
+  export SR_TEST_GATEWAY_IMAGE=${SR_TEST_GATEWAY_IMAGE:-$GATEWAY_IMAGE}
 fi
+# The Storj modes' first runs use the real Ceph RGW behind the stand-ins.
+eval "$("$ROOT/tests/env/ceph-s3.sh")"
+export S3_ENDPOINT S3_REGION S3_ACCESS_KEY S3_SECRET_KEY CEPH_CONF
 
 mkdir -p "$HERE/screenshots"
 cd "$HERE"

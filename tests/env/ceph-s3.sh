@@ -4,16 +4,22 @@
 #
 # Throw-away single-node Ceph (Debian bookworm, Pacific 16.2) as a REAL S3 endpoint
 # for integration tests: 1 mon, 1 OSD (memstore = RAM, or bluestore on a sparse
-# file), no mgr, radosgw with the beast frontend on 127.0.0.1.  No systemd.
+# file), no mgr, radosgw with the beast frontend on 127.0.0.1 and on the host
+# address of tests/env/host-ip.sh (198.18.0.1), where containers on the test
+# bridges reach it.  No systemd.
 #
 #   tests/env/ceph-s3.sh          start (or just report, if already up); exit 0 when S3 is ready
 #   tests/env/ceph-s3.sh stop     stop the daemons this script started (PIDs from pid files)
-#   eval "$(tests/env/ceph-s3.sh)"   -> S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET
+#   eval "$(tests/env/ceph-s3.sh)"   -> S3_ENDPOINT, S3_HOST_ENDPOINT (the same RGW at
+#                                       http://$HOST_IP:7480, for containers), S3_REGION,
+#                                       S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET
 #
 # Idempotent: if the endpoint already answers HEAD /$S3_BUCKET (signed with the
 # configured keys) it only prints the connection details.  Otherwise it stops
 # daemons it started earlier, wipes $S3_DIR and bootstraps from scratch (~2-3 s
-# with memstore, ~7 s with bluestore, on 2 cores).
+# with memstore, ~7 s with bluestore, on 2 cores). An RGW that answers on
+# 127.0.0.1 only (started by an older copy of this script) gets the host
+# address added to its frontend and only radosgw restarted (~1 s, data kept).
 #
 # Needs: apt-get install --no-install-recommends ceph-mon ceph-osd radosgw
 #        (or run with S3_INSTALL=1 as root); curl >= 7.75 (for --aws-sigv4).
@@ -43,6 +49,10 @@ MEM_BYTES=${S3_MEM_BYTES:-2147483648}
 BLUESTORE_BYTES=${S3_BLUESTORE_BYTES:-21474836480}
 TIMEOUT=${S3_TIMEOUT:-60}
 ENDPOINT="http://127.0.0.1:${PORT}"
+HOST_IP=$("$(dirname "${BASH_SOURCE[0]}")/host-ip.sh" | sed -n 's/^HOST_IP=//p')
+[ -n "$HOST_IP" ] || { echo "[start-s3] ERROR: no host address (tests/env/host-ip.sh)" >&2; exit 1; }
+HOST_ENDPOINT="http://${HOST_IP}:${PORT}"
+FRONTENDS="beast endpoint=127.0.0.1:${PORT} endpoint=${HOST_IP}:${PORT}"
 CONF="$DIR/ceph.conf"
 
 log() { echo "[start-s3 $(date +%T)] $*" >&2; }
@@ -70,6 +80,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 print_info() {
   cat <<EOF
 S3_ENDPOINT=$ENDPOINT
+S3_HOST_ENDPOINT=$HOST_ENDPOINT
 S3_REGION=us-east-1
 S3_ACCESS_KEY=$AK
 S3_SECRET_KEY=$SK
@@ -95,6 +106,30 @@ stop_all() {
   done
 }
 
+rgw_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/")" = 200 ]; }
+host_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$HOST_ENDPOINT/")" = 200 ]; }
+
+# add_host_endpoint: the running RGW listens on 127.0.0.1 only; put the host
+# address in its frontend line and restart radosgw alone (mon, OSD and the
+# data stay). Serialised: several test runs may ask at once.
+add_host_endpoint() {
+  exec 9>"$DIR/run/frontend.lock"
+  flock 9
+  host_up && return 0
+  log "adding $HOST_ENDPOINT to the running RGW (radosgw restart)"
+  sed -i "s|^rgw frontends = .*|rgw frontends = $FRONTENDS|" "$CONF"
+  local f=$DIR/run/client.rgw.a.pid pid
+  pid=$(cat "$f" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  radosgw -c "$CONF" -n client.rgw.a 2>>"$DIR/log/daemon-stderr.log"
+  wait_for "radosgw on $ENDPOINT" rgw_up
+  wait_for "radosgw on $HOST_ENDPOINT" host_up
+}
+
 case "${1:-start}" in
   stop) stop_all; exit 0 ;;
   start) ;;
@@ -106,7 +141,8 @@ esac
 # (which wipes the store)
 for _ in 1 2 3 4 5; do
   if [ "$(s3curl HEAD "/$BUCKET")" = "200" ]; then
-    log "S3 already running at $ENDPOINT"
+    host_up || add_host_endpoint
+    log "S3 already running at $ENDPOINT and $HOST_ENDPOINT"
     print_info
     exit 0
   fi
@@ -129,6 +165,7 @@ stop_all
 for p in "$PORT" "$MON_PORT" "$MON_PORT_V1"; do
   port_busy "$p" && die "127.0.0.1:$p is already in use by something else"
 done
+(exec 3<>"/dev/tcp/$HOST_IP/$PORT") 2>/dev/null && die "$HOST_IP:$PORT is already in use by something else"
 rm -rf "$DIR"
 mkdir -p "$DIR"/{mon/a,osd,rgw,run,log,crash}
 FSID=$(uuidgen)
@@ -192,7 +229,7 @@ rgw gc obj min wait = 60
 rgw gc processor period = 60
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:${PORT}
+rgw frontends = $FRONTENDS
 rgw data = $DIR/rgw
 rgw enable usage log = false
 rgw thread pool size = 64
@@ -233,13 +270,13 @@ wait_for "osd.$OSD_ID up" osd_up
 log "start radosgw on $ENDPOINT"
 $CEPH auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' >>"$DIR/keyring"
 radosgw -c "$CONF" -n client.rgw.a 2>>"$DIR/log/daemon-stderr.log"
-rgw_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/")" = 200 ]; }
 wait_for "radosgw on $ENDPOINT" rgw_up
+wait_for "radosgw on $HOST_ENDPOINT" host_up
 
 log "create user + bucket '$BUCKET'"
 radosgw-admin -c "$CONF" user create --uid=test --display-name=test \
   --access-key="$AK" --secret-key="$SK" >/dev/null 2>>"$DIR/log/radosgw-admin.log"
 bucket_ok() { s3curl PUT "/$BUCKET" >/dev/null; [ "$(s3curl HEAD "/$BUCKET")" = 200 ]; }
 wait_for "bucket $BUCKET" bucket_ok
-log "S3 ready at $ENDPOINT"
+log "S3 ready at $ENDPOINT and $HOST_ENDPOINT"
 print_info

@@ -1,10 +1,16 @@
 # Helpers for the integration suites: a backend per test on its own socket
 # and state folder, talking to the test engine of tests/env/docker-engine.sh.
-# Source after tests/lib.sh. Every listener is on 127.0.0.1 or a Unix socket.
+# Source after tests/lib.sh. Every listener is on 127.0.0.1, a Unix socket,
+# or the host address $HOST_IP (198.18.0.1) that containers on the engine's
+# bridge reach the host at.
+#
+# Network mode of the backend: SR_TEST_NETWORK, default publish (what Docker
+# Desktop users get: the registry port published on 127.0.0.1 through
+# docker-proxy); a suite sets SR_TEST_NETWORK=host to test the host mode.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SR_BIN:-$ROOT/backend/storj-registryd}
 DOCKER=${DOCKER:-/usr/bin/docker}
-REG_IMAGE=${SR_TEST_REGISTRY_IMAGE:-storj-registry-test/registry:2.8.2}
+REG_IMAGE=${SR_TEST_REGISTRY_IMAGE:-storj-registry-test/registry:3}
 GW_IMAGE=${SR_TEST_GATEWAY_IMAGE:-storj-registry-test/gateway-standin:1}
 WORK=${SR_TEST_WORK:-/tmp/srt/it}
 # Under valgrind CI wraps the backend: SR_WRAP="valgrind --error-exitcode=99 ..."
@@ -17,6 +23,12 @@ SAMPLE_GRANT=12G2HT4B1UXPXcmQ9uijCcfT6vA5gct1RwRq4hZQ4YS51xKN34aihDWZjDMWZJvByTy
 : "${DOCKER_HOST:?DOCKER_HOST must point at the test engine (tests/env/docker-engine.sh)}"
 export DOCKER_HOST
 DOCKER_SOCK=${DOCKER_HOST#unix://}
+# where containers reach services on the host (RGW, stand-ins)
+if [ -z "${HOST_IP:-}" ]; then
+  eval "$("$ROOT/tests/env/host-ip.sh")" || { echo "no host address (tests/env/host-ip.sh)" >&2; exit 1; }
+fi
+export HOST_IP
+SR_TEST_NETWORK=${SR_TEST_NETWORK:-publish}
 
 # start_backend NAME [extra flags...]: sets API_SOCK, STATE, BLOG, BPID
 start_backend() {
@@ -27,7 +39,7 @@ start_backend() {
   mkdir -p "$STATE"
   # AWS_CA_BUNDLE must not leak anywhere near the registry (it crashes 2.8)
   env -u AWS_CA_BUNDLE $SR_WRAP "$BIN" --socket "$API_SOCK" --state-dir "$STATE" \
-    --docker-socket "${DOCKER_SOCK_OVERRIDE:-$DOCKER_SOCK}" --network host \
+    --docker-socket "${DOCKER_SOCK_OVERRIDE:-$DOCKER_SOCK}" --network "$SR_TEST_NETWORK" \
     --registry-image "$REG_IMAGE" --gateway-image "$GW_IMAGE" --monitor-interval 300 \
     "$@" >>"$BLOG" 2>&1 &
   BPID=$!
@@ -40,9 +52,15 @@ stop_backend() {
   local rc=0
   wait "$BPID" 2>/dev/null || rc=$?
   BPID=
-  # 99: valgrind found errors in the backend
-  [ "$rc" -ne 99 ] || { echo "valgrind reported errors, see $BLOG"; return 1; }
-  return 0
+  # SIGTERM must end the backend with 0: anything else is a failure (99:
+  # valgrind found errors; 1 under ASan: a leak; >128: it died of a signal)
+  case $rc in
+    0) return 0 ;;
+    99) echo "valgrind reported errors, see $BLOG" ;;
+    1[3-9][0-9] | 2[0-9][0-9]) echo "the backend died of signal $((rc - 128)), see $BLOG" ;;
+    *) echo "the backend exited with $rc, see $BLOG" ;;
+  esac
+  return 1
 }
 
 # api METHOD PATH [BODY]: prints the body; last_status prints its HTTP status
@@ -74,10 +92,15 @@ remove_managed() {
   $DOCKER volume rm -f storj-registry-data >/dev/null 2>&1 || true
 }
 
+# free_port: a port nothing listens on, below the kernel's ephemeral range
+# (a port a client connection happens to use as its local port cannot be
+# bound by docker-proxy or the registry either)
 free_port() {
-  local p
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 21000 ] 2>/dev/null || low=32768
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % (low - 20000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
   return 1
@@ -122,7 +145,9 @@ container_file() {
 }
 
 # s3_up: the Ceph RGW of tests/env/ceph-s3.sh, its S3_* variables exported
-# here; returns 1 (with the reason in $WORK/ceph-s3.log) when it is not up
+# here; returns 1 (with the reason in $WORK/ceph-s3.log) when it is not up.
+# S3_ENDPOINT is 127.0.0.1 (for the host), S3_HOST_ENDPOINT the same RGW on
+# $HOST_IP: give that one to anything a container must reach.
 s3_up() {
   local info
   info=$("$ROOT/tests/env/ceph-s3.sh" 2>>"$WORK/ceph-s3.log") && eval "$info" &&

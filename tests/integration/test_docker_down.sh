@@ -7,7 +7,7 @@ T_NAME=docker_down
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
-export SRT_DOCKER_DIR=/tmp/srt/docker-down
+export SRT_DOCKER_DIR=${SRT_DOCKER_DIR:-/tmp/srt/docker}-down # same engine kind (SRT_ENGINE)
 eval "$(DOCKER_HOST= "$ROOT/tests/env/docker-engine.sh" start)" || { t_fail "second engine starts"; t_end; exit 1; }
 SECOND_SOCK=${DOCKER_HOST#unix://}
 rm -rf "$WORK/down.state"

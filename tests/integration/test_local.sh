@@ -23,6 +23,8 @@ t_check "state reaches running" wait_state running 90
 t_eq "endpoint names the port" "localhost:$PORT" "$(api GET /api/status | jq -r .endpoint)"
 t_eq "one registry container" 1 "$($DOCKER ps -q --filter label=io.storj.registry.role=registry | wc -l)"
 t_check "registry answers /v2/" curl -sf "http://127.0.0.1:$PORT/v2/"
+net=$($DOCKER inspect --format '{{range (index .HostConfig.PortBindings "5000/tcp")}}{{.HostIp}}:{{.HostPort}}{{end}} {{.HostConfig.NetworkMode}}' storj-registry)
+t_check "publish mode: 5000/tcp published on 127.0.0.1:$PORT, bridge network ($net)" grep -qE "^127\.0\.0\.1:$PORT (default|bridge)$" <<<"$net"
 t_eq "container health is healthy" healthy "$(api GET /api/status | jq -r '.containers[0].health')"
 t_check "push and pull back a 3-layer random image, same digest" push_pull_roundtrip "$PORT" roundtrip
 t_check "a second start while running is accepted (idempotent)" bash -c "curl -s -o /dev/null -w '%{http_code}' --unix-socket '$API_SOCK' -X POST http://localhost/api/registry/start | grep -q 202"
@@ -41,7 +43,7 @@ t_check "started again" wait_state running 60
 t_check "the image survived stop and start" pull_again "$PORT" roundtrip
 
 # the backend restarts: it finds its registry by labels
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 t_check "registry keeps running without the backend" curl -sf "http://127.0.0.1:$PORT/v2/"
 start_backend local || t_fail "backend restarts"
 t_check "after a backend restart the registry is reported running" wait_state running 20
@@ -102,6 +104,31 @@ api POST /api/registry/start >/dev/null; wait_state running 60
 api DELETE '/api/registry?purge=true' >/dev/null
 t_check "remove with purge reaches stopped" wait_state stopped 60
 t_check "purge removed the data volume" wait_until 10 bash -c "! $DOCKER volume inspect storj-registry-data >/dev/null 2>&1"
+
+# publish mode: a port another program holds on 127.0.0.1 fails the start
+# (docker-proxy cannot bind it) with the engine's reason and a hint
+BUSY=$(free_port)
+python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $BUSY)); s.listen(); time.sleep(90)" &
+busy_pid=$!
+wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$BUSY"
+api PUT /api/config "{\"port\":$BUSY}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "a start on a port in use fails" wait_state failed 60
+st=$(api GET /api/status)
+echo "# port in use: $(jq -c .error <<<"$st")"
+t_eq "with the start_failed code" start_failed "$(jq -r .error.code <<<"$st")"
+t_check "and the hint to pick another port" grep -q 'pick another port' <<<"$(jq -r '.error.hint // empty' <<<"$st")"
+# a failed start is not a wish to run: a save and a backend restart later
+# must not bring up a registry that never ran
+api PUT /api/config "{\"port\":$BUSY}" >/dev/null
+t_eq "the settings file does not ask for a running registry after a failed start" false \
+  "$(jq -r '.desiredRunning' "$STATE/settings.json")"
+kill "$busy_pid" 2>/dev/null; wait "$busy_pid" 2>/dev/null
+stop_backend || t_fail "backend exits cleanly"
+start_backend local || t_fail "backend restarts"
+sleep 3
+t_eq "the next backend start leaves the registry stopped" stopped "$(state)"
+t_eq "and creates no running registry" 0 "$($DOCKER ps -q --filter label=io.storj.registry.role=registry | wc -l)"
 
 stop_backend || t_fail "backend exits cleanly"
 remove_managed

@@ -5,6 +5,9 @@
 # fails the start with the engine's reason (an error line in a 200 stream).
 set -uo pipefail
 T_NAME=pull
+# the one suite in the backend's host-network mode (--network host); the
+# others run in publish mode, the default
+export SR_TEST_NETWORK=host
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
 t_begin
@@ -45,8 +48,10 @@ echo "# progress seen: $saw"
 t_check "status showed pulling with bytes done and total" test -n "$saw"
 t_check "progress names the image" grep -q "srt/registry:pull" <<<"$saw"
 t_check "the pulled image starts and runs" wait_state running 60
+t_check "in host mode the registry answers on 127.0.0.1:$PORT" curl -sf "http://127.0.0.1:$PORT/v2/"
+t_eq "and runs in the host network" host "$($DOCKER inspect --format '{{.HostConfig.NetworkMode}}' storj-registry)"
 t_check "the image is now in the engine" bash -c "$DOCKER image inspect '$WITH' >/dev/null"
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 
 # a missing image: the engine reports the failure in the 200 stream
 rm -rf "$WORK/pull.state"
@@ -60,7 +65,7 @@ t_eq "with the pull_failed code" pull_failed "$(jq -r .error.code <<<"$st")"
 t_check "and the engine's reason" grep -qi "not found\|unknown\|manifest" <<<"$(jq -r .error.message <<<"$st")"
 t_check "and a hint" test -n "$(jq -r '.error.hint // empty' <<<"$st")"
 
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 
 # Stop while pulling: the pull is cancelled rather than waited for. The
 # source registry is reached through a proxy that sends 2 MB/s, so the pull
@@ -84,6 +89,24 @@ t_check "the pull was cancelled, not finished" bash -c "! $DOCKER image inspect 
 t_check "the backend says the start was cancelled" grep -q 'start cancelled by a stop' "$BLOG"
 t_eq "no registry container was created" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=registry | wc -l)"
 kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
+
+# Stop while a pull receives nothing at all (an unreachable registry, a DNS
+# wait): the source accepts connections and never answers, so the engine
+# sends no byte back; the stop must still end the start at once.
+stop_backend || t_fail "backend exits cleanly"
+python3 "$ROOT/tests/env/blackhole.py" >"$WORK/blackhole.log" 2>&1 &
+BH_PID=$!
+wait_until 10 grep -q listening "$WORK/blackhole.log"
+BH_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/blackhole.log")
+rm -rf "$WORK/pull.state"
+REG_IMAGE=localhost:$BH_PORT/srt/silent:1 start_backend pull || t_fail "backend restarts"
+api PUT /api/config "{\"port\":$PORT}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "the pull from a silent registry is under way" wait_state pulling 20
+sleep 2
+api POST /api/registry/stop >/dev/null
+t_check "stop reaches a pull that receives nothing within 5 s" wait_state stopped 5
+kill "$BH_PID" 2>/dev/null; wait "$BH_PID" 2>/dev/null
 
 stop_backend || t_fail "backend exits cleanly"
 $DOCKER rm -f srt-pull-source >/dev/null

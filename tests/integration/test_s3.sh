@@ -16,7 +16,7 @@ t_check "bucket $BUCKET created in Ceph RGW" s3_mkbucket "$BUCKET"
 PORT=$(free_port)
 start_backend s3 || { t_fail "backend starts"; t_end; exit 1; }
 
-cfg=$(jq -n --arg b "$BUCKET" --arg e "$S3_ENDPOINT" --arg r "$S3_REGION" --arg a "$S3_ACCESS_KEY" \
+cfg=$(jq -n --arg b "$BUCKET" --arg e "$S3_HOST_ENDPOINT" --arg r "$S3_REGION" --arg a "$S3_ACCESS_KEY" \
   --arg s "$S3_SECRET_KEY" --argjson p "$PORT" \
   '{mode:"s3",port:$p,bucket:$b,s3:{endpoint:$e,region:$r,accessKey:$a,secretKey:$s}}')
 saved=$(api PUT /api/config "$cfg")

@@ -18,7 +18,6 @@
 #include "util.h"
 #include "testutil.h"
 
-
 #define RANDOM_CHUNKINGS 40
 #define ALL_SPLITS_UP_TO 2048 /* streams up to this size are split at every byte */
 
@@ -692,16 +691,219 @@ static void test_pull_long_lines(void **state)
     free(big);
 }
 
+/* ---- recorded streams of both test engines ------------------------------ */
+
+/* docker pull of one image (3 layers: 7800314, 6002035 and 3001129 bytes)
+ * from a registry on localhost, recorded on 2026-12-01 from
+ * POST /images/create. Engine 28.5 with the containerd image store (as
+ * Docker Desktop runs it): every layer is fetched, progress comes in 1 MiB
+ * steps, "Download complete" and "Pull complete" carry {"hidecounts":true},
+ * "Extracting" counts seconds ({"current":1,"units":"s"}, no total).
+ * Identical consecutive lines beyond two were cut. */
+static const char *const engine28_pull[] = {
+    "{\"status\":\"Pulling from cap/img\",\"id\":\"1\"}",
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1048576,\"total\":3001129},"
+    "\"progress\":\"[=================\\u003e                                 ]  "
+    "1.049MB/3.001MB\",\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Download "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":4194304,\"total\":7800314},"
+    "\"progress\":\"[==========================\\u003e                        ]  "
+    "4.194MB/7.8MB\",\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":3145728,\"total\":6002035},"
+    "\"progress\":\"[==========================\\u003e                        ]  "
+    "3.146MB/6.002MB\",\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":7800314,\"total\":7800314},"
+    "\"progress\":\"[==================================================\\u003e]    "
+    "7.8MB/7.8MB\",\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Download "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Download "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":1,\"units\":\"s\"},\"progress\":"
+    "\"1 s\",\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":1,\"units\":\"s\"},\"progress\":"
+    "\"1 s\",\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":2,\"units\":\"s\"},\"progress\":"
+    "\"2 s\",\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":2,\"units\":\"s\"},\"progress\":"
+    "\"2 s\",\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Pull "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":1,\"units\":\"s\"},\"progress\":"
+    "\"1 s\",\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Pull "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Pull "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Digest: "
+    "sha256:b26d27df03a1ea2d7a71a07620702d6e0604e47a0628c03f65e5c2e1da403999\"}",
+    "{\"status\":\"Status: Downloaded newer image for localhost:5001/cap/img:1\"}",
+};
+
+/* The same pull on Engine 20.10 (classic store): the first layer is already
+ * in the engine ("Already exists", no bytes), "Verifying Checksum" comes
+ * before "Download complete", "Extracting" counts bytes. */
+static const char *const engine20_pull[] = {
+    "{\"status\":\"Pulling from cap/img\",\"id\":\"1\"}",
+    "{\"status\":\"Already exists\",\"progressDetail\":{},\"id\":\"b3520c921f38\"}",
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":69213,\"total\":6002035},"
+    "\"progress\":\"[\\u003e                                                  ]  "
+    "69.21kB/6.002MB\",\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":36445,\"total\":3001129},"
+    "\"progress\":\"[\\u003e                                                  ]  "
+    "36.45kB/3.001MB\",\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Verifying Checksum\",\"progressDetail\":{},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Download complete\",\"progressDetail\":{},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Verifying Checksum\",\"progressDetail\":{},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Download complete\",\"progressDetail\":{},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":65536,\"total\":6002035},"
+    "\"progress\":\"[\\u003e                                                  ]  "
+    "65.54kB/6.002MB\",\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":196608,\"total\":6002035},"
+    "\"progress\":\"[=\\u003e                                                 ]  "
+    "196.6kB/6.002MB\",\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":6002035,\"total\":6002035},"
+    "\"progress\":\"[==================================================\\u003e]  "
+    "6.002MB/6.002MB\",\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"21c23a442b9a\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":32768,\"total\":3001129},"
+    "\"progress\":\"[\\u003e                                                  ]  "
+    "32.77kB/3.001MB\",\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":163840,\"total\":3001129},"
+    "\"progress\":\"[==\\u003e                                                ]  "
+    "163.8kB/3.001MB\",\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Extracting\",\"progressDetail\":{\"current\":3001129,\"total\":3001129},"
+    "\"progress\":\"[==================================================\\u003e]  "
+    "3.001MB/3.001MB\",\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"bf8c37950555\"}",
+    "{\"status\":\"Digest: "
+    "sha256:b26d27df03a1ea2d7a71a07620702d6e0604e47a0628c03f65e5c2e1da403999\"}",
+    "{\"status\":\"Status: Downloaded newer image for localhost:5001/cap/img:1\"}",
+};
+
+/* Engine 28.5 pulls an image whose first three layers it holds: those are not
+ * mentioned at all, only the new 2000820-byte layer is ("Extracting" lines
+ * left out). */
+static const char *const engine28_shared[] = {
+    "{\"status\":\"Pulling from cap/img2\",\"id\":\"1\"}",
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"fb0ed6d8f541\"}",
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1048576,\"total\":2000820},"
+    "\"progress\":\"[==========================\\u003e                        ]  "
+    "1.049MB/2.001MB\",\"id\":\"fb0ed6d8f541\"}",
+    "{\"status\":\"Download "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"fb0ed6d8f541\"}",
+    "{\"status\":\"Pull "
+    "complete\",\"progressDetail\":{\"hidecounts\":true},\"id\":\"fb0ed6d8f541\"}",
+    "{\"status\":\"Digest: "
+    "sha256:a154e5b9580402e32fc366fb4a5ab36b4ebc946575f22a42170246e57cccec75\"}",
+    "{\"status\":\"Status: Downloaded newer image for localhost:5001/cap/img2:1\"}",
+};
+
+#define NLINES(a) (sizeof(a) / sizeof *(a))
+
+/* Fed line by line: current never exceeds total, totals never shrink, and
+ * the end state is the layers' sizes; then the whole stream in every
+ * chunking decodes to the same end state. */
+static void check_recorded(const char *name, const char *const *lines, size_t n, int64_t want,
+                           int nlayers, const char *status)
+{
+    struct pullprog *p = new_pullprog();
+    struct buf text = {0};
+    int64_t last_c = 0, last_t = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(buf_printf(&text, "%s\r\n", lines[i]), 0);
+        size_t len = strlen(lines[i]);
+        CHECK(pullprog_feed(p, lines[i], len) == 0 && pullprog_feed(p, "\r\n", 2) == 0,
+              "%s line %zu: rc", name, i);
+        int64_t c, t;
+        pullprog_totals(p, &c, &t);
+        CHECK(c <= t && c >= last_c && t >= last_t, "%s line %zu: %lld/%lld after %lld/%lld", name,
+              i, (long long)c, (long long)t, (long long)last_c, (long long)last_t);
+        last_c = c;
+        last_t = t;
+    }
+    check_totals(p, want, want, name);
+    CHECK(p->nlayers == nlayers, "%s: %d layers want %d", name, p->nlayers, nlayers);
+    for (int i = 0; i < p->nlayers; i++)
+        CHECK(p->layers[i].done, "%s: layer %s not done", name, p->layers[i].id);
+    CHECK(strcmp(p->status, status) == 0 && !p->error[0], "%s: status '%s' error '%s'", name,
+          p->status, p->error);
+    for (int way = FEED_WHOLE; way <= FEED_RANDOM; way++) {
+        size_t splits = way == FEED_SPLIT ? 64 : way == FEED_RANDOM ? 20 : 1;
+        for (size_t s = 0; s < splits; s++) {
+            rng_state = 4242u + (uint32_t)s;
+            pullprog_init(p);
+            feed_script(p, text.data, text.len, (enum feed_way)way,
+                        way == FEED_SPLIT ? s * text.len / splits : 0);
+            char what[64];
+            snprintf(what, sizeof what, "%s way %d split %zu", name, way, s);
+            check_totals(p, want, want, what);
+            CHECK(p->nlayers == nlayers, "%s: %d layers", what, p->nlayers);
+        }
+    }
+    buf_free(&text);
+    free(p);
+}
+
+static void test_pull_recorded_engines(void **state)
+{
+    check_recorded("engine 28.5", engine28_pull, NLINES(engine28_pull), 7800314 + 6002035 + 3001129,
+                   3, "Status: Downloaded newer image for localhost:5001/cap/img:1");
+    check_recorded("engine 20.10", engine20_pull, NLINES(engine20_pull), 6002035 + 3001129, 3,
+                   "Status: Downloaded newer image for localhost:5001/cap/img:1");
+    check_recorded("engine 28.5, layers held", engine28_shared, NLINES(engine28_shared), 2000820, 1,
+                   "Status: Downloaded newer image for localhost:5001/cap/img2:1");
+}
+
+/* ---- the registry's version from "registry --version" ------------------ */
+
+static int major_of(const char *text)
+{
+    return regversion_major(text, strlen(text));
+}
+
+static void test_regversion_major(void **state)
+{
+    (void)state;
+    /* what v3.0.0 (built from source, as in registry:3), Debian's 2.8.2 and
+     * registry:2 print */
+    assert_int_equal(3, major_of("registry github.com/distribution/distribution/v3 v3.0.0\n"));
+    assert_int_equal(2, major_of("/usr/bin/docker-registry github.com/docker/distribution "
+                                 "2.8.2+ds1\n"));
+    assert_int_equal(2, major_of("registry github.com/docker/distribution v2.8.3"));
+    assert_int_equal(3, major_of("warning: something\nregistry x v3.1.0\r\n"));
+    assert_int_equal(12, major_of("v12.0.1"));
+    /* no version: other output, a version without a dot, too many digits */
+    assert_int_equal(0, major_of("exec: \"--version\": executable file not found in $PATH"));
+    assert_int_equal(0, major_of("registry x v3"));
+    assert_int_equal(0, major_of("registry x vx.1"));
+    assert_int_equal(0, major_of("registry x 123456.1"));
+    assert_int_equal(0, major_of("registry x (devel)"));
+    assert_int_equal(0, major_of(""));
+    assert_int_equal(0, major_of("\n \n"));
+    /* the length bounds the text */
+    const char *cut = "registry x v3.0.0 and more";
+    assert_int_equal(3, regversion_major(cut, 17));
+    assert_int_equal(0, regversion_major(cut, 13));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_demux_frames),       cmocka_unit_test(test_demux_finish_only_once),
-        cmocka_unit_test(test_demux_long_lines),   cmocka_unit_test(test_demux_big_frame),
-        cmocka_unit_test(test_demux_bad_header),   cmocka_unit_test(test_demux_raw),
-        cmocka_unit_test(test_pull_step_by_step),  cmocka_unit_test(test_pull_chunkings),
-        cmocka_unit_test(test_pull_errors),        cmocka_unit_test(test_pull_long_error_is_cut),
-        cmocka_unit_test(test_pull_ignored_lines), cmocka_unit_test(test_pull_clamps_and_totals),
-        cmocka_unit_test(test_pull_layer_cap),     cmocka_unit_test(test_pull_long_lines),
+        cmocka_unit_test(test_demux_frames),          cmocka_unit_test(test_demux_finish_only_once),
+        cmocka_unit_test(test_demux_long_lines),      cmocka_unit_test(test_demux_big_frame),
+        cmocka_unit_test(test_demux_bad_header),      cmocka_unit_test(test_demux_raw),
+        cmocka_unit_test(test_pull_step_by_step),     cmocka_unit_test(test_pull_chunkings),
+        cmocka_unit_test(test_pull_errors),           cmocka_unit_test(test_pull_long_error_is_cut),
+        cmocka_unit_test(test_pull_ignored_lines),    cmocka_unit_test(test_pull_clamps_and_totals),
+        cmocka_unit_test(test_pull_layer_cap),        cmocka_unit_test(test_pull_long_lines),
+        cmocka_unit_test(test_pull_recorded_engines), cmocka_unit_test(test_regversion_major),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

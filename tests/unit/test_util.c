@@ -312,6 +312,55 @@ static void test_string_helpers(void **state)
 
 /* ---- str_utf8_clean ----------------------------------------------------- */
 
+/* Issue 9.1: a message cut inside a character (by the 512-byte buffer or a
+ * %.Ns precision) must still encode as JSON; before the fix jansson refused
+ * it and the request got no answer at all. */
+static void test_err_set_cuts_on_characters(void **state)
+{
+    char key[2 + 40 * 2 + 1] = "a";
+    for (int i = 0; i < 40; i++)
+        strcat(key, "\xc3\xa9"); /* é */
+    struct err e;
+    /* the API's "unknown field %.60s": 60 bytes end inside an é */
+    err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+    json_t *j = json_string(e.message);
+    CHECK(j != NULL, "precision cut: %s", e.message);
+    json_decref(j);
+    j = json_string(e.field);
+    CHECK(j != NULL, "field cut at 64 bytes: %s", e.field);
+    json_decref(j);
+    /* the buffer's own cut: 600 bytes of é into 512 */
+    char big[601];
+    for (int i = 0; i < 300; i++)
+        memcpy(big + 2 * i, "\xc3\xa9", 2);
+    big[600] = '\0';
+    err_set(&e, 400, "x", NULL, "%s", big);
+    j = json_string(e.message);
+    CHECK(j != NULL, "buffer cut");
+    json_decref(j);
+    CHECK(strlen(e.message) == 510, "cut whole characters only: %zu", strlen(e.message));
+
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {"", ""},
+        {"abc", "abc"},
+        {"a\xc3", "a"},
+        {"a\xc3\xa9", "a\xc3\xa9"},
+        {"a\xe2\x82", "a"},
+        {"a\xe2\x82\xac", "a\xe2\x82\xac"},
+        {"\xf0\x9f\x98", ""},
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+        {"a\x80", "a\x80"}, /* a stray continuation byte is str_utf8_clean's job */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "%s", rows[i].in);
+        str_utf8_cut(t);
+        CHECK(strcmp(t, rows[i].want) == 0, "row %zu", i);
+    }
+}
+
 static void test_utf8_clean(void **state)
 {
     (void)state;
@@ -356,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_str_redact_cap),
         cmocka_unit_test(test_format_time_utc),
         cmocka_unit_test(test_utf8_clean),
+        cmocka_unit_test(test_err_set_cuts_on_characters),
         cmocka_unit_test(test_string_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
