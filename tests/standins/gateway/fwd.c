@@ -27,7 +27,9 @@
  * Differences from the real gateway: nothing is encrypted or sent to Storj;
  * without standin.front the access grant is only checked for presence;
  * listen addresses other than loopback are refused (the tests may only
- * listen on loopback), and the upstream and the front must be on loopback
+ * listen on loopback), except 0.0.0.0 inside a container whose every
+ * address is loopback or on the tests' bridge (storj-registryd publishes the
+ * gateway's S3 port in its publish network mode), and the upstream and the front must be on loopback
  * or on the tests' 198.18.0.0/15 bridge; the real image sets
  * STORJ_SERVER_ADDRESS=0.0.0.0:7777 in its environment, this one does not.
  *
@@ -40,6 +42,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -379,6 +382,36 @@ static int is_test_address(const struct sockaddr_storage *ss) {
   if (is_loopback(ss)) return 1;
   return ss->ss_family == AF_INET &&
          (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 17) == (0xC612u >> 1);
+}
+
+/* The wildcard address (the storj-registry backend publishes the gateway's
+ * S3 port in its publish network mode, so the gateway listens on 0.0.0.0
+ * inside its container) is accepted only when every address of every
+ * interface here is loopback, IPv6 link-local or in the tests' range: then
+ * it listens nowhere else either. */
+static int wildcard_is_test_only(void) {
+  struct ifaddrs *ifs, *i;
+  int ok = 1;
+  if (getifaddrs(&ifs) < 0) return 0;
+  for (i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      struct sockaddr_storage ss;
+      memset(&ss, 0, sizeof ss);
+      memcpy(&ss, i->ifa_addr, sizeof(struct sockaddr_in));
+      if (!is_test_address(&ss)) ok = 0;
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const struct in6_addr *a = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+      if (!IN6_IS_ADDR_LOOPBACK(a) && !IN6_IS_ADDR_LINKLOCAL(a)) ok = 0;
+    }
+  }
+  freeifaddrs(ifs);
+  return ok;
+}
+
+static int is_wildcard(const struct sockaddr_storage *ss) {
+  return ss->ss_family == AF_INET &&
+         ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
 static int write_all(int fd, const char *b, size_t n);
@@ -752,9 +785,10 @@ int main(int argc, char **argv) {
   socklen_t listen_len;
   if (parse_addr(settings[K_ADDRESS].value, &listen_addr, &listen_len) < 0)
     die("server.address '%s' is not a numeric HOST:PORT", settings[K_ADDRESS].value);
-  if (!is_loopback(&listen_addr))
+  if (!is_loopback(&listen_addr) && !(is_wildcard(&listen_addr) && wildcard_is_test_only()))
     die("server.address '%s' (from %s) is not a loopback address; this test stand-in "
-        "only listens on loopback",
+        "only listens on loopback (or on 0.0.0.0 where every interface is loopback or "
+        "in 198.18.0.0/15)",
         settings[K_ADDRESS].value, settings[K_ADDRESS].source);
   if (parse_addr(settings[K_UPSTREAM].value, &upstream_addr, &upstream_len) < 0)
     die("standin.upstream '%s' is not a numeric HOST:PORT", settings[K_UPSTREAM].value);
