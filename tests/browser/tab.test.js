@@ -809,7 +809,7 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
   const busy = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
   assert.equal(busy, false, 'port 9999 is free for the marketplace screenshots');
   const bucket = 'acme-registry'; // the grant's one bucket; this test owns the name on the test Ceph
-  const rmBucket = () => run('radosgw-admin', ['-c', CEPH_CONF, 'bucket', 'rm', `--bucket=${bucket}`, '--purge-objects']).catch(() => {});
+  const rmBucket = () => run('radosgw-admin', ['-c', CEPH_CONF, 'bucket', 'rm', `--bucket=${bucket}`, '--purge-objects'], { timeout: 60000 }).catch(() => {});
   await rmBucket(); // left by an earlier run (owned by that run's gateway key pair)
   let res = await apiJSON('PUT', '/api/config', { mode: 'storj', port, bucket, accessGrant: ONE_BUCKET_GRANT, unencryptedKeys: true });
   if (res.status === 400 && res.body?.error?.field === 'unencryptedKeys') {
