@@ -1,4 +1,5 @@
 # Storj Registry: build, run and test. `make help` lists the targets.
+SHELL := /bin/bash
 VERSION    := 0.1.0
 CC         ?= cc
 PKGS       := libmicrohttpd jansson libcurl libcrypto
@@ -47,7 +48,8 @@ help:
 	@echo "make fuzz       the grant decoder fuzzer for FUZZ_SECONDS (default 60)"
 	@echo "make integration  backend + real Docker engine + real S3 (Ceph RGW)"
 	@echo "make browser    the UI in headless Chromium against the real backend"
-	@echo "make extension  build the extension image; make install-extension installs it in Docker Desktop"
+	@echo "make extension  build the extension image (one index: linux/amd64 + linux/arm64; build/*.oci.tar)"
+	@echo "make install-extension  install it in Docker Desktop"
 	@echo "make bench      memory, latency and start-time figures into bench/results/"
 	@echo "make lint       clang-format check + cppcheck; make format rewrites"
 
@@ -74,11 +76,25 @@ valgrind: $(UNIT_BINS)
 	  valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=1 ./$$t; done
 
 FUZZ_SECONDS ?= 60
+# every parser of outside input: the grant decoder for FUZZ_SECONDS, the
+# Docker stream decoders, settings (request body and file) and the
+# registry's manifests for a third of it each
+FUZZ_CC    := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DSR_VERSION='"fuzz"' -Wno-string-plus-int -Ibackend
+FUZZ_TARGETS := grant dstream settings browse
 fuzz:
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ibackend $(shell pkg-config --cflags jansson) \
-	  tests/fuzz/fuzz_grant.c backend/grant.c -o tests/fuzz/fuzz_grant $(shell pkg-config --libs jansson libcrypto)
-	mkdir -p build/fuzz-corpus && cp tests/fuzz/corpus/grant/* build/fuzz-corpus/
-	tests/fuzz/fuzz_grant -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz-corpus
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_grant.c backend/grant.c \
+	  -o build/fuzz/fuzz_grant $(shell pkg-config --libs jansson libcrypto)
+	$(FUZZ_CC) tests/fuzz/fuzz_dstream.c backend/dstream.c -o build/fuzz/fuzz_dstream $(shell pkg-config --libs jansson)
+	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_settings.c $(LIB_SRCS) -o build/fuzz/fuzz_settings $(PKG_LIBS) -pthread
+	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_browse.c $(LIB_SRCS) -o build/fuzz/fuzz_browse $(PKG_LIBS) -pthread
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  secs=$(FUZZ_SECONDS); [ $$t = grant ] || secs=$$(( $(FUZZ_SECONDS) / 3 + 1 )); \
+	  rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
+	  echo "== fuzz $$t for $$secs s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$$secs -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus-$$t 2>&1 | \
+	    grep -E '^(stat::number_of_executed_runs|==[0-9]+==ERROR|SUMMARY|INFO: Running|#[0-9]+.*DONE)' ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
 
 integration: $(BIN)
 	tests/integration/run.sh
@@ -118,4 +134,4 @@ clean-objs:
 	rm -f backend/*.o $(UNIT_BINS) $(BIN)
 
 clean: clean-objs
-	rm -rf build tests/fuzz/fuzz_grant bench/results
+	rm -rf build bench/results

@@ -24,6 +24,7 @@ static const struct route_def routes[] = {
     {"/api/grant/inspect", "POST", ROUTE_GRANT_INSPECT},
     {"/api/registry/gc", "POST", ROUTE_GC},
     {"/api/repositories", "GET", ROUTE_REPOSITORIES},
+    {"/api/storage/check", "POST", ROUTE_STORAGE_CHECK},
 };
 
 #define IMAGE_PREFIX "/api/repositories/"
@@ -181,7 +182,15 @@ static void grant_inspect(struct manager *m, const struct api_request *req,
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "accessGrant") != 0 && strcmp(key, "bucket") != 0) {
+        if (strcmp(key, "unencryptedKeys") == 0) {
+            if (!json_is_boolean(v)) {
+                err_set(&e, 400, "invalid_type", key, "unencryptedKeys must be true or false");
+                goto out;
+            }
+            continue;
+        }
+        if (strcmp(key, "accessGrant") != 0 && strcmp(key, "bucket") != 0 &&
+            strcmp(key, "mode") != 0) {
             err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
             goto out;
         }
@@ -192,7 +201,10 @@ static void grant_inspect(struct manager *m, const struct api_request *req,
     }
     const char *grant = json_string_value(json_object_get(body, "accessGrant"));
     const char *bucket = json_string_value(json_object_get(body, "bucket"));
-    r = manager_inspect_grant(m, grant && *grant ? grant : NULL, bucket, &e);
+    const char *mode = json_string_value(json_object_get(body, "mode"));
+    json_t *unenc = json_object_get(body, "unencryptedKeys");
+    r = manager_inspect_grant(m, grant && *grant ? grant : NULL, bucket,
+                              mode && *mode ? mode : NULL, unenc ? json_is_true(unenc) : -1, &e);
 out:
     json_decref(body);
     if (r)
@@ -289,6 +301,32 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         json_decref(body);
         submit(m, JOB_GC, 0, res);
         return;
+    case ROUTE_STORAGE_CHECK: {
+        if (!(body = parse_body(req, 1, &e)))
+            break;
+        const char *key;
+        json_t *v;
+        int bad = 0;
+        json_object_foreach(body, key, v)
+        {
+            if (strcmp(key, "createBucket") != 0) {
+                err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+                bad = 1;
+                break;
+            }
+            if (!json_is_boolean(v)) {
+                err_set(&e, 400, "invalid_type", key, "createBucket must be true or false");
+                bad = 1;
+                break;
+            }
+        }
+        int create = json_is_true(json_object_get(body, "createBucket"));
+        json_decref(body);
+        if (bad || manager_check(m, create, &e))
+            break;
+        ok(res, 202, manager_status(m));
+        return;
+    }
     case ROUTE_REPOSITORIES: {
         json_t *repos = manager_repositories(m, &e);
         if (repos) {

@@ -27,6 +27,7 @@ enum api_route {
     ROUTE_GC,
     ROUTE_REPOSITORIES,
     ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
+    ROUTE_STORAGE_CHECK,
 };
 
 /* Matches method and path (without the query). Returns 0 with *route set,

@@ -177,6 +177,19 @@ int docker_negotiate(struct docker *d, struct err *e)
                 api, DOCKER_MIN_API_MINOR);
         goto out;
     }
+    /* an engine whose minimum is above what we speak would refuse every
+     * call ("client version 1.47 is too old"): say so once, here */
+    const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
+    int min_major = 0, min_minor = 0;
+    if (min && sscanf(min, "%d.%d", &min_major, &min_minor) == 2 &&
+        (min_major > DOCKER_MAX_API_MAJOR ||
+         (min_major == DOCKER_MAX_API_MAJOR && min_minor > DOCKER_MAX_API_MINOR))) {
+        err_set(e, 502, "docker_too_new", NULL,
+                "the Docker engine accepts API %s and newer only; this Storj Registry speaks up to "
+                "1.%d: update Storj Registry",
+                min, DOCKER_MAX_API_MINOR);
+        goto out;
+    }
     if (minor > DOCKER_MAX_API_MINOR)
         minor = DOCKER_MAX_API_MINOR;
     pthread_mutex_lock(&d->mu);
@@ -503,7 +516,12 @@ int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code
         rc = engine_error(e, 502, "wait_failed", "waiting for the container failed", &b);
     if (rc == 0) {
         json_t *j = json_loadb(b.data, b.len, 0, NULL);
-        *exit_code = (int)json_integer_value(json_object_get(j, "StatusCode"));
+        json_t *code = json_object_get(j, "StatusCode");
+        if (json_is_integer(code))
+            *exit_code = (int)json_integer_value(code);
+        else /* an answer without a status is no exit, let alone a clean one */
+            rc = err_set(e, 502, "docker_bad_answer", NULL,
+                         "the Docker engine's answer to a wait had no exit status");
         json_decref(j);
     }
     buf_free(&b);

@@ -34,7 +34,8 @@ int docker_init(struct docker *d, const char *socket_path);
 void docker_cleanup(struct docker *d);
 
 /* GET /version: picks min(engine's ApiVersion, ours), refusing engines older
- * than 1.40. 0 or -1 (e->status 503 when the engine does not answer). */
+ * than 1.40 (docker_too_old) and engines whose MinAPIVersion is above ours
+ * (docker_too_new). 0 or -1 (e->status 503 when the engine does not answer). */
 int docker_negotiate(struct docker *d, struct err *e);
 /* Forgets the negotiated version: the engine may come back upgraded. */
 void docker_forget(struct docker *d);

@@ -80,6 +80,23 @@ void demux_finish(struct demux *d)
             emit(d, (enum demux_stream)s);
 }
 
+int regversion_major(const char *text, size_t len)
+{
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    size_t i = len;
+    while (i && text[i - 1] != ' ' && text[i - 1] != '\n' && text[i - 1] != '\t')
+        i--;
+    if (i < len && text[i] == 'v')
+        i++;
+    int major = 0, digits = 0;
+    while (i < len && text[i] >= '0' && text[i] <= '9' && digits < 4) {
+        major = major * 10 + (text[i++] - '0');
+        digits++;
+    }
+    return digits && i < len && text[i] == '.' ? major : 0;
+}
+
 void pullprog_init(struct pullprog *p)
 {
     memset(p, 0, sizeof *p);

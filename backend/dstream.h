@@ -51,6 +51,12 @@ struct pullprog {
     char status[128]; /* the last status line without a layer (e.g. "Digest: ...") */
 };
 
+/* The major version in what "registry --version" prints: its last word is
+ * the version ("registry github.com/distribution/distribution/v3 v3.0.0",
+ * "/usr/bin/docker-registry github.com/docker/distribution 2.8.2+ds1").
+ * 0 when the text ends in no version. */
+int regversion_major(const char *text, size_t len);
+
 void pullprog_init(struct pullprog *p);
 /* Feeds n bytes of the pull stream. Returns 0, or -1 when an error line was
  * seen (p->error says what) or a line was too long. */

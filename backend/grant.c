@@ -1467,12 +1467,11 @@ static int add_warnings(const struct grant_info *gi, const char *bucket, time_t 
     }
     if (gi->path_cipher != ENC_NULL)
         rc |= warn(w, "path_encryption",
-                   "Object paths are encrypted with this grant "
-                   "(self-managed encryption), which Storj's hosted "
-                   "gateway (storj-hosted mode) may fail to list, "
-                   "breaking pushes; use the storj mode (own gateway) "
-                   "or a grant from a project with Storj-managed "
-                   "encryption.");
+                   "Object keys are encrypted with this grant (self-managed "
+                   "encryption): through Storj's S3 gateways (\"Storj "
+                   "(recommended)\", \"Storj hosted gateway\") a registry's "
+                   "look-ups of new layers are slow or refused; use "
+                   "unencrypted object keys for this registry.");
     if (gi->keys == 0)
         rc |= warn(w, "no_encryption_key",
                    "The grant carries no encryption key, so objects "
@@ -1554,4 +1553,329 @@ json_t *grant_report(const struct grant_info *gi, const char *bucket, time_t now
 out:
     json_decref(r);
     return result;
+}
+
+/* ---------------------------------------------------------------- derive */
+
+/* A growable byte buffer for the encoder; its bytes are wiped when freed,
+ * since they hold the grant's keys. */
+struct wbuf {
+    unsigned char *p;
+    size_t n, cap;
+    bool failed;
+};
+
+static void wbuf_free(struct wbuf *b)
+{
+    if (b->p) {
+        OPENSSL_cleanse(b->p, b->cap);
+        free(b->p);
+    }
+    memset(b, 0, sizeof(*b));
+}
+
+static void wbuf_put(struct wbuf *b, const void *p, size_t n)
+{
+    if (b->failed || n == 0)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        unsigned char *q;
+
+        while (cap < b->n + n)
+            cap *= 2;
+        /* no realloc: the old block holds key bytes and must be wiped */
+        q = malloc(cap);
+        if (!q) {
+            b->failed = true;
+            return;
+        }
+        if (b->n)
+            memcpy(q, b->p, b->n);
+        if (b->p) {
+            OPENSSL_cleanse(b->p, b->cap);
+            free(b->p);
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void wbuf_varint(struct wbuf *b, uint64_t v)
+{
+    unsigned char tmp[VARINT_MAX_LEN];
+    size_t k = 0;
+
+    do {
+        tmp[k] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            tmp[k] |= 0x80;
+        k++;
+    } while (v);
+    wbuf_put(b, tmp, k);
+}
+
+static void wbuf_len_field(struct wbuf *b, uint32_t num, const void *p, size_t n)
+{
+    wbuf_varint(b, ((uint64_t)num << 3) | WIRE_LEN);
+    wbuf_varint(b, n);
+    wbuf_put(b, p, n);
+}
+
+static void wbuf_varint_field(struct wbuf *b, uint32_t num, uint64_t v)
+{
+    wbuf_varint(b, ((uint64_t)num << 3) | WIRE_VARINT);
+    wbuf_varint(b, v);
+}
+
+/*
+ * StoreEntry with path_cipher = ENC_NULL (5) and encrypted_path (3) equal to
+ * unencrypted_path (2). Every other field, known or not, is copied as it
+ * was, in its place; the two rewritten fields take the place of their first
+ * occurrence (or of the first field numbered above them when absent), as a
+ * protobuf encoder writing in field order would. A proto3 encoder leaves
+ * empty bytes out, so an empty path gives no field 3.
+ */
+static int derive_entry(struct bytes in, struct wbuf *out)
+{
+    struct reader r = reader_of(in);
+    struct pb_field f;
+    struct bytes plain = {NULL, 0};
+    bool put3 = false, put5 = false;
+    const unsigned char *start;
+    int rc;
+
+    /* the plaintext path first: field 3 may come before field 2 */
+    while ((rc = pb_next(&r, &f)) > 0)
+        if (f.num == 2 && f.wire == WIRE_LEN)
+            plain = f.data;
+    if (rc < 0)
+        return -1;
+    r = reader_of(in);
+    for (;;) {
+        start = r.p;
+        rc = pb_next(&r, &f);
+        if (rc < 0)
+            return -1;
+        if (!put3 && (rc == 0 || f.num >= 3)) {
+            if (plain.n)
+                wbuf_len_field(out, 3, plain.p, plain.n);
+            put3 = true;
+        }
+        if (!put5 && (rc == 0 || f.num >= 5)) {
+            wbuf_varint_field(out, 5, ENC_NULL);
+            put5 = true;
+        }
+        if (rc == 0)
+            return 0;
+        if (f.num == 3 || f.num == 5)
+            continue;
+        wbuf_put(out, start, (size_t)(r.p - start));
+    }
+}
+
+/* EncryptionAccess with default_path_cipher (3) = ENC_NULL and every store
+ * entry (2) rewritten by derive_entry. */
+static int derive_access(struct bytes in, struct wbuf *out)
+{
+    struct reader r = reader_of(in);
+    struct pb_field f;
+    bool put3 = false;
+    const unsigned char *start;
+    int rc;
+
+    for (;;) {
+        start = r.p;
+        rc = pb_next(&r, &f);
+        if (rc < 0)
+            return -1;
+        if (!put3 && (rc == 0 || f.num >= 3)) {
+            wbuf_varint_field(out, 3, ENC_NULL);
+            put3 = true;
+        }
+        if (rc == 0)
+            return 0;
+        if (f.num == 3)
+            continue;
+        if (f.num == 2) {
+            struct wbuf entry = {0};
+
+            if (f.wire != WIRE_LEN || derive_entry(f.data, &entry) < 0) {
+                wbuf_free(&entry);
+                return -1;
+            }
+            if (entry.failed) {
+                wbuf_free(&entry);
+                out->failed = true;
+                return 0;
+            }
+            wbuf_len_field(out, 2, entry.p, entry.n);
+            wbuf_free(&entry);
+            continue;
+        }
+        wbuf_put(out, start, (size_t)(r.p - start));
+    }
+}
+
+/* Scope with its encryption access (3) rewritten; the satellite (1), the
+ * API key (2) and anything else are copied byte for byte. */
+static int derive_scope(struct bytes in, struct wbuf *out)
+{
+    struct reader r = reader_of(in);
+    struct pb_field f;
+    bool put3 = false;
+    const unsigned char *start;
+    int rc;
+
+    for (;;) {
+        start = r.p;
+        rc = pb_next(&r, &f);
+        if (rc < 0)
+            return -1;
+        if (rc > 0 && f.num == 3) {
+            struct wbuf acc = {0};
+
+            /* protobuf merges a message field that occurs twice: rewriting
+             * each occurrence rewrites the merged message */
+            if (f.wire != WIRE_LEN || derive_access(f.data, &acc) < 0) {
+                wbuf_free(&acc);
+                return -1;
+            }
+            wbuf_len_field(out, 3, acc.p ? acc.p : (const unsigned char *)"", acc.n);
+            out->failed |= acc.failed;
+            wbuf_free(&acc);
+            put3 = true;
+            continue;
+        }
+        if (!put3 && (rc == 0 || f.num > 3)) {
+            /* a grant without encryption access: one that says ENC_NULL */
+            unsigned char acc[2] = {(3 << 3) | WIRE_VARINT, ENC_NULL};
+
+            wbuf_len_field(out, 3, acc, sizeof(acc));
+            put3 = true;
+        }
+        if (rc == 0)
+            return 0;
+        wbuf_put(out, start, (size_t)(r.p - start));
+    }
+}
+
+/* base58 of raw (the Bitcoin alphabet); a new string, or NULL. The digits
+ * are worked out in a scratch array that is wiped, as raw holds keys. */
+static char *b58_encode(const unsigned char *raw, size_t n)
+{
+    static const char alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    size_t zeros = 0, size, start, j;
+    unsigned char *digits;
+    char *out;
+
+    while (zeros < n && raw[zeros] == 0)
+        zeros++;
+    /* log(256) / log(58) < 1.38 */
+    size = (n - zeros) * 138 / 100 + 1;
+    digits = calloc(size, 1);
+    out = malloc(zeros + size + 1);
+    if (!digits || !out) {
+        free(digits);
+        free(out);
+        return NULL;
+    }
+    start = size;
+    for (size_t i = zeros; i < n; i++) {
+        unsigned carry = raw[i];
+
+        for (j = size; j > start || carry; j--) {
+            carry += 256u * digits[j - 1];
+            digits[j - 1] = (unsigned char)(carry % 58);
+            carry /= 58;
+        }
+        start = j;
+    }
+    memset(out, '1', zeros);
+    for (j = start; j < size; j++)
+        out[zeros + j - start] = alphabet[digits[j]];
+    out[zeros + size - start] = '\0';
+    OPENSSL_cleanse(digits, size);
+    free(digits);
+    return out;
+}
+
+char *grant_derive_unencrypted(const char *text, struct grant_error *err)
+{
+    struct grant_error scratch;
+    struct grant_info *gi;
+    const unsigned char *start;
+    unsigned char *raw = NULL, h1[EVP_MAX_MD_SIZE], h2[EVP_MAX_MD_SIZE];
+    unsigned int l1 = 0, l2 = 0;
+    size_t len = 0, raw_len;
+    struct wbuf out = {0};
+    char *result = NULL;
+
+    if (!err)
+        err = &scratch;
+    /* every check of the decoder first: only a usable grant is rewritten */
+    gi = grant_decode(text, err);
+    if (!gi)
+        return NULL;
+    grant_info_free(gi);
+    if (check_text(text, &start, &len, err) < 0)
+        return NULL;
+    raw = malloc(len);
+    if (!raw)
+        goto nomem;
+    raw_len = b58_decode(start, len, raw);
+    wbuf_put(&out, "", 1); /* version 0 */
+    if (derive_scope((struct bytes){raw + 1, raw_len - 1 - CHECKSUM_SIZE}, &out) < 0) {
+        bad_structure(err, "encryption access");
+        goto out;
+    }
+    if (out.failed || !EVP_Digest(out.p, out.n, h1, &l1, EVP_sha256(), NULL) ||
+        !EVP_Digest(h1, l1, h2, &l2, EVP_sha256(), NULL))
+        goto nomem;
+    wbuf_put(&out, h2, CHECKSUM_SIZE);
+    if (out.failed)
+        goto nomem;
+    result = b58_encode(out.p, out.n);
+    if (!result)
+        goto nomem;
+    goto out;
+nomem:
+    set_error(err, "no_memory", "Out of memory while rewriting the grant.");
+out:
+    if (raw) {
+        OPENSSL_cleanse(raw, len);
+        free(raw);
+    }
+    OPENSSL_cleanse(h1, sizeof(h1));
+    wbuf_free(&out);
+    return result;
+}
+
+bool grant_keys_unencrypted(const struct grant_info *gi)
+{
+    return gi->path_cipher == ENC_NULL;
+}
+
+bool grant_allows(const struct grant_info *gi, bool *read, bool *write, bool *list, bool *del)
+{
+    *read = !gi->no_read;
+    *write = !gi->no_write;
+    *list = !gi->no_list;
+    *del = !gi->no_delete;
+    return *read && *write && *list && *del;
+}
+
+bool grant_bucket_allowed(const struct grant_info *gi, const char *bucket)
+{
+    size_t n = strlen(bucket);
+
+    if (!gi->limited)
+        return true;
+    for (size_t i = 0; i < gi->nbuckets; i++)
+        if (gi->buckets[i].n == n && memcmp(gi->buckets[i].p, bucket, n) == 0)
+            return true;
+    return false;
 }

@@ -105,4 +105,30 @@ size_t grant_caveat_count(const struct grant_info *gi);
  */
 json_t *grant_report(const struct grant_info *gi, const char *bucket, time_t now);
 
+/*
+ * The registry-ready copy of a grant (storj.md 4.4a): the same Scope with
+ * unencrypted object keys, so that S3 listings with any prefix are served
+ * by the satellite. default_path_cipher becomes ENC_NULL (1), and every
+ * store entry gets path_cipher ENC_NULL and encrypted_path equal to its
+ * unencrypted_path. The satellite address, the API key (macaroon) and every
+ * encryption key are copied byte for byte: keys derive from the plaintext
+ * path whatever the cipher, and no caveat changes. Offline, base58check.
+ *
+ * Returns a new NUL-terminated grant text (a secret: free it with
+ * secret_free or wipe it first), or NULL with *err filled (the decoder's
+ * errors for a bad grant, "no_memory"). A grant that already has
+ * unencrypted keys comes back equivalent (re-serialized).
+ */
+char *grant_derive_unencrypted(const char *text, struct grant_error *err);
+
+/* true when the grant's default path cipher is ENC_NULL (object keys are
+ * stored in plain text). */
+bool grant_keys_unencrypted(const struct grant_info *gi);
+
+/* The four permissions a registry needs; returns true when all are there. */
+bool grant_allows(const struct grant_info *gi, bool *read, bool *write, bool *list, bool *del);
+
+/* true when the grant may reach bucket (it is not limited to others). */
+bool grant_bucket_allowed(const struct grant_info *gi, const char *bucket);
+
 #endif /* GRANT_H */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,32 @@ struct http_server {
     int port;
     struct manager *m;
     struct listener unix_l, tcp_l;
+    /* requests answered on a thread of their own (slow ones) */
+    pthread_mutex_t slow_mu;
+    pthread_cond_t slow_cv;
+    int slow_running;
 };
 
-/* Per request: the body, capped. */
+/* Query arguments copied out of the connection for a slow request (its
+ * connection is suspended while a worker thread handles it). */
+#define SLOW_ARGS 8
+struct slow_arg {
+    char *key, *value;
+};
+
+/* Per request: the body, capped; for a slow request, what its worker needs
+ * and, once done, the answer to send. */
 struct req {
     struct buf body;
     int too_big;
+    int slow;     /* handed to a worker; its connection is suspended */
+    int answered; /* the worker's answer is in res */
+    struct api_response res;
+    struct http_server *srv;
+    struct MHD_Connection *c;
+    char *method, *path;
+    struct slow_arg args[SLOW_ARGS];
+    int nargs;
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -200,6 +221,115 @@ static int is_state_changing(const char *method)
            strcmp(method, "OPTIONS") != 0;
 }
 
+/* Requests that may take seconds (they talk to the registry, read logs or
+ * call the Auth Service) must not hold one of the listener's few threads:
+ * every /api/status poll would queue behind them. Their connection is
+ * suspended and a thread of their own answers; the rest stay fast. */
+static int route_is_slow(enum api_route route, const char *method)
+{
+    return route == ROUTE_REPOSITORIES || route == ROUTE_IMAGE || route == ROUTE_LOGS ||
+           (route == ROUTE_CONFIG && strcmp(method, "PUT") == 0);
+}
+
+#define SLOW_MAX 16 /* slow requests in flight; more get a 503 */
+
+static const char *slow_arg_lookup(void *ctx, const char *key)
+{
+    struct req *rq = ctx;
+    for (int i = 0; i < rq->nargs; i++)
+        if (strcmp(rq->args[i].key, key) == 0)
+            return rq->args[i].value;
+    return NULL;
+}
+
+static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    struct req *rq = cls;
+    if (rq->nargs >= SLOW_ARGS)
+        return MHD_NO;
+    char *k = strdup(key), *v = value ? strdup(value) : NULL;
+    if (!k || (value && !v)) {
+        free(k);
+        free(v);
+        return MHD_NO;
+    }
+    rq->args[rq->nargs++] = (struct slow_arg){k, v};
+    return MHD_YES;
+}
+
+static void slow_release(struct req *rq)
+{
+    for (int i = 0; i < rq->nargs; i++) {
+        free(rq->args[i].key);
+        free(rq->args[i].value);
+    }
+    rq->nargs = 0;
+    free(rq->method);
+    free(rq->path);
+    rq->method = rq->path = NULL;
+}
+
+static void *slow_main(void *arg)
+{
+    struct req *rq = arg;
+    struct http_server *s = rq->srv;
+    struct api_request areq = {.method = rq->method,
+                               .path = rq->path,
+                               .body = rq->body.data,
+                               .body_len = rq->body.len,
+                               .arg = slow_arg_lookup,
+                               .arg_ctx = rq};
+    api_handle(s->m, &areq, &rq->res);
+    rq->answered = 1;
+    MHD_resume_connection(rq->c);
+    pthread_mutex_lock(&s->slow_mu);
+    s->slow_running--;
+    pthread_cond_broadcast(&s->slow_cv);
+    pthread_mutex_unlock(&s->slow_mu);
+    return NULL;
+}
+
+static int start_slow(struct http_server *s, struct MHD_Connection *c, struct req *rq,
+                      const char *method, const char *url)
+{
+    pthread_mutex_lock(&s->slow_mu);
+    int full = s->slow_running >= SLOW_MAX;
+    if (!full)
+        s->slow_running++;
+    pthread_mutex_unlock(&s->slow_mu);
+    if (full)
+        return -1;
+    rq->srv = s;
+    rq->c = c;
+    rq->method = strdup(method);
+    rq->path = strdup(url);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, copy_arg, rq);
+    pthread_attr_t at;
+    pthread_t t;
+    int bad = !rq->method || !rq->path || pthread_attr_init(&at);
+    if (!bad) {
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&at, 256 * 1024);
+        rq->slow = 1;
+        MHD_suspend_connection(c);
+        if (pthread_create(&t, &at, slow_main, rq)) {
+            MHD_resume_connection(c);
+            rq->slow = 0;
+            bad = 1;
+        }
+        pthread_attr_destroy(&at);
+    }
+    if (bad) {
+        slow_release(rq);
+        pthread_mutex_lock(&s->slow_mu);
+        s->slow_running--;
+        pthread_mutex_unlock(&s->slow_mu);
+        return -1;
+    }
+    return 0;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -252,6 +382,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             return send_static(s, c, url);
         return send_error(c, 404, "not_found", "no such path");
     }
+    if (rq->answered) { /* a slow request, resumed with its answer */
+        struct api_response ares = rq->res;
+        memset(&rq->res, 0, sizeof rq->res);
+        if (ares.raw)
+            return send_text(c, ares.status, ares.raw, ares.allow);
+        return send_json(c, ares.status, ares.body, ares.allow);
+    }
+    if (rq->slow)
+        return MHD_YES; /* resumed before the worker finished: wait on */
+    enum api_route route;
+    const char *allow;
+    if (api_route(method, url, &route, &allow) == 0 && route_is_slow(route, method)) {
+        if (start_slow(s, c, rq, method, url) == 0)
+            return MHD_YES;
+        return send_error(c, 503, "busy", "the backend is busy; try again in a moment");
+    }
     struct api_request areq = {.method = method,
                                .path = url,
                                .body = rq->body.data,
@@ -274,6 +420,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq->body.data)
         secret_wipe(rq->body.data, rq->body.len); /* may hold a grant */
     buf_free(&rq->body);
+    slow_release(rq);
+    json_decref(rq->res.body); /* an answer never sent (the client left) */
+    free(rq->res.raw);
     free(rq);
     *con_cls = NULL;
 }
@@ -362,7 +511,9 @@ static int bind_tcp(const char *addr, int *port_out, struct err *e)
 static struct MHD_Daemon *start_daemon(int fd, struct listener *l)
 {
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0,
         NULL, NULL, handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)HTTP_THREADS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
@@ -378,6 +529,8 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
         return NULL;
     }
     s->m = m;
+    pthread_mutex_init(&s->slow_mu, NULL);
+    pthread_cond_init(&s->slow_cv, NULL);
     s->ui_dir = xstrdup(o->ui_dir);
     s->unix_l = (struct listener){.srv = s, .tcp = 0};
     s->tcp_l = (struct listener){.srv = s, .tcp = 1};
@@ -418,6 +571,12 @@ void http_stop(struct http_server *s)
 {
     if (!s)
         return;
+    /* a daemon must not stop with a connection suspended: let the slow
+     * requests finish (each is bounded by its own deadline) */
+    pthread_mutex_lock(&s->slow_mu);
+    while (s->slow_running > 0)
+        pthread_cond_wait(&s->slow_cv, &s->slow_mu);
+    pthread_mutex_unlock(&s->slow_mu);
     if (s->unix_d)
         MHD_stop_daemon(s->unix_d);
     if (s->tcp_d)
@@ -426,5 +585,7 @@ void http_stop(struct http_server *s)
         unlink(s->socket_path);
     free(s->socket_path);
     free(s->ui_dir);
+    pthread_mutex_destroy(&s->slow_mu);
+    pthread_cond_destroy(&s->slow_cv);
     free(s);
 }

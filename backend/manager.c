@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include "regconfig.h"
 #include "docker.h"
 #include "grant.h"
+#include "readiness.h"
+#include "s3check.h"
 #include "settings.h"
 
 #define STOP_TIMEOUT_S 10
@@ -69,6 +72,10 @@ struct manager {
     struct observed reg, gw;
     int reg_healthy;
 
+    /* the last storage check (s3check.h, with at/mode/bucket), or NULL */
+    json_t *last_check;
+    int check_create; /* the queued check may create a missing bucket */
+
     /* the last garbage collection: when, how it ended, what it said */
     long long gc_at;
     int gc_ok;
@@ -79,6 +86,11 @@ struct manager {
     /* the secrets of the containers as last created, redacted from their
      * logs even after the settings changed */
     char *live_secrets[4];
+
+    /* a settings file that could not be read at start, kept aside: what
+     * status tells the user (empty when there was none) */
+    char settings_problem[512];
+    char settings_kept_as[96]; /* the file name it was kept under */
 
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
@@ -489,12 +501,231 @@ static int still_running(struct manager *m, const char *id, const char *role, st
                    line[0] ? ": " : "", line);
 }
 
+/* ---- storage check ---------------------------------------------------------- */
+
+/* Whether the settings' keys may create the bucket: a grant says so
+ * offline (write, and the bucket is not outside its buckets); plain S3 keys
+ * cannot be asked, so it is offered and tried. */
+static int may_create_bucket(const struct settings *s)
+{
+    if (!s->access_grant || (s->mode != MODE_STORJ && s->mode != MODE_STORJ_HOSTED))
+        return 1;
+    struct grant_info *gi = grant_decode(s->access_grant, NULL);
+    if (!gi)
+        return 0;
+    bool r, w, l, d;
+    grant_allows(gi, &r, &w, &l, &d);
+    int ok = w && s->bucket && grant_bucket_allowed(gi, s->bucket);
+    grant_info_free(gi);
+    return ok;
+}
+
+/* Records result as lastCheck (taking it) and, when it failed, fills e
+ * with storage_check_failed and the failing step's message, hint with its
+ * fix. Returns 0 when the check passed. */
+static int record_check(struct manager *m, const struct settings *s, json_t *result, struct err *e,
+                        char *hint, size_t hlen)
+{
+    char at[32];
+    format_time_utc((long long)time(NULL), at, sizeof at);
+    if (!result) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return -1;
+    }
+    json_object_set_new(result, "at", json_string(at));
+    json_object_set_new(result, "mode", json_string(settings_mode_name(s->mode)));
+    json_object_set_new(result, "bucket", s->bucket ? json_string(s->bucket) : json_null());
+    int ok = json_is_true(json_object_get(result, "ok"));
+    if (!ok) {
+        size_t i;
+        json_t *st;
+        const char *msg = "the storage check failed", *fix = NULL;
+        json_array_foreach(json_object_get(result, "steps"), i, st)
+        {
+            if (json_is_false(json_object_get(st, "ok"))) {
+                msg = json_string_value(json_object_get(st, "message"));
+                fix = json_string_value(json_object_get(st, "fix"));
+                break;
+            }
+        }
+        err_set(e, 424, "storage_check_failed", NULL, "%s", msg ? msg : "");
+        snprintf(hint, hlen, "%s", fix ? fix : "");
+        log_warn("storage check failed (%s)",
+                 json_string_value(json_object_get(result, "code"))
+                     ? json_string_value(json_object_get(result, "code"))
+                     : "?");
+    } else {
+        log_info("storage check passed (bucket %s)", s->bucket ? s->bucket : "?");
+    }
+    pthread_mutex_lock(&m->mu);
+    json_decref(m->last_check);
+    m->last_check = result;
+    unlock_changed(m);
+    return ok ? 0 : -1;
+}
+
+/* Checks s's storage through the path the registry uses: the S3 endpoint
+ * (s3), the hosted gateway with the registered keys (storj-hosted), or
+ * gw_endpoint, the gateway container's S3 port (storj). */
+static int check_storage(struct manager *m, const struct settings *s, const char *gw_endpoint,
+                         int create, struct err *e, char *hint, size_t hlen)
+{
+    struct s3check_target t = {0};
+    char where[300];
+    t.bucket = s->bucket ? s->bucket : "";
+    t.create_bucket = create;
+    t.can_create = may_create_bucket(s);
+    if (s->mode == MODE_STORJ) {
+        t.endpoint = gw_endpoint;
+        t.region = SETTINGS_DEFAULT_REGION;
+        t.access_key = s->gw_access_key;
+        t.secret_key = s->gw_secret_key;
+        /* the gateway opens the project before it serves S3 */
+        t.connect_retry_s = GATEWAY_READY_S;
+        snprintf(where, sizeof where, "the Storj gateway container");
+    } else {
+        t.endpoint = s->s3_endpoint ? s->s3_endpoint : SETTINGS_HOSTED_ENDPOINT;
+        t.region = s->s3_region ? s->s3_region : SETTINGS_DEFAULT_REGION;
+        t.access_key = s->s3_access_key ? s->s3_access_key : "";
+        t.secret_key = s->s3_secret_key ? s->s3_secret_key : "";
+        snprintf(where, sizeof where, "%s %s",
+                 s->mode == MODE_STORJ_HOSTED ? "Storj's hosted gateway" : "the S3 endpoint",
+                 t.endpoint);
+    }
+    t.where = where;
+    return record_check(m, s, s3check_run(&t), e, hint, hlen);
+}
+
+/* The gateway container's S3 endpoint: 127.0.0.1:7777 in the host network,
+ * else the loopback port Docker published 7777/tcp on. */
+static int gateway_endpoint(struct manager *m, const char *id, char *out, size_t len, struct err *e)
+{
+    if (m->sopts.host_network) {
+        snprintf(out, len, "http://%s", REGCONFIG_GATEWAY_ADDR);
+        return 0;
+    }
+    json_t *j = docker_inspect(&m->docker, id, e);
+    if (!j)
+        return -1;
+    json_t *ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
+    json_t *b = json_array_get(json_object_get(ports, SPEC_GATEWAY_S3_PORT), 0);
+    const char *hp = json_string_value(json_object_get(b, "HostPort"));
+    int rc = 0;
+    if (hp && *hp)
+        snprintf(out, len, "http://127.0.0.1:%s", hp);
+    else
+        rc = err_set(e, 502, "gateway_port", NULL,
+                     "the Storj gateway container has no published S3 port: press Restart");
+    json_decref(j);
+    return rc;
+}
+
+/* One failed step as a check result (for what fails before S3 is asked). */
+static json_t *check_failure(const char *step, const char *message, const char *fix)
+{
+    json_t *steps = json_array();
+    static const char *const ids[] = {"reach", "bucket", "write", "read", "list", "delete"};
+    int seen = 0;
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        if (strcmp(ids[i], step) == 0) {
+            seen = 1;
+            json_array_append_new(steps, json_pack("{s:s, s:b, s:s, s:s}", "id", ids[i], "ok", 0,
+                                                   "message", message, "fix", fix));
+        } else {
+            json_array_append_new(steps, json_pack("{s:s, s:n, s:s}", "id", ids[i], "ok", "message",
+                                                   seen ? "Skipped." : "Not reached."));
+        }
+    }
+    return json_pack("{s:b, s:o, s:b, s:s}", "ok", 0, "steps", steps, "canCreateBucket", 0, "code",
+                     "check_failed");
+}
+
+static void run_check(struct manager *m)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    char ids[2][72] = {{0}}, url[128], hint[S3CHECK_TEXT_MAX] = "";
+    int started_gw = 0;
+    memset(&set, 0, sizeof set);
+    pthread_mutex_lock(&m->mu);
+    int copied = settings_copy(&s, &m->settings);
+    int create = m->check_create;
+    int reg_running = m->reg.running;
+    char reg_hash[65];
+    snprintf(reg_hash, sizeof reg_hash, "%s", m->reg.hash);
+    pthread_mutex_unlock(&m->mu);
+    if (copied) {
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        job_fail(m, &e, NULL);
+        return;
+    }
+    set_phase(m, "checking");
+    if (s.mode == MODE_S3 || s.mode == MODE_STORJ_HOSTED) {
+        check_storage(m, &s, NULL, create, &e, hint, sizeof hint);
+        goto out;
+    }
+    if (s.mode != MODE_STORJ)
+        goto out;
+    if (spec_build(&s, &m->sopts, &set, &e)) {
+        record_check(m, &s, check_failure("reach", e.message, "Complete the settings and save."),
+                     &e, hint, sizeof hint);
+        goto out;
+    }
+    if (reg_running && strcmp(reg_hash, set.hash) != 0) {
+        /* the gateway of the registry that runs has the old settings: the
+         * saved ones are checked by a restart (which checks first) */
+        record_check(m, &s,
+                     check_failure("reach",
+                                   "The registry runs with other settings than the saved ones, "
+                                   "so their gateway is not running yet.",
+                                   "Press Restart: it checks the storage with the saved settings "
+                                   "before the registry starts."),
+                     &e, hint, sizeof hint);
+        goto out;
+    }
+    if (remove_stale(m, set.hash, &set, ids, &e) ||
+        (!ids[0][0] && create_container(m, &set.c[0], ids[0], &e))) {
+        record_check(m, &s, check_failure("reach", e.message, "Logs may say more; try again."), &e,
+                     hint, sizeof hint);
+        goto out;
+    }
+    json_t *gw = docker_inspect(&m->docker, ids[0], &e);
+    int gw_up = json_is_true(json_object_get(json_object_get(gw, "State"), "Running"));
+    json_decref(gw);
+    if (!gw_up) {
+        if (docker_start(&m->docker, ids[0], &e)) {
+            record_check(m, &s,
+                         check_failure("reach", e.message,
+                                       "Check the access grant (Logs show the gateway's reason)."),
+                         &e, hint, sizeof hint);
+            goto out;
+        }
+        started_gw = 1;
+        log_info("started the gateway container %.12s for the storage check", ids[0]);
+    }
+    if (gateway_endpoint(m, ids[0], url, sizeof url, &e)) {
+        record_check(m, &s, check_failure("reach", e.message, "Press Restart."), &e, hint,
+                     sizeof hint);
+        goto out;
+    }
+    check_storage(m, &s, url, create, &e, hint, sizeof hint);
+out:
+    /* a gateway started only for the check does not keep running */
+    if (started_gw && !reg_running) {
+        struct err ignored;
+        docker_stop(&m->docker, ids[0], STOP_TIMEOUT_S, &ignored);
+    }
+    spec_free(&set);
+    settings_free(&s);
+}
+
 static void run_start(struct manager *m)
 {
     struct settings s;
     struct spec_set set;
     struct err e = {0};
-    char ids[2][72] = {{0}}, url[128];
+    char ids[2][72] = {{0}}, url[128], check_hint[S3CHECK_TEXT_MAX] = "";
     const char *hint = NULL;
 
     pthread_mutex_lock(&m->mu);
@@ -524,6 +755,13 @@ static void run_start(struct manager *m)
     }
     pthread_mutex_unlock(&m->mu);
     set_phase(m, "starting");
+    /* S3 modes: the storage must take what the registry does before it
+     * starts (storj mode checks through its gateway, once that runs) */
+    if ((s.mode == MODE_S3 || s.mode == MODE_STORJ_HOSTED) &&
+        check_storage(m, &s, NULL, 0, &e, check_hint, sizeof check_hint)) {
+        hint = check_hint;
+        goto fail;
+    }
     /* one look at what we own: keep what matches, remove what does not */
     if (remove_stale(m, set.hash, &set, ids, &e))
         goto fail;
@@ -559,6 +797,15 @@ static void run_start(struct manager *m)
                 hint = "Check the access grant (Logs show the gateway's reason).";
                 goto fail;
             }
+            /* the storage through the gateway, as the registry will use it */
+            char gw_url[128];
+            if (gateway_endpoint(m, ids[0], gw_url, sizeof gw_url, &e) ||
+                check_storage(m, &s, gw_url, 0, &e, check_hint, sizeof check_hint)) {
+                hint = e.code && strcmp(e.code, "storage_check_failed") == 0 ? check_hint : NULL;
+                struct err ignored;
+                docker_stop(&m->docker, ids[0], STOP_TIMEOUT_S, &ignored);
+                goto fail;
+            }
         }
     }
     set_desired_running(m, 1); /* persisted now: the containers run */
@@ -591,10 +838,14 @@ static void run_start(struct manager *m)
     log_info("registry answering on %s", url);
     goto out;
 fail:
-    if (e.code && strcmp(e.code, "cancelled") == 0)
+    if (e.code && strcmp(e.code, "cancelled") == 0) {
         log_info("start cancelled by a stop");
-    else
+    } else {
+        /* a start that failed is no wish to run: neither a later save nor
+         * the next backend start may bring this registry up */
+        set_desired_running(m, 0);
         job_fail(m, &e, hint);
+    }
 out:
     spec_free(&set);
     settings_free(&s);
@@ -653,14 +904,19 @@ static void run_remove(struct manager *m, int purge)
     }
 }
 
-/* The gc container: the registry's own spec, running garbage-collect once. */
-static json_t *gc_create(json_t *registry_create)
+/* The gc container: the registry's own spec, running garbage-collect once.
+ * untagged: also delete manifests no tag names, which only distribution 3
+ * does safely: 2.x deletes the platform manifests of a tagged multi-arch
+ * index with them, and their layers. */
+static json_t *gc_create(json_t *registry_create, int untagged)
 {
     json_t *c = json_deep_copy(registry_create);
     if (!c)
         return NULL;
     json_object_set_new(
-        c, "Cmd", json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH));
+        c, "Cmd",
+        untagged ? json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH)
+                 : json_pack("[s, s]", "garbage-collect", REGCONFIG_PATH));
     json_object_del(c, "ExposedPorts");
     json_object_del(json_object_get(c, "HostConfig"), "PortBindings");
     json_object_set_new(json_object_get(c, "Labels"), SPEC_LABEL_ROLE, json_string("gc"));
@@ -676,6 +932,37 @@ static void gc_line(void *ctx, enum demux_stream stream, const char *line, size_
         snprintf(out, 300, "%.*s", (int)len, line);
 }
 
+/* Keeps the last non-empty line of "registry --version". */
+static void version_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    if (len && len < 200)
+        snprintf(ctx, 200, "%.*s", (int)len, line);
+}
+
+/* The major version of the registry image, from "registry --version" in a
+ * one-shot container without network (the official images' entrypoint
+ * prepends "registry" to an argument that starts with "-"); 0 when unknown. */
+static int image_major(struct manager *m, json_t *gc)
+{
+    struct err e;
+    char id[72] = "", out[200] = "";
+    int code = -1, major = 0;
+    json_t *c = json_deep_copy(gc);
+    if (!c)
+        return 0;
+    json_object_set_new(c, "Cmd", json_pack("[s]", "--version"));
+    json_object_del(json_object_get(c, "HostConfig"), "Mounts");
+    json_object_set_new(json_object_get(c, "HostConfig"), "NetworkMode", json_string("none"));
+    if (docker_create(&m->docker, GC_NAME, c, id, &e) == 0 &&
+        docker_start(&m->docker, id, &e) == 0 && docker_wait(&m->docker, id, 30, &code, &e) == 0 &&
+        code == 0 && docker_logs(&m->docker, id, 5, 0, version_line, out, NULL, &e) == 0)
+        major = regversion_major(out, strlen(out));
+    if (id[0])
+        docker_remove(&m->docker, id, &e);
+    json_decref(c);
+    return major;
+}
+
 static void gc_done(struct manager *m, int ok, const char *message)
 {
     pthread_mutex_lock(&m->mu);
@@ -683,6 +970,41 @@ static void gc_done(struct manager *m, int ok, const char *message)
     m->gc_ok = ok;
     snprintf(m->gc_message, sizeof m->gc_message, "%s", message);
     unlock_changed(m);
+}
+
+/* Waits up to timeout_s for a container to exit, asking the engine every
+ * 300 ms, so that a stop (cancel_start) or a shutdown ends the wait at once.
+ * 0 with *code, or -1 with e (code "cancelled" when asked to give up). */
+static int wait_exit(struct manager *m, const char *id, long timeout_s, int *code, struct err *e)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        int cancel = m->cancel_start || m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (cancel)
+            return err_set(e, 499, "cancelled", NULL, "the clean-up was cancelled by a stop");
+        json_t *c = docker_inspect(&m->docker, id, e);
+        if (!c)
+            return -1;
+        json_t *st = json_object_get(c, "State");
+        json_t *ec = json_object_get(st, "ExitCode");
+        int running = json_is_true(json_object_get(st, "Running"));
+        int known = json_is_integer(ec) && json_is_boolean(json_object_get(st, "Running"));
+        *code = (int)json_integer_value(ec);
+        json_decref(c);
+        if (!known)
+            return err_set(e, 502, "docker_bad_answer", NULL,
+                           "the Docker engine's answer about the clean-up container had no state");
+        if (!running)
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > timeout_s)
+            return err_set(e, 504, "gc_timeout", NULL, "the clean-up did not finish within %ld s",
+                           timeout_s);
+        usleep(300 * 1000);
+    }
 }
 
 /* Stops the registry, runs garbage-collect on its storage in a one-shot
@@ -717,7 +1039,7 @@ static void run_gc(struct manager *m)
         goto fail;
     struct spec_container *r = &set.c[set.count - 1];
     set_phase(m, "collecting");
-    create = gc_create(r->create);
+    create = gc_create(r->create, 1);
     if (!create) {
         err_set(&e, 500, "no_memory", NULL, "out of memory");
         goto fail;
@@ -728,12 +1050,23 @@ static void run_gc(struct manager *m)
     if (old && managed && strcmp(managed, "true") == 0)
         docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
     json_decref(old);
+    /* unknown is taken as 3, the default image */
+    int major = image_major(m, create);
+    int untagged = major == 0 || major >= 3;
+    if (!untagged) {
+        json_decref(create);
+        create = gc_create(r->create, 0);
+        if (!create) {
+            err_set(&e, 500, "no_memory", NULL, "out of memory");
+            goto fail;
+        }
+    }
     if (docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &e))
         goto fail;
     stopped = 1;
     if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
-        docker_start(&m->docker, id, &e) || docker_wait(&m->docker, id, GC_TIMEOUT_S, &code, &e))
+        docker_start(&m->docker, id, &e) || wait_exit(m, id, GC_TIMEOUT_S, &code, &e))
         goto fail;
     docker_logs(&m->docker, id, 200, 0, gc_line, summary, NULL, &e);
     if (code != 0) {
@@ -743,7 +1076,10 @@ static void run_gc(struct manager *m)
                 line[0] ? ": " : "", line);
         goto fail;
     }
-    snprintf(msg, sizeof msg, "%s", summary[0] ? summary : "clean-up finished");
+    snprintf(msg, sizeof msg, "%s%s", summary[0] ? summary : "clean-up finished",
+             untagged ? ""
+                      : "; untagged manifests kept (registry 2.x would delete the platforms of "
+                        "multi-arch images)");
     log_info("garbage collection: %s", msg);
     gc_done(m, 1, msg);
     docker_remove(&m->docker, id, &e);
@@ -753,15 +1089,21 @@ static void run_gc(struct manager *m)
     run_start(m); /* the same container again, then wait until it answers */
     return;
 fail:
+    /* a clean-up that failed or was cancelled says so in lastGc; the
+     * registry's own state is not its to change */
     gc_done(m, 0, e.message);
     if (id[0]) {
         struct err ignored;
         docker_remove(&m->docker, id, &ignored);
     }
-    job_fail(m, &e, stopped ? "The registry was stopped for the clean-up: press Start." : NULL);
     spec_free(&set);
     json_decref(create);
     settings_free(&s);
+    pthread_mutex_lock(&m->mu);
+    int cancelled = m->cancel_start || m->shutdown;
+    pthread_mutex_unlock(&m->mu);
+    if (stopped && !cancelled)
+        run_start(m); /* back up as it was; a stop that cancelled us runs next */
 }
 
 static void *worker_main(void *arg)
@@ -778,8 +1120,12 @@ static void *worker_main(void *arg)
         m->pending = JOB_NONE;
         m->running_job = job;
         m->cancel_start = 0;
-        m->job_failed = 0;
-        m->job_hint[0] = '\0';
+        /* a storage check reports in lastCheck and leaves a failed start's
+         * error in place */
+        if (job != JOB_CHECK) {
+            m->job_failed = 0;
+            m->job_hint[0] = '\0';
+        }
         pthread_cond_signal(&m->monitor_cv);
         unlock_changed(m);
 
@@ -804,6 +1150,9 @@ static void *worker_main(void *arg)
         case JOB_GC:
             run_gc(m);
             break;
+        case JOB_CHECK:
+            run_check(m);
+            break;
         case JOB_NONE:
             break;
         }
@@ -823,6 +1172,32 @@ static void *worker_main(void *arg)
 }
 
 /* ---- public ---------------------------------------------------------------- */
+
+/* A settings file that cannot be used must not stop the daemon (in Desktop
+ * that is a restart loop and a tab that only says "unreachable"): it is
+ * renamed aside (0600, it may hold secrets), status says so, and the
+ * backend runs with defaults. 0, or -1 when even that fails. */
+static int keep_bad_settings(struct manager *m, struct err *e)
+{
+    char aside[PATH_MAX + 32];
+    if (strcmp(e->code, "state_corrupt") != 0 && strcmp(e->code, "state_unreadable") != 0)
+        return -1;
+    snprintf(aside, sizeof aside, "%s.bad-%lld", m->settings_path, (long long)time(NULL));
+    if (rename(m->settings_path, aside)) {
+        err_set(e, 500, "state_unusable", NULL, "cannot move the unusable settings file aside: %s",
+                strerror(errno));
+        return -1;
+    }
+    chmod(aside, 0600);
+    log_warn("settings file unusable (%s): kept as %s, running with defaults", e->code, aside);
+    snprintf(m->settings_problem, sizeof m->settings_problem, "%s", e->message);
+    const char *base = strrchr(aside, '/');
+    snprintf(m->settings_kept_as, sizeof m->settings_kept_as, "%.95s", base ? base + 1 : aside);
+    settings_free(&m->settings);
+    if (settings_init(&m->settings))
+        return err_set(e, 500, "no_memory", NULL, "cannot initialise");
+    return 0;
+}
 
 struct manager *manager_new(const struct manager_opts *o, struct err *e)
 {
@@ -853,7 +1228,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         err_set(e, 500, "no_memory", NULL, "cannot initialise");
         goto fail;
     }
-    if (settings_load(m->settings_path, &m->settings, e))
+    if (settings_load(m->settings_path, &m->settings, e) && keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
@@ -901,6 +1276,7 @@ void manager_free(struct manager *m)
     settings_free(&m->settings);
     docker_cleanup(&m->docker);
     json_decref(m->containers);
+    json_decref(m->last_check);
     for (int i = 0; i < 4; i++)
         secret_free(&m->live_secrets[i]);
     free(m->status_text);
@@ -995,6 +1371,7 @@ static json_t *status_locked(struct manager *m)
                       : m->running_job == JOB_RESTART ? "restart"
                       : m->running_job == JOB_REMOVE  ? "remove"
                       : m->running_job == JOB_GC      ? "gc"
+                      : m->running_job == JOB_CHECK   ? "check"
                                                       : NULL;
     int pending_restart = m->reg.exists && m->reg.hash[0] && m->desired_hash[0] &&
                           strcmp(m->reg.hash, m->desired_hash) != 0;
@@ -1005,6 +1382,8 @@ static json_t *status_locked(struct manager *m)
         m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
         "containers", m->containers, "job", job, "pendingRestart", pending_restart,
         "desiredRunning", s->desired_running);
+    if (st)
+        json_object_set(st, "lastCheck", m->last_check ? m->last_check : json_null());
     if (st && m->gc_at) {
         char at[32];
         format_time_utc(m->gc_at, at, sizeof at);
@@ -1012,6 +1391,15 @@ static json_t *status_locked(struct manager *m)
             st, "lastGc",
             json_pack("{s:s, s:b, s:s}", "at", at, "ok", m->gc_ok, "message", m->gc_message));
     }
+    if (st && m->settings_problem[0])
+        json_object_set_new(
+            st, "settingsProblem",
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", "settings_reset", "keptAs",
+                      m->settings_kept_as, "message",
+                      "the saved settings could not be read, so the backend started with defaults",
+                      "detail", m->settings_problem, "hint",
+                      "Enter your settings again and save them. The unreadable file is kept, "
+                      "under the name in keptAs, in the extension's state folder."));
     return st;
 }
 
@@ -1051,17 +1439,31 @@ json_t *manager_settings(struct manager *m)
     return j;
 }
 
-static json_t *grant_warnings(const char *grant, const char *bucket)
+/* The grant's offline report for a registry in mode: the report of
+ * grant.h, "registry" (readiness.h), "suggestedBucket", and "warnings"
+ * narrowed to what matters in that mode. NULL with e for a bad grant. */
+static json_t *grant_verdict(const char *grant, const char *bucket, enum mode mode, int unencrypted,
+                             struct err *e)
 {
     struct grant_error ge = {0};
-    struct grant_info *gi = grant ? grant_decode(grant, &ge) : NULL;
-    if (!gi)
-        return json_array();
-    json_t *r = grant_report(gi, bucket, time(NULL));
+    struct grant_info *gi = grant_decode(grant, &ge);
+    if (!gi) {
+        err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
+        return NULL;
+    }
+    json_t *r = grant_report(gi, bucket && *bucket ? bucket : NULL, time(NULL));
     grant_info_free(gi);
-    json_t *w = json_incref(json_object_get(r, "warnings"));
-    json_decref(r);
-    return w ? w : json_array();
+    json_t *v = r ? readiness_verdict(r, mode, bucket, unencrypted) : NULL;
+    if (!v) {
+        json_decref(r);
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        return NULL;
+    }
+    const char *one = readiness_suggested_bucket(r);
+    json_object_set_new(r, "suggestedBucket", one ? json_string(one) : json_null());
+    json_object_set_new(r, "warnings", readiness_warnings(v));
+    json_object_set_new(r, "registry", v);
+    return r;
 }
 
 json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
@@ -1079,8 +1481,16 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     if (next.mode == MODE_STORJ_HOSTED && next.access_grant &&
         (!next.s3_access_key || !next.s3_secret_key)) {
         const char *svc = next.auth_service ? next.auth_service : SETTINGS_AUTH_SERVICE;
-        log_info("registering the access grant with the Auth Service at %s", svc);
-        if (authsvc_register(svc, next.access_grant, &creds, e))
+        char *outgoing = NULL;
+        /* with unencryptedKeys the hosted gateway gets the copy with
+         * unencrypted object keys: its listings are then served fast */
+        if (settings_outgoing_grant(&next, &outgoing, e))
+            goto out;
+        log_info("registering the access grant%s with the Auth Service at %s",
+                 settings_unencrypted_applies(&next) ? " (unencrypted object keys)" : "", svc);
+        rc = authsvc_register(svc, outgoing, &creds, e);
+        secret_free(&outgoing);
+        if (rc)
             goto out;
         free(next.s3_access_key);
         secret_free(&next.s3_secret_key);
@@ -1107,8 +1517,15 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     memset(&next, 0, sizeof next);
     compute_desired_hash(m);
     out = settings_public_json(&m->settings);
+    json_t *verdict = m->settings.access_grant
+                          ? grant_verdict(m->settings.access_grant, m->settings.bucket,
+                                          m->settings.mode, m->settings.unencrypted_keys, e)
+                          : NULL;
     json_object_set_new(out, "warnings",
-                        grant_warnings(m->settings.access_grant, m->settings.bucket));
+                        verdict ? json_incref(json_object_get(verdict, "warnings")) : json_array());
+    json_object_set_new(out, "registry",
+                        verdict ? json_incref(json_object_get(verdict, "registry")) : json_null());
+    json_decref(verdict);
     unlock_changed(m);
     log_info("settings saved (mode %s)", settings_mode_name(m->settings.mode));
 out:
@@ -1131,14 +1548,48 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
                                                                 m->running_job == JOB_RESTART)))) {
         /* already on its way: starting twice is starting once (but a start
          * after a queued stop is a start again) */
+    } else if (job == JOB_GC && (m->pending != JOB_NONE || m->running_job != JOB_NONE)) {
+        rc = err_set(e, 409, "busy", NULL,
+                     "another operation is running: clean up when it has finished");
+    } else if (job == JOB_GC && !(m->reg.running && m->reg_healthy)) {
+        rc = err_set(e, 409, "registry_not_running", NULL,
+                     "the clean-up runs on a running registry: start it first");
     } else {
         m->pending = job;
         m->pending_purge = purge;
         /* stopping wins over a start in progress (a long pull, a registry
-         * that does not come up): the start gives up, then the stop runs */
+         * that does not come up) and over a clean-up: the job gives up,
+         * then the stop runs */
         if ((job == JOB_STOP || job == JOB_REMOVE) &&
-            (m->running_job == JOB_START || m->running_job == JOB_RESTART))
+            (m->running_job == JOB_START || m->running_job == JOB_RESTART ||
+             m->running_job == JOB_GC))
             m->cancel_start = 1;
+        pthread_cond_signal(&m->job_cv);
+        m->gen++;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int manager_check(struct manager *m, int create_bucket, struct err *e)
+{
+    int rc = 0;
+    pthread_mutex_lock(&m->mu);
+    enum mode mode = m->settings.mode;
+    if (mode == MODE_LOCAL || mode == MODE_STORJ_NATIVE) {
+        rc = err_set(e, 409, "not_applicable", NULL,
+                     "the storage check is for the S3 modes; \"%s\" needs none",
+                     readiness_mode_label(mode));
+    } else if (m->observed_once && !m->docker_ok && mode == MODE_STORJ) {
+        rc = err_set(e, 503, "docker_unreachable", NULL,
+                     "the Docker engine does not answer: %s. Start Docker and try again",
+                     m->docker_err.message);
+    } else if (m->pending != JOB_NONE || m->running_job != JOB_NONE) {
+        rc = err_set(e, 409, "busy", NULL,
+                     "another operation is running: check again when it has finished");
+    } else {
+        m->pending = JOB_CHECK;
+        m->check_create = create_bucket;
         pthread_cond_signal(&m->job_cv);
         m->gen++;
     }
@@ -1312,12 +1763,22 @@ int manager_delete_image(struct manager *m, const char *name, const char *digest
 }
 
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
-                              struct err *e)
+                              const char *mode, int unencrypted, struct err *e)
 {
     char *g = NULL, *b = NULL;
+    enum mode md;
+    if (mode && settings_mode_parse(mode, &md)) {
+        err_set(e, 400, "invalid_value", "mode",
+                "mode must be one of local, s3, storj, storj-hosted, storj-native");
+        return NULL;
+    }
     pthread_mutex_lock(&m->mu);
     g = xstrdup(grant ? grant : m->settings.access_grant);
     b = xstrdup(bucket ? bucket : m->settings.bucket);
+    if (!mode)
+        md = m->settings.mode;
+    if (unencrypted < 0)
+        unencrypted = m->settings.unencrypted_keys;
     pthread_mutex_unlock(&m->mu);
     json_t *r = NULL;
     if (!g) {
@@ -1325,14 +1786,7 @@ json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *
                 "no access grant given and none saved: paste one");
         goto out;
     }
-    struct grant_error ge = {0};
-    struct grant_info *gi = grant_decode(g, &ge);
-    if (!gi) {
-        err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
-        goto out;
-    }
-    r = grant_report(gi, b && *b ? b : NULL, time(NULL));
-    grant_info_free(gi);
+    r = grant_verdict(g, b, md, unencrypted, e);
 out:
     secret_free(&g);
     free(b);

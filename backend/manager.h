@@ -19,7 +19,7 @@ struct manager_opts {
     int monitor_interval_ms; /* how often Docker is looked at when idle */
 };
 
-enum manager_job { JOB_NONE, JOB_START, JOB_STOP, JOB_RESTART, JOB_REMOVE, JOB_GC };
+enum manager_job { JOB_NONE, JOB_START, JOB_STOP, JOB_RESTART, JOB_REMOVE, JOB_GC, JOB_CHECK };
 
 struct manager;
 
@@ -43,6 +43,12 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e);
  * unreachable, 409 when not possible now). purge: with JOB_REMOVE, also
  * delete the local data volume. */
 int manager_submit(struct manager *m, enum manager_job job, int purge, struct err *e);
+/* Queues the storage check (s3check.h) of the saved settings, through the
+ * path the registry uses; create_bucket: create a missing bucket. 0, or -1
+ * with e (409 not_applicable in local and storj-native modes, 409 busy
+ * while another job runs, 503 without Docker). The result lands in the
+ * status as lastCheck. */
+int manager_check(struct manager *m, int create_bucket, struct err *e);
 /* {"lines":[{"container","stream","text"}]}, secrets redacted. */
 json_t *manager_logs(struct manager *m, int tail, struct err *e);
 /* What the running registry holds (browse.h), or NULL with e (409 when the
@@ -52,8 +58,10 @@ json_t *manager_repositories(struct manager *m, struct err *e);
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
 
 /* Report of the given grant, or of the saved one when grant is NULL, checked
- * against bucket (or the saved bucket when NULL). */
+ * against bucket (or the saved bucket when NULL) for a registry in mode (the
+ * saved mode when NULL) with unencrypted (-1: the saved setting): grant.h's
+ * report plus "registry" and "suggestedBucket" (readiness.h). */
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
-                              struct err *e);
+                              const char *mode, int unencrypted, struct err *e);
 
 #endif

@@ -123,12 +123,16 @@ static int yaml_kv(struct buf *b, const char *key, const char *value)
 char *regconfig_gateway(const struct settings *s)
 {
     struct buf b = {0};
-    if (!s->access_grant)
+    struct err e;
+    char *grant = NULL;
+    /* with unencryptedKeys, the copy of the grant whose object keys are not
+     * encrypted, so that the gateway serves every listing the registry
+     * makes from the satellite (storj.md 4.4a) */
+    if (settings_outgoing_grant(s, &grant, &e) || !grant)
         return NULL;
     if (buf_printf(&b, "# written by storj-registryd; the access grant stays in this file, "
                        "never in the environment\n") ||
-        yaml_kv(&b, "access", s->access_grant) ||
-        yaml_kv(&b, "minio.access-key", s->gw_access_key) ||
+        yaml_kv(&b, "access", grant) || yaml_kv(&b, "minio.access-key", s->gw_access_key) ||
         yaml_kv(&b, "minio.secret-key", s->gw_secret_key) ||
         /* only the registry, in the same network namespace, may talk to it */
         yaml_kv(&b, "server.address", REGCONFIG_GATEWAY_ADDR) ||
@@ -138,7 +142,9 @@ char *regconfig_gateway(const struct settings *s)
         if (b.data)
             memset(b.data, 0, b.len);
         buf_free(&b);
+        secret_free(&grant);
         return NULL;
     }
+    secret_free(&grant);
     return b.data;
 }

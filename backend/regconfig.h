@@ -20,7 +20,8 @@
 json_t *regconfig_registry(const struct settings *s, int host_network);
 
 /* The self-hosted gateway's config.yaml for storj mode (malloc'ed text, holds
- * the access grant; free with secret_free). NULL on bad input or no memory. */
+ * the access grant, or with unencryptedKeys its copy with unencrypted object
+ * keys; free with secret_free). NULL on bad input or no memory. */
 char *regconfig_gateway(const struct settings *s);
 
 #endif

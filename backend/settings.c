@@ -306,7 +306,7 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
     if (!json_is_object(body))
         return err_set(e, 400, "invalid_body", NULL, "the body must be a JSON object");
 
-    int s3_keys_given = 0, grant_given = 0;
+    int s3_keys_given = 0, grant_given = 0, keys_changed = 0;
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -356,6 +356,13 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
                 grant_info_free(gi);
             }
             grant_given = 1;
+        } else if (strcmp(key, "unencryptedKeys") == 0) {
+            if (!json_is_boolean(v))
+                return err_set(e, 400, "invalid_type", "unencryptedKeys",
+                               "unencryptedKeys must be true or false");
+            if (out->unencrypted_keys != json_is_true(v))
+                keys_changed = 1;
+            out->unencrypted_keys = json_is_true(v);
         } else if (strcmp(key, "s3") == 0) {
             if (merge_s3(v, out, &s3_keys_given, e))
                 return -1;
@@ -382,8 +389,10 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
 
     if (s3_keys_given)
         out->s3_keys_from_grant = 0;
-    /* a new grant in storj-hosted mode makes registered keys stale */
-    if (grant_given && out->mode == MODE_STORJ_HOSTED && out->s3_keys_from_grant) {
+    /* a new grant in storj-hosted mode makes registered keys stale, and so
+     * does registering the other copy of it (unencrypted keys or not) */
+    if ((grant_given || keys_changed) && out->mode == MODE_STORJ_HOSTED &&
+        out->s3_keys_from_grant) {
         free(out->s3_access_key);
         out->s3_access_key = NULL;
         secret_free(&out->s3_secret_key);
@@ -414,20 +423,42 @@ json_t *settings_public_json(const struct settings *s)
     json_t *s3 = json_pack("{s:s?, s:s?, s:s?, s:o, s:b}", "endpoint", s->s3_endpoint, "region",
                            s->s3_region, "accessKey", s->s3_access_key, "secretKey",
                            secret_fact(s->s3_secret_key), "fromGrant", s->s3_keys_from_grant);
-    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b}", "mode",
+    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b, s:b}", "mode",
                      settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
                      s->bucket, "accessGrant", grant, "s3", s3, "authService", s->auth_service,
-                     "saved", s->saved);
+                     "unencryptedKeys", s->unencrypted_keys, "saved", s->saved);
 }
 
 json_t *settings_effective_json(const struct settings *s)
 {
-    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s}", "mode",
+    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:b}", "mode",
                      settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
                      s->bucket, "accessGrant", s->access_grant, "endpoint", s->s3_endpoint,
                      "region", s->s3_region, "accessKey", s->s3_access_key, "secretKey",
                      s->s3_secret_key, "gwAccessKey", s->gw_access_key, "gwSecretKey",
-                     s->gw_secret_key);
+                     s->gw_secret_key, "unencryptedKeys", settings_unencrypted_applies(s));
+}
+
+int settings_unencrypted_applies(const struct settings *s)
+{
+    return s->unencrypted_keys && (s->mode == MODE_STORJ || s->mode == MODE_STORJ_HOSTED);
+}
+
+int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
+{
+    *out = NULL;
+    if (!s->access_grant)
+        return 0;
+    if (!settings_unencrypted_applies(s)) {
+        *out = strdup(s->access_grant);
+        return *out ? 0 : err_set(e, 500, "no_memory", NULL, "out of memory");
+    }
+    struct grant_error ge = {0};
+    *out = grant_derive_unencrypted(s->access_grant, &ge);
+    if (!*out)
+        return err_set(e, strcmp(ge.code ? ge.code : "", "no_memory") == 0 ? 500 : 400,
+                       ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
+    return 0;
 }
 
 /* ---- the file ---------------------------------------------------------- */
@@ -498,6 +529,7 @@ int settings_load(const char *path, struct settings *s, struct err *e)
     s->port = (int)json_integer_value(port);
     s->s3_keys_from_grant = json_is_true(json_object_get(root, "s3KeysFromGrant"));
     s->desired_running = json_is_true(json_object_get(root, "desiredRunning"));
+    s->unencrypted_keys = json_is_true(json_object_get(root, "unencryptedKeys"));
     s->saved = json_is_true(json_object_get(root, "saved"));
     rc = 0;
 out:
@@ -512,13 +544,13 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
     char *text = NULL;
     json_t *root = json_pack(
         "{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s, s:s, s:s, "
-        "s:b, s:b}",
+        "s:b, s:b, s:b}",
         "format", 1, "mode", settings_mode_name(s->mode), "port", s->port, "bind", s->bind,
         "bucket", s->bucket, "accessGrant", s->access_grant, "s3Endpoint", s->s3_endpoint,
         "s3Region", s->s3_region, "s3AccessKey", s->s3_access_key, "s3SecretKey", s->s3_secret_key,
         "authService", s->auth_service, "s3KeysFromGrant", s->s3_keys_from_grant, "gwAccessKey",
         s->gw_access_key, "gwSecretKey", s->gw_secret_key, "salt", s->salt, "desiredRunning",
-        s->desired_running, "saved", s->saved);
+        s->desired_running, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys);
     if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
         goto nomem;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)

@@ -30,6 +30,9 @@ struct settings {
     char *s3_secret_key;    /* secret */
     char *auth_service;     /* storj-hosted: where grants are registered */
     int s3_keys_from_grant; /* storj-hosted: the keys came from registering the grant */
+    /* storj, storj-hosted: the grant goes out (to the gateway, to the Auth
+     * Service) as its copy with unencrypted object keys (grant.h) */
+    int unencrypted_keys;
     /* Per installation, never shown: the key pair between the registry and
      * the self-hosted gateway, and the salt of the container spec hash. */
     char gw_access_key[41];
@@ -63,6 +66,16 @@ int settings_bucket_valid(const char *name, const char **why);
 /* The settings as responses show them: secrets replaced by facts
  * ({"set":true,...}). New reference. */
 json_t *settings_public_json(const struct settings *s);
+
+/* The access grant as it leaves the backend (the gateway's config in storj
+ * mode, the Auth Service registration in storj-hosted): the saved grant, or
+ * with unencryptedKeys its copy with unencrypted object keys. 0 with *out a
+ * new string (a secret: secret_free), or -1 with e filled (400 naming
+ * accessGrant). NULL grant: 0 with *out NULL. */
+int settings_outgoing_grant(const struct settings *s, char **out, struct err *e);
+
+/* 1 when unencryptedKeys applies in s's mode (storj, storj-hosted). */
+int settings_unencrypted_applies(const struct settings *s);
 
 /* The fields that change what the registry container does, for the spec
  * hash; includes secrets, so it never leaves the process. New reference. */

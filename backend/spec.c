@@ -83,20 +83,28 @@ static json_t *registry_create(const struct settings *s, const struct spec_opts 
 static json_t *gateway_create(const struct settings *s, const struct spec_opts *o)
 {
     json_t *host = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
-    json_t *body =
-        json_pack("{s:s, s:[s, s, s], s:[], s:o, s:o}", "Image", o->gateway_image, "Cmd", "run",
-                  /* the image's ENV sets 0.0.0.0:7777, which beats the
-                   * config file; a flag beats both */
-                  "--server.address", REGCONFIG_GATEWAY_ADDR, "Env", "Labels", labels("gateway", s),
-                  "HostConfig", host);
+    json_t *body = json_pack(
+        "{s:s, s:[s, s, s], s:[], s:o, s:o}", "Image", o->gateway_image, "Cmd", "run",
+        /* the image's ENV sets 0.0.0.0:7777, which beats the config file; a
+         * flag beats both. Published, the S3 port must take connections
+         * from Docker's proxy on the container's bridge address; it needs
+         * the per-installation keys. */
+        "--server.address", o->host_network ? REGCONFIG_GATEWAY_ADDR : SPEC_GATEWAY_PUBLISHED_ADDR,
+        "Env", "Labels", labels("gateway", s), "HostConfig", host);
     if (!body)
         return NULL;
     if (o->host_network) {
         json_object_set_new(host, "NetworkMode", json_string("host"));
     } else {
-        /* the registry joins this namespace, so its port is published here */
-        json_object_set_new(body, "ExposedPorts", json_pack("{s:{}}", "5000/tcp"));
-        json_object_set_new(host, "PortBindings", port_bindings(s));
+        /* the registry joins this namespace, so its port is published here;
+         * the gateway's S3 port too, on loopback and a port Docker picks,
+         * for the backend's storage check (spec.h) */
+        json_t *ports = port_bindings(s);
+        json_object_set_new(ports, SPEC_GATEWAY_S3_PORT,
+                            json_pack("[{s:s, s:s}]", "HostIp", "127.0.0.1", "HostPort", ""));
+        json_object_set_new(body, "ExposedPorts",
+                            json_pack("{s:{}, s:{}}", "5000/tcp", SPEC_GATEWAY_S3_PORT));
+        json_object_set_new(host, "PortBindings", ports);
     }
     return body;
 }

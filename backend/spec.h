@@ -17,6 +17,12 @@
 #define SPEC_REGISTRY_NAME "storj-registry"
 #define SPEC_GATEWAY_NAME "storj-registry-gateway"
 #define SPEC_VOLUME "storj-registry-data"
+/* The self-hosted gateway's S3 port: published (publish mode) on 127.0.0.1
+ * with a port Docker picks, read back from inspect, so the backend can
+ * check the storage through the gateway; in host mode it is
+ * REGCONFIG_GATEWAY_ADDR itself. */
+#define SPEC_GATEWAY_S3_PORT "7777/tcp"
+#define SPEC_GATEWAY_PUBLISHED_ADDR "0.0.0.0:7777"
 
 struct spec_opts {
     const char *registry_image;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Everything CI runs (`make test`, `.ci/run`): units, sanitizers, valgrind,
-# the grant fuzzer, the integration suites on a real Docker engine and a real
+# the fuzzers of every outside-input parser, the integration suites on a real Docker engine and a real
 # S3 store, the backend under ASan and under valgrind, the extension image,
 # and the browser tests. The Docker suites and the extension image run on
 # both test engines (Engine 20.10 and Engine 28.5 with the containerd store);
@@ -49,7 +49,7 @@ step "lint (clang-format, cppcheck)" make -s lint
 step "unit tests" units unit
 step "unit tests under ASan+UBSan" units asan
 step "unit tests under valgrind" units valgrind
-step "grant fuzzer (${FUZZ_SECONDS:-60} s)" make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+step "fuzzers: grant ${FUZZ_SECONDS:-60} s; Docker streams, settings, manifests a third each" make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 make -s all >/dev/null
 step "integration" tests/integration/run.sh
 

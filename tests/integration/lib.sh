@@ -52,9 +52,15 @@ stop_backend() {
   local rc=0
   wait "$BPID" 2>/dev/null || rc=$?
   BPID=
-  # 99: valgrind found errors in the backend
-  [ "$rc" -ne 99 ] || { echo "valgrind reported errors, see $BLOG"; return 1; }
-  return 0
+  # SIGTERM must end the backend with 0: anything else is a failure (99:
+  # valgrind found errors; 1 under ASan: a leak; >128: it died of a signal)
+  case $rc in
+    0) return 0 ;;
+    99) echo "valgrind reported errors, see $BLOG" ;;
+    1[3-9][0-9] | 2[0-9][0-9]) echo "the backend died of signal $((rc - 128)), see $BLOG" ;;
+    *) echo "the backend exited with $rc, see $BLOG" ;;
+  esac
+  return 1
 }
 
 # api METHOD PATH [BODY]: prints the body; last_status prints its HTTP status

@@ -130,4 +130,50 @@ t_check "--version prints the version" bash -c "'$BIN' --version | grep -q storj
 
 stop_backend || t_fail "backend exits cleanly"
 t_check "the socket file is removed on exit" test ! -e "$API_SOCK"
+
+# Slow work runs off the listener's threads: with more Auth Service
+# registrations hanging than the listener has threads (the service accepts
+# and never answers), status still answers at once.
+python3 "$ROOT/tests/env/blackhole.py" >"$WORK/api-blackhole.log" 2>&1 &
+BH_PID=$!
+wait_until 10 grep -q listening "$WORK/api-blackhole.log"
+BH_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/api-blackhole.log")
+start_backend api || t_fail "backend restarts"
+hung=()
+for i in 1 2 3 4 5 6; do
+  curl -s --max-time 60 --unix-socket "$API_SOCK" -X PUT -H 'Content-Type: application/json' \
+    --data "{\"mode\":\"storj-hosted\",\"bucket\":\"slow-$i\",\"accessGrant\":\"$SAMPLE_GRANT\",\"authService\":\"http://127.0.0.1:$BH_PORT\"}" \
+    -o /dev/null http://localhost/api/config &
+  hung+=($!)
+done
+sleep 1
+t_check "status answers within 1 s while 6 Auth Service calls hang" \
+  curl -sf --max-time 1 --unix-socket "$API_SOCK" -o /dev/null http://localhost/api/status
+t_check "and health too" curl -sf --max-time 1 --unix-socket "$API_SOCK" -o /dev/null http://localhost/api/health
+kill "$BH_PID" 2>/dev/null; wait "$BH_PID" 2>/dev/null
+for p in "${hung[@]}"; do wait "$p" 2>/dev/null; done
+stop_backend || t_fail "backend exits cleanly"
+
+# A settings file that cannot be read (cut by a full disk, edited by hand, an
+# unknown mode from a newer version) must not stop the daemon: it is kept
+# aside, status says so, the backend runs with defaults.
+for bad in '{"mode":"local","port":' '{"mode":"teleport","port":9999}' 'not json at all'; do
+  rm -f "$STATE"/settings.json*
+  printf '%s' "$bad" >"$STATE/settings.json"; chmod 0600 "$STATE/settings.json"
+  if start_backend api; then
+    t_ok "the backend starts over a bad settings file (${bad:0:24})"
+    st=$(api GET /api/status)
+    t_eq "status names the problem (${bad:0:24})" settings_reset "$(jq -r '.settingsProblem.code // "missing"' <<<"$st")"
+    t_check "and what to do" test -n "$(jq -r '.settingsProblem.hint // empty' <<<"$st")"
+    t_eq "and runs with defaults" not-configured "$(jq -r .state <<<"$st")"
+    kept=$(jq -r '.settingsProblem.keptAs // "missing"' <<<"$st")
+    t_check "the bad file is kept aside, 0600" test -f "$STATE/$kept" -a "$(stat -c %a "$STATE/$kept" 2>/dev/null)" = 600
+    t_eq "with its content" "$bad" "$(cat "$STATE/$kept" 2>/dev/null)"
+    api PUT /api/config "{\"mode\":\"local\",\"port\":$PORT}" >/dev/null
+    t_eq "new settings can be saved" 200 "$(last_status)"
+    stop_backend || t_fail "backend exits cleanly"
+  else
+    t_fail "the backend starts over a bad settings file (${bad:0:24})"
+  fi
+done
 t_end

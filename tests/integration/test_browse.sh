@@ -31,8 +31,45 @@ for ref in keep:1 keep:stable drop:1; do
   $DOCKER tag "srt-src/${ref%%:*}:1" "localhost:$PORT/team/$ref"
   $DOCKER push "localhost:$PORT/team/$ref" >/dev/null 2>&1 || t_fail "push team/$ref"
 done
+# a multi-arch OCI index, tagged, whose two children are untagged: the
+# clean-up (garbage-collect --delete-untagged) must keep the children
+R=http://127.0.0.1:$PORT/v2/team/multi
+MT_IDX=application/vnd.oci.image.index.v1+json
+MT_IMG=application/vnd.docker.distribution.manifest.v2+json
+"$ROOT/tests/env/random-image.sh" srt-src/multi:1 1 128 >/dev/null
+"$ROOT/tests/env/random-image.sh" srt-src/multi:2 1 128 >/dev/null
+children=()
+for n in 1 2; do
+  $DOCKER tag "srt-src/multi:$n" "localhost:$PORT/team/multi:child$n"
+  $DOCKER push "localhost:$PORT/team/multi:child$n" >/dev/null 2>&1 || t_fail "push team/multi:child$n"
+  d=$(curl -sfI -H "Accept: $MT_IMG" "$R/manifests/child$n" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+  size=$(curl -sf -H "Accept: $MT_IMG" "$R/manifests/child$n" | wc -c)
+  children+=("$(jq -nc --arg d "$d" --argjson s "$size" --arg mt "$MT_IMG" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
+    '{mediaType:$mt, digest:$d, size:$s, platform:{os:"linux", architecture:$a}}')")
+done
+index=$(jq -nc --arg mt "$MT_IDX" --argjson a "${children[0]}" --argjson b "${children[1]}" '{schemaVersion:2, mediaType:$mt, manifests:[$a,$b]}')
+t_eq "the index is accepted" 201 "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: $MT_IDX" --data-binary "$index" "$R/manifests/1")"
+# the tag-delete API of distribution v3 (DELETE /v2/<name>/manifests/<tag>)
+for n in 1 2; do
+  t_eq "tag child$n deleted, its manifest kept" 202 "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$R/manifests/child$n")"
+done
+child_digests=$(jq -r '.manifests[].digest' <<<"$index")
+# a tag pushed over: the old image is untagged, the clean-up deletes it
+for n in 1 2; do
+  "$ROOT/tests/env/random-image.sh" "srt-src/over:$n" 1 64 >/dev/null
+  $DOCKER tag "srt-src/over:$n" "localhost:$PORT/team/over:1"
+  $DOCKER push "localhost:$PORT/team/over:1" >/dev/null 2>&1 || t_fail "push team/over:1 ($n)"
+  [ $n = 2 ] || over_old=$($DOCKER inspect --format '{{index .RepoDigests 0}}' "localhost:$PORT/team/over:1" | sed 's/.*@//')
+done
+
 repos=$(api GET /api/repositories)
 t_eq "repositories answer 200" 200 "$(last_status)"
+multi=$(jq -c '.repositories[] | select(.name=="team/multi")' <<<"$repos")
+t_eq "the index is listed with its one tag" 1 "$(jq '.tags | length' <<<"$multi")"
+t_eq "as an index of two platforms" "index linux/amd64,linux/arm64" "$(jq -r '.tags[0].kind + " " + (.tags[0].platforms | join(","))' <<<"$multi")"
+t_check "its size counts both children" test "$(jq '.tags[0].size' <<<"$multi")" -gt 262144
+over_size=$(jq '.repositories[] | select(.name=="team/over") | .size' <<<"$repos")
+repos=$(jq -c '.repositories |= map(select(.name != "team/multi" and .name != "team/over"))' <<<"$repos")
 t_eq "both repositories listed" "team/drop team/keep" "$(jq -r '[.repositories[].name] | sort | join(" ")' <<<"$repos")"
 t_eq "tags of team/keep" "1 stable" "$(jq -r '.repositories[] | select(.name=="team/keep") | [.tags[].tag] | sort | join(" ")' <<<"$repos")"
 keep_digest=$(jq -r '.repositories[] | select(.name=="team/keep") | .tags[0].digest' <<<"$repos")
@@ -45,7 +82,7 @@ drop_size=$(jq -r '.repositories[] | select(.name=="team/drop") | .tags[0].size'
 t_check "a 3 x 512 KiB image is about 1.5 MiB" test "$drop_size" -gt 1500000 -a "$drop_size" -lt 1700000
 t_eq "layer count" 3 "$(jq -r '.repositories[] | select(.name=="team/drop") | .tags[0].layers' <<<"$repos")"
 keep_size=$(jq -r '.repositories[] | select(.name=="team/keep") | .size' <<<"$repos")
-t_eq "the total counts each blob once" "$((keep_size + drop_size))" "$(jq -r .totalSize <<<"$repos")"
+t_eq "the total counts each blob once" "$((keep_size + drop_size + over_size + $(jq .size <<<"$multi")))" "$(jq -r .totalSize <<<"$repos")"
 
 # bad deletes change nothing
 api DELETE "/api/repositories/team/drop/manifests/sha256:1234" >/dev/null
@@ -71,11 +108,56 @@ echo "# lastGc: $gc"
 t_eq "the clean-up succeeded" true "$(jq -r .ok <<<"$gc")"
 t_check "it says what it marked and deleted" grep -q 'blobs marked, .* eligible for deletion' <<<"$(jq -r .message <<<"$gc")"
 after=$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/blobs/ | wc -l)
-# 3 layers, the config and the manifest, which is stored as a blob too
-t_check "the dropped image's 5 blobs are gone from the bucket ($before -> $after)" test "$after" -eq $((before - 5))
+# 3 layers, the config and the manifest, which is stored as a blob too; and
+# the 3 of the untagged team/over image
+t_check "the dropped image's 5 blobs and the untagged one's 3 are gone from the bucket ($before -> $after)" test "$after" -eq $((before - 8))
+t_eq "the untagged image is gone" 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $MT_IMG" "http://127.0.0.1:$PORT/v2/team/over/manifests/$over_old")"
 t_eq "no gc container left behind" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=gc | wc -l)"
 $DOCKER rmi "localhost:$PORT/team/keep:1" "localhost:$PORT/team/keep:stable" >/dev/null
 t_check "the kept image still pulls" $DOCKER pull -q "localhost:$PORT/team/keep:stable"
+for d in $child_digests; do
+  t_eq "the clean-up kept the index's child ${d:7:12}" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $MT_IMG" "http://127.0.0.1:$PORT/v2/team/multi/manifests/$d")"
+done
+$DOCKER rmi "srt-src/over:1" "srt-src/over:2" "localhost:$PORT/team/over:1" >/dev/null 2>&1
+$DOCKER rmi "srt-src/multi:1" "srt-src/multi:2" "localhost:$PORT/team/multi:child1" "localhost:$PORT/team/multi:child2" >/dev/null 2>&1
+t_check "the multi-arch image still pulls (linux/amd64)" $DOCKER pull -q "localhost:$PORT/team/multi:1"
+
+# Stop cancels a clean-up: the gc container is paused as soon as it runs
+# garbage-collect (so the clean-up cannot finish by itself), then Stop must
+# end it at once; the failure lands in lastGc, not in the registry's state.
+paused=""
+for attempt in 1 2 3; do
+  api POST /api/registry/gc >/dev/null
+  for _ in $(seq 200); do
+    cmd=$($DOCKER ps --no-trunc --filter name=storj-registry-gc --format '{{.Command}}' 2>/dev/null)
+    if [[ $cmd == *garbage-collect* ]] && $DOCKER pause storj-registry-gc >/dev/null 2>&1; then paused=1; break; fi
+    sleep 0.02
+  done
+  [ -n "$paused" ] && break
+  wait_until 120 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.state == \"running\" and .job == null' >/dev/null"
+done
+if [ -n "$paused" ]; then
+  t_eq "the clean-up is running" gc "$(api GET /api/status | jq -r .job)"
+  api POST /api/registry/stop >/dev/null
+  t_check "Stop ends a clean-up at once" wait_state stopped 10
+  st=$(api GET /api/status)
+  t_eq "the cancelled clean-up is in lastGc" false "$(jq -r .lastGc.ok <<<"$st")"
+  t_check "saying it was cancelled" grep -q cancelled <<<"$(jq -r .lastGc.message <<<"$st")"
+  t_eq "and not in the registry's state" null "$(jq -c .error <<<"$st")"
+  t_eq "no gc container left behind after a cancel" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=gc | wc -l)"
+else
+  t_fail "the gc container could be caught running garbage-collect (3 tries)"
+fi
+# a clean-up cannot run on a stopped registry: refused, nothing changes
+api POST /api/registry/stop >/dev/null; wait_state stopped 60
+gc_before=$(api GET /api/status | jq -c .lastGc)
+body=$(api POST /api/registry/gc)
+t_eq "clean-up of a stopped registry is a 409" 409 "$(last_status)"
+t_eq "that says to start it" registry_not_running "$(jq -r .error.code <<<"$body")"
+sleep 1
+st=$(api GET /api/status)
+t_eq "the registry stays stopped, not failed" stopped "$(jq -r .state <<<"$st")"
+t_eq "lastGc is unchanged" "$gc_before" "$(jq -c .lastGc <<<"$st")"
 
 api DELETE /api/registry >/dev/null; wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"

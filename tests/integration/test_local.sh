@@ -43,7 +43,7 @@ t_check "started again" wait_state running 60
 t_check "the image survived stop and start" pull_again "$PORT" roundtrip
 
 # the backend restarts: it finds its registry by labels
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 t_check "registry keeps running without the backend" curl -sf "http://127.0.0.1:$PORT/v2/"
 start_backend local || t_fail "backend restarts"
 t_check "after a backend restart the registry is reported running" wait_state running 20
@@ -118,7 +118,17 @@ st=$(api GET /api/status)
 echo "# port in use: $(jq -c .error <<<"$st")"
 t_eq "with the start_failed code" start_failed "$(jq -r .error.code <<<"$st")"
 t_check "and the hint to pick another port" grep -q 'pick another port' <<<"$(jq -r '.error.hint // empty' <<<"$st")"
+# a failed start is not a wish to run: a save and a backend restart later
+# must not bring up a registry that never ran
+api PUT /api/config "{\"port\":$BUSY}" >/dev/null
+t_eq "the settings file does not ask for a running registry after a failed start" false \
+  "$(jq -r '.desiredRunning' "$STATE/settings.json")"
 kill "$busy_pid" 2>/dev/null; wait "$busy_pid" 2>/dev/null
+stop_backend || t_fail "backend exits cleanly"
+start_backend local || t_fail "backend restarts"
+sleep 3
+t_eq "the next backend start leaves the registry stopped" stopped "$(state)"
+t_eq "and creates no running registry" 0 "$($DOCKER ps -q --filter label=io.storj.registry.role=registry | wc -l)"
 
 stop_backend || t_fail "backend exits cleanly"
 remove_managed

@@ -51,7 +51,7 @@ t_check "the pulled image starts and runs" wait_state running 60
 t_check "in host mode the registry answers on 127.0.0.1:$PORT" curl -sf "http://127.0.0.1:$PORT/v2/"
 t_eq "and runs in the host network" host "$($DOCKER inspect --format '{{.HostConfig.NetworkMode}}' storj-registry)"
 t_check "the image is now in the engine" bash -c "$DOCKER image inspect '$WITH' >/dev/null"
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 
 # a missing image: the engine reports the failure in the 200 stream
 rm -rf "$WORK/pull.state"
@@ -65,7 +65,7 @@ t_eq "with the pull_failed code" pull_failed "$(jq -r .error.code <<<"$st")"
 t_check "and the engine's reason" grep -qi "not found\|unknown\|manifest" <<<"$(jq -r .error.message <<<"$st")"
 t_check "and a hint" test -n "$(jq -r '.error.hint // empty' <<<"$st")"
 
-stop_backend
+stop_backend || t_fail "backend exits cleanly"
 
 # Stop while pulling: the pull is cancelled rather than waited for. The
 # source registry is reached through a proxy that sends 2 MB/s, so the pull
@@ -93,15 +93,8 @@ kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
 # Stop while a pull receives nothing at all (an unreachable registry, a DNS
 # wait): the source accepts connections and never answers, so the engine
 # sends no byte back; the stop must still end the start at once.
-stop_backend
-python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
-print("listening 127.0.0.1:%d" % s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept(); held.append(c)
-' >"$WORK/blackhole.log" 2>&1 &
+stop_backend || t_fail "backend exits cleanly"
+python3 "$ROOT/tests/env/blackhole.py" >"$WORK/blackhole.log" 2>&1 &
 BH_PID=$!
 wait_until 10 grep -q listening "$WORK/blackhole.log"
 BH_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/blackhole.log")

@@ -9,7 +9,15 @@
 #    connections; carries a registry's S3 traffic, 64 MiB multipart parts
 #    included, to the real Ceph RGW, signed with the gateway's key pair.
 #  - Auth Service stand-in (tests/standins/authsvc.py): the status codes,
-#    content types and bodies of POST /v1/access (storj.md 2.2).
+#    content types and bodies of POST /v1/access (storj.md 2.2); with
+#    --front it tells the S3 front the grant's path cipher.
+#  - Storj-behaviour S3 front (tests/standins/storjfront.py) in front of the
+#    real Ceph RGW, driven with curl --aws-sigv4: forwards byte for byte
+#    (RGW checks the signatures), and each Storj rule (UploadPartCopy 501,
+#    encrypted-keys listings refused or exhaustive per profile, the item
+#    cap, EntityTooSmall, non-lexical order) fails and passes as it should.
+#  - The gateway stand-in registers its key pair and its grant's path
+#    cipher with the front; grantcipher.py and fwd.c decode alike.
 #
 # Needs the private engine and Ceph (started here when not running).
 set -uo pipefail
@@ -158,6 +166,165 @@ PIDS+=($!)
 wait_until 10 grep -q listening "$WORK/authsvc2.log"
 AUTH="http://127.0.0.1:$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/authsvc2.log")"
 t_eq "authsvc --fail-with 503" 503 "$(req POST /v1/access "{\"access_grant\":\"$GRANT\"}" | cut -d' ' -f1)"
+
+# ---- Storj-behaviour S3 front ---------------------------------------------------
+SF=$ROOT/tests/standins/storjfront.sh
+GC=$ROOT/tests/standins/grantcipher.py
+FAK=front$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+FSK=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+FB=front-$RANDOM$RANDOM
+"$ENV_DIR/s3-user.sh" "$FAK" "$FSK" "$FB" >/dev/null 2>"$WORK/s3-user-front.log" ||
+  { cat "$WORK/s3-user-front.log"; t_fail "RGW user for the front tests"; }
+start_front() { # start_front VAR args...: VAR_EP, VAR_PID
+  local var=$1 out; shift
+  out=$("$SF" start --log "$WORK/front-$var.log" "$@") || return 1
+  eval "$out"
+  printf -v "${var}_EP" %s "$FRONT_ENDPOINT"
+  printf -v "${var}_PID" %s "$FRONT_PID"
+  PIDS+=("$FRONT_PID")
+}
+start_front HF --profile hosted || t_fail "front starts (hosted profile)"
+start_front SH --profile selfhosted --exhaustive-limit 5 || t_fail "front starts (selfhosted profile, cap 5)"
+t_check "the front says it is a stand-in" grep -q 'a stand-in, not Storj' "$WORK/front-HF.log"
+# s3 EP METHOD PATH [curl args]: prints the HTTP status, the body in $WORK/fbody.
+# curl 7.88 signs the query as written: keep parameters sorted, values encoded
+s3() {
+  local ep=$1 m=$2 path=$3; shift 3
+  curl -s -o "$WORK/fbody" -w '%{http_code}' -X "$m" --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$FAK:$FSK" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@" "$ep$path"
+}
+s3_code() { grep -o '<Code>[^<]*</Code>' "$WORK/fbody" | sed 's/<[^>]*>//g'; }
+keys_of() { grep -o '<Key>[^<]*</Key>' "$WORK/fbody" | sed 's/<[^>]*>//g' | tr '\n' ' '; }
+stat_of() { "$SF" stats "$1" | jq -r "$2"; }
+
+head -c $((24 << 20)) /dev/urandom >"$WORK/obj24"
+t_eq "front: a 24 MiB PUT is forwarded" 200 "$(s3 "$HF_EP" PUT "/$FB/big/obj" --data-binary @"$WORK/obj24")"
+t_eq "front: and comes back byte for byte" "$(sha256sum <"$WORK/obj24")" \
+  "$(curl -s --aws-sigv4 "aws:amz:us-east-1:s3" --user "$FAK:$FSK" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+    "$HF_EP/$FB/big/obj" | sha256sum)"
+code=$(curl -s -o "$WORK/fbody" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" --user "$FAK:wrong$FSK" \
+  -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$HF_EP/$FB/big/obj")
+t_eq "front: signatures stay RGW's to check (wrong secret: 403)" "403 SignatureDoesNotMatch" "$code $(s3_code)"
+for k in a b c d; do s3 "$HF_EP" PUT "/$FB/dir/$k" --data-binary "$k" >/dev/null; done
+for k in 1 2 3 4 5 6 7; do s3 "$HF_EP" PUT "/$FB/big/o$k" --data-binary "$k" >/dev/null; done
+s3 "$HF_EP" PUT "/$FB/top" --data-binary top >/dev/null
+
+# a key nobody registered: ENC_NULL, a plain gateway
+t_eq "ENC_NULL: a listing with a prefix not ending in / is served (hosted)" 200 "$(s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2Fa")"
+t_eq "  with the object" "dir/a " "$(keys_of)"
+s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2F" >/dev/null
+t_eq "ENC_NULL: lexical order" "dir/a dir/b dir/c dir/d " "$(keys_of)"
+t_eq "ENC_NULL: UploadPartCopy still answers 501 (Storj's default)" 501 \
+  "$(s3 "$HF_EP" PUT "/$FB/x?partNumber=1&uploadId=abc" -H "x-amz-copy-source: /$FB/top")"
+t_eq "  NotImplemented, as S3 XML" NotImplemented "$(s3_code)"
+
+# encrypted keys on the hosted gateway
+"$SF" key "$HF_EP" "$FAK" ENC_AESGCM 2>/dev/null || t_fail "front takes a key (PUT /_standin/keys)"
+t_eq "hosted, ENC_AESGCM: prefix not ending in / -> 501" 501 "$(s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2Fa")"
+t_eq "  NotImplemented" NotImplemented "$(s3_code)"
+t_check "  with Storj's message" grep -q "self-managed encryption created after 2025-11-30 only support" "$WORK/fbody"
+t_eq "hosted, ENC_AESGCM: the same for ListObjects v1" 501 "$(s3 "$HF_EP" GET "/$FB?prefix=docker%2Fregistry%2Fv2%2Fblobs%2Fsha256%2Fab%2Fabc")"
+t_eq "hosted, ENC_AESGCM: a delimiter other than / -> 501" 501 "$(s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2F&delimiter=-")"
+t_eq "hosted, ENC_AESGCM: prefix ending in / is served" 200 "$(s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2F")"
+order1=$(keys_of)
+t_eq "  with the same keys" "dir/a dir/b dir/c dir/d " "$(tr ' ' '\n' <<<"$order1" | sed '/^$/d' | sort | tr '\n' ' ')"
+t_check "  in a non-lexical order" test "$order1" != "dir/a dir/b dir/c dir/d "
+s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2F" >/dev/null
+t_eq "  the same order every time" "$order1" "$(keys_of)"
+t_eq "hosted, ENC_AESGCM: the empty prefix is served" 200 "$(s3 "$HF_EP" GET "/$FB?list-type=2")"
+t_eq "hosted, ENC_AESGCM: ListMultipartUploads with a delimiter other than / -> 501" 501 \
+  "$(s3 "$HF_EP" GET "/$FB?delimiter=-&uploads=")"
+t_eq "hosted: the UploadPartCopy refusal counted" 1 "$(stat_of "$HF_EP" .refused.uploadPartCopy+0)"
+t_check "stats never carry the secret" bash -c '! "$1" stats "$2" | grep -qF -e "$3"' _ "$SF" "$HF_EP" "$FSK"
+"$SF" key "$HF_EP" "$FAK" ENC_NULL 2>/dev/null
+t_eq "hosted, re-registered ENC_NULL: the listing is served again" 200 "$(s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2Fa")"
+
+# encrypted keys on the self-hosted gateway (item cap 5)
+"$SF" key "$SH_EP" "$FAK" ENC_SECRETBOX "$FSK" 2>/dev/null || t_fail "selfhosted front takes a key"
+t_eq "selfhosted, ENC_SECRETBOX: an existing exact key is found without an exhaustive listing" 200 \
+  "$(s3 "$SH_EP" GET "/$FB?list-type=2&max-keys=1&prefix=dir%2Fa")"
+t_eq "  exhaustive listings" 0 "$(stat_of "$SH_EP" .exhaustiveListings)"
+t_eq "selfhosted: a missing key is served after an exhaustive listing of dir/ (4 items)" 200 \
+  "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=dir%2Fzz")"
+t_eq "  the listing is empty" "" "$(keys_of)"
+t_eq "  one exhaustive listing, 4 items fetched" "1 4" "$(stat_of "$SH_EP" '"\(.exhaustiveListings) \(.exhaustiveItems)"')"
+t_eq "selfhosted: past the cap (big/ holds 8 > 5) -> 501" 501 "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=big%2Fzz")"
+t_check "  with gateway-st's message" grep -q "listing too many items for gateway-side filtering" "$WORK/fbody"
+t_eq "selfhosted: no / in the prefix lists the whole bucket (14 > 5) -> 501" 501 "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=zz")"
+t_eq "  the cap refusals counted" 2 "$(stat_of "$SH_EP" .refused.tooManyItems)"
+t_eq "selfhosted: listing under / comes back non-lexical too" 200 "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=big%2F")"
+t_check "  (8 keys, not sorted)" test "$(keys_of)" != "$(keys_of | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ')"
+"$SF" key "$SH_EP" "$FAK" ENC_NULL "$FSK" 2>/dev/null
+"$SF" reset "$SH_EP"
+t_eq "selfhosted, ENC_NULL: served at once, past the cap" 200 "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=big%2Fo")"
+t_eq "  no exhaustive listing" 0 "$(stat_of "$SH_EP" .exhaustiveListings)"
+"$SF" key "$SH_EP" "$FAK" ENC_AESGCM 2>/dev/null
+t_eq "selfhosted without the key's secret: cannot list exhaustively (500, says so)" 500 \
+  "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=dir%2Fzz")"
+
+# multipart: parts under 5 MiB, UploadPartCopy enabled per key
+head -c $((1 << 20)) /dev/urandom >"$WORK/p1"
+head -c $((5 << 20)) /dev/urandom >"$WORK/p5"
+mp_init() { s3 "$HF_EP" POST "/$FB/$1?uploads=" >/dev/null; sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p' "$WORK/fbody"; }
+mp_part() { # mp_part KEY UPLOAD N FILE -> ETag
+  curl -s -D - -o /dev/null -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$FAK:$FSK" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' --data-binary @"$4" \
+    "$HF_EP/$FB/$1?partNumber=$3&uploadId=$2" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p'
+}
+mp_done() { # mp_done KEY UPLOAD ETAG... -> status
+  local key=$1 up=$2 n=0 xml="<CompleteMultipartUpload>" e; shift 2
+  for e in "$@"; do n=$((n + 1)); xml+="<Part><PartNumber>$n</PartNumber><ETag>$e</ETag></Part>"; done
+  s3 "$HF_EP" POST "/$FB/$key?uploadId=$up" --data-binary "$xml</CompleteMultipartUpload>"
+}
+U=$(mp_init mp1)
+e1=$(mp_part mp1 "$U" 1 "$WORK/p1"); e2=$(mp_part mp1 "$U" 2 "$WORK/p1")
+t_eq "multipart: a 1 MiB first part -> 400 at completion" 400 "$(mp_done mp1 "$U" "$e1" "$e2")"
+t_eq "  EntityTooSmall" EntityTooSmall "$(s3_code)"
+t_check "  from the front (RGW was not asked)" grep -q '<HostId>storjfront-standin</HostId>' "$WORK/fbody"
+e1=$(mp_part mp1 "$U" 1 "$WORK/p5")
+t_eq "multipart: 5 MiB then 1 MiB (the last part may be small) completes" 200 "$(mp_done mp1 "$U" "$e1" "$e2")"
+t_eq "  6 MiB stored" $((6 << 20)) "$(curl -s -o /dev/null -w '%{size_download}' --aws-sigv4 aws:amz:us-east-1:s3 \
+  --user "$FAK:$FSK" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$HF_EP/$FB/mp1")"
+U=$(mp_init mp2)
+t_eq "UploadPartCopy -> 501" 501 "$(s3 "$HF_EP" PUT "/$FB/mp2?partNumber=1&uploadId=$U" -H "x-amz-copy-source: /$FB/mp1" --data-binary '')"
+"$SF" key "$HF_EP" "$FAK" ENC_NULL "" upc 2>/dev/null
+t_eq "UploadPartCopy with the key registered as enabled (--s3.upload-part-copy.enable) -> 200" 200 \
+  "$(s3 "$HF_EP" PUT "/$FB/mp2?partNumber=1&uploadId=$U" -H "x-amz-copy-source: /$FB/mp1" --data-binary '')"
+t_eq "front: a bad control request names the field" 400 \
+  "$(curl -s -o "$WORK/fbody" -w '%{http_code}' -X PUT --data-binary '{"pathCipher":"ENC_FOO"}' "$HF_EP/_standin/keys/$FAK")"
+t_check "  (pathCipher)" grep -q '^pathCipher:' "$WORK/fbody"
+
+# the gateway stand-in and the Auth Service stand-in tell the front the cipher
+NULL_GRANT=$(python3 "$GC" set "$GRANT" ENC_NULL)
+t_eq "grantcipher: the sample grant (no cipher set) reads as ENC_AESGCM" ENC_AESGCM "$(python3 "$GC" show "$GRANT")"
+t_eq "grantcipher: set ENC_NULL" ENC_NULL "$(python3 "$GC" show "$NULL_GRANT")"
+GW2_PORT=$(free_port)
+FRONT_HOSTPORT=${SH_EP#http://}
+GW2=$(quiet "$DOCKER" run --pull never -d --network host "$GATEWAY_IMAGE" run --access "$NULL_GRANT" \
+  --minio.access-key "gw2$FAK" --minio.secret-key "$FSK" --server.address "127.0.0.1:$GW2_PORT" \
+  --standin.front "$FRONT_HOSTPORT" --s3.upload-part-copy.enable true)
+CONTAINERS+=("$GW2")
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GW2_PORT"
+t_eq "gateway stand-in registered its key with the front: ENC_NULL, UploadPartCopy on" "ENC_NULL true true" \
+  "$(stat_of "$SH_EP" ".keys[\"gw2$FAK\"] | \"\(.pathCipher) \(.uploadPartCopy) \(.secretKey.set)\"")"
+t_check "  and says so in its log, without the grant" bash -c "'$DOCKER' logs '$GW2' 2>&1 | grep -q 'registered with the Storj-behaviour S3 front.*ENC_NULL' && ! '$DOCKER' logs '$GW2' 2>&1 | grep -qF '$NULL_GRANT'"
+out=$(quiet "$DOCKER" run --pull never --rm --network host "$GATEWAY_IMAGE" run --access 1notagrant \
+  --server.address "127.0.0.1:$(free_port)" --standin.front "$FRONT_HOSTPORT" 2>&1)
+t_check "gateway stand-in with a front refuses a grant that does not decode" grep -q 'does not decode' <<<"$out"
+python3 "$ROOT/tests/standins/authsvc.py" 0 --access-key "au$FAK" --secret-key "$FSK" \
+  --endpoint "$HF_EP" --front "$HF_EP" >"$WORK/authsvc3.log" 2>&1 &
+PIDS+=($!)
+wait_until 10 grep -q listening "$WORK/authsvc3.log"
+AUTH="http://127.0.0.1:$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/authsvc3.log")"
+t_eq "authsvc --front: registers the grant" 200 "$(req POST /v1/access "{\"access_grant\":\"$GRANT\"}" | cut -d' ' -f1)"
+t_eq "  the front got the key as ENC_AESGCM" ENC_AESGCM "$(stat_of "$HF_EP" ".keys[\"au$FAK\"].pathCipher")"
+req POST /v1/access "{\"access_grant\":\"$NULL_GRANT\"}" >/dev/null
+t_eq "  then as ENC_NULL for the ENC_NULL grant" ENC_NULL "$(stat_of "$HF_EP" ".keys[\"au$FAK\"].pathCipher")"
+t_eq "authsvc --front: a grant that does not decode -> 400" 400 "$(req POST /v1/access '{"access_grant":"1notagrant"}' | cut -d' ' -f1)"
+t_check "  the log names the cipher, never the grant" bash -c \
+  "grep -q 'cipher=ENC_NULL' '$WORK/authsvc3.log' && ! grep -qF '$NULL_GRANT' '$WORK/authsvc3.log'"
+radosgw-admin -c "$CEPH_CONF" user rm --uid="$(printf %s "$FAK" | sha256sum | cut -c1-12 | sed 's/^/u-/')" \
+  --purge-data >/dev/null 2>&1
 
 # leave Ceph as we found it: this test's user and bucket go
 radosgw-admin -c "$CEPH_CONF" user rm --uid="$(printf %s "$AK" | sha256sum | cut -c1-12 | sed 's/^/u-/')" \

@@ -9,6 +9,7 @@ Ceph RGW user (tests/env/s3-user.sh), which then plays Gateway-MT.
 
     authsvc.py PORT [--access-key K] [--secret-key S] [--endpoint URL]
                [--expired-prefix P] [--error-prefix P] [--fail-with CODE]
+               [--front URL]
 
 Listens on 127.0.0.1:PORT only (PORT 0 picks a free one); the first line on
 stdout is "authsvc-standin: listening on 127.0.0.1:PORT". Then one line per
@@ -31,6 +32,16 @@ request with the grant's length, never the grant:
   other methods on /v1/access (and /v1/access/): 405; other paths: 404
   --fail-with CODE   every request answers CODE (text/plain)
 
+--front URL (the control endpoint of storjfront.py, the Storj-behaviour S3
+front that plays the hosted gateway): for each grant it registers, the
+stand-in decodes the grant's default path cipher (grantcipher.py) and tells
+the front, with the key pair it hands out, as Storj's Auth Service makes the
+grant (and so its path cipher) known to Gateway-MT:
+    PUT URL/_standin/keys/<access key> {"pathCipher", "secretKey"}
+A grant that does not decode answers 400 "access grant: invalid access grant
+format" (storj/edge parses grants); a front that does not take the key, 500.
+The log line then also says "cipher=ENC_...".
+
 Without --access-key/--secret-key the keys are random and shaped like the
 real ones (lowercase base32, 28 and 53 characters, starting with "j").
 The default endpoint is http://127.0.0.1:7480 (the Ceph RGW of the tests).
@@ -41,6 +52,11 @@ import http.server
 import json
 import os
 import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grantcipher  # noqa: E402
 
 POST_SIZE_LIMIT = 4096  # storj/edge post-size-limit default: 4.0 KiB
 
@@ -63,11 +79,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # the default logs to stderr per request
         pass
 
-    def note(self, grant_len, public, code):
+    def note(self, grant_len, public, code, cipher=None):
         """One stdout line per request: never the grant, only its length."""
         glen = "-" if grant_len is None else grant_len
+        extra = f" cipher={cipher}" if cipher else ""
         print(f"{self.command} {self.path} grant_len={glen} "
-              f"public={'true' if public else 'false'} -> {code}", flush=True)
+              f"public={'true' if public else 'false'}{extra} -> {code}", flush=True)
 
     def send(self, code, body, ctype="text/plain; charset=utf-8", extra=None):
         data = body.encode() if isinstance(body, str) else body
@@ -194,9 +211,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if opts.error_prefix and grant.startswith(opts.error_prefix):
             self.note(glen, public, 500)
             return self.send_text(500, "Internal Server Error")
+        cipher = None
+        if opts.front:
+            try:
+                cipher = grantcipher.path_cipher(grant)
+            except grantcipher.GrantError as e:
+                self.note(glen, public, 400)
+                return self.send_text(400, f"access grant: invalid access grant format: {e}")
+            if not tell_front(opts, cipher):
+                self.note(glen, public, 500, cipher)
+                return self.send_text(500, "Internal Server Error")
         body = json.dumps({"access_key_id": opts.access_key, "secret_key": opts.secret_key,
                            "endpoint": opts.endpoint})
-        self.note(glen, public, 200)
+        self.note(glen, public, 200, cipher)
         self.send(200, body + "\n", "application/json")
 
     def do_OPTIONS(self):
@@ -227,6 +254,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = other_method
 
 
+def tell_front(opts, cipher):
+    """Registers the issued key pair and the grant's path cipher with the
+    Storj-behaviour front; True when it took them."""
+    body = json.dumps({"pathCipher": cipher, "secretKey": opts.secret_key,
+                       "source": "authsvc-standin"}).encode()
+    req = urllib.request.Request(f"{opts.front.rstrip('/')}/_standin/keys/{opts.access_key}",
+                                 data=body, method="PUT",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        with opener.open(req, timeout=10) as r:
+            return r.status == 204
+    except (urllib.error.URLError, OSError) as e:
+        print(f"authsvc-standin: the S3 front did not take the key: {e}", flush=True)
+        return False
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
@@ -245,6 +289,8 @@ def main():
                    help="answer 400 with the grant quoted in the message (a misbehaving service)")
     p.add_argument("--fail-with", type=int, default=None, metavar="CODE",
                    help="answer every request with this status code")
+    p.add_argument("--front", default=None, metavar="URL",
+                   help="storjfront.py base URL to tell each key pair and its grant's path cipher")
     opts = p.parse_args()
     if opts.fail_with is not None and not 400 <= opts.fail_with <= 599:
         p.error("--fail-with needs a 4xx or 5xx code")

@@ -861,6 +861,38 @@ static void test_pull_recorded_engines(void **state)
                    "Status: Downloaded newer image for localhost:5001/cap/img2:1");
 }
 
+/* ---- the registry's version from "registry --version" ------------------ */
+
+static int major_of(const char *text)
+{
+    return regversion_major(text, strlen(text));
+}
+
+static void test_regversion_major(void **state)
+{
+    (void)state;
+    /* what v3.0.0 (built from source, as in registry:3), Debian's 2.8.2 and
+     * registry:2 print */
+    assert_int_equal(3, major_of("registry github.com/distribution/distribution/v3 v3.0.0\n"));
+    assert_int_equal(2, major_of("/usr/bin/docker-registry github.com/docker/distribution "
+                                 "2.8.2+ds1\n"));
+    assert_int_equal(2, major_of("registry github.com/docker/distribution v2.8.3"));
+    assert_int_equal(3, major_of("warning: something\nregistry x v3.1.0\r\n"));
+    assert_int_equal(12, major_of("v12.0.1"));
+    /* no version: other output, a version without a dot, too many digits */
+    assert_int_equal(0, major_of("exec: \"--version\": executable file not found in $PATH"));
+    assert_int_equal(0, major_of("registry x v3"));
+    assert_int_equal(0, major_of("registry x vx.1"));
+    assert_int_equal(0, major_of("registry x 123456.1"));
+    assert_int_equal(0, major_of("registry x (devel)"));
+    assert_int_equal(0, major_of(""));
+    assert_int_equal(0, major_of("\n \n"));
+    /* the length bounds the text */
+    const char *cut = "registry x v3.0.0 and more";
+    assert_int_equal(3, regversion_major(cut, 17));
+    assert_int_equal(0, regversion_major(cut, 13));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -871,7 +903,7 @@ int main(void)
         cmocka_unit_test(test_pull_errors),           cmocka_unit_test(test_pull_long_error_is_cut),
         cmocka_unit_test(test_pull_ignored_lines),    cmocka_unit_test(test_pull_clamps_and_totals),
         cmocka_unit_test(test_pull_layer_cap),        cmocka_unit_test(test_pull_long_lines),
-        cmocka_unit_test(test_pull_recorded_engines),
+        cmocka_unit_test(test_pull_recorded_engines), cmocka_unit_test(test_regversion_major),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -634,9 +634,10 @@ static void test_spec_per_mode(void **state)
          NULL,
          2,
          {{"gateway", "storj-registry-gateway", GATEWAY_IMAGE,
-           "[\"run\",\"--server.address\",\"127.0.0.1:7777\"]", NULL,
-           "{\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"9999\"}]}", 0,
-           "root/.local/share/storj/gateway/config.yaml"},
+           "[\"run\",\"--server.address\",\"0.0.0.0:7777\"]", NULL,
+           "{\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"9999\"}],"
+           "\"7777/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]}",
+           0, "root/.local/share/storj/gateway/config.yaml"},
           {"registry", "storj-registry", REGISTRY_IMAGE,
            "[\"serve\",\"/etc/storj-registry/config.yml\"]", "container:storj-registry-gateway",
            NULL, 0, "etc/storj-registry/config.yml"}}},
@@ -723,7 +724,11 @@ static void test_spec_per_mode(void **state)
             if (cases[i].c[k].bindings) {
                 check_member(cn, host, "PortBindings", cases[i].c[k].bindings);
                 json_t *exposed = json_object_get(create, "ExposedPorts");
-                CHECK(json_object_size(exposed) == 1 && json_object_get(exposed, "5000/tcp"),
+                /* the gateway's S3 port is published too, for the storage check */
+                int gw = strcmp(c->role, "gateway") == 0;
+                CHECK(json_object_size(exposed) == (size_t)(gw ? 2 : 1) &&
+                          json_object_get(exposed, "5000/tcp") &&
+                          (!gw || json_object_get(exposed, "7777/tcp")),
                       "%s[%d]: ExposedPorts", cn, k);
             } else {
                 check_absent(cn, host, "PortBindings");

@@ -79,12 +79,13 @@ static void make_preset(enum preset p, struct settings *s)
 static json_t *view(const struct settings *s)
 {
     json_t *v = json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:{s:s?, s:s?, s:s?, s:s?}, s:s?, s:b, "
-                          "s:b}",
+                          "s:b, s:b}",
                           "mode", settings_mode_name(s->mode), "port", s->port, "bind", s->bind,
                           "bucket", s->bucket, "accessGrant", s->access_grant, "s3", "endpoint",
                           s->s3_endpoint, "region", s->s3_region, "accessKey", s->s3_access_key,
                           "secretKey", s->s3_secret_key, "authService", s->auth_service,
-                          "fromGrant", s->s3_keys_from_grant, "saved", s->saved);
+                          "fromGrant", s->s3_keys_from_grant, "saved", s->saved,
+                          "unencryptedKeys", s->unencrypted_keys);
     assert_non_null(v);
     return v;
 }
@@ -380,6 +381,24 @@ static const struct merge_case merge_cases[] = {
         "bad_checksum"),
     BAD("grant number", P_DEFAULT, "{\"accessGrant\":1}", "accessGrant", "invalid_type"),
     BAD("grant object", P_DEFAULT, "{\"accessGrant\":{\"set\":true}}", "accessGrant",
+        "invalid_type"),
+
+    /* unencryptedKeys */
+    OK("unencryptedKeys on", P_STORJ, "{\"unencryptedKeys\":true}", "{\"unencryptedKeys\":true}"),
+    OK("unencryptedKeys off", P_STORJ, "{\"unencryptedKeys\":false}",
+       "{\"unencryptedKeys\":false}"),
+    OK("unencryptedKeys kept in another mode", P_DEFAULT, "{\"unencryptedKeys\":true}",
+       "{\"unencryptedKeys\":true,\"mode\":\"local\"}"),
+    OK("unencryptedKeys makes registered keys stale", P_HOSTED, "{\"unencryptedKeys\":true}",
+       "{\"unencryptedKeys\":true,\"s3\":{\"accessKey\":null,\"secretKey\":null},"
+       "\"fromGrant\":false}"),
+    OK("unencryptedKeys unchanged keeps registered keys", P_HOSTED, "{\"unencryptedKeys\":false}",
+       "{\"s3\":{\"accessKey\":\"hostedaccesskey\"},\"fromGrant\":true}"),
+    BAD("unencryptedKeys string", P_STORJ, "{\"unencryptedKeys\":\"true\"}", "unencryptedKeys",
+        "invalid_type"),
+    BAD("unencryptedKeys number", P_STORJ, "{\"unencryptedKeys\":1}", "unencryptedKeys",
+        "invalid_type"),
+    BAD("unencryptedKeys null", P_STORJ, "{\"unencryptedKeys\":null}", "unencryptedKeys",
         "invalid_type"),
 
     /* unknown members */
@@ -815,23 +834,23 @@ static void test_public_json(void **state)
          "{\"mode\":\"local\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":null,"
          "\"accessGrant\":{\"set\":false},\"s3\":{\"endpoint\":null,\"region\":null,"
          "\"accessKey\":null,\"secretKey\":{\"set\":false},\"fromGrant\":false},"
-         "\"authService\":null,\"saved\":false}"},
+         "\"authService\":null,\"unencryptedKeys\":false,\"saved\":false}"},
         {"s3", P_S3,
          "{\"mode\":\"s3\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":\"registry\","
          "\"accessGrant\":{\"set\":false},\"s3\":{\"endpoint\":\"https://s3.example.com\","
          "\"region\":\"eu-west-1\",\"accessKey\":\"AKIAEXAMPLE\",\"secretKey\":{\"set\":true},"
-         "\"fromGrant\":false},\"authService\":null,\"saved\":true}"},
+         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true}"},
         {"storj", P_STORJ,
          "{\"mode\":\"storj\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":\"registry\","
          "\"accessGrant\":{\"set\":true,\"satellite\":\"eu1.storj.io:7777\"},\"s3\":{"
          "\"endpoint\":null,\"region\":null,\"accessKey\":null,\"secretKey\":{\"set\":false},"
-         "\"fromGrant\":false},\"authService\":null,\"saved\":true}"},
+         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true}"},
         {"storj-hosted", P_HOSTED,
          "{\"mode\":\"storj-hosted\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":"
          "\"registry\",\"accessGrant\":{\"set\":true,\"satellite\":\"eu1.storj.io:7777\"},"
          "\"s3\":{\"endpoint\":null,\"region\":null,\"accessKey\":\"hostedaccesskey\","
          "\"secretKey\":{\"set\":true},\"fromGrant\":true},\"authService\":"
-         "\"https://auth.storjshare.io\",\"saved\":true}"},
+         "\"https://auth.storjshare.io\",\"unencryptedKeys\":false,\"saved\":true}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct settings s;
@@ -966,6 +985,7 @@ static void test_save_load_round_trip(void **state)
         s.port = 5000 + (int)i;
         snprintf(s.bind, sizeof s.bind, "%s", i % 2 ? "::1" : "0.0.0.0");
         s.desired_running = (int)(i % 2);
+        s.unencrypted_keys = (int)(i % 2);
         assert_int_equal(settings_save(t.path, &s, &e), 0);
 
         struct stat st;

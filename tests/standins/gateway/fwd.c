@@ -11,11 +11,25 @@
  * with minio.access-key/secret-key are checked by RGW, so the test must
  * create an RGW user with that key pair (tests/env/s3-user.sh).
  *
+ * With standin.front (env STORJ_STANDIN_FRONT) = HOST:PORT of the
+ * Storj-behaviour S3 front (tests/standins/storjfront.py), the upstream
+ * defaults to the front, and at start the stand-in decodes the grant's
+ * default path cipher (base58check, Scope field 3 -> EncryptionAccess field
+ * 3; ENC_UNSPECIFIED counts as ENC_AESGCM, as in storj/common) and registers
+ * its S3 key pair with the front:
+ *   PUT /_standin/keys/<minio.access-key>
+ *   {"pathCipher": "ENC_...", "secretKey": "...", "uploadPartCopy": bool}
+ * (uploadPartCopy from s3.upload-part-copy.enable), so that the front applies
+ * the rules the real gateway applies for that grant. A grant that does not
+ * decode, or a front that does not answer 204, stops the start, as the real
+ * gateway stops when it cannot contact the satellite.
+ *
  * Differences from the real gateway: nothing is encrypted or sent to Storj;
- * the access grant is only checked for presence; non-loopback listen
- * addresses are refused (the tests may only listen on loopback); the real
- * image sets STORJ_SERVER_ADDRESS=0.0.0.0:7777 in its environment, this one
- * does not.
+ * without standin.front the access grant is only checked for presence;
+ * listen addresses other than loopback are refused (the tests may only
+ * listen on loopback), and the upstream and the front must be on loopback
+ * or on the tests' 198.18.0.0/15 bridge; the real image sets
+ * STORJ_SERVER_ADDRESS=0.0.0.0:7777 in its environment, this one does not.
  *
  * One line is logged at start and it never contains a secret.
  *
@@ -53,10 +67,11 @@
 /* ------------------------------------------------------------------------ */
 /* Settings                                                                  */
 
-enum { K_ACCESS, K_MINIO_AK, K_MINIO_SK, K_ADDRESS, K_UPSTREAM, K_COUNT };
+enum { K_ACCESS, K_MINIO_AK, K_MINIO_SK, K_ADDRESS, K_UPSTREAM, K_FRONT, K_UPC, K_COUNT };
 
 static const char *const key_names[K_COUNT] = {
-    "access", "minio.access-key", "minio.secret-key", "server.address", "standin.upstream",
+    "access",           "minio.access-key", "minio.secret-key",           "server.address",
+    "standin.upstream", "standin.front",    "s3.upload-part-copy.enable",
 };
 
 struct setting {
@@ -358,6 +373,200 @@ static int is_loopback(const struct sockaddr_storage *ss) {
   return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
+/* loopback, or the tests' bridge range 198.18.0.0/15 (the host side of it is
+ * where bridged containers reach host services) */
+static int is_test_address(const struct sockaddr_storage *ss) {
+  if (is_loopback(ss)) return 1;
+  return ss->ss_family == AF_INET &&
+         (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 17) == (0xC612u >> 1);
+}
+
+static int write_all(int fd, const char *b, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* The grant's default path cipher (storj.md 1.1, 1.2, 4.4a)                */
+
+#define GRANT_MAX 8192
+
+/* SHA-256 (FIPS 180-4), only for the base58check checksum */
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha_block(uint32_t h[8], const unsigned char *p) {
+  uint32_t w[64], a[8];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+           p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  memcpy(a, h, sizeof a);
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = a[7] + (ROR(a[4], 6) ^ ROR(a[4], 11) ^ ROR(a[4], 25)) +
+                  ((a[4] & a[5]) ^ (~a[4] & a[6])) + sha_k[i] + w[i];
+    uint32_t t2 = (ROR(a[0], 2) ^ ROR(a[0], 13) ^ ROR(a[0], 22)) +
+                  ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
+    memmove(a + 1, a, 7 * sizeof a[0]);
+    a[4] += t1;
+    a[0] = t1 + t2;
+  }
+  for (int i = 0; i < 8; i++) h[i] += a[i];
+}
+
+static void sha256(const unsigned char *d, size_t n, unsigned char out[32]) {
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  unsigned char last[128] = {0};
+  size_t full = n / 64 * 64, rest = n - full;
+  for (size_t i = 0; i < full; i += 64) sha_block(h, d + i);
+  memcpy(last, d + full, rest);
+  last[rest] = 0x80;
+  size_t tail = rest < 56 ? 64 : 128;
+  uint64_t bits = (uint64_t)n * 8;
+  for (int i = 0; i < 8; i++) last[tail - 1 - i] = (unsigned char)(bits >> (8 * i));
+  sha_block(h, last);
+  if (tail == 128) sha_block(h, last + 64);
+  for (int i = 0; i < 8; i++)
+    for (int j = 0; j < 4; j++) out[4 * i + j] = (unsigned char)(h[i] >> (24 - 8 * j));
+}
+
+/* base58check with version 0 -> payload in out; returns its length or -1 */
+static long grant_payload(const char *s, unsigned char *out, size_t cap) {
+  static const char alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  unsigned char num[GRANT_MAX];
+  size_t len = strlen(s), zeros = 0;
+  if (len == 0 || len >= GRANT_MAX) return -1;
+  while (zeros < len && s[zeros] == '1') zeros++;
+  size_t size = (len - zeros) * 733 / 1000 + 1;
+  memset(num, 0, size);
+  for (size_t i = zeros; i < len; i++) {
+    const char *p = strchr(alphabet, s[i]);
+    if (!p) return -1;
+    unsigned carry = (unsigned)(p - alphabet);
+    for (size_t j = size; j-- > 0;) {
+      carry += 58u * num[j];
+      num[j] = (unsigned char)carry;
+      carry >>= 8;
+    }
+  }
+  size_t k = 0;
+  while (k < size && num[k] == 0) k++;
+  size_t total = zeros + size - k;
+  unsigned char raw[GRANT_MAX];
+  if (total < 5 || total > sizeof raw) return -1;
+  memset(raw, 0, zeros);
+  memcpy(raw + zeros, num + k, size - k);
+  unsigned char h1[32], h2[32];
+  sha256(raw, total - 4, h1);
+  sha256(h1, 32, h2);
+  if (memcmp(h2, raw + total - 4, 4) != 0 || raw[0] != 0) return -1;
+  if (total - 5 > cap) return -1;
+  memcpy(out, raw + 1, total - 5);
+  return (long)(total - 5);
+}
+
+static int pb_varint(const unsigned char **p, const unsigned char *end, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p >= end) return -1;
+    unsigned char c = *(*p)++;
+    *v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) return 0;
+  }
+  return -1;
+}
+
+/* Finds field `want` of wire type `wire` in a message: its varint in *v or
+ * its bytes in *data and *dlen (the last occurrence). 1 found, 0 not, -1 bad. */
+static int pb_find(const unsigned char *p, const unsigned char *end, uint64_t want, int wire,
+                   uint64_t *v, const unsigned char **data, size_t *dlen) {
+  int found = 0;
+  while (p < end) {
+    uint64_t tag, x;
+    if (pb_varint(&p, end, &tag) < 0) return -1;
+    int w = (int)(tag & 7);
+    if (w == 0) {
+      if (pb_varint(&p, end, &x) < 0) return -1;
+      if (tag >> 3 == want && wire == 0) *v = x, found = 1;
+    } else if (w == 2) {
+      if (pb_varint(&p, end, &x) < 0 || x > (uint64_t)(end - p)) return -1;
+      if (tag >> 3 == want && wire == 2) *data = p, *dlen = (size_t)x, found = 1;
+      p += x;
+    } else if (w == 1 || w == 5) {
+      size_t n = w == 1 ? 8 : 4;
+      if ((size_t)(end - p) < n) return -1;
+      p += n;
+    } else {
+      return -1;
+    }
+  }
+  return found;
+}
+
+static const char *const cipher_names[] = {"ENC_UNSPECIFIED", "ENC_NULL", "ENC_AESGCM",
+                                           "ENC_SECRETBOX"};
+
+/* The name of the grant's default path cipher, or NULL when it does not decode. */
+static const char *grant_cipher(const char *grant) {
+  unsigned char payload[GRANT_MAX];
+  long n = grant_payload(grant, payload, sizeof payload);
+  if (n < 0) return NULL;
+  const unsigned char *ea = NULL;
+  size_t ealen = 0;
+  uint64_t cipher = 0;
+  if (pb_find(payload, payload + n, 3, 2, NULL, &ea, &ealen) < 0) return NULL;
+  if (ea && pb_find(ea, ea + ealen, 3, 0, &cipher, NULL, NULL) < 0) return NULL;
+  if (cipher == 0) cipher = 2; /* storj/common: unspecified means AES-GCM */
+  return cipher < 4 ? cipher_names[cipher] : NULL;
+}
+
+/* PUT the key pair and the cipher to the front; 0 when it answered 204. */
+static int register_with_front(const struct sockaddr_storage *addr, socklen_t alen,
+                               const char *front, const char *ak, const char *sk,
+                               const char *cipher, int upc) {
+  char body[VALUE_MAX + 256], req[2 * VALUE_MAX + 512];
+  size_t bn = 0;
+  bn += (size_t)snprintf(body, sizeof body, "{\"pathCipher\":\"%s\",\"uploadPartCopy\":%s,"
+                         "\"source\":\"gateway-standin\",\"secretKey\":\"",
+                         cipher, upc ? "true" : "false");
+  for (const char *p = sk; *p && bn + 8 < sizeof body; p++) {
+    if (*p == '"' || *p == '\\') body[bn++] = '\\';
+    body[bn++] = *p;
+  }
+  bn += (size_t)snprintf(body + bn, sizeof body - bn, "\"}");
+  int rn = snprintf(req, sizeof req,
+                    "PUT /_standin/keys/%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                    ak, front, bn, body);
+  memset(body, 0, sizeof body);
+  if (rn < 0 || (size_t)rn >= sizeof req) return -1;
+  int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int ok = -1;
+  char resp[64] = {0};
+  if (fd >= 0 && connect(fd, (const struct sockaddr *)addr, alen) == 0 &&
+      write_all(fd, req, (size_t)rn) == 0) {
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof resp - 1 && (r = recv(fd, resp + got, sizeof resp - 1 - got, 0)) > 0)
+      got += (size_t)r;
+    ok = strncmp(resp, "HTTP/1.1 204", 12) == 0 || strncmp(resp, "HTTP/1.0 204", 12) == 0 ? 0 : -1;
+  }
+  memset(req, 0, sizeof req);
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Forwarding: one thread per direction. A clean EOF on one side becomes a   */
 /* half-close (shutdown SHUT_WR) on the other; an error tears down both.     */
@@ -534,6 +743,8 @@ int main(int argc, char **argv) {
         "env STORJ_ACCESS); refusing to start",
         path, have_file ? "" : " does not exist");
   if (!settings[K_ADDRESS].value) set_value(K_ADDRESS, DEFAULT_LISTEN, strlen(DEFAULT_LISTEN), "default");
+  if (!settings[K_UPSTREAM].value && settings[K_FRONT].value)
+    set_value(K_UPSTREAM, settings[K_FRONT].value, strlen(settings[K_FRONT].value), "standin.front");
   if (!settings[K_UPSTREAM].value)
     set_value(K_UPSTREAM, DEFAULT_UPSTREAM, strlen(DEFAULT_UPSTREAM), "default");
 
@@ -547,8 +758,37 @@ int main(int argc, char **argv) {
         settings[K_ADDRESS].value, settings[K_ADDRESS].source);
   if (parse_addr(settings[K_UPSTREAM].value, &upstream_addr, &upstream_len) < 0)
     die("standin.upstream '%s' is not a numeric HOST:PORT", settings[K_UPSTREAM].value);
-  if (!is_loopback(&upstream_addr))
-    die("standin.upstream '%s' is not a loopback address", settings[K_UPSTREAM].value);
+  if (!is_test_address(&upstream_addr))
+    die("standin.upstream '%s' is neither loopback nor in 198.18.0.0/15", settings[K_UPSTREAM].value);
+
+  const char *cipher = NULL;
+  int upc = 0;
+  if (settings[K_FRONT].value) {
+    struct sockaddr_storage front_addr;
+    socklen_t front_len;
+    if (parse_addr(settings[K_FRONT].value, &front_addr, &front_len) < 0 ||
+        !is_test_address(&front_addr))
+      die("standin.front '%s' is not a numeric HOST:PORT on loopback or 198.18.0.0/15",
+          settings[K_FRONT].value);
+    cipher = grant_cipher(settings[K_ACCESS].value);
+    if (!cipher) die("the access grant does not decode (base58check, Scope); refusing to start");
+    const char *ak = settings[K_MINIO_AK].value ? settings[K_MINIO_AK].value : "insecure-dev-access-key";
+    const char *sk = settings[K_MINIO_SK].value ? settings[K_MINIO_SK].value : "insecure-dev-secret-key";
+    for (const char *p = ak; *p; p++)
+      if (!isalnum((unsigned char)*p) && !strchr("._~-", *p))
+        die("minio.access-key has a character the front's control path does not take");
+    const char *u = settings[K_UPC].value;
+    upc = u && (strcmp(u, "true") == 0 || strcmp(u, "1") == 0);
+    int tries = 0;
+    while (register_with_front(&front_addr, front_len, settings[K_FRONT].value, ak, sk, cipher,
+                               upc) < 0) {
+      if (++tries == 40)
+        die("the S3 front at %s did not take the key pair (a real gateway stops when it cannot "
+            "contact the satellite)",
+            settings[K_FRONT].value);
+      usleep(250000);
+    }
+  }
 
   signal(SIGPIPE, SIG_IGN);
   signal(SIGTERM, on_signal);
@@ -577,6 +817,10 @@ int main(int argc, char **argv) {
   if (settings[K_MINIO_AK].value && settings[K_MINIO_SK].value)
     printf("%s: Access key: %s\n%s: Secret key: %s\n", prog, settings[K_MINIO_AK].value, prog,
            settings[K_MINIO_SK].value);
+  if (cipher)
+    printf("%s: key pair registered with the Storj-behaviour S3 front at %s (grant path cipher "
+           "%s, UploadPartCopy %s)\n",
+           prog, settings[K_FRONT].value, cipher, upc ? "enabled" : "disabled");
   fflush(stdout);
 
   for (;;) {
