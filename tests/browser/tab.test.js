@@ -285,7 +285,12 @@ const badgeState = (page) => page.getAttribute('#state-badge', 'data-state');
 
 async function waitBadge(page, states, timeoutMs = 30000) {
   const want = [].concat(states);
-  await page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
+  try {
+    await page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
+  } catch (e) {
+    const st = await apiJSON('GET', '/api/status').catch(() => ({}));
+    throw new Error(`the badge did not show ${want.join(' or ')} (it shows ${await badgeState(page)}; status ${JSON.stringify(st.body)}): ${e.message}`);
+  }
   return badgeState(page);
 }
 
@@ -359,6 +364,8 @@ async function freshBackend(name) {
   }
   stateCount++;
   backend = await startBackend(0, { stateDir: path.join(WORK, `state-${stateCount}-${name}`), logName: `backend-${stateCount}-${name}.log` });
+  // the first look at the engine can be slow on a loaded machine
+  await waitFor('the new backend to know its state', async () => ['not-configured', 'stopped'].includes((await apiJSON('GET', '/api/status')).body.state), 60000, 300);
 }
 
 async function openSetupFolds(page) {
