@@ -479,6 +479,25 @@ static int create_container(struct manager *m, struct spec_container *sc, char i
     return 0;
 }
 
+/* A container kept from an earlier run that was never started may have
+ * missed its files (the backend was killed between create and upload):
+ * put them in again, they replace what is there. */
+static int configure_if_new(struct manager *m, const struct spec_container *sc, const char *id,
+                            struct err *e)
+{
+    json_t *j = docker_inspect(&m->docker, id, e);
+    if (!j)
+        return -1;
+    const char *st = json_string_value(json_object_get(json_object_get(j, "State"), "Status"));
+    int fresh = st && strcmp(st, "created") == 0;
+    json_decref(j);
+    if (!fresh)
+        return 0;
+    log_info("%s container %.12s was never started: writing its configuration again", sc->role,
+             id);
+    return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e);
+}
+
 static void last_log_line(struct manager *m, const char *id, char *out, size_t len);
 
 /* 0 when the container is running; -1 (with its exit code and last log line
@@ -685,7 +704,8 @@ static void run_check(struct manager *m)
         goto out;
     }
     if (remove_stale(m, set.hash, &set, ids, &e) ||
-        (!ids[0][0] && create_container(m, &set.c[0], ids[0], &e))) {
+        (ids[0][0] ? configure_if_new(m, &set.c[0], ids[0], &e)
+                   : create_container(m, &set.c[0], ids[0], &e))) {
         record_check(m, &s, check_failure("reach", e.message, "Logs may say more; try again."), &e,
                      hint, sizeof hint);
         goto out;
@@ -775,7 +795,8 @@ static void run_start(struct manager *m)
             goto fail;
     }
     for (int i = 0; i < set.count; i++)
-        if (!ids[i][0] && create_container(m, &set.c[i], ids[i], &e)) {
+        if (ids[i][0] ? configure_if_new(m, &set.c[i], ids[i], &e)
+                      : create_container(m, &set.c[i], ids[i], &e)) {
             if (e.code && strcmp(e.code, "pull_failed") == 0)
                 hint = "Check the network and the image name; with no network, load the image "
                        "with docker load.";
@@ -1228,6 +1249,11 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         err_set(e, 500, "no_memory", NULL, "cannot initialise");
         goto fail;
     }
+    /* a save the process died in leaves its temporary copy: not a file to
+     * keep (it may hold secrets), and the settings file is whole */
+    int temps = settings_remove_temps(m->settings_path);
+    if (temps)
+        log_warn("removed %d temporary settings file(s) left by an interrupted save", temps);
     if (settings_load(m->settings_path, &m->settings, e) && keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
