@@ -71,6 +71,7 @@ struct manager {
     json_t *containers; /* [{role,id,name,image,state,health}] */
     struct observed reg, gw;
     int reg_healthy;
+    long reg_http; /* what GET /v2/ answered: 503 while its storage is away */
 
     /* the last storage check (s3check.h, with at/mode/bucket), or NULL */
     json_t *last_check;
@@ -175,8 +176,9 @@ static size_t discard(char *p, size_t size, size_t nmemb, void *u)
     return size * nmemb;
 }
 
-/* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth). */
-static int registry_answers(const char *url, long timeout_ms)
+/* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth);
+ * with http, the HTTP status it answered (0: none). */
+static int registry_answers_http(const char *url, long timeout_ms, long *http)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -191,7 +193,14 @@ static int registry_answers(const char *url, long timeout_ms)
              curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
              (status == 200 || status == 401);
     curl_easy_cleanup(h);
+    if (http)
+        *http = status;
     return ok;
+}
+
+static int registry_answers(const char *url, long timeout_ms)
+{
+    return registry_answers_http(url, timeout_ms, NULL);
 }
 
 static const char *label_of(json_t *c, const char *key)
@@ -253,7 +262,8 @@ static void observe(struct manager *m)
                             json_string_value(json_object_get(c, "Image")), "state", state,
                             "status", status));
     }
-    int healthy = reg.running && registry_answers(url, 1000);
+    long http = 0;
+    int healthy = reg.running && registry_answers_http(url, 1000, &http);
     json_array_foreach(view, i, c)
     {
         const char *role = json_string_value(json_object_get(c, "role"));
@@ -285,6 +295,7 @@ static void observe(struct manager *m)
     m->reg = reg;
     m->gw = gw;
     m->reg_healthy = healthy;
+    m->reg_http = reg.running ? http : 0;
     unlock_changed(m);
     json_decref(list);
     return;
@@ -1351,7 +1362,13 @@ static json_t *status_locked(struct manager *m)
                            m->job_hint);
     } else if (m->reg.running) {
         state = m->reg_healthy || busy ? "running" : "unhealthy";
-        if (!m->reg_healthy && !busy)
+        if (!m->reg_healthy && !busy && m->reg_http == 503)
+            /* distribution's storage health check failed */
+            error = error_json("storage_unreachable",
+                               "the registry runs but cannot reach its storage",
+                               "Check that the storage is up and reachable; the registry "
+                               "recovers by itself when it is back (Logs show its errors).");
+        else if (!m->reg_healthy && !busy)
             error = error_json("registry_unhealthy",
                                "the registry container runs but does not "
                                "answer on its port",

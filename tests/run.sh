@@ -62,12 +62,12 @@ asan_backend() {
   cp backend/storj-registryd "$dir/"
   make -s clean-objs >/dev/null; make -s all >/dev/null
   SR_BIN=$dir/storj-registryd ASAN_OPTIONS="log_path=$log:detect_leaks=1" \
-    UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" tests/integration/run.sh api local
+    UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" tests/integration/run.sh api local drills_engine
   local rc=$?
   if ls "$log".* >/dev/null 2>&1; then echo "sanitizer reports:"; cat "$log".*; return 1; fi
   return $rc
 }
-step "backend under ASan+UBSan (api, local suites)" asan_backend
+step "backend under ASan+UBSan (api, local, drills_engine suites)" asan_backend
 valgrind_backend() {
   SR_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
     tests/integration/run.sh api

@@ -78,7 +78,7 @@ api POST /api/registry/start >/dev/null
 t_check "s3 through the proxy: running" wait_state running 90
 t_check "a first image pushed" push_pull_roundtrip "$PORT" drills3
 proxy_down
-t_check "S3 down at idle: the status turns unhealthy" wait_until 90 status_has '.state == "unhealthy" and .error.code == "registry_unhealthy"'
+t_check "S3 down at idle: the status turns unhealthy" wait_until 90 status_has '.state == "unhealthy" and .error.code == "storage_unreachable"'
 echo "# S3 down: $(api GET /api/status | jq -c .error)"
 proxy_up || t_fail "the S3 proxy listens again"
 t_check "S3 back: running again" wait_until 60 status_has '.state == "running" and .error == null'
