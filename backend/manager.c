@@ -356,7 +356,7 @@ static void *monitor_main(void *arg)
         /* look often while something changes, seldom when idle */
         long ms = m->running_job != JOB_NONE ? 500 : m->interval_ms;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += ms / 1000;
         ts.tv_nsec += (ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -842,7 +842,8 @@ static void run_start(struct manager *m)
     }
     set_desired_running(m, 1); /* persisted now: the containers run */
     probe_url(&s, url, sizeof url);
-    time_t deadline = time(NULL) + MANAGER_HEALTH_TIMEOUT_S;
+    struct timespec began;
+    clock_gettime(CLOCK_MONOTONIC, &began);
     for (unsigned round = 0;; round++) {
         if (registry_answers(url, 1000))
             break;
@@ -852,7 +853,10 @@ static void run_start(struct manager *m)
                 hint = "Logs show why; check the storage settings and press Start again.";
                 goto fail;
             }
-        if (time(NULL) > deadline) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited_ms = (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
+        if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
             err_set(&e, 504, "health_timeout", NULL,
                     "the registry did not answer on %s within %d seconds", url,
                     MANAGER_HEALTH_TIMEOUT_S);
@@ -865,7 +869,7 @@ static void run_start(struct manager *m)
         if (stop)
             goto out;
         /* a registry is usually up within a few hundred ms: look often at first */
-        usleep(time(NULL) + MANAGER_HEALTH_TIMEOUT_S - deadline < 3 ? 15 * 1000 : 100 * 1000);
+        usleep(waited_ms < 3000 ? 15 * 1000 : 100 * 1000);
     }
     log_info("registry answering on %s", url);
     goto out;
@@ -1241,7 +1245,13 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     pthread_mutex_init(&m->mu, NULL);
     pthread_mutex_init(&m->put_mu, NULL);
     pthread_cond_init(&m->job_cv, NULL);
-    pthread_cond_init(&m->monitor_cv, NULL);
+    /* the monitor's timed waits run on the monotonic clock: a wall clock
+     * set back must not stop it */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->monitor_cv, &ca);
+    pthread_condattr_destroy(&ca);
     m->reg_image = xstrdup(o->spec.registry_image);
     m->gw_image = xstrdup(o->spec.gateway_image);
     m->native_image = xstrdup(o->spec.native_image);
@@ -1454,7 +1464,7 @@ json_t *manager_status(struct manager *m)
     return st;
 }
 
-char *manager_status_text(struct manager *m, size_t *len)
+char *manager_status_text(struct manager *m)
 {
     pthread_mutex_lock(&m->mu);
     if (!m->status_text || m->status_gen != m->gen) {
@@ -1469,8 +1479,6 @@ char *manager_status_text(struct manager *m, size_t *len)
     }
     char *copy = m->status_text ? strdup(m->status_text) : NULL;
     pthread_mutex_unlock(&m->mu);
-    if (copy && len)
-        *len = strlen(copy);
     return copy;
 }
 
