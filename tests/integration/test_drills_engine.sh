@@ -67,6 +67,8 @@ wait_until 60 status_has '.job == null'
 remove_managed
 api POST /api/registry/start >/dev/null
 every_action "hanging engine"
+wait_until 90 status_has '.job == null'
+api POST /api/registry/start >/dev/null # every_action's stop cancelled the first
 t_check "hanging engine: the start gives up with a clear error" wait_until 90 status_has \
   '.state == "failed" and (.error.message | test("Docker engine"))'
 echo "# hanging engine: $(api GET /api/status | jq -c .error)"
@@ -76,6 +78,8 @@ t_check "hanging engine: the backend is alive" alive
 rules '* /containers/create garble' '* /containers/json garble' '* /containers/[0-9a-f]+/json garble' '* /logs garble'
 api POST /api/registry/start >/dev/null
 every_action "garbling engine"
+wait_until 90 status_has '.job == null'
+api POST /api/registry/start >/dev/null # every_action's stop cancelled the first
 t_check "garbling engine: the start fails saying the answer was not JSON" wait_until 60 status_has \
   '.state == "failed" and (.error.message | test("not valid JSON"))'
 echo "# garbling engine: $(api GET /api/status | jq -c .error)"
@@ -85,6 +89,8 @@ t_check "garbling engine: the backend is alive" alive
 rules '* /containers/create cut' '* /containers/json cut' '* /version cut' '* /logs cut'
 api POST /api/registry/start >/dev/null
 every_action "cutting engine"
+wait_until 90 status_has '.job == null'
+api POST /api/registry/start >/dev/null # every_action's stop cancelled the first
 t_check "cutting engine: the error names the Docker engine" wait_until 60 status_has \
   '.state == "failed" and (.error.message | test("Docker engine"))'
 echo "# cutting engine: $(api GET /api/status | jq -c .error)"

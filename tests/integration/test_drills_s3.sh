@@ -114,11 +114,20 @@ wait_state stopped 60
 proxy_down
 
 # ---- 4. storj mode: the gateway container killed --------------------------------------
+# the stand-in forwards to Ceph on the host: in publish mode that is $HOST_IP
+stop_backend || t_fail "backend exits cleanly"
+ctx=$(mktemp -d)
+printf 'FROM %s\nENV STORJ_STANDIN_UPSTREAM=%s:7480\n' "$GW_IMAGE" "$HOST_IP" >"$ctx/Dockerfile"
+GW_IMAGE=storj-registry-test/gateway-standin:drills
+DOCKER_BUILDKIT=0 $DOCKER build -q -t "$GW_IMAGE" "$ctx" >/dev/null 2>&1 || t_fail "gateway stand-in image with the host's Ceph as upstream"
+rm -rf "$ctx"
+start_backend drills-s3 || t_fail "backend starts with the gateway stand-in"
+GWBUCKET=srt-drill-gw-$RANDOM$RANDOM
+api PUT /api/config "{\"mode\":\"storj\",\"port\":$PORT,\"bucket\":\"$GWBUCKET\",\"accessGrant\":\"$SAMPLE_GRANT\"}" >/dev/null
+t_eq "storj settings saved" 200 "$(last_status)"
 GW_AK=$(jq -r .gwAccessKey "$STATE/settings.json")
 GW_SK=$(jq -r .gwSecretKey "$STATE/settings.json")
-GWBUCKET=srt-drill-gw-$RANDOM$RANDOM
 "$ROOT/tests/env/s3-user.sh" "$GW_AK" "$GW_SK" "$GWBUCKET" >/dev/null 2>&1 || t_fail "Ceph user and bucket for the gateway keys"
-api PUT /api/config "{\"mode\":\"storj\",\"bucket\":\"$GWBUCKET\",\"accessGrant\":\"$SAMPLE_GRANT\"}" >/dev/null
 api POST /api/registry/start >/dev/null
 t_check "storj: running (gateway stand-in)" wait_state running 120
 $DOCKER kill storj-registry-gateway >/dev/null
@@ -136,4 +145,5 @@ wait_state stopped 60
 
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
+$DOCKER rmi "$GW_IMAGE" >/dev/null 2>&1
 t_end
