@@ -39,6 +39,7 @@ struct manager {
     pthread_cond_t job_cv;     /* a job was queued, or shutdown */
     pthread_cond_t monitor_cv; /* look at Docker now, or shutdown */
     pthread_mutex_t put_mu;    /* serialises settings changes end to end */
+    pthread_mutex_t save_mu;   /* orders writes of the settings file; taken before mu */
     pthread_t worker, monitor;
     int shutdown;
 
@@ -163,25 +164,32 @@ static void forget_run(struct manager *m)
     unlink(m->running_path);
 }
 
-static int save_locked(struct manager *m, struct err *e)
-{
-    return settings_save(m->settings_path, &m->settings, e);
-}
-
 /* Records whether the user wants the registry running, in memory and, when
- * that differs from what the file says, in the file. */
+ * that differs from what the file says, in the file. The file is written
+ * outside m->mu (an fsync on a slow disk must not stall status) but under
+ * m->save_mu, taken before m->mu by every writer of the settings file, so
+ * that a save never overwrites a newer one with an older copy. */
 static void set_desired_running(struct manager *m, int on)
 {
     struct err e;
+    struct settings copy;
+    pthread_mutex_lock(&m->save_mu);
     pthread_mutex_lock(&m->mu);
     m->settings.desired_running = on;
-    if (m->desired_on_disk != on) {
-        if (save_locked(m, &e))
-            log_warn("could not record the desired state: %s", e.message);
-        else
-            m->desired_on_disk = on;
-    }
+    int write = m->desired_on_disk != on && settings_copy(&copy, &m->settings) == 0;
     unlock_changed(m);
+    if (write) {
+        int rc = settings_save(m->settings_path, &copy, &e);
+        settings_free(&copy);
+        if (rc) {
+            log_warn("could not record the desired state: %s", e.message);
+        } else {
+            pthread_mutex_lock(&m->mu);
+            m->desired_on_disk = on;
+            pthread_mutex_unlock(&m->mu);
+        }
+    }
+    pthread_mutex_unlock(&m->save_mu);
 }
 
 static void job_fail(struct manager *m, const struct err *e, const char *hint)
@@ -404,8 +412,11 @@ static void *monitor_main(void *arg)
         }
         /* a burst of connections leaves freed memory in the heap: give it
          * back while idle */
-        if (m->running_job == JOB_NONE && ++ticks % 15 == 0)
+        if (m->running_job == JOB_NONE && ++ticks % 15 == 0) {
+            pthread_mutex_unlock(&m->mu); /* status must not wait for it */
             malloc_trim(64 * 1024);
+            pthread_mutex_lock(&m->mu);
+        }
         /* look often while something changes, seldom when idle */
         long ms = m->running_job != JOB_NONE ? 500 : m->interval_ms;
         struct timespec ts;
@@ -1305,6 +1316,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     }
     pthread_mutex_init(&m->mu, NULL);
     pthread_mutex_init(&m->put_mu, NULL);
+    pthread_mutex_init(&m->save_mu, NULL);
     pthread_cond_init(&m->job_cv, NULL);
     /* the monitor's timed waits run on the monotonic clock: a wall clock
      * set back must not stop it */
@@ -1414,6 +1426,7 @@ void manager_free(struct manager *m)
     free(m->native_image);
     pthread_mutex_destroy(&m->mu);
     pthread_mutex_destroy(&m->put_mu);
+    pthread_mutex_destroy(&m->save_mu);
     pthread_cond_destroy(&m->job_cv);
     pthread_cond_destroy(&m->monitor_cv);
     free(m);
@@ -1645,10 +1658,21 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     struct settings next;
     struct authsvc_creds creds = {0};
     json_t *out = NULL;
+    json_t *verdict = NULL;
+    struct settings cur;
     pthread_mutex_lock(&m->put_mu);
+    /* validation (grant decodes included) works on a copy, outside m->mu:
+     * only PUTs change the saved fields, and they are serialised by put_mu */
     pthread_mutex_lock(&m->mu);
-    int rc = settings_merge(&m->settings, body, &next, e);
+    int rc = settings_copy(&cur, &m->settings);
     pthread_mutex_unlock(&m->mu);
+    if (rc) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        pthread_mutex_unlock(&m->put_mu);
+        return NULL;
+    }
+    rc = settings_merge(&cur, body, &next, e);
+    settings_free(&cur);
     if (rc)
         goto out;
 
@@ -1679,30 +1703,39 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
         log_info("the Auth Service issued S3 credentials");
     }
 
+    /* the grant's verdict for the answer, before any lock */
+    if (next.access_grant) {
+        struct err ignored;
+        verdict = grant_verdict(next.access_grant, next.bucket, next.mode, next.unencrypted_keys,
+                                &ignored);
+    }
+    /* the file is written (fsync) outside m->mu; save_mu keeps the order of
+     * writers (see set_desired_running) */
+    pthread_mutex_lock(&m->save_mu);
     pthread_mutex_lock(&m->mu);
     next.desired_running = m->settings.desired_running;
+    pthread_mutex_unlock(&m->mu);
     if (settings_save(m->settings_path, &next, e)) {
-        pthread_mutex_unlock(&m->mu);
+        pthread_mutex_unlock(&m->save_mu);
         goto out;
     }
+    enum mode saved_mode = next.mode;
+    pthread_mutex_lock(&m->mu);
     settings_free(&m->settings);
     m->settings = next;
     m->desired_on_disk = next.desired_running;
     memset(&next, 0, sizeof next);
     compute_desired_hash(m);
     out = settings_public_json(&m->settings);
-    json_t *verdict = m->settings.access_grant
-                          ? grant_verdict(m->settings.access_grant, m->settings.bucket,
-                                          m->settings.mode, m->settings.unencrypted_keys, e)
-                          : NULL;
+    unlock_changed(m);
+    pthread_mutex_unlock(&m->save_mu);
     json_object_set_new(out, "warnings",
                         verdict ? json_incref(json_object_get(verdict, "warnings")) : json_array());
     json_object_set_new(out, "registry",
                         verdict ? json_incref(json_object_get(verdict, "registry")) : json_null());
-    json_decref(verdict);
-    unlock_changed(m);
-    log_info("settings saved (mode %s)", settings_mode_name(m->settings.mode));
+    log_info("settings saved (mode %s)", settings_mode_name(saved_mode));
 out:
+    json_decref(verdict);
     settings_free(&next);
     authsvc_creds_free(&creds);
     pthread_mutex_unlock(&m->put_mu);

@@ -154,6 +154,27 @@ kill "$BH_PID" 2>/dev/null; wait "$BH_PID" 2>/dev/null
 for p in "${hung[@]}"; do wait "$p" 2>/dev/null; done
 stop_backend || t_fail "backend exits cleanly"
 
+# A slow disk does not stall status: every fsync of the backend is delayed
+# by 3 s while a PUT saves the settings; status still answers at once (the
+# file is written outside the lock status needs).
+if command -v strace >/dev/null; then
+  start_backend api || t_fail "backend restarts"
+  strace -qq -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=3000000 -p "$BPID" &
+  STRACE_PID=$!
+  sleep 1
+  curl -s --max-time 30 --unix-socket "$API_SOCK" -X PUT -H 'Content-Type: application/json' \
+    --data "{\"port\":$PORT}" -o /dev/null http://localhost/api/config &
+  put=$!
+  sleep 0.5
+  t_check "status answers within 0.5 s while a save waits for a slow disk" \
+    curl -sf --max-time 0.5 --unix-socket "$API_SOCK" -o /dev/null http://localhost/api/status
+  wait "$put"
+  kill "$STRACE_PID" 2>/dev/null; wait "$STRACE_PID" 2>/dev/null
+  stop_backend || t_fail "backend exits cleanly"
+else
+  t_fail "strace is installed (scripts/install-deps.sh)"
+fi
+
 # A settings file that cannot be read (cut by a full disk, edited by hand, an
 # unknown mode from a newer version) must not stop the daemon: it is kept
 # aside, status says so, the backend runs with defaults.
