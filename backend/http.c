@@ -257,8 +257,10 @@ static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *
         free(v);
         return MHD_NO;
     }
-    rq->args[rq->nargs++] = (struct slow_arg){k, v};
-    return MHD_YES;
+    rq->args[rq->nargs].key = k;
+    rq->args[rq->nargs].value = v;
+    rq->nargs++;
+    return MHD_YES; /* both freed by slow_release */
 }
 
 static void slow_release(struct req *rq)
@@ -454,8 +456,7 @@ static int bind_unix(const char *path, struct err *e)
 }
 
 /* "127.0.0.1:8090" or "[::1]:8090"; loopback only. */
-static int bind_tcp(const char *addr, int *port_out, char *bound, size_t bound_len,
-                    struct err *e)
+static int bind_tcp(const char *addr, int *port_out, char *bound, size_t bound_len, struct err *e)
 {
     char host[64];
     const char *colon;
@@ -518,8 +519,7 @@ static struct MHD_Daemon *start_daemon(int fd, struct listener *l)
     return MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
             MHD_ALLOW_SUSPEND_RESUME,
-        0,
-        NULL, NULL, handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        0, NULL, NULL, handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)HTTP_THREADS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
