@@ -76,11 +76,16 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
         struct buf red = {.max = AUTHSVC_MAX_RESPONSE * 2};
         const char *secrets[] = {grant};
         if (resp.data && str_redact(&red, resp.data, resp.len, secrets, 1) == 0) {
+            secret_wipe(resp.data, resp.len);
             buf_free(&resp);
             resp = red;
             resp.max = AUTHSVC_MAX_RESPONSE * 2;
         } else {
+            /* fail closed: a text that could not be redacted is not quoted */
             buf_free(&red);
+            if (resp.data)
+                secret_wipe(resp.data, resp.len);
+            buf_free(&resp);
         }
         clean_text(&resp, text, sizeof text);
         const char *what = status == 400   ? "refused the access grant"
@@ -112,12 +117,12 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
     rc = 0;
 out:
     if (resp.data)
-        memset(resp.data, 0, resp.len);
+        secret_wipe(resp.data, resp.len);
     buf_free(&resp);
     json_decref(j);
     json_decref(req);
     if (body) {
-        memset(body, 0, strlen(body));
+        secret_wipe(body, strlen(body));
         free(body);
     }
     curl_slist_free_all(hdrs);

@@ -143,7 +143,7 @@ char *regconfig_gateway(const struct settings *s)
          * UploadPartCopy (storj.md §4.3) */
         buf_printf(&b, "s3.upload-part-copy.enable: true\n")) {
         if (b.data)
-            memset(b.data, 0, b.len);
+            secret_wipe(b.data, b.len);
         buf_free(&b);
         secret_free(&grant);
         return NULL;

@@ -205,7 +205,7 @@ void spec_free(struct spec_set *set)
         free(set->c[i].image);
         json_decref(set->c[i].create);
         if (set->c[i].tar.data)
-            memset(set->c[i].tar.data, 0, set->c[i].tar.len);
+            secret_wipe(set->c[i].tar.data, set->c[i].tar.len);
         buf_free(&set->c[i].tar);
     }
     memset(set, 0, sizeof *set);
