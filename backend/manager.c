@@ -47,11 +47,18 @@ struct manager {
     char *reg_image, *gw_image, *native_image;
     int interval_ms;
     char settings_path[PATH_MAX];
+    char running_path[PATH_MAX];
 
     /* all below under mu */
     struct settings settings;
     int desired_on_disk; /* settings.desired_running as the file has it */
     char desired_hash[65];
+    /* what runs: the settings the containers were last created or started
+     * with (also in running.json), and their spec hash; they count while
+     * the registry container carries that hash */
+    struct settings run;
+    int has_run;
+    char run_hash[65];
 
     enum manager_job pending;
     int pending_purge;
@@ -116,6 +123,44 @@ static void compute_desired_hash(struct manager *m)
     else
         m->desired_hash[0] = '\0';
     spec_free(&set);
+}
+
+/* The settings the registry container was created with, when it exists
+ * and they are known; else the saved ones. Caller holds m->mu. */
+static const struct settings *effective_locked(struct manager *m)
+{
+    if (m->has_run && m->reg.exists && strcmp(m->reg.hash, m->run_hash) == 0)
+        return &m->run;
+    return &m->settings;
+}
+
+/* Remembers s as what runs (spec hash hash), in memory and in running.json. */
+static void record_run(struct manager *m, const struct settings *s, const char *hash)
+{
+    struct settings copy;
+    struct err e;
+    if (settings_copy(&copy, s))
+        return;
+    if (settings_save(m->running_path, &copy, &e))
+        log_warn("could not record the running settings: %s", e.message);
+    pthread_mutex_lock(&m->mu);
+    if (m->has_run)
+        settings_free(&m->run);
+    m->run = copy;
+    m->has_run = 1;
+    snprintf(m->run_hash, sizeof m->run_hash, "%s", hash);
+    unlock_changed(m);
+}
+
+static void forget_run(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    if (m->has_run)
+        settings_free(&m->run);
+    m->has_run = 0;
+    m->run_hash[0] = '\0';
+    unlock_changed(m);
+    unlink(m->running_path);
 }
 
 static int save_locked(struct manager *m, struct err *e)
@@ -218,10 +263,14 @@ static void observe(struct manager *m)
     struct observed reg = {0}, gw = {0};
     char url[128];
 
+    char run_url[128] = "", run_hash[65];
     pthread_mutex_lock(&m->mu);
     int negotiated = m->docker_ok;
     unsigned seq = ++m->obs_taken;
     probe_url(&m->settings, url, sizeof url);
+    if (m->has_run)
+        probe_url(&m->run, run_url, sizeof run_url);
+    snprintf(run_hash, sizeof run_hash, "%s", m->run_hash);
     pthread_mutex_unlock(&m->mu);
 
     if ((!negotiated || !docker_negotiated(&m->docker)) && docker_negotiate(&m->docker, &e))
@@ -262,6 +311,10 @@ static void observe(struct manager *m)
                             json_string_value(json_object_get(c, "Image")), "state", state,
                             "status", status));
     }
+    /* probe where the running registry listens, not where the saved
+     * settings would put it */
+    if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0)
+        snprintf(url, sizeof url, "%s", run_url);
     long http = 0;
     int healthy = reg.running && registry_answers_http(url, 1000, &http);
     json_array_foreach(view, i, c)
@@ -751,7 +804,9 @@ out:
     settings_free(&s);
 }
 
-static void run_start(struct manager *m)
+/* Starts the registry with the saved settings, or (from_run) with those it
+ * was started with last time, as garbage collection does. */
+static void run_start(struct manager *m, int from_run)
 {
     struct settings s;
     struct spec_set set;
@@ -760,7 +815,7 @@ static void run_start(struct manager *m)
     const char *hint = NULL;
 
     pthread_mutex_lock(&m->mu);
-    int copied = settings_copy(&s, &m->settings);
+    int copied = settings_copy(&s, from_run && m->has_run ? &m->run : &m->settings);
     pthread_mutex_unlock(&m->mu);
     if (copied) {
         err_set(&e, 500, "no_memory", NULL, "out of memory");
@@ -841,6 +896,7 @@ static void run_start(struct manager *m)
         }
     }
     set_desired_running(m, 1); /* persisted now: the containers run */
+    record_run(m, &s, set.hash);
     probe_url(&s, url, sizeof url);
     struct timespec began;
     clock_gettime(CLOCK_MONOTONIC, &began);
@@ -931,6 +987,7 @@ static void run_remove(struct manager *m, int purge)
         job_fail(m, &e, "Try again; if it persists, restart Docker.");
         return;
     }
+    forget_run(m);
     if (purge) {
         if (docker_volume_remove(&m->docker, SPEC_VOLUME, &e)) {
             job_fail(m, &e, "Another container may use the volume storj-registry-data.");
@@ -1057,7 +1114,11 @@ static void run_gc(struct manager *m)
     memset(&set, 0, sizeof set);
     char reg_id[72];
     pthread_mutex_lock(&m->mu);
-    int copied = settings_copy(&s, &m->settings);
+    /* the configuration the registry runs with, even when other settings
+     * were saved since (they wait for a restart) */
+    const struct settings *eff = effective_locked(m);
+    int from_run = eff == &m->run;
+    int copied = settings_copy(&s, eff);
     int running = m->reg.running;
     snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
     pthread_mutex_unlock(&m->mu);
@@ -1122,7 +1183,7 @@ static void run_gc(struct manager *m)
     spec_free(&set);
     json_decref(create);
     settings_free(&s);
-    run_start(m); /* the same container again, then wait until it answers */
+    run_start(m, from_run); /* the same container again, then wait until it answers */
     return;
 fail:
     /* a clean-up that failed or was cancelled says so in lastGc; the
@@ -1170,7 +1231,7 @@ static void *worker_main(void *arg)
             log_warn("Docker engine unreachable before a job: %s", ne.message);
         switch (job) {
         case JOB_START:
-            run_start(m);
+            run_start(m, 0);
             break;
         case JOB_STOP:
             run_stop(m);
@@ -1178,7 +1239,7 @@ static void *worker_main(void *arg)
         case JOB_RESTART:
             run_stop(m);
             if (!m->job_failed)
-                run_start(m);
+                run_start(m, 0);
             break;
         case JOB_REMOVE:
             run_remove(m, purge);
@@ -1262,7 +1323,9 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     m->interval_ms = o->monitor_interval_ms > 0 ? o->monitor_interval_ms : 2000;
     m->containers = json_array();
     if (snprintf(m->settings_path, sizeof m->settings_path, "%s/settings.json", o->state_dir) >=
-        (int)sizeof m->settings_path) {
+            (int)sizeof m->settings_path ||
+        snprintf(m->running_path, sizeof m->running_path, "%s/running.json", o->state_dir) >=
+            (int)sizeof m->running_path) {
         err_set(e, 500, "bad_option", NULL, "the state folder path is too long");
         goto fail;
     }
@@ -1279,6 +1342,21 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
+    /* what the containers were started with, if they were */
+    if (access(m->running_path, F_OK) == 0) {
+        struct err re = {0};
+        struct spec_set rs;
+        memset(&rs, 0, sizeof rs);
+        if (settings_init(&m->run) == 0 && settings_load(m->running_path, &m->run, &re) == 0 &&
+            spec_build(&m->run, &m->sopts, &rs, &re) == 0) {
+            m->has_run = 1;
+            snprintf(m->run_hash, sizeof m->run_hash, "%s", rs.hash);
+        } else {
+            log_warn("ignoring running.json: %s", re.message);
+            settings_free(&m->run);
+        }
+        spec_free(&rs);
+    }
     /* one look at Docker before serving, so that the first status answer
      * is already true (a missing engine answers at once) */
     observe(m);
@@ -1298,6 +1376,8 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     return m;
 fail:
     settings_free(&m->settings);
+    if (m->has_run)
+        settings_free(&m->run);
     if (m->docker.socket)
         docker_cleanup(&m->docker);
     json_decref(m->containers);
@@ -1321,6 +1401,8 @@ void manager_free(struct manager *m)
     pthread_join(m->worker, NULL);
     pthread_join(m->monitor, NULL);
     settings_free(&m->settings);
+    if (m->has_run)
+        settings_free(&m->run);
     docker_cleanup(&m->docker);
     json_decref(m->containers);
     json_decref(m->last_check);
@@ -1343,12 +1425,55 @@ static json_t *error_json(const char *code, const char *message, const char *hin
                      hint && *hint ? hint : NULL);
 }
 
+/* "localhost:9999" and the like: where docker push goes for s. */
+static void endpoint_of(const struct settings *s, char *out, size_t len)
+{
+    if (strchr(s->bind, ':'))
+        snprintf(out, len, "[%s]:%d", s->bind, s->port);
+    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
+        snprintf(out, len, "localhost:%d", s->port);
+    else
+        snprintf(out, len, "%s:%d", s->bind, s->port);
+}
+
+/* {"endpoint","mode","fields":[...]}: the saved settings that wait for a
+ * restart, and which settings differ from those that run (run == saved
+ * when what runs is not known: no field is named then). */
+static json_t *pending_change(const struct settings *run, const struct settings *saved)
+{
+    char endpoint[96];
+    endpoint_of(saved, endpoint, sizeof endpoint);
+    json_t *fields = json_array();
+    if (run != saved) {
+        if (run->mode != saved->mode)
+            json_array_append_new(fields, json_string("mode"));
+        if (run->port != saved->port)
+            json_array_append_new(fields, json_string("port"));
+        if (strcmp(run->bind, saved->bind) != 0)
+            json_array_append_new(fields, json_string("bind"));
+        if (!str_eq(run->bucket, saved->bucket))
+            json_array_append_new(fields, json_string("bucket"));
+        if (!str_eq(run->access_grant, saved->access_grant))
+            json_array_append_new(fields, json_string("accessGrant"));
+        if (!str_eq(run->s3_endpoint, saved->s3_endpoint) ||
+            !str_eq(run->s3_region, saved->s3_region) ||
+            !str_eq(run->s3_access_key, saved->s3_access_key) ||
+            !str_eq(run->s3_secret_key, saved->s3_secret_key))
+            json_array_append_new(fields, json_string("s3"));
+        if (settings_unencrypted_applies(run) != settings_unencrypted_applies(saved))
+            json_array_append_new(fields, json_string("unencryptedKeys"));
+    }
+    return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
+                     settings_mode_name(saved->mode), "fields", fields);
+}
+
 /* The status object from the fields under m->mu (held by the caller). */
 static json_t *status_locked(struct manager *m)
 {
     char api[16], ver[64], endpoint[96], exitmsg[200];
     docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
-    const struct settings *s = &m->settings;
+    /* what runs (or ran last), not what is saved */
+    const struct settings *s = effective_locked(m);
     const char *state;
     json_t *error = NULL;
     int busy = m->running_job != JOB_NONE || m->pending != JOB_NONE;
@@ -1389,7 +1514,7 @@ static json_t *status_locked(struct manager *m)
             error = error_json("gateway_stopped", "the Storj gateway container is not running",
                                "Press Restart; Logs show why it stopped.");
         }
-    } else if (s->desired_running && !busy) {
+    } else if (m->settings.desired_running && !busy) {
         state = "failed";
         if (m->reg.exists) {
             snprintf(exitmsg, sizeof exitmsg,
@@ -1402,18 +1527,13 @@ static json_t *status_locked(struct manager *m)
                                "the registry container was removed outside Storj Registry",
                                "Press Start to create it again; stored images are kept.");
         }
-    } else if (!s->saved && !m->reg.exists) {
+    } else if (!m->settings.saved && !m->reg.exists) {
         state = "not-configured";
     } else {
         state = "stopped";
     }
 
-    if (strchr(s->bind, ':'))
-        snprintf(endpoint, sizeof endpoint, "[%s]:%d", s->bind, s->port);
-    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
-        snprintf(endpoint, sizeof endpoint, "localhost:%d", s->port);
-    else
-        snprintf(endpoint, sizeof endpoint, "%s:%d", s->bind, s->port);
+    endpoint_of(s, endpoint, sizeof endpoint);
 
     json_t *progress = json_null();
     if (m->prog_image[0])
@@ -1430,13 +1550,16 @@ static json_t *status_locked(struct manager *m)
                           strcmp(m->reg.hash, m->desired_hash) != 0;
     json_t *st = json_pack(
         "{s:s, s:s, s:s, s:b, s:o, s:o, s:{s:b, s:s?, s:s?}, s:O, s:s?, s:b, s:b}", "state", state,
-        "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", s->saved,
+        "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", m->settings.saved,
         "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
         m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
         "containers", m->containers, "job", job, "pendingRestart", pending_restart,
-        "desiredRunning", s->desired_running);
+        "desiredRunning", m->settings.desired_running);
     if (st)
         json_object_set(st, "lastCheck", m->last_check ? m->last_check : json_null());
+    if (st)
+        json_object_set_new(st, "pendingChange",
+                            pending_restart ? pending_change(s, &m->settings) : json_null());
     if (st && m->gc_at) {
         char at[32];
         format_time_utc(m->gc_at, at, sizeof at);
@@ -1785,7 +1908,7 @@ static int registry_base(struct manager *m, char *base, size_t len, struct err *
     char url[128];
     pthread_mutex_lock(&m->mu);
     int up = m->reg.running && m->reg_healthy && m->running_job == JOB_NONE;
-    probe_url(&m->settings, url, sizeof url);
+    probe_url(effective_locked(m), url, sizeof url);
     pthread_mutex_unlock(&m->mu);
     if (!up)
         return err_set(e, 409, "registry_not_running", NULL,
