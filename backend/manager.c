@@ -1200,7 +1200,7 @@ fail:
     int cancelled = m->cancel_start || m->shutdown;
     pthread_mutex_unlock(&m->mu);
     if (stopped && !cancelled)
-        run_start(m); /* back up as it was; a stop that cancelled us runs next */
+        run_start(m, from_run); /* back up as it was; a stop that cancelled us runs next */
 }
 
 static void *worker_main(void *arg)
