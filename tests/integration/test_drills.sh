@@ -154,8 +154,9 @@ if mount -t tmpfs -o size=256k,mode=0700 srt-drills "$MNT"; then
   out=$(api PUT /api/config "{\"port\":$P2}")
   code=$(last_status)
   echo "# full: $code $out"
-  t_check "folder full: PUT /api/config fails ($code)" test "$code" -ge 400
-  t_check "folder full: the error says the folder is full" jqe '.error.message | test("full|space"; "i")' <<<"$out"
+  t_eq "folder full: PUT /api/config answers 507 Insufficient Storage" 507 "$code"
+  t_check "folder full: the error says the folder is full and the old settings kept" \
+    jqe '.error.message | test("full") and test("previous settings are kept")' <<<"$out"
   t_check "folder full: and names the folder" jqe --arg d "$MNT" '.error.message | contains($d)' <<<"$out"
   t_eq "folder full: the old settings are kept in memory" "$P1" "$(api GET /api/config | jq -r .port)"
   t_eq "folder full: and on disk" "$P1" "$(jq -r .port "$MNT/settings.json")"
