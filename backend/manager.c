@@ -557,8 +557,7 @@ static int configure_if_new(struct manager *m, const struct spec_container *sc, 
     json_decref(j);
     if (!fresh)
         return 0;
-    log_info("%s container %.12s was never started: writing its configuration again", sc->role,
-             id);
+    log_info("%s container %.12s was never started: writing its configuration again", sc->role, id);
     return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e);
 }
 
@@ -911,7 +910,8 @@ static void run_start(struct manager *m, int from_run)
             }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long waited_ms = (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
+        long waited_ms =
+            (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
         if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
             err_set(&e, 504, "health_timeout", NULL,
                     "the registry did not answer on %s within %d seconds", url,
@@ -1499,10 +1499,10 @@ static json_t *status_locked(struct manager *m)
         state = m->reg_healthy || busy ? "running" : "unhealthy";
         if (!m->reg_healthy && !busy && m->reg_http == 503)
             /* distribution's storage health check failed */
-            error = error_json("storage_unreachable",
-                               "the registry runs but cannot reach its storage",
-                               "Check that the storage is up and reachable; the registry "
-                               "recovers by itself when it is back (Logs show its errors).");
+            error =
+                error_json("storage_unreachable", "the registry runs but cannot reach its storage",
+                           "Check that the storage is up and reachable; the registry "
+                           "recovers by itself when it is back (Logs show its errors).");
         else if (!m->reg_healthy && !busy)
             error = error_json("registry_unhealthy",
                                "the registry container runs but does not "

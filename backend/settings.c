@@ -545,8 +545,8 @@ static int save_failed(struct err *e, const char *path, const char *step, int er
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     const char *d = dirname(dir);
-    const char *why = errnum == ENOSPC || errnum == EDQUOT ? "the disk holding it is full"
-                      : errnum == EROFS                    ? "it is on a read-only file system"
+    const char *why = errnum == ENOSPC || errnum == EDQUOT  ? "the disk holding it is full"
+                      : errnum == EROFS                     ? "it is on a read-only file system"
                       : errnum == EACCES || errnum == EPERM ? "it is not writable"
                                                             : "it cannot be written";
     return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, "state_unwritable", NULL,
