@@ -438,7 +438,8 @@ json_t *docker_inspect(struct docker *d, const char *id, struct err *e)
         if (status != 200)
             engine_error(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "docker_error",
                          "inspecting the container failed", &b);
-        else if (!json_is_object(j = json_loadb(b.data, b.len, 0, NULL))) {
+        else if (!(j = json_loadb(b.data, b.len, 0, NULL)) || !json_is_object(j)) {
+            /* (json_is_object evaluates its argument twice) */
             json_decref(j);
             j = NULL;
             bad_answer(e, "GET", path);

@@ -26,7 +26,7 @@ t_begin
 remove_managed
 rm -rf "$WORK/drills.state"
 PORT=$(free_port)
-PROXY_PID= STRACE_PID= MNT=
+PROXY_PID='' STRACE_PID='' MNT=''
 cleanup() {
   [ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null
   [ -z "$STRACE_PID" ] || kill "$STRACE_PID" 2>/dev/null
@@ -35,6 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 jqe() { jq -e "$@" >/dev/null; }
+temps_in() { (shopt -s nullglob dotglob; cd "$1" && echo settings.json.tmp*); } # temps_in DIR
 reg_count() { $DOCKER ps -aq --filter label=io.storj.registry.role=registry | wc -l; }
 reg_id() { $DOCKER ps -aq --no-trunc --filter label=io.storj.registry.role=registry; }
 status_has() { api GET /api/status | jq -e "$1" >/dev/null; }
@@ -134,7 +135,7 @@ t_eq "killed before the rename: the file is the old one" "$PORT" "$(jq -r .port 
 start_backend drills || t_fail "backend starts after kill -9 in a save"
 t_eq "and the backend runs with it" "$PORT" "$(api GET /api/config | jq -r .port)"
 t_eq "with no settings problem" null "$(api GET /api/status | jq -c '.settingsProblem // null')"
-t_eq "no temporary copy of the settings is left behind" "" "$(cd "$STATE" && ls -a | grep -E '^settings\.json\.tmp' || true)"
+t_eq "no temporary copy of the settings is left behind" "" "$(temps_in "$STATE")"
 save_killed 2 "$P2"
 t_check "killed after the rename: the file is valid JSON" jqe . "$STATE/settings.json"
 t_eq "killed after the rename: the file is the new one" "$P2" "$(jq -r .port "$STATE/settings.json")"
@@ -154,12 +155,13 @@ if mount -t tmpfs -o size=256k,mode=0700 srt-drills "$MNT"; then
   out=$(api PUT /api/config "{\"port\":$P2}")
   code=$(last_status)
   echo "# full: $code $out"
-  t_check "folder full: PUT /api/config fails ($code)" test "$code" -ge 400
-  t_check "folder full: the error says the folder is full" jqe '.error.message | test("full|space"; "i")' <<<"$out"
+  t_eq "folder full: PUT /api/config answers 507 Insufficient Storage" 507 "$code"
+  t_check "folder full: the error says the folder is full and the old settings kept" \
+    jqe '.error.message | test("full") and test("previous settings are kept")' <<<"$out"
   t_check "folder full: and names the folder" jqe --arg d "$MNT" '.error.message | contains($d)' <<<"$out"
   t_eq "folder full: the old settings are kept in memory" "$P1" "$(api GET /api/config | jq -r .port)"
   t_eq "folder full: and on disk" "$P1" "$(jq -r .port "$MNT/settings.json")"
-  t_eq "folder full: no temporary file left" "" "$(cd "$MNT" && ls -a | grep -E '^settings\.json\.tmp' || true)"
+  t_eq "folder full: no temporary file left" "" "$(temps_in "$MNT")"
   rm -f "$MNT/fill"
   mount -o remount,ro "$MNT"
   out=$(api PUT /api/config "{\"port\":$P2}")

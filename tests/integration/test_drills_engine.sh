@@ -40,6 +40,8 @@ timed() {
 # once (they answer from memory), logs within the engine call's 20 s
 every_action() {
   local what=$1 r
+  # each entry is split into timed's arguments (the JSON body has no space)
+  # shellcheck disable=SC2089,SC2090
   for a in "1 GET /api/status" "1 GET /api/config" "1 PUT /api/config {\"port\":$PORT}" \
     "2 POST /api/registry/start" "2 POST /api/registry/stop" "25 GET /api/registry/logs?tail=20"; do
     # shellcheck disable=SC2086
