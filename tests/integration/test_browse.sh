@@ -36,15 +36,20 @@ done
 R=http://127.0.0.1:$PORT/v2/team/multi
 MT_IDX=application/vnd.oci.image.index.v1+json
 MT_IMG=application/vnd.docker.distribution.manifest.v2+json
+# Engine 20.10 pushes Docker v2 manifests, Engine 28.5 with the containerd
+# store OCI ones: ask for either, and name the type the registry answers
+ACCEPT="$MT_IMG, application/vnd.oci.image.manifest.v1+json"
 "$ROOT/tests/env/random-image.sh" srt-src/multi:1 1 128 >/dev/null
 "$ROOT/tests/env/random-image.sh" srt-src/multi:2 1 128 >/dev/null
 children=()
 for n in 1 2; do
   $DOCKER tag "srt-src/multi:$n" "localhost:$PORT/team/multi:child$n"
   $DOCKER push "localhost:$PORT/team/multi:child$n" >/dev/null 2>&1 || t_fail "push team/multi:child$n"
-  d=$(curl -sfI -H "Accept: $MT_IMG" "$R/manifests/child$n" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
-  size=$(curl -sf -H "Accept: $MT_IMG" "$R/manifests/child$n" | wc -c)
-  children+=("$(jq -nc --arg d "$d" --argjson s "$size" --arg mt "$MT_IMG" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
+  head=$(curl -sfI -H "Accept: $ACCEPT" "$R/manifests/child$n" | tr -d '\r')
+  d=$(sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p' <<<"$head")
+  mt=$(sed -n 's/^[Cc]ontent-[Tt]ype: //p' <<<"$head")
+  size=$(curl -sf -H "Accept: $ACCEPT" "$R/manifests/child$n" | wc -c)
+  children+=("$(jq -nc --arg d "$d" --argjson s "$size" --arg mt "$mt" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
     '{mediaType:$mt, digest:$d, size:$s, platform:{os:"linux", architecture:$a}}')")
 done
 index=$(jq -nc --arg mt "$MT_IDX" --argjson a "${children[0]}" --argjson b "${children[1]}" '{schemaVersion:2, mediaType:$mt, manifests:[$a,$b]}')
@@ -111,12 +116,12 @@ after=$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/blobs/ | wc -l
 # 3 layers, the config and the manifest, which is stored as a blob too; and
 # the 3 of the untagged team/over image
 t_check "the dropped image's 5 blobs and the untagged one's 3 are gone from the bucket ($before -> $after)" test "$after" -eq $((before - 8))
-t_eq "the untagged image is gone" 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $MT_IMG" "http://127.0.0.1:$PORT/v2/team/over/manifests/$over_old")"
+t_eq "the untagged image is gone" 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $ACCEPT" "http://127.0.0.1:$PORT/v2/team/over/manifests/$over_old")"
 t_eq "no gc container left behind" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=gc | wc -l)"
 $DOCKER rmi "localhost:$PORT/team/keep:1" "localhost:$PORT/team/keep:stable" >/dev/null
 t_check "the kept image still pulls" $DOCKER pull -q "localhost:$PORT/team/keep:stable"
 for d in $child_digests; do
-  t_eq "the clean-up kept the index's child ${d:7:12}" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $MT_IMG" "http://127.0.0.1:$PORT/v2/team/multi/manifests/$d")"
+  t_eq "the clean-up kept the index's child ${d:7:12}" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $ACCEPT" "http://127.0.0.1:$PORT/v2/team/multi/manifests/$d")"
 done
 $DOCKER rmi "srt-src/over:1" "srt-src/over:2" "localhost:$PORT/team/over:1" >/dev/null 2>&1
 $DOCKER rmi "srt-src/multi:1" "srt-src/multi:2" "localhost:$PORT/team/multi:child1" "localhost:$PORT/team/multi:child2" >/dev/null 2>&1
