@@ -23,6 +23,9 @@ BUCKET=srt-chk-$RANDOM$RANDOM
 MISSING=srt-chk-new-$RANDOM$RANDOM
 t_check "bucket $BUCKET created in Ceph RGW" s3_mkbucket "$BUCKET"
 PORT=$(free_port)
+# publish mode: the gateway stand-in runs on the bridge and reaches the RGW
+# at $HOST_IP (helper engines)
+GW_IMAGE=$(gw_image_for "$HOST_IP:7480") || t_fail "gateway stand-in image with the RGW at $HOST_IP"
 start_backend check || { t_fail "backend starts"; t_end; exit 1; }
 
 # check_run [BODY]: POST /api/storage/check, wait for its lastCheck; prints it
