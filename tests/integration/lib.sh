@@ -154,6 +154,20 @@ s3_up() {
     [ -n "${S3_ENDPOINT:-}" ]
 }
 
+# gw_image_for HOST:PORT: the gateway stand-in image with its upstream set
+# (STORJ_STANDIN_UPSTREAM) to HOST:PORT, e.g. "$HOST_IP:7480" (the RGW as a
+# bridged container reaches it, for publish mode); prints the image name
+gw_image_for() {
+  local tag=storj-registry-test/gateway-standin:up-${1//[.:]/-} ctx
+  if ! $DOCKER image inspect "$tag" >/dev/null 2>&1; then
+    ctx=$(mktemp -d)
+    printf 'FROM %s\nENV STORJ_STANDIN_UPSTREAM=%s\n' "$GW_IMAGE" "$1" >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=0 $DOCKER build -q -t "$tag" "$ctx" >/dev/null 2>&1 || { rm -rf "$ctx"; return 1; }
+    rm -rf "$ctx"
+  fi
+  echo "$tag"
+}
+
 # s3_mkbucket NAME: creates a bucket of the default Ceph user (signed PUT)
 s3_mkbucket() {
   [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
