@@ -17,6 +17,8 @@
 /* an index of indexes of images at most */
 #define INDEX_DEPTH 2
 #define WORKER_STACK (512 * 1024)
+/* how long the pages after the first reuse the first one's catalog */
+#define CATALOG_REUSE_S 120
 
 #define ACCEPT                                                                                     \
     "Accept: application/vnd.oci.image.index.v1+json, "                                            \
@@ -318,6 +320,18 @@ static json_t *cache_map;
 static char *cache_ring[BROWSE_CACHE_MAX];
 static size_t cache_next, cache_count;
 
+/* The catalog of the last listing, for the pages after the first: on S3 the
+ * registry walks the whole bucket for a catalog (seconds), and a tab reading
+ * page after page must not pay that for each. A first page (offset 0, what a
+ * refresh asks for) always reads it anew. */
+static pthread_mutex_t catalog_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char base[256];
+    char *text; /* JSON array of names */
+    int more;
+    struct timespec at;
+} catalog_memo;
+
 static json_t *cache_get(const char *digest)
 {
     json_t *out = NULL;
@@ -377,6 +391,10 @@ void browse_cache_clear(void)
     }
     cache_next = cache_count = 0;
     pthread_mutex_unlock(&cache_mu);
+    pthread_mutex_lock(&catalog_mu);
+    free(catalog_memo.text);
+    catalog_memo.text = NULL;
+    pthread_mutex_unlock(&catalog_mu);
 }
 
 static json_t *entry_of(struct client *cl, const char *repo, json_t *doc, int depth, int *complete,
@@ -650,6 +668,31 @@ static json_t *read_catalog(struct client *cl, int *more, struct err *e)
     }
 }
 
+static json_t *catalog_recall(const char *base, int *more)
+{
+    json_t *names = NULL;
+    pthread_mutex_lock(&catalog_mu);
+    if (catalog_memo.text && strcmp(catalog_memo.base, base) == 0 &&
+        remaining_ms(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
+        names = json_loads(catalog_memo.text, 0, NULL);
+        *more = catalog_memo.more;
+    }
+    pthread_mutex_unlock(&catalog_mu);
+    return names;
+}
+
+static void catalog_remember(const char *base, json_t *names, int more)
+{
+    char *text = json_dumps(names, JSON_COMPACT);
+    pthread_mutex_lock(&catalog_mu);
+    free(catalog_memo.text);
+    catalog_memo.text = text;
+    catalog_memo.more = more;
+    snprintf(catalog_memo.base, sizeof catalog_memo.base, "%s", base);
+    clock_gettime(CLOCK_MONOTONIC, &catalog_memo.at);
+    pthread_mutex_unlock(&catalog_mu);
+}
+
 json_t *browse_repositories_page(const char *base, long off, long lim, struct err *e)
 {
     struct timespec deadline;
@@ -665,7 +708,12 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
         err_set(e, 500, "no_memory", NULL, "out of memory");
         goto out;
     }
-    names = read_catalog(&cl, &more_catalog, e);
+    names = off > 0 ? catalog_recall(base, &more_catalog) : NULL;
+    if (!names) {
+        names = read_catalog(&cl, &more_catalog, e);
+        if (names)
+            catalog_remember(base, names, more_catalog);
+    }
     client_free(&cl);
     if (!names)
         goto out;
