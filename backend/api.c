@@ -114,10 +114,19 @@ static void fail(struct api_response *res, const struct err *e)
     res->body = api_error_body(e);
 }
 
+/* A success with its body; a body that could not be built (memory) is a
+ * 500, never an empty 2xx that the tab would take for an answer. */
 static void ok(struct api_response *res, int status, json_t *body)
 {
+    if (!body) {
+        struct err e;
+        err_set(&e, 500, "no_memory", NULL, "the backend ran out of memory building the answer");
+        res->status = 500;
+        res->body = api_error_body(&e);
+        return;
+    }
     res->status = status;
-    res->body = body ? body : json_object();
+    res->body = body;
 }
 
 /* Parses the body as one JSON object; an empty body is an empty object when
@@ -239,7 +248,7 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         return;
     case ROUTE_STATUS:
         res->status = 200;
-        if ((res->raw = manager_status_text(m, NULL)))
+        if ((res->raw = manager_status_text(m)))
             return;
         err_set(&e, 500, "no_memory", NULL, "out of memory");
         break;

@@ -29,6 +29,7 @@ struct http_server {
     char *socket_path;
     char *ui_dir;
     int port;
+    char bound[64]; /* the TCP listener's address as a Host names it */
     struct manager *m;
     struct listener unix_l, tcp_l;
     /* requests answered on a thread of their own (slow ones) */
@@ -65,14 +66,16 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int http_host_allowed(const char *host, int port)
+int http_host_allowed(const char *host, const char *bound, int port)
 {
-    if (!host)
+    if (!host || !bound)
         return 0;
-    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+    /* the address the listener is bound to, and localhost (which the
+     * browser resolves to it); no other loopback name or address */
+    const char *const names[] = {bound, "localhost"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         size_t n = strlen(names[i]);
-        if (strncmp(host, names[i], n) != 0)
+        if (n == 0 || strncmp(host, names[i], n) != 0)
             continue;
         const char *rest = host + n;
         if (*rest == '\0')
@@ -87,13 +90,13 @@ int http_host_allowed(const char *host, int port)
     return 0;
 }
 
-int http_origin_allowed(const char *origin, int port)
+int http_origin_allowed(const char *origin, const char *bound, int port)
 {
     if (!origin)
         return 1; /* not a browser's cross-site request */
     if (strncmp(origin, "http://", 7) != 0)
         return 0;
-    return http_host_allowed(origin + 7, port);
+    return http_host_allowed(origin + 7, bound, port);
 }
 
 /* Every answer is JSON, even when the real one could not be made. */
@@ -342,12 +345,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         /* first call: headers only */
         if (l->tcp) {
             const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-            if (!http_host_allowed(host, s->port))
+            if (!http_host_allowed(host, s->bound, s->port))
                 return send_error(c, 403, "forbidden_host",
                                   "this server answers only to 127.0.0.1, localhost and [::1] "
                                   "on its own port");
             const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-            if (is_state_changing(method) && !http_origin_allowed(origin, s->port))
+            if (is_state_changing(method) && !http_origin_allowed(origin, s->bound, s->port))
                 return send_error(c, 403, "forbidden_origin",
                                   "requests from other sites may not change anything here");
         }
@@ -451,7 +454,8 @@ static int bind_unix(const char *path, struct err *e)
 }
 
 /* "127.0.0.1:8090" or "[::1]:8090"; loopback only. */
-static int bind_tcp(const char *addr, int *port_out, struct err *e)
+static int bind_tcp(const char *addr, int *port_out, char *bound, size_t bound_len,
+                    struct err *e)
 {
     char host[64];
     const char *colon;
@@ -505,6 +509,7 @@ static int bind_tcp(const char *addr, int *port_out, struct err *e)
         return -1;
     }
     *port_out = (int)port;
+    snprintf(bound, bound_len, v6 ? "[%s]" : "%s", host);
     return fd;
 }
 
@@ -547,7 +552,7 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
         }
     }
     if (o->listen && *o->listen) {
-        int fd = bind_tcp(o->listen, &s->port, e);
+        int fd = bind_tcp(o->listen, &s->port, s->bound, sizeof s->bound, e);
         if (fd < 0)
             goto fail;
         s->tcp_d = start_daemon(fd, &s->tcp_l);

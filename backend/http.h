@@ -23,10 +23,11 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
 /* Stops serving and removes the socket file. */
 void http_stop(struct http_server *s);
 
-/* Whether a Host header names the loopback listener (DNS rebinding guard).
- * port is the listener's. Pure; exposed for tests. */
-int http_host_allowed(const char *host, int port);
+/* Whether a Host header names the loopback listener (DNS rebinding guard):
+ * the address it is bound to as a Host writes it ("127.0.0.1", "[::1]") or
+ * localhost, with its port. Pure; exposed for tests. */
+int http_host_allowed(const char *host, const char *bound, int port);
 /* Whether an Origin header may change state through the TCP listener. */
-int http_origin_allowed(const char *origin, int port);
+int http_origin_allowed(const char *origin, const char *bound, int port);
 
 #endif

@@ -47,11 +47,18 @@ struct manager {
     char *reg_image, *gw_image, *native_image;
     int interval_ms;
     char settings_path[PATH_MAX];
+    char running_path[PATH_MAX];
 
     /* all below under mu */
     struct settings settings;
     int desired_on_disk; /* settings.desired_running as the file has it */
     char desired_hash[65];
+    /* what runs: the settings the containers were last created or started
+     * with (also in running.json), and their spec hash; they count while
+     * the registry container carries that hash */
+    struct settings run;
+    int has_run;
+    char run_hash[65];
 
     enum manager_job pending;
     int pending_purge;
@@ -115,6 +122,44 @@ static void compute_desired_hash(struct manager *m)
     else
         m->desired_hash[0] = '\0';
     spec_free(&set);
+}
+
+/* The settings the registry container was created with, when it exists
+ * and they are known; else the saved ones. Caller holds m->mu. */
+static const struct settings *effective_locked(struct manager *m)
+{
+    if (m->has_run && m->reg.exists && strcmp(m->reg.hash, m->run_hash) == 0)
+        return &m->run;
+    return &m->settings;
+}
+
+/* Remembers s as what runs (spec hash hash), in memory and in running.json. */
+static void record_run(struct manager *m, const struct settings *s, const char *hash)
+{
+    struct settings copy;
+    struct err e;
+    if (settings_copy(&copy, s))
+        return;
+    if (settings_save(m->running_path, &copy, &e))
+        log_warn("could not record the running settings: %s", e.message);
+    pthread_mutex_lock(&m->mu);
+    if (m->has_run)
+        settings_free(&m->run);
+    m->run = copy;
+    m->has_run = 1;
+    snprintf(m->run_hash, sizeof m->run_hash, "%s", hash);
+    unlock_changed(m);
+}
+
+static void forget_run(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    if (m->has_run)
+        settings_free(&m->run);
+    m->has_run = 0;
+    m->run_hash[0] = '\0';
+    unlock_changed(m);
+    unlink(m->running_path);
 }
 
 static int save_locked(struct manager *m, struct err *e)
@@ -209,10 +254,14 @@ static void observe(struct manager *m)
     struct observed reg = {0}, gw = {0};
     char url[128];
 
+    char run_url[128] = "", run_hash[65];
     pthread_mutex_lock(&m->mu);
     int negotiated = m->docker_ok;
     unsigned seq = ++m->obs_taken;
     probe_url(&m->settings, url, sizeof url);
+    if (m->has_run)
+        probe_url(&m->run, run_url, sizeof run_url);
+    snprintf(run_hash, sizeof run_hash, "%s", m->run_hash);
     pthread_mutex_unlock(&m->mu);
 
     if ((!negotiated || !docker_negotiated(&m->docker)) && docker_negotiate(&m->docker, &e))
@@ -253,6 +302,10 @@ static void observe(struct manager *m)
                             json_string_value(json_object_get(c, "Image")), "state", state,
                             "status", status));
     }
+    /* probe where the running registry listens, not where the saved
+     * settings would put it */
+    if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0)
+        snprintf(url, sizeof url, "%s", run_url);
     int healthy = reg.running && registry_answers(url, 1000);
     json_array_foreach(view, i, c)
     {
@@ -345,7 +398,7 @@ static void *monitor_main(void *arg)
         /* look often while something changes, seldom when idle */
         long ms = m->running_job != JOB_NONE ? 500 : m->interval_ms;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += ms / 1000;
         ts.tv_nsec += (ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -720,7 +773,9 @@ out:
     settings_free(&s);
 }
 
-static void run_start(struct manager *m)
+/* Starts the registry with the saved settings, or (from_run) with those it
+ * was started with last time, as garbage collection does. */
+static void run_start(struct manager *m, int from_run)
 {
     struct settings s;
     struct spec_set set;
@@ -729,7 +784,7 @@ static void run_start(struct manager *m)
     const char *hint = NULL;
 
     pthread_mutex_lock(&m->mu);
-    int copied = settings_copy(&s, &m->settings);
+    int copied = settings_copy(&s, from_run && m->has_run ? &m->run : &m->settings);
     pthread_mutex_unlock(&m->mu);
     if (copied) {
         err_set(&e, 500, "no_memory", NULL, "out of memory");
@@ -809,8 +864,10 @@ static void run_start(struct manager *m)
         }
     }
     set_desired_running(m, 1); /* persisted now: the containers run */
+    record_run(m, &s, set.hash);
     probe_url(&s, url, sizeof url);
-    time_t deadline = time(NULL) + MANAGER_HEALTH_TIMEOUT_S;
+    struct timespec began;
+    clock_gettime(CLOCK_MONOTONIC, &began);
     for (unsigned round = 0;; round++) {
         if (registry_answers(url, 1000))
             break;
@@ -820,7 +877,10 @@ static void run_start(struct manager *m)
                 hint = "Logs show why; check the storage settings and press Start again.";
                 goto fail;
             }
-        if (time(NULL) > deadline) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited_ms = (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
+        if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
             err_set(&e, 504, "health_timeout", NULL,
                     "the registry did not answer on %s within %d seconds", url,
                     MANAGER_HEALTH_TIMEOUT_S);
@@ -833,7 +893,7 @@ static void run_start(struct manager *m)
         if (stop)
             goto out;
         /* a registry is usually up within a few hundred ms: look often at first */
-        usleep(time(NULL) + MANAGER_HEALTH_TIMEOUT_S - deadline < 3 ? 15 * 1000 : 100 * 1000);
+        usleep(waited_ms < 3000 ? 15 * 1000 : 100 * 1000);
     }
     log_info("registry answering on %s", url);
     goto out;
@@ -895,6 +955,7 @@ static void run_remove(struct manager *m, int purge)
         job_fail(m, &e, "Try again; if it persists, restart Docker.");
         return;
     }
+    forget_run(m);
     if (purge) {
         if (docker_volume_remove(&m->docker, SPEC_VOLUME, &e)) {
             job_fail(m, &e, "Another container may use the volume storj-registry-data.");
@@ -1021,7 +1082,11 @@ static void run_gc(struct manager *m)
     memset(&set, 0, sizeof set);
     char reg_id[72];
     pthread_mutex_lock(&m->mu);
-    int copied = settings_copy(&s, &m->settings);
+    /* the configuration the registry runs with, even when other settings
+     * were saved since (they wait for a restart) */
+    const struct settings *eff = effective_locked(m);
+    int from_run = eff == &m->run;
+    int copied = settings_copy(&s, eff);
     int running = m->reg.running;
     snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
     pthread_mutex_unlock(&m->mu);
@@ -1086,7 +1151,7 @@ static void run_gc(struct manager *m)
     spec_free(&set);
     json_decref(create);
     settings_free(&s);
-    run_start(m); /* the same container again, then wait until it answers */
+    run_start(m, from_run); /* the same container again, then wait until it answers */
     return;
 fail:
     /* a clean-up that failed or was cancelled says so in lastGc; the
@@ -1134,7 +1199,7 @@ static void *worker_main(void *arg)
             log_warn("Docker engine unreachable before a job: %s", ne.message);
         switch (job) {
         case JOB_START:
-            run_start(m);
+            run_start(m, 0);
             break;
         case JOB_STOP:
             run_stop(m);
@@ -1142,7 +1207,7 @@ static void *worker_main(void *arg)
         case JOB_RESTART:
             run_stop(m);
             if (!m->job_failed)
-                run_start(m);
+                run_start(m, 0);
             break;
         case JOB_REMOVE:
             run_remove(m, purge);
@@ -1209,7 +1274,13 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     pthread_mutex_init(&m->mu, NULL);
     pthread_mutex_init(&m->put_mu, NULL);
     pthread_cond_init(&m->job_cv, NULL);
-    pthread_cond_init(&m->monitor_cv, NULL);
+    /* the monitor's timed waits run on the monotonic clock: a wall clock
+     * set back must not stop it */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->monitor_cv, &ca);
+    pthread_condattr_destroy(&ca);
     m->reg_image = xstrdup(o->spec.registry_image);
     m->gw_image = xstrdup(o->spec.gateway_image);
     m->native_image = xstrdup(o->spec.native_image);
@@ -1220,7 +1291,9 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     m->interval_ms = o->monitor_interval_ms > 0 ? o->monitor_interval_ms : 2000;
     m->containers = json_array();
     if (snprintf(m->settings_path, sizeof m->settings_path, "%s/settings.json", o->state_dir) >=
-        (int)sizeof m->settings_path) {
+            (int)sizeof m->settings_path ||
+        snprintf(m->running_path, sizeof m->running_path, "%s/running.json", o->state_dir) >=
+            (int)sizeof m->running_path) {
         err_set(e, 500, "bad_option", NULL, "the state folder path is too long");
         goto fail;
     }
@@ -1232,6 +1305,21 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
     compute_desired_hash(m);
+    /* what the containers were started with, if they were */
+    if (access(m->running_path, F_OK) == 0) {
+        struct err re = {0};
+        struct spec_set rs;
+        memset(&rs, 0, sizeof rs);
+        if (settings_init(&m->run) == 0 && settings_load(m->running_path, &m->run, &re) == 0 &&
+            spec_build(&m->run, &m->sopts, &rs, &re) == 0) {
+            m->has_run = 1;
+            snprintf(m->run_hash, sizeof m->run_hash, "%s", rs.hash);
+        } else {
+            log_warn("ignoring running.json: %s", re.message);
+            settings_free(&m->run);
+        }
+        spec_free(&rs);
+    }
     /* one look at Docker before serving, so that the first status answer
      * is already true (a missing engine answers at once) */
     observe(m);
@@ -1251,6 +1339,8 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     return m;
 fail:
     settings_free(&m->settings);
+    if (m->has_run)
+        settings_free(&m->run);
     if (m->docker.socket)
         docker_cleanup(&m->docker);
     json_decref(m->containers);
@@ -1274,6 +1364,8 @@ void manager_free(struct manager *m)
     pthread_join(m->worker, NULL);
     pthread_join(m->monitor, NULL);
     settings_free(&m->settings);
+    if (m->has_run)
+        settings_free(&m->run);
     docker_cleanup(&m->docker);
     json_decref(m->containers);
     json_decref(m->last_check);
@@ -1296,12 +1388,55 @@ static json_t *error_json(const char *code, const char *message, const char *hin
                      hint && *hint ? hint : NULL);
 }
 
+/* "localhost:9999" and the like: where docker push goes for s. */
+static void endpoint_of(const struct settings *s, char *out, size_t len)
+{
+    if (strchr(s->bind, ':'))
+        snprintf(out, len, "[%s]:%d", s->bind, s->port);
+    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
+        snprintf(out, len, "localhost:%d", s->port);
+    else
+        snprintf(out, len, "%s:%d", s->bind, s->port);
+}
+
+/* {"endpoint","mode","fields":[...]}: the saved settings that wait for a
+ * restart, and which settings differ from those that run (run == saved
+ * when what runs is not known: no field is named then). */
+static json_t *pending_change(const struct settings *run, const struct settings *saved)
+{
+    char endpoint[96];
+    endpoint_of(saved, endpoint, sizeof endpoint);
+    json_t *fields = json_array();
+    if (run != saved) {
+        if (run->mode != saved->mode)
+            json_array_append_new(fields, json_string("mode"));
+        if (run->port != saved->port)
+            json_array_append_new(fields, json_string("port"));
+        if (strcmp(run->bind, saved->bind) != 0)
+            json_array_append_new(fields, json_string("bind"));
+        if (!str_eq(run->bucket, saved->bucket))
+            json_array_append_new(fields, json_string("bucket"));
+        if (!str_eq(run->access_grant, saved->access_grant))
+            json_array_append_new(fields, json_string("accessGrant"));
+        if (!str_eq(run->s3_endpoint, saved->s3_endpoint) ||
+            !str_eq(run->s3_region, saved->s3_region) ||
+            !str_eq(run->s3_access_key, saved->s3_access_key) ||
+            !str_eq(run->s3_secret_key, saved->s3_secret_key))
+            json_array_append_new(fields, json_string("s3"));
+        if (settings_unencrypted_applies(run) != settings_unencrypted_applies(saved))
+            json_array_append_new(fields, json_string("unencryptedKeys"));
+    }
+    return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
+                     settings_mode_name(saved->mode), "fields", fields);
+}
+
 /* The status object from the fields under m->mu (held by the caller). */
 static json_t *status_locked(struct manager *m)
 {
     char api[16], ver[64], endpoint[96], exitmsg[200];
     docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
-    const struct settings *s = &m->settings;
+    /* what runs (or ran last), not what is saved */
+    const struct settings *s = effective_locked(m);
     const char *state;
     json_t *error = NULL;
     int busy = m->running_job != JOB_NONE || m->pending != JOB_NONE;
@@ -1336,7 +1471,7 @@ static json_t *status_locked(struct manager *m)
             error = error_json("gateway_stopped", "the Storj gateway container is not running",
                                "Press Restart; Logs show why it stopped.");
         }
-    } else if (s->desired_running && !busy) {
+    } else if (m->settings.desired_running && !busy) {
         state = "failed";
         if (m->reg.exists) {
             snprintf(exitmsg, sizeof exitmsg,
@@ -1349,18 +1484,13 @@ static json_t *status_locked(struct manager *m)
                                "the registry container was removed outside Storj Registry",
                                "Press Start to create it again; stored images are kept.");
         }
-    } else if (!s->saved && !m->reg.exists) {
+    } else if (!m->settings.saved && !m->reg.exists) {
         state = "not-configured";
     } else {
         state = "stopped";
     }
 
-    if (strchr(s->bind, ':'))
-        snprintf(endpoint, sizeof endpoint, "[%s]:%d", s->bind, s->port);
-    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
-        snprintf(endpoint, sizeof endpoint, "localhost:%d", s->port);
-    else
-        snprintf(endpoint, sizeof endpoint, "%s:%d", s->bind, s->port);
+    endpoint_of(s, endpoint, sizeof endpoint);
 
     json_t *progress = json_null();
     if (m->prog_image[0])
@@ -1377,13 +1507,16 @@ static json_t *status_locked(struct manager *m)
                           strcmp(m->reg.hash, m->desired_hash) != 0;
     json_t *st = json_pack(
         "{s:s, s:s, s:s, s:b, s:o, s:o, s:{s:b, s:s?, s:s?}, s:O, s:s?, s:b, s:b}", "state", state,
-        "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", s->saved,
+        "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", m->settings.saved,
         "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
         m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
         "containers", m->containers, "job", job, "pendingRestart", pending_restart,
-        "desiredRunning", s->desired_running);
+        "desiredRunning", m->settings.desired_running);
     if (st)
         json_object_set(st, "lastCheck", m->last_check ? m->last_check : json_null());
+    if (st)
+        json_object_set_new(st, "pendingChange",
+                            pending_restart ? pending_change(s, &m->settings) : json_null());
     if (st && m->gc_at) {
         char at[32];
         format_time_utc(m->gc_at, at, sizeof at);
@@ -1411,7 +1544,7 @@ json_t *manager_status(struct manager *m)
     return st;
 }
 
-char *manager_status_text(struct manager *m, size_t *len)
+char *manager_status_text(struct manager *m)
 {
     pthread_mutex_lock(&m->mu);
     if (!m->status_text || m->status_gen != m->gen) {
@@ -1426,8 +1559,6 @@ char *manager_status_text(struct manager *m, size_t *len)
     }
     char *copy = m->status_text ? strdup(m->status_text) : NULL;
     pthread_mutex_unlock(&m->mu);
-    if (copy && len)
-        *len = strlen(copy);
     return copy;
 }
 
@@ -1734,7 +1865,7 @@ static int registry_base(struct manager *m, char *base, size_t len, struct err *
     char url[128];
     pthread_mutex_lock(&m->mu);
     int up = m->reg.running && m->reg_healthy && m->running_job == JOB_NONE;
-    probe_url(&m->settings, url, sizeof url);
+    probe_url(effective_locked(m), url, sizeof url);
     pthread_mutex_unlock(&m->mu);
     if (!up)
         return err_set(e, 409, "registry_not_running", NULL,

@@ -32,7 +32,7 @@ void manager_free(struct manager *m);
 json_t *manager_status(struct manager *m);
 /* The same as compact JSON text, cached between changes so that polling
  * costs a copy. Caller frees; NULL when out of memory. */
-char *manager_status_text(struct manager *m, size_t *len);
+char *manager_status_text(struct manager *m);
 /* The settings as GET /api/config shows them. New reference. */
 json_t *manager_settings(struct manager *m);
 /* Validates, (for storj-hosted) registers the grant, saves. Returns the new

@@ -14,18 +14,29 @@ export SR_ENGINE_TALLY=$(mktemp)
 LOGDIR=${SR_TEST_LOGS:-/tmp/srt/logs}
 mkdir -p "$LOGDIR"
 steps_failed=()
+step_times=()
+T0=$SECONDS
 
-step() { # step NAME command...: runs, records a pass/fail for steps without their own tally
+STEP_TALLY=$(mktemp)
+step() { # step NAME command...: runs it and records its tally, honestly
   local name=$1; shift
   echo; echo "=== $name"
-  local before after
+  local before p f t=$SECONDS
   before=$(wc -l <"$T_TALLY")
   if "$@"; then rc=0; else rc=1; fi
-  after=$(wc -l <"$T_TALLY")
-  if [ "$after" = "$before" ]; then
-    # the step printed no tally of its own: count the step itself
-    if [ $rc -eq 0 ]; then echo "1 0" >>"$T_TALLY"; else echo "0 1" >>"$T_TALLY"; fi
+  step_times+=("$(printf '%5ds  %s' $((SECONDS - t)) "$name")")
+  # what this step added to the tally (the lines after `before`)
+  read -r p f < <(tail -n +"$((before + 1))" "$T_TALLY" | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    # it failed without a failed test to show for it: a crashed binary, a
+    # sanitizer or valgrind report, a suite that died early, a build that
+    # broke. That is a failure, counted once.
+    echo "0 1" >>"$T_TALLY"; f=$((f + 1))
+  elif [ $rc -eq 0 ] && [ $((p + f)) -eq 0 ]; then
+    # a step without tests of its own (build, lint): the step is the test
+    echo "1 0" >>"$T_TALLY"; p=1
   fi
+  printf '%s\t%s\t%s\n' "$p" "$f" "$name" >>"$STEP_TALLY"
   [ $rc -eq 0 ] || steps_failed+=("$name")
 }
 
@@ -62,17 +73,34 @@ asan_backend() {
   cp backend/storj-registryd "$dir/"
   make -s clean-objs >/dev/null; make -s all >/dev/null
   SR_BIN=$dir/storj-registryd ASAN_OPTIONS="log_path=$log:detect_leaks=1" \
-    UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" tests/integration/run.sh api local
+    UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" SR_TEST_ENGINES=28 \
+    tests/integration/run.sh api local pull browse docker_down check storj storj_hosted
   local rc=$?
   if ls "$log".* >/dev/null 2>&1; then echo "sanitizer reports:"; cat "$log".*; return 1; fi
   return $rc
 }
-step "backend under ASan+UBSan (api, local suites)" asan_backend
+step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj, storj_hosted; Engine 28.5)" asan_backend
 valgrind_backend() {
   SR_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
-    tests/integration/run.sh api
+    SR_TEST_ENGINES=20 tests/integration/run.sh api browse docker_down
 }
-step "backend under valgrind (api suite)" valgrind_backend
+step "backend under valgrind (api, browse+GC, docker_down; Engine 20.10)" valgrind_backend
+# ThreadSanitizer: the backend's threads (HTTP pool, slow-request threads,
+# worker, monitor) driven by the api and local suites on Engine 20.10
+tsan_backend() {
+  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/tsan-build log=$LOGDIR/tsan-backend
+  rm -rf "$dir" "$log".*; mkdir -p "$dir"
+  make -s -C "$ROOT" clean-objs >/dev/null
+  make -s all CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" >/dev/null || return 1
+  cp backend/storj-registryd "$dir/"
+  make -s clean-objs >/dev/null; make -s all >/dev/null
+  SR_BIN=$dir/storj-registryd TSAN_OPTIONS="log_path=$log halt_on_error=0" SR_TEST_ENGINES=20 \
+    tests/integration/run.sh api local
+  local rc=$?
+  if ls "$log".* >/dev/null 2>&1; then echo "ThreadSanitizer reports:"; cat "$log".*; return 1; fi
+  return $rc
+}
+step "backend under TSan (api, local suites, Engine 20.10)" tsan_backend
 # the extension image built and run on each engine (the legacy builder,
 # DOCKER_BUILDKIT=0: Engine 28 prints a deprecation notice and builds)
 ext_image() { # ext_image ENGINE
@@ -110,6 +138,14 @@ step "browser" browser
 
 read -r P F < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
 rm -f "$T_TALLY"
+echo
+# each run of a test is counted once, in the run it was in (the same suite
+# under ASan, valgrind or TSan is another run)
+echo "by run:"
+awk -F'\t' '{printf "  %5d passed, %3d failed  %s\n", $1, $2, $3}' "$STEP_TALLY"
+rm -f "$STEP_TALLY"
+echo "time per step (total $(((SECONDS - T0) / 60)) min $(((SECONDS - T0) % 60)) s):"
+printf '%s\n' "${step_times[@]}"
 echo
 awk '{p[$1]+=$2; f[$1]+=$3} END {for (e in p) print "engine " e ": " p[e] " passed, " f[e] " failed"}' \
   "$SR_ENGINE_TALLY" | sort

@@ -179,7 +179,8 @@ export function renderSteps(ol, steps, said = '') {
           'div',
           { class: 'step-body' },
           el('span', { class: 'step-name' }, name, el('span', { class: 'visually-hidden' }, st === 'ok' ? ': passed' : st === 'bad' ? ': failed' : ': skipped')),
-          s.message && st !== 'ok' && !same(s.message) ? el('span', { class: 'step-msg' }, sentence(s.message)) : null,
+          // a skipped step's reason is the failure above it: not repeated
+          s.message && st === 'bad' && !same(s.message) ? el('span', { class: 'step-msg' }, sentence(s.message)) : null,
           s.fix && st === 'bad' ? el('span', { class: 'step-fix' }, sentence(s.fix)) : null,
         ),
       );

@@ -9,7 +9,8 @@
 # (npm ci) when missing, the test engine (tests/env/docker-engine.sh) unless
 # DOCKER_HOST is already set, the registry test image (tests/env/images.sh)
 # and the backend binary (make). Screenshots land in tests/browser/screenshots/.
-# Env: SR_BIN (backend), SR_TEST_REGISTRY_IMAGE, CHROMIUM, SRT_KEEP_WORK=1.
+# Env: SR_BIN (backend), SR_TEST_REGISTRY_IMAGE, SR_TEST_GATEWAY_IMAGE, CHROMIUM,
+# SRT_KEEP_WORK=1, SRT_STANDINS_DIR (another tree's tests/standins), SRT_DEBUG=1.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -285,7 +285,12 @@ const badgeState = (page) => page.getAttribute('#state-badge', 'data-state');
 
 async function waitBadge(page, states, timeoutMs = 30000) {
   const want = [].concat(states);
-  await page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
+  try {
+    await page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
+  } catch (e) {
+    const st = await apiJSON('GET', '/api/status').catch(() => ({}));
+    throw new Error(`the badge did not show ${want.join(' or ')} (it shows ${await badgeState(page)}; status ${JSON.stringify(st.body)}): ${e.message}`);
+  }
   return badgeState(page);
 }
 
@@ -359,6 +364,8 @@ async function freshBackend(name) {
   }
   stateCount++;
   backend = await startBackend(0, { stateDir: path.join(WORK, `state-${stateCount}-${name}`), logName: `backend-${stateCount}-${name}.log` });
+  // the first look at the engine can be slow on a loaded machine
+  await waitFor('the new backend to know its state', async () => ['not-configured', 'stopped'].includes((await apiJSON('GET', '/api/status')).body.state), 60000, 300);
 }
 
 async function openSetupFolds(page) {
@@ -809,7 +816,7 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
   const busy = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
   assert.equal(busy, false, 'port 9999 is free for the marketplace screenshots');
   const bucket = 'acme-registry'; // the grant's one bucket; this test owns the name on the test Ceph
-  const rmBucket = () => run('radosgw-admin', ['-c', CEPH_CONF, 'bucket', 'rm', `--bucket=${bucket}`, '--purge-objects']).catch(() => {});
+  const rmBucket = () => run('radosgw-admin', ['-c', CEPH_CONF, 'bucket', 'rm', `--bucket=${bucket}`, '--purge-objects'], { timeout: 60000 }).catch(() => {});
   await rmBucket(); // left by an earlier run (owned by that run's gateway key pair)
   let res = await apiJSON('PUT', '/api/config', { mode: 'storj', port, bucket, accessGrant: ONE_BUCKET_GRANT, unencryptedKeys: true });
   if (res.status === 400 && res.body?.error?.field === 'unencryptedKeys') {

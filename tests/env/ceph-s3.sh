@@ -31,7 +31,8 @@
 #   S3_ACCESS_KEY / S3_SECRET_KEY
 #   S3_BUCKET           bucket to pre-create       (default registry)
 #   S3_OBJECTSTORE      memstore | bluestore       (default memstore)
-#   S3_MEM_BYTES        memstore capacity          (default 2 GiB, data lives in OSD RAM)
+#   S3_MEM_BYTES        memstore capacity          (default 6 GiB, data lives in OSD RAM,
+#                       taken as it is written; a running OSD with less is grown)
 #   S3_BLUESTORE_BYTES  sparse block file size     (default 20 GiB, allocated lazily)
 #   S3_INSTALL=1        apt-get install the packages if missing
 #   S3_TIMEOUT          seconds to wait per step   (default 60)
@@ -45,7 +46,7 @@ AK=${S3_ACCESS_KEY:-TESTACCESSKEY0000001}
 SK=${S3_SECRET_KEY:-testsecretkey0000000000000000000000000001}
 BUCKET=${S3_BUCKET:-registry}
 OBJECTSTORE=${S3_OBJECTSTORE:-memstore}
-MEM_BYTES=${S3_MEM_BYTES:-2147483648}
+MEM_BYTES=${S3_MEM_BYTES:-6442450944}
 BLUESTORE_BYTES=${S3_BLUESTORE_BYTES:-21474836480}
 TIMEOUT=${S3_TIMEOUT:-60}
 ENDPOINT="http://127.0.0.1:${PORT}"
@@ -130,6 +131,19 @@ add_host_endpoint() {
   wait_for "radosgw on $HOST_ENDPOINT" host_up
 }
 
+# grow_memstore: an OSD started with a smaller memstore than MEM_BYTES (an
+# older copy of this script: 2 GiB, which parallel test runs fill, and a
+# full OSD makes every write hang) gets the new capacity at run time
+grow_memstore() {
+  local have
+  have=$(sed -n 's/^memstore device bytes = \([0-9]*\)$/\1/p' "$CONF" 2>/dev/null)
+  [ -n "$have" ] && [ "$have" -lt "$MEM_BYTES" ] || return 0
+  grep -q '^osd objectstore = memstore' "$CONF" || return 0
+  log "growing the memstore from $have to $MEM_BYTES bytes"
+  timeout 30 ceph -c "$CONF" tell osd.0 injectargs "--memstore_device_bytes=$MEM_BYTES" >/dev/null 2>&1 &&
+    sed -i "s/^memstore device bytes = .*/memstore device bytes = $MEM_BYTES/" "$CONF"
+}
+
 case "${1:-start}" in
   stop) stop_all; exit 0 ;;
   start) ;;
@@ -142,6 +156,7 @@ esac
 for _ in 1 2 3 4 5; do
   if [ "$(s3curl HEAD "/$BUCKET")" = "200" ]; then
     host_up || add_host_endpoint
+    grow_memstore
     log "S3 already running at $ENDPOINT and $HOST_ENDPOINT"
     print_info
     exit 0

@@ -36,7 +36,11 @@
 #       FROM scratch: tests/standins/gateway/fwd.c, static. A stand-in for
 #       storjlabs/gateway: run as "IMAGE run ..."; reads
 #       /root/.local/share/storj/gateway/config.yaml; forwards server.address
-#       to standin.upstream (default 127.0.0.1:7480, the Ceph RGW).
+#       to standin.upstream (default 127.0.0.1:7480, the Ceph RGW), or to
+#       standin.front (STORJ_STANDIN_FRONT), the Storj-behaviour S3 front of
+#       tests/standins/storjfront.py, with which it registers its key pair and
+#       its grant's path cipher at start. The storj suites bake the front's
+#       address into a derived image: tests/standins/storjfront.sh gateway-image.
 #   BASE_IMAGE=debian:bookworm-slim      (tests/env/base-image.sh)
 #
 # Env: DOCKER_HOST (default: the engine of tests/env/docker-engine.sh),

@@ -156,7 +156,13 @@ s3_up() {
 
 # s3_mkbucket NAME: creates a bucket of the default Ceph user (signed PUT)
 s3_mkbucket() {
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
     --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
     "$S3_ENDPOINT/$1")" = 200 ]
+}
+
+# s3_rmbucket NAME: removes a test bucket and its objects, so that runs do
+# not fill the RGW's in-memory store (shared by everyone on the machine)
+s3_rmbucket() {
+  timeout 60 radosgw-admin -c "$CEPH_CONF" bucket rm --bucket="$1" --purge-objects >/dev/null 2>&1
 }

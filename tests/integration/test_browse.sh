@@ -35,16 +35,19 @@ done
 # clean-up (garbage-collect --delete-untagged) must keep the children
 R=http://127.0.0.1:$PORT/v2/team/multi
 MT_IDX=application/vnd.oci.image.index.v1+json
-MT_IMG=application/vnd.docker.distribution.manifest.v2+json
+# Engine 20.10 pushes Docker v2 manifests, Engine 28.5 (containerd store) OCI ones
+MT_IMG="application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
 "$ROOT/tests/env/random-image.sh" srt-src/multi:1 1 128 >/dev/null
 "$ROOT/tests/env/random-image.sh" srt-src/multi:2 1 128 >/dev/null
 children=()
 for n in 1 2; do
   $DOCKER tag "srt-src/multi:$n" "localhost:$PORT/team/multi:child$n"
   $DOCKER push "localhost:$PORT/team/multi:child$n" >/dev/null 2>&1 || t_fail "push team/multi:child$n"
-  d=$(curl -sfI -H "Accept: $MT_IMG" "$R/manifests/child$n" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+  head=$(curl -sfI -H "Accept: $MT_IMG" "$R/manifests/child$n" | tr -d '\r')
+  d=$(sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p' <<<"$head")
+  mt=$(sed -n 's/^[Cc]ontent-[Tt]ype: //p' <<<"$head")
   size=$(curl -sf -H "Accept: $MT_IMG" "$R/manifests/child$n" | wc -c)
-  children+=("$(jq -nc --arg d "$d" --argjson s "$size" --arg mt "$MT_IMG" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
+  children+=("$(jq -nc --arg d "$d" --argjson s "$size" --arg mt "$mt" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
     '{mediaType:$mt, digest:$d, size:$s, platform:{os:"linux", architecture:$a}}')")
 done
 index=$(jq -nc --arg mt "$MT_IDX" --argjson a "${children[0]}" --argjson b "${children[1]}" '{schemaVersion:2, mediaType:$mt, manifests:[$a,$b]}')
@@ -162,4 +165,5 @@ t_eq "lastGc is unchanged" "$gc_before" "$(jq -c .lastGc <<<"$st")"
 api DELETE /api/registry >/dev/null; wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
+s3_rmbucket "$BUCKET" || echo "# could not remove bucket $BUCKET"
 t_end

@@ -23,8 +23,24 @@ BUCKET=srt-chk-$RANDOM$RANDOM
 MISSING=srt-chk-new-$RANDOM$RANDOM
 t_check "bucket $BUCKET created in Ceph RGW" s3_mkbucket "$BUCKET"
 PORT=$(free_port)
+# storj mode: the gateway stand-in reaches Ceph through the Storj-behaviour
+# S3 front (profile selfhosted), which containers reach on $HOST_IP
+source "$ROOT/tests/standins/frontlib.sh"
+front_start selfhosted || { t_fail "the S3 front (selfhosted) starts"; t_end; exit 1; }
+GWF_ENDPOINT=$FRONT_ENDPOINT GWF_PID=$FRONT_PID
+eval "$("$SF" gateway-image "$FRONT_CADDR" "$GW_IMAGE")" || { t_fail "gateway stand-in image behind the front"; t_end; exit 1; }
+GW_IMAGE=$GATEWAY_FRONT_IMAGE
+AUTH_PID=
+cleanup() {
+  front_stop
+  "$SF" stop "$GWF_PID"
+  [ -z "$AUTH_PID" ] || kill "$AUTH_PID" 2>/dev/null
+  $DOCKER rmi "$GATEWAY_FRONT_IMAGE" >/dev/null 2>&1
+}
+trap cleanup EXIT
 start_backend check || { t_fail "backend starts"; t_end; exit 1; }
 
+jqe() { jq -e "$@" >/dev/null; }
 # check_run [BODY]: POST /api/storage/check, wait for its lastCheck; prints it
 check_at() { api GET /api/status | jq -r '.lastCheck.at // ""'; }
 check_done() { [ "$(api GET /api/status | jq -r '.job // ""')" != check ] && [ "$(check_at)" != "$1" ]; }
@@ -136,8 +152,11 @@ c=$(check_run)
 t_eq "storj: missing bucket through the gateway" no_such_bucket "$(jq -r .code <<<"$c")"
 t_check "storj: the messages name the gateway container" jqe '.steps[0].message | test("gateway container")' <<<"$c"
 t_eq "storj: the gateway started for the check is stopped again" "" "$($DOCKER ps -q --filter label=io.storj.registry.role=gateway)"
+"$SF" reset "$GWF_ENDPOINT" >/dev/null
 c=$(check_run '{"createBucket":true}')
 t_eq "storj: created through the gateway, then all steps pass" true "$(jq -r .ok <<<"$c")"
+t_check "storj: with encrypted keys the check's listing cost the gateway an exhaustive listing" \
+  test "$("$SF" stats "$GWF_ENDPOINT" | jq -r .exhaustiveListings)" -ge 1
 t_check "storj: the bucket exists in Ceph" "$ROOT/tests/env/s3-list.sh" "$GWBUCKET"
 api POST /api/registry/start >/dev/null
 t_check "storj: start (which checks through the gateway first) reaches running" wait_state running 90
@@ -148,6 +167,117 @@ t_eq "storj: the registry still runs" running "$(state)"
 t_check "no gateway key in any response" no_secret_in "$(api GET /api/status)$(api GET /api/config)" "$GW_SK"
 api POST /api/registry/stop >/dev/null
 wait_state stopped 60
+
+# --- encrypted object keys on the hosted gateway: the Storj-behaviour S3 front
+# STAND-IN (tests/standins/storjfront.py, profile hosted) refuses the
+# registry's kind of listing for keys whose grant encrypts object keys; the
+# Auth Service STAND-IN (tests/standins/authsvc.py) tells it each grant's
+# cipher, as the real service knows it
+if front_start hosted; then
+  HAK=j$(head -c 200 /dev/urandom | tr -dc 'a-z2-7' | head -c 27)
+  HSK=j$(head -c 400 /dev/urandom | tr -dc 'a-z2-7' | head -c 52)
+  HBUCKET=srt-chk-hosted-$RANDOM$RANDOM
+  "$ROOT/tests/env/s3-user.sh" "$HAK" "$HSK" "$HBUCKET" >/dev/null 2>&1 || t_fail "Ceph user for the issued keys"
+  python3 "$ROOT/tests/standins/authsvc.py" 0 --access-key "$HAK" --secret-key "$HSK" \
+    --endpoint "$FRONT_ENDPOINT" --front "$FRONT_ENDPOINT" >"$WORK/authsvc-check.log" 2>&1 &
+  AUTH_PID=$!
+  wait_until 10 grep -q 'listening on' "$WORK/authsvc-check.log" || t_fail "auth stand-in starts"
+  AUTH_URL=http://$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/authsvc-check.log" | head -1)
+  # the sample grant names no path cipher: uplink reads it as ENC_AESGCM
+  saved=$(api PUT /api/config "$(jq -nc --arg g "$SAMPLE_GRANT" --arg b "$HBUCKET" --arg u "$AUTH_URL" \
+    '{mode:"storj-hosted",bucket:$b,accessGrant:$g,authService:$u,unencryptedKeys:false,s3:null}')")
+  t_eq "hosted: saved (the grant registered)" 200 "$(last_status)"
+  t_eq "hosted: the PUT answer carries the verdict" storj-hosted "$(jq -r .registry.mode <<<"$saved")"
+  t_eq "hosted: encrypted keys are an error there, with the one-click fix" "error unencrypted-keys" \
+    "$(jq -r '.registry.findings[] | select(.code=="path_encryption") | "\(.severity) \(.action)"' <<<"$saved")"
+  t_check "hosted: the mode is named by its label" jqe '.registry.findings[] | select(.code=="path_encryption") | .message | test("\"Storj hosted gateway\"")' <<<"$saved"
+  v=$(api POST /api/grant/inspect '{"mode":"storj"}')
+  t_eq "inspect in \"Storj (recommended)\": a warning, never \"use the storj mode\"" "warning false" \
+    "$(jq -r '.registry.findings[] | select(.code=="path_encryption") | "\(.severity) \(.message | test("storj mode"))"' <<<"$v")"
+  v=$(api POST /api/grant/inspect '{"mode":"storj-native","unencryptedKeys":true}')
+  t_check "inspect in the native mode: not affected, the setting ignored" jqe '[.registry.findings[] | select(.code=="native_not_affected") | .message | test("ignored")] == [true]' <<<"$v"
+  t_eq "inspect: no path_encryption warning in the native mode" 0 "$(jq '[.warnings[] | select(.code=="path_encryption")] | length' <<<"$v")"
+  t_eq "hosted: the front knows the key as ENC_AESGCM" ENC_AESGCM "$(front_stat ".keys[\"$HAK\"].pathCipher")"
+  front_reset
+  c=$(check_run)
+  t_eq "encrypted keys: the check fails at the listing" encrypted_keys_listing "$(jq -r .code <<<"$c")"
+  t_eq "encrypted keys: write and read pass, list fails, delete passes" "true true false true" \
+    "$(jq -r '[.steps[] | select(.id=="write" or .id=="read" or .id=="list" or .id=="delete") | .ok] | map(tostring) | join(" ")' <<<"$c")"
+  t_check "encrypted keys: the fix offers unencrypted object keys" jqe '.steps[] | select(.id=="list") | .fix | test("unencrypted object keys")' <<<"$c"
+  t_check "encrypted keys: the front refused the listing" test "$(front_stat .refused.listing)" -ge 1
+  saved=$(api PUT /api/config '{"unencryptedKeys":true}')
+  t_eq "unencryptedKeys saved" 200 "$(last_status)"
+  t_eq "unencryptedKeys: in GET /api/config" true "$(api GET /api/config | jq -r .unencryptedKeys)"
+  t_eq "unencryptedKeys: registered again, as ENC_NULL" ENC_NULL "$(front_stat ".keys[\"$HAK\"].pathCipher")"
+  t_check "unencryptedKeys: the verdict warns that older objects are not seen" jqe --arg b "$HBUCKET" '.registry.findings[] | select(.code=="existing_objects_hidden") | .message | contains($b)' <<<"$saved"
+  front_reset
+  c=$(check_run)
+  t_eq "unencryptedKeys: the check passes" true "$(jq -r .ok <<<"$c")"
+  t_eq "unencryptedKeys: nothing refused" 0 "$(front_stat .refused.listing)"
+  t_check "the grant and the issued secret are in no response or log line" no_secret_in \
+    "$(api GET /api/status)$(api GET /api/config)$(cat "$BLOG")" "$SAMPLE_GRANT" "$HSK"
+  api PUT /api/config '{"unencryptedKeys":false,"mode":"local"}' >/dev/null
+  front_stop
+  kill "$AUTH_PID" 2>/dev/null
+  AUTH_PID=
+else
+  t_fail "the Storj-behaviour S3 front starts (tests/standins/storjfront.sh)"
+fi
+
+# --- what runs, not what is saved: a port change while the registry runs
+P1=$(free_port)
+P2=$(free_port)
+[ "$P1" != "$P2" ] || P2=$((P1 + 1))
+v2() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/")" = 200 ]; }
+api PUT /api/config "{\"mode\":\"local\",\"port\":$P1}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "local registry on port $P1 runs" wait_state running 90
+t_eq "status.endpoint is the running one" "localhost:$P1" "$(api GET /api/status | jq -r .endpoint)"
+t_eq "no pending change" null "$(api GET /api/status | jq -c .pendingChange)"
+api PUT /api/config "{\"port\":$P2}" >/dev/null
+t_eq "port change saved while running" 200 "$(last_status)"
+sleep 1 # a few monitor rounds (--monitor-interval 300)
+st=$(api GET /api/status)
+t_eq "status.endpoint stays the running one" "localhost:$P1" "$(jq -r .endpoint <<<"$st")"
+t_eq "pendingChange shows the new endpoint" "localhost:$P2" "$(jq -r .pendingChange.endpoint <<<"$st")"
+t_eq "pendingChange names the field" '["port"]' "$(jq -c .pendingChange.fields <<<"$st")"
+t_eq "pendingChange names the mode" local "$(jq -r .pendingChange.mode <<<"$st")"
+t_eq "pendingRestart stays true" true "$(jq -r .pendingRestart <<<"$st")"
+t_eq "the registry is still healthy (probes follow what runs)" running "$(jq -r .state <<<"$st")"
+t_check "the old endpoint keeps answering" v2 "$P1"
+t_check "the new port does not answer yet" bash -c "! curl -s -o /dev/null --max-time 2 http://127.0.0.1:$P2/v2/"
+t_check "push to the old endpoint works" push_pull_roundtrip "$P1" whatruns
+api GET /api/repositories >/dev/null
+t_eq "browsing follows the running registry" 200 "$(last_status)"
+# a restart of the backend remembers what runs
+stop_backend
+start_backend check || t_fail "backend starts again"
+wait_until 10 bash -c "[ \"\$(curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -r .state)\" = running ]"
+st=$(api GET /api/status)
+t_eq "after a backend restart: endpoint still the running one" "localhost:$P1" "$(jq -r .endpoint <<<"$st")"
+t_eq "after a backend restart: still pending" "localhost:$P2" "$(jq -r .pendingChange.endpoint <<<"$st")"
+# garbage collection uses the configuration the registry was started with
+api POST /api/registry/gc >/dev/null
+t_eq "gc accepted" 202 "$(last_status)"
+t_check "gc finishes" wait_until 120 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.lastGc != null and .job == null' >/dev/null"
+t_check "gc ends with the registry running again" wait_state running 120
+st=$(api GET /api/status)
+t_eq "gc succeeded" true "$(jq -r .lastGc.ok <<<"$st")"
+t_check "after gc the old endpoint answers" v2 "$P1"
+t_eq "after gc the change is still pending" "localhost:$P2" "$(jq -r .pendingChange.endpoint <<<"$st")"
+t_check "the pushed image survived gc" pull_again "$P1" whatruns
+api POST /api/registry/restart >/dev/null
+t_check "restart applies the change" wait_until 90 v2 "$P2"
+wait_state running 60
+st=$(api GET /api/status)
+t_eq "after restart: status.endpoint follows" "localhost:$P2" "$(jq -r .endpoint <<<"$st")"
+t_eq "after restart: no pending change" null "$(jq -c .pendingChange <<<"$st")"
+t_check "after restart: the old port is closed" bash -c "! curl -s -o /dev/null --max-time 2 http://127.0.0.1:$P1/v2/"
+t_check "after restart: the image is there on the new port" pull_again "$P2" whatruns
+api DELETE /api/registry >/dev/null
+wait_until 30 bash -c "[ -z \"\$($DOCKER ps -aq --filter label=io.storj.registry.managed=true)\" ]"
+t_check "remove forgets what ran" bash -c "[ ! -e '$STATE/running.json' ]"
+t_eq "after remove: the endpoint is the saved one" "localhost:$P2" "$(api GET /api/status | jq -r .endpoint)"
 
 stop_backend
 remove_managed

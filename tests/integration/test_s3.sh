@@ -62,4 +62,5 @@ api DELETE /api/registry >/dev/null
 wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
+s3_rmbucket "$BUCKET" || echo "# could not remove bucket $BUCKET"
 t_end

@@ -25,7 +25,7 @@ $DOCKER push "localhost:$PORT/drop:1" >/dev/null 2>&1 || t_fail "push drop:1"
 # a multi-arch index, tagged, whose children are in its repository without
 # a tag (pushed by digest after mounting their blobs, as crane and buildx do)
 MT_IDX=application/vnd.oci.image.index.v1+json
-MT_IMG=application/vnd.docker.distribution.manifest.v2+json
+MT_IMG="application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
 R=http://127.0.0.1:$PORT/v2
 children=()
 for n in 1 2; do
@@ -37,8 +37,9 @@ for n in 1 2; do
     [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$R/multi/blobs/uploads/?mount=$b&from=multi-src")" = 201 ] || t_fail "blob ${b:7:12} mounted"
   done
   d=sha256:$(printf '%s' "$m" | sha256sum | cut -c1-64)
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: $MT_IMG" --data-binary "$m" "$R/multi/manifests/$d")" = 201 ] || t_fail "child $n pushed by digest"
-  children+=("$(jq -nc --arg d "$d" --argjson s "${#m}" --arg mt "$MT_IMG" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
+  mt=$(jq -r .mediaType <<<"$m")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: $mt" --data-binary "$m" "$R/multi/manifests/$d")" = 201 ] || t_fail "child $n pushed by digest"
+  children+=("$(jq -nc --arg d "$d" --argjson s "${#m}" --arg mt "$mt" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
     '{mediaType:$mt, digest:$d, size:$s, platform:{os:"linux", architecture:$a}}')")
 done
 index=$(jq -nc --arg mt "$MT_IDX" --argjson a "${children[0]}" --argjson b "${children[1]}" '{schemaVersion:2, mediaType:$mt, manifests:[$a,$b]}')

@@ -111,15 +111,19 @@ t_eq "credentials kept when the grant is not retyped" "$AK" "$(api GET /api/conf
 api PUT /api/config "$(jq -nc --arg g "$ENC_GRANT" --arg u "$OK_URL" '{accessGrant:$g,authService:$u}')" >/dev/null
 t_eq "the encrypted grant is registered and saved" 200 "$(last_status)"
 t_eq "the Auth Service told the front: ENC_AESGCM" ENC_AESGCM "$(front_stat ".keys[\"$AK\"].pathCipher")"
-api POST /api/registry/restart >/dev/null
-t_check "restart with the encrypted grant reaches running" wait_state running 90
 front_reset
-code=$(blob_upload "$PORT" hosted/enc)
-t_eq "ENC_AESGCM: a layer upload (what docker push does) fails at its commit" 500 "$code"
-echo "# the registry answered: $(head -c 300 "$WORK/blob-answer")"
+api POST /api/registry/restart >/dev/null
+# the storage check before the start makes the registry's kind of listing
+# (a prefix not ending in '/'), which the hosted gateway refuses: the start
+# stops there, in plain words, instead of every push failing later
+t_check "restart with the encrypted grant ends failed (the storage check)" wait_state failed 90
+st=$(api GET /api/status)
+t_eq "ENC_AESGCM: the start failed its storage check" storage_check_failed "$(jq -r .error.code <<<"$st")"
+t_eq "ENC_AESGCM: the check names the refused listing" encrypted_keys_listing "$(jq -r .lastCheck.code <<<"$st")"
+t_eq "ENC_AESGCM: the list step failed, the object was still deleted" "false true" \
+  "$(jq -r '[.lastCheck.steps[] | select(.id=="list" or .id=="delete") | .ok] | map(tostring) | join(" ")' <<<"$st")"
+t_check "ENC_AESGCM: the hint offers unencrypted object keys" grep -q "unencrypted object keys" <<<"$(jq -r .error.hint <<<"$st")"
 t_check "ENC_AESGCM: the front refused listings with 501" test "$(front_stat .refused.listing)" -ge 1
-t_check "ENC_AESGCM: the registry's logs show Storj's 501 NotImplemented" bash -c \
-  "curl -s --unix-socket '$API_SOCK' 'http://localhost/api/registry/logs?tail=2000' | jq -r '.lines[].text' | grep -E 'NotImplemented|501' | grep -q ."
 t_eq "ENC_AESGCM: nothing of the image under repositories/" 0 \
   "$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/repositories/hosted/enc/_manifests/ | wc -l)"
 

@@ -48,7 +48,7 @@ push_mixed() {
   MIXED_ID=$(mixed_image "srt-src/$name:1") || return 1
   $DOCKER tag "srt-src/$name:1" "localhost:$port/$name:1" || return 1
   t0=$(date +%s)
-  $DOCKER push "localhost:$port/$name:1" >"$WORK/push-${name//\//-}.log" 2>&1
+  timeout 900 $DOCKER push "localhost:$port/$name:1" >"$WORK/push-${name//\//-}.log" 2>&1
   rc=$?
   MIXED_SECS=$(($(date +%s) - t0))
   return $rc
@@ -58,7 +58,7 @@ push_mixed() {
 pull_mixed() {
   local port=$1 name=$2 pulled
   $DOCKER rmi "localhost:$port/$name:1" "srt-src/$name:1" >/dev/null 2>&1
-  $DOCKER pull "localhost:$port/$name:1" >"$WORK/pull-${name//\//-}.log" 2>&1 || { tail -3 "$WORK/pull-${name//\//-}.log"; return 1; }
+  timeout 900 $DOCKER pull "localhost:$port/$name:1" >"$WORK/pull-${name//\//-}.log" 2>&1 || { tail -3 "$WORK/pull-${name//\//-}.log"; return 1; }
   pulled=$($DOCKER image inspect --format '{{.Id}}' "localhost:$port/$name:1")
   [ "$pulled" = "$MIXED_ID" ] || { echo "image id changed: $MIXED_ID -> $pulled"; return 1; }
 }
@@ -73,7 +73,7 @@ browse_delete_gc() {
   t_eq "$label: the repository is listed with its tag" 1 \
     "$(jq --arg n "$name" '[.repositories[] | select(.name==$n) | .tags[] | select(.tag=="1")] | length' <<<"$repos")"
   t_eq "$label: 3 layers" 3 "$(jq --arg n "$name" '[.repositories[] | select(.name==$n) | .tags[0].layers][0]' <<<"$repos")"
-  digest=$(jq -r --arg n "$name" '.repositories[] | select(.name==$n) | .tags[0].digest' <<<"$repos")
+  digest=$(jq -r --arg n "$name" '[.repositories[] | select(.name==$n) | .tags[0].digest][0]' <<<"$repos")
   before=$("$ROOT/tests/env/s3-list.sh" "$bucket" docker/registry/v2/blobs/ | wc -l)
   api DELETE "/api/repositories/$name/manifests/$digest" >/dev/null
   t_eq "$label: deleting the image answers 200" 200 "$(last_status)"

@@ -18,8 +18,10 @@ miniogw/gateway_listing.go, multipart.go):
   ListObjects / ListObjectsV2 when the key's path cipher is not ENC_NULL
       - prefix empty or ending in '/', delimiter '' or '/': served, but the
         <Contents> and <CommonPrefixes> of each page come back in the order
-        of a hash of the key (encrypted keys are not listed in lexical
-        order); the same for <Upload> in ListMultipartUploads.
+        encrypted keys have: each path component sorted by a hash of it, so
+        siblings are not in lexical order while every "directory" stays
+        contiguous (Storj encrypts each component on its own); the same for
+        <Upload> in ListMultipartUploads.
       - any other prefix or delimiter:
           profile hosted (Gateway-MT, self-managed-encryption project made
           after 2025-11-30): 501 NotImplemented with Storj's message.
@@ -81,6 +83,7 @@ COMPLETE_BODY_MAX = 4 << 20   # CompleteMultipartUpload XML (10000 parts fit)
 LIST_BODY_MAX = 64 << 20      # a listing page that is reordered
 COPY_BUF = 1 << 20
 CONNECT_TIMEOUT = 10
+DEBUG = os.environ.get("STORJFRONT_DEBUG") == "1"  # one line per request, no header values
 
 CIPHERS = {"ENC_UNSPECIFIED": 0, "ENC_NULL": 1, "ENC_AESGCM": 2, "ENC_SECRETBOX": 3}
 CIPHER_NAMES = {v: k for k, v in CIPHERS.items()}
@@ -409,6 +412,13 @@ def plain(status, reason, body, ctype="text/plain; charset=utf-8", close=False):
 # ---------------------------------------------------------------------------
 # Listings under encrypted keys: a deterministic, non-lexical order
 
+def encrypted_order(key):
+    """Where a key sorts when each path component is encrypted on its own
+    (storj/common encryption/path.go): siblings by their ciphertext, here a
+    hash, and every subtree stays contiguous, as on Storj."""
+    return tuple(hashlib.sha256(c).digest() for c in key.split(b"/"))
+
+
 def reorder(body, tag, keytag):
     pat = re.compile(rb"<%s>.*?</%s>" % (tag, tag), re.S)
     blocks = pat.findall(body)
@@ -418,7 +428,7 @@ def reorder(body, tag, keytag):
 
     def weight(b):
         m = kpat.search(b)
-        return hashlib.sha256(m.group(1) if m else b).digest()
+        return encrypted_order(m.group(1) if m else b)
 
     it = iter(sorted(blocks, key=weight))
     return pat.sub(lambda _m: next(it), body), len(blocks)
@@ -524,6 +534,9 @@ class Conn:
                 if raw is None:
                     break
                 req = Request(raw)
+                if DEBUG:
+                    log(f"debug: {req.method} {req.target[:160]} cl={req.h('content-length')} "
+                        f"te={req.h('transfer-encoding')} expect={req.h('expect')}")
                 if req.path.startswith("/_standin/"):
                     keep = self.control(req)
                 else:
@@ -771,6 +784,8 @@ class Conn:
                 continue
             break
         rfr = resp.framing(True, req.method, resp.status)
+        if DEBUG:
+            log(f"debug:   -> {resp.status} {rfr}")
         keep = not resp.wants_close() and rfr[0] != "eof" and body_sent
         if transform and resp.status == 200 and rfr[0] != "none":
             data = self.up_rd.read_body(rfr, LIST_BODY_MAX)

@@ -28,13 +28,11 @@ static void test_host_allowed(void **state)
         /* the listener's own names and port */
         {"127.0.0.1:8090", PORT, 1},
         {"localhost:8090", PORT, 1},
-        {"[::1]:8090", PORT, 1},
         {"127.0.0.1:1", 1, 1},
         {"localhost:65535", 65535, 1},
         /* no port means 80 */
         {"127.0.0.1", 80, 1},
         {"localhost", 80, 1},
-        {"[::1]", 80, 1},
         {"127.0.0.1", PORT, 0},
         {"localhost", PORT, 0},
         {"[::1]", PORT, 0},
@@ -77,7 +75,7 @@ static void test_host_allowed(void **state)
         {"LOCALHOST:8090", PORT, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int got = http_host_allowed(cases[i].value, cases[i].port);
+        int got = http_host_allowed(cases[i].value, "127.0.0.1", cases[i].port);
         if (got != cases[i].want)
             fail_msg("Host %s%s%s (port %d): got %d want %d", cases[i].value ? "\"" : "",
                      cases[i].value ? cases[i].value : "(none)", cases[i].value ? "\"" : "",
@@ -93,7 +91,7 @@ static void test_origin_allowed(void **state)
         /* the UI's own origin */
         {"http://127.0.0.1:8090", PORT, 1},
         {"http://localhost:8090", PORT, 1},
-        {"http://[::1]:8090", PORT, 1},
+
         {"http://127.0.0.1", 80, 1},
         /* other schemes */
         {"https://127.0.0.1:8090", PORT, 0},
@@ -119,11 +117,38 @@ static void test_origin_allowed(void **state)
         {"http://user@127.0.0.1:8090", PORT, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int got = http_origin_allowed(cases[i].value, cases[i].port);
+        int got = http_origin_allowed(cases[i].value, "127.0.0.1", cases[i].port);
         if (got != cases[i].want)
             fail_msg("Origin %s (port %d): got %d want %d",
                      cases[i].value ? cases[i].value : "(none)", cases[i].port, got, cases[i].want);
     }
+}
+
+/* The allow-list follows the address the listener is bound to: a listener on
+ * [::1] does not answer to 127.0.0.1 and the other way round, and one on
+ * 127.0.0.5 answers to that address. */
+static void test_host_follows_the_bound_address(void **state)
+{
+    static const struct {
+        const char *bound, *host;
+        int want;
+    } rows[] = {
+        {"127.0.0.1", "127.0.0.1:8090", 1}, {"127.0.0.1", "[::1]:8090", 0},
+        {"127.0.0.1", "localhost:8090", 1}, {"[::1]", "[::1]:8090", 1},
+        {"[::1]", "127.0.0.1:8090", 0},     {"[::1]", "localhost:8090", 1},
+        {"[::1]", "[::1]", 0},              {"127.0.0.5", "127.0.0.5:8090", 1},
+        {"127.0.0.5", "127.0.0.1:8090", 0}, {"", "127.0.0.1:8090", 0},
+        {NULL, "localhost:8090", 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        int got = http_host_allowed(rows[i].host, rows[i].bound, PORT);
+        if (got != rows[i].want)
+            fail_msg("Host %s on %s: got %d want %d", rows[i].host,
+                     rows[i].bound ? rows[i].bound : "(none)", got, rows[i].want);
+    }
+    if (!http_origin_allowed("http://[::1]:8090", "[::1]", PORT) ||
+        http_origin_allowed("http://127.0.0.1:8090", "[::1]", PORT))
+        fail_msg("Origin must follow the bound address");
 }
 
 int main(void)
@@ -131,6 +156,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_host_allowed),
         cmocka_unit_test(test_origin_allowed),
+        cmocka_unit_test(test_host_follows_the_bound_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,10 @@
  * Differences from the real gateway: nothing is encrypted or sent to Storj;
  * without standin.front the access grant is only checked for presence;
  * listen addresses other than loopback are refused (the tests may only
- * listen on loopback), and the upstream and the front must be on loopback
+ * listen on loopback or on their 198.18.0.0/15 bridges): 0.0.0.0 (or ::) is
+ * taken only where every address of the network namespace is loopback, in
+ * 198.18.0.0/15 or IPv6 link-local (a container on a test bridge), never in
+ * the host's network; the upstream and the front must be on loopback
  * or on the tests' 198.18.0.0/15 bridge; the real image sets
  * STORJ_SERVER_ADDRESS=0.0.0.0:7777 in its environment, this one does not.
  *
@@ -40,6 +43,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -382,6 +386,34 @@ static int is_test_address(const struct sockaddr_storage *ss) {
 }
 
 static int write_all(int fd, const char *b, size_t n);
+
+static int is_unspecified(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET)
+    return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+  return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* 1 when every interface address here is loopback, in 198.18.0.0/15 or IPv6
+ * link-local: then listening on all of them stays on the tests' bridge. */
+static int only_test_interfaces(void) {
+  struct ifaddrs *ifs;
+  if (getifaddrs(&ifs) < 0) return 0;
+  int ok = 1;
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      struct sockaddr_storage ss;
+      memset(&ss, 0, sizeof ss);
+      memcpy(&ss, i->ifa_addr, sizeof(struct sockaddr_in));
+      if (!is_test_address(&ss)) ok = 0;
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const struct in6_addr *a = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+      if (!IN6_IS_ADDR_LOOPBACK(a) && !IN6_IS_ADDR_LINKLOCAL(a)) ok = 0;
+    }
+  }
+  freeifaddrs(ifs);
+  return ok;
+}
 
 /* ------------------------------------------------------------------------ */
 /* The grant's default path cipher (storj.md 1.1, 1.2, 4.4a)                */
@@ -752,9 +784,10 @@ int main(int argc, char **argv) {
   socklen_t listen_len;
   if (parse_addr(settings[K_ADDRESS].value, &listen_addr, &listen_len) < 0)
     die("server.address '%s' is not a numeric HOST:PORT", settings[K_ADDRESS].value);
-  if (!is_loopback(&listen_addr))
+  if (!is_loopback(&listen_addr) && !(is_unspecified(&listen_addr) && only_test_interfaces()))
     die("server.address '%s' (from %s) is not a loopback address; this test stand-in "
-        "only listens on loopback",
+        "only listens on loopback (or on every address where all of them are on a "
+        "198.18.0.0/15 test bridge)",
         settings[K_ADDRESS].value, settings[K_ADDRESS].source);
   if (parse_addr(settings[K_UPSTREAM].value, &upstream_addr, &upstream_len) < 0)
     die("standin.upstream '%s' is not a numeric HOST:PORT", settings[K_UPSTREAM].value);
