@@ -133,24 +133,26 @@ managed_restart() {
 }
 if [[ $SKIP != *" xfer "* ]]; then
   IMG_ID=$(SRT_WORK_DIR=$W tests/env/random-image.sh bench/big:1 3 102400)
+  # bare first, then managed (a run before this order pushed to the managed
+  # one first: see the README); each pull with the image removed locally
   api DELETE '/api/registry?purge=true' >/dev/null; managed_gone
-  api POST /api/registry/start >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" >/dev/null
-  xfer local-managed "$PORT"
-  api POST /api/registry/stop >/dev/null; wait_state stopped
   printf '{"version":"0.1","storage":{"filesystem":{"rootdirectory":"/var/lib/registry"}},"http":{"addr":"127.0.0.1:%s"}}\n' \
     "$PORT" >"$W/config.yml"
   "${BARE_RUN[@]}" >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" >/dev/null
-  xfer local-bare "$PORT"; xpull local-bare "$PORT"; $DOCKER rm -f bench-bare >/dev/null
+  xfer local-bare "$PORT"; $DOCKER stop -t 5 bench-bare >/dev/null
   api POST /api/registry/start >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" >/dev/null
-  xpull local-managed "$PORT"
+  xfer local-managed "$PORT"; xpull local-managed "$PORT"
+  api POST /api/registry/stop >/dev/null; wait_state stopped
+  $DOCKER start bench-bare >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" >/dev/null
+  xpull local-bare "$PORT"; $DOCKER rm -f bench-bare >/dev/null
   if [[ $SKIP != *" s3 "* ]]; then
     BM=srbm$RANDOM$RANDOM; BB=srbb$RANDOM$RANDOM; BUCKETS+=("$BM" "$BB"); s3_mkbucket "$BM"; s3_mkbucket "$BB"
+    bare_s3 "$BB"; xfer s3-bare "$PORT"; $DOCKER stop -t 5 bench-bare >/dev/null
     s3_config "$S3_ENDPOINT" "$BM"; managed_restart
-    xfer s3-managed "$PORT"; api POST /api/registry/stop >/dev/null; wait_state stopped
-    bare_s3 "$BB"; xfer s3-bare "$PORT"; xpull s3-bare "$PORT"; $DOCKER rm -f bench-bare >/dev/null
-    api POST /api/registry/start >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" 300000 >/dev/null
-    xpull s3-managed "$PORT"
+    xfer s3-managed "$PORT"; xpull s3-managed "$PORT"
     api DELETE /api/registry >/dev/null; managed_gone
+    $DOCKER start bench-bare >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" >/dev/null
+    xpull s3-bare "$PORT"; $DOCKER rm -f bench-bare >/dev/null
     s3_rmbucket "$BM"; s3_rmbucket "$BB"
   fi
   $DOCKER rmi -f "$IMG_ID" >/dev/null 2>&1 || true
@@ -182,6 +184,7 @@ if [[ $SKIP != *" browse "* ]]; then
   RSS_BROWSE=$(rss_kib $BPID)
   if [[ $SKIP != *" s3 "* ]]; then
     BF=srbf$RANDOM$RANDOM; BUCKETS+=("$BF"); s3_mkbucket "$BF"
+    api DELETE /api/registry >/dev/null; managed_gone # its port is the bare one's
     bare_s3 "$BF"; python3 bench/populate.py "http://127.0.0.1:$PORT" "$REPOS" 16 >/dev/null
     $DOCKER rm -f bench-bare >/dev/null
     python3 bench/latency_front.py 0 127.0.0.1 "${S3_ENDPOINT##*:}" 50 >"$W/front.log" &
