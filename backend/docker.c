@@ -152,6 +152,16 @@ static int engine_error(struct err *e, int status, const char *code, const char 
     return -1;
 }
 
+/* A 200 whose body is not the JSON the API promises (a broken engine or
+ * something in between). */
+static int bad_answer(struct err *e, const char *method, const char *path)
+{
+    return err_set(e, 502, "docker_bad_answer", NULL,
+                   "the Docker engine's answer to %s %.80s was not valid JSON: restart Docker if "
+                   "this persists",
+                   method, path);
+}
+
 int docker_negotiate(struct docker *d, struct err *e)
 {
     struct buf b = {.max = 65536};
@@ -348,6 +358,10 @@ int docker_create(struct docker *d, const char *name, json_t *spec, char id[72],
     }
     j = json_loadb(b.data, b.len, 0, NULL);
     const char *cid = json_string_value(json_object_get(j, "Id"));
+    if (!j) {
+        bad_answer(e, "POST", "/containers/create");
+        goto out;
+    }
     if (!cid || strlen(cid) >= 72) {
         err_set(e, 502, "create_failed", NULL, "the engine created a container without an id");
         goto out;
@@ -421,11 +435,14 @@ json_t *docker_inspect(struct docker *d, const char *id, struct err *e)
     json_t *j = NULL;
     snprintf(path, sizeof path, "/containers/%s/json", id);
     if (docker_call(d, "GET", path, NULL, NULL, 0, &status, &b, 10, e) == 0) {
-        if (status == 200)
-            j = json_loadb(b.data, b.len, 0, NULL);
-        else
+        if (status != 200)
             engine_error(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "docker_error",
                          "inspecting the container failed", &b);
+        else if (!json_is_object(j = json_loadb(b.data, b.len, 0, NULL))) {
+            json_decref(j);
+            j = NULL;
+            bad_answer(e, "GET", path);
+        }
     }
     buf_free(&b);
     return j;
@@ -451,7 +468,10 @@ json_t *docker_list(struct docker *d, const char *label, struct err *e)
         if (!json_is_array(j)) {
             json_decref(j);
             j = NULL;
-            engine_error(e, 502, "docker_error", "listing containers failed", &b);
+            if (status == 200)
+                bad_answer(e, "GET", "/containers/json");
+            else
+                engine_error(e, 502, "docker_error", "listing containers failed", &b);
         }
     }
     buf_free(&b);

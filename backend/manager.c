@@ -78,6 +78,7 @@ struct manager {
     json_t *containers; /* [{role,id,name,image,state,health}] */
     struct observed reg, gw;
     int reg_healthy;
+    long reg_http; /* what GET /v2/ answered: 503 while its storage is away */
 
     /* the last storage check (s3check.h, with at/mode/bucket), or NULL */
     json_t *last_check;
@@ -220,8 +221,9 @@ static size_t discard(char *p, size_t size, size_t nmemb, void *u)
     return size * nmemb;
 }
 
-/* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth). */
-static int registry_answers(const char *url, long timeout_ms)
+/* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth);
+ * with http, the HTTP status it answered (0: none). */
+static int registry_answers_http(const char *url, long timeout_ms, long *http)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -236,7 +238,14 @@ static int registry_answers(const char *url, long timeout_ms)
              curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
              (status == 200 || status == 401);
     curl_easy_cleanup(h);
+    if (http)
+        *http = status;
     return ok;
+}
+
+static int registry_answers(const char *url, long timeout_ms)
+{
+    return registry_answers_http(url, timeout_ms, NULL);
 }
 
 static const char *label_of(json_t *c, const char *key)
@@ -306,7 +315,8 @@ static void observe(struct manager *m)
      * settings would put it */
     if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0)
         snprintf(url, sizeof url, "%s", run_url);
-    int healthy = reg.running && registry_answers(url, 1000);
+    long http = 0;
+    int healthy = reg.running && registry_answers_http(url, 1000, &http);
     json_array_foreach(view, i, c)
     {
         const char *role = json_string_value(json_object_get(c, "role"));
@@ -338,6 +348,7 @@ static void observe(struct manager *m)
     m->reg = reg;
     m->gw = gw;
     m->reg_healthy = healthy;
+    m->reg_http = reg.running ? http : 0;
     unlock_changed(m);
     json_decref(list);
     return;
@@ -530,6 +541,25 @@ static int create_container(struct manager *m, struct spec_container *sc, char i
         return -1;
     }
     return 0;
+}
+
+/* A container kept from an earlier run that was never started may have
+ * missed its files (the backend was killed between create and upload):
+ * put them in again, they replace what is there. */
+static int configure_if_new(struct manager *m, const struct spec_container *sc, const char *id,
+                            struct err *e)
+{
+    json_t *j = docker_inspect(&m->docker, id, e);
+    if (!j)
+        return -1;
+    const char *st = json_string_value(json_object_get(json_object_get(j, "State"), "Status"));
+    int fresh = st && strcmp(st, "created") == 0;
+    json_decref(j);
+    if (!fresh)
+        return 0;
+    log_info("%s container %.12s was never started: writing its configuration again", sc->role,
+             id);
+    return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e);
 }
 
 static void last_log_line(struct manager *m, const char *id, char *out, size_t len);
@@ -738,7 +768,8 @@ static void run_check(struct manager *m)
         goto out;
     }
     if (remove_stale(m, set.hash, &set, ids, &e) ||
-        (!ids[0][0] && create_container(m, &set.c[0], ids[0], &e))) {
+        (ids[0][0] ? configure_if_new(m, &set.c[0], ids[0], &e)
+                   : create_container(m, &set.c[0], ids[0], &e))) {
         record_check(m, &s, check_failure("reach", e.message, "Logs may say more; try again."), &e,
                      hint, sizeof hint);
         goto out;
@@ -830,7 +861,8 @@ static void run_start(struct manager *m, int from_run)
             goto fail;
     }
     for (int i = 0; i < set.count; i++)
-        if (!ids[i][0] && create_container(m, &set.c[i], ids[i], &e)) {
+        if (ids[i][0] ? configure_if_new(m, &set.c[i], ids[i], &e)
+                      : create_container(m, &set.c[i], ids[i], &e)) {
             if (e.code && strcmp(e.code, "pull_failed") == 0)
                 hint = "Check the network and the image name; with no network, load the image "
                        "with docker load.";
@@ -1168,7 +1200,7 @@ fail:
     int cancelled = m->cancel_start || m->shutdown;
     pthread_mutex_unlock(&m->mu);
     if (stopped && !cancelled)
-        run_start(m); /* back up as it was; a stop that cancelled us runs next */
+        run_start(m, from_run); /* back up as it was; a stop that cancelled us runs next */
 }
 
 static void *worker_main(void *arg)
@@ -1301,6 +1333,11 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         err_set(e, 500, "no_memory", NULL, "cannot initialise");
         goto fail;
     }
+    /* a save the process died in leaves its temporary copy: not a file to
+     * keep (it may hold secrets), and the settings file is whole */
+    int temps = settings_remove_temps(m->settings_path);
+    if (temps)
+        log_warn("removed %d temporary settings file(s) left by an interrupted save", temps);
     if (settings_load(m->settings_path, &m->settings, e) && keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
@@ -1460,7 +1497,13 @@ static json_t *status_locked(struct manager *m)
                            m->job_hint);
     } else if (m->reg.running) {
         state = m->reg_healthy || busy ? "running" : "unhealthy";
-        if (!m->reg_healthy && !busy)
+        if (!m->reg_healthy && !busy && m->reg_http == 503)
+            /* distribution's storage health check failed */
+            error = error_json("storage_unreachable",
+                               "the registry runs but cannot reach its storage",
+                               "Check that the storage is up and reachable; the registry "
+                               "recovers by itself when it is back (Logs show its errors).");
+        else if (!m->reg_healthy && !busy)
             error = error_json("registry_unhealthy",
                                "the registry container runs but does not "
                                "answer on its port",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -537,6 +538,23 @@ out:
     return rc;
 }
 
+/* A save that failed, in words a user can act on: the folder, what is
+ * wrong with it, and that nothing changed. Returns -1. */
+static int save_failed(struct err *e, const char *path, const char *step, int errnum)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    const char *d = dirname(dir);
+    const char *why = errnum == ENOSPC || errnum == EDQUOT ? "the disk holding it is full"
+                      : errnum == EROFS                    ? "it is on a read-only file system"
+                      : errnum == EACCES || errnum == EPERM ? "it is not writable"
+                                                            : "it cannot be written";
+    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, "state_unwritable", NULL,
+                   "the settings could not be saved in the state folder %s: %s (%s %s); the "
+                   "previous settings are kept",
+                   d, why, step, strerror(errnum));
+}
+
 int settings_save(const char *path, const struct settings *s, struct err *e)
 {
     char tmp[4096] = "", dir[4096];
@@ -557,7 +575,7 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         goto toolong;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        err_set(e, 500, "state_unwritable", NULL, "cannot write %s: %s", tmp, strerror(errno));
+        save_failed(e, path, "creating a file:", errno);
         goto out;
     }
     size_t n = strlen(text), off = 0;
@@ -566,20 +584,21 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            err_set(e, 500, "state_unwritable", NULL, "cannot write %s: %s", tmp, strerror(errno));
+            save_failed(e, path, "writing:", w < 0 ? errno : ENOSPC);
             goto out;
         }
         off += (size_t)w;
     }
     int synced = fsync(fd) == 0;
+    int serr = errno;
     int closed = close(fd) == 0;
     fd = -1;
     if (!synced || !closed) {
-        err_set(e, 500, "state_unwritable", NULL, "cannot sync %s: %s", tmp, strerror(errno));
+        save_failed(e, path, "syncing:", synced ? errno : serr);
         goto out;
     }
     if (rename(tmp, path)) {
-        err_set(e, 500, "state_unwritable", NULL, "cannot replace %s: %s", path, strerror(errno));
+        save_failed(e, path, "replacing the file:", errno);
         goto out;
     }
     snprintf(dir, sizeof dir, "%s", path);
@@ -607,4 +626,30 @@ out:
     }
     json_decref(root);
     return rc;
+}
+
+int settings_remove_temps(const char *path)
+{
+    char dir[4096], name[4096];
+    int removed = 0;
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return 0;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char prefix[512];
+    if (snprintf(prefix, sizeof prefix, "%s.tmp.", base) >= (int)sizeof prefix)
+        return 0;
+    char *d = dirname(dir);
+    DIR *dh = opendir(d);
+    if (!dh)
+        return 0;
+    struct dirent *ent;
+    while ((ent = readdir(dh))) {
+        if (strncmp(ent->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        if (snprintf(name, sizeof name, "%s/%s", d, ent->d_name) < (int)sizeof name &&
+            unlink(name) == 0)
+            removed++;
+    }
+    closedir(dh);
+    return removed;
 }

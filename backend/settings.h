@@ -86,4 +86,9 @@ int settings_load(const char *path, struct settings *s, struct err *e);
 /* Atomic save: temp file in the same folder, 0600, fsync, rename, fsync dir. */
 int settings_save(const char *path, const struct settings *s, struct err *e);
 
+/* Removes the temporary copies settings_save leaves when the process dies
+ * in the middle of a save (path.tmp.PID; they may hold secrets). Returns
+ * how many were removed. */
+int settings_remove_temps(const char *path);
+
 #endif

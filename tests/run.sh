@@ -74,12 +74,12 @@ asan_backend() {
   make -s clean-objs >/dev/null; make -s all >/dev/null
   SR_BIN=$dir/storj-registryd ASAN_OPTIONS="log_path=$log:detect_leaks=1" \
     UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" SR_TEST_ENGINES=28 \
-    tests/integration/run.sh api local pull browse docker_down check storj storj_hosted
+    tests/integration/run.sh api local pull browse docker_down check storj storj_hosted drills_engine
   local rc=$?
   if ls "$log".* >/dev/null 2>&1; then echo "sanitizer reports:"; cat "$log".*; return 1; fi
   return $rc
 }
-step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj, storj_hosted; Engine 28.5)" asan_backend
+step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj, storj_hosted, drills_engine; Engine 28.5)" asan_backend
 valgrind_backend() {
   SR_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
     SR_TEST_ENGINES=20 tests/integration/run.sh api browse docker_down
