@@ -337,7 +337,8 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         return;
     }
     case ROUTE_REPOSITORIES: {
-        json_t *repos = manager_repositories(m, &e);
+        json_t *repos = manager_repositories(m, req->arg ? req->arg(req->arg_ctx, "offset") : NULL,
+                                             req->arg ? req->arg(req->arg_ctx, "limit") : NULL, &e);
         if (repos) {
             ok(res, 200, repos);
             return;

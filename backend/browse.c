@@ -1,14 +1,24 @@
 #include "browse.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* json_int_t is long long here */
 #define BROWSE_SIZE_MAX ((json_int_t)INT64_MAX)
+/* one request never waits longer than this, deadline or not */
+#define CALL_TIMEOUT_MS 30000L
+/* an index of indexes of images at most */
+#define INDEX_DEPTH 2
+#define WORKER_STACK (512 * 1024)
+/* how long the pages after the first reuse the first one's catalog */
+#define CATALOG_REUSE_S 120
 
 #define ACCEPT                                                                                     \
     "Accept: application/vnd.oci.image.index.v1+json, "                                            \
@@ -20,7 +30,15 @@ struct reply {
     long status;
     struct buf body;
     char digest[80]; /* Docker-Content-Digest */
-    char link[512];  /* the next page of a catalog */
+    char link[768];  /* the next page of a catalog or a tag list */
+};
+
+/* One connection to the registry, reused for every request of one thread. */
+struct client {
+    CURL *c;
+    struct curl_slist *h;
+    const char *base;
+    const struct timespec *deadline; /* CLOCK_MONOTONIC; NULL: none */
 };
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *u)
@@ -56,52 +74,125 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *u)
     return n;
 }
 
-/* One request to the registry. 0 when it answered (any status). */
-static int call(const char *base, const char *method, const char *path, struct reply *r,
+static long remaining_ms(const struct timespec *at)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(at->tv_sec - now.tv_sec) * 1000 + (at->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static int client_init(struct client *cl, const char *base, const struct timespec *deadline)
+{
+    *cl = (struct client){.base = base, .deadline = deadline};
+    cl->c = curl_easy_init();
+    cl->h = curl_slist_append(NULL, ACCEPT);
+    return cl->c && cl->h ? 0 : -1;
+}
+
+static void client_free(struct client *cl)
+{
+    if (cl->c)
+        curl_easy_cleanup(cl->c);
+    curl_slist_free_all(cl->h);
+    cl->c = NULL;
+    cl->h = NULL;
+}
+
+/* One request to the registry. 0 when it answered (any status); -1 with a
+ * 503 when it did not or the deadline passed (code "deadline"). */
+static int call(struct client *cl, const char *method, const char *path, struct reply *r,
                 struct err *e)
 {
     char url[1024];
-    struct curl_slist *h = NULL;
     memset(r, 0, sizeof *r);
     r->body.max = BROWSE_MAX_RESPONSE;
-    snprintf(url, sizeof url, "%s%s", base, path);
-    CURL *c = curl_easy_init();
-    if (!c)
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
-    h = curl_slist_append(h, ACCEPT);
+    long timeout = CALL_TIMEOUT_MS;
+    if (cl->deadline) {
+        long left = remaining_ms(cl->deadline);
+        if (left <= 0)
+            return err_set(e, 503, "deadline", NULL, "the registry answers too slowly");
+        if (left < timeout)
+            timeout = left;
+    }
+    if ((size_t)snprintf(url, sizeof url, "%s%s", cl->base, path) >= sizeof url)
+        return err_set(e, 502, "registry_error", NULL, "a registry path is too long");
+    CURL *c = cl->c;
+    int head = strcmp(method, "HEAD") == 0, get = strcmp(method, "GET") == 0;
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, head || get ? NULL : method);
+    curl_easy_setopt(c, CURLOPT_NOBODY, head ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, cl->h);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     CURLcode cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
     if (cc != CURLE_OK) {
         buf_free(&r->body);
+        if (cc == CURLE_OPERATION_TIMEDOUT && cl->deadline && remaining_ms(cl->deadline) <= 0)
+            return err_set(e, 503, "deadline", NULL, "the registry answers too slowly");
         return err_set(e, 503, "registry_unreachable", NULL,
-                       "the registry at %s does not answer (%s): is it running?", base,
+                       "the registry at %s does not answer (%s): is it running?", cl->base,
                        curl_easy_strerror(cc));
     }
     return 0;
 }
 
-static json_t *call_json(const char *base, const char *path, struct reply *r, struct err *e)
+/* GET path as JSON. NULL with e on no answer; NULL with *status set (and
+ * e) on an answer that is no 200 JSON document. */
+static json_t *call_json(struct client *cl, const char *path, struct reply *r, struct err *e)
 {
-    if (call(base, "GET", path, r, e))
+    if (call(cl, "GET", path, r, e))
         return NULL;
     json_t *j = r->status == 200 ? json_loadb(r->body.data, r->body.len, 0, NULL) : NULL;
     if (!j)
         err_set(e, 502, "registry_error", NULL, "the registry answered %s with HTTP %ld", path,
                 r->status);
+    buf_free(&r->body);
     return j;
+}
+
+int browse_next_page(const char *link, char *path, size_t len)
+{
+    const char *lt = strchr(link, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    if (!lt || !gt || !strstr(gt, "rel=\"next\"") || strncmp(lt + 1, "/v2/", 4) != 0)
+        return -1;
+    size_t n = (size_t)(gt - lt - 1);
+    if (n >= len)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)lt[1 + i] <= ' ' || lt[1 + i] == 0x7f)
+            return -1;
+    memcpy(path, lt + 1, n);
+    path[n] = '\0';
+    return 0;
+}
+
+int browse_page_args(const char *offset, const char *limit, long *off, long *lim, struct err *e)
+{
+    const char *vals[2] = {offset, limit}, *names[2] = {"offset", "limit"};
+    long out[2] = {0, BROWSE_MAX_REPOS}, max[2] = {BROWSE_MAX_CATALOG, BROWSE_MAX_REPOS};
+    for (int i = 0; i < 2; i++) {
+        if (!vals[i])
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(vals[i], &end, 10);
+        if (!*vals[i] || *end || errno || v < i || v > max[i] || vals[i][0] == '+' ||
+            vals[i][0] == ' ')
+            return err_set(e, 400, "invalid_value", names[i],
+                           "%s must be a whole number from %d to %ld", names[i], i, max[i]);
+        out[i] = v;
+    }
+    *off = out[0];
+    *lim = out[1];
+    return 0;
 }
 
 int browse_name_valid(const char *name)
@@ -221,124 +312,498 @@ static json_int_t sum_sizes(json_t *seen)
     return s;
 }
 
-/* Facts of repo:ref, following an index to its image manifests. */
-static json_t *tag_facts(const char *base, const char *repo, const char *ref, json_t *repo_blobs,
-                         json_t *all_blobs, struct err *e)
+/* The cache: digest -> the compact JSON text of an entry {"f": facts, "b":
+ * {blob digest: size}}. Text, not shared jansson values, so that threads
+ * never share a reference count. Oldest out first when full. */
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *cache_map;
+static char *cache_ring[BROWSE_CACHE_MAX];
+static size_t cache_next, cache_count;
+
+/* The catalog of the last listing, for the pages after the first: on S3 the
+ * registry walks the whole bucket for a catalog (seconds), and a tab reading
+ * page after page must not pay that for each. A first page (offset 0, what a
+ * refresh asks for) always reads it anew. */
+static pthread_mutex_t catalog_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char base[256];
+    char *text; /* JSON array of names */
+    int more;
+    struct timespec at;
+} catalog_memo;
+
+static json_t *cache_get(const char *digest)
+{
+    json_t *out = NULL;
+    pthread_mutex_lock(&cache_mu);
+    const char *text = json_string_value(json_object_get(cache_map, digest));
+    if (text)
+        out = json_loads(text, 0, NULL);
+    pthread_mutex_unlock(&cache_mu);
+    return out;
+}
+
+static size_t cache_size(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    size_t n = cache_count;
+    pthread_mutex_unlock(&cache_mu);
+    return n;
+}
+
+static void cache_put(const char *digest, json_t *entry)
+{
+    char *text = json_dumps(entry, JSON_COMPACT);
+    char *key = strdup(digest);
+    if (!text || !key) {
+        free(text);
+        free(key);
+        return;
+    }
+    pthread_mutex_lock(&cache_mu);
+    if (!cache_map)
+        cache_map = json_object();
+    if (cache_map && !json_object_get(cache_map, digest)) {
+        if (cache_ring[cache_next]) {
+            json_object_del(cache_map, cache_ring[cache_next]);
+            free(cache_ring[cache_next]);
+        } else {
+            cache_count++;
+        }
+        cache_ring[cache_next] = key;
+        key = NULL;
+        cache_next = (cache_next + 1) % BROWSE_CACHE_MAX;
+        json_object_set_new(cache_map, digest, json_string(text));
+    }
+    pthread_mutex_unlock(&cache_mu);
+    free(key);
+    free(text);
+}
+
+void browse_cache_clear(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    json_decref(cache_map);
+    cache_map = NULL;
+    for (size_t i = 0; i < BROWSE_CACHE_MAX; i++) {
+        free(cache_ring[i]);
+        cache_ring[i] = NULL;
+    }
+    cache_next = cache_count = 0;
+    pthread_mutex_unlock(&cache_mu);
+    pthread_mutex_lock(&catalog_mu);
+    free(catalog_memo.text);
+    catalog_memo.text = NULL;
+    pthread_mutex_unlock(&catalog_mu);
+}
+
+static json_t *entry_of(struct client *cl, const char *repo, json_t *doc, int depth, int *complete,
+                        struct err *e);
+
+/* The entry of repo@digest from the cache or the registry. NULL with
+ * *gone set when the registry has no such manifest (a platform not pushed),
+ * NULL with e when it could not be read. */
+static json_t *entry_by_digest(struct client *cl, const char *repo, const char *digest, int depth,
+                               int *gone, struct err *e)
+{
+    *gone = 0;
+    if (!browse_digest_valid(digest)) {
+        *gone = 1;
+        return NULL;
+    }
+    json_t *en = cache_get(digest);
+    if (en)
+        return en;
+    char path[512];
+    struct reply r;
+    snprintf(path, sizeof path, "/v2/%s/manifests/%s", repo, digest);
+    json_t *doc = call_json(cl, path, &r, e);
+    if (!doc) {
+        *gone = r.status >= 400 && r.status < 500;
+        return NULL;
+    }
+    int complete = 1;
+    en = entry_of(cl, repo, doc, depth, &complete, e);
+    json_decref(doc);
+    if (!en && e->status != 503)
+        *gone = 1; /* no manifest: as if it were not there */
+    if (en && complete)
+        cache_put(digest, en);
+    return en;
+}
+
+/* {"f": facts, "b": blobs} of a manifest document; an index adds up the
+ * blobs of its platforms (read by digest). *complete is cleared when a
+ * platform was missing. NULL when doc is no manifest or a platform could
+ * not be read (e). */
+static json_t *entry_of(struct client *cl, const char *repo, json_t *doc, int depth, int *complete,
+                        struct err *e)
+{
+    json_t *f = browse_manifest_facts(doc);
+    if (!f)
+        return NULL;
+    json_t *blobs = json_object();
+    if (strcmp(json_string_value(json_object_get(f, "kind")), "image") == 0) {
+        note_blobs(doc, blobs);
+        return json_pack("{s:o, s:o}", "f", f, "b", blobs);
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(f, "manifests"), i, d)
+    {
+        int gone = 0;
+        json_t *child = depth < INDEX_DEPTH
+                            ? entry_by_digest(cl, repo, json_string_value(d), depth + 1, &gone, e)
+                            : NULL;
+        if (!child && (gone || depth >= INDEX_DEPTH)) {
+            *complete = 0; /* e.g. attestations or platforms not pushed: skip */
+            continue;
+        }
+        if (!child) {
+            json_decref(f);
+            json_decref(blobs);
+            return NULL;
+        }
+        json_object_update(blobs, json_object_get(child, "b"));
+        json_decref(child);
+    }
+    json_object_set_new(f, "size", json_integer(sum_sizes(blobs)));
+    return json_pack("{s:o, s:o}", "f", f, "b", blobs);
+}
+
+/* The entry of repo:tag, its facts carrying "digest". NULL with *gone when
+ * the tag is no longer there, NULL with e when it could not be read. Once
+ * something is cached, a HEAD (the digest only) comes first. */
+static json_t *tag_entry(struct client *cl, const char *repo, const char *tag, int *gone,
+                         struct err *e)
 {
     char path[768];
     struct reply r;
-    snprintf(path, sizeof path, "/v2/%s/manifests/%s", repo, ref);
-    json_t *m = call_json(base, path, &r, e);
-    if (!m) {
+    json_t *en = NULL;
+    *gone = 0;
+    snprintf(path, sizeof path, "/v2/%s/manifests/%s", repo, tag);
+    if (cache_size() > 0) {
+        if (call(cl, "HEAD", path, &r, e))
+            return NULL;
         buf_free(&r.body);
+        if (r.status == 404) {
+            *gone = 1;
+            return NULL;
+        }
+        if (r.status == 200 && browse_digest_valid(r.digest))
+            en = entry_by_digest(cl, repo, r.digest, 0, gone, e);
+        if (!en && !*gone && e->status == 503)
+            return NULL;
+        if (en) {
+            json_object_set_new(json_object_get(en, "f"), "digest", json_string(r.digest));
+            return en;
+        }
+    }
+    json_t *doc = call_json(cl, path, &r, e);
+    if (!doc) {
+        *gone = r.status >= 400 && r.status < 500;
         return NULL;
     }
-    json_t *f = browse_manifest_facts(m);
-    if (f && r.digest[0])
-        json_object_set_new(f, "digest", json_string(r.digest));
-    if (f && strcmp(json_string_value(json_object_get(f, "kind")), "image") == 0) {
-        note_blobs(m, repo_blobs);
-        note_blobs(m, all_blobs);
-    } else if (f) {
-        json_int_t size = 0;
-        json_t *own = json_object();
-        size_t i;
-        json_t *d;
-        json_array_foreach(json_object_get(f, "manifests"), i, d)
-        {
-            struct reply cr;
-            snprintf(path, sizeof path, "/v2/%s/manifests/%s", repo, json_string_value(d));
-            json_t *child = call_json(base, path, &cr, e);
-            buf_free(&cr.body);
-            if (!child)
-                continue; /* a platform not pushed (e.g. attestations): skip */
-            note_blobs(child, own);
-            note_blobs(child, repo_blobs);
-            note_blobs(child, all_blobs);
-            json_decref(child);
-        }
-        size = sum_sizes(own);
-        json_decref(own);
-        json_object_set_new(f, "size", json_integer(size));
+    int complete = 1;
+    en = entry_of(cl, repo, doc, 0, &complete, e);
+    json_decref(doc);
+    if (!en) {
+        *gone = e->status != 503; /* no manifest: not shown */
+        return NULL;
     }
-    json_decref(m);
-    buf_free(&r.body);
-    return f;
+    if (browse_digest_valid(r.digest)) {
+        if (complete)
+            cache_put(r.digest, en);
+        json_object_set_new(json_object_get(en, "f"), "digest", json_string(r.digest));
+    }
+    return en;
 }
 
-json_t *browse_repositories(const char *base, struct err *e)
+/* Every tag of repo, following the pages, at most BROWSE_MAX_TAGS (then
+ * *more). New array, or NULL with e. A repository without tags has []. */
+static json_t *list_tags(struct client *cl, const char *repo, int *more, struct err *e)
 {
-    struct reply r;
-    char path[512];
-    json_t *out = NULL, *repos = json_array(), *all_blobs = json_object();
-    int truncated = 0;
-    snprintf(path, sizeof path, "/v2/_catalog?n=%d", BROWSE_MAX_REPOS);
-    json_t *cat = call_json(base, path, &r, e);
-    buf_free(&r.body);
-    if (!cat)
-        goto out;
-    truncated = r.link[0] != '\0';
-    time_t deadline = time(NULL) + BROWSE_DEADLINE_S;
-    size_t i;
-    json_t *name;
-    json_array_foreach(json_object_get(cat, "repositories"), i, name)
-    {
-        if (time(NULL) > deadline) {
-            truncated = 1; /* a slow storage: show what was read */
-            break;
+    char path[768];
+    json_t *tags = json_array();
+    snprintf(path, sizeof path, "/v2/%s/tags/list?n=%d", repo, BROWSE_PAGE);
+    for (;;) {
+        struct reply r;
+        json_t *tl = call_json(cl, path, &r, e);
+        if (!tl) {
+            if (r.status == 404)
+                return tags; /* every tag deleted: the catalog still names it */
+            json_decref(tags);
+            return NULL;
         }
-        const char *repo = json_string_value(name);
-        if (!repo || !browse_name_valid(repo))
-            continue;
-        struct reply tr;
-        snprintf(path, sizeof path, "/v2/%s/tags/list?n=%d", repo, BROWSE_MAX_TAGS);
-        json_t *tl = call_json(base, path, &tr, e);
-        buf_free(&tr.body);
-        if (tr.link[0])
-            truncated = 1;
-        json_t *tags = json_array(), *repo_blobs = json_object();
-        size_t k;
+        size_t i;
         json_t *t;
-        json_array_foreach(json_object_get(tl, "tags"), k, t)
+        json_array_foreach(json_object_get(tl, "tags"), i, t)
         {
-            const char *tag = json_string_value(t);
-            if (!tag)
+            if (!json_is_string(t))
                 continue;
-            if (time(NULL) > deadline) {
-                truncated = 1;
+            if (json_array_size(tags) >= BROWSE_MAX_TAGS) {
+                *more = 1;
                 break;
             }
-            json_t *f = tag_facts(base, repo, tag, repo_blobs, all_blobs, e);
-            if (!f)
-                continue;
-            json_object_set_new(f, "tag", json_string(tag));
-            json_array_append_new(tags, f);
+            json_array_append(tags, t);
         }
-        /* a repository whose every tag was deleted still shows in the catalog */
-        json_array_append_new(repos, json_pack("{s:s, s:o, s:I}", "name", repo, "tags", tags,
-                                               "size", sum_sizes(repo_blobs)));
-        json_decref(repo_blobs);
         json_decref(tl);
+        if (*more || browse_next_page(r.link, path, sizeof path))
+            return tags;
     }
-    out = json_pack("{s:O, s:I, s:b}", "repositories", repos, "totalSize", sum_sizes(all_blobs),
-                    "truncated", truncated);
+}
+
+/* {"name","tags","size"} of one repository, its blobs added to *blobs
+ * (new object). NULL with e when it could not be read whole. */
+static json_t *read_repo(struct client *cl, const char *repo, json_t **blobs, int *more,
+                         struct err *e)
+{
+    json_t *tags = list_tags(cl, repo, more, e), *out_tags = json_array();
+    *blobs = json_object();
+    if (!tags)
+        goto fail;
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        int gone = 0;
+        json_t *en = tag_entry(cl, repo, json_string_value(t), &gone, e);
+        if (!en && gone)
+            continue;
+        if (!en)
+            goto fail;
+        json_t *f = json_object_get(en, "f");
+        json_object_set(f, "tag", t);
+        json_array_append(out_tags, f);
+        json_object_update(*blobs, json_object_get(en, "b"));
+        json_decref(en);
+    }
+    json_decref(tags);
+    return json_pack("{s:s, s:o, s:I}", "name", repo, "tags", out_tags, "size", sum_sizes(*blobs));
+fail:
+    json_decref(tags);
+    json_decref(out_tags);
+    json_decref(*blobs);
+    *blobs = NULL;
+    return NULL;
+}
+
+/* The repositories of one page, read by a few threads. */
+struct pool {
+    const char *base;
+    const struct timespec *deadline;
+    json_t *names; /* the page's names */
+    size_t n, next;
+    json_t **repos, **blobs;
+    int more_tags, stop;
+    struct err first; /* why a repository could not be read */
+    pthread_mutex_t mu;
+};
+
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    struct client cl;
+    int ok = client_init(&cl, p->base, p->deadline) == 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next;
+        int stop = p->stop || i >= p->n || !ok;
+        if (!stop)
+            p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        struct err e = {0};
+        int more = 0;
+        p->repos[i] =
+            read_repo(&cl, json_string_value(json_array_get(p->names, i)), &p->blobs[i], &more, &e);
+        pthread_mutex_lock(&p->mu);
+        p->more_tags |= more;
+        if (!p->repos[i]) {
+            if (!p->stop)
+                p->first = e;
+            p->stop = 1; /* what comes after is not shown: no need to read it */
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    client_free(&cl);
+    return NULL;
+}
+
+/* Every name in the catalog (valid ones, catalog order), following the
+ * pages; *more when past BROWSE_MAX_CATALOG or the deadline. */
+static json_t *read_catalog(struct client *cl, int *more, struct err *e)
+{
+    char path[768];
+    json_t *names = json_array();
+    snprintf(path, sizeof path, "/v2/_catalog?n=%d", BROWSE_PAGE);
+    for (;;) {
+        struct reply r;
+        json_t *cat = call_json(cl, path, &r, e);
+        if (!cat) {
+            if (json_array_size(names) > 0 && e->status == 503) {
+                *more = 1; /* the deadline: what was read */
+                return names;
+            }
+            json_decref(names);
+            return NULL;
+        }
+        size_t i;
+        json_t *name;
+        json_array_foreach(json_object_get(cat, "repositories"), i, name)
+        {
+            const char *s = json_string_value(name);
+            if (!s || !browse_name_valid(s))
+                continue;
+            if (json_array_size(names) >= BROWSE_MAX_CATALOG) {
+                *more = 1;
+                break;
+            }
+            json_array_append(names, name);
+        }
+        json_decref(cat);
+        if (*more || browse_next_page(r.link, path, sizeof path))
+            return names;
+    }
+}
+
+static json_t *catalog_recall(const char *base, int *more)
+{
+    json_t *names = NULL;
+    pthread_mutex_lock(&catalog_mu);
+    if (catalog_memo.text && strcmp(catalog_memo.base, base) == 0 &&
+        remaining_ms(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
+        names = json_loads(catalog_memo.text, 0, NULL);
+        *more = catalog_memo.more;
+    }
+    pthread_mutex_unlock(&catalog_mu);
+    return names;
+}
+
+static void catalog_remember(const char *base, json_t *names, int more)
+{
+    char *text = json_dumps(names, JSON_COMPACT);
+    pthread_mutex_lock(&catalog_mu);
+    free(catalog_memo.text);
+    catalog_memo.text = text;
+    catalog_memo.more = more;
+    snprintf(catalog_memo.base, sizeof catalog_memo.base, "%s", base);
+    clock_gettime(CLOCK_MONOTONIC, &catalog_memo.at);
+    pthread_mutex_unlock(&catalog_mu);
+}
+
+json_t *browse_repositories_page(const char *base, long off, long lim, struct err *e)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += BROWSE_DEADLINE_S;
+    struct client cl;
+    struct pool p = {.base = base, .deadline = &deadline};
+    json_t *out = NULL, *repos = json_array(), *all_blobs = json_object(), *names = NULL;
+    pthread_t tids[BROWSE_CONCURRENCY];
+    int started = 0, more_catalog = 0;
+    pthread_mutex_init(&p.mu, NULL);
+    if (client_init(&cl, base, &deadline)) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    names = off > 0 ? catalog_recall(base, &more_catalog) : NULL;
+    if (!names) {
+        names = read_catalog(&cl, &more_catalog, e);
+        if (names)
+            catalog_remember(base, names, more_catalog);
+    }
+    client_free(&cl);
+    if (!names)
+        goto out;
+    size_t total = json_array_size(names);
+    size_t from = (size_t)off < total ? (size_t)off : total;
+    p.n = total - from < (size_t)lim ? total - from : (size_t)lim;
+    p.names = json_array();
+    for (size_t i = 0; i < p.n; i++)
+        json_array_append(p.names, json_array_get(names, from + i));
+    p.repos = calloc(p.n + 1, sizeof *p.repos);
+    p.blobs = calloc(p.n + 1, sizeof *p.blobs);
+    if (!p.repos || !p.blobs) {
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, WORKER_STACK);
+    for (size_t i = 0; i < BROWSE_CONCURRENCY && i < p.n; i++) {
+        if (pthread_create(&tids[started], &at, pool_worker, &p))
+            break;
+        started++;
+    }
+    pthread_attr_destroy(&at);
+    if (started == 0)
+        pool_worker(&p);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    /* the page ends at the first repository that could not be read */
+    size_t done = 0;
+    while (done < p.n && p.repos[done])
+        done++;
+    if (done == 0 && p.n > 0 && p.first.status != 503) {
+        if (p.first.status)
+            *e = p.first;
+        else
+            err_set(e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < done; i++) {
+        json_array_append(repos, p.repos[i]);
+        json_object_update(all_blobs, p.blobs[i]);
+    }
+    int more = from + done < total || more_catalog || p.more_tags;
+    json_t *next = from + done < total ? json_integer((json_int_t)(from + done)) : json_null();
+    if (done < p.n)
+        log_info("browse: %zu of %zu repositories read (%s)", done, p.n, p.first.message);
+    out = json_pack("{s:O, s:I, s:I, s:I, s:o, s:b}", "repositories", repos, "totalSize",
+                    sum_sizes(all_blobs), "total", (json_int_t)total, "offset", (json_int_t)from,
+                    "nextOffset", next, "truncated", more);
 out:
-    json_decref(cat);
+    for (size_t i = 0; p.repos && i < p.n; i++) {
+        json_decref(p.repos[i]);
+        json_decref(p.blobs[i]);
+    }
+    free(p.repos);
+    free(p.blobs);
+    json_decref(p.names);
+    json_decref(names);
     json_decref(repos);
     json_decref(all_blobs);
+    pthread_mutex_destroy(&p.mu);
     return out;
+}
+
+json_t *browse_repositories(const char *base, const char *offset, const char *limit, struct err *e)
+{
+    long off, lim;
+    if (browse_page_args(offset, limit, &off, &lim, e))
+        return NULL;
+    return browse_repositories_page(base, off, lim, e);
 }
 
 int browse_delete(const char *base, const char *name, const char *digest, struct err *e)
 {
     char path[512];
     struct reply r;
+    struct client cl;
     if (!browse_name_valid(name))
         return err_set(e, 400, "invalid_value", "name", "not a repository name");
     if (!browse_digest_valid(digest))
         return err_set(e, 400, "invalid_value", "digest", "the digest must be sha256:<64 hex>");
+    if (client_init(&cl, base, NULL)) {
+        client_free(&cl);
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    }
     snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, digest);
-    if (call(base, "DELETE", path, &r, e))
+    int rc = call(&cl, "DELETE", path, &r, e);
+    client_free(&cl);
+    if (rc)
         return -1;
     buf_free(&r.body);
     if (r.status == 202)

@@ -1,6 +1,12 @@
 /* What the registry holds, read through its own HTTP API (/v2/): the
  * repositories, their tags, what each tag points at and how big it is; and
- * deleting an image by digest. Knows the distribution API, not Docker's. */
+ * deleting an image by digest. Knows the distribution API, not Docker's.
+ *
+ * A listing follows the registry's pagination (n/last, the Link header) for
+ * the catalog and for each repository's tags, reads up to
+ * BROWSE_CONCURRENCY repositories at a time, keeps the facts of manifests
+ * by digest (a digest never changes meaning) in a bounded cache, and stops
+ * at a monotonic deadline, answering what it read. */
 #ifndef SR_BROWSE_H
 #define SR_BROWSE_H
 
@@ -8,9 +14,19 @@
 
 #include "util.h"
 
-#define BROWSE_MAX_REPOS 500
-#define BROWSE_MAX_TAGS 200
+/* repositories in one answer (the default and the largest "limit") */
+#define BROWSE_MAX_REPOS 1000
+/* repository names read from the catalog, in pages of BROWSE_PAGE */
+#define BROWSE_MAX_CATALOG 100000
+#define BROWSE_PAGE 1000
+/* tags read per repository (past it the answer says truncated) */
+#define BROWSE_MAX_TAGS 1000
+/* one registry answer (a catalog page, a tag list, a manifest) */
 #define BROWSE_MAX_RESPONSE (4 * 1024 * 1024)
+/* requests in flight to the registry during a listing */
+#define BROWSE_CONCURRENCY 32
+/* manifest facts kept by digest, about 0.5 KiB each */
+#define BROWSE_CACHE_MAX 4096
 /* past this many seconds the listing stops and says it is truncated */
 #define BROWSE_DEADLINE_S 20
 
@@ -21,11 +37,30 @@
  * document is no manifest. */
 json_t *browse_manifest_facts(json_t *manifest);
 
-/* Repositories, tags, digests and sizes of the registry at base (e.g.
- * "http://127.0.0.1:9999"): {"repositories":[{"name","tags":[{"tag","digest",
- * "mediaType","kind","size","layers","platforms"}],"size"}],"totalSize",
- * "truncated"}; sizes count each blob once. New reference or NULL with e. */
-json_t *browse_repositories(const char *base, struct err *e);
+/* The path of the next page named by a Link header value (pure):
+ * `</v2/_catalog?last=a&n=2>; rel="next"` gives "/v2/_catalog?last=a&n=2".
+ * Only a relative /v2/ path is taken (never another host). 0, or -1 when
+ * there is no next page. */
+int browse_next_page(const char *link, char *path, size_t len);
+
+/* Parses the paging arguments of GET /api/repositories (either may be NULL:
+ * offset 0, limit BROWSE_MAX_REPOS). 0, or -1 with a 400 naming the field. */
+int browse_page_args(const char *offset, const char *limit, long *off, long *lim, struct err *e);
+
+/* Repositories off .. off+lim-1 (catalog order) of the registry at base
+ * (e.g. "http://127.0.0.1:9999"): {"repositories":[{"name","tags":[{"tag",
+ * "digest","mediaType","kind","size","layers","platforms"}],"size"}],
+ * "totalSize" (the page's blobs, each once), "total" (repositories in the
+ * catalog), "offset", "nextOffset" (null at the end), "truncated" (more
+ * than this page: see nextOffset)}. New reference or NULL with e. */
+json_t *browse_repositories_page(const char *base, long off, long lim, struct err *e);
+
+/* browse_page_args, then browse_repositories_page: the query arguments
+ * offset and limit (either may be NULL) as the API takes them. */
+json_t *browse_repositories(const char *base, const char *offset, const char *limit, struct err *e);
+
+/* Forgets the cached manifest facts (tests; memory). */
+void browse_cache_clear(void);
 
 /* 1 when name is a repository name the registry accepts (lowercase
  * components of [a-z0-9._-] separated by '/'), digest "sha256:" + 64 hex. */

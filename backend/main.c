@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,16 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* TLS costs memory only when an https call needs it: the Docker socket
+     * and the registry speak plain HTTP. curl_global_init initialises
+     * OpenSSL unconditionally (curl >= 7.57); without these NO_ flags that
+     * loads the configuration, every cipher and digest by name and the error
+     * strings up front, 1.3 MiB of resident pages measured
+     * (bench/results/latest.md). OpenSSL still fetches what a TLS handshake
+     * needs on the first one, thread-safely (its own run-once locks). */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+                            OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                        NULL);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         fprintf(stderr, "storj-registryd: curl_global_init failed\n");
         return 1;

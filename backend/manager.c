@@ -1950,12 +1950,13 @@ static int registry_base(struct manager *m, char *base, size_t len, struct err *
     return 0;
 }
 
-json_t *manager_repositories(struct manager *m, struct err *e)
+json_t *manager_repositories(struct manager *m, const char *offset, const char *limit,
+                             struct err *e)
 {
     char base[128];
     if (registry_base(m, base, sizeof base, e))
         return NULL;
-    return browse_repositories(base, e);
+    return browse_repositories(base, offset, limit, e);
 }
 
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e)

@@ -53,7 +53,8 @@ int manager_check(struct manager *m, int create_bucket, struct err *e);
 json_t *manager_logs(struct manager *m, int tail, struct err *e);
 /* What the running registry holds (browse.h), or NULL with e (409 when the
  * registry is not running). */
-json_t *manager_repositories(struct manager *m, struct err *e);
+json_t *manager_repositories(struct manager *m, const char *offset, const char *limit,
+                             struct err *e);
 /* Deletes an image by digest from the running registry. 0 or -1. */
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
 
