@@ -341,7 +341,11 @@ json_t *s3check_run(const struct s3check_target *t)
     time_t deadline = time(NULL) + t->connect_retry_s;
     for (;;) {
         request(t, "HEAD", NULL, NULL, NULL, &a);
-        if (a.curl_code != CURLE_COULDNT_CONNECT || time(NULL) >= deadline || cancelled(t))
+        /* a published port answers through Docker's proxy before the
+         * gateway listens: the connection is then reset or closed empty */
+        int starting = a.curl_code == CURLE_COULDNT_CONNECT || a.curl_code == CURLE_GOT_NOTHING ||
+                       a.curl_code == CURLE_RECV_ERROR || a.curl_code == CURLE_SEND_ERROR;
+        if (!starting || time(NULL) >= deadline || cancelled(t))
             break;
         buf_free(&a.body);
         usleep(500 * 1000);
