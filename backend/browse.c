@@ -525,11 +525,15 @@ static json_t *list_tags(struct client *cl, const char *repo, int *more, struct 
 {
     char path[768];
     json_t *tags = json_array();
+    /* pages of a storage whose listings are not in lexical order (Storj with
+     * encrypted object keys) can repeat a name across pages: keep each once */
+    json_t *seen = json_object();
     snprintf(path, sizeof path, "/v2/%s/tags/list?n=%d", repo, BROWSE_PAGE);
     for (;;) {
         struct reply r;
         json_t *tl = call_json(cl, path, &r, e);
         if (!tl) {
+            json_decref(seen);
             if (r.status == 404)
                 return tags; /* every tag deleted: the catalog still names it */
             json_decref(tags);
@@ -539,8 +543,9 @@ static json_t *list_tags(struct client *cl, const char *repo, int *more, struct 
         json_t *t;
         json_array_foreach(json_object_get(tl, "tags"), i, t)
         {
-            if (!json_is_string(t))
+            if (!json_is_string(t) || json_object_get(seen, json_string_value(t)))
                 continue;
+            json_object_set(seen, json_string_value(t), json_true());
             if (json_array_size(tags) >= BROWSE_MAX_TAGS) {
                 *more = 1;
                 break;
@@ -548,8 +553,10 @@ static json_t *list_tags(struct client *cl, const char *repo, int *more, struct 
             json_array_append(tags, t);
         }
         json_decref(tl);
-        if (*more || browse_next_page(r.link, path, sizeof path))
+        if (*more || browse_next_page(r.link, path, sizeof path)) {
+            json_decref(seen);
             return tags;
+        }
     }
 }
 
@@ -637,11 +644,13 @@ static json_t *read_catalog(struct client *cl, int *more, struct err *e)
 {
     char path[768];
     json_t *names = json_array();
+    json_t *seen = json_object(); /* each name once (see list_tags) */
     snprintf(path, sizeof path, "/v2/_catalog?n=%d", BROWSE_PAGE);
     for (;;) {
         struct reply r;
         json_t *cat = call_json(cl, path, &r, e);
         if (!cat) {
+            json_decref(seen);
             if (json_array_size(names) > 0 && e->status == 503) {
                 *more = 1; /* the deadline: what was read */
                 return names;
@@ -654,8 +663,9 @@ static json_t *read_catalog(struct client *cl, int *more, struct err *e)
         json_array_foreach(json_object_get(cat, "repositories"), i, name)
         {
             const char *s = json_string_value(name);
-            if (!s || !browse_name_valid(s))
+            if (!s || !browse_name_valid(s) || json_object_get(seen, s))
                 continue;
+            json_object_set(seen, s, json_true());
             if (json_array_size(names) >= BROWSE_MAX_CATALOG) {
                 *more = 1;
                 break;
@@ -663,8 +673,10 @@ static json_t *read_catalog(struct client *cl, int *more, struct err *e)
             json_array_append(names, name);
         }
         json_decref(cat);
-        if (*more || browse_next_page(r.link, path, sizeof path))
+        if (*more || browse_next_page(r.link, path, sizeof path)) {
+            json_decref(seen);
             return names;
+        }
     }
 }
 

@@ -133,7 +133,8 @@ for attempt in 1 2 3; do
   api POST /api/registry/gc >/dev/null
   for _ in $(seq 200); do
     cmd=$($DOCKER ps --no-trunc --filter name=storj-registry-gc --format '{{.Command}}' 2>/dev/null)
-    if [[ $cmd == *garbage-collect* ]] && $DOCKER pause storj-registry-gc >/dev/null 2>&1; then paused=1; break; fi
+    if [[ $cmd == *garbage-collect* ]] && $DOCKER pause storj-registry-gc >/dev/null 2>&1 &&
+      [ "$($DOCKER inspect -f '{{.State.Paused}}' storj-registry-gc 2>/dev/null)" = true ]; then paused=1; break; fi
     sleep 0.02
   done
   [ -n "$paused" ] && break
@@ -142,7 +143,8 @@ done
 if [ -n "$paused" ]; then
   t_eq "the clean-up is running" gc "$(api GET /api/status | jq -r .job)"
   api POST /api/registry/stop >/dev/null
-  t_check "Stop ends a clean-up at once" wait_state stopped 10
+  # the registry is already stopped for the clean-up: wait for the jobs to end
+  t_check "Stop ends a clean-up at once" wait_until 10 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.state == \"stopped\" and .job == null' >/dev/null"
   st=$(api GET /api/status)
   t_eq "the cancelled clean-up is in lastGc" false "$(jq -r .lastGc.ok <<<"$st")"
   t_check "saying it was cancelled" grep -q cancelled <<<"$(jq -r .lastGc.message <<<"$st")"
