@@ -65,19 +65,27 @@ make -s all >/dev/null
 step "integration" tests/integration/run.sh
 
 # the backend itself under the sanitizers and valgrind, driven by the suites
-asan_backend() {
-  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/asan-build log=$LOGDIR/asan-backend
+# sanitized_run NAME CFLAGS ENV-ASSIGNMENT... -- SUITE...: builds the backend
+# with CFLAGS into its own folder, runs the suites with it and the given
+# environment (log_path=$log for the sanitizer), fails on any report
+sanitized_run() {
+  local name=$1 cflags=$2; shift 2
+  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/$name-build log=$LOGDIR/$name-backend envs=()
+  while [ "$1" != -- ]; do envs+=("${1//\$log/$log}"); shift; done; shift
   rm -rf "$dir" "$log".*; mkdir -p "$dir"
   make -s -C "$ROOT" clean-objs >/dev/null
-  make -s all CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null || return 1
+  make -s all CFLAGS="$cflags" >/dev/null || return 1
   cp backend/storj-registryd "$dir/"
   make -s clean-objs >/dev/null; make -s all >/dev/null
-  SR_BIN=$dir/storj-registryd ASAN_OPTIONS="log_path=$log:detect_leaks=1" \
-    UBSAN_OPTIONS="log_path=$log:print_stacktrace=1" SR_TEST_ENGINES=28 \
-    tests/integration/run.sh api local pull browse docker_down check storj_hosted drills_engine
+  env "${envs[@]}" SR_BIN="$dir/storj-registryd" tests/integration/run.sh "$@"
   local rc=$?
-  if ls "$log".* >/dev/null 2>&1; then echo "sanitizer reports:"; cat "$log".*; return 1; fi
+  if ls "$log".* >/dev/null 2>&1; then echo "$name reports:"; cat "$log".*; return 1; fi
   return $rc
+}
+asan_backend() {
+  sanitized_run asan "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+    'ASAN_OPTIONS=log_path=$log:detect_leaks=1' 'UBSAN_OPTIONS=log_path=$log:print_stacktrace=1' \
+    SR_TEST_ENGINES=28 -- api local pull browse docker_down check storj_hosted drills_engine
 }
 step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj_hosted, drills_engine; Engine 28.5)" asan_backend
 valgrind_backend() {
@@ -88,17 +96,8 @@ step "backend under valgrind (api, browse+GC, docker_down; Engine 20.10)" valgri
 # ThreadSanitizer: the backend's threads (HTTP pool, slow-request threads,
 # worker, monitor) driven by the api and local suites on Engine 20.10
 tsan_backend() {
-  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/tsan-build log=$LOGDIR/tsan-backend
-  rm -rf "$dir" "$log".*; mkdir -p "$dir"
-  make -s -C "$ROOT" clean-objs >/dev/null
-  make -s all CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" >/dev/null || return 1
-  cp backend/storj-registryd "$dir/"
-  make -s clean-objs >/dev/null; make -s all >/dev/null
-  SR_BIN=$dir/storj-registryd TSAN_OPTIONS="log_path=$log halt_on_error=0" SR_TEST_ENGINES=20 \
-    tests/integration/run.sh api local
-  local rc=$?
-  if ls "$log".* >/dev/null 2>&1; then echo "ThreadSanitizer reports:"; cat "$log".*; return 1; fi
-  return $rc
+  sanitized_run tsan "-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+    'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local
 }
 step "backend under TSan (api, local suites, Engine 20.10)" tsan_backend
 # the extension image built and run on each engine (the legacy builder,
