@@ -1,0 +1,367 @@
+/*
+ * Unit tests for backend/users.c: name and password rules as tables, bcrypt
+ * hashes made by libxcrypt and checked with crypt_r itself, every change
+ * refused on bad input leaving the users as they were, the htpasswd text,
+ * and the two 0600 files in a round trip (with the internal credential
+ * made again when its file is lost).
+ */
+#include <crypt.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "testutil.h"
+#include "users.h"
+
+/* the lowest bcrypt cost: the tests check hashes, not their price */
+#define COST 4
+#define PW "correct horse battery"
+#define PW2 "another-password-42"
+
+/* crypt_r, straight from libxcrypt: what the registry's bcrypt compare does */
+static int crypt_matches(const char *pw, const char *hash)
+{
+    struct crypt_data *cd = calloc(1, sizeof *cd);
+    assert_non_null(cd);
+    const char *h = crypt_r(pw, hash, cd);
+    int ok = h && strcmp(h, hash) == 0;
+    free(cd);
+    return ok;
+}
+
+static void test_names(void **state)
+{
+    static const struct {
+        const char *name;
+        int ok;
+    } cases[] = {
+        {"alice", 1},
+        {"Bob.Smith_2-ci", 1},
+        {"0ci", 1},
+        {"a", 1},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1}, /* 64 */
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0}, /* 65 */
+        {"", 0},
+        {"_storj-registryd", 0}, /* the internal user's name is no user name */
+        {".hidden", 0},
+        {"-x", 0},
+        {"a:b", 0}, /* htpasswd's separator */
+        {"a b", 0},
+        {"a/b", 0},
+        {"a\nb", 0},
+        {"j\xc3\xa9r\xc3\xb4me", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *why = "unset";
+        int ok = users_name_valid(cases[i].name, &why);
+        CHECK(ok == cases[i].ok, "name %s: got %d", cases[i].name, ok);
+        CHECK(ok ? why == NULL : why != NULL && *why, "name %s: reason", cases[i].name);
+    }
+}
+
+static void test_passwords(void **state)
+{
+    static const struct {
+        const char *pw;
+        int ok;
+    } cases[] = {
+        {"123456789012", 1},
+        {"12345678901", 0},
+        {"", 0},
+        {"with spaces is fine", 1},
+        {"unicode p\xc3\xa4ssw\xc3\xb6rd ok", 1},
+        {"tab\there-12345", 0},
+        {"newline\n123456", 0},
+        {"del\x7f" "123456789", 0},
+        {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1}, /* 72 */
+        {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0}, /* 73 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *why = NULL;
+        int ok = users_password_valid(cases[i].pw, &why);
+        CHECK(ok == cases[i].ok, "password case %zu: got %d", i, ok);
+        CHECK(ok || (why && *why), "password case %zu: reason", i);
+    }
+}
+
+static void test_hash_is_bcrypt(void **state)
+{
+    char h1[USERS_HASH_MAX], h2[USERS_HASH_MAX];
+    struct err e = {0};
+    /* the real cost once, as the product uses it */
+    assert_int_equal(users_hash(PW, USERS_BCRYPT_COST, h1, sizeof h1, &e), 0);
+    assert_int_equal(strlen(h1), 60);
+    assert_memory_equal(h1, "$2b$10$", 7);
+    assert_true(crypt_matches(PW, h1));
+    assert_false(crypt_matches(PW2, h1));
+    assert_true(users_verify(PW, h1));
+    assert_false(users_verify(PW2, h1));
+    assert_false(users_verify("", h1));
+    /* a fresh salt each time */
+    assert_int_equal(users_hash(PW, COST, h2, sizeof h2, &e), 0);
+    assert_memory_equal(h2, "$2b$04$", 7);
+    assert_string_not_equal(h1, h2);
+    assert_true(crypt_matches(PW, h2));
+    /* no hash at all is no match (never a crypt of garbage) */
+    assert_false(users_verify(PW, "plain"));
+    assert_false(users_verify(PW, ""));
+    /* a buffer too small is an error, not a cut hash */
+    char tiny[20];
+    assert_int_equal(users_hash(PW, COST, tiny, sizeof tiny, &e), -1);
+}
+
+static void test_generated(void **state)
+{
+    char a[USERS_GENERATED_LEN + 1], b[USERS_GENERATED_LEN + 1];
+    assert_int_equal(users_generate_password(a, sizeof a), 0);
+    assert_int_equal(users_generate_password(b, sizeof b), 0);
+    assert_int_equal(strlen(a), USERS_GENERATED_LEN);
+    assert_string_not_equal(a, b);
+    assert_true(users_password_valid(a, NULL));
+    for (const char *p = a; *p; p++)
+        CHECK(strchr("0O1lI", *p) == NULL, "look-alike %c in %s", *p, a);
+    char small[USERS_GENERATED_LEN];
+    assert_int_equal(users_generate_password(small, sizeof small), -1);
+}
+
+/* Every failed change leaves the users byte for byte as they were. */
+static void test_bad_input_changes_nothing(void **state)
+{
+    struct users *u = calloc(1, sizeof *u), *before = calloc(1, sizeof *before);
+    struct err e = {0};
+    assert_int_equal(users_init(u, &e), 0);
+    assert_int_equal(users_add(u, "alice", PW, COST, &e), 0);
+    memcpy(before, u, sizeof *u);
+
+    static const struct {
+        const char *name, *pw;
+        int status;
+        const char *field;
+    } adds[] = {
+        {"", PW, 400, "name"},
+        {"_storj-registryd", PW, 400, "name"},
+        {"bad name", PW, 400, "name"},
+        {"bob", "short", 400, "password"},
+        {"bob", "ctl\x01" "456789012", 400, "password"},
+        {"alice", PW2, 409, "name"},
+    };
+    for (size_t i = 0; i < sizeof adds / sizeof *adds; i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(users_add(u, adds[i].name, adds[i].pw, COST, &e), -1);
+        CHECK(e.status == adds[i].status, "add %zu: status %d", i, e.status);
+        CHECK(strcmp(e.field, adds[i].field) == 0, "add %zu: field %s", i, e.field);
+        CHECK(memcmp(u, before, sizeof *u) == 0, "add %zu changed the users", i);
+    }
+    memset(&e, 0, sizeof e);
+    assert_int_equal(users_set_password(u, "alice", "short", COST, &e), -1);
+    assert_string_equal(e.field, "password");
+    assert_int_equal(users_set_password(u, "nobody", PW2, COST, &e), -1);
+    assert_int_equal(e.status, 404);
+    assert_int_equal(users_remove(u, "nobody", &e), -1);
+    assert_int_equal(e.status, 404);
+    /* the internal user is nobody's to remove or reset */
+    assert_int_equal(users_remove(u, USERS_INTERNAL_NAME, &e), -1);
+    assert_int_equal(e.status, 404);
+    assert_int_equal(users_set_password(u, USERS_INTERNAL_NAME, PW2, COST, &e), -1);
+    assert_memory_equal(u, before, sizeof *u);
+
+    /* at most USERS_MAX */
+    char name[16];
+    for (int i = u->count; i < USERS_MAX; i++) {
+        snprintf(name, sizeof name, "u%d", i);
+        assert_int_equal(users_add(u, name, PW, COST, &e), 0);
+    }
+    memcpy(before, u, sizeof *u);
+    assert_int_equal(users_add(u, "onemore", PW, COST, &e), -1);
+    assert_int_equal(e.status, 409);
+    assert_memory_equal(u, before, sizeof *u);
+    users_clear(u);
+    free(u);
+    free(before);
+}
+
+static void test_changes(void **state)
+{
+    struct users *u = calloc(1, sizeof *u);
+    struct err e = {0};
+    assert_int_equal(users_init(u, &e), 0);
+    assert_int_equal(u->count, 0);
+    assert_true(users_verify(u->internal_password, u->internal_hash));
+    assert_int_equal(users_add(u, "alice", PW, COST, &e), 0);
+    assert_int_equal(users_add(u, "bob", PW2, COST, &e), 0);
+    assert_int_equal(users_find(u, "bob"), 1);
+    assert_true(crypt_matches(PW2, u->u[1].hash));
+    assert_int_equal(users_set_password(u, "alice", PW2, COST, &e), 0);
+    assert_true(crypt_matches(PW2, u->u[0].hash));
+    assert_false(crypt_matches(PW, u->u[0].hash));
+    assert_int_equal(users_remove(u, "alice", &e), 0);
+    assert_int_equal(u->count, 1);
+    assert_string_equal(u->u[0].name, "bob");
+    assert_int_equal(users_find(u, "alice"), -1);
+
+    /* the list shows names only; the internal user not at all */
+    json_t *j = users_public_json(u);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"count\":1,\"users\":[{\"name\":\"bob\"}]}");
+    free(text);
+    json_decref(j);
+
+    char userpwd[128];
+    assert_int_equal(users_internal_userpwd(u, userpwd, sizeof userpwd), 0);
+    assert_memory_equal(userpwd, USERS_INTERNAL_NAME ":", strlen(USERS_INTERNAL_NAME) + 1);
+    assert_string_equal(userpwd + strlen(USERS_INTERNAL_NAME) + 1, u->internal_password);
+    assert_int_equal(users_internal_userpwd(u, userpwd, 10), -1);
+    users_clear(u);
+    free(u);
+}
+
+static void test_htpasswd_text(void **state)
+{
+    struct users *u = calloc(1, sizeof *u), *back = calloc(1, sizeof *back);
+    struct err e = {0};
+    assert_int_equal(users_init(u, &e), 0);
+    assert_int_equal(users_add(u, "alice", PW, COST, &e), 0);
+    char *text = users_htpasswd(u);
+    assert_non_null(text);
+    /* one line per user and the internal one, never a password */
+    char want[512];
+    snprintf(want, sizeof want, "alice:%s\n%s:%s\n", u->u[0].hash, USERS_INTERNAL_NAME,
+             u->internal_hash);
+    assert_non_null(strstr(text, want));
+    assert_null(strstr(text, PW));
+    assert_null(strstr(text, u->internal_password));
+    /* read back */
+    assert_int_equal(users_parse(back, text, strlen(text), &e), 0);
+    assert_int_equal(back->count, 1);
+    assert_string_equal(back->u[0].hash, u->u[0].hash);
+    assert_string_equal(back->internal_hash, u->internal_hash);
+    free(text);
+
+    static const char *const bad[] = {
+        "alice\n",
+        "alice:plain\n",
+        ":$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n",
+        "bad name:$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n",
+        "a:$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n"
+        "a:$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n",
+        "a:$1$md5$notbcrypt\n",
+    };
+    struct users keep;
+    memcpy(&keep, back, sizeof keep);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(users_parse(back, bad[i], strlen(bad[i]), &e) == -1, "bad %zu parsed", i);
+        CHECK(memcmp(back, &keep, sizeof keep) == 0, "bad %zu changed the users", i);
+    }
+    const char *ok = "# comment\n\n  \r\nb.c:$2y$05$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\r\n";
+    assert_int_equal(users_parse(back, ok, strlen(ok), &e), 0);
+    assert_int_equal(back->count, 1);
+    assert_string_equal(back->u[0].name, "b.c");
+    users_clear(u);
+    users_clear(back);
+    free(u);
+    free(back);
+}
+
+static void file_mode_is(const char *dir, const char *name, int mode)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(stat(path, &st), 0);
+    CHECK((st.st_mode & 0777) == (unsigned)mode, "%s mode %o", name, st.st_mode & 0777);
+}
+
+static void test_files(void **state)
+{
+    char dir[] = "/tmp/test_users.XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    struct users *u = calloc(1, sizeof *u), *back = calloc(1, sizeof *back);
+    struct err e = {0};
+
+    /* nothing there: no users, a new credential that must be written */
+    assert_int_equal(users_load(dir, back, &e), 1);
+    assert_int_equal(back->count, 0);
+    assert_true(users_verify(back->internal_password, back->internal_hash));
+    users_clear(back);
+
+    assert_int_equal(users_init(u, &e), 0);
+    assert_int_equal(users_add(u, "alice", PW, COST, &e), 0);
+    assert_int_equal(users_add(u, "bob", PW2, COST, &e), 0);
+    assert_int_equal(users_save(dir, u, &e), 0);
+    file_mode_is(dir, USERS_FILE, 0600);
+    file_mode_is(dir, USERS_CREDENTIAL_FILE, 0600);
+    assert_int_equal(users_load(dir, back, &e), 0);
+    assert_int_equal(back->count, 2);
+    assert_string_equal(back->u[1].name, "bob");
+    assert_true(crypt_matches(PW2, back->u[1].hash));
+    assert_string_equal(back->internal_password, u->internal_password);
+    assert_string_equal(back->internal_hash, u->internal_hash);
+    users_clear(back);
+
+    /* no temporary file left */
+    snprintf(path, sizeof path, "%s/%s.tmp.%d", dir, USERS_FILE, (int)getpid());
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    /* the credential lost: a new one, the users kept */
+    snprintf(path, sizeof path, "%s/%s", dir, USERS_CREDENTIAL_FILE);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(users_load(dir, back, &e), 1);
+    assert_int_equal(back->count, 2);
+    assert_string_not_equal(back->internal_password, u->internal_password);
+    assert_true(users_verify(back->internal_password, back->internal_hash));
+    users_clear(back);
+
+    /* a broken htpasswd is an error, not an empty list */
+    snprintf(path, sizeof path, "%s/%s", dir, USERS_FILE);
+    FILE *f = fopen(path, "w");
+    fputs("garbage\n", f);
+    fclose(f);
+    assert_int_equal(users_load(dir, back, &e), -1);
+    assert_string_equal(e.code, "state_corrupt");
+
+    /* a folder that cannot be written: an error, the old files stay */
+    assert_int_equal(users_save(dir, u, &e), 0);
+    assert_int_equal(chmod(dir, 0500), 0);
+    if (geteuid() != 0) { /* root writes anyway */
+        assert_int_equal(users_remove(u, "bob", &e), 0);
+        assert_int_equal(users_save(dir, u, &e), -1);
+        assert_string_equal(e.code, "state_unwritable");
+        assert_int_equal(users_load(dir, back, &e), 0);
+        assert_int_equal(back->count, 2);
+        users_clear(back);
+    }
+    chmod(dir, 0700);
+
+    snprintf(path, sizeof path, "%s/%s", dir, USERS_FILE);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s", dir, USERS_CREDENTIAL_FILE);
+    unlink(path);
+    rmdir(dir);
+    users_clear(u);
+    free(u);
+    free(back);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_passwords),
+        cmocka_unit_test(test_hash_is_bcrypt),
+        cmocka_unit_test(test_generated),
+        cmocka_unit_test(test_bad_input_changes_nothing),
+        cmocka_unit_test(test_changes),
+        cmocka_unit_test(test_htpasswd_text),
+        cmocka_unit_test(test_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
