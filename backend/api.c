@@ -25,7 +25,28 @@ static const struct route_def routes[] = {
     {"/api/registry/gc", "POST", ROUTE_GC},
     {"/api/repositories", "GET", ROUTE_REPOSITORIES},
     {"/api/storage/check", "POST", ROUTE_STORAGE_CHECK},
+    {"/api/users", "GET", ROUTE_USERS},
+    {"/api/users", "POST", ROUTE_USERS},
 };
+
+#define USERS_PREFIX "/api/users/"
+#define PASSWORD_SUFFIX "/password"
+
+/* Splits /api/users/{name}[/password]: 0 with the name copied out and
+ * *password set, -1 for another shape. */
+static int split_user_path(const char *path, char *name, size_t nlen, int *password)
+{
+    if (strncmp(path, USERS_PREFIX, strlen(USERS_PREFIX)) != 0)
+        return -1;
+    const char *rest = path + strlen(USERS_PREFIX);
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+    *password = slash != NULL;
+    if (n == 0 || n >= nlen || (slash && strcmp(slash, PASSWORD_SUFFIX) != 0))
+        return -1;
+    snprintf(name, nlen, "%.*s", (int)n, rest);
+    return 0;
+}
 
 #define IMAGE_PREFIX "/api/repositories/"
 #define IMAGE_INFIX "/manifests/"
@@ -55,6 +76,8 @@ static const char *allowed_for(const char *path)
 {
     if (strcmp(path, "/api/config") == 0)
         return "GET, PUT";
+    if (strcmp(path, "/api/users") == 0)
+        return "GET, POST";
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (strcmp(routes[i].path, path) == 0)
             return routes[i].method;
@@ -79,6 +102,17 @@ int api_route(const char *method, const char *path, enum api_route *route, const
         }
         if (allow)
             *allow = "DELETE";
+        return 405;
+    }
+    char user[128];
+    int pw = 0;
+    if (split_user_path(path, user, sizeof user, &pw) == 0) {
+        if (strcmp(method, pw ? "PUT" : "DELETE") == 0) {
+            *route = pw ? ROUTE_USER_PASSWORD : ROUTE_USER;
+            return 0;
+        }
+        if (allow)
+            *allow = pw ? "PUT" : "DELETE";
         return 405;
     }
     int known = 0;
@@ -218,6 +252,68 @@ out:
     json_decref(body);
     if (r)
         ok(res, 200, r);
+    else
+        fail(res, &e);
+}
+
+/* POST /api/users {"name","password"?} and PUT /api/users/{name}/password
+ * {"password"?}: a password left out or null is generated (and answered
+ * once). The answer never holds a password otherwise. */
+static void users_change(struct manager *m, const struct api_request *req, enum api_route route,
+                         struct api_response *res)
+{
+    struct err e = {0};
+    json_t *body = NULL, *r = NULL;
+    char name[128] = "";
+    int pw_path = 0;
+    if (route != ROUTE_USERS) {
+        /* a trailing slash names the same resource */
+        char path[256];
+        snprintf(path, sizeof path, "%s", req->path);
+        size_t n = strlen(path);
+        if (n > 1 && path[n - 1] == '/')
+            path[n - 1] = '\0';
+        split_user_path(path, name, sizeof name, &pw_path);
+    }
+    if (route == ROUTE_USER) {
+        r = manager_users_change(m, USERS_OP_REMOVE, name, NULL, &e);
+        goto out;
+    }
+    if (!(body = parse_body(req, route == ROUTE_USER_PASSWORD, &e)))
+        goto out;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        int is_name = strcmp(key, "name") == 0 && route == ROUTE_USERS;
+        if (!is_name && strcmp(key, "password") != 0) {
+            err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+            goto out;
+        }
+        if (!json_is_string(v) && !(json_is_null(v) && !is_name)) {
+            err_set(&e, 400, "invalid_type", key, "%s must be a string", key);
+            goto out;
+        }
+    }
+    if (route == ROUTE_USERS) {
+        const char *n = json_string_value(json_object_get(body, "name"));
+        if (!n) {
+            err_set(&e, 400, "missing_field", "name", "a user needs a name");
+            goto out;
+        }
+        snprintf(name, sizeof name, "%.127s", n);
+        if (strlen(n) >= sizeof name) {
+            err_set(&e, 400, "invalid_value", "name",
+                    "the user name must be 1 to 64 characters long");
+            goto out;
+        }
+    }
+    r = manager_users_change(m, route == ROUTE_USERS ? USERS_OP_ADD : USERS_OP_PASSWORD, name,
+                             json_string_value(json_object_get(body, "password")), &e);
+out:
+    json_decref(body); /* jansson does not wipe: the body's strings are freed as they are */
+    if (r)
+        ok(res, route == ROUTE_USERS ? 201 : 200, r);
     else
         fail(res, &e);
 }
@@ -363,6 +459,17 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         ok(res, 200, json_pack("{s:b, s:s, s:s}", "deleted", 1, "name", name, "digest", digest));
         return;
     }
+    case ROUTE_USERS:
+        if (strcmp(req->method, "POST") != 0) {
+            ok(res, 200, manager_users(m));
+            return;
+        }
+        users_change(m, req, route, res);
+        return;
+    case ROUTE_USER:
+    case ROUTE_USER_PASSWORD:
+        users_change(m, req, route, res);
+        return;
     }
     fail(res, &e);
 }

@@ -28,6 +28,9 @@ enum api_route {
     ROUTE_REPOSITORIES,
     ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
     ROUTE_STORAGE_CHECK,
+    ROUTE_USERS,         /* /api/users */
+    ROUTE_USER,          /* /api/users/{name} */
+    ROUTE_USER_PASSWORD, /* /api/users/{name}/password */
 };
 
 /* Matches method and path (without the query). Returns 0 with *route set,

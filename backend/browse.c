@@ -38,6 +38,7 @@ struct client {
     CURL *c;
     struct curl_slist *h;
     const char *base;
+    const char *user, *password;     /* basic auth (a registry with users); NULL: none */
     const struct timespec *deadline; /* CLOCK_MONOTONIC; NULL: none */
 };
 
@@ -81,9 +82,10 @@ static long remaining_ms(const struct timespec *at)
     return (long)(at->tv_sec - now.tv_sec) * 1000 + (at->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-static int client_init(struct client *cl, const char *base, const struct timespec *deadline)
+static int client_init(struct client *cl, const char *base, const char *user, const char *password,
+                       const struct timespec *deadline)
 {
-    *cl = (struct client){.base = base, .deadline = deadline};
+    *cl = (struct client){.base = base, .user = user, .password = password, .deadline = deadline};
     cl->c = curl_easy_init();
     cl->h = curl_slist_append(NULL, ACCEPT);
     return cl->c && cl->h ? 0 : -1;
@@ -131,6 +133,10 @@ static int call(struct client *cl, const char *method, const char *path, struct 
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    if (cl->user) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, cl->user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, cl->password ? cl->password : "");
+    }
     CURLcode cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     if (cc != CURLE_OK) {
@@ -597,7 +603,7 @@ fail:
 
 /* The repositories of one page, read by a few threads. */
 struct pool {
-    const char *base;
+    const char *base, *user, *password;
     const struct timespec *deadline;
     json_t *names; /* the page's names */
     size_t n, next;
@@ -611,7 +617,7 @@ static void *pool_worker(void *arg)
 {
     struct pool *p = arg;
     struct client cl;
-    int ok = client_init(&cl, p->base, p->deadline) == 0;
+    int ok = client_init(&cl, p->base, p->user, p->password, p->deadline) == 0;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next;
@@ -705,18 +711,19 @@ static void catalog_remember(const char *base, json_t *names, int more)
     pthread_mutex_unlock(&catalog_mu);
 }
 
-json_t *browse_repositories_page(const char *base, long off, long lim, struct err *e)
+json_t *browse_repositories_page(const char *base, const char *user, const char *password, long off,
+                                 long lim, struct err *e)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += BROWSE_DEADLINE_S;
     struct client cl;
-    struct pool p = {.base = base, .deadline = &deadline};
+    struct pool p = {.base = base, .user = user, .password = password, .deadline = &deadline};
     json_t *out = NULL, *repos = json_array(), *all_blobs = json_object(), *names = NULL;
     pthread_t tids[BROWSE_CONCURRENCY];
     int started = 0, more_catalog = 0;
     pthread_mutex_init(&p.mu, NULL);
-    if (client_init(&cl, base, &deadline)) {
+    if (client_init(&cl, base, user, password, &deadline)) {
         err_set(e, 500, "no_memory", NULL, "out of memory");
         goto out;
     }
@@ -791,15 +798,17 @@ out:
     return out;
 }
 
-json_t *browse_repositories(const char *base, const char *offset, const char *limit, struct err *e)
+json_t *browse_repositories(const char *base, const char *user, const char *password,
+                            const char *offset, const char *limit, struct err *e)
 {
     long off, lim;
     if (browse_page_args(offset, limit, &off, &lim, e))
         return NULL;
-    return browse_repositories_page(base, off, lim, e);
+    return browse_repositories_page(base, user, password, off, lim, e);
 }
 
-int browse_delete(const char *base, const char *name, const char *digest, struct err *e)
+int browse_delete(const char *base, const char *user, const char *password, const char *name,
+                  const char *digest, struct err *e)
 {
     char path[512];
     struct reply r;
@@ -808,7 +817,7 @@ int browse_delete(const char *base, const char *name, const char *digest, struct
         return err_set(e, 400, "invalid_value", "name", "not a repository name");
     if (!browse_digest_valid(digest))
         return err_set(e, 400, "invalid_value", "digest", "the digest must be sha256:<64 hex>");
-    if (client_init(&cl, base, NULL)) {
+    if (client_init(&cl, base, user, password, NULL)) {
         client_free(&cl);
         return err_set(e, 500, "no_memory", NULL, "out of memory");
     }

@@ -6,7 +6,9 @@
  * the catalog and for each repository's tags, reads up to
  * BROWSE_CONCURRENCY repositories at a time, keeps the facts of manifests
  * by digest (a digest never changes meaning) in a bounded cache, and stops
- * at a monotonic deadline, answering what it read. */
+ * at a monotonic deadline, answering what it read. user and password (both
+ * NULL for none) log in with HTTP basic auth, as a registry with users
+ * (users.h) asks. */
 #ifndef SR_BROWSE_H
 #define SR_BROWSE_H
 
@@ -53,11 +55,13 @@ int browse_page_args(const char *offset, const char *limit, long *off, long *lim
  * "totalSize" (the page's blobs, each once), "total" (repositories in the
  * catalog), "offset", "nextOffset" (null at the end), "truncated" (more
  * than this page: see nextOffset)}. New reference or NULL with e. */
-json_t *browse_repositories_page(const char *base, long off, long lim, struct err *e);
+json_t *browse_repositories_page(const char *base, const char *user, const char *password, long off,
+                                 long lim, struct err *e);
 
 /* browse_page_args, then browse_repositories_page: the query arguments
  * offset and limit (either may be NULL) as the API takes them. */
-json_t *browse_repositories(const char *base, const char *offset, const char *limit, struct err *e);
+json_t *browse_repositories(const char *base, const char *user, const char *password,
+                            const char *offset, const char *limit, struct err *e);
 
 /* Forgets the cached manifest facts (tests; memory). */
 void browse_cache_clear(void);
@@ -68,6 +72,7 @@ int browse_name_valid(const char *name);
 int browse_digest_valid(const char *digest);
 
 /* Deletes the manifest (and every tag that points at it). 0 or -1. */
-int browse_delete(const char *base, const char *name, const char *digest, struct err *e);
+int browse_delete(const char *base, const char *user, const char *password, const char *name,
+                  const char *digest, struct err *e);
 
 #endif

@@ -20,6 +20,7 @@
 #include "readiness.h"
 #include "s3check.h"
 #include "settings.h"
+#include "users.h"
 
 #define STOP_TIMEOUT_S 10
 #define GATEWAY_READY_S 30
@@ -100,6 +101,12 @@ struct manager {
      * status tells the user (empty when there was none) */
     char settings_problem[512];
     char settings_kept_as[96]; /* the file name it was kept under */
+
+    /* registry users (users.h): changed under put_mu, swapped under mu;
+     * userpwd is the internal credential for the backend's own requests */
+    struct users *users;
+    char userpwd[128];
+    char state_dir[PATH_MAX];
 
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
@@ -230,8 +237,9 @@ static size_t discard(char *p, size_t size, size_t nmemb, void *u)
 }
 
 /* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth);
- * with http, the HTTP status it answered (0: none). */
-static int registry_answers_http(const char *url, long timeout_ms, long *http)
+ * with http, the HTTP status it answered (0: none). userpwd: the internal
+ * credential (users.h), or NULL. */
+static int registry_answers_http(const char *url, const char *userpwd, long timeout_ms, long *http)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -242,6 +250,8 @@ static int registry_answers_http(const char *url, long timeout_ms, long *http)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    if (userpwd && *userpwd)
+        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
     int ok = curl_easy_perform(h) == CURLE_OK &&
              curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
              (status == 200 || status == 401);
@@ -251,9 +261,9 @@ static int registry_answers_http(const char *url, long timeout_ms, long *http)
     return ok;
 }
 
-static int registry_answers(const char *url, long timeout_ms)
+static int registry_answers(const char *url, const char *userpwd, long timeout_ms)
 {
-    return registry_answers_http(url, timeout_ms, NULL);
+    return registry_answers_http(url, userpwd, timeout_ms, NULL);
 }
 
 static const char *label_of(json_t *c, const char *key)
@@ -271,8 +281,9 @@ static void observe(struct manager *m)
     struct observed reg = {0}, gw = {0};
     char url[128];
 
-    char run_url[128] = "", run_hash[65];
+    char run_url[128] = "", run_hash[65], userpwd[sizeof m->userpwd];
     pthread_mutex_lock(&m->mu);
+    snprintf(userpwd, sizeof userpwd, "%s", m->userpwd);
     int negotiated = m->docker_ok;
     unsigned seq = ++m->obs_taken;
     probe_url(&m->settings, url, sizeof url);
@@ -324,7 +335,8 @@ static void observe(struct manager *m)
     if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0)
         snprintf(url, sizeof url, "%s", run_url);
     long http = 0;
-    int healthy = reg.running && registry_answers_http(url, 1000, &http);
+    int healthy = reg.running && registry_answers_http(url, userpwd, 1000, &http);
+    secret_wipe(userpwd, sizeof userpwd);
     json_array_foreach(view, i, c)
     {
         const char *role = json_string_value(json_object_get(c, "role"));
@@ -822,6 +834,7 @@ static void run_start(struct manager *m, int from_run)
     struct spec_set set;
     struct err e = {0};
     char ids[2][72] = {{0}}, url[128], check_hint[S3CHECK_TEXT_MAX] = "";
+    char userpwd[sizeof m->userpwd] = ""; /* the internal credential (users.h) */
     const char *hint = NULL;
 
     pthread_mutex_lock(&m->mu);
@@ -910,8 +923,11 @@ static void run_start(struct manager *m, int from_run)
     probe_url(&s, url, sizeof url);
     struct timespec began;
     clock_gettime(CLOCK_MONOTONIC, &began);
+    pthread_mutex_lock(&m->mu);
+    snprintf(userpwd, sizeof userpwd, "%s", m->userpwd);
+    pthread_mutex_unlock(&m->mu);
     for (unsigned round = 0;; round++) {
-        if (registry_answers(url, 1000))
+        if (registry_answers(url, userpwd, 1000))
             break;
         /* a container that died will not answer: ask Docker now and then */
         for (int i = 0; round % 8 == 7 && i < set.count; i++)
@@ -950,6 +966,7 @@ fail:
         job_fail(m, &e, hint);
     }
 out:
+    secret_wipe(userpwd, sizeof userpwd);
     spec_free(&set);
     settings_free(&s);
 }
@@ -1279,6 +1296,202 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ---- registry users (users.h) -------------------------------------------- */
+
+/* Takes u (malloc'ed; owned from now on) as the users: the settings learn
+ * the htpasswd and how many users there are (auth.htpasswd on or off, so
+ * the desired hash follows), the probes the internal credential. What runs
+ * keeps its configuration until a restart but gets the users of now. 0, or
+ * -1 when memory ran out (u freed, nothing changed). */
+static int users_apply(struct manager *m, struct users *u)
+{
+    char *text = users_htpasswd(u), *run_text = xstrdup(text);
+    char userpwd[sizeof m->userpwd];
+    if (!text || !run_text || users_internal_userpwd(u, userpwd, sizeof userpwd)) {
+        secret_free(&text);
+        secret_free(&run_text);
+        users_clear(u);
+        free(u);
+        return -1;
+    }
+    pthread_mutex_lock(&m->mu);
+    struct users *old = m->users;
+    m->users = u;
+    secret_free(&m->settings.htpasswd);
+    m->settings.htpasswd = text;
+    m->settings.users = u->count;
+    if (m->has_run) {
+        secret_free(&m->run.htpasswd);
+        m->run.htpasswd = run_text;
+        run_text = NULL;
+    }
+    snprintf(m->userpwd, sizeof m->userpwd, "%s", userpwd);
+    compute_desired_hash(m);
+    unlock_changed(m);
+    secret_free(&run_text);
+    secret_wipe(userpwd, sizeof userpwd);
+    if (old) {
+        users_clear(old);
+        free(old);
+    }
+    return 0;
+}
+
+/* Puts the htpasswd into the registry container when there is one (in any
+ * state, as docker cp does): registry 3 reads it again at the next login,
+ * as its modification time changed. 1 when put, 0 when there is no
+ * container, -1 with e. */
+static int users_push(struct manager *m, struct err *e)
+{
+    char id[72] = "";
+    pthread_mutex_lock(&m->mu);
+    if (m->reg.exists)
+        snprintf(id, sizeof id, "%s", m->reg.id);
+    char *text = id[0] ? xstrdup(m->settings.htpasswd) : NULL;
+    pthread_mutex_unlock(&m->mu);
+    if (!text)
+        return 0;
+    struct buf tar = {0};
+    int rc = spec_tar_htpasswd(&tar, text) ? err_set(e, 500, "no_memory", NULL, "out of memory")
+             : docker_put_archive(&m->docker, id, tar.data, tar.len, e) ? -1
+                                                                        : 1;
+    if (tar.data)
+        secret_wipe(tar.data, tar.len);
+    buf_free(&tar);
+    secret_free(&text);
+    return rc;
+}
+
+/* Loads the users at start: a new internal credential is saved at once; an
+ * htpasswd that cannot be read is kept aside (no user then: a registry
+ * that must listen on another address than loopback refuses to start). */
+static int users_open(struct manager *m, struct err *e)
+{
+    struct users *u = malloc(sizeof *u);
+    if (!u)
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    int rc = users_load(m->state_dir, u, e);
+    if (rc < 0 && e->code && strcmp(e->code, "state_corrupt") == 0) {
+        char from[PATH_MAX + 16], aside[PATH_MAX + 48];
+        snprintf(from, sizeof from, "%s/%s", m->state_dir, USERS_FILE);
+        snprintf(aside, sizeof aside, "%s.bad-%lld", from, (long long)time(NULL));
+        log_warn("registry users unusable (%s): kept as %s, no users", e->message, aside);
+        rc = rename(from, aside) == 0 ? users_load(m->state_dir, u, e) : -1;
+    }
+    if (rc == 1)
+        rc = users_save(m->state_dir, u, e);
+    if (rc < 0) {
+        users_clear(u);
+        free(u);
+        return -1;
+    }
+    if (users_apply(m, u))
+        return err_set(e, 500, "no_memory", NULL, "out of memory");
+    return 0;
+}
+
+/* The internal credential's password, copied into out. */
+static const char *internal_password(struct manager *m, char *out, size_t len)
+{
+    pthread_mutex_lock(&m->mu);
+    snprintf(out, len, "%s", m->users ? m->users->internal_password : "");
+    pthread_mutex_unlock(&m->mu);
+    return out;
+}
+
+json_t *manager_users(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    json_t *j = users_public_json(m->users);
+    /* whether the running registry asks for a login (null: none runs) */
+    int known = m->has_run && m->reg.exists && strcmp(m->reg.hash, m->run_hash) == 0;
+    if (j)
+        json_object_update_new(
+            j, json_pack("{s:b, s:o, s:s, s:b, s:i}", "authEnabled", m->settings.users > 0,
+                         "authRunning", known ? json_boolean(m->run.users > 0) : json_null(),
+                         "bind", m->settings.bind, "loopback",
+                         settings_bind_loopback(m->settings.bind), "port", m->settings.port));
+    pthread_mutex_unlock(&m->mu);
+    return j;
+}
+
+json_t *manager_users_change(struct manager *m, enum manager_users_op op, const char *name,
+                             const char *password, struct err *e)
+{
+    char generated[USERS_GENERATED_LEN + 1] = "";
+    json_t *out = NULL;
+    struct users *next = malloc(sizeof *next);
+    if (!next)
+        return err_set(e, 500, "no_memory", NULL, "out of memory"), NULL;
+    pthread_mutex_lock(&m->put_mu); /* users and settings change one at a time */
+    pthread_mutex_lock(&m->mu);
+    memcpy(next, m->users, sizeof *next);
+    char bind[sizeof m->settings.bind];
+    snprintf(bind, sizeof bind, "%s", m->settings.bind);
+    pthread_mutex_unlock(&m->mu);
+    if (op != USERS_OP_REMOVE && !password) {
+        if (users_generate_password(generated, sizeof generated)) {
+            err_set(e, 500, "no_random", NULL, "no random bytes from the kernel");
+            goto out;
+        }
+        password = generated;
+    }
+    int rc = op == USERS_OP_ADD ? users_add(next, name, password, USERS_BCRYPT_COST, e)
+             : op == USERS_OP_PASSWORD
+                 ? users_set_password(next, name, password, USERS_BCRYPT_COST, e)
+                 : users_remove(next, name, e);
+    if (rc)
+        goto out;
+    if (next->count == 0 && !settings_bind_loopback(bind)) {
+        err_set(e, 409, "users_required", "name",
+                "the registry is set to listen on %s, where other machines reach it, so it keeps "
+                "at least one user: set the listen address to 127.0.0.1 first",
+                bind);
+        goto out;
+    }
+    if (users_save(m->state_dir, next, e))
+        goto out;
+    if (users_apply(m, next)) {
+        next = NULL;
+        err_set(e, 500, "no_memory", NULL, "out of memory (the users were saved: restart)");
+        goto out;
+    }
+    next = NULL;
+    struct err pe = {0};
+    int pushed = users_push(m, &pe);
+    if (pushed < 0)
+        log_warn("could not update the registry's users in its container: %s", pe.message);
+    pthread_mutex_lock(&m->mu);
+    int known = m->has_run && m->reg.exists && strcmp(m->reg.hash, m->run_hash) == 0;
+    int restart = known ? (m->run.users > 0) != (m->settings.users > 0)
+                        : m->reg.exists && strcmp(m->reg.hash, m->desired_hash) != 0;
+    int count = m->settings.users;
+    pthread_mutex_unlock(&m->mu);
+    /* live: the registry has the new users now; restart: it turns logins
+     * on or off, which its configuration says; next-start: none exists */
+    const char *applied = pushed == 0 ? "next-start" : restart ? "restart" : "live";
+    if (pushed < 0)
+        applied = "restart";
+    out = json_pack("{s:s, s:s, s:i}", "name", name, "applied", applied, "count", count);
+    if (out && generated[0])
+        json_object_set_new(out, "password", json_string(generated));
+    log_info("registry user %s %s (%s)", name,
+             op == USERS_OP_ADD      ? "added"
+             : op == USERS_OP_REMOVE ? "removed"
+                                     : "given a new password",
+             applied);
+    if (!out)
+        err_set(e, 500, "no_memory", NULL, "out of memory");
+out:
+    pthread_mutex_unlock(&m->put_mu);
+    secret_wipe(generated, sizeof generated);
+    if (next) {
+        users_clear(next);
+        free(next);
+    }
+    return out;
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 /* A settings file that cannot be used must not stop the daemon (in Desktop
@@ -1337,7 +1550,9 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     if (snprintf(m->settings_path, sizeof m->settings_path, "%s/settings.json", o->state_dir) >=
             (int)sizeof m->settings_path ||
         snprintf(m->running_path, sizeof m->running_path, "%s/running.json", o->state_dir) >=
-            (int)sizeof m->running_path) {
+            (int)sizeof m->running_path ||
+        snprintf(m->state_dir, sizeof m->state_dir, "%s", o->state_dir) >=
+            (int)sizeof m->state_dir) {
         err_set(e, 500, "bad_option", NULL, "the state folder path is too long");
         goto fail;
     }
@@ -1369,9 +1584,14 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         }
         spec_free(&rs);
     }
+    if (users_open(m, e))
+        goto fail;
     /* one look at Docker before serving, so that the first status answer
      * is already true (a missing engine answers at once) */
     observe(m);
+    struct err ue = {0};
+    if (users_push(m, &ue) < 0) /* the internal credential may be new */
+        log_warn("could not update the registry's users in its container: %s", ue.message);
     if (pthread_create(&m->worker, NULL, worker_main, m)) {
         err_set(e, 500, "thread", NULL, "cannot start the worker thread");
         goto fail;
@@ -1390,6 +1610,10 @@ fail:
     settings_free(&m->settings);
     if (m->has_run)
         settings_free(&m->run);
+    if (m->users) {
+        users_clear(m->users);
+        free(m->users);
+    }
     if (m->docker.socket)
         docker_cleanup(&m->docker);
     json_decref(m->containers);
@@ -1420,6 +1644,11 @@ void manager_free(struct manager *m)
     json_decref(m->last_check);
     for (int i = 0; i < 4; i++)
         secret_free(&m->live_secrets[i]);
+    if (m->users) {
+        users_clear(m->users);
+        free(m->users);
+    }
+    secret_wipe(m->userpwd, sizeof m->userpwd);
     free(m->status_text);
     free(m->reg_image);
     free(m->gw_image);
@@ -1475,6 +1704,8 @@ static json_t *pending_change(const struct settings *run, const struct settings 
             json_array_append_new(fields, json_string("s3"));
         if (settings_unencrypted_applies(run) != settings_unencrypted_applies(saved))
             json_array_append_new(fields, json_string("unencryptedKeys"));
+        if ((run->users > 0) != (saved->users > 0)) /* logins turn on or off */
+            json_array_append_new(fields, json_string("users"));
     }
     return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
                      settings_mode_name(saved->mode), "fields", fields);
@@ -1812,17 +2043,22 @@ struct log_ctx {
     struct buf tmp;
 };
 
-#define NSECRETS 8
+#define NSECRETS 9
 
 /* Copies every secret a container's output may show: those of the settings
  * and those the running containers were created with. Caller holds m->mu;
  * 0, or -1 (nothing copied) when memory ran out. */
 static int copy_secrets(struct manager *m, char *out[NSECRETS])
 {
-    const char *src[NSECRETS] = {m->settings.access_grant,  m->settings.s3_secret_key,
-                                 m->settings.gw_secret_key, m->settings.gw_access_key,
-                                 m->live_secrets[0],        m->live_secrets[1],
-                                 m->live_secrets[2],        m->live_secrets[3]};
+    const char *src[NSECRETS] = {m->settings.access_grant,
+                                 m->settings.s3_secret_key,
+                                 m->settings.gw_secret_key,
+                                 m->settings.gw_access_key,
+                                 m->live_secrets[0],
+                                 m->live_secrets[1],
+                                 m->live_secrets[2],
+                                 m->live_secrets[3],
+                                 m->users ? m->users->internal_password : NULL};
     for (int i = 0; i < NSECRETS; i++) {
         out[i] = xstrdup(src[i]);
         if (src[i] && !out[i]) {
@@ -1953,18 +2189,24 @@ static int registry_base(struct manager *m, char *base, size_t len, struct err *
 json_t *manager_repositories(struct manager *m, const char *offset, const char *limit,
                              struct err *e)
 {
-    char base[128];
+    char base[128], pw[sizeof m->userpwd];
     if (registry_base(m, base, sizeof base, e))
         return NULL;
-    return browse_repositories(base, offset, limit, e);
+    json_t *r = browse_repositories(base, USERS_INTERNAL_NAME, internal_password(m, pw, sizeof pw),
+                                    offset, limit, e);
+    secret_wipe(pw, sizeof pw);
+    return r;
 }
 
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e)
 {
-    char base[128];
+    char base[128], pw[sizeof m->userpwd];
     if (registry_base(m, base, sizeof base, e))
         return -1;
-    if (browse_delete(base, name, digest, e))
+    int rc = browse_delete(base, USERS_INTERNAL_NAME, internal_password(m, pw, sizeof pw), name,
+                           digest, e);
+    secret_wipe(pw, sizeof pw);
+    if (rc)
         return -1;
     log_info("deleted an image of repository %s", name);
     return 0;

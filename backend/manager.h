@@ -58,6 +58,20 @@ json_t *manager_repositories(struct manager *m, const char *offset, const char *
 /* Deletes an image by digest from the running registry. 0 or -1. */
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
 
+/* Registry users (users.h). */
+enum manager_users_op { USERS_OP_ADD, USERS_OP_REMOVE, USERS_OP_PASSWORD };
+/* {"users":[{"name"}],"count","authEnabled" (the saved settings ask for
+ * logins),"authRunning" (the running registry does; null when none runs),
+ * "bind","loopback","port"}. New reference. */
+json_t *manager_users(struct manager *m);
+/* Adds a user, removes one or sets its password (password NULL: a
+ * generated one, returned once as "password" in the answer, never kept).
+ * Saves the htpasswd, puts it into the registry container when there is
+ * one. {"name","applied":"live"|"restart"|"next-start","count"[,"password"]},
+ * or NULL with e (400 naming "name" or "password", 404, 409). */
+json_t *manager_users_change(struct manager *m, enum manager_users_op op, const char *name,
+                             const char *password, struct err *e);
+
 /* Report of the given grant, or of the saved one when grant is NULL, checked
  * against bucket (or the saved bucket when NULL) for a registry in mode (the
  * saved mode when NULL) with unencrypted (-1: the saved setting): grant.h's

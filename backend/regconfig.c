@@ -97,12 +97,23 @@ json_t *regconfig_registry(const struct settings *s, int host_network)
     /* the storage health check makes /v2/ answer 503 while the storage is
      * away, which status shows as unhealthy: three failed looks 10 s apart
      * (one small request each), so S3 going away shows within ~30 s */
-    return json_pack("{s:s, s:{s:s, s:s, s:{s:s}}, s:o, s:{s:s, s:{s:[s]}}, s:{s:{s:b, "
-                     "s:s, s:i}}}",
-                     "version", "0.1", "log", "level", "info", "formatter", "text", "fields",
-                     "service", "registry", "storage", storage, "http", "addr", addr, "headers",
-                     "X-Content-Type-Options", "nosniff", "health", "storagedriver", "enabled",
-                     s->mode != MODE_STORJ_NATIVE, "interval", "10s", "threshold", 3);
+    json_t *config =
+        json_pack("{s:s, s:{s:s, s:s, s:{s:s}}, s:o, s:{s:s, s:{s:[s]}}, s:{s:{s:b, "
+                  "s:s, s:i}}}",
+                  "version", "0.1", "log", "level", "info", "formatter", "text", "fields",
+                  "service", "registry", "storage", storage, "http", "addr", addr, "headers",
+                  "X-Content-Type-Options", "nosniff", "health", "storagedriver", "enabled",
+                  s->mode != MODE_STORJ_NATIVE, "interval", "10s", "threshold", 3);
+    /* with users, every request logs in; the backend's own probes use its
+     * internal credential, which the same file holds (users.h) */
+    if (config && s->users > 0 &&
+        json_object_set_new(config, "auth",
+                            json_pack("{s:{s:s, s:s}}", "htpasswd", "realm", REGCONFIG_REALM,
+                                      "path", REGCONFIG_HTPASSWD_PATH))) {
+        json_decref(config);
+        return NULL;
+    }
+    return config;
 }
 
 /* YAML double-quoted scalar; our values are base58, hex and host:port, but

@@ -13,9 +13,15 @@
 #define REGCONFIG_PATH "/etc/storj-registry/config.yml"
 #define REGCONFIG_GATEWAY_PATH "/root/.local/share/storj/gateway/config.yaml"
 #define REGCONFIG_DATA_DIR "/var/lib/registry"
+/* The registry's users (users.h), next to its configuration; read by the
+ * registry at each login whose file changed (distribution 3 compares the
+ * file's modification time). */
+#define REGCONFIG_HTPASSWD_PATH "/etc/storj-registry/htpasswd"
+#define REGCONFIG_REALM "Storj Registry"
 
 /* The registry configuration for s. host_network: the registry listens on
- * bind:port itself instead of :5000 behind a published port. New reference,
+ * bind:port itself instead of :5000 behind a published port. With users
+ * (s->users > 0), auth.htpasswd at REGCONFIG_HTPASSWD_PATH. New reference,
  * holds secrets: never log or return it. */
 json_t *regconfig_registry(const struct settings *s, int host_network);
 

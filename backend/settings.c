@@ -54,6 +54,7 @@ void settings_free(struct settings *s)
     free(s->s3_access_key);
     secret_free(&s->s3_secret_key);
     free(s->auth_service);
+    secret_free(&s->htpasswd);
     memset(s, 0, sizeof *s);
 }
 
@@ -67,14 +68,28 @@ int settings_copy(struct settings *dst, const struct settings *src)
     dst->s3_access_key = xstrdup(src->s3_access_key);
     dst->s3_secret_key = xstrdup(src->s3_secret_key);
     dst->auth_service = xstrdup(src->auth_service);
-    if ((src->bucket && !dst->bucket) || (src->access_grant && !dst->access_grant) ||
-        (src->s3_endpoint && !dst->s3_endpoint) || (src->s3_region && !dst->s3_region) ||
-        (src->s3_access_key && !dst->s3_access_key) ||
+    dst->htpasswd = xstrdup(src->htpasswd);
+    if ((src->htpasswd && !dst->htpasswd) || (src->bucket && !dst->bucket) ||
+        (src->access_grant && !dst->access_grant) || (src->s3_endpoint && !dst->s3_endpoint) ||
+        (src->s3_region && !dst->s3_region) || (src->s3_access_key && !dst->s3_access_key) ||
         (src->s3_secret_key && !dst->s3_secret_key) || (src->auth_service && !dst->auth_service)) {
         settings_free(dst);
         return -1;
     }
     return 0;
+}
+
+int settings_bind_loopback(const char *bind)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, bind, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, bind, &a6) != 1)
+        return 0;
+    if (IN6_IS_ADDR_LOOPBACK(&a6))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
 }
 
 int settings_bucket_valid(const char *name, const char **why)
@@ -401,6 +416,13 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
     }
     if (check_required(out, e))
         return -1;
+    /* other machines reach a registry on another address: it must ask
+     * them to log in */
+    if (!settings_bind_loopback(out->bind) && out->users == 0)
+        return err_set(e, 400, "users_required", "bind",
+                       "listening on %s lets other machines reach the registry: add a registry "
+                       "user first (Users), so that they must log in",
+                       out->bind);
     out->saved = 1;
     return 0;
 }
@@ -532,6 +554,11 @@ int settings_load(const char *path, struct settings *s, struct err *e)
     s->desired_running = json_is_true(json_object_get(root, "desiredRunning"));
     s->unencrypted_keys = json_is_true(json_object_get(root, "unencryptedKeys"));
     s->saved = json_is_true(json_object_get(root, "saved"));
+    json_t *users = json_object_get(root, "users");
+    s->users = json_is_integer(users) && json_integer_value(users) > 0 &&
+                       json_integer_value(users) < 100000
+                   ? (int)json_integer_value(users)
+                   : 0;
     rc = 0;
 out:
     json_decref(root);
@@ -562,13 +589,14 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
     char *text = NULL;
     json_t *root = json_pack(
         "{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s, s:s, s:s, "
-        "s:b, s:b, s:b}",
+        "s:b, s:b, s:b, s:i}",
         "format", 1, "mode", settings_mode_name(s->mode), "port", s->port, "bind", s->bind,
         "bucket", s->bucket, "accessGrant", s->access_grant, "s3Endpoint", s->s3_endpoint,
         "s3Region", s->s3_region, "s3AccessKey", s->s3_access_key, "s3SecretKey", s->s3_secret_key,
         "authService", s->auth_service, "s3KeysFromGrant", s->s3_keys_from_grant, "gwAccessKey",
         s->gw_access_key, "gwSecretKey", s->gw_secret_key, "salt", s->salt, "desiredRunning",
-        s->desired_running, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys);
+        s->desired_running, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys, "users",
+        s->users);
     if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
         goto nomem;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)

@@ -39,6 +39,12 @@ struct settings {
     char gw_secret_key[65];
     char salt[33];
     int desired_running; /* the user's last start/stop, so a restart of the backend resumes it */
+    /* Registry users (users.h), kept by the users module, not by PUT
+     * /api/config: how many there are (auth.htpasswd is on when > 0; in
+     * the file so that running.json says what ran) and the htpasswd text
+     * the registry gets (never in the settings file). */
+    int users;
+    char *htpasswd;
 };
 
 /* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */
@@ -56,6 +62,10 @@ int settings_mode_parse(const char *name, enum mode *out);
  * wrong types and bad values fail with e->field naming the field. The mode's
  * required fields are checked on the merged result. Pure. */
 int settings_merge(const struct settings *cur, json_t *body, struct settings *out, struct err *e);
+
+/* 1 when bind is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x):
+ * only then may the registry run without users. */
+int settings_bind_loopback(const char *bind);
 
 /* 1 when u is an http:// or https:// URL fit for an endpoint setting. */
 int settings_url_valid(const char *u);

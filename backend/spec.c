@@ -1,8 +1,10 @@
 #include "spec.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "regconfig.h"
 
@@ -12,7 +14,9 @@ static void put_octal(char *dst, size_t width, unsigned long long v)
     snprintf(dst, width, "%0*llo", (int)width - 1, v);
 }
 
-int spec_tar_file(struct buf *out, const char *path, const void *data, size_t len)
+/* One ustar entry (header, data, padding), without the end-of-archive blocks. */
+static int tar_entry(struct buf *out, const char *path, const void *data, size_t len,
+                     long long mtime)
 {
     char h[512];
     memset(h, 0, sizeof h);
@@ -23,7 +27,7 @@ int spec_tar_file(struct buf *out, const char *path, const void *data, size_t le
     put_octal(h + 108, 8, 0);
     put_octal(h + 116, 8, 0);
     put_octal(h + 124, 12, len);
-    put_octal(h + 136, 12, 1700000000ULL);
+    put_octal(h + 136, 12, (unsigned long long)mtime);
     h[156] = '0';
     memcpy(h + 257, "ustar", 6);
     memcpy(h + 263, "00", 2);
@@ -33,12 +37,45 @@ int spec_tar_file(struct buf *out, const char *path, const void *data, size_t le
         sum += (unsigned char)h[i];
     snprintf(h + 148, 8, "%06o", sum);
     h[155] = ' ';
-    static const char zeros[1024];
+    static const char zeros[512];
     size_t pad = (512 - len % 512) % 512;
-    if (buf_append(out, h, sizeof h) || buf_append(out, data, len) || buf_append(out, zeros, pad) ||
-        buf_append(out, zeros, 1024))
+    if (buf_append(out, h, sizeof h) || buf_append(out, data, len) || buf_append(out, zeros, pad))
         return -1;
     return 0;
+}
+
+static int tar_end(struct buf *out)
+{
+    static const char zeros[1024];
+    return buf_append(out, zeros, sizeof zeros);
+}
+
+int spec_tar_file(struct buf *out, const char *path, const void *data, size_t len)
+{
+    return tar_entry(out, path, data, len, 1700000000LL) || tar_end(out) ? -1 : 0;
+}
+
+/* The registry re-reads its htpasswd when the file's modification time
+ * changed: every copy gets a time later than the one before, even within
+ * one second. */
+static long long htpasswd_stamp(void)
+{
+    static _Atomic long long last;
+    long long now = (long long)time(NULL), prev = last;
+    for (;;) {
+        long long next = now > prev ? now : prev + 1;
+        if (atomic_compare_exchange_weak(&last, &prev, next))
+            return next;
+    }
+}
+
+int spec_tar_htpasswd(struct buf *out, const char *htpasswd)
+{
+    return tar_entry(out, REGCONFIG_HTPASSWD_PATH + 1, htpasswd, strlen(htpasswd),
+                     htpasswd_stamp()) ||
+                   tar_end(out)
+               ? -1
+               : 0;
 }
 
 static json_t *labels(const char *role, const struct settings *s)
@@ -151,6 +188,13 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
     int rc = -1;
     const char *image = s->mode == MODE_STORJ_NATIVE ? o->native_image : o->registry_image;
 
+    if (!settings_bind_loopback(s->bind) && s->users == 0) {
+        err_set(e, 400, "users_required", "bind",
+                "the registry would listen on %s without any user: add a registry user (Users) "
+                "or listen on 127.0.0.1",
+                s->bind);
+        goto out;
+    }
     config = regconfig_registry(s, o->host_network);
     if (!config) {
         err_set(e, 400, "incomplete_settings", NULL,
@@ -182,6 +226,16 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
         goto nomem;
     if (compute_hash(s, out))
         goto nomem;
+    /* the users go in the same upload, after the hash: a new password is
+     * no reason to recreate the registry (it re-reads the file) */
+    if (s->htpasswd) {
+        buf_free(&r->tar);
+        if (tar_entry(&r->tar, REGCONFIG_PATH + 1, text, strlen(text), 1700000000LL) ||
+            tar_entry(&r->tar, REGCONFIG_HTPASSWD_PATH + 1, s->htpasswd, strlen(s->htpasswd),
+                      htpasswd_stamp()) ||
+            tar_end(&r->tar))
+            goto nomem;
+    }
     for (int i = 0; i < out->count; i++)
         json_object_set_new(json_object_get(out->c[i].create, "Labels"), SPEC_LABEL_HASH,
                             json_string(out->hash));

@@ -37,7 +37,8 @@ struct spec_container {
     const char *name;
     char *image;
     json_t *create; /* body of POST /containers/create */
-    struct buf tar; /* archive to PUT at / before start (holds secrets) */
+    struct buf tar; /* archive to PUT at / before start (holds secrets; the
+                     * registry's also its htpasswd, settings.htpasswd) */
 };
 
 struct spec_set {
@@ -54,5 +55,10 @@ void spec_free(struct spec_set *set);
 
 /* A one-file ustar archive (mode 0600, uid 0) appended to out. 0 or -1. */
 int spec_tar_file(struct buf *out, const char *path, const void *data, size_t len);
+
+/* The registry's htpasswd (users.h) as a one-file archive for
+ * REGCONFIG_HTPASSWD_PATH, its modification time later than any made
+ * before by this process, so that a running registry 3 reads it again. */
+int spec_tar_htpasswd(struct buf *out, const char *htpasswd);
 
 #endif

@@ -685,6 +685,7 @@ static void test_spec_per_mode(void **state)
         make_settings(cases[i].mode, &s);
         if (cases[i].bind)
             snprintf(s.bind, sizeof s.bind, "%s", cases[i].bind);
+        s.users = !settings_bind_loopback(s.bind); /* required off loopback */
         struct spec_set set;
         struct err e = {0};
         int rc = spec_build(&s, cases[i].host ? &opts_host : &opts_publish, &set, &e);
@@ -865,6 +866,7 @@ static void apply(enum change ch, struct settings *s, struct spec_opts *o)
         break;
     case CH_BIND:
         snprintf(s->bind, sizeof s->bind, "0.0.0.0");
+        s->users = 1; /* required off loopback */
         break;
     case CH_BUCKET:
         replace(&s->bucket, "other-bucket");

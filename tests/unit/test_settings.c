@@ -39,13 +39,16 @@
 
 /* ---- starting points ---------------------------------------------------- */
 
-enum preset { P_DEFAULT, P_S3, P_STORJ, P_HOSTED };
+enum preset { P_DEFAULT, P_S3, P_STORJ, P_HOSTED, P_USERS };
 
 static void make_preset(enum preset p, struct settings *s)
 {
     assert_int_equal(settings_init(s), 0);
     switch (p) {
     case P_DEFAULT:
+        break;
+    case P_USERS: /* the defaults with registry users (users.h) */
+        s->users = 2;
         break;
     case P_S3:
         s->saved = 1;
@@ -175,11 +178,19 @@ static const struct merge_case merge_cases[] = {
 
     /* bind */
     OK("bind loopback", P_DEFAULT, "{\"bind\":\"127.0.0.1\"}", "{\"bind\":\"127.0.0.1\"}"),
-    OK("bind any", P_DEFAULT, "{\"bind\":\"0.0.0.0\"}", "{\"bind\":\"0.0.0.0\"}"),
-    OK("bind LAN", P_DEFAULT, "{\"bind\":\"198.51.100.20\"}", "{\"bind\":\"198.51.100.20\"}"),
+    OK("bind any", P_USERS, "{\"bind\":\"0.0.0.0\"}", "{\"bind\":\"0.0.0.0\"}"),
+    OK("bind LAN", P_USERS, "{\"bind\":\"198.51.100.20\"}", "{\"bind\":\"198.51.100.20\"}"),
     OK("bind IPv6 loopback", P_DEFAULT, "{\"bind\":\"::1\"}", "{\"bind\":\"::1\"}"),
-    OK("bind IPv6 any", P_DEFAULT, "{\"bind\":\"::\"}", "{\"bind\":\"::\"}"),
-    OK("bind IPv6 global", P_DEFAULT, "{\"bind\":\"2001:db8::42\"}", "{\"bind\":\"2001:db8::42\"}"),
+    OK("bind IPv6 any", P_USERS, "{\"bind\":\"::\"}", "{\"bind\":\"::\"}"),
+    OK("bind IPv6 global", P_USERS, "{\"bind\":\"2001:db8::42\"}", "{\"bind\":\"2001:db8::42\"}"),
+    OK("bind loopback net", P_DEFAULT, "{\"bind\":\"127.0.0.2\"}", "{\"bind\":\"127.0.0.2\"}"),
+    /* other machines may reach it: only with registry users */
+    BAD("bind any without users", P_DEFAULT, "{\"bind\":\"0.0.0.0\"}", "bind", "users_required"),
+    BAD("bind LAN without users", P_DEFAULT, "{\"bind\":\"198.51.100.20\"}", "bind",
+        "users_required"),
+    BAD("bind IPv6 any without users", P_DEFAULT, "{\"bind\":\"::\"}", "bind", "users_required"),
+    BAD("bind mapped LAN without users", P_DEFAULT, "{\"bind\":\"::ffff:198.51.100.20\"}", "bind",
+        "users_required"),
     OK("bind IPv4-mapped", P_DEFAULT, "{\"bind\":\"::ffff:127.0.0.1\"}",
        "{\"bind\":\"::ffff:127.0.0.1\"}"),
     BAD("bind hostname", P_DEFAULT, "{\"bind\":\"localhost\"}", "bind", "invalid_value"),

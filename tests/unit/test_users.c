@@ -19,6 +19,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "api.h"
+#include "regconfig.h"
+#include "settings.h"
+#include "spec.h"
 #include "testutil.h"
 #include "users.h"
 
@@ -48,7 +52,7 @@ static void test_names(void **state)
         {"Bob.Smith_2-ci", 1},
         {"0ci", 1},
         {"a", 1},
-        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1}, /* 64 */
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1},  /* 64 */
         {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0}, /* 65 */
         {"", 0},
         {"_storj-registryd", 0}, /* the internal user's name is no user name */
@@ -81,8 +85,10 @@ static void test_passwords(void **state)
         {"unicode p\xc3\xa4ssw\xc3\xb6rd ok", 1},
         {"tab\there-12345", 0},
         {"newline\n123456", 0},
-        {"del\x7f" "123456789", 0},
-        {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1}, /* 72 */
+        {"del\x7f"
+         "123456789",
+         0},
+        {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1},  /* 72 */
         {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0}, /* 73 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -151,7 +157,10 @@ static void test_bad_input_changes_nothing(void **state)
         {"_storj-registryd", PW, 400, "name"},
         {"bad name", PW, 400, "name"},
         {"bob", "short", 400, "password"},
-        {"bob", "ctl\x01" "456789012", 400, "password"},
+        {"bob",
+         "ctl\x01"
+         "456789012",
+         400, "password"},
         {"alice", PW2, 409, "name"},
     };
     for (size_t i = 0; i < sizeof adds / sizeof *adds; i++) {
@@ -261,7 +270,8 @@ static void test_htpasswd_text(void **state)
         CHECK(users_parse(back, bad[i], strlen(bad[i]), &e) == -1, "bad %zu parsed", i);
         CHECK(memcmp(back, &keep, sizeof keep) == 0, "bad %zu changed the users", i);
     }
-    const char *ok = "# comment\n\n  \r\nb.c:$2y$05$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\r\n";
+    const char *ok =
+        "# comment\n\n  \r\nb.c:$2y$05$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\r\n";
     assert_int_equal(users_parse(back, ok, strlen(ok), &e), 0);
     assert_int_equal(back->count, 1);
     assert_string_equal(back->u[0].name, "b.c");
@@ -351,6 +361,185 @@ static void test_files(void **state)
     free(back);
 }
 
+/* ---- the registry's side: regconfig and spec ------------------------- */
+
+static void test_regconfig_auth(void **state)
+{
+    struct settings s;
+    assert_int_equal(settings_init(&s), 0);
+    json_t *c = regconfig_registry(&s, 0);
+    assert_non_null(c);
+    assert_null(json_object_get(c, "auth")); /* no users: no login */
+    json_decref(c);
+    s.users = 1;
+    c = regconfig_registry(&s, 0);
+    char *text = json_dumps(json_object_get(c, "auth"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"htpasswd\":{\"path\":\"" REGCONFIG_HTPASSWD_PATH
+                              "\",\"realm\":\"" REGCONFIG_REALM "\"}}");
+    free(text);
+    json_decref(c);
+    settings_free(&s);
+}
+
+/* the names and contents of a tar archive, via tar(1) */
+static void tar_list(const struct buf *b, char *out, size_t len, const char *extract)
+{
+    char file[] = "/tmp/test-users-tar-XXXXXX", cmd[256];
+    int fd = mkstemp(file);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b->data, b->len), (ssize_t)b->len);
+    close(fd);
+    if (extract)
+        snprintf(cmd, sizeof cmd, "tar -xOf %s %s 2>&1", file, extract);
+    else
+        snprintf(cmd, sizeof cmd, "tar -tf %s 2>&1", file);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    unlink(file);
+}
+
+static void test_spec_htpasswd(void **state)
+{
+    static const struct spec_opts o = {
+        .registry_image = "registry:3", .gateway_image = "gw", .native_image = "native"};
+    struct settings s;
+    struct spec_set a, b;
+    struct err e = {0};
+    char out[4096];
+    assert_int_equal(settings_init(&s), 0);
+    assert_int_equal(spec_build(&s, &o, &a, &e), 0);
+    tar_list(&a.c[0].tar, out, sizeof out, NULL);
+    assert_string_equal(out, "etc/storj-registry/config.yml\n");
+
+    /* the users' file rides along in the same upload, outside the hash */
+    s.htpasswd = strdup("alice:$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n");
+    assert_int_equal(spec_build(&s, &o, &b, &e), 0);
+    tar_list(&b.c[0].tar, out, sizeof out, NULL);
+    assert_string_equal(out, "etc/storj-registry/config.yml\netc/storj-registry/htpasswd\n");
+    tar_list(&b.c[0].tar, out, sizeof out, "etc/storj-registry/htpasswd");
+    assert_string_equal(out, s.htpasswd);
+    assert_string_equal(a.hash, b.hash);
+    spec_free(&b);
+
+    /* users turn logins on: another configuration, another hash */
+    s.users = 1;
+    assert_int_equal(spec_build(&s, &o, &b, &e), 0);
+    assert_string_not_equal(a.hash, b.hash);
+    tar_list(&b.c[0].tar, out, sizeof out, "etc/storj-registry/config.yml");
+    assert_non_null(strstr(out, REGCONFIG_HTPASSWD_PATH));
+    spec_free(&b);
+    spec_free(&a);
+
+    /* off loopback only with users */
+    s.users = 0;
+    snprintf(s.bind, sizeof s.bind, "0.0.0.0");
+    assert_int_equal(spec_build(&s, &o, &b, &e), -1);
+    assert_string_equal(e.field, "bind");
+    spec_free(&b);
+    s.users = 1;
+    assert_int_equal(spec_build(&s, &o, &b, &e), 0);
+    spec_free(&b);
+    settings_free(&s);
+
+    /* the live copy: one file, later each time */
+    struct buf t1 = {0}, t2 = {0};
+    assert_int_equal(spec_tar_htpasswd(&t1, "x:y\n"), 0);
+    assert_int_equal(spec_tar_htpasswd(&t2, "x:y\n"), 0);
+    tar_list(&t1, out, sizeof out, NULL);
+    assert_string_equal(out, "etc/storj-registry/htpasswd\n");
+    /* ustar mtime: 12 octal bytes at 136 */
+    long long m1 = strtoll(t1.data + 136, NULL, 8), m2 = strtoll(t2.data + 136, NULL, 8);
+    assert_true(m2 > m1);
+    buf_free(&t1);
+    buf_free(&t2);
+}
+
+static void test_bind_loopback(void **state)
+{
+    static const struct {
+        const char *bind;
+        int loop;
+    } cases[] = {
+        {"127.0.0.1", 1}, {"127.8.9.10", 1}, {"::1", 1},        {"::ffff:127.0.0.1", 1},
+        {"0.0.0.0", 0},   {"::", 0},         {"198.18.0.1", 0}, {"::ffff:198.18.0.1", 0},
+        {"128.0.0.1", 0}, {"localhost", 0},  {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK(settings_bind_loopback(cases[i].bind) == cases[i].loop, "%s", cases[i].bind);
+}
+
+/* ---- the API's routes and body checks (no manager needed) ------------- */
+
+static void test_routes(void **state)
+{
+    static const struct {
+        const char *method, *path;
+        int rc;
+        enum api_route route;
+        const char *allow;
+    } cases[] = {
+        {"GET", "/api/users", 0, ROUTE_USERS, NULL},
+        {"POST", "/api/users", 0, ROUTE_USERS, NULL},
+        {"POST", "/api/users/", 0, ROUTE_USERS, NULL},
+        {"DELETE", "/api/users", 405, 0, "GET, POST"},
+        {"DELETE", "/api/users/alice", 0, ROUTE_USER, NULL},
+        {"GET", "/api/users/alice", 405, 0, "DELETE"},
+        {"PUT", "/api/users/alice/password", 0, ROUTE_USER_PASSWORD, NULL},
+        {"PUT", "/api/users/alice/password/", 0, ROUTE_USER_PASSWORD, NULL},
+        {"POST", "/api/users/alice/password", 405, 0, "PUT"},
+        {"PUT", "/api/users/alice/other", 404, 0, NULL},
+        {"PUT", "/api/users//password", 404, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        enum api_route r = 0;
+        const char *allow = NULL;
+        int rc = api_route(cases[i].method, cases[i].path, &r, &allow);
+        CHECK(rc == cases[i].rc, "%s %s: %d", cases[i].method, cases[i].path, rc);
+        CHECK(rc || r == cases[i].route, "%s %s: route %d", cases[i].method, cases[i].path, r);
+        CHECK(!cases[i].allow || (allow && strcmp(allow, cases[i].allow) == 0), "%s %s: allow %s",
+              cases[i].method, cases[i].path, allow ? allow : "-");
+    }
+}
+
+/* Bodies refused before the manager is asked (m is NULL: reaching it
+ * would crash the test). */
+static void test_bad_bodies(void **state)
+{
+    static const struct {
+        const char *method, *path, *body;
+        int status;
+        const char *field;
+    } cases[] = {
+        {"POST", "/api/users", "", 400, NULL},
+        {"POST", "/api/users", "[]", 400, NULL},
+        {"POST", "/api/users", "{}", 400, "name"},
+        {"POST", "/api/users", "{\"name\":7}", 400, "name"},
+        {"POST", "/api/users", "{\"name\":null}", 400, "name"},
+        {"POST", "/api/users", "{\"name\":\"a\",\"password\":12}", 400, "password"},
+        {"POST", "/api/users", "{\"name\":\"a\",\"admin\":true}", 400, "admin"},
+        {"PUT", "/api/users/a/password", "{\"name\":\"b\"}", 400, "name"},
+        {"PUT", "/api/users/a/password", "{\"password\":[]}", 400, "password"},
+        {"PUT", "/api/users/a/password", "not json", 400, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct api_request req = {.method = cases[i].method,
+                                  .path = cases[i].path,
+                                  .body = cases[i].body,
+                                  .body_len = strlen(cases[i].body)};
+        struct api_response res = {0};
+        api_handle(NULL, &req, &res);
+        CHECK(res.status == cases[i].status, "case %zu: %d", i, res.status);
+        const char *field =
+            json_string_value(json_object_get(json_object_get(res.body, "error"), "field"));
+        CHECK(cases[i].field ? field && strcmp(field, cases[i].field) == 0 : field == NULL,
+              "case %zu: field %s", i, field ? field : "-");
+        json_decref(res.body);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +551,11 @@ int main(void)
         cmocka_unit_test(test_changes),
         cmocka_unit_test(test_htpasswd_text),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_regconfig_auth),
+        cmocka_unit_test(test_spec_htpasswd),
+        cmocka_unit_test(test_bind_loopback),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_bad_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
