@@ -144,7 +144,7 @@ RUN set -eu; \
       B=/build/$a; R=/out/$a/rootfs; \
       mkdir -p $B; cp -a /src/Makefile /src/backend $B/; \
       PKG_CONFIG_PATH=/opt/deps/$a/lib/pkgconfig make -s -C $B backend/storj-registryd LDFLAGS=-no-pie \
-        LDLIBS="-L/opt/deps/$a/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lssl -lcrypto -lz -Wl,-Bdynamic -pthread -ldl"; \
+        LDLIBS="-L/opt/deps/$a/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lssl -lcrypto -lz -lcrypt -Wl,-Bdynamic -pthread -ldl"; \
       mkdir -p $R/etc/ssl/certs $R/tmp $R/data $R/run/guest-services $R/var; \
       ln -s /run $R/var/run; \
       chmod 1777 $R/tmp; \
