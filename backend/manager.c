@@ -20,6 +20,7 @@
 #include "readiness.h"
 #include "s3check.h"
 #include "settings.h"
+#include "status.h"
 
 #define STOP_TIMEOUT_S 10
 #define GATEWAY_READY_S 30
@@ -1420,162 +1421,42 @@ void manager_free(struct manager *m)
     free(m);
 }
 
-/* The status's error object; the hint is the table's for the code unless
- * the case has its own (a storage check's fix). */
-static json_t *error_json(enum ecode code, const char *message, const char *hint)
-{
-    const char *name = ecode_name(code);
-    if (!hint || !*hint)
-        hint = ecode_hint(code);
-    return json_pack("{s:s, s:s, s:s?}", "code", name ? name : "error", "message", message, "hint",
-                     hint);
-}
-
-/* "localhost:9999" and the like: where docker push goes for s. */
-static void endpoint_of(const struct settings *s, char *out, size_t len)
-{
-    if (strchr(s->bind, ':'))
-        snprintf(out, len, "[%s]:%d", s->bind, s->port);
-    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
-        snprintf(out, len, "localhost:%d", s->port);
-    else
-        snprintf(out, len, "%s:%d", s->bind, s->port);
-}
-
-/* {"endpoint","mode","fields":[...]}: the saved settings that wait for a
- * restart, and which settings differ from those that run (run == saved
- * when what runs is not known: no field is named then). */
-static json_t *pending_change(const struct settings *run, const struct settings *saved)
-{
-    char endpoint[96];
-    endpoint_of(saved, endpoint, sizeof endpoint);
-    json_t *fields = json_array();
-    if (run != saved) {
-        if (run->mode != saved->mode)
-            json_array_append_new(fields, json_string("mode"));
-        if (run->port != saved->port)
-            json_array_append_new(fields, json_string("port"));
-        if (strcmp(run->bind, saved->bind) != 0)
-            json_array_append_new(fields, json_string("bind"));
-        if (!str_eq(run->bucket, saved->bucket))
-            json_array_append_new(fields, json_string("bucket"));
-        if (!str_eq(run->access_grant, saved->access_grant))
-            json_array_append_new(fields, json_string("accessGrant"));
-        if (!str_eq(run->s3_endpoint, saved->s3_endpoint) ||
-            !str_eq(run->s3_region, saved->s3_region) ||
-            !str_eq(run->s3_access_key, saved->s3_access_key) ||
-            !str_eq(run->s3_secret_key, saved->s3_secret_key))
-            json_array_append_new(fields, json_string("s3"));
-        if (settings_unencrypted_applies(run) != settings_unencrypted_applies(saved))
-            json_array_append_new(fields, json_string("unencryptedKeys"));
-    }
-    return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
-                     settings_mode_name(saved->mode), "fields", fields);
-}
-
 /* The status object from the fields under m->mu (held by the caller). */
 static json_t *status_locked(struct manager *m)
 {
-    char api[16], ver[64], endpoint[96], exitmsg[200];
+    char api[16], ver[64];
     docker_versions(&m->docker, api, sizeof api, ver, sizeof ver);
-    /* what runs (or ran last), not what is saved */
-    const struct settings *s = effective_locked(m);
-    const char *state;
-    json_t *error = NULL;
-    int busy = m->running_job != JOB_NONE || m->pending != JOB_NONE;
-
-    if (m->phase && strcmp(m->phase, "pulling") == 0)
-        state = "pulling";
-    else if (m->pending == JOB_START || m->pending == JOB_RESTART || m->running_job == JOB_START ||
-             m->running_job == JOB_RESTART)
-        state = "starting";
-    else if (!m->observed_once)
-        state = "starting";
-    else if (!m->docker_ok) {
-        state = "failed";
-        error = error_json(m->docker_err.code ? m->docker_err.code : E_DOCKER_UNREACHABLE,
-                           m->docker_err.message, ecode_hint(E_DOCKER_UNREACHABLE));
-    } else if (m->job_failed) {
-        state = "failed";
-        error = error_json(m->job_err.code, m->job_err.message, m->job_hint);
-    } else if (m->reg.running) {
-        state = m->reg_healthy || busy ? "running" : "unhealthy";
-        if (!m->reg_healthy && !busy && m->reg_http == 503)
-            /* distribution's storage health check failed */
-            error = error_json(E_STORAGE_UNREACHABLE,
-                               "the registry runs but cannot reach its storage", NULL);
-        else if (!m->reg_healthy && !busy)
-            error = error_json(E_REGISTRY_UNHEALTHY,
-                               "the registry container runs but does not "
-                               "answer on its port",
-                               NULL);
-        if (m->gw.exists && !m->gw.running && !busy) {
-            state = "unhealthy";
-            json_decref(error);
-            error =
-                error_json(E_GATEWAY_STOPPED, "the Storj gateway container is not running", NULL);
-        }
-    } else if (m->settings.desired_running && !busy) {
-        state = "failed";
-        if (m->reg.exists) {
-            snprintf(exitmsg, sizeof exitmsg,
-                     "the registry container stopped outside Storj Registry (exit code %d)",
-                     m->reg.exit_code);
-            error = error_json(E_CONTAINER_EXITED, exitmsg, NULL);
-        } else {
-            error = error_json(E_CONTAINER_REMOVED,
-                               "the registry container was removed outside Storj Registry", NULL);
-        }
-    } else if (!m->settings.saved && !m->reg.exists) {
-        state = "not-configured";
-    } else {
-        state = "stopped";
-    }
-
-    endpoint_of(s, endpoint, sizeof endpoint);
-
-    json_t *progress = json_null();
-    if (m->prog_image[0])
-        progress = json_pack("{s:s, s:I, s:I}", "image", m->prog_image, "current",
-                             (json_int_t)m->prog_cur, "total", (json_int_t)m->prog_total);
-    const char *job = m->running_job == JOB_START     ? "start"
-                      : m->running_job == JOB_STOP    ? "stop"
-                      : m->running_job == JOB_RESTART ? "restart"
-                      : m->running_job == JOB_REMOVE  ? "remove"
-                      : m->running_job == JOB_GC      ? "gc"
-                      : m->running_job == JOB_CHECK   ? "check"
-                                                      : NULL;
-    int pending_restart = m->reg.exists && m->reg.hash[0] && m->desired_hash[0] &&
-                          strcmp(m->reg.hash, m->desired_hash) != 0;
-    json_t *st = json_pack(
-        "{s:s, s:s, s:s, s:b, s:o, s:o, s:{s:b, s:s?, s:s?}, s:O, s:s?, s:b, s:b}", "state", state,
-        "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", m->settings.saved,
-        "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
-        m->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
-        "containers", m->containers, "job", job, "pendingRestart", pending_restart,
-        "desiredRunning", m->settings.desired_running);
-    if (st)
-        json_object_set(st, "lastCheck", m->last_check ? m->last_check : json_null());
-    if (st)
-        json_object_set_new(st, "pendingChange",
-                            pending_restart ? pending_change(s, &m->settings) : json_null());
-    if (st && m->gc_at) {
-        char at[32];
-        format_time_utc(m->gc_at, at, sizeof at);
-        json_object_set_new(
-            st, "lastGc",
-            json_pack("{s:s, s:b, s:s}", "at", at, "ok", m->gc_ok, "message", m->gc_message));
-    }
-    if (st && m->settings_problem[0])
-        json_object_set_new(
-            st, "settingsProblem",
-            json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", "settings_reset", "keptAs",
-                      m->settings_kept_as, "message",
-                      "the saved settings could not be read, so the backend started with defaults",
-                      "detail", m->settings_problem, "hint",
-                      "Enter your settings again and save them. The unreadable file is kept, "
-                      "under the name in keptAs, in the extension's state folder."));
-    return st;
+    struct status_input in = {
+        .pending = m->pending,
+        .running_job = m->running_job,
+        .phase = m->phase,
+        .prog_image = m->prog_image,
+        .prog_cur = m->prog_cur,
+        .prog_total = m->prog_total,
+        .observed_once = m->observed_once,
+        .docker_ok = m->docker_ok,
+        .docker_err = &m->docker_err,
+        .docker_api = api,
+        .docker_version = ver,
+        .job_failed = m->job_failed,
+        .job_err = &m->job_err,
+        .job_hint = m->job_hint,
+        .reg = {m->reg.exists, m->reg.running, m->reg.exit_code, m->reg.hash},
+        .gw = {m->gw.exists, m->gw.running, m->gw.exit_code, m->gw.hash},
+        .containers = m->containers,
+        .reg_healthy = m->reg_healthy,
+        .reg_http = m->reg_http,
+        .running = effective_locked(m),
+        .saved = &m->settings,
+        .desired_hash = m->desired_hash,
+        .last_check = m->last_check,
+        .gc_at = m->gc_at,
+        .gc_ok = m->gc_ok,
+        .gc_message = m->gc_message,
+        .settings_problem = m->settings_problem,
+        .settings_kept_as = m->settings_kept_as,
+    };
+    return status_view(&in);
 }
 
 json_t *manager_status(struct manager *m)
