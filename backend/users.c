@@ -64,15 +64,15 @@ int users_hash(const char *pw, int cost, char *out, size_t len, struct err *e)
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     /* NULL random bytes: libxcrypt takes them from the kernel */
     if (!crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, salt, sizeof salt))
-        return err_set(e, 500, "hash_failed", NULL, "could not make a bcrypt salt: %s",
+        return err_set(e, 500, E_HASH_FAILED, NULL, "could not make a bcrypt salt: %s",
                        strerror(errno));
     struct crypt_data *cd = calloc(1, sizeof *cd);
     if (!cd)
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     const char *h = crypt_r(pw, salt, cd);
     int rc = 0;
     if (!h || !hash_shape_ok(h) || strlen(h) >= len)
-        rc = err_set(e, 500, "hash_failed", NULL, "bcrypt hashing failed");
+        rc = err_set(e, 500, E_HASH_FAILED, NULL, "bcrypt hashing failed");
     else
         snprintf(out, len, "%s", h);
     secret_wipe(cd, sizeof *cd);
@@ -129,7 +129,7 @@ int users_generate_password(char *out, size_t len)
 static int new_internal(struct users *u, struct err *e)
 {
     if (random_hex(u->internal_password, 24))
-        return err_set(e, 500, "no_random", NULL, "no random bytes from the kernel");
+        return err_set(e, 500, E_NO_RANDOM, NULL, "no random bytes from the kernel");
     return users_hash(u->internal_password, USERS_BCRYPT_COST, u->internal_hash,
                       sizeof u->internal_hash, e);
 }
@@ -157,7 +157,7 @@ static int check_password(const char *pw, struct err *e)
 {
     const char *why;
     if (!users_password_valid(pw, &why))
-        return err_set(e, 400, "invalid_value", "password", "the password %s", why);
+        return err_set(e, 400, E_INVALID_VALUE, "password", "the password %s", why);
     return 0;
 }
 
@@ -165,14 +165,14 @@ int users_add(struct users *u, const char *name, const char *pw, int cost, struc
 {
     const char *why;
     if (!users_name_valid(name, &why))
-        return err_set(e, 400, "invalid_value", "name", "the user name %s", why);
+        return err_set(e, 400, E_INVALID_VALUE, "name", "the user name %s", why);
     if (check_password(pw, e))
         return -1;
     if (users_find(u, name) >= 0)
-        return err_set(e, 409, "user_exists", "name",
+        return err_set(e, 409, E_USER_EXISTS, "name",
                        "a user named %s exists: reset its password instead", name);
     if (u->count >= USERS_MAX)
-        return err_set(e, 409, "too_many_users", "name", "at most %d users", USERS_MAX);
+        return err_set(e, 409, E_TOO_MANY_USERS, "name", "at most %d users", USERS_MAX);
     char hash[USERS_HASH_MAX];
     if (users_hash(pw, cost, hash, sizeof hash, e))
         return -1;
@@ -186,7 +186,7 @@ int users_remove(struct users *u, const char *name, struct err *e)
 {
     int i = users_find(u, name);
     if (i < 0)
-        return err_set(e, 404, "no_such_user", NULL, "there is no user %.64s", name);
+        return err_set(e, 404, E_NO_SUCH_USER, NULL, "there is no user %.64s", name);
     memmove(&u->u[i], &u->u[i + 1], (size_t)(u->count - i - 1) * sizeof u->u[0]);
     u->count--;
     memset(&u->u[u->count], 0, sizeof u->u[0]);
@@ -197,7 +197,7 @@ int users_set_password(struct users *u, const char *name, const char *pw, int co
 {
     int i = users_find(u, name);
     if (i < 0)
-        return err_set(e, 404, "no_such_user", NULL, "there is no user %.64s", name);
+        return err_set(e, 404, E_NO_SUCH_USER, NULL, "there is no user %.64s", name);
     if (check_password(pw, e))
         return -1;
     char hash[USERS_HASH_MAX];
@@ -245,7 +245,7 @@ int users_parse(struct users *u, const char *text, size_t len, struct err *e)
         size_t nl_hash = colon ? n - nl_name - 1 : 0;
         char name[USERS_NAME_MAX + 1], hash[USERS_HASH_MAX];
         if (!colon || nl_name == 0 || nl_name > USERS_NAME_MAX || nl_hash >= sizeof hash) {
-            err_set(e, 500, "state_corrupt", NULL, "htpasswd line %d is not name:hash", lineno);
+            err_set(e, 500, E_STATE_CORRUPT, NULL, "htpasswd line %d is not name:hash", lineno);
             goto out;
         }
         memcpy(name, line, nl_name);
@@ -253,7 +253,7 @@ int users_parse(struct users *u, const char *text, size_t len, struct err *e)
         memcpy(hash, colon + 1, nl_hash);
         hash[nl_hash] = '\0';
         if (memchr(name, '\0', nl_name) || !hash_shape_ok(hash)) {
-            err_set(e, 500, "state_corrupt", NULL, "htpasswd line %d has no bcrypt hash", lineno);
+            err_set(e, 500, E_STATE_CORRUPT, NULL, "htpasswd line %d has no bcrypt hash", lineno);
             goto out;
         }
         if (strcmp(name, USERS_INTERNAL_NAME) == 0) {
@@ -262,7 +262,7 @@ int users_parse(struct users *u, const char *text, size_t len, struct err *e)
         }
         if (!users_name_valid(name, NULL) || users_find(&next, name) >= 0 ||
             next.count >= USERS_MAX) {
-            err_set(e, 500, "state_corrupt", NULL,
+            err_set(e, 500, E_STATE_CORRUPT, NULL,
                     "htpasswd line %d: a bad or repeated user name, or too many users", lineno);
             goto out;
         }
@@ -305,7 +305,7 @@ static int read_small(const char *path, char **out, size_t *len, struct err *e)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0
-                               : err_set(e, 500, "state_unreadable", NULL, "cannot read %s: %s",
+                               : err_set(e, 500, E_STATE_UNREADABLE, NULL, "cannot read %s: %s",
                                          path, strerror(errno));
     struct buf b = {.max = USERS_MAX_FILE};
     char chunk[4096];
@@ -320,9 +320,9 @@ static int read_small(const char *path, char **out, size_t *len, struct err *e)
                 secret_wipe(b.data, b.len);
             buf_free(&b);
             secret_wipe(chunk, sizeof chunk);
-            return overflow ? err_set(e, 500, "state_corrupt", NULL, "%s is larger than %d bytes",
+            return overflow ? err_set(e, 500, E_STATE_CORRUPT, NULL, "%s is larger than %d bytes",
                                       path, USERS_MAX_FILE)
-                            : err_set(e, 500, "state_unreadable", NULL, "cannot read %s", path);
+                            : err_set(e, 500, E_STATE_UNREADABLE, NULL, "cannot read %s", path);
         }
         if (r == 0)
             break;
@@ -330,7 +330,7 @@ static int read_small(const char *path, char **out, size_t *len, struct err *e)
     close(fd);
     secret_wipe(chunk, sizeof chunk);
     if (!b.data && !(b.data = calloc(1, 1)))
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     *out = b.data;
     *len = b.len;
     return 0;
@@ -345,7 +345,7 @@ int users_load(const char *dir, struct users *u, struct err *e)
     memset(u, 0, sizeof *u);
 
     if (snprintf(path, sizeof path, "%s/%s", dir, USERS_FILE) >= (int)sizeof path)
-        return err_set(e, 500, "state_unreadable", NULL, "state path too long");
+        return err_set(e, 500, E_STATE_UNREADABLE, NULL, "state path too long");
     if (read_small(path, &text, &len, e))
         return -1;
     if (text && users_parse(u, text, len, e))
@@ -381,7 +381,7 @@ out:
 
 static int write_failed(struct err *e, const char *dir, const char *step, int errnum)
 {
-    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, "state_unwritable", NULL,
+    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, E_STATE_UNWRITABLE, NULL,
                    "the registry users could not be saved in the state folder %s (%s %s); "
                    "nothing changed",
                    dir, step, strerror(errnum));
@@ -394,7 +394,7 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
     char path[4096], tmp[4200];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
         snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        return err_set(e, 500, "state_unwritable", NULL, "state path too long");
+        return err_set(e, 500, E_STATE_UNWRITABLE, NULL, "state path too long");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return write_failed(e, dir, "creating a file:", errno);
@@ -432,7 +432,7 @@ int users_save(const char *dir, const struct users *u, struct err *e)
     char cred[sizeof u->internal_password + 2];
     char *text = users_htpasswd(u);
     if (!text)
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     snprintf(cred, sizeof cred, "%s\n", u->internal_password);
     /* the credential first: an htpasswd whose internal line the saved
      * credential does not open is made again at the next start */

@@ -336,7 +336,7 @@ static void test_files(void **state)
     fputs("garbage\n", f);
     fclose(f);
     assert_int_equal(users_load(dir, back, &e), -1);
-    assert_string_equal(e.code, "state_corrupt");
+    assert_int_equal(e.code, E_STATE_CORRUPT);
 
     /* a folder that cannot be written: an error, the old files stay */
     assert_int_equal(users_save(dir, u, &e), 0);
@@ -344,7 +344,7 @@ static void test_files(void **state)
     if (geteuid() != 0) { /* root writes anyway */
         assert_int_equal(users_remove(u, "bob", &e), 0);
         assert_int_equal(users_save(dir, u, &e), -1);
-        assert_string_equal(e.code, "state_unwritable");
+        assert_int_equal(e.code, E_STATE_UNWRITABLE);
         assert_int_equal(users_load(dir, back, &e), 0);
         assert_int_equal(back->count, 2);
         users_clear(back);
