@@ -51,6 +51,8 @@ static json_t *pending_change(const struct settings *run, const struct settings 
             json_array_append_new(fields, json_string("s3"));
         if (settings_unencrypted_applies(run) != settings_unencrypted_applies(saved))
             json_array_append_new(fields, json_string("unencryptedKeys"));
+        if ((run->users > 0) != (saved->users > 0)) /* logins turn on or off (users.h) */
+            json_array_append_new(fields, json_string("users"));
     }
     return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
                      settings_mode_name(saved->mode), "fields", fields);
