@@ -182,4 +182,15 @@ export const api = {
    * @returns {Promise<Status>}
    */
   checkStorage: (createBucket = false) => call('POST', '/api/storage/check', createBucket ? { createBucket: true } : {}, SLOW_TIMEOUT_MS),
+  /** The registry's users (names only) and whether logins are on. @returns {Promise<UsersInfo>} */
+  users: () => call('GET', '/api/users'),
+  /**
+   * Adds a user; without a password one is generated and answered once.
+   * @param {string} name @param {string} [password] @returns {Promise<UserChange>}
+   */
+  addUser: (name, password) => call('POST', '/api/users', password ? { name, password } : { name }),
+  /** New password (typed, or generated and answered once). @param {string} name @param {string} [password] @returns {Promise<UserChange>} */
+  resetPassword: (name, password) => call('PUT', `/api/users/${encodeURIComponent(name)}/password`, password ? { password } : {}),
+  /** @param {string} name @returns {Promise<UserChange>} */
+  removeUser: (name) => call('DELETE', `/api/users/${encodeURIComponent(name)}`),
 };

@@ -16,6 +16,7 @@ import { bindDialogs } from './dialogs.js';
 import { bindImages, renderImages } from './images.js';
 import { bindLogs } from './logs.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
+import { bindUsers, renderUsersState } from './users.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const button = (/** @type {string} */ id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
@@ -353,6 +354,7 @@ function renderAll() {
   renderCommands();
   renderSummary();
   renderContainers();
+  renderUsersState();
 }
 
 /* ---------- events ---------- */
@@ -478,6 +480,7 @@ function init() {
   bindImages();
   bindLogs();
   bindFindings();
+  bindUsers();
   renderImages();
   renderFindings();
   render();

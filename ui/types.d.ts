@@ -102,3 +102,6 @@ interface LogLine { container?: string; stream?: string; text?: string }
 interface TagInfo { tag: string; digest?: string; kind?: string; mediaType?: string; size?: number; layers?: number; platforms?: string[] }
 interface RepoInfo { name: string; size?: number; tags?: TagInfo[] }
 interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean }
+
+interface UsersInfo { users?: { name: string }[]; count?: number; authEnabled?: boolean; authRunning?: boolean | null; bind?: string; loopback?: boolean; port?: number }
+interface UserChange { name?: string; applied?: 'live' | 'restart' | 'next-start'; count?: number; password?: string }

@@ -1,0 +1,353 @@
+// @ts-check
+// The Users card: the registry's users (names only), add, remove (with a
+// confirmation), a new password (typed, or generated and shown once with a
+// copy button), whether logins are on, and what other machines must set up
+// to use the registry (insecure-registries, or TLS with certs.d).
+
+import { api } from './api.js';
+import { state, onStatus, onConfig, announce, markUnreachable } from './state.js';
+import { el } from './view.js';
+import { toast, copyText } from './desktop.js';
+import { confirmDialog } from './dialogs.js';
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+
+/** @type {UsersInfo | null} */
+let info = null;
+/** the row whose new-password form is open */
+let resetOpen = '';
+let busy = false;
+
+const COPY_ICON =
+  'M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z';
+
+/** host:port other machines use; a wildcard bind has no one address */
+function remoteAddress() {
+  const bind = info?.bind || '127.0.0.1';
+  const port = info?.port || 9999;
+  if (bind === '0.0.0.0' || bind === '::') return `THIS-MACHINE:${port}`;
+  return bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
+}
+
+/** where docker login goes from this machine */
+function localEndpoint() {
+  return state.status?.endpoint || `localhost:${info?.port || 9999}`;
+}
+
+/** @param {string} id @param {string} text */
+function fieldError(id, text) {
+  const n = $(id);
+  n.textContent = text;
+  const inp = document.querySelector(`[aria-describedby~="${id}"]`);
+  if (inp) inp.setAttribute('aria-invalid', text ? 'true' : 'false');
+}
+
+/** @param {UserChange} res @param {string} verb */
+function appliedWords(res, verb) {
+  if (res.applied === 'restart') return `${verb}. Restart the registry to turn logins ${res.count ? 'on' : 'off'}.`;
+  if (res.applied === 'live') return `${verb}; the running registry uses it now.`;
+  return `${verb}.`;
+}
+
+/** Shows a generated password once, with a copy button and the login command. */
+/** @param {string} name @param {string} password */
+function showSecret(name, password) {
+  $('users-secret-title').textContent = `New password for ${name}`;
+  $('users-secret-value').textContent = password;
+  $('users-secret-login').textContent = `docker login ${localEndpoint()} -u ${name}`;
+  $('users-secret').hidden = false;
+  /** @type {HTMLElement} */ ($('users-secret-copy')).focus();
+}
+
+function hideSecret() {
+  $('users-secret-value').textContent = '';
+  $('users-secret').hidden = true;
+}
+
+export async function refreshUsers() {
+  try {
+    info = await api.users();
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    return;
+  }
+  renderUsers();
+}
+
+/** @param {string} name */
+async function removeUser(name) {
+  const ok = await confirmDialog({
+    title: `Remove the user ${name}?`,
+    body: `${name} can no longer log in to push or pull. Images stay in the registry.`,
+    confirm: 'Remove',
+  });
+  if (!ok) return;
+  busy = true;
+  renderUsers();
+  try {
+    const res = await api.removeUser(name);
+    toast('success', appliedWords(res, `User ${name} removed`));
+    if ($('users-secret-title').textContent?.endsWith(` ${name}`)) hideSecret();
+  } catch (err) {
+    toast('error', `Could not remove ${name}: ${err.message}`);
+  } finally {
+    busy = false;
+    await refreshUsers();
+  }
+}
+
+/** @param {string} name @param {string} password */
+async function resetPassword(name, password) {
+  fieldError('err-u-reset', '');
+  busy = true;
+  renderUsers();
+  try {
+    const res = await api.resetPassword(name, password || undefined);
+    resetOpen = '';
+    if (res.password) showSecret(name, res.password);
+    else hideSecret();
+    toast('success', appliedWords(res, `New password for ${name} set`));
+  } catch (err) {
+    busy = false;
+    renderUsers();
+    fieldError('err-u-reset', err.field === 'password' ? err.message : `Could not set the password: ${err.message}`);
+    return;
+  }
+  busy = false;
+  await refreshUsers();
+}
+
+async function addUser(/** @type {SubmitEvent} */ e) {
+  e.preventDefault();
+  const name = input('u-name').value.trim();
+  const password = input('u-password').value;
+  fieldError('err-u-name', '');
+  fieldError('err-u-password', '');
+  if (!name) {
+    fieldError('err-u-name', 'Enter a name: letters, digits, dots, underscores and hyphens.');
+    input('u-name').focus();
+    return;
+  }
+  busy = true;
+  renderUsers();
+  try {
+    const res = await api.addUser(name, password || undefined);
+    input('u-name').value = '';
+    input('u-password').value = '';
+    if (res.password) showSecret(name, res.password);
+    else hideSecret();
+    toast('success', appliedWords(res, `User ${name} added`));
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    const target = err.field === 'password' ? 'err-u-password' : 'err-u-name';
+    fieldError(target, err.message);
+    input(err.field === 'password' ? 'u-password' : 'u-name').focus();
+  } finally {
+    busy = false;
+    await refreshUsers();
+  }
+}
+
+/** @param {string} name */
+function resetForm(name) {
+  const pw = el('input', {
+    id: 'u-reset',
+    type: 'password',
+    autocomplete: 'new-password',
+    placeholder: 'empty: generate one',
+    'aria-label': `New password for ${name}`,
+    'aria-describedby': 'err-u-reset',
+  });
+  const form = el(
+    'form',
+    { class: 'users-reset', novalidate: true },
+    pw,
+    el('button', { type: 'submit', class: 'btn btn-outlined btn-small' }, 'Set'),
+    el('button', { type: 'button', class: 'btn btn-text btn-small', dataset: { act: 'cancel' } }, 'Cancel'),
+    el('p', { class: 'field-error', id: 'err-u-reset', 'aria-live': 'polite' }),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    resetPassword(name, /** @type {HTMLInputElement} */ (pw).value);
+  });
+  form.querySelector('[data-act="cancel"]')?.addEventListener('click', () => {
+    resetOpen = '';
+    renderUsers();
+  });
+  return form;
+}
+
+function renderList() {
+  const list = $('users-list');
+  const users = info?.users || [];
+  list.replaceChildren(
+    ...users.map((u) =>
+      el(
+        'li',
+        { class: 'user-row', dataset: { user: u.name } },
+        el(
+          'div',
+          { class: 'user-main' },
+          el('span', { class: 'user-name mono' }, u.name),
+          el(
+            'span',
+            { class: 'user-actions' },
+            el('button', { type: 'button', class: 'btn btn-text btn-small', dataset: { act: 'reset', user: u.name }, disabled: busy }, 'New password'),
+            el('button', { type: 'button', class: 'btn btn-text btn-small btn-danger-text', dataset: { act: 'remove', user: u.name }, disabled: busy }, 'Remove'),
+          ),
+        ),
+        resetOpen === u.name ? resetForm(u.name) : null,
+      ),
+    ),
+  );
+  $('users-empty').hidden = users.length > 0;
+}
+
+function renderAuth() {
+  const chip = $('users-auth');
+  const on = Boolean(info?.authEnabled);
+  const running = info?.authRunning;
+  let text = on ? 'Logins on' : 'Logins off';
+  let cls = on ? 'chip chip-ok' : 'chip';
+  if (running === false && on) {
+    text = 'Logins on after Restart';
+    cls = 'chip chip-warn';
+  } else if (running === true && !on) {
+    text = 'Logins off after Restart';
+    cls = 'chip chip-warn';
+  }
+  chip.textContent = text;
+  chip.className = cls;
+  $('users-intro').textContent = on
+    ? `Docker must log in to push or pull: docker login ${localEndpoint()}. The tab itself uses a credential of its own, never shown.`
+    : 'Anyone who reaches the registry can push and pull. Add a user to require docker login.';
+}
+
+/** @param {string} text */
+function code(text) {
+  return el('code', {}, text);
+}
+
+/** @param {string} text @param {string} label */
+function commandBox(text, label) {
+  const c = el('code', {}, text);
+  const btn = el(
+    'button',
+    { type: 'button', class: 'btn-icon copy', 'aria-label': label, title: 'Copy' },
+    svgIcon(COPY_ICON),
+  );
+  btn.addEventListener('click', () => copyWithFeedback(btn, text));
+  return el('div', { class: 'command' }, c, btn);
+}
+
+/** @param {string} d */
+function svgIcon(d) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const p = document.createElementNS(ns, 'path');
+  p.setAttribute('fill', 'currentColor');
+  p.setAttribute('d', d);
+  svg.append(p);
+  return svg;
+}
+
+/** @param {HTMLElement} btn @param {string} text */
+async function copyWithFeedback(btn, text) {
+  try {
+    await copyText(text);
+    btn.classList.add('copied');
+    announce('Copied to the clipboard.');
+    setTimeout(() => btn.classList.remove('copied'), 1600);
+  } catch {
+    toast('error', 'Could not copy: select the text and copy it by hand.');
+  }
+}
+
+function renderRemote() {
+  const body = $('users-remote-body');
+  if (!info || info.loopback !== false) {
+    body.replaceChildren(
+      el(
+        'p',
+        {},
+        'The registry listens on ',
+        code(info?.bind || '127.0.0.1'),
+        ' only, so only this machine reaches it. To share it: add a user, then set the listen address (Storage › Edit › Advanced) to this machine’s network address, save and Restart. The steps for the other machines then appear here.',
+      ),
+    );
+    return;
+  }
+  const addr = remoteAddress();
+  const wildcard = addr.startsWith('THIS-MACHINE');
+  const daemon = JSON.stringify({ 'insecure-registries': [addr] }, null, 2);
+  body.replaceChildren(
+    el('p', {}, 'Other machines reach this registry at ', code(addr), wildcard ? ' (THIS-MACHINE: this machine’s address on your network).' : '.', ' Every one of them logs in first:'),
+    commandBox(`docker login ${addr}`, 'Copy the docker login command'),
+    el('h3', { class: 'users-option' }, 'Either: plain HTTP, on a network you trust'),
+    el(
+      'p',
+      {},
+      'Passwords and images cross the network unencrypted. On each machine, add the registry to ',
+      code('insecure-registries'),
+      ' in the Docker daemon’s configuration (Docker Desktop: Settings › Docker Engine; Linux: ',
+      code('/etc/docker/daemon.json'),
+      '), then restart Docker:',
+    ),
+    el('pre', { class: 'mono users-json' }, daemon),
+    el('h3', { class: 'users-option' }, 'Or: TLS with your own certificate'),
+    el(
+      'p',
+      {},
+      'Paste a certificate for ',
+      code(addr.replace(/:\d+$/, '')),
+      ' and its private key (PEM) under Storage › Edit › Advanced › TLS, save and Restart: the registry then speaks HTTPS. On each machine, put the certificate of the authority that signed it (the certificate itself when it is self-signed) in ',
+      code(`/etc/docker/certs.d/${addr}/ca.crt`),
+      ' (Docker Desktop on macOS: ',
+      code(`~/.docker/certs.d/${addr}/ca.crt`),
+      '); no restart needed.',
+    ),
+  );
+}
+
+/** Everything, from the last answer: after a change or a refresh only (an
+ * open new-password form keeps what is typed in it between polls). */
+function renderUsers() {
+  renderAuth();
+  renderList();
+  renderRemote();
+  renderUsersState();
+}
+
+/** What the status polls may change: cheap, leaves the list alone. */
+export function renderUsersState() {
+  if (!document.getElementById('users-card')) return;
+  /** @type {HTMLButtonElement} */ ($('btn-user-add')).disabled = busy || state.unreachable;
+}
+
+export function bindUsers() {
+  $('users-add').addEventListener('submit', addUser);
+  $('users-list').addEventListener('click', (e) => {
+    const btn = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('button[data-act]'));
+    if (!btn || !btn.dataset.user) return;
+    if (btn.dataset.act === 'remove') removeUser(btn.dataset.user);
+    else if (btn.dataset.act === 'reset') {
+      resetOpen = resetOpen === btn.dataset.user ? '' : btn.dataset.user;
+      renderUsers();
+      if (resetOpen) input('u-reset').focus();
+    }
+  });
+  $('users-secret-copy').addEventListener('click', () =>
+    copyWithFeedback($('users-secret-copy'), $('users-secret-value').textContent || ''),
+  );
+  $('users-secret-done').addEventListener('click', hideSecret);
+  // logins turn on or off with a restart; the listen address with a save
+  onStatus((before) => {
+    const now = state.status;
+    if (!before || before.pendingRestart !== now?.pendingRestart || before.state !== now?.state) refreshUsers();
+  });
+  onConfig(() => refreshUsers());
+  refreshUsers();
+}
