@@ -949,6 +949,112 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.context().close();
 });
 
+test('registry users: add with a generated password shown once, a typed one, a bad one, a new password, remove with a confirmation; logins checked on the real registry; the steps for other machines', { timeout: 300000 }, async () => {
+  await freshBackend('users');
+  const port = await freePort(15000, 15999);
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port })).status, 200);
+  assert.equal((await apiJSON('POST', '/api/registry/start')).status, 202);
+  const page = await newPage({ desktop: true, width: 1280 });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running', 90000);
+  const v2 = async (user, pw) => {
+    const headers = user ? { Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` } : {};
+    return (await fetch(`http://127.0.0.1:${port}/v2/`, { headers })).status;
+  };
+  await page.waitForFunction(() => /Logins off/.test(document.getElementById('users-auth').textContent));
+  assert.match(await page.textContent('#users-empty'), /No users/);
+  assert.equal(await v2(), 200, 'no users: no login');
+
+  // a generated password: shown once, copied with one click
+  await page.fill('#u-name', 'ci-bot');
+  const added = page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/users$/.test(r.url()));
+  await page.click('#btn-user-add');
+  assert.equal((await added).status(), 201);
+  await page.waitForSelector('#users-secret:not([hidden])');
+  const generated = (await page.textContent('#users-secret-value')).trim();
+  assert.match(generated, /^[A-Za-z2-9]{24}$/);
+  assert.match(await page.textContent('#users-secret-login'), new RegExp(`docker login localhost:${port} -u ci-bot`));
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await page.click('#users-secret-copy');
+  assert.equal(await waitFor('the password on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), generated);
+  await page.waitForFunction(() => /Logins on after Restart/.test(document.getElementById('users-auth').textContent));
+  await page.waitForSelector('li[data-user="ci-bot"]');
+  await shots(page, 'users-generated', { fullPage: true });
+  await page.click('#users-secret-done');
+  assert.equal(await page.isVisible('#users-secret'), false);
+  assert.equal(await page.textContent('#users-secret-value'), '', 'the password is gone from the page');
+
+  // a bad password: the field says why; a typed one: no secret shown
+  await page.fill('#u-name', 'alice');
+  await page.fill('#u-password', 'short');
+  await page.click('#btn-user-add');
+  await page.waitForFunction(() => /at least 12/.test(document.getElementById('err-u-password').textContent));
+  assert.equal(await page.getAttribute('#u-password', 'aria-invalid'), 'true');
+  const typed = `alice-typed-${rnd()}${rnd()}`;
+  await page.fill('#u-password', typed);
+  await page.click('#btn-user-add');
+  await page.waitForSelector('li[data-user="alice"]');
+  assert.equal(await page.isVisible('#users-secret'), false, 'a typed password is never shown');
+  assert.equal(await page.textContent('#err-u-password'), '');
+
+  // logins on with a restart: the real registry asks for them
+  await page.click('#btn-restart');
+  await waitFor('logins on', async () => (await v2()) === 401, 90000, 500);
+  await waitBadge(page, 'running', 90000);
+  assert.equal(await v2('ci-bot', generated), 200);
+  assert.equal(await v2('alice', typed), 200);
+  await page.waitForFunction(() => document.getElementById('users-auth').textContent.trim() === 'Logins on', null, { timeout: 20000 });
+  // the tab still browses (its own credential)
+  await page.waitForFunction(() => /No images|repositor/i.test(document.getElementById('images').textContent), null, { timeout: 30000 });
+  assert.doesNotMatch(await page.textContent('#images-card'), /401|unauthorized|not answer/i);
+
+  // a new password for alice, generated: the old one stops working at once
+  await page.click('li[data-user="alice"] [data-act="reset"]');
+  await page.waitForSelector('#u-reset');
+  await page.click('.users-reset button[type="submit"]');
+  await page.waitForSelector('#users-secret:not([hidden])');
+  const fresh = (await page.textContent('#users-secret-value')).trim();
+  assert.notEqual(fresh, generated);
+  assert.equal(await v2('alice', typed), 401);
+  assert.equal(await v2('alice', fresh), 200);
+  // and a typed one that is too short: refused in the row
+  await page.click('li[data-user="alice"] [data-act="reset"]');
+  await page.fill('#u-reset', 'short');
+  await page.click('.users-reset button[type="submit"]');
+  await page.waitForFunction(() => /at least 12/.test(document.getElementById('err-u-reset').textContent));
+  assert.equal(await v2('alice', fresh), 200, 'a refused password changes nothing');
+  await page.click('.users-reset [data-act="cancel"]');
+
+  // remove asks first
+  await page.click('li[data-user="ci-bot"] [data-act="remove"]');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-title'), /Remove the user ci-bot/);
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => !document.querySelector('li[data-user="ci-bot"]'), null, { timeout: 20000 });
+  assert.equal(await v2('ci-bot', generated), 401, 'a removed user is refused at once');
+
+  // what other machines need: loopback says how to share; another address shows both ways
+  await page.evaluate(() => (document.getElementById('users-remote').open = true));
+  assert.match(await page.textContent('#users-remote-body'), /listens on 127\.0\.0\.1 only/);
+  assert.equal((await apiJSON('PUT', '/api/config', { bind: '198.18.0.1' })).status, 200);
+  await page.reload();
+  await waitBadge(page, 'running', 30000);
+  await page.evaluate(() => (document.getElementById('users-remote').open = true));
+  await page.waitForFunction(() => /insecure-registries/.test(document.getElementById('users-remote-body').textContent));
+  const remote = await page.textContent('#users-remote-body');
+  assert.match(remote, new RegExp(`"198\\.18\\.0\\.1:${port}"`));
+  assert.match(remote, new RegExp(`/etc/docker/certs\\.d/198\\.18\\.0\\.1:${port}/ca\\.crt`));
+  assert.match(remote, new RegExp(`docker login 198\\.18\\.0\\.1:${port}`));
+  await shots(page, 'users-remote', { fullPage: true });
+  assert.equal((await apiJSON('PUT', '/api/config', { bind: '127.0.0.1' })).status, 200);
+  // no password in what the tab was told about users
+  const list = await apiJSON('GET', '/api/users');
+  assert.deepEqual(list.body.users, [{ name: 'alice' }]);
+  assert.doesNotMatch(JSON.stringify(list.body), /\$2b\$|alice-typed/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('field errors: a bad bucket as you type and from the backend', { timeout: 60000 }, async () => {
   await freshBackend('fields');
   const page = await newPage();
