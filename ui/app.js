@@ -239,7 +239,7 @@ function renderCommands() {
     ? 'The commands work once the registry runs.'
     : local
       ? 'Only this computer can reach the registry.'
-      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, without a password.`;
+      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, after docker login (Users).`;
   setTextIfChanged($('howto-note'), note);
 }
 
