@@ -6,9 +6,7 @@
  * the catalog and for each repository's tags, reads up to
  * BROWSE_CONCURRENCY repositories at a time, keeps the facts of manifests
  * by digest (a digest never changes meaning) in a bounded cache, and stops
- * at a monotonic deadline, answering what it read. user and password (both
- * NULL for none) log in with HTTP basic auth, as a registry with users
- * (users.h) asks. */
+ * at a monotonic deadline, answering what it read. */
 #ifndef SR_BROWSE_H
 #define SR_BROWSE_H
 
@@ -31,6 +29,14 @@
 #define BROWSE_CACHE_MAX 4096
 /* past this many seconds the listing stops and says it is truncated */
 #define BROWSE_DEADLINE_S 20
+
+/* How the backend reaches its registry: HTTP basic auth (a registry with
+ * users asks for it, users.h) and, for a registry with its own TLS
+ * certificate, that certificate's key pin (tlscert.h). Any may be NULL. */
+struct browse_login {
+    const char *user, *password;
+    const char *tls_pin;
+};
 
 /* The facts of one manifest document (pure): "kind" ("image" or "index"),
  * "mediaType", "size" (config + layers, compressed; 0 for an index),
@@ -55,13 +61,13 @@ int browse_page_args(const char *offset, const char *limit, long *off, long *lim
  * "totalSize" (the page's blobs, each once), "total" (repositories in the
  * catalog), "offset", "nextOffset" (null at the end), "truncated" (more
  * than this page: see nextOffset)}. New reference or NULL with e. */
-json_t *browse_repositories_page(const char *base, const char *user, const char *password, long off,
+json_t *browse_repositories_page(const char *base, const struct browse_login *login, long off,
                                  long lim, struct err *e);
 
 /* browse_page_args, then browse_repositories_page: the query arguments
  * offset and limit (either may be NULL) as the API takes them. */
-json_t *browse_repositories(const char *base, const char *user, const char *password,
-                            const char *offset, const char *limit, struct err *e);
+json_t *browse_repositories(const char *base, const struct browse_login *login, const char *offset,
+                            const char *limit, struct err *e);
 
 /* Forgets the cached manifest facts (tests; memory). */
 void browse_cache_clear(void);
@@ -72,7 +78,7 @@ int browse_name_valid(const char *name);
 int browse_digest_valid(const char *digest);
 
 /* Deletes the manifest (and every tag that points at it). 0 or -1. */
-int browse_delete(const char *base, const char *user, const char *password, const char *name,
+int browse_delete(const char *base, const struct browse_login *login, const char *name,
                   const char *digest, struct err *e);
 
 #endif

@@ -21,6 +21,7 @@
 #include "s3check.h"
 #include "settings.h"
 #include "status.h"
+#include "tlscert.h"
 #include "users.h"
 
 #define STOP_TIMEOUT_S 10
@@ -226,10 +227,18 @@ static void probe_url(const struct settings *s, char *out, size_t len)
         host = "127.0.0.1";
     else if (strcmp(host, "::") == 0)
         host = "::1";
+    const char *scheme = s->tls_cert && s->tls_key ? "https" : "http";
     if (strchr(host, ':'))
-        snprintf(out, len, "http://[%s]:%d/v2/", host, s->port);
+        snprintf(out, len, "%s://[%s]:%d/v2/", scheme, host, s->port);
     else
-        snprintf(out, len, "http://%s:%d/v2/", host, s->port);
+        snprintf(out, len, "%s://%s:%d/v2/", scheme, host, s->port);
+}
+
+/* The key pin of s's TLS certificate (tlscert.h), or "" without TLS. */
+static void probe_pin(const struct settings *s, char *out, size_t len)
+{
+    if (!s->tls_cert || !s->tls_key || tlscert_pin(s->tls_cert, out, len))
+        out[0] = '\0';
 }
 
 static size_t discard(char *p, size_t size, size_t nmemb, void *u)
@@ -240,7 +249,8 @@ static size_t discard(char *p, size_t size, size_t nmemb, void *u)
 /* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth);
  * with http, the HTTP status it answered (0: none). userpwd: the internal
  * credential (users.h), or NULL. */
-static int registry_answers_http(const char *url, const char *userpwd, long timeout_ms, long *http)
+static int registry_answers_http(const char *url, const char *userpwd, const char *pin,
+                                 long timeout_ms, long *http)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -253,6 +263,11 @@ static int registry_answers_http(const char *url, const char *userpwd, long time
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     if (userpwd && *userpwd)
         curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+    if (pin && *pin) { /* the certificate names other hosts: its key is checked */
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
+    }
     int ok = curl_easy_perform(h) == CURLE_OK &&
              curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
              (status == 200 || status == 401);
@@ -262,9 +277,9 @@ static int registry_answers_http(const char *url, const char *userpwd, long time
     return ok;
 }
 
-static int registry_answers(const char *url, const char *userpwd, long timeout_ms)
+static int registry_answers(const char *url, const char *userpwd, const char *pin, long timeout_ms)
 {
-    return registry_answers_http(url, userpwd, timeout_ms, NULL);
+    return registry_answers_http(url, userpwd, pin, timeout_ms, NULL);
 }
 
 static const char *label_of(json_t *c, const char *key)
@@ -287,9 +302,13 @@ static void observe(struct manager *m)
     snprintf(userpwd, sizeof userpwd, "%s", m->userpwd);
     int negotiated = m->docker_ok;
     unsigned seq = ++m->obs_taken;
+    char pin[80], run_pin[80] = "";
     probe_url(&m->settings, url, sizeof url);
-    if (m->has_run)
+    probe_pin(&m->settings, pin, sizeof pin);
+    if (m->has_run) {
         probe_url(&m->run, run_url, sizeof run_url);
+        probe_pin(&m->run, run_pin, sizeof run_pin);
+    }
     snprintf(run_hash, sizeof run_hash, "%s", m->run_hash);
     pthread_mutex_unlock(&m->mu);
 
@@ -333,10 +352,12 @@ static void observe(struct manager *m)
     }
     /* probe where the running registry listens, not where the saved
      * settings would put it */
-    if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0)
+    if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0) {
         snprintf(url, sizeof url, "%s", run_url);
+        snprintf(pin, sizeof pin, "%s", run_pin);
+    }
     long http = 0;
-    int healthy = reg.running && registry_answers_http(url, userpwd, 1000, &http);
+    int healthy = reg.running && registry_answers_http(url, userpwd, pin, 1000, &http);
     secret_wipe(userpwd, sizeof userpwd);
     json_array_foreach(view, i, c)
     {
@@ -912,13 +933,15 @@ static void run_start(struct manager *m, int from_run)
     set_desired_running(m, 1); /* persisted now: the containers run */
     record_run(m, &s, set.hash);
     probe_url(&s, url, sizeof url);
+    char pin[80];
+    probe_pin(&s, pin, sizeof pin);
     struct timespec began;
     clock_gettime(CLOCK_MONOTONIC, &began);
     pthread_mutex_lock(&m->mu);
     snprintf(userpwd, sizeof userpwd, "%s", m->userpwd);
     pthread_mutex_unlock(&m->mu);
     for (unsigned round = 0;; round++) {
-        if (registry_answers(url, userpwd, 1000))
+        if (registry_answers(url, userpwd, pin, 1000))
             break;
         /* a container that died will not answer: ask Docker now and then */
         for (int i = 0; round % 8 == 7 && i < set.count; i++)
@@ -1376,15 +1399,6 @@ static int users_open(struct manager *m, struct err *e)
     if (users_apply(m, u))
         return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     return 0;
-}
-
-/* The internal credential's password, copied into out. */
-static const char *internal_password(struct manager *m, char *out, size_t len)
-{
-    pthread_mutex_lock(&m->mu);
-    snprintf(out, len, "%s", m->users ? m->users->internal_password : "");
-    pthread_mutex_unlock(&m->mu);
-    return out;
 }
 
 json_t *manager_users(struct manager *m)
@@ -2037,13 +2051,26 @@ out:
 }
 
 /* The registry's base URL when it runs, else a 409 in e. */
-static int registry_base(struct manager *m, char *base, size_t len, struct err *e)
+/* How the backend logs in to the registry that runs: the internal user
+ * (users.h) and its TLS certificate's key pin (tlscert.h). */
+struct reg_login {
+    char password[64], pin[80];
+    struct browse_login l;
+};
+
+static int registry_base(struct manager *m, char *base, size_t len, struct reg_login *lg,
+                         struct err *e)
 {
     char url[128];
     pthread_mutex_lock(&m->mu);
     int up = m->reg.running && m->reg_healthy && m->running_job == JOB_NONE;
     probe_url(effective_locked(m), url, sizeof url);
+    probe_pin(effective_locked(m), lg->pin, sizeof lg->pin);
+    snprintf(lg->password, sizeof lg->password, "%s", m->users ? m->users->internal_password : "");
     pthread_mutex_unlock(&m->mu);
+    lg->l = (struct browse_login){.user = USERS_INTERNAL_NAME,
+                                  .password = lg->password,
+                                  .tls_pin = lg->pin[0] ? lg->pin : NULL};
     if (!up)
         return err_set(e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                        "the registry is not running: start it to see and manage its images");
@@ -2054,23 +2081,23 @@ static int registry_base(struct manager *m, char *base, size_t len, struct err *
 json_t *manager_repositories(struct manager *m, const char *offset, const char *limit,
                              struct err *e)
 {
-    char base[128], pw[sizeof m->userpwd];
-    if (registry_base(m, base, sizeof base, e))
-        return NULL;
-    json_t *r = browse_repositories(base, USERS_INTERNAL_NAME, internal_password(m, pw, sizeof pw),
-                                    offset, limit, e);
-    secret_wipe(pw, sizeof pw);
+    char base[128];
+    struct reg_login lg;
+    json_t *r = registry_base(m, base, sizeof base, &lg, e)
+                    ? NULL
+                    : browse_repositories(base, &lg.l, offset, limit, e);
+    secret_wipe(&lg, sizeof lg);
     return r;
 }
 
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e)
 {
-    char base[128], pw[sizeof m->userpwd];
-    if (registry_base(m, base, sizeof base, e))
-        return -1;
-    int rc = browse_delete(base, USERS_INTERNAL_NAME, internal_password(m, pw, sizeof pw), name,
-                           digest, e);
-    secret_wipe(pw, sizeof pw);
+    char base[128];
+    struct reg_login lg;
+    int rc = registry_base(m, base, sizeof base, &lg, e)
+                 ? -1
+                 : browse_delete(base, &lg.l, name, digest, e);
+    secret_wipe(&lg, sizeof lg);
     if (rc)
         return -1;
     log_info("deleted an image of repository %s", name);

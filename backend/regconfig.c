@@ -106,6 +106,14 @@ json_t *regconfig_registry(const struct settings *s, int host_network)
                   s->mode != MODE_STORJ_NATIVE, "interval", "10s", "threshold", 3);
     /* with users, every request logs in; the backend's own probes use its
      * internal credential, which the same file holds (users.h) */
+    /* the registry serves HTTPS with the user's certificate (tlscert.h) */
+    if (config && s->tls_cert && s->tls_key &&
+        json_object_set_new(json_object_get(config, "http"), "tls",
+                            json_pack("{s:s, s:s}", "certificate", REGCONFIG_TLS_CERT_PATH, "key",
+                                      REGCONFIG_TLS_KEY_PATH))) {
+        json_decref(config);
+        return NULL;
+    }
     if (config && s->users > 0 &&
         json_object_set_new(config, "auth",
                             json_pack("{s:{s:s, s:s}}", "htpasswd", "realm", REGCONFIG_REALM,

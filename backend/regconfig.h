@@ -18,6 +18,9 @@
  * file's modification time). */
 #define REGCONFIG_HTPASSWD_PATH "/etc/storj-registry/htpasswd"
 #define REGCONFIG_REALM "Storj Registry"
+/* With TLS (settings tls.*), the registry's certificate and key. */
+#define REGCONFIG_TLS_CERT_PATH "/etc/storj-registry/tls.crt"
+#define REGCONFIG_TLS_KEY_PATH "/etc/storj-registry/tls.key"
 
 /* The registry configuration for s. host_network: the registry listens on
  * bind:port itself instead of :5000 behind a published port. With users

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "grant.h"
+#include "tlscert.h"
 
 #define MAX_URL 512
 #define MAX_KEY 256
@@ -55,6 +56,8 @@ void settings_free(struct settings *s)
     secret_free(&s->s3_secret_key);
     free(s->auth_service);
     secret_free(&s->htpasswd);
+    free(s->tls_cert);
+    secret_free(&s->tls_key);
     memset(s, 0, sizeof *s);
 }
 
@@ -69,7 +72,10 @@ int settings_copy(struct settings *dst, const struct settings *src)
     dst->s3_secret_key = xstrdup(src->s3_secret_key);
     dst->auth_service = xstrdup(src->auth_service);
     dst->htpasswd = xstrdup(src->htpasswd);
-    if ((src->htpasswd && !dst->htpasswd) || (src->bucket && !dst->bucket) ||
+    dst->tls_cert = xstrdup(src->tls_cert);
+    dst->tls_key = xstrdup(src->tls_key);
+    if ((src->htpasswd && !dst->htpasswd) || (src->tls_cert && !dst->tls_cert) ||
+        (src->tls_key && !dst->tls_key) || (src->bucket && !dst->bucket) ||
         (src->access_grant && !dst->access_grant) || (src->s3_endpoint && !dst->s3_endpoint) ||
         (src->s3_region && !dst->s3_region) || (src->s3_access_key && !dst->s3_access_key) ||
         (src->s3_secret_key && !dst->s3_secret_key) || (src->auth_service && !dst->auth_service)) {
@@ -277,6 +283,48 @@ static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct
     return 0;
 }
 
+/* tls: {"certificate", "key"} (PEM; a key left out or empty keeps the
+ * saved one), null clears both. */
+static int merge_tls(json_t *tls, struct settings *out, struct err *e)
+{
+    if (json_is_null(tls)) {
+        free(out->tls_cert);
+        out->tls_cert = NULL;
+        secret_free(&out->tls_key);
+        return 0;
+    }
+    if (!json_is_object(tls))
+        return err_set(e, 400, E_INVALID_TYPE, "tls", "tls must be an object or null");
+    const char *key;
+    json_t *v;
+    json_object_foreach(tls, key, v)
+    {
+        if (strcmp(key, "certificate") == 0) {
+            if (take_string(v, &out->tls_cert, 0, "tls.certificate", e))
+                return -1;
+            empty_to_null(&out->tls_cert);
+        } else if (strcmp(key, "key") == 0) {
+            if (json_is_string(v) && !*json_string_value(v))
+                continue;
+            if (take_string(v, &out->tls_key, 1, "tls.key", e))
+                return -1;
+        } else {
+            char field[64];
+            snprintf(field, sizeof field, "tls.%.40s", key);
+            return err_set(e, 400, E_UNKNOWN_FIELD, field, "unknown field %s", field);
+        }
+    }
+    if (!out->tls_cert && !out->tls_key)
+        return 0;
+    if (!out->tls_cert)
+        return err_set(e, 400, E_MISSING_FIELD, "tls.certificate",
+                       "tls.key needs its certificate, tls.certificate");
+    if (!out->tls_key)
+        return err_set(e, 400, E_MISSING_FIELD, "tls.key",
+                       "tls.certificate needs its private key, tls.key");
+    return tlscert_check(out->tls_cert, out->tls_key, e);
+}
+
 static int check_required(const struct settings *s, struct err *e)
 {
     if (s->mode == MODE_LOCAL)
@@ -382,6 +430,9 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
         } else if (strcmp(key, "s3") == 0) {
             if (merge_s3(v, out, &s3_keys_given, e))
                 return -1;
+        } else if (strcmp(key, "tls") == 0) {
+            if (merge_tls(v, out, e))
+                return -1;
         } else if (strcmp(key, "authService") == 0) {
             if (take_string(v, &out->auth_service, 0, "authService", e))
                 return -1;
@@ -446,10 +497,16 @@ json_t *settings_public_json(const struct settings *s)
     json_t *s3 = json_pack("{s:s?, s:s?, s:s?, s:o, s:b}", "endpoint", s->s3_endpoint, "region",
                            s->s3_region, "accessKey", s->s3_access_key, "secretKey",
                            secret_fact(s->s3_secret_key), "fromGrant", s->s3_keys_from_grant);
-    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b, s:b}", "mode",
+    json_t *cert = s->tls_cert ? tlscert_facts(s->tls_cert) : NULL;
+    if (cert)
+        json_object_set_new(cert, "set", json_true());
+    json_t *tls =
+        json_pack("{s:b, s:o, s:o}", "enabled", s->tls_cert && s->tls_key, "certificate",
+                  cert ? cert : json_pack("{s:b}", "set", 0), "key", secret_fact(s->tls_key));
+    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b, s:b, s:o}", "mode",
                      settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
                      s->bucket, "accessGrant", grant, "s3", s3, "authService", s->auth_service,
-                     "unencryptedKeys", s->unencrypted_keys, "saved", s->saved);
+                     "unencryptedKeys", s->unencrypted_keys, "saved", s->saved, "tls", tls);
 }
 
 json_t *settings_effective_json(const struct settings *s)
@@ -545,7 +602,9 @@ int settings_load(const char *path, struct settings *s, struct err *e)
         file_string(root, "s3Region", &s->s3_region) ||
         file_string(root, "s3AccessKey", &s->s3_access_key) ||
         file_string(root, "s3SecretKey", &s->s3_secret_key) ||
-        file_string(root, "authService", &s->auth_service)) {
+        file_string(root, "authService", &s->auth_service) ||
+        file_string(root, "tlsCertificate", &s->tls_cert) ||
+        file_string(root, "tlsKey", &s->tls_key)) {
         err_set(e, 500, E_STATE_CORRUPT, NULL, "%s has a missing or mistyped field", path);
         goto out;
     }
@@ -597,6 +656,12 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         s->gw_access_key, "gwSecretKey", s->gw_secret_key, "salt", s->salt, "desiredRunning",
         s->desired_running, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys, "users",
         s->users);
+    if (root && s->tls_cert && s->tls_key &&
+        (json_object_set_new(root, "tlsCertificate", json_string(s->tls_cert)) ||
+         json_object_set_new(root, "tlsKey", json_string(s->tls_key)))) {
+        json_decref(root);
+        root = NULL;
+    }
     if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
         goto nomem;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)

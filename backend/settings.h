@@ -45,6 +45,9 @@ struct settings {
      * the registry gets (never in the settings file). */
     int users;
     char *htpasswd;
+    /* the registry speaks HTTPS with these (tlscert.h): PEM, both or none */
+    char *tls_cert;
+    char *tls_key; /* secret */
 };
 
 /* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */

@@ -179,6 +179,22 @@ out:
     return rc;
 }
 
+/* The registry's configuration and, with TLS, its certificate and key
+ * (entries without the end of the archive). */
+static int registry_files(struct buf *tar, const struct settings *s, const char *config)
+{
+    if (tar_entry(tar, REGCONFIG_PATH + 1, config, strlen(config), 1700000000LL))
+        return -1;
+    if (!s->tls_cert || !s->tls_key)
+        return 0;
+    return tar_entry(tar, REGCONFIG_TLS_CERT_PATH + 1, s->tls_cert, strlen(s->tls_cert),
+                     1700000000LL) ||
+                   tar_entry(tar, REGCONFIG_TLS_KEY_PATH + 1, s->tls_key, strlen(s->tls_key),
+                             1700000000LL)
+               ? -1
+               : 0;
+}
+
 int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_set *out,
                struct err *e)
 {
@@ -222,7 +238,7 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
     r->name = SPEC_REGISTRY_NAME;
     r->image = strdup(image);
     r->create = registry_create(s, o, image);
-    if (!r->image || !r->create || spec_tar_file(&r->tar, REGCONFIG_PATH + 1, text, strlen(text)))
+    if (!r->image || !r->create || registry_files(&r->tar, s, text) || tar_end(&r->tar))
         goto nomem;
     if (compute_hash(s, out))
         goto nomem;
@@ -230,7 +246,7 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
      * no reason to recreate the registry (it re-reads the file) */
     if (s->htpasswd) {
         buf_free(&r->tar);
-        if (tar_entry(&r->tar, REGCONFIG_PATH + 1, text, strlen(text), 1700000000LL) ||
+        if (registry_files(&r->tar, s, text) ||
             tar_entry(&r->tar, REGCONFIG_HTPASSWD_PATH + 1, s->htpasswd, strlen(s->htpasswd),
                       htpasswd_stamp()) ||
             tar_end(&r->tar))

@@ -53,6 +53,8 @@ static json_t *pending_change(const struct settings *run, const struct settings 
             json_array_append_new(fields, json_string("unencryptedKeys"));
         if ((run->users > 0) != (saved->users > 0)) /* logins turn on or off (users.h) */
             json_array_append_new(fields, json_string("users"));
+        if (!str_eq(run->tls_cert, saved->tls_cert) || !str_eq(run->tls_key, saved->tls_key))
+            json_array_append_new(fields, json_string("tls"));
     }
     return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
                      settings_mode_name(saved->mode), "fields", fields);

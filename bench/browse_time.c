@@ -20,7 +20,7 @@ int main(int argc, char **argv)
         struct err e = {0};
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        json_t *r = browse_repositories(argv[1], NULL, NULL, NULL, NULL, &e);
+        json_t *r = browse_repositories(argv[1], NULL, NULL, NULL, &e);
         clock_gettime(CLOCK_MONOTONIC, &b);
         double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
         if (!r) {

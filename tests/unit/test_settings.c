@@ -833,6 +833,9 @@ static void check_no_secret(const char *name, json_t *j, const struct settings *
     free(text);
 }
 
+/* no certificate: the registry speaks plain HTTP (tlscert.h) */
+#define TLS_OFF "\"tls\":{\"enabled\":false,\"certificate\":{\"set\":false},\"key\":{\"set\":false}}"
+
 static void test_public_json(void **state)
 {
     static const struct {
@@ -844,23 +847,23 @@ static void test_public_json(void **state)
          "{\"mode\":\"local\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":null,"
          "\"accessGrant\":{\"set\":false},\"s3\":{\"endpoint\":null,\"region\":null,"
          "\"accessKey\":null,\"secretKey\":{\"set\":false},\"fromGrant\":false},"
-         "\"authService\":null,\"unencryptedKeys\":false,\"saved\":false}"},
+         "\"authService\":null,\"unencryptedKeys\":false,\"saved\":false," TLS_OFF "}"},
         {"s3", P_S3,
          "{\"mode\":\"s3\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":\"registry\","
          "\"accessGrant\":{\"set\":false},\"s3\":{\"endpoint\":\"https://s3.example.com\","
          "\"region\":\"eu-west-1\",\"accessKey\":\"AKIAEXAMPLE\",\"secretKey\":{\"set\":true},"
-         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true}"},
+         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true," TLS_OFF "}"},
         {"storj", P_STORJ,
          "{\"mode\":\"storj\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":\"registry\","
          "\"accessGrant\":{\"set\":true,\"satellite\":\"eu1.storj.io:7777\"},\"s3\":{"
          "\"endpoint\":null,\"region\":null,\"accessKey\":null,\"secretKey\":{\"set\":false},"
-         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true}"},
+         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true," TLS_OFF "}"},
         {"storj-hosted", P_HOSTED,
          "{\"mode\":\"storj-hosted\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":"
          "\"registry\",\"accessGrant\":{\"set\":true,\"satellite\":\"eu1.storj.io:7777\"},"
          "\"s3\":{\"endpoint\":null,\"region\":null,\"accessKey\":\"hostedaccesskey\","
          "\"secretKey\":{\"set\":true},\"fromGrant\":true},\"authService\":"
-         "\"https://auth.storjshare.io\",\"unencryptedKeys\":false,\"saved\":true}"},
+         "\"https://auth.storjshare.io\",\"unencryptedKeys\":false,\"saved\":true," TLS_OFF "}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct settings s;

@@ -24,6 +24,7 @@
 #include "settings.h"
 #include "spec.h"
 #include "testutil.h"
+#include "tlscert.h"
 #include "users.h"
 
 /* the lowest bcrypt cost: the tests check hashes, not their price */
@@ -471,6 +472,158 @@ static void test_bind_loopback(void **state)
         CHECK(settings_bind_loopback(cases[i].bind) == cases[i].loop, "%s", cases[i].bind);
 }
 
+/* ---- TLS: the registry's own certificate (tlscert.h, settings tls.*) ---- */
+
+/* made with openssl req -x509 -newkey ec (P-256), CN registry.test, SANs
+ * DNS:registry.test and IP:198.18.0.1, valid until 2036; KEY_B is another key */
+#define CERT_A                                                                                     \
+    "-----BEGIN CERTIFICATE-----\n"                                                                \
+    "MIIBpTCCAUugAwIBAgIUUuYxfEDlluLwFIUFsmHw93+NBbUwCgYIKoZIzj0EAwIw\n"                           \
+    "GDEWMBQGA1UEAwwNcmVnaXN0cnkudGVzdDAeFw0yNjEyMDIwMjM0MTZaFw0zNjEx\n"                           \
+    "MjkwMjM0MTZaMBgxFjAUBgNVBAMMDXJlZ2lzdHJ5LnRlc3QwWTATBgcqhkjOPQIB\n"                           \
+    "BggqhkjOPQMBBwNCAASr35mb5jU9UlFoZaNKq43Dv7YxiMiqJXamgzXm4V6o+P6O\n"                           \
+    "zqy2oZrs3WSC7tFpospkDXR5OWFrMtFVh8rhLbq9o3MwcTAdBgNVHQ4EFgQUiLjE\n"                           \
+    "sE/e2FczZMTI+TWiXyGPQGcwHwYDVR0jBBgwFoAUiLjEsE/e2FczZMTI+TWiXyGP\n"                           \
+    "QGcwDwYDVR0TAQH/BAUwAwEB/zAeBgNVHREEFzAVgg1yZWdpc3RyeS50ZXN0hwTG\n"                           \
+    "EgABMAoGCCqGSM49BAMCA0gAMEUCIBuobVmEVBaUOxvYHBbT7WV7Sa6xXivDZAl6\n"                           \
+    "+3GkL7I+AiEAqpGa4bHjQXqXPOCAFc+4QEcRPLC5O/z//P+ZJ4CZrSA=\n"                                   \
+    "-----END CERTIFICATE-----\n"
+#define KEY_A                                                                                      \
+    "-----BEGIN PRIVATE KEY-----\n"                                                                \
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgwWFx+kGq/x51hb+x\n"                           \
+    "TTgBI8XRXftuw9dhMF65Ih8qF2ahRANCAASr35mb5jU9UlFoZaNKq43Dv7YxiMiq\n"                           \
+    "JXamgzXm4V6o+P6Ozqy2oZrs3WSC7tFpospkDXR5OWFrMtFVh8rhLbq9\n"                                   \
+    "-----END PRIVATE KEY-----\n"
+#define KEY_B                                                                                      \
+    "-----BEGIN PRIVATE KEY-----\n"                                                                \
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0ZFXxvQpWZ4jKDkE\n"                           \
+    "NlwuCA3m2DaG1bCFJDd7aIltc3+hRANCAASueivMX3HzGsCbIqanpvDIjzIUZYdU\n"                           \
+    "XLZmDz9v8oT7GKRaMNQ+kxtnvqaPtjZl0MD4eF+ipEqDqJ1QbTIm6cIJ\n"                                   \
+    "-----END PRIVATE KEY-----\n"
+/* openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256 | base64 */
+#define PIN_A "sha256//JedBkyfIiyfKvBYxgi+13tSedldstQxdU03F8my7trU="
+
+static void test_tlscert(void **state)
+{
+    struct err e = {0};
+    assert_int_equal(tlscert_check(CERT_A, KEY_A, &e), 0);
+    assert_int_equal(tlscert_check(CERT_A, KEY_B, &e), -1);
+    assert_string_equal(e.field, "tls.key");
+    assert_int_equal(tlscert_check("not a certificate", KEY_A, &e), -1);
+    assert_string_equal(e.field, "tls.certificate");
+    assert_int_equal(tlscert_check(KEY_A, KEY_A, &e), -1);
+    assert_string_equal(e.field, "tls.certificate");
+    assert_int_equal(tlscert_check(CERT_A, CERT_A, &e), -1);
+    assert_string_equal(e.field, "tls.key");
+    char pin[80];
+    assert_int_equal(tlscert_pin(CERT_A, pin, sizeof pin), 0);
+    assert_string_equal(pin, PIN_A);
+    assert_int_equal(tlscert_pin("junk", pin, sizeof pin), -1);
+    json_t *f = tlscert_facts(CERT_A);
+    char *text = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"names\":[\"registry.test\",\"198.18.0.1\"],\"notAfter\":"
+                              "\"2036-11-29T02:34:16Z\",\"subject\":\"registry.test\"}");
+    free(text);
+    json_decref(f);
+}
+
+static void test_settings_tls(void **state)
+{
+    struct settings cur, out;
+    struct err e = {0};
+    assert_int_equal(settings_init(&cur), 0);
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"tls\":{\"certificate\":\""
+         "x"
+         "\"}}",
+         "tls.key"},
+        {"{\"tls\":{\"key\":\"x\"}}", "tls.certificate"},
+        {"{\"tls\":{\"certificate\":7}}", "tls.certificate"},
+        {"{\"tls\":{\"chain\":\"x\"}}", "tls.chain"},
+        {"{\"tls\":true}", "tls"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *body = json_loads(bad[i].body, 0, NULL);
+        assert_non_null(body);
+        CHECK(settings_merge(&cur, body, &out, &e) == -1, "%s merged", bad[i].body);
+        CHECK(strcmp(e.field, bad[i].field) == 0, "%s: field %s", bad[i].body, e.field);
+        settings_free(&out);
+        json_decref(body);
+    }
+    json_t *body = json_pack("{s:{s:s, s:s}}", "tls", "certificate", CERT_A, "key", KEY_B);
+    assert_int_equal(settings_merge(&cur, body, &out, &e), -1);
+    assert_string_equal(e.field, "tls.key");
+    settings_free(&out);
+    json_decref(body);
+
+    body = json_pack("{s:{s:s, s:s}}", "tls", "certificate", CERT_A, "key", KEY_A);
+    assert_int_equal(settings_merge(&cur, body, &out, &e), 0);
+    json_decref(body);
+    /* the key is never shown; the certificate by its facts */
+    json_t *pub = settings_public_json(&out);
+    char *text = json_dumps(pub, JSON_COMPACT);
+    assert_null(strstr(text, "PRIVATE"));
+    assert_null(strstr(text, "BEGIN"));
+    assert_non_null(strstr(text, "\"enabled\":true"));
+    assert_non_null(strstr(text, "198.18.0.1"));
+    free(text);
+    json_decref(pub);
+
+    /* the registry speaks HTTPS with both files, in the hashed upload */
+    json_t *c = regconfig_registry(&out, 0);
+    text = json_dumps(json_object_get(json_object_get(c, "http"), "tls"),
+                      JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"certificate\":\"" REGCONFIG_TLS_CERT_PATH
+                              "\",\"key\":\"" REGCONFIG_TLS_KEY_PATH "\"}");
+    free(text);
+    json_decref(c);
+    static const struct spec_opts o = {
+        .registry_image = "r", .gateway_image = "g", .native_image = "n"};
+    struct spec_set with, without;
+    assert_int_equal(spec_build(&out, &o, &with, &e), 0);
+    assert_int_equal(spec_build(&cur, &o, &without, &e), 0);
+    assert_string_not_equal(with.hash, without.hash);
+    char list[512];
+    tar_list(&with.c[0].tar, list, sizeof list, NULL);
+    assert_string_equal(list, "etc/storj-registry/config.yml\netc/storj-registry/tls.crt\n"
+                              "etc/storj-registry/tls.key\n");
+    tar_list(&with.c[0].tar, list, sizeof list, "etc/storj-registry/tls.key");
+    assert_string_equal(list, KEY_A);
+    spec_free(&with);
+    spec_free(&without);
+
+    /* a key left out or empty is kept; null clears both */
+    struct settings next;
+    body = json_pack("{s:{s:s}}", "tls", "key", "");
+    assert_int_equal(settings_merge(&out, body, &next, &e), 0);
+    assert_string_equal(next.tls_key, KEY_A);
+    settings_free(&next);
+    json_decref(body);
+    body = json_pack("{s:n}", "tls");
+    assert_int_equal(settings_merge(&out, body, &next, &e), 0);
+    assert_null(next.tls_cert);
+    assert_null(next.tls_key);
+    settings_free(&next);
+    json_decref(body);
+
+    /* the file keeps both */
+    char dir[] = "/tmp/test-users-tls.XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/settings.json", dir);
+    assert_int_equal(settings_save(path, &out, &e), 0);
+    assert_int_equal(settings_init(&next), 0);
+    assert_int_equal(settings_load(path, &next, &e), 0);
+    assert_string_equal(next.tls_cert, CERT_A);
+    assert_string_equal(next.tls_key, KEY_A);
+    settings_free(&next);
+    unlink(path);
+    rmdir(dir);
+    settings_free(&out);
+    settings_free(&cur);
+}
+
 /* ---- the API's routes and body checks (no manager needed) ------------- */
 
 static void test_routes(void **state)
@@ -554,6 +707,8 @@ int main(void)
         cmocka_unit_test(test_regconfig_auth),
         cmocka_unit_test(test_spec_htpasswd),
         cmocka_unit_test(test_bind_loopback),
+        cmocka_unit_test(test_tlscert),
+        cmocka_unit_test(test_settings_tls),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_bad_bodies),
     };
