@@ -1922,7 +1922,7 @@ struct log_ctx {
     struct buf tmp;
 };
 
-#define NSECRETS 9
+#define NSECRETS 10
 
 /* Copies every secret a container's output may show: those of the settings
  * and those the running containers were created with. Caller holds m->mu;
@@ -1937,7 +1937,8 @@ static int copy_secrets(struct manager *m, char *out[NSECRETS])
                                  m->live_secrets[1],
                                  m->live_secrets[2],
                                  m->live_secrets[3],
-                                 m->users ? m->users->internal_password : NULL};
+                                 m->users ? m->users->internal_password : NULL,
+                                 m->settings.tls_key};
     for (int i = 0; i < NSECRETS; i++) {
         out[i] = xstrdup(src[i]);
         if (src[i] && !out[i]) {
