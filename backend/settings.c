@@ -56,6 +56,7 @@ void settings_free(struct settings *s)
     secret_free(&s->s3_secret_key);
     free(s->auth_service);
     secret_free(&s->htpasswd);
+    secret_free(&s->registry_password);
     free(s->tls_cert);
     secret_free(&s->tls_key);
     memset(s, 0, sizeof *s);
@@ -72,12 +73,14 @@ int settings_copy(struct settings *dst, const struct settings *src)
     dst->s3_secret_key = xstrdup(src->s3_secret_key);
     dst->auth_service = xstrdup(src->auth_service);
     dst->htpasswd = xstrdup(src->htpasswd);
+    dst->registry_password = xstrdup(src->registry_password);
     dst->tls_cert = xstrdup(src->tls_cert);
     dst->tls_key = xstrdup(src->tls_key);
-    if ((src->htpasswd && !dst->htpasswd) || (src->tls_cert && !dst->tls_cert) ||
-        (src->tls_key && !dst->tls_key) || (src->bucket && !dst->bucket) ||
-        (src->access_grant && !dst->access_grant) || (src->s3_endpoint && !dst->s3_endpoint) ||
-        (src->s3_region && !dst->s3_region) || (src->s3_access_key && !dst->s3_access_key) ||
+    if ((src->htpasswd && !dst->htpasswd) || (src->registry_password && !dst->registry_password) ||
+        (src->tls_cert && !dst->tls_cert) || (src->tls_key && !dst->tls_key) ||
+        (src->bucket && !dst->bucket) || (src->access_grant && !dst->access_grant) ||
+        (src->s3_endpoint && !dst->s3_endpoint) || (src->s3_region && !dst->s3_region) ||
+        (src->s3_access_key && !dst->s3_access_key) ||
         (src->s3_secret_key && !dst->s3_secret_key) || (src->auth_service && !dst->auth_service)) {
         settings_free(dst);
         return -1;
@@ -509,16 +512,6 @@ json_t *settings_public_json(const struct settings *s)
                      "unencryptedKeys", s->unencrypted_keys, "saved", s->saved, "tls", tls);
 }
 
-json_t *settings_effective_json(const struct settings *s)
-{
-    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:b}", "mode",
-                     settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
-                     s->bucket, "accessGrant", s->access_grant, "endpoint", s->s3_endpoint,
-                     "region", s->s3_region, "accessKey", s->s3_access_key, "secretKey",
-                     s->s3_secret_key, "gwAccessKey", s->gw_access_key, "gwSecretKey",
-                     s->gw_secret_key, "unencryptedKeys", settings_unencrypted_applies(s));
-}
-
 int settings_unencrypted_applies(const struct settings *s)
 {
     return s->unencrypted_keys && (s->mode == MODE_STORJ || s->mode == MODE_STORJ_HOSTED);
@@ -539,6 +532,39 @@ int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
         return err_set(e, ge.code == E_NO_MEMORY ? 500 : 400, ge.code ? ge.code : E_INVALID_GRANT,
                        "accessGrant", "%s", ge.message);
     return 0;
+}
+
+int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS])
+{
+    const char *src[SETTINGS_SECRETS] = {s->access_grant,
+                                         NULL,
+                                         s->s3_secret_key,
+                                         s->gw_access_key[0] ? s->gw_access_key : NULL,
+                                         s->gw_secret_key[0] ? s->gw_secret_key : NULL,
+                                         s->tls_key,
+                                         s->registry_password};
+    memset(out, 0, SETTINGS_SECRETS * sizeof *out);
+    /* a grant that cannot be derived goes nowhere, so it has no copy to hide */
+    struct err e;
+    if (settings_unencrypted_applies(s) && settings_outgoing_grant(s, &out[1], &e) &&
+        e.code == E_NO_MEMORY)
+        return -1;
+    for (int i = 0; i < SETTINGS_SECRETS; i++) {
+        if (i == 1 || !src[i])
+            continue;
+        out[i] = strdup(src[i]);
+        if (!out[i]) {
+            settings_secrets_free(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void settings_secrets_free(char *out[SETTINGS_SECRETS])
+{
+    for (int i = 0; i < SETTINGS_SECRETS; i++)
+        secret_free(&out[i]);
 }
 
 /* ---- the file ---------------------------------------------------------- */

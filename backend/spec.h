@@ -61,4 +61,11 @@ int spec_tar_file(struct buf *out, const char *path, const void *data, size_t le
  * before by this process, so that a running registry 3 reads it again. */
 int spec_tar_htpasswd(struct buf *out, const char *htpasswd);
 
+/* The create body of the garbage-collection container: the registry's own
+ * (registry_create, from spec_build), running `garbage-collect` once with
+ * no port published and the role label "gc". untagged: also delete
+ * manifests no tag names (safe on distribution 3 only). New reference, or
+ * NULL when out of memory. */
+json_t *spec_gc_container(json_t *registry_create, int untagged);
+
 #endif
