@@ -12,7 +12,7 @@ BUILD="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-open
 RUN="docker.io curl ca-certificates"
 TEST="libcmocka-dev valgrind clang libclang-rt-14-dev jq docker-registry ceph-mon ceph-osd radosgw
       chromium debootstrap nodejs npm python3 uuid-runtime iproute2 procps clang-format cppcheck
-      busybox-static xz-utils strace"
+      busybox-static xz-utils strace openssl"
 # distribution v3.0.0 (the registry the suites run) builds with Go 1.23, which
 # Debian 12 has in bookworm-backports only
 BACKPORTS="golang-1.23-go"

@@ -98,7 +98,8 @@ rc=$?
 t_check "docker push without a login is refused ($(tail -1 "$WORK/users-push.log"))" test "$rc" != 0
 t_check "for want of a login" refused "$WORK/users-push.log"
 dk login -u alice --password-stdin "localhost:$PORT" <<<"$PW_A" >"$WORK/users-login.log" 2>&1
-t_check "docker login localhost:$PORT as alice ($(tail -1 "$WORK/users-login.log"))" test $? = 0
+rc=$?
+t_check "docker login localhost:$PORT as alice ($(tail -1 "$WORK/users-login.log"))" test "$rc" = 0
 t_check "then push and pull work" push_pull_roundtrip "$PORT" users-rt
 dk push "localhost:$PORT/team/users-img:1" >/dev/null 2>&1 || t_fail "push team/users-img:1 logged in"
 dk logout "localhost:$PORT" >/dev/null 2>&1
@@ -177,6 +178,71 @@ t_check "no typed password, no internal one in any answer" no_secret_in "$(cat "
 t_check "none in docker inspect (env, labels, command)" no_secret_in "$($DOCKER inspect storj-registry)" "${SECRETS[@]}"
 t_check "none in the backend's log" no_secret_in "$(cat "$BLOG")" "${SECRETS[@]}"
 t_check "none in the settings files" no_secret_in "$(cat "$STATE"/settings.json "$STATE"/running.json 2>/dev/null)" "${SECRETS[@]}"
+
+
+# ---- TLS with a certificate the user provides (self-signed here, for the
+# test bridge's address): curl with --cacert, docker through certs.d ----
+TLS=$WORK/users-tls
+rm -rf "$TLS"; mkdir -p "$TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=$HOST_IP" -addext "subjectAltName=IP:$HOST_IP,DNS:localhost" \
+  -keyout "$TLS/key.pem" -out "$TLS/cert.pem" >/dev/null 2>&1 || t_fail "openssl made a test certificate"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$TLS/other.pem" >/dev/null 2>&1
+PW_T="tls-user-password-$RANDOM$RANDOM"
+capi POST /api/users "{\"name\":\"tls-user\",\"password\":\"$PW_T\"}" >/dev/null
+t_eq "a user for the TLS registry" 201 "$(last_status)"
+body=$(capi PUT /api/config "$(jq -nc --rawfile c "$TLS/cert.pem" --rawfile k "$TLS/other.pem" '{tls:{certificate:$c,key:$k}}')")
+t_eq "a key that is not the certificate's: 400 naming tls.key" '400 tls.key' "$(last_status) $(jq -r .error.field <<<"$body")"
+body=$(capi PUT /api/config "$(jq -nc --rawfile c "$TLS/cert.pem" '{tls:{certificate:$c}}')")
+t_eq "a certificate without its key: 400 naming tls.key" '400 tls.key' "$(last_status) $(jq -r .error.field <<<"$body")"
+body=$(capi PUT /api/config "$(jq -nc --rawfile c "$TLS/cert.pem" --rawfile k "$TLS/key.pem" --arg b "$HOST_IP" '{bind:$b,tls:{certificate:$c,key:$k}}')")
+t_eq "certificate and key saved with bind $HOST_IP" 200 "$(last_status)"
+t_eq "the answer describes the certificate, never the key" "true true $HOST_IP" \
+  "$(jq -r '"\(.tls.enabled) \(.tls.key.set) \(.tls.certificate.names | index("'"$HOST_IP"'") != null | if . then "'"$HOST_IP"'" else "?" end)"' <<<"$body")"
+t_check "no PEM in the answer" bash -c "! grep -q 'BEGIN' <<<'$(jq -c . <<<"$body")'"
+t_eq "status names tls (and bind) as pending" 'tls' "$(api GET /api/status | jq -r '.pendingChange.fields | map(select(. == "tls")) | join(",")')"
+api POST /api/registry/restart >/dev/null
+t_check "restarted with TLS (the backend's probe speaks HTTPS, its key pinned)" wait_state running 90
+t_eq "and sees it healthy" healthy "$(api GET /api/status | jq -r '.containers[] | select(.role=="registry") | .health')"
+R=https://$HOST_IP:$PORT/v2/
+t_eq "curl --cacert: 401 without a login" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TLS/cert.pem" "$R")"
+t_eq "curl --cacert: 200 with one" 200 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TLS/cert.pem" -u "tls-user:$PW_T" "$R")"
+t_check "without the certificate, curl refuses the registry" bash -c "! curl -s -o /dev/null -u 'tls-user:$PW_T' '$R'"
+t_check "plain HTTP is no longer served" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://$HOST_IP:$PORT/v2/')\" != 200 ]"
+CERTS_D=/etc/docker/certs.d/$HOST_IP:$PORT
+rm -rf "$CERTS_D"
+"$ROOT/tests/env/random-image.sh" srt-src/users-tls:1 2 128 >/dev/null
+dk tag srt-src/users-tls:1 "$HOST_IP:$PORT/team/users-tls:1"
+dk login -u tls-user --password-stdin "$HOST_IP:$PORT" <<<"$PW_T" >"$WORK/users-tls-login.log" 2>&1
+rc=$?
+t_check "docker login without the CA in certs.d fails ($(tail -1 "$WORK/users-tls-login.log" | cut -c1-90))" test "$rc" != 0
+t_check "for want of a trusted certificate" grep -q 'x509' "$WORK/users-tls-login.log"
+mkdir -p "$CERTS_D" && cp "$TLS/cert.pem" "$CERTS_D/ca.crt"
+dk login -u tls-user --password-stdin "$HOST_IP:$PORT" <<<"$PW_T" >"$WORK/users-tls-login.log" 2>&1
+rc=$?
+t_check "with $CERTS_D/ca.crt docker login works ($(tail -1 "$WORK/users-tls-login.log"))" test "$rc" = 0
+dk push "$HOST_IP:$PORT/team/users-tls:1" >"$WORK/users-tls-push.log" 2>&1
+rc=$?
+t_check "docker push over TLS ($(tail -1 "$WORK/users-tls-push.log" | cut -c1-60))" test "$rc" = 0
+dk rmi "$HOST_IP:$PORT/team/users-tls:1" >/dev/null 2>&1
+dk pull "$HOST_IP:$PORT/team/users-tls:1" >"$WORK/users-tls-pull.log" 2>&1
+t_check "docker pull over TLS" test $? = 0
+dk rmi "$HOST_IP:$PORT/team/users-tls:1" srt-src/users-tls:1 >/dev/null 2>&1
+t_check "the tab browses the TLS registry" bash -c "[ \"\$(curl -s --unix-socket '$API_SOCK' http://localhost/api/repositories | jq -r '[.repositories[].name] | index(\"team/users-tls\") != null')\" = true ]"
+KEYBODY=$(sed -n '2p' "$TLS/key.pem") # a line of the key's base64
+logs=$(api GET /api/registry/logs?tail=2000)
+t_check "no key, no password in the registry's logs" no_secret_in "$logs" "$KEYBODY" "$PW_T"
+t_check "no key in any answer" no_secret_in "$(cat "$ANSWERS")" "$KEYBODY"
+t_check "none in docker inspect" no_secret_in "$($DOCKER inspect storj-registry)" "$KEYBODY" "$PW_T"
+t_check "none in the backend's log" no_secret_in "$(cat "$BLOG")" "$KEYBODY" "$PW_T"
+t_check "the key file in the container is 0600" bash -c "$DOCKER cp storj-registry:/etc/storj-registry/tls.key - | tar -tv | grep -q '^-rw-------'"
+rm -rf "$CERTS_D"
+dk logout "$HOST_IP:$PORT" >/dev/null 2>&1
+capi PUT /api/config '{"tls":null,"bind":"127.0.0.1"}' >/dev/null
+t_eq "TLS off and back to loopback" 200 "$(last_status)"
+api POST /api/registry/restart >/dev/null
+t_check "restarted on plain HTTP" wait_state running 90
+t_eq "plain HTTP again (logins on)" 401 "$(v2 - '')"
 
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
