@@ -5,7 +5,7 @@
 // to use the registry (insecure-registries, or TLS with certs.d).
 
 import { api } from './api.js';
-import { state, onStatus, onConfig, announce, markUnreachable } from './state.js';
+import { state, onStatus, onConfig, announce, markUnreachable, loadConfig, poller } from './state.js';
 import { el } from './view.js';
 import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
@@ -303,13 +303,67 @@ function renderRemote() {
       {},
       'Paste a certificate for ',
       code(addr.replace(/:\d+$/, '')),
-      ' and its private key (PEM) under Storage › Edit › Advanced › TLS, save and Restart: the registry then speaks HTTPS. On each machine, put the certificate of the authority that signed it (the certificate itself when it is self-signed) in ',
+      ' and its private key (PEM) below, save and Restart: the registry then speaks HTTPS. On each machine, put the certificate of the authority that signed it (the certificate itself when it is self-signed) in ',
       code(`/etc/docker/certs.d/${addr}/ca.crt`),
       ' (Docker Desktop on macOS: ',
       code(`~/.docker/certs.d/${addr}/ca.crt`),
       '); no restart needed.',
     ),
+    tlsForm(),
   );
+}
+
+/** The saved certificate's facts (never the key), or null. */
+function savedTls() {
+  const tls = /** @type {any} */ (state.config)?.tls;
+  return tls && typeof tls === 'object' && tls.enabled ? tls : null;
+}
+
+/** Certificate and key (settings tls.certificate and tls.key), or TLS off. */
+function tlsForm() {
+  const saved = savedTls();
+  const cert = el('textarea', { id: 'u-tls-cert', rows: 4, spellcheck: 'false', class: 'mono', 'aria-label': 'Certificate (PEM)', placeholder: '-----BEGIN CERTIFICATE-----', 'aria-describedby': 'err-u-tls' });
+  const key = el('textarea', { id: 'u-tls-key', rows: 4, spellcheck: 'false', class: 'mono', 'aria-label': 'Private key (PEM)', placeholder: saved ? 'saved — leave empty to keep' : '-----BEGIN PRIVATE KEY-----', 'aria-describedby': 'err-u-tls' });
+  const save = el('button', { type: 'submit', class: 'btn btn-outlined btn-small', id: 'btn-tls-save' }, 'Save certificate');
+  const off = saved ? el('button', { type: 'button', class: 'btn btn-text btn-small', id: 'btn-tls-off' }, 'Turn TLS off') : null;
+  const names = saved?.certificate?.names?.join(', ') || saved?.certificate?.subject || '';
+  const form = el(
+    'form',
+    { class: 'users-tls', id: 'users-tls', novalidate: true },
+    el('p', { class: 'small', id: 'users-tls-state' }, saved ? `TLS on: a certificate for ${names}${saved.certificate?.notAfter ? `, valid until ${saved.certificate.notAfter.slice(0, 10)}` : ''}.` : 'TLS off: the registry speaks plain HTTP.'),
+    el('label', { for: 'u-tls-cert' }, 'Certificate (PEM, the chain may follow)'),
+    cert,
+    el('label', { for: 'u-tls-key' }, 'Private key (PEM, kept as a secret)'),
+    key,
+    el('p', { class: 'field-error', id: 'err-u-tls', 'aria-live': 'polite' }),
+    el('div', { class: 'user-actions' }, save, off),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const c = /** @type {HTMLTextAreaElement} */ (cert).value.trim();
+    const k = /** @type {HTMLTextAreaElement} */ (key).value.trim();
+    if (!c) {
+      fieldError('err-u-tls', 'Paste the certificate (-----BEGIN CERTIFICATE-----).');
+      return;
+    }
+    saveTls(k ? { certificate: `${c}\n`, key: `${k}\n` } : { certificate: `${c}\n` });
+  });
+  off?.addEventListener('click', () => saveTls(null));
+  return form;
+}
+
+/** @param {{certificate: string, key?: string} | null} tls */
+async function saveTls(tls) {
+  fieldError('err-u-tls', '');
+  try {
+    await api.putConfig({ tls });
+    toast('success', tls ? 'Certificate saved: Restart to serve HTTPS.' : 'TLS turned off: Restart to serve plain HTTP.');
+    await loadConfig();
+    poller.poll();
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    fieldError('err-u-tls', err.message);
+  }
 }
 
 /** Everything, from the last answer: after a change or a refresh only (an

@@ -1046,6 +1046,25 @@ test('registry users: add with a generated password shown once, a typed one, a b
   assert.match(remote, new RegExp(`/etc/docker/certs\\.d/198\\.18\\.0\\.1:${port}/ca\\.crt`));
   assert.match(remote, new RegExp(`docker login 198\\.18\\.0\\.1:${port}`));
   await shots(page, 'users-remote', { fullPage: true });
+  // TLS from the same place: a key that does not match is refused, a pair is saved, then turned off
+  const tlsDir = mkdtempSync(path.join(WORK, 'tls-'));
+  const mk = (name, extra) => run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=198.18.0.1', ...extra, '-keyout', path.join(tlsDir, `${name}.key`), '-out', path.join(tlsDir, `${name}.crt`)]);
+  await mk('a', ['-addext', 'subjectAltName=IP:198.18.0.1']);
+  await mk('b', []);
+  await page.fill('#u-tls-cert', readFileSync(path.join(tlsDir, 'a.crt'), 'utf8'));
+  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'b.key'), 'utf8'));
+  await page.click('#btn-tls-save');
+  await page.waitForFunction(() => /not the key of/.test(document.getElementById('err-u-tls').textContent));
+  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'a.key'), 'utf8'));
+  await page.click('#btn-tls-save');
+  await page.waitForFunction(() => /TLS on: a certificate for 198\.18\.0\.1/.test(document.getElementById('users-tls-state')?.textContent || ''), null, { timeout: 20000 });
+  const cfg = (await apiJSON('GET', '/api/config')).body;
+  assert.equal(cfg.tls.enabled, true);
+  assert.doesNotMatch(JSON.stringify(cfg), /PRIVATE KEY/);
+  await page.waitForFunction(() => /tls/.test(document.getElementById('pending-text').textContent) || !document.getElementById('pending-change').hidden, null, { timeout: 20000 });
+  await page.click('#btn-tls-off');
+  await page.waitForFunction(() => /TLS off/.test(document.getElementById('users-tls-state')?.textContent || ''), null, { timeout: 20000 });
+  assert.equal((await apiJSON('GET', '/api/config')).body.tls.enabled, false);
   assert.equal((await apiJSON('PUT', '/api/config', { bind: '127.0.0.1' })).status, 200);
   // no password in what the tab was told about users
   const list = await apiJSON('GET', '/api/users');
