@@ -1,5 +1,6 @@
-/* Garbage collection: the registry stops, a container with its spec runs
- * `registry garbage-collect`, the registry starts again. */
+/* Garbage collection: the registry restarts read-only (pulls keep working,
+ * pushes are refused at once), a container with its spec runs `registry
+ * garbage-collect`, the registry restarts with its own configuration. */
 #include "manager_int.h"
 
 #include <string.h>
@@ -91,18 +92,49 @@ static int wait_exit(struct manager *m, const char *id, long timeout_s, int *cod
     }
 }
 
-/* Stops the registry, runs garbage-collect on its storage in a one-shot
- * container with the same configuration, starts the registry again. The
- * registry must not take pushes meanwhile, hence the stop. */
+/* Restarts the registry container (id) with the configuration in tar and
+ * waits until it answers on url (60 s). 0, or -1 with e. */
+static int restart_with(struct manager *m, const char *id, const struct buf *tar, const char *url,
+                        struct err *e)
+{
+    if (docker_put_archive(&m->docker, id, tar->data, tar->len, e) ||
+        docker_stop(&m->docker, id, STOP_TIMEOUT_S, e) || docker_start(&m->docker, id, e))
+        return -1;
+    for (int i = 0; i < 600; i++) {
+        if (mgr_registry_answers(url, 1000))
+            return 0;
+        pthread_mutex_lock(&m->mu);
+        int cancel = m->cancel_start || m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (cancel)
+            return err_set(e, 499, E_CANCELLED, NULL, "the clean-up was cancelled by a stop");
+        usleep(100 * 1000);
+    }
+    return err_set(e, 504, E_HEALTH_TIMEOUT, NULL,
+                   "the registry did not answer within 60 s after its restart for the clean-up");
+}
+
+/* Runs garbage-collect on the registry's storage in a one-shot container
+ * with the same configuration. The registry must not take pushes meanwhile
+ * (a blob uploaded during the mark phase could be swept): it runs
+ * read-only for the time, so pulls keep working and pushes get a refusal,
+ * then restarts with its own configuration. */
+static const struct buf *r_tar(const struct spec_set *set)
+{
+    return &set->c[set->count - 1].tar;
+}
+
 void mgr_run_gc(struct manager *m)
 {
     struct settings s;
     struct spec_set set;
     struct err e = {0};
     json_t *create = NULL;
-    char id[72] = "", summary[300] = "", msg[400];
-    int code = -1, stopped = 0;
+    struct spec_set ro_set;
+    char id[72] = "", summary[300] = "", msg[400], url[128];
+    int code = -1, readonly = 0, done = 0;
     memset(&set, 0, sizeof set);
+    memset(&ro_set, 0, sizeof ro_set);
     char reg_id[72];
     pthread_mutex_lock(&m->mu);
     /* the configuration the registry runs with, even when other settings
@@ -125,8 +157,14 @@ void mgr_run_gc(struct manager *m)
     }
     if (spec_build(&s, &m->sopts, &set, &e))
         goto fail;
+    s.maintenance_readonly = 1;
+    int built = spec_build(&s, &m->sopts, &ro_set, &e);
+    s.maintenance_readonly = 0;
+    if (built)
+        goto fail;
     struct spec_container *r = &set.c[set.count - 1];
-    mgr_set_phase(m, "collecting");
+    mgr_probe_url(&s, url, sizeof url);
+    mgr_set_phase(m, "preparing");
     create = spec_gc_container(r->create, 1);
     if (!create) {
         err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
@@ -149,9 +187,12 @@ void mgr_run_gc(struct manager *m)
             goto fail;
         }
     }
-    if (docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &e))
+    mgr_set_phase(m, "read-only");
+    readonly = 1; /* from here on, the registry gets its own configuration back */
+    if (restart_with(m, reg_id, &ro_set.c[ro_set.count - 1].tar, url, &e))
         goto fail;
-    stopped = 1;
+    log_info("garbage collection: the registry runs read-only");
+    mgr_set_phase(m, "collecting");
     if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
         docker_start(&m->docker, id, &e) || wait_exit(m, id, GC_TIMEOUT_S, &code, &e))
@@ -170,26 +211,33 @@ void mgr_run_gc(struct manager *m)
                         "multi-arch images)");
     log_info("garbage collection: %s", msg);
     gc_done(m, 1, msg);
-    docker_remove(&m->docker, id, &e);
-    spec_free(&set);
-    json_decref(create);
-    settings_free(&s);
-    mgr_run_start(m, from_run); /* the same container again, then wait until it answers */
-    return;
+    done = 1;
 fail:
-    /* a clean-up that failed or was cancelled says so in lastGc; the
-     * registry's own state is not its to change */
-    gc_done(m, 0, e.message);
+    if (!done)
+        /* a clean-up that failed or was cancelled says so in lastGc; the
+         * registry's own state is not its to change */
+        gc_done(m, 0, e.message[0] ? e.message : "the clean-up failed");
     if (id[0]) {
         struct err ignored;
         docker_remove(&m->docker, id, &ignored);
     }
-    spec_free(&set);
-    json_decref(create);
-    settings_free(&s);
     pthread_mutex_lock(&m->mu);
     int cancelled = m->cancel_start || m->shutdown;
     pthread_mutex_unlock(&m->mu);
-    if (stopped && !cancelled)
-        mgr_run_start(m, from_run); /* back up as it was; a stop that cancelled us runs next */
+    if (readonly) {
+        /* back to its own configuration: written now, so that the start
+         * after a stop that cancelled us finds it too */
+        struct err ignored;
+        docker_put_archive(&m->docker, reg_id, r_tar(&set)->data, r_tar(&set)->len, &ignored);
+        if (!cancelled) {
+            mgr_set_phase(m, "starting");
+            docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &ignored);
+        }
+    }
+    spec_free(&set);
+    spec_free(&ro_set);
+    json_decref(create);
+    settings_free(&s);
+    if (readonly && !cancelled)
+        mgr_run_start(m, from_run); /* the same container again, then wait until it answers */
 }

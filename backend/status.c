@@ -141,6 +141,10 @@ json_t *status_view(const struct status_input *in)
         "pendingRestart", pending_restart, "desiredRunning", in->saved->desired_running);
     if (st)
         json_object_set(st, "lastCheck", in->last_check ? in->last_check : json_null());
+    /* what the job at hand is doing ("read-only" and "collecting" during a
+     * clean-up: pulls work, pushes are refused), or null */
+    if (st)
+        json_object_set_new(st, "phase", in->phase ? json_string(in->phase) : json_null());
     if (st)
         json_object_set_new(st, "pendingChange",
                             pending_restart ? pending_change(s, in->saved) : json_null());

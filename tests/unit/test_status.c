@@ -245,9 +245,9 @@ static const char *str_at(json_t *o, const char *path1, const char *path2)
 static void test_states(void **state)
 {
     static const char *const keys[] = {
-        "state",          "mode",      "endpoint",     "configured", "progress",
-        "error",          "docker",    "containers",   "job",        "pendingRestart",
-        "desiredRunning", "lastCheck", "pendingChange"};
+        "state",          "mode",      "endpoint",      "configured", "progress",
+        "error",          "docker",    "containers",    "job",        "pendingRestart",
+        "desiredRunning", "lastCheck", "pendingChange", "phase"};
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         const struct row *r = &rows[i];
         struct world w;
