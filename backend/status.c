@@ -137,10 +137,11 @@ json_t *status_view(const struct status_input *in)
         "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", in->saved->saved,
         "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
         in->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
-        "containers", in->containers ? json_incref(in->containers) : json_array(), "job", job,
+        "containers", in->containers ? json_deep_copy(in->containers) : json_array(), "job", job,
         "pendingRestart", pending_restart, "desiredRunning", in->saved->desired_running);
     if (st)
-        json_object_set(st, "lastCheck", in->last_check ? in->last_check : json_null());
+        json_object_set_new(st, "lastCheck",
+                            in->last_check ? json_deep_copy(in->last_check) : json_null());
     /* what the job at hand is doing ("read-only" and "collecting" during a
      * clean-up: pulls work, pushes are refused), or null */
     if (st)
