@@ -3,9 +3,12 @@
  * garbage-collect`, the registry restarts with its own configuration. */
 #include "manager_int.h"
 
+#include <fnmatch.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "browse.h"
+#include "retention.h"
 #include "status.h"
 
 /* Keeps the summary line "12 blobs marked, 3 blobs and 1 manifests eligible
@@ -176,9 +179,14 @@ void mgr_run_gc(struct manager *m)
     if (old && managed && strcmp(managed, "true") == 0)
         docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
     json_decref(old);
-    /* unknown is taken as 3, the default image */
+    /* unknown is taken as 3, the default image; clean-up rules may ask to
+     * keep untagged manifests */
     int major = image_major(m, create);
-    int untagged = major == 0 || major >= 3;
+    pthread_mutex_lock(&m->mu);
+    int keep_untagged = m->gc_keep_untagged;
+    m->gc_keep_untagged = 0;
+    pthread_mutex_unlock(&m->mu);
+    int untagged = (major == 0 || major >= 3) && !keep_untagged;
     if (!untagged) {
         json_decref(create);
         create = spec_gc_container(r->create, 0);
@@ -206,9 +214,10 @@ void mgr_run_gc(struct manager *m)
         goto fail;
     }
     snprintf(msg, sizeof msg, "%s%s", summary[0] ? summary : "clean-up finished",
-             untagged ? ""
-                      : "; untagged manifests kept (registry 2.x would delete the platforms of "
-                        "multi-arch images)");
+             untagged        ? ""
+             : keep_untagged ? "; untagged manifests kept (the clean-up rules say so)"
+                             : "; untagged manifests kept (registry 2.x would delete the platforms "
+                               "of multi-arch images)");
     log_info("garbage collection: %s", msg);
     gc_done(m, 1, msg);
     done = 1;
@@ -240,4 +249,157 @@ fail:
     settings_free(&s);
     if (readonly && !cancelled)
         mgr_run_start(m, from_run); /* the same container again, then wait until it answers */
+}
+
+/* ---- clean-up rules -------------------------------------------------------- */
+
+static int rule_matches(json_t *rules, const char *name)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(rules, "rules"), i, r)
+    {
+        if (fnmatch(json_string_value(json_object_get(r, "repositories")), name, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+json_t *mgr_retention_collect(const char *base, json_t *rules, struct err *e)
+{
+    json_t *out = json_array();
+    long off = 0;
+    if (!out) {
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        return NULL;
+    }
+    for (;;) {
+        json_t *page = browse_repositories_page(base, off, BROWSE_MAX_REPOS, e);
+        if (!page)
+            goto fail;
+        size_t i, k;
+        json_t *repo, *tag;
+        json_array_foreach(json_object_get(page, "repositories"), i, repo)
+        {
+            const char *name = json_string_value(json_object_get(repo, "name"));
+            if (!name || !rule_matches(rules, name))
+                continue;
+            json_t *tags = json_array();
+            json_array_foreach(json_object_get(repo, "tags"), k, tag)
+            {
+                const char *digest = json_string_value(json_object_get(tag, "digest"));
+                char created[40] = "";
+                struct err ce = {0};
+                /* an image whose age cannot be read is kept (null) */
+                if (digest && browse_created(base, name, digest, created, sizeof created, &ce))
+                    log_warn("clean-up rules: no creation time for %s@%.19s: %s", name, digest,
+                             ce.message);
+                json_array_append_new(
+                    tags, json_pack("{s:O, s:O, s:s?, s:O}", "tag", json_object_get(tag, "tag"),
+                                    "digest", json_object_get(tag, "digest"), "created",
+                                    created[0] ? created : NULL, "size",
+                                    json_object_get(tag, "size") ? json_object_get(tag, "size")
+                                                                 : json_null()));
+            }
+            json_array_append_new(out, json_pack("{s:s, s:o}", "name", name, "tags", tags));
+        }
+        json_t *next = json_object_get(page, "nextOffset");
+        long n = json_is_integer(next) ? (long)json_integer_value(next) : -1;
+        json_decref(page);
+        if (n <= off)
+            break;
+        off = n;
+    }
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+static void retention_done(struct manager *m, int ok, long long images, long long tags,
+                           const char *message)
+{
+    pthread_mutex_lock(&m->mu);
+    json_decref(m->last_retention);
+    char at[32];
+    format_time_utc((long long)time(NULL), at, sizeof at);
+    m->last_retention = json_pack("{s:s, s:b, s:I, s:I, s:s}", "at", at, "ok", ok, "images",
+                                  (json_int_t)images, "tags", (json_int_t)tags, "message", message);
+    mgr_unlock_changed(m);
+}
+
+/* Reads what the registry holds, deletes what the rules say (each image by
+ * digest), then cleans up (read-only meanwhile) so that the space is freed. */
+void mgr_run_retention(struct manager *m)
+{
+    struct err e = {0};
+    char url[128], base[128], msg[400];
+    long long images = 0, tags = 0, failed = 0;
+    pthread_mutex_lock(&m->mu);
+    json_t *rules = json_deep_copy(m->retention);
+    int up = m->reg.running && m->reg_healthy;
+    mgr_probe_url(mgr_effective_locked(m), url, sizeof url);
+    pthread_mutex_unlock(&m->mu);
+    snprintf(base, sizeof base, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
+    json_t *repos = NULL, *plan = NULL;
+    if (!rules) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    if (!up) {
+        err_set(&e, 409, E_REGISTRY_NOT_RUNNING, NULL,
+                "the clean-up rules apply to a running registry: start it first");
+        goto fail;
+    }
+    mgr_set_phase(m, "reading");
+    if (!(repos = mgr_retention_collect(base, rules, &e)))
+        goto fail;
+    if (!(plan = retention_plan(rules, repos))) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    mgr_set_phase(m, "deleting");
+    size_t i, j;
+    json_t *r, *img;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        json_array_foreach(json_object_get(r, "delete"), j, img)
+        {
+            pthread_mutex_lock(&m->mu);
+            int cancel = m->cancel_start || m->shutdown;
+            pthread_mutex_unlock(&m->mu);
+            if (cancel) {
+                err_set(&e, 499, E_CANCELLED, NULL, "the clean-up rules were stopped by a stop");
+                goto fail;
+            }
+            struct err de = {0};
+            const char *digest = json_string_value(json_object_get(img, "digest"));
+            if (browse_delete(base, name, digest, &de) && de.status != 404) {
+                failed++;
+                log_warn("clean-up rules: deleting %s@%.19s failed: %s", name, digest, de.message);
+                continue;
+            }
+            images++;
+            tags += (long long)json_array_size(json_object_get(img, "tags"));
+        }
+    }
+    snprintf(msg, sizeof msg, "%lld image(s) with %lld tag(s) deleted%s%s", images, tags,
+             failed ? "; some could not be deleted (Logs say which)" : "",
+             images ? "; the clean-up frees their space" : "");
+    log_info("clean-up rules: %s", msg);
+    retention_done(m, failed == 0, images, tags, msg);
+    pthread_mutex_lock(&m->mu);
+    m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
+    pthread_mutex_unlock(&m->mu);
+    json_decref(rules);
+    json_decref(repos);
+    json_decref(plan);
+    mgr_run_gc(m);
+    return;
+fail:
+    retention_done(m, 0, images, tags, e.message[0] ? e.message : "the clean-up rules failed");
+    json_decref(rules);
+    json_decref(repos);
+    json_decref(plan);
 }

@@ -167,6 +167,11 @@ int retention_schedule_minute(json_t *rules)
     return parse_hhmm(json_string_value(json_object_get(rules, "schedule")));
 }
 
+int retention_due(int minute, long last_day, long long now)
+{
+    return minute >= 0 && now / 86400 > last_day && (int)(now % 86400 / 60) >= minute;
+}
+
 /* ---- the plan ------------------------------------------------------------ */
 
 struct tagref {

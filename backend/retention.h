@@ -47,6 +47,11 @@ json_t *retention_plan(json_t *rules, json_t *repos);
 
 /* Minutes after midnight UTC of the schedule, or -1 when there is none. */
 int retention_schedule_minute(json_t *rules);
+/* Whether a schedule at minute (retention_schedule_minute) is due at now
+ * (seconds since the epoch) when it last ran, or was last due, on day
+ * last_day (days since the epoch, UTC): once a day, at or after its time.
+ * -1 minute: never. */
+int retention_due(int minute, long last_day, long long now);
 
 /* Reads path (a missing file gives the defaults). 0 with *out, or -1 with e
  * (a file that is not a valid rules document: 500 state_corrupt). */

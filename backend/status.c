@@ -123,13 +123,14 @@ json_t *status_view(const struct status_input *in)
     if (in->prog_image && in->prog_image[0])
         progress = json_pack("{s:s, s:I, s:I}", "image", in->prog_image, "current",
                              (json_int_t)in->prog_cur, "total", (json_int_t)in->prog_total);
-    const char *job = in->running_job == JOB_START     ? "start"
-                      : in->running_job == JOB_STOP    ? "stop"
-                      : in->running_job == JOB_RESTART ? "restart"
-                      : in->running_job == JOB_REMOVE  ? "remove"
-                      : in->running_job == JOB_GC      ? "gc"
-                      : in->running_job == JOB_CHECK   ? "check"
-                                                       : NULL;
+    const char *job = in->running_job == JOB_START       ? "start"
+                      : in->running_job == JOB_STOP      ? "stop"
+                      : in->running_job == JOB_RESTART   ? "restart"
+                      : in->running_job == JOB_REMOVE    ? "remove"
+                      : in->running_job == JOB_GC        ? "gc"
+                      : in->running_job == JOB_CHECK     ? "check"
+                      : in->running_job == JOB_RETENTION ? "retention"
+                                                         : NULL;
     int pending_restart = in->reg.exists && in->reg.hash && in->reg.hash[0] && in->desired_hash &&
                           in->desired_hash[0] && strcmp(in->reg.hash, in->desired_hash) != 0;
     json_t *st = json_pack(

@@ -256,13 +256,38 @@ static void test_file(void **state)
     rmdir(dir);
 }
 
+static void test_due(void **state)
+{
+    const long long day = 20000; /* a day, in days since the epoch */
+    const long long at0300 = day * 86400 + 3 * 3600;
+    static const struct {
+        int minute;
+        long last;
+        long long now_offset; /* seconds after 03:00 of day */
+        int due;
+    } rows[] = {
+        {-1, 19999, 0, 0},             /* no schedule */
+        {180, 19999, 0, 1},            /* 03:00, not run today: due at 03:00 */
+        {180, 19999, -60, 0},          /* 02:59: not yet */
+        {180, 19999, 5 * 3600, 1},     /* later that day (the backend was down) */
+        {180, 20000, 60, 0},           /* ran today already */
+        {180, 20000, 86400, 1},        /* the next day at 03:00 */
+        {180, 20000, 86400 - 3600, 0}, /* the next day at 02:00 */
+        {0, 19999, -3 * 3600, 1},      /* 00:00 at midnight */
+        {1439, 19999, 21 * 3600 - 60, 1} /* 23:59 */,
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        CHECK(retention_due(rows[i].minute, rows[i].last, at0300 + rows[i].now_offset) ==
+                  rows[i].due,
+              "row %zu: due %d", i, !rows[i].due);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_good),
-        cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_plan),
-        cmocka_unit_test(test_file),
+        cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_plan),       cmocka_unit_test(test_file),
+        cmocka_unit_test(test_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
