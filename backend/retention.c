@@ -69,7 +69,8 @@ static json_t *parse_rule(json_t *r, size_t i, struct err *e)
          json_integer_value(keep) > RETENTION_MAX_KEEP)) {
         snprintf(field, sizeof field, "rules[%zu].keepLast", i);
         err_set(e, 400, E_INVALID_VALUE, field,
-                "keepLast must be a whole number from 0 to %d, or null to keep every tag by age",
+                "the number of newest tags to keep (keepLast) must be a whole number from 0 to %d, "
+                "or null to keep every tag by age",
                 RETENTION_MAX_KEEP);
         return NULL;
     }

@@ -252,7 +252,7 @@ export function renderRules() {
   const active = document.activeElement instanceof HTMLInputElement && box.contains(document.activeElement) ? document.activeElement : null;
   const focusKey = active ? `${active.dataset.field || active.id}` : '';
   const caret = active ? active.selectionStart : null;
-  box.replaceChildren(
+  const parts = [
     d.rules.length ? el('ol', { class: 'rules' }, d.rules.map(ruleRow)) : el('p', { class: 'muted small' }, 'No rules: nothing is deleted by rules. Add one to keep, for example, the 10 newest tags of each repository.'),
     el('button', { type: 'button', id: 'rule-add', class: 'btn btn-text btn-small' }, '+ Add rule'),
     el(
@@ -281,7 +281,8 @@ export function renderRules() {
     ),
     el('p', { class: 'muted small', id: 'rules-last' }, lastRunLine()),
     el('div', { id: 'rules-plan', 'aria-live': 'polite' }, planView(cleanup.plan)),
-  );
+  ];
+  box.replaceChildren(.../** @type {Node[]} */ (parts.filter(Boolean)));
   // keep the caret where the user was typing
   if (focusKey) {
     const again = box.querySelector(`[data-field="${CSS.escape(focusKey)}"], #${CSS.escape(focusKey)}`);
