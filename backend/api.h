@@ -31,6 +31,9 @@ enum api_route {
     ROUTE_USERS,         /* /api/users */
     ROUTE_USER,          /* /api/users/{name} */
     ROUTE_USER_PASSWORD, /* /api/users/{name}/password */
+    ROUTE_RETENTION,         /* GET, PUT /api/retention */
+    ROUTE_RETENTION_PREVIEW, /* POST /api/retention/preview */
+    ROUTE_RETENTION_APPLY,   /* POST /api/retention/apply */
 };
 
 /* Matches method and path (without the query). Returns 0 with *route set,

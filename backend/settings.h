@@ -49,6 +49,9 @@ struct settings {
     /* the registry speaks HTTPS with these (tlscert.h): PEM, both or none */
     char *tls_cert;
     char *tls_key; /* secret */
+    /* never saved: the registry's configuration for a clean-up, which keeps
+     * it answering pulls while refusing writes (storage.maintenance.readonly) */
+    int maintenance_readonly;
 };
 
 /* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */
