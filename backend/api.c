@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include "browse.h"
+#include "team.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const struct route_def routes[] = {
     {"/api/registry/gc", "POST", ROUTE_GC},
     {"/api/repositories", "GET", ROUTE_REPOSITORIES},
     {"/api/storage/check", "POST", ROUTE_STORAGE_CHECK},
+    {"/api/team/export", "POST", ROUTE_TEAM_EXPORT},
 };
 
 #define IMAGE_PREFIX "/api/repositories/"
@@ -222,6 +224,49 @@ out:
         fail(res, &e);
 }
 
+/* "Run this for my team" (team.h): the saved settings as a deployment. */
+static void team_export_route(struct manager *m, const struct api_request *req,
+                              struct api_response *res)
+{
+    struct err e = {0};
+    struct team_opts o;
+    struct settings s = {0};
+    struct team_bundle bundle = {0};
+    json_t *out = NULL;
+    int have_settings = 0;
+    team_opts_init(&o);
+    json_t *body = parse_body(req, 1, &e);
+    if (!body || team_opts_parse(body, &o, &e))
+        goto out;
+    if (o.include_secrets && team_fresh_secrets(&o)) {
+        err_set(&e, 500, "no_random", NULL, "the kernel gave no random numbers");
+        goto out;
+    }
+    if (manager_settings_copy(m, &s)) {
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        goto out;
+    }
+    have_settings = 1;
+    /* hook for the registry users (backend/users.c): o.htpasswd = the saved
+     * htpasswd text when users exist; NULL exports a registry without users */
+    o.htpasswd = NULL;
+    if (team_export(&s, &o, &bundle, &e))
+        goto out;
+    out = team_bundle_json(&bundle, &o);
+    if (!out)
+        err_set(&e, 500, "no_memory", NULL, "out of memory");
+out:
+    json_decref(body);
+    team_bundle_free(&bundle);
+    team_opts_wipe(&o);
+    if (have_settings)
+        settings_free(&s);
+    if (out)
+        ok(res, 200, out);
+    else
+        fail(res, &e);
+}
+
 void api_handle(struct manager *m, const struct api_request *req, struct api_response *res)
 {
     enum api_route route;
@@ -336,6 +381,9 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         ok(res, 202, manager_status(m));
         return;
     }
+    case ROUTE_TEAM_EXPORT:
+        team_export_route(m, req, res);
+        return;
     case ROUTE_REPOSITORIES: {
         json_t *repos = manager_repositories(m, req->arg ? req->arg(req->arg_ctx, "offset") : NULL,
                                              req->arg ? req->arg(req->arg_ctx, "limit") : NULL, &e);

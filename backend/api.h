@@ -28,6 +28,7 @@ enum api_route {
     ROUTE_REPOSITORIES,
     ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
     ROUTE_STORAGE_CHECK,
+    ROUTE_TEAM_EXPORT,
 };
 
 /* Matches method and path (without the query). Returns 0 with *route set,

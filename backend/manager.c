@@ -2000,3 +2000,11 @@ out:
     free(b);
     return r;
 }
+
+int manager_settings_copy(struct manager *m, struct settings *out)
+{
+    pthread_mutex_lock(&m->mu);
+    int rc = settings_copy(out, &m->settings);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}

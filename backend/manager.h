@@ -65,4 +65,8 @@ int manager_delete_image(struct manager *m, const char *name, const char *digest
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
                               const char *mode, int unencrypted, struct err *e);
 
+/* A copy of the saved settings, for exports (team.h). Holds the secrets:
+ * free with settings_free, never log or return it. 0 or -1 (memory). */
+int manager_settings_copy(struct manager *m, struct settings *out);
+
 #endif
