@@ -57,8 +57,8 @@ int team_opts_parse(json_t *body, struct team_opts *o, struct err *e)
         } else if (strcmp(key, "replicas") == 0 || strcmp(key, "port") == 0) {
             int max = key[0] == 'r' ? TEAM_MAX_REPLICAS : 65535;
             if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
-                return err_set(e, 400, "out_of_range", key, "%s must be a whole number from 1 to %d",
-                               key, max);
+                return err_set(e, 400, "out_of_range", key,
+                               "%s must be a whole number from 1 to %d", key, max);
             *(key[0] == 'r' ? &o->replicas : &o->port) = (int)json_integer_value(v);
         } else if (strcmp(key, "includeSecrets") == 0) {
             if (!json_is_boolean(v))
@@ -93,7 +93,8 @@ void team_opts_wipe(struct team_opts *o)
  * 1.1 reads as a boolean or null. */
 static int yaml_plain_ok(const char *s)
 {
-    static const char *const words[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
+    static const char *const words[] = {"y",   "n",    "yes",   "no",  "on",
+                                        "off", "true", "false", "null"};
     if (!isalpha((unsigned char)s[0]) && s[0] != '/')
         return 0;
     for (const char *p = s; *p; p++)
@@ -337,8 +338,8 @@ static const char *endpoint_of(const struct settings *s)
  * the S3 keys taken out (they come from the secrets), the blob descriptor
  * cache in Redis, the gateway at gateway_url in storj mode, and htpasswd
  * at htpasswd_path when there are users (NULL: none, or set elsewhere). */
-static json_t *registry_config(const struct ctx *c, const char *redis_addr,
-                               const char *gateway_url, const char *htpasswd_path)
+static json_t *registry_config(const struct ctx *c, const char *redis_addr, const char *gateway_url,
+                               const char *htpasswd_path)
 {
     json_t *cfg = regconfig_registry(c->s, 0);
     if (!cfg)
@@ -367,8 +368,7 @@ static json_t *registry_config(const struct ctx *c, const char *redis_addr,
 
 static int add_config_yml(struct ctx *c, const char *path, json_t *cfg)
 {
-    int rc = add_yaml(c,
-                      path,
+    int rc = add_yaml(c, path,
                       "# The registries' shared configuration (distribution v3), written by Storj "
                       "Registry.\n# No secret here: the S3 keys and http.secret reach each "
                       "registry from the secret\n# files, as REGISTRY_STORAGE_S3_ACCESSKEY, "
@@ -457,7 +457,8 @@ static char *haproxy_cfg(const struct ctx *c)
         "    # / answers 200 on every replica, with or without users (distribution docs)\n"
         "    option httpchk GET /\n"
         "    http-check expect status 200\n"
-        "    default-server check inter 2s fall 2 rise 2 resolvers docker init-addr last,libc,none\n",
+        "    default-server check inter 2s fall 2 rise 2 resolvers docker init-addr "
+        "last,libc,none\n",
         BALANCER_PORT);
     for (int i = 1; !bad && i <= c->o->replicas; i++)
         bad = buf_printf(&b, "    server registry-%d registry-%d:5000\n", i, i);
@@ -475,8 +476,10 @@ static json_t *entry_prefix(const struct ctx *c, int gateway)
     if (!gateway) {
         json_array_append_new(a, json_string("REGISTRY_HTTP_SECRET=http-secret"));
         if (storj(c)) {
-            json_array_append_new(a, json_string("REGISTRY_STORAGE_S3_ACCESSKEY=gateway-access-key"));
-            json_array_append_new(a, json_string("REGISTRY_STORAGE_S3_SECRETKEY=gateway-secret-key"));
+            json_array_append_new(a,
+                                  json_string("REGISTRY_STORAGE_S3_ACCESSKEY=gateway-access-key"));
+            json_array_append_new(a,
+                                  json_string("REGISTRY_STORAGE_S3_SECRETKEY=gateway-secret-key"));
         } else {
             json_array_append_new(a, json_string("REGISTRY_STORAGE_S3_ACCESSKEY=s3-access-key"));
             json_array_append_new(a, json_string("REGISTRY_STORAGE_S3_SECRETKEY=s3-secret-key"));
@@ -531,13 +534,12 @@ static json_t *compose_doc(const struct ctx *c)
                       "secrets", secret_names(c, 0), "depends_on", dep));
         json_array_append_new(deps, json_string(name));
     }
-    json_object_set_new(services, SVC_REDIS,
-                        json_pack("{s:s, s:s, s:[s, s, s, s, s, s, s, s, s]}", "image",
-                                  TEAM_REDIS_IMAGE, "restart", "unless-stopped", "command",
-                                  "redis-server", "--maxmemory", "256mb",
-                                  /* distribution: the cache must evict with allkeys-lru */
-                                  "--maxmemory-policy", "allkeys-lru", "--save", "",
-                                  "--appendonly", "no"));
+    json_object_set_new(
+        services, SVC_REDIS,
+        json_pack("{s:s, s:s, s:[s, s, s, s, s, s, s, s, s]}", "image", TEAM_REDIS_IMAGE, "restart",
+                  "unless-stopped", "command", "redis-server", "--maxmemory", "256mb",
+                  /* distribution: the cache must evict with allkeys-lru */
+                  "--maxmemory-policy", "allkeys-lru", "--save", "", "--appendonly", "no"));
     if (storj(c)) {
         json_t *entry = entry_prefix(c, 1);
         char addr[32];
@@ -587,7 +589,8 @@ static json_t *k8s_secret(const struct ctx *c, const char *name, int which)
     json_t *data = json_object();
     for (int i = 0; i < c->nsec; i++) {
         const struct secret *sc = &c->sec[i];
-        int gw = strcmp(sc->file, "storj-access-grant") == 0 || strncmp(sc->file, "gateway-", 8) == 0;
+        int gw =
+            strcmp(sc->file, "storj-access-grant") == 0 || strncmp(sc->file, "gateway-", 8) == 0;
         if (which >= 0 && gw != which)
             continue;
         char *t = secret_text(c, sc);
@@ -652,24 +655,23 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
                                        storj(c) ? "gatewaySecretKey" : "s3SecretKey"));
     json_t *mounts = json_pack("[{s:s, s:s, s:b}]", "name", "config", "mountPath",
                                "/etc/distribution", "readOnly", 1);
-    json_t *vols = json_pack("[{s:s, s:{s:s, s:[{s:s, s:s}]}}]", "name", "config", "configMap",
-                             "name", K8S_CONFIG, "items", "key", "config.yml", "path",
-                             "config.yml");
+    json_t *vols =
+        json_pack("[{s:s, s:{s:s, s:[{s:s, s:s}]}}]", "name", "config", "configMap", "name",
+                  K8S_CONFIG, "items", "key", "config.yml", "path", "config.yml");
     if (c->o->htpasswd) {
         json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", "htpasswd", "mountPath",
                                                 "/etc/distribution/auth", "readOnly", 1));
-        json_array_append_new(vols,
-                              json_pack("{s:s, s:{s:s, s:[{s:s, s:s}]}}", "name", "htpasswd",
-                                        "secret", "secretName", K8S_SECRET, "items", "key",
-                                        "htpasswd", "path", "htpasswd"));
+        json_array_append_new(vols, json_pack("{s:s, s:{s:s, s:[{s:s, s:s}]}}", "name", "htpasswd",
+                                              "secret", "secretName", K8S_SECRET, "items", "key",
+                                              "htpasswd", "path", "htpasswd"));
     }
-    json_t *probe = json_pack("{s:{s:s, s:i}, s:i}", "httpGet", "path", "/", "port", 5000,
-                              "periodSeconds", 10);
-    json_t *containers = json_pack(
-        "[{s:s, s:s, s:[s, s, s], s:o, s:[{s:i}], s:o, s:O, s:o}]", "name", "registry", "image",
-        TEAM_REGISTRY_IMAGE, "command", "registry", "serve", CONFIG_PATH, "env", env, "ports",
-        "containerPort", 5000, "volumeMounts", mounts, "readinessProbe", probe, "livenessProbe",
-        probe);
+    json_t *probe =
+        json_pack("{s:{s:s, s:i}, s:i}", "httpGet", "path", "/", "port", 5000, "periodSeconds", 10);
+    json_t *containers =
+        json_pack("[{s:s, s:s, s:[s, s, s], s:o, s:[{s:i}], s:o, s:O, s:o}]", "name", "registry",
+                  "image", TEAM_REGISTRY_IMAGE, "command", "registry", "serve", CONFIG_PATH, "env",
+                  env, "ports", "containerPort", 5000, "volumeMounts", mounts, "readinessProbe",
+                  probe, "livenessProbe", probe);
     if (storj(c)) {
         /* a gateway next to each registry, on the pod's loopback: the
          * grant is used where the registry runs, end-to-end encrypted */
@@ -686,9 +688,9 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
                             "v1", "kind", "Service", "metadata", meta(K8S_NAME, K8S_NAME), "spec",
                             "type", "ClusterIP", "selector", sel, "ports", "name", "registry",
                             "port", c->o->port, "targetPort", 5000);
-    json_t *cm = json_pack("{s:s, s:s, s:o, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
-                           "metadata", meta(K8S_CONFIG, K8S_NAME), "data", "config.yml",
-                           *config_text);
+    json_t *cm =
+        json_pack("{s:s, s:s, s:o, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                  meta(K8S_CONFIG, K8S_NAME), "data", "config.yml", *config_text);
     json_decref(sel);
     json_t *docs = json_pack("[o, o, o, o]", k8s_secret(c, K8S_SECRET, -1), cm, dep, svc);
     json_t *redis = redis_docs(K8S_REDIS, 6379);
@@ -771,15 +773,15 @@ static json_t *helm_gateway_docs(const struct ctx *c)
     char listen[32];
     snprintf(listen, sizeof listen, "0.0.0.0:%d", GATEWAY_PORT);
     json_t *sel = json_pack("{s:s}", "app.kubernetes.io/name", K8S_GATEWAY);
-    json_t *dep = json_pack("{s:s, s:s, s:o, s:{s:i, s:{s:O}, s:{s:{s:O}, s:{s:[o]}}}}",
-                            "apiVersion", "apps/v1", "kind", "Deployment", "metadata",
-                            meta(K8S_GATEWAY, K8S_GATEWAY), "spec", "replicas", 1, "selector",
-                            "matchLabels", sel, "template", "metadata", "labels", sel, "spec",
-                            "containers", gateway_container(listen, K8S_GATEWAY));
-    json_t *svc = json_pack("{s:s, s:s, s:o, s:{s:O, s:[{s:s, s:i, s:i}]}}", "apiVersion", "v1",
-                            "kind", "Service", "metadata", meta(K8S_GATEWAY, K8S_GATEWAY), "spec",
-                            "selector", sel, "ports", "name", "s3", "port", GATEWAY_PORT,
-                            "targetPort", GATEWAY_PORT);
+    json_t *dep =
+        json_pack("{s:s, s:s, s:o, s:{s:i, s:{s:O}, s:{s:{s:O}, s:{s:[o]}}}}", "apiVersion",
+                  "apps/v1", "kind", "Deployment", "metadata", meta(K8S_GATEWAY, K8S_GATEWAY),
+                  "spec", "replicas", 1, "selector", "matchLabels", sel, "template", "metadata",
+                  "labels", sel, "spec", "containers", gateway_container(listen, K8S_GATEWAY));
+    json_t *svc =
+        json_pack("{s:s, s:s, s:o, s:{s:O, s:[{s:s, s:i, s:i}]}}", "apiVersion", "v1", "kind",
+                  "Service", "metadata", meta(K8S_GATEWAY, K8S_GATEWAY), "spec", "selector", sel,
+                  "ports", "name", "s3", "port", GATEWAY_PORT, "targetPort", GATEWAY_PORT);
     json_decref(sel);
     return json_pack("[o, o, o]", k8s_secret(c, K8S_GATEWAY, 1), dep, svc);
 }
@@ -811,8 +813,8 @@ static int readme_secrets(struct buf *b, const struct ctx *c, const char *where)
                           sc->how ? ": `" : "", sc->how ? sc->how : "", sc->how ? "`" : "");
     }
     if (!bad && c->s->unencrypted_keys && storj(c))
-        bad |= buf_printf(b,
-                          "\nYour settings use *unencrypted object keys*: the gateway must get "
+        bad |=
+            buf_printf(b, "\nYour settings use *unencrypted object keys*: the gateway must get "
                           "the copy of your grant with unencrypted object keys, or it will not "
                           "see what the desktop stored. Export with the secrets included to get "
                           "it, or make one with `uplink access create --unencrypted-object-keys`."
@@ -829,8 +831,9 @@ static int readme_common_head(struct buf *b, const struct ctx *c, const char *ti
                          "mode `%s`, bucket `%s`, ",
                          title, SR_VERSION, mode, c->s->bucket);
     if (storj(c))
-        bad |= buf_printf(b, "through Storj's self-hosted S3 gateway (`%s`), which encrypts "
-                             "end to end where it runs.\n",
+        bad |= buf_printf(b,
+                          "through Storj's self-hosted S3 gateway (`%s`), which encrypts "
+                          "end to end where it runs.\n",
                           TEAM_GATEWAY_IMAGE);
     else
         bad |= buf_printf(b, "S3 endpoint `%s`.\n", endpoint_of(c->s));
@@ -923,23 +926,29 @@ static char *readme_compose(const struct ctx *c)
         "https`).\n",
         c->o->port, c->o->port, c->o->port, c->o->port, BALANCER_PORT, BALANCER_PORT);
     if (c->o->htpasswd)
-        bad |= buf_printf(&b, "- `docker login HOST:%d` first, with a user of the tab.\n",
-                          c->o->port);
+        bad |=
+            buf_printf(&b, "- `docker login HOST:%d` first, with a user of the tab.\n", c->o->port);
     bad |= buf_printf(
-        &b,
-        "- Storj Registry on another desktop, with the same storage settings (mode, bucket, "
-        "keys), shows the same images in its tab.\n\n"
-        "## 4. Clean-up (garbage collection)\n\n");
+        &b, "- Storj Registry on another desktop, with the same storage settings (mode, bucket, "
+            "keys), shows the same images in its tab.\n\n"
+            "## 4. Clean-up (garbage collection)\n\n");
     bad |= readme_cleanup_note(&b);
+    char replica_list[TEAM_MAX_REPLICAS * 16] = "";
+    for (int i = 1; i <= c->o->replicas; i++)
+        snprintf(replica_list + strlen(replica_list), sizeof replica_list - strlen(replica_list),
+                 " registry-%d", i);
     bad |= buf_printf(
         &b,
         "```sh\n"
         "REGISTRY_READONLY=true docker compose up -d   # every replica restarts read-only: "
         "pulls work, pushes are refused\n"
-        "docker compose run --rm --no-deps registry-1 garbage-collect --delete-untagged " CONFIG_PATH
-        "\n"
+        "docker compose run --rm --no-deps registry-1 garbage-collect "
+        "--delete-untagged " CONFIG_PATH "\n"
         "docker compose up -d                          # read-write again\n"
         "```\n\n"
+        "Debian's `docker-compose` 1.x cannot recreate containers on Docker Engine 25 or later "
+        "(`KeyError: 'ContainerConfig'`): run `docker-compose rm -fs%s` before each `up -d` "
+        "above.\n\n"
         "## 5. Stop\n\n"
         "`docker compose down` stops and removes the containers; the images stay in the "
         "bucket.\n\n"
@@ -950,7 +959,7 @@ static char *readme_compose(const struct ctx *c)
         "| `haproxy.cfg` | the balancer |\n"
         "| `secrets-env.sh` | secrets from files into the environment of the registries%s |\n"
         "| `secrets/` | one file per secret |\n",
-        storj(c) ? " and the gateway" : "");
+        replica_list, storj(c) ? " and the gateway" : "");
     if (bad) {
         buf_free(&b);
         return NULL;
@@ -979,8 +988,8 @@ static char *readme_k8s(const struct ctx *c)
             "from the Secret.\n\n"
             "## 1. Secrets\n\n",
             K8S_SECRET, K8S_CONFIG, K8S_NAME, c->o->replicas, TEAM_REGISTRY_IMAGE,
-            storj(c) ? ", each with a Storj gateway beside it on the pod's loopback" : "",
-            K8S_NAME, c->o->port, TEAM_REDIS_IMAGE, K8S_REDIS);
+            storj(c) ? ", each with a Storj gateway beside it on the pod's loopback" : "", K8S_NAME,
+            c->o->port, TEAM_REDIS_IMAGE, K8S_REDIS);
         bad |= readme_secrets(&b, c, "`stringData` of the Secret in `registry.yaml`");
         bad |= buf_printf(
             &b,
@@ -1023,22 +1032,20 @@ static char *readme_k8s(const struct ctx *c)
                               storj(c) ? "`secrets` in `values.yaml`; `stringData` in "
                                          "`storj-gateway.yaml`"
                                        : "`secrets` in `values.yaml`");
-        bad |= buf_printf(
-            &b,
-            "## 2. Install\n\n"
-            "```sh\n"
-            "kubectl apply -f redis.yaml\n");
+        bad |= buf_printf(&b, "## 2. Install\n\n"
+                              "```sh\n"
+                              "kubectl apply -f redis.yaml\n");
         if (storj(c))
             bad |= buf_printf(&b, "kubectl apply -f storj-gateway.yaml\n");
-        bad |= buf_printf(
-            &b,
-            "helm repo add twuni https://helm.twun.io\n"
-            "helm install %s twuni/docker-registry -f values.yaml\n"
-            "```\n\n"
-            "The release name `%s` matters: `configData` names `%s:6379`%s.\n\n"
-            "## 3. Clean-up (garbage collection)\n\n",
-            HELM_RELEASE, HELM_RELEASE, K8S_REDIS,
-            storj(c) ? " and `" K8S_GATEWAY ":7777`, both made by the files above" : "");
+        bad |=
+            buf_printf(&b,
+                       "helm repo add twuni https://helm.twun.io\n"
+                       "helm install %s twuni/docker-registry -f values.yaml\n"
+                       "```\n\n"
+                       "The release name `%s` matters: `configData` names `%s:6379`%s.\n\n"
+                       "## 3. Clean-up (garbage collection)\n\n",
+                       HELM_RELEASE, HELM_RELEASE, K8S_REDIS,
+                       storj(c) ? " and `" K8S_GATEWAY ":7777`, both made by the files above" : "");
         bad |= readme_cleanup_note(&b);
         bad |= buf_printf(
             &b, "The chart's own `garbageCollect` CronJob runs while the replicas keep serving "
@@ -1100,8 +1107,7 @@ static int export_compose(struct ctx *c)
     json_t *cfg = registry_config(c, SVC_REDIS ":6379", gw_url,
                                   c->o->htpasswd ? SECRETS_DIR "/htpasswd" : NULL);
     json_t *doc = cfg ? compose_doc(c) : NULL;
-    int rc = add_yaml(c,
-                      "compose.yaml",
+    int rc = add_yaml(c, "compose.yaml",
                       "# Storj Registry for a team, written by Storj Registry: see README.md.\n"
                       "# No secret here; they are files in secrets/.\n",
                       doc) ||
@@ -1141,8 +1147,9 @@ static int export_helm(struct ctx *c)
     json_t *v = helm_values(c);
     struct buf b = {0};
     int rc;
-    if (!v || buf_printf(&b, "# Values for the twuni/docker-registry chart, written by Storj "
-                             "Registry: see README.md.\n# Untested on a cluster.\n") ||
+    if (!v ||
+        buf_printf(&b, "# Values for the twuni/docker-registry chart, written by Storj "
+                       "Registry: see README.md.\n# Untested on a cluster.\n") ||
         team_yaml(&b, v, 0)) {
         if (b.data)
             secret_wipe(b.data, b.len);
@@ -1233,7 +1240,7 @@ json_t *team_bundle_json(const struct team_bundle *b, const struct team_opts *o)
     }
     if (!files)
         return NULL;
-    return json_pack("{s:s, s:i, s:i, s:b, s:o}", "format", team_format_name(o->format),
-                     "replicas", o->replicas, "port", o->port, "includeSecrets",
-                     o->include_secrets, "files", files);
+    return json_pack("{s:s, s:i, s:i, s:b, s:o}", "format", team_format_name(o->format), "replicas",
+                     o->replicas, "port", o->port, "includeSecrets", o->include_secrets, "files",
+                     files);
 }
