@@ -182,4 +182,10 @@ export const api = {
    * @returns {Promise<Status>}
    */
   checkStorage: (createBucket = false) => call('POST', '/api/storage/check', createBucket ? { createBucket: true } : {}, SLOW_TIMEOUT_MS),
+  /**
+   * "Run this for my team": the saved settings as deployment files.
+   * @param {{format: string, replicas: number, port: number, includeSecrets: boolean}} body
+   * @returns {Promise<{format: string, replicas: number, port: number, includeSecrets: boolean, files: {path: string, mode: string, secret: boolean, content: string}[]}>}
+   */
+  teamExport: (body) => call('POST', '/api/team/export', body),
 };

@@ -15,6 +15,7 @@ import { initActions, submit, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
 import { bindImages, renderImages } from './images.js';
 import { bindLogs } from './logs.js';
+import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -477,6 +478,7 @@ function init() {
   bindDialogs();
   bindImages();
   bindLogs();
+  bindTeam();
   bindFindings();
   renderImages();
   renderFindings();
