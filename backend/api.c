@@ -239,11 +239,11 @@ static void team_export_route(struct manager *m, const struct api_request *req,
     if (!body || team_opts_parse(body, &o, &e))
         goto out;
     if (o.include_secrets && team_fresh_secrets(&o)) {
-        err_set(&e, 500, "no_random", NULL, "the kernel gave no random numbers");
+        err_set(&e, 500, E_INTERNAL, NULL, "the kernel gave no random numbers");
         goto out;
     }
     if (manager_settings_copy(m, &s)) {
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     have_settings = 1;
@@ -254,7 +254,7 @@ static void team_export_route(struct manager *m, const struct api_request *req,
         goto out;
     out = team_bundle_json(&bundle, &o);
     if (!out)
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
 out:
     json_decref(body);
     team_bundle_free(&bundle);

@@ -51,21 +51,21 @@ int team_opts_parse(json_t *body, struct team_opts *o, struct err *e)
                 if (strcmp(f, format_names[i]) == 0)
                     break;
             if (!f || i == sizeof format_names / sizeof *format_names)
-                return err_set(e, 400, "invalid_value", key,
+                return err_set(e, 400, E_INVALID_VALUE, key,
                                "format must be one of compose, kubernetes, helm");
             o->format = (enum team_format)i;
         } else if (strcmp(key, "replicas") == 0 || strcmp(key, "port") == 0) {
             int max = key[0] == 'r' ? TEAM_MAX_REPLICAS : 65535;
             if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
-                return err_set(e, 400, "out_of_range", key,
+                return err_set(e, 400, E_OUT_OF_RANGE, key,
                                "%s must be a whole number from 1 to %d", key, max);
             *(key[0] == 'r' ? &o->replicas : &o->port) = (int)json_integer_value(v);
         } else if (strcmp(key, "includeSecrets") == 0) {
             if (!json_is_boolean(v))
-                return err_set(e, 400, "invalid_type", key, "includeSecrets must be true or false");
+                return err_set(e, 400, E_INVALID_TYPE, key, "includeSecrets must be true or false");
             o->include_secrets = json_is_true(v);
         } else {
-            return err_set(e, 400, "unknown_field", key, "unknown field %.60s", key);
+            return err_set(e, 400, E_UNKNOWN_FIELD, key, "unknown field %.60s", key);
         }
     }
     return 0;
@@ -259,18 +259,18 @@ struct ctx {
 static int add_file(struct ctx *c, const char *path, int mode, int secret, char *content)
 {
     if (!content)
-        return err_set(c->e, 500, "no_memory", NULL, "out of memory building %s", path);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory building %s", path);
     struct team_file *f = realloc(c->out->files, (c->out->n + 1) * sizeof *f);
     if (!f) {
         if (secret)
             secret_wipe(content, strlen(content));
         free(content);
-        return err_set(c->e, 500, "no_memory", NULL, "out of memory");
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory");
     }
     c->out->files = f;
     f[c->out->n] = (struct team_file){xstrdup(path), mode, secret, content};
     if (!f[c->out->n].path)
-        return err_set(c->e, 500, "no_memory", NULL, "out of memory");
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory");
     c->out->n++;
     return 0;
 }
@@ -280,7 +280,7 @@ static int add_buf(struct ctx *c, const char *path, int mode, int secret, struct
 {
     if (b->overflow) {
         buf_free(b);
-        return err_set(c->e, 500, "no_memory", NULL, "out of memory building %s", path);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory building %s", path);
     }
     char *text = b->data ? b->data : strdup("");
     memset(b, 0, sizeof *b);
@@ -293,7 +293,7 @@ static int add_yaml(struct ctx *c, const char *path, const char *header, json_t 
     struct buf b = {0};
     if (!doc || buf_printf(&b, "%s", header) || team_yaml(&b, doc, 0)) {
         buf_free(&b);
-        return err_set(c->e, 500, "no_memory", NULL, "could not write %s", path);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
     }
     return add_buf(c, path, 0644, 0, &b);
 }
@@ -717,7 +717,7 @@ static int add_docs(struct ctx *c, const char *path, const char *header, json_t 
         if (b.data)
             secret_wipe(b.data, b.len);
         buf_free(&b);
-        return err_set(c->e, 500, "no_memory", NULL, "could not write %s", path);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
     }
     return add_buf(c, path, 0644, c->o->include_secrets, &b);
 }
@@ -1072,7 +1072,7 @@ static int collect_secrets(struct ctx *c)
     if (storj(c)) {
         struct err ge;
         if (o->include_secrets && settings_outgoing_grant(s, &c->grant, &ge))
-            return err_set(c->e, 400, "invalid_value", "accessGrant", "%s", ge.message);
+            return err_set(c->e, 400, E_INVALID_VALUE, "accessGrant", "%s", ge.message);
         add_secret(c, "storj-access-grant", "storjAccessGrant", c->grant,
                    "your Storj access grant (the one saved in the tab)", NULL);
         add_secret(c, "gateway-access-key", "gatewayAccessKey", o->gw_access_key,
@@ -1155,7 +1155,7 @@ static int export_helm(struct ctx *c)
             secret_wipe(b.data, b.len);
         buf_free(&b);
         json_decref(v);
-        return err_set(c->e, 500, "no_memory", NULL, "could not write values.yaml");
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write values.yaml");
     }
     json_decref(v);
     rc = add_buf(c, "values.yaml", 0644, 1, &b);
@@ -1180,26 +1180,26 @@ int team_export(const struct settings *s, const struct team_opts *o, struct team
     memset(out, 0, sizeof *out);
     struct ctx c = {.s = s, .o = o, .out = out, .e = e};
     if (!s->saved)
-        return err_set(e, 409, "not_applicable", NULL,
+        return err_set(e, 409, E_NOT_APPLICABLE, NULL,
                        "nothing to share yet: choose a storage mode with a bucket in Settings "
                        "and save");
     if (s->mode == MODE_LOCAL)
-        return err_set(e, 409, "not_applicable", "mode",
+        return err_set(e, 409, E_NOT_APPLICABLE, "mode",
                        "a local volume cannot be shared by a team: pick a bucket mode (Storj, "
                        "Storj hosted gateway or S3) in Settings, save, and export again");
     if (s->mode == MODE_STORJ_NATIVE)
-        return err_set(e, 409, "not_applicable", "mode",
+        return err_set(e, 409, E_NOT_APPLICABLE, "mode",
                        "the 2022 native driver is kept for one desktop's old buckets; for a "
                        "team, switch to Storj (recommended) with the same grant and bucket, "
                        "save, and export again");
     if (o->replicas < 1 || o->replicas > TEAM_MAX_REPLICAS)
-        return err_set(e, 400, "out_of_range", "replicas", "replicas must be from 1 to %d",
+        return err_set(e, 400, E_OUT_OF_RANGE, "replicas", "replicas must be from 1 to %d",
                        TEAM_MAX_REPLICAS);
     if (!s->bucket)
-        return err_set(e, 400, "missing_field", "bucket", "save a bucket first");
+        return err_set(e, 400, E_MISSING_FIELD, "bucket", "save a bucket first");
     json_t *probe = regconfig_registry(s, 0);
     if (!probe)
-        return err_set(e, 400, "missing_field",
+        return err_set(e, 400, E_MISSING_FIELD,
                        s->mode == MODE_STORJ ? "accessGrant" : "s3.secretKey",
                        "the saved settings are incomplete for this mode: complete them in "
                        "Settings and save");

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "errors.h"
 #include "settings.h"
 #include "team.h"
 #include "testutil.h"
@@ -167,7 +168,7 @@ static void test_refusals(void **state)
     memset(&e, 0, sizeof e);
     assert_int_equal(team_export(&s, &o, &b, &e), -1);
     assert_int_equal(e.status, 409);
-    assert_string_equal(e.code, "not_applicable");
+    assert_string_equal(ecode_name(e.code), "not_applicable");
     assert_non_null(strstr(e.message, "pick a bucket mode"));
     assert_int_equal(b.n, 0);
     team_bundle_free(&b);
