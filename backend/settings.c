@@ -430,16 +430,6 @@ json_t *settings_public_json(const struct settings *s)
                      "unencryptedKeys", s->unencrypted_keys, "saved", s->saved);
 }
 
-json_t *settings_effective_json(const struct settings *s)
-{
-    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:b}", "mode",
-                     settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
-                     s->bucket, "accessGrant", s->access_grant, "endpoint", s->s3_endpoint,
-                     "region", s->s3_region, "accessKey", s->s3_access_key, "secretKey",
-                     s->s3_secret_key, "gwAccessKey", s->gw_access_key, "gwSecretKey",
-                     s->gw_secret_key, "unencryptedKeys", settings_unencrypted_applies(s));
-}
-
 int settings_unencrypted_applies(const struct settings *s)
 {
     return s->unencrypted_keys && (s->mode == MODE_STORJ || s->mode == MODE_STORJ_HOSTED);
@@ -460,6 +450,35 @@ int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
         return err_set(e, ge.code == E_NO_MEMORY ? 500 : 400, ge.code ? ge.code : E_INVALID_GRANT,
                        "accessGrant", "%s", ge.message);
     return 0;
+}
+
+int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS])
+{
+    const char *src[SETTINGS_SECRETS] = {s->access_grant, NULL, s->s3_secret_key,
+                                         s->gw_access_key[0] ? s->gw_access_key : NULL,
+                                         s->gw_secret_key[0] ? s->gw_secret_key : NULL};
+    memset(out, 0, SETTINGS_SECRETS * sizeof *out);
+    /* a grant that cannot be derived goes nowhere, so it has no copy to hide */
+    struct err e;
+    if (settings_unencrypted_applies(s) && settings_outgoing_grant(s, &out[1], &e) &&
+        e.code == E_NO_MEMORY)
+        return -1;
+    for (int i = 0; i < SETTINGS_SECRETS; i++) {
+        if (i == 1 || !src[i])
+            continue;
+        out[i] = strdup(src[i]);
+        if (!out[i]) {
+            settings_secrets_free(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void settings_secrets_free(char *out[SETTINGS_SECRETS])
+{
+    for (int i = 0; i < SETTINGS_SECRETS; i++)
+        secret_free(&out[i]);
 }
 
 /* ---- the file ---------------------------------------------------------- */

@@ -1,6 +1,5 @@
 #include "status.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* The status's error object; the hint is the table's for the code unless
