@@ -41,9 +41,11 @@ struct team_opts {
     char http_secret[65];
     char gw_access_key[41];
     char gw_secret_key[65];
-    /* The registry users' htpasswd (bcrypt lines), or NULL when there are
-     * no users. Hook for backend/users.c: the API passes the saved file's
-     * text here once users exist. Borrowed. */
+    /* The registry users' htpasswd (bcrypt "name:hash" lines), or NULL when
+     * there are no users. Hook for backend/users.c: the API passes the
+     * users' lines here once users exist, never the line of the backend's
+     * own internal credential (a team registry has no use for it).
+     * Borrowed. */
     const char *htpasswd;
 };
 
