@@ -179,7 +179,8 @@ $DOCKER tag srt-src/teamtrip:1 "localhost:$PORT/teamtrip:1"
 t_check "push through the balancer" bash -c "$DOCKER push localhost:$PORT/teamtrip:1 >'$WORK/team-push.log' 2>&1"
 served=$(compose logs balancer 2>/dev/null | grep -oE 'replicas/registry-[0-9]+ [^"]*"(POST|PATCH|PUT) ' | grep -oE 'registry-[0-9]+' | sort -u | tr '\n' ' ')
 t_eq "the push was spread over both replicas" "registry-1 registry-2 " "$served"
-t_check "blobs landed in the bucket" bash -c "'$ROOT/tests/env/s3-list.sh' '$BUCKET' | grep -q '^docker/registry/v2/repositories/teamtrip/_manifests/tags/1/current/link$'"
+keys=$("$ROOT/tests/env/s3-list.sh" "$BUCKET")
+t_check "blobs landed in the bucket" grep -q '^docker/registry/v2/repositories/teamtrip/_manifests/tags/1/current/link$' <<<"$keys"
 
 compose stop registry-2 >/dev/null 2>&1
 t_eq "registry-2 stopped" exited "$($DOCKER inspect -f '{{.State.Status}}' "${PROJECT}_registry-2_1")"
