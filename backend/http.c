@@ -231,6 +231,7 @@ static int is_state_changing(const char *method)
 static int route_is_slow(enum api_route route, const char *method)
 {
     return route == ROUTE_REPOSITORIES || route == ROUTE_IMAGE || route == ROUTE_LOGS ||
+           route == ROUTE_RETENTION_PREVIEW ||
            (route == ROUTE_CONFIG && strcmp(method, "PUT") == 0);
 }
 

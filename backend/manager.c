@@ -9,6 +9,7 @@
 #include "browse.h"
 #include "grant.h"
 #include "readiness.h"
+#include "retention.h"
 #include "status.h"
 
 /* Unlocks after a change that status shows. */
@@ -162,6 +163,9 @@ static void *worker_main(void *arg)
         case JOB_CHECK:
             mgr_run_check(m);
             break;
+        case JOB_RETENTION:
+            mgr_run_retention(m);
+            break;
         case JOB_NONE:
             break;
         }
@@ -239,7 +243,9 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     if (snprintf(m->settings_path, sizeof m->settings_path, "%s/settings.json", o->state_dir) >=
             (int)sizeof m->settings_path ||
         snprintf(m->running_path, sizeof m->running_path, "%s/running.json", o->state_dir) >=
-            (int)sizeof m->running_path) {
+            (int)sizeof m->running_path ||
+        snprintf(m->retention_path, sizeof m->retention_path, "%s/retention.json", o->state_dir) >=
+            (int)sizeof m->retention_path) {
         err_set(e, 500, E_BAD_OPTION, NULL, "the state folder path is too long");
         goto fail;
     }
@@ -255,6 +261,21 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
     if (settings_load(m->settings_path, &m->settings, e) && keep_bad_settings(m, e))
         goto fail;
     m->desired_on_disk = m->settings.desired_running;
+    /* clean-up rules that cannot be read: none apply (and none run by
+     * schedule) until the user saves rules again */
+    struct err rerr = {0};
+    if (retention_load(m->retention_path, &m->retention, &rerr)) {
+        log_warn("%s", rerr.message);
+        m->retention = retention_default();
+    }
+    if (!m->retention) {
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    m->sched_day = (long)(time(NULL) / 86400);
+    /* a schedule whose time has not come today runs today */
+    if (retention_schedule_minute(m->retention) > (int)(time(NULL) % 86400 / 60))
+        m->sched_day--;
     compute_desired_hash(m);
     /* what the containers were started with, if they were */
     if (access(m->running_path, F_OK) == 0) {
@@ -320,6 +341,8 @@ void manager_free(struct manager *m)
     docker_cleanup(&m->docker);
     json_decref(m->containers);
     json_decref(m->last_check);
+    json_decref(m->retention);
+    json_decref(m->last_retention);
     settings_secrets_free(m->live_secrets);
     free(m->status_text);
     free(m->reg_image);
@@ -534,10 +557,11 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
                                                                 m->running_job == JOB_RESTART)))) {
         /* already on its way: starting twice is starting once (but a start
          * after a queued stop is a start again) */
-    } else if (job == JOB_GC && (m->pending != JOB_NONE || m->running_job != JOB_NONE)) {
+    } else if ((job == JOB_GC || job == JOB_RETENTION) &&
+               (m->pending != JOB_NONE || m->running_job != JOB_NONE)) {
         rc = err_set(e, 409, E_BUSY, NULL,
                      "another operation is running: clean up when it has finished");
-    } else if (job == JOB_GC && !(m->reg.running && m->reg_healthy)) {
+    } else if ((job == JOB_GC || job == JOB_RETENTION) && !(m->reg.running && m->reg_healthy)) {
         rc = err_set(e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                      "the clean-up runs on a running registry: start it first");
     } else {
@@ -548,7 +572,7 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
          * then the stop runs */
         if ((job == JOB_STOP || job == JOB_REMOVE) &&
             (m->running_job == JOB_START || m->running_job == JOB_RESTART ||
-             m->running_job == JOB_GC))
+             m->running_job == JOB_GC || m->running_job == JOB_RETENTION))
             m->cancel_start = 1;
         pthread_cond_signal(&m->job_cv);
         m->gen++;
@@ -655,4 +679,88 @@ int manager_settings_copy(struct manager *m, struct settings *out)
     int rc = settings_copy(out, &m->settings);
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+/* ---- clean-up rules -------------------------------------------------------- */
+
+/* The rules with lastRun and nextRun; caller holds m->mu. */
+static json_t *retention_locked(struct manager *m)
+{
+    json_t *out = json_deep_copy(m->retention);
+    if (!out)
+        return NULL;
+    json_object_set_new(out, "lastRun",
+                        m->last_retention ? json_deep_copy(m->last_retention) : json_null());
+    int minute = retention_schedule_minute(m->retention);
+    json_t *next = json_null();
+    if (minute >= 0) {
+        /* the day after the one it last ran (or was due) on, at its time */
+        char at[32];
+        format_time_utc((long long)(m->sched_day + 1) * 86400 + minute * 60, at, sizeof at);
+        next = json_string(at);
+    }
+    json_object_set_new(out, "nextRun", next);
+    return out;
+}
+
+json_t *manager_retention(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    json_t *out = retention_locked(m);
+    pthread_mutex_unlock(&m->mu);
+    return out;
+}
+
+json_t *manager_put_retention(struct manager *m, json_t *body, struct err *e)
+{
+    json_t *rules = retention_parse(body, e);
+    if (!rules)
+        return NULL;
+    /* one save at a time, in order; the file is written outside m->mu */
+    pthread_mutex_lock(&m->save_mu);
+    int rc = retention_save(m->retention_path, rules, e);
+    json_t *out = NULL;
+    if (rc == 0) {
+        pthread_mutex_lock(&m->mu);
+        json_decref(m->retention);
+        m->retention = rules;
+        rules = NULL;
+        long today = (long)(time(NULL) / 86400);
+        int minute = retention_schedule_minute(m->retention);
+        /* a time still to come today runs today; one past runs tomorrow */
+        m->sched_day = minute > (int)(time(NULL) % 86400 / 60) ? today - 1 : today;
+        out = retention_locked(m);
+        mgr_unlock_changed(m);
+        if (!out)
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    }
+    pthread_mutex_unlock(&m->save_mu);
+    json_decref(rules);
+    return out;
+}
+
+json_t *manager_retention_preview(struct manager *m, json_t *body, struct err *e)
+{
+    char base[128];
+    json_t *rules = NULL;
+    if (body) {
+        if (!(rules = retention_parse(body, e)))
+            return NULL;
+    } else {
+        pthread_mutex_lock(&m->mu);
+        rules = json_deep_copy(m->retention);
+        pthread_mutex_unlock(&m->mu);
+        if (!rules) {
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+            return NULL;
+        }
+    }
+    json_t *plan = NULL, *repos = NULL;
+    if (registry_base(m, base, sizeof base, e) == 0 &&
+        (repos = mgr_retention_collect(base, rules, e)) != NULL &&
+        !(plan = retention_plan(rules, repos)))
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    json_decref(repos);
+    json_decref(rules);
+    return plan;
 }

@@ -91,6 +91,16 @@ struct manager {
     char settings_problem[512];
     char settings_kept_as[96]; /* the file name it was kept under */
 
+    /* the clean-up rules (retention.h), their file, the last application
+     * ({at, ok, images, tags, message} or NULL), the day (days since the
+     * epoch, UTC) the schedule last ran, and whether the clean-up after
+     * the rules keeps untagged manifests */
+    char retention_path[PATH_MAX];
+    json_t *retention;
+    json_t *last_retention;
+    long sched_day;
+    int gc_keep_untagged;
+
     /* GET /api/status answers from this text, rebuilt only when gen moved */
     unsigned gen, status_gen;
     char *status_text;
@@ -130,6 +140,12 @@ void mgr_run_check(struct manager *m);
 
 /* gc.c: the garbage collection job */
 void mgr_run_gc(struct manager *m);
+/* Applies the clean-up rules: deletes what they say, then cleans up. */
+void mgr_run_retention(struct manager *m);
+/* What the registry at base holds, as retention_plan takes it: every
+ * repository, with the creation time of the tags of those a rule matches.
+ * New reference, or NULL with e. */
+json_t *mgr_retention_collect(const char *base, json_t *rules, struct err *e);
 
 /* logs.c: container logs, redacted */
 void mgr_last_log_line(struct manager *m, const char *id, char *out, size_t len);

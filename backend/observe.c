@@ -3,6 +3,8 @@
  * left running when Docker comes back. */
 #include "manager_int.h"
 
+#include "retention.h"
+
 #include <curl/curl.h>
 #include <malloc.h>
 #include <string.h>
@@ -207,6 +209,21 @@ void *mgr_monitor_main(void *arg)
                 m->pending = JOB_START;
                 m->gen++;
                 pthread_cond_signal(&m->job_cv);
+            }
+        }
+        /* the clean-up rules' daily time: once a day, when it has come (a
+         * registry that is not running then skips the day) */
+        long long now = (long long)time(NULL);
+        if (retention_due(retention_schedule_minute(m->retention), m->sched_day, now) &&
+            m->pending == JOB_NONE && m->running_job == JOB_NONE) {
+            m->sched_day = (long)(now / 86400);
+            if (m->reg.running && m->reg_healthy) {
+                log_info("applying the clean-up rules on schedule");
+                m->pending = JOB_RETENTION;
+                m->gen++;
+                pthread_cond_signal(&m->job_cv);
+            } else {
+                log_info("scheduled clean-up skipped: the registry is not running");
             }
         }
         /* a burst of connections leaves freed memory in the heap: give it

@@ -559,25 +559,9 @@ out:
 
 /* A save that failed, in words a user can act on: the folder, what is
  * wrong with it, and that nothing changed. Returns -1. */
-static int save_failed(struct err *e, const char *path, const char *step, int errnum)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    const char *d = dirname(dir);
-    const char *why = errnum == ENOSPC || errnum == EDQUOT  ? "the disk holding it is full"
-                      : errnum == EROFS                     ? "it is on a read-only file system"
-                      : errnum == EACCES || errnum == EPERM ? "it is not writable"
-                                                            : "it cannot be written";
-    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, E_STATE_UNWRITABLE, NULL,
-                   "the settings could not be saved in the state folder %s: %s (%s %s); the "
-                   "previous settings are kept",
-                   d, why, step, strerror(errnum));
-}
-
 int settings_save(const char *path, const struct settings *s, struct err *e)
 {
-    char tmp[4096] = "", dir[4096];
-    int fd = -1, rc = -1;
+    int rc = -1;
     char *text = NULL;
     json_t *root = json_pack(
         "{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s, s:s, s:s, "
@@ -589,60 +573,12 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         s->gw_access_key, "gwSecretKey", s->gw_secret_key, "salt", s->salt, "desiredRunning",
         s->desired_running, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys);
     if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
-        goto nomem;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        goto toolong;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        save_failed(e, path, "creating a file:", errno);
-        goto out;
-    }
-    size_t n = strlen(text), off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, text + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            save_failed(e, path, "writing:", w < 0 ? errno : ENOSPC);
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    int synced = fsync(fd) == 0;
-    int serr = errno;
-    int closed = close(fd) == 0;
-    fd = -1;
-    if (!synced || !closed) {
-        save_failed(e, path, "syncing:", synced ? errno : serr);
-        goto out;
-    }
-    if (rename(tmp, path)) {
-        save_failed(e, path, "replacing the file:", errno);
-        goto out;
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    rc = 0;
-    goto out;
-toolong:
-    err_set(e, 500, E_STATE_UNWRITABLE, NULL, "state path too long");
-    goto out;
-nomem:
-    err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (rc && tmp[0])
-        unlink(tmp);
-    if (text) {
-        memset(text, 0, strlen(text));
-        free(text);
-    }
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    else
+        rc = file_write_atomic(path, text, strlen(text), "settings", e);
+    if (text)
+        secret_wipe(text, strlen(text));
+    free(text);
     json_decref(root);
     return rc;
 }

@@ -39,6 +39,9 @@ struct settings {
     char gw_secret_key[65];
     char salt[33];
     int desired_running; /* the user's last start/stop, so a restart of the backend resumes it */
+    /* never saved: the registry's configuration for a clean-up, which keeps
+     * it answering pulls while refusing writes (storage.maintenance.readonly) */
+    int maintenance_readonly;
 };
 
 /* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */

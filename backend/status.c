@@ -123,13 +123,14 @@ json_t *status_view(const struct status_input *in)
     if (in->prog_image && in->prog_image[0])
         progress = json_pack("{s:s, s:I, s:I}", "image", in->prog_image, "current",
                              (json_int_t)in->prog_cur, "total", (json_int_t)in->prog_total);
-    const char *job = in->running_job == JOB_START     ? "start"
-                      : in->running_job == JOB_STOP    ? "stop"
-                      : in->running_job == JOB_RESTART ? "restart"
-                      : in->running_job == JOB_REMOVE  ? "remove"
-                      : in->running_job == JOB_GC      ? "gc"
-                      : in->running_job == JOB_CHECK   ? "check"
-                                                       : NULL;
+    const char *job = in->running_job == JOB_START       ? "start"
+                      : in->running_job == JOB_STOP      ? "stop"
+                      : in->running_job == JOB_RESTART   ? "restart"
+                      : in->running_job == JOB_REMOVE    ? "remove"
+                      : in->running_job == JOB_GC        ? "gc"
+                      : in->running_job == JOB_CHECK     ? "check"
+                      : in->running_job == JOB_RETENTION ? "retention"
+                                                         : NULL;
     int pending_restart = in->reg.exists && in->reg.hash && in->reg.hash[0] && in->desired_hash &&
                           in->desired_hash[0] && strcmp(in->reg.hash, in->desired_hash) != 0;
     json_t *st = json_pack(
@@ -137,10 +138,15 @@ json_t *status_view(const struct status_input *in)
         "mode", settings_mode_name(s->mode), "endpoint", endpoint, "configured", in->saved->saved,
         "progress", progress, "error", error ? error : json_null(), "docker", "reachable",
         in->docker_ok, "version", ver[0] ? ver : NULL, "apiVersion", api[0] ? api : NULL,
-        "containers", in->containers ? json_incref(in->containers) : json_array(), "job", job,
+        "containers", in->containers ? json_deep_copy(in->containers) : json_array(), "job", job,
         "pendingRestart", pending_restart, "desiredRunning", in->saved->desired_running);
     if (st)
-        json_object_set(st, "lastCheck", in->last_check ? in->last_check : json_null());
+        json_object_set_new(st, "lastCheck",
+                            in->last_check ? json_deep_copy(in->last_check) : json_null());
+    /* what the job at hand is doing ("read-only" and "collecting" during a
+     * clean-up: pulls work, pushes are refused), or null */
+    if (st)
+        json_object_set_new(st, "phase", in->phase ? json_string(in->phase) : json_null());
     if (st)
         json_object_set_new(st, "pendingChange",
                             pending_restart ? pending_change(s, in->saved) : json_null());

@@ -58,7 +58,9 @@ struct status_input {
     const char *settings_problem, *settings_kept_as; /* "" when none */
 };
 
-/* The status object. New reference; NULL when out of memory. */
+/* The status object. New reference; NULL when out of memory. It shares
+ * nothing with the input (containers and last_check are copied): the
+ * caller frees it outside the lock that guards the input. */
 json_t *status_view(const struct status_input *in);
 
 /* "localhost:9999" (or the bound address) for the settings. */

@@ -1052,6 +1052,29 @@ static void test_spec_gc_container(void **state)
     settings_free(&s);
 }
 
+/* During a clean-up the registry runs read-only: the flag is never saved
+ * and only the clean-up sets it. */
+static void test_registry_readonly(void **state)
+{
+    static const enum mode modes[] = {MODE_LOCAL, MODE_S3, MODE_STORJ, MODE_STORJ_HOSTED};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        struct settings s;
+        make_settings(modes[i], &s);
+        json_t *c = regconfig_registry(&s, 0);
+        assert_non_null(c);
+        assert_null(json_object_get(json_object_get(json_object_get(c, "storage"), "maintenance"),
+                                    "readonly"));
+        json_decref(c);
+        s.maintenance_readonly = 1;
+        c = regconfig_registry(&s, 0);
+        check_member("read-only", c, "storage.maintenance.readonly", "{\"enabled\":true}");
+        check_member("upload purging stays", c, "storage.maintenance.uploadpurging.enabled",
+                     "true");
+        json_decref(c);
+        settings_free(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1065,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_tar_with_tar_tool),
         cmocka_unit_test(test_spec_per_mode),
         cmocka_unit_test(test_spec_env),
+        cmocka_unit_test(test_registry_readonly),
         cmocka_unit_test(test_spec_gc_container),
         cmocka_unit_test(test_spec_incomplete),
         cmocka_unit_test(test_spec_hash),

@@ -245,9 +245,9 @@ static const char *str_at(json_t *o, const char *path1, const char *path2)
 static void test_states(void **state)
 {
     static const char *const keys[] = {
-        "state",          "mode",      "endpoint",     "configured", "progress",
-        "error",          "docker",    "containers",   "job",        "pendingRestart",
-        "desiredRunning", "lastCheck", "pendingChange"};
+        "state",          "mode",      "endpoint",      "configured", "progress",
+        "error",          "docker",    "containers",    "job",        "pendingRestart",
+        "desiredRunning", "lastCheck", "pendingChange", "phase"};
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         const struct row *r = &rows[i];
         struct world w;
@@ -393,6 +393,9 @@ static void test_last_gc_and_settings_problem(void **state)
     assert_string_equal(json_string_value(json_object_get(gc, "at")), "2025-12-02T00:00:00Z");
     assert_true(json_is_false(json_object_get(gc, "ok")));
     assert_true(json_is_true(json_object_get(json_object_get(st, "lastCheck"), "ok")));
+    /* nothing shared with the input: the answer is freed outside the lock */
+    assert_true(json_object_get(st, "lastCheck") != check);
+    assert_int_equal(check->refcount, 1);
     json_t *sp = json_object_get(st, "settingsProblem");
     assert_string_equal(json_string_value(json_object_get(sp, "code")), "settings_reset");
     assert_string_equal(json_string_value(json_object_get(sp, "keptAs")),
