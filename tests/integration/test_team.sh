@@ -171,9 +171,12 @@ t_check "the registries answer through the balancer" wait_until 60 v2_ok
 facts=$(container_facts "${PROJECT}_registry-1_1")
 t_check "no secret in a replica's Env, Labels, Cmd or HostConfig" no_secret_in "$facts" "$S3_SECRET_KEY" "$(cat "$B/secrets/http-secret")"
 
-# both replicas up and in the balancer before the push, so that it spreads
-both_up() { compose logs balancer 2>/dev/null | grep -q 'registry-2.*is UP' && compose logs balancer 2>/dev/null | grep -q 'registry-1.*is UP'; }
-wait_until 30 both_up
+# both replicas answering and past the balancer's health checks (every 2 s,
+# up after 2) before the push, so that it spreads over both
+replica_up() { $DOCKER exec "${PROJECT}_balancer_1" true 2>/dev/null && [ "$($DOCKER inspect -f '{{.State.Running}}' "${PROJECT}_$1_1")" = true ]; }
+wait_until 30 replica_up registry-1
+wait_until 30 replica_up registry-2
+sleep 6
 id=$("$ROOT/tests/env/random-image.sh" srt-src/teamtrip:1 4 512)
 $DOCKER tag srt-src/teamtrip:1 "localhost:$PORT/teamtrip:1"
 t_check "push through the balancer" bash -c "$DOCKER push localhost:$PORT/teamtrip:1 >'$WORK/team-push.log' 2>&1"
