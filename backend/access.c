@@ -227,3 +227,19 @@ out:
     }
     return out;
 }
+
+char *manager_users_htpasswd(struct manager *m)
+{
+    struct buf b = {0};
+    int failed = 0;
+    pthread_mutex_lock(&m->mu);
+    /* the users' own lines: the backend's credential stays on this desktop */
+    for (int i = 0; m->users && i < m->users->count; i++)
+        failed |= buf_printf(&b, "%s:%s\n", m->users->u[i].name, m->users->u[i].hash);
+    pthread_mutex_unlock(&m->mu);
+    if (failed || !b.data) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}

@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include "browse.h"
+#include "team.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static const struct route_def routes[] = {
     {"/api/storage/check", "POST", ROUTE_STORAGE_CHECK},
     {"/api/users", "GET", ROUTE_USERS},
     {"/api/users", "POST", ROUTE_USERS},
+    {"/api/team/export", "POST", ROUTE_TEAM_EXPORT},
     {"/api/retention", "GET", ROUTE_RETENTION},
     {"/api/retention", "PUT", ROUTE_RETENTION},
     {"/api/retention/preview", "POST", ROUTE_RETENTION_PREVIEW},
@@ -322,6 +324,51 @@ out:
         fail(res, &e);
 }
 
+/* "Run this for my team" (team.h): the saved settings as a deployment. */
+static void team_export_route(struct manager *m, const struct api_request *req,
+                              struct api_response *res)
+{
+    struct err e = {0};
+    struct team_opts o;
+    struct settings s = {0};
+    struct team_bundle bundle = {0};
+    json_t *out = NULL;
+    int have_settings = 0;
+    char *htpasswd = NULL;
+    team_opts_init(&o);
+    json_t *body = parse_body(req, 1, &e);
+    if (!body || team_opts_parse(body, &o, &e))
+        goto out;
+    if (o.include_secrets && team_fresh_secrets(&o)) {
+        err_set(&e, 500, E_INTERNAL, NULL, "the kernel gave no random numbers");
+        goto out;
+    }
+    if (manager_settings_copy(m, &s)) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto out;
+    }
+    have_settings = 1;
+    /* the registry users (hashes only) go along; none: a registry without logins */
+    htpasswd = manager_users_htpasswd(m);
+    o.htpasswd = htpasswd;
+    if (team_export(&s, &o, &bundle, &e))
+        goto out;
+    out = team_bundle_json(&bundle, &o);
+    if (!out)
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+out:
+    json_decref(body);
+    team_bundle_free(&bundle);
+    team_opts_wipe(&o);
+    free(htpasswd);
+    if (have_settings)
+        settings_free(&s);
+    if (out)
+        ok(res, 200, out);
+    else
+        fail(res, &e);
+}
+
 void api_handle(struct manager *m, const struct api_request *req, struct api_response *res)
 {
     enum api_route route;
@@ -436,6 +483,9 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         ok(res, 202, manager_status(m));
         return;
     }
+    case ROUTE_TEAM_EXPORT:
+        team_export_route(m, req, res);
+        return;
     case ROUTE_RETENTION: {
         if (strcmp(req->method, "PUT") != 0) {
             ok(res, 200, manager_retention(m));

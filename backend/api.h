@@ -28,9 +28,10 @@ enum api_route {
     ROUTE_REPOSITORIES,
     ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
     ROUTE_STORAGE_CHECK,
-    ROUTE_USERS,             /* /api/users */
-    ROUTE_USER,              /* /api/users/{name} */
-    ROUTE_USER_PASSWORD,     /* /api/users/{name}/password */
+    ROUTE_USERS,         /* /api/users */
+    ROUTE_USER,          /* /api/users/{name} */
+    ROUTE_USER_PASSWORD, /* /api/users/{name}/password */
+    ROUTE_TEAM_EXPORT,
     ROUTE_RETENTION,         /* GET, PUT /api/retention */
     ROUTE_RETENTION_PREVIEW, /* POST /api/retention/preview */
     ROUTE_RETENTION_APPLY,   /* POST /api/retention/apply */

@@ -691,6 +691,14 @@ out:
     return r;
 }
 
+int manager_settings_copy(struct manager *m, struct settings *out)
+{
+    pthread_mutex_lock(&m->mu);
+    int rc = settings_copy(out, &m->settings);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
 /* ---- clean-up rules -------------------------------------------------------- */
 
 /* The rules with lastRun and nextRun; caller holds m->mu. */

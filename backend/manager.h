@@ -100,4 +100,12 @@ json_t *manager_retention_preview(struct manager *m, json_t *body, struct err *e
 json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *bucket,
                               const char *mode, int unencrypted, struct err *e);
 
+/* A copy of the saved settings, for exports (team.h). Holds the secrets:
+ * free with settings_free, never log or return it. 0 or -1 (memory). */
+int manager_settings_copy(struct manager *m, struct settings *out);
+/* The registry users' htpasswd lines ("name:bcrypt hash"), without the
+ * backend's own credential, for a team deployment; NULL when there is no
+ * user (or no memory). Caller frees. */
+char *manager_users_htpasswd(struct manager *m);
+
 #endif

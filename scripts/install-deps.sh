@@ -22,6 +22,10 @@ BACKPORTS="golang-1.23-go"
 # Dockerfile's build stage. Its test runs the arm64 backend under Debian's
 # qemu-aarch64-static (explicitly, no binfmt registration needed).
 TEST="$TEST qemu-user-static"
+# The team bundle's suite (tests/integration/test_team.sh) brings the exported
+# compose.yaml up with Debian's docker-compose and checks the Kubernetes and
+# Helm files with PyYAML (python3-yaml, a dependency of docker-compose)
+TEST="$TEST docker-compose python3-yaml"
 
 want="$BUILD $RUN"
 [ "${1:-}" = --test ] && want="$want $TEST $BACKPORTS"

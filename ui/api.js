@@ -200,4 +200,10 @@ export const api = {
   resetPassword: (name, password) => call('PUT', `/api/users/${encodeURIComponent(name)}/password`, password ? { password } : {}),
   /** @param {string} name @returns {Promise<UserChange>} */
   removeUser: (name) => call('DELETE', `/api/users/${encodeURIComponent(name)}`),
+  /**
+   * "Run this for my team": the saved settings as deployment files.
+   * @param {{format: string, replicas: number, port: number, includeSecrets: boolean}} body
+   * @returns {Promise<{format: string, replicas: number, port: number, includeSecrets: boolean, files: {path: string, mode: string, secret: boolean, content: string}[]}>}
+   */
+  teamExport: (body) => call('POST', '/api/team/export', body),
 };

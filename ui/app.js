@@ -16,6 +16,7 @@ import { bindDialogs } from './dialogs.js';
 import { bindImages, renderImages } from './images.js';
 import { bindCleanup } from './cleanup.js';
 import { bindLogs } from './logs.js';
+import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 import { bindUsers, renderUsersState } from './users.js';
 
@@ -481,6 +482,7 @@ function init() {
   bindImages();
   bindCleanup();
   bindLogs();
+  bindTeam();
   bindFindings();
   bindUsers();
   renderImages();

@@ -1107,6 +1107,89 @@ test('registry users: add with a generated password shown once, a typed one, a b
   const list = await apiJSON('GET', '/api/users');
   assert.deepEqual(list.body.users, [{ name: 'alice' }]);
   assert.doesNotMatch(JSON.stringify(list.body), /\$2b\$|alice-typed/);
+test('run this for my team: local mode refused in plain words; an s3 export previewed, copied and downloaded as a .tar without secrets, then with them when asked', { timeout: 120000 }, async () => {
+  await freshBackend('team');
+  const secretKey = process.env.S3_SECRET_KEY || 'team-browser-secret-0123456789';
+  const accessKey = process.env.S3_ACCESS_KEY || 'TEAMBROWSERACCESS';
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local' })).status, 200);
+  const page = await newPage({ desktop: true, width: 1280 });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'stopped');
+  await page.click('#team-fold > summary');
+  await page.click('#btn-team-preview');
+  await page.waitForSelector('#team-error:not([hidden])');
+  assert.match(await page.textContent('#team-error'), /pick a bucket mode/);
+  assert.equal(await page.isDisabled('#btn-team-download'), true);
+
+  const put = await apiJSON('PUT', '/api/config', {
+    mode: 's3',
+    bucket: `srt-team-ui-${rnd()}`,
+    s3: { endpoint: S3_ENDPOINT, region: 'us-east-1', accessKey, secretKey },
+  });
+  assert.equal(put.status, 200);
+  await page.reload();
+  await waitBadge(page, 'stopped');
+  await page.click('#team-fold > summary');
+  // a bad count is refused in the tab, naming the field
+  await page.fill('#team-replicas', '0');
+  await page.click('#btn-team-preview');
+  assert.match(await page.textContent('#team-error'), /Replicas must be a whole number from 1 to 16/);
+  assert.equal(await page.getAttribute('#team-replicas', 'aria-invalid'), 'true');
+
+  await page.fill('#team-replicas', '3');
+  await page.fill('#team-port', '5055');
+  const req = page.waitForRequest((r) => r.method() === 'POST' && /\/api\/team\/export$/.test(r.url()));
+  await page.click('#btn-team-preview');
+  assert.deepEqual(JSON.parse((await req).postData()), { format: 'compose', replicas: 3, port: 5055, includeSecrets: false });
+  await page.waitForSelector('#team-files details[data-path="compose.yaml"]');
+  assert.equal(await page.isHidden('#team-error'), true);
+  assert.equal(await page.getAttribute('#team-replicas', 'aria-invalid'), null);
+  const paths = await page.$$eval('#team-files details', (ds) => ds.map((d) => d.dataset.path));
+  assert.deepEqual(paths, ['compose.yaml', 'config.yml', 'haproxy.cfg', 'secrets-env.sh', 'secrets/http-secret', 'secrets/s3-access-key', 'secrets/s3-secret-key', 'README.md']);
+  assert.match(await page.textContent('#team-meta'), /8 files · compose, 3 replicas · no secret inside/);
+  assert.equal(await page.$$eval('#team-files .chip', (cs) => cs.filter((c) => c.textContent === 'placeholder').length), 3);
+  assert.equal(await page.evaluate(() => document.querySelector('details[data-path="README.md"]').open), true, 'the README opens first');
+  const text = await page.evaluate(() => document.getElementById('team-files').textContent);
+  assert.ok(!text.includes(secretKey) && !text.includes(accessKey), 'no S3 key on the page without includeSecrets');
+  assert.match(text, /registry-3:/);
+  // copy a file
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await page.click('details[data-path="compose.yaml"] button.copy');
+  const clip = await waitFor('compose.yaml on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100);
+  const api = (await apiJSON('POST', '/api/team/export', { format: 'compose', replicas: 3, port: 5055 })).body;
+  assert.equal(clip, api.files.find((f) => f.path === 'compose.yaml').content);
+  await page.click('details[data-path="compose.yaml"] > summary');
+  await shots(page, 'team-export', { fullPage: true });
+
+  // download: one .tar with the files, their modes, under one folder
+  const dl = page.waitForEvent('download');
+  await page.click('#btn-team-download');
+  const download = await dl;
+  assert.equal(download.suggestedFilename(), 'storj-registry-team-compose.tar');
+  const tarPath = path.join(WORK, 'team.tar');
+  await download.saveAs(tarPath);
+  const out = path.join(WORK, 'team-untar');
+  mkdirSync(out, { recursive: true });
+  await run('tar', ['-xf', tarPath, '-C', out]);
+  const listing = (await run('tar', ['-tvf', tarPath])).stdout;
+  assert.match(listing, /^-rw------- .* storj-registry-team-compose\/secrets\/s3-secret-key$/m);
+  assert.match(listing, /^-rwxr-xr-x .* storj-registry-team-compose\/secrets-env\.sh$/m);
+  for (const f of api.files) assert.equal(readFileSync(path.join(out, 'storj-registry-team-compose', f.path), 'utf8'), f.content, f.path);
+
+  // asked for: the secrets, flagged
+  await page.check('#team-secrets');
+  assert.equal(await page.isVisible('#team-secrets-note'), true);
+  await page.waitForFunction(() => /hold your secrets/.test(document.getElementById('team-meta').textContent), null, { timeout: 10000 });
+  assert.equal(await page.$$eval('#team-files .chip', (cs) => cs.filter((c) => c.textContent === 'secret').length), 3);
+  await page.click('details[data-path="secrets/s3-secret-key"] > summary');
+  assert.equal((await page.textContent('details[data-path="secrets/s3-secret-key"] pre')).trim(), secretKey);
+
+  // another format
+  await page.uncheck('#team-secrets');
+  await page.selectOption('#team-format', 'kubernetes');
+  await page.waitForSelector('#team-files details[data-path="registry.yaml"]');
+  assert.deepEqual(await page.$$eval('#team-files details', (ds) => ds.map((d) => d.dataset.path)), ['registry.yaml', 'README.md']);
+  assert.match(await page.textContent('details[data-path="README.md"] pre'), /untested on a cluster/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

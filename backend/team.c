@@ -1,0 +1,1246 @@
+#include "team.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "regconfig.h"
+
+/* Names shared by the files of a bundle. */
+#define SVC_REDIS "redis"
+#define SVC_GATEWAY "storj-gateway"
+#define SVC_BALANCER "balancer"
+#define K8S_NAME "storj-registry"
+#define K8S_REDIS "storj-registry-redis"
+#define K8S_GATEWAY "storj-registry-gateway"
+#define K8S_SECRET "storj-registry-secrets"
+#define K8S_CONFIG "storj-registry-config"
+#define HELM_RELEASE "storj-registry"
+#define SECRETS_DIR "/run/secrets"
+#define CONFIG_PATH "/etc/distribution/config.yml"
+#define GATEWAY_PORT 7777
+#define BALANCER_PORT 8080
+
+static const char *const format_names[] = {"compose", "kubernetes", "helm"};
+
+const char *team_format_name(enum team_format f)
+{
+    return format_names[f];
+}
+
+void team_opts_init(struct team_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = TEAM_COMPOSE;
+    o->replicas = TEAM_DEFAULT_REPLICAS;
+    o->port = TEAM_DEFAULT_PORT;
+}
+
+int team_opts_parse(json_t *body, struct team_opts *o, struct err *e)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "format") == 0) {
+            const char *f = json_string_value(v);
+            size_t i;
+            for (i = 0; f && i < sizeof format_names / sizeof *format_names; i++)
+                if (strcmp(f, format_names[i]) == 0)
+                    break;
+            if (!f || i == sizeof format_names / sizeof *format_names)
+                return err_set(e, 400, E_INVALID_VALUE, key,
+                               "format must be one of compose, kubernetes, helm");
+            o->format = (enum team_format)i;
+        } else if (strcmp(key, "replicas") == 0 || strcmp(key, "port") == 0) {
+            int max = key[0] == 'r' ? TEAM_MAX_REPLICAS : 65535;
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
+                return err_set(e, 400, E_OUT_OF_RANGE, key,
+                               "%s must be a whole number from 1 to %d", key, max);
+            *(key[0] == 'r' ? &o->replicas : &o->port) = (int)json_integer_value(v);
+        } else if (strcmp(key, "includeSecrets") == 0) {
+            if (!json_is_boolean(v))
+                return err_set(e, 400, E_INVALID_TYPE, key, "includeSecrets must be true or false");
+            o->include_secrets = json_is_true(v);
+        } else {
+            return err_set(e, 400, E_UNKNOWN_FIELD, key, "unknown field %.60s", key);
+        }
+    }
+    return 0;
+}
+
+int team_fresh_secrets(struct team_opts *o)
+{
+    return random_hex(o->http_secret, 32) || random_hex(o->gw_access_key, 20) ||
+                   random_hex(o->gw_secret_key, 32)
+               ? -1
+               : 0;
+}
+
+void team_opts_wipe(struct team_opts *o)
+{
+    secret_wipe(o->http_secret, sizeof o->http_secret);
+    secret_wipe(o->gw_access_key, sizeof o->gw_access_key);
+    secret_wipe(o->gw_secret_key, sizeof o->gw_secret_key);
+}
+
+/* ---- YAML --------------------------------------------------------------- */
+
+/* A plain scalar only when no YAML reader can take it for anything but this
+ * string: a letter or '/' first, then a small alphabet, and not a word YAML
+ * 1.1 reads as a boolean or null. */
+static int yaml_plain_ok(const char *s)
+{
+    static const char *const words[] = {"y",   "n",    "yes",   "no",  "on",
+                                        "off", "true", "false", "null"};
+    if (!isalpha((unsigned char)s[0]) && s[0] != '/')
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_./-", *p))
+            return 0;
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcasecmp(s, words[i]) == 0)
+            return 0;
+    return 1;
+}
+
+static int yaml_quoted(struct buf *b, const char *s)
+{
+    if (buf_append(b, "\"", 1))
+        return -1;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\t') {
+            if (buf_append(b, "\\t", 2))
+                return -1;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f)
+            return -1;
+        if ((c == '"' || c == '\\') && buf_append(b, "\\", 1))
+            return -1;
+        if (buf_append(b, p, 1))
+            return -1;
+    }
+    return buf_append(b, "\"", 1);
+}
+
+static int yaml_string(struct buf *b, const char *s)
+{
+    return yaml_plain_ok(s) ? buf_printf(b, "%s", s) : yaml_quoted(b, s);
+}
+
+/* A string with newlines as a literal block: "|" keeps its one final
+ * newline, "|-" when it has none. */
+static int yaml_block(struct buf *b, const char *s, int indent)
+{
+    size_t n = strlen(s);
+    if (buf_printf(b, "%s\n", n && s[n - 1] == '\n' ? "|" : "|-"))
+        return -1;
+    const char *p = s;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
+                return -1;
+        if (len && buf_printf(b, "%*s", indent, ""))
+            return -1;
+        if (buf_append(b, p, len) || buf_append(b, "\n", 1))
+            return -1;
+        p += len + (nl ? 1 : 0);
+    }
+    return 0;
+}
+
+static int yaml_scalar(struct buf *b, json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return yaml_string(b, json_string_value(v));
+    case JSON_INTEGER:
+        return buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    case JSON_REAL:
+        return buf_printf(b, "%.17g", json_real_value(v));
+    case JSON_TRUE:
+        return buf_printf(b, "true");
+    case JSON_FALSE:
+        return buf_printf(b, "false");
+    case JSON_NULL:
+        return buf_printf(b, "null");
+    default:
+        return -1;
+    }
+}
+
+static int is_container(json_t *v)
+{
+    return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
+}
+
+/* The value after "key:" or "- ": inline for scalars and empty containers,
+ * on the next lines (at indent) for the others. */
+static int yaml_after(struct buf *b, json_t *v, int indent)
+{
+    if (json_is_object(v) && !json_object_size(v))
+        return buf_printf(b, " {}\n");
+    if (json_is_array(v) && !json_array_size(v))
+        return buf_printf(b, " []\n");
+    if (is_container(v))
+        return buf_printf(b, "\n") || team_yaml(b, v, indent);
+    if (json_is_string(v) && strchr(json_string_value(v), '\n'))
+        return buf_printf(b, " ") || yaml_block(b, json_string_value(v), indent);
+    return buf_printf(b, " ") || yaml_scalar(b, v) || buf_printf(b, "\n");
+}
+
+int team_yaml(struct buf *b, json_t *v, int indent)
+{
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(v, key, val)
+        {
+            if (buf_printf(b, "%*s", indent, "") || yaml_string(b, key) || buf_printf(b, ":") ||
+                yaml_after(b, val, indent + 2))
+                return -1;
+        }
+        return 0;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *val;
+        json_array_foreach(v, i, val)
+        {
+            if (buf_printf(b, "%*s-", indent, ""))
+                return -1;
+            if (is_container(val)) {
+                /* the first line of the item goes after the dash */
+                struct buf item = {0};
+                int rc = team_yaml(&item, val, indent + 2);
+                if (rc == 0 && item.len > (size_t)indent + 2)
+                    rc = buf_printf(b, " ") ||
+                         buf_append(b, item.data + indent + 2, item.len - (size_t)indent - 2);
+                buf_free(&item);
+                if (rc)
+                    return -1;
+            } else if (yaml_after(b, val, indent + 2)) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    return yaml_scalar(b, v) || buf_printf(b, "\n");
+}
+
+/* ---- the bundle ------------------------------------------------------- */
+
+/* One secret of the bundle: the file (compose), the key (Kubernetes
+ * Secret), and what the user puts there when it is a placeholder. */
+struct secret {
+    const char *file; /* compose: secrets/<file> */
+    const char *key;  /* Kubernetes Secret key */
+    const char *value;
+    const char *what; /* for the placeholder and the README */
+    const char *how;  /* a command that makes one, or NULL */
+};
+
+struct ctx {
+    const struct settings *s;
+    const struct team_opts *o;
+    struct team_bundle *out;
+    struct secret sec[8];
+    int nsec;
+    char *grant; /* the outgoing grant (storj mode), a secret */
+    struct err *e;
+};
+
+static int add_file(struct ctx *c, const char *path, int mode, int secret, char *content)
+{
+    if (!content)
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory building %s", path);
+    struct team_file *f = realloc(c->out->files, (c->out->n + 1) * sizeof *f);
+    if (!f) {
+        if (secret)
+            secret_wipe(content, strlen(content));
+        free(content);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory");
+    }
+    c->out->files = f;
+    f[c->out->n] = (struct team_file){xstrdup(path), mode, secret, content};
+    if (!f[c->out->n].path)
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory");
+    c->out->n++;
+    return 0;
+}
+
+/* Takes the text of b (b is left empty). */
+static int add_buf(struct ctx *c, const char *path, int mode, int secret, struct buf *b)
+{
+    if (b->overflow) {
+        buf_free(b);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory building %s", path);
+    }
+    char *text = b->data ? b->data : strdup("");
+    memset(b, 0, sizeof *b);
+    return add_file(c, path, mode, secret, text);
+}
+
+/* Header comment + YAML of doc (borrowed). */
+static int add_yaml(struct ctx *c, const char *path, const char *header, json_t *doc)
+{
+    struct buf b = {0};
+    if (!doc || buf_printf(&b, "%s", header) || team_yaml(&b, doc, 0)) {
+        buf_free(&b);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
+    }
+    return add_buf(c, path, 0644, 0, &b);
+}
+
+/* The value a file or a Secret key holds: the real one when asked for,
+ * else a placeholder that says what goes there. New string. */
+static char *secret_text(const struct ctx *c, const struct secret *sc)
+{
+    char *t = NULL;
+    if (c->o->include_secrets && sc->value)
+        return xstrdup(sc->value);
+    if (asprintf(&t, TEAM_PLACEHOLDER ": %s", sc->what) < 0)
+        return NULL;
+    return t;
+}
+
+static void add_secret(struct ctx *c, const char *file, const char *key, const char *value,
+                       const char *what, const char *how)
+{
+    c->sec[c->nsec++] = (struct secret){file, key, value, what, how};
+}
+
+static const struct secret *find_secret(const struct ctx *c, const char *file)
+{
+    for (int i = 0; i < c->nsec; i++)
+        if (strcmp(c->sec[i].file, file) == 0)
+            return &c->sec[i];
+    return NULL;
+}
+
+static int storj(const struct ctx *c)
+{
+    return c->s->mode == MODE_STORJ;
+}
+
+static const char *endpoint_of(const struct settings *s)
+{
+    return s->s3_endpoint ? s->s3_endpoint : SETTINGS_HOSTED_ENDPOINT;
+}
+
+/* The registries' shared configuration: the desktop's (regconfig.h) with
+ * the S3 keys taken out (they come from the secrets), the blob descriptor
+ * cache in Redis, the gateway at gateway_url in storj mode, and htpasswd
+ * at htpasswd_path when there are users (NULL: none, or set elsewhere). */
+static json_t *registry_config(const struct ctx *c, const char *redis_addr, const char *gateway_url,
+                               const char *htpasswd_path)
+{
+    json_t *cfg = regconfig_registry(c->s, 0);
+    if (!cfg)
+        return NULL;
+    json_t *storage = json_object_get(cfg, "storage");
+    json_t *s3 = json_object_get(storage, "s3");
+    json_object_del(s3, "accesskey");
+    json_object_del(s3, "secretkey");
+    if (storj(c)) {
+        json_object_set_new(s3, "regionendpoint", json_string(gateway_url));
+        json_object_set_new(s3, "secure", json_false());
+    }
+    /* one cache for every replica, so a blob one of them saw is known to
+     * all (distribution: "deploying.md", load balancing) */
+    json_object_set_new(storage, "cache", json_pack("{s:s}", "blobdescriptor", "redis"));
+    json_object_set_new(cfg, "redis",
+                        json_pack("{s:[s], s:i, s:s, s:s, s:s, s:i}", "addrs", redis_addr, "db", 0,
+                                  "dialtimeout", "5s", "readtimeout", "2s", "writetimeout", "2s",
+                                  "poolsize", 16));
+    if (htpasswd_path)
+        json_object_set_new(cfg, "auth",
+                            json_pack("{s:{s:s, s:s}}", "htpasswd", "realm", "Storj Registry",
+                                      "path", htpasswd_path));
+    return cfg;
+}
+
+static int add_config_yml(struct ctx *c, const char *path, json_t *cfg)
+{
+    int rc = add_yaml(c, path,
+                      "# The registries' shared configuration (distribution v3), written by Storj "
+                      "Registry.\n# No secret here: the S3 keys and http.secret reach each "
+                      "registry from the secret\n# files, as REGISTRY_STORAGE_S3_ACCESSKEY, "
+                      "..._SECRETKEY and REGISTRY_HTTP_SECRET.\n",
+                      cfg);
+    return rc;
+}
+
+/* ---- compose ----------------------------------------------------------- */
+
+static const char secrets_env_sh[] =
+    "#!/bin/sh\n"
+    "# Storj Registry team bundle: puts secrets from /run/secrets into the environment\n"
+    "# of the program it starts, so that no secret is in compose.yaml, in `docker\n"
+    "# inspect` or on a command line. Usage:\n"
+    "#   secrets-env.sh [VAR=FILE | FILE]... -- PROGRAM [ARG...]\n"
+    "# VAR=FILE exports the first line of /run/secrets/FILE as VAR; a bare FILE is\n"
+    "# only checked. A file that is missing, empty or still holds its placeholder\n"
+    "# stops the container with a message that names it.\n"
+    "set -e\n"
+    "while [ \"$#\" -gt 0 ] && [ \"$1\" != \"--\" ]; do\n"
+    "    case $1 in\n"
+    "    *=*) var=${1%%=*} file=" SECRETS_DIR "/${1#*=} ;;\n"
+    "    *) var= file=" SECRETS_DIR "/$1 ;;\n"
+    "    esac\n"
+    "    val=\n"
+    "    if [ ! -r \"$file\" ] || ! { IFS= read -r val || [ -n \"$val\" ]; } <\"$file\"; then\n"
+    "        echo \"secrets-env: $file is missing or empty: see README.md, step 1\" >&2\n"
+    "        exit 1\n"
+    "    fi\n"
+    "    case $val in\n"
+    "    \"\" | " TEAM_PLACEHOLDER "*)\n"
+    "        echo \"secrets-env: $file still holds its placeholder: put the real value there "
+    "(README.md, step 1)\" >&2\n"
+    "        exit 1 ;;\n"
+    "    esac\n"
+    "    [ -z \"$var\" ] || export \"$var=$val\"\n"
+    "    shift\n"
+    "done\n"
+    "[ \"$#\" -eq 0 ] || shift\n"
+    "exec \"$@\"\n";
+
+static char *haproxy_cfg(const struct ctx *c)
+{
+    struct buf b = {0};
+    int bad = buf_printf(
+        &b,
+        "# The balancer in front of the registry replicas, written by Storj Registry.\n"
+        "# haproxy rather than nginx: it checks each replica actively and stops sending\n"
+        "# to one that is down within seconds, retries a refused connection on another\n"
+        "# (option redispatch), starts and keeps running while a replica's name does not\n"
+        "# resolve (Docker's DNS, init-addr none), and streams uploads instead of\n"
+        "# buffering them.\n"
+        "global\n"
+        "    log stdout format raw local0 info\n"
+        "    maxconn 4096\n"
+        "\n"
+        "defaults\n"
+        "    mode http\n"
+        "    log global\n"
+        "    option httplog\n"
+        "    option redispatch\n"
+        "    retries 3\n"
+        "    timeout connect 5s\n"
+        "    timeout http-request 60s\n"
+        "    timeout queue 60s\n"
+        "    # a layer of several GiB can take long on a slow link\n"
+        "    timeout client 30m\n"
+        "    timeout server 30m\n"
+        "\n"
+        "resolvers docker\n"
+        "    nameserver docker 127.0.0.11:53\n"
+        "    hold valid 5s\n"
+        "\n"
+        "frontend registry\n"
+        "    bind :%d\n"
+        "    # the registry builds its upload URLs from Host and X-Forwarded-Proto\n"
+        "    option forwardfor\n"
+        "    http-request set-header X-Forwarded-Proto https if { ssl_fc }\n"
+        "    http-request set-header X-Forwarded-Proto http unless { ssl_fc }\n"
+        "    http-request set-header X-Forwarded-Host %%[req.hdr(host)]\n"
+        "    default_backend replicas\n"
+        "\n"
+        "backend replicas\n"
+        "    balance roundrobin\n"
+        "    # / answers 200 on every replica, with or without users (distribution docs)\n"
+        "    option httpchk GET /\n"
+        "    http-check expect status 200\n"
+        "    default-server check inter 2s fall 2 rise 2 resolvers docker init-addr "
+        "last,libc,none\n",
+        BALANCER_PORT);
+    for (int i = 1; !bad && i <= c->o->replicas; i++)
+        bad = buf_printf(&b, "    server registry-%d registry-%d:5000\n", i, i);
+    if (bad) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ["/bin/sh", "/secrets-env.sh", VAR=FILE..., "--"] for a container. */
+static json_t *entry_prefix(const struct ctx *c, int gateway)
+{
+    json_t *a = json_pack("[s, s]", "/bin/sh", "/secrets-env.sh");
+    if (!gateway) {
+        json_array_append_new(a, json_string("REGISTRY_HTTP_SECRET=http-secret"));
+        if (storj(c)) {
+            json_array_append_new(a,
+                                  json_string("REGISTRY_STORAGE_S3_ACCESSKEY=gateway-access-key"));
+            json_array_append_new(a,
+                                  json_string("REGISTRY_STORAGE_S3_SECRETKEY=gateway-secret-key"));
+        } else {
+            json_array_append_new(a, json_string("REGISTRY_STORAGE_S3_ACCESSKEY=s3-access-key"));
+            json_array_append_new(a, json_string("REGISTRY_STORAGE_S3_SECRETKEY=s3-secret-key"));
+        }
+        if (c->o->htpasswd)
+            json_array_append_new(a, json_string("htpasswd"));
+    } else {
+        json_array_append_new(a, json_string("STORJ_ACCESS=storj-access-grant"));
+        json_array_append_new(a, json_string("STORJ_MINIO_ACCESS_KEY=gateway-access-key"));
+        json_array_append_new(a, json_string("STORJ_MINIO_SECRET_KEY=gateway-secret-key"));
+    }
+    json_array_append_new(a, json_string("--"));
+    return a;
+}
+
+static json_t *secret_names(const struct ctx *c, int gateway)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < c->nsec; i++) {
+        const char *f = c->sec[i].file;
+        int gw = strcmp(f, "storj-access-grant") == 0 || strncmp(f, "gateway-", 8) == 0;
+        int reg = strcmp(f, "storj-access-grant") != 0;
+        if (gateway ? gw : reg)
+            json_array_append_new(a, json_string(f));
+    }
+    return a;
+}
+
+static json_t *compose_doc(const struct ctx *c)
+{
+    json_t *services = json_object(), *secrets = json_object(), *deps = json_array();
+    json_t *doc = json_pack("{s:o, s:o}", "services", services, "secrets", secrets);
+    if (!doc)
+        return NULL;
+    for (int i = 1; i <= c->o->replicas; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "registry-%d", i);
+        json_t *entry = entry_prefix(c, 0);
+        json_array_append_new(entry, json_string("/entrypoint.sh"));
+        json_t *dep = json_pack("[s]", SVC_REDIS);
+        if (storj(c))
+            json_array_append_new(dep, json_string(SVC_GATEWAY));
+        json_object_set_new(
+            services, name,
+            json_pack("{s:s, s:s, s:o, s:[s], s:{s:s, s:s}, s:[s, s], s:o, s:o}", "image",
+                      TEAM_REGISTRY_IMAGE, "restart", "unless-stopped", "entrypoint", entry,
+                      "command", CONFIG_PATH, "environment", "OTEL_TRACES_EXPORTER", "none",
+                      /* README.md, clean-up: every replica read-only at once */
+                      "REGISTRY_STORAGE_MAINTENANCE_READONLY",
+                      "{\"enabled\": ${REGISTRY_READONLY:-false}}", "volumes",
+                      "./config.yml:" CONFIG_PATH ":ro", "./secrets-env.sh:/secrets-env.sh:ro",
+                      "secrets", secret_names(c, 0), "depends_on", dep));
+        json_array_append_new(deps, json_string(name));
+    }
+    json_object_set_new(
+        services, SVC_REDIS,
+        json_pack("{s:s, s:s, s:[s, s, s, s, s, s, s, s, s]}", "image", TEAM_REDIS_IMAGE, "restart",
+                  "unless-stopped", "command", "redis-server", "--maxmemory", "256mb",
+                  /* distribution: the cache must evict with allkeys-lru */
+                  "--maxmemory-policy", "allkeys-lru", "--save", "", "--appendonly", "no"));
+    if (storj(c)) {
+        json_t *entry = entry_prefix(c, 1);
+        char addr[32];
+        snprintf(addr, sizeof addr, "0.0.0.0:%d", GATEWAY_PORT);
+        json_array_append_new(entry, json_string("/entrypoint"));
+        json_object_set_new(
+            services, SVC_GATEWAY,
+            json_pack("{s:s, s:s, s:o, s:[s, s, s, s], s:[s], s:o}", "image", TEAM_GATEWAY_IMAGE,
+                      "restart", "unless-stopped", "entrypoint", entry, "command", "run",
+                      "--server.address", addr, "--s3.upload-part-copy.enable", "volumes",
+                      "./secrets-env.sh:/secrets-env.sh:ro", "secrets", secret_names(c, 1)));
+    }
+    char ports[96];
+    snprintf(ports, sizeof ports, "${REGISTRY_BIND:-%s}:${REGISTRY_PORT:-%d}:%d",
+             c->o->htpasswd ? "0.0.0.0" : "127.0.0.1", c->o->port, BALANCER_PORT);
+    json_object_set_new(services, SVC_BALANCER,
+                        json_pack("{s:s, s:s, s:[s], s:[s], s:o}", "image", TEAM_HAPROXY_IMAGE,
+                                  "restart", "unless-stopped", "ports", ports, "volumes",
+                                  "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro",
+                                  "depends_on", deps));
+    for (int i = 0; i < c->nsec; i++) {
+        char file[96];
+        snprintf(file, sizeof file, "./secrets/%s", c->sec[i].file);
+        json_object_set_new(secrets, c->sec[i].file, json_pack("{s:s}", "file", file));
+    }
+    return doc;
+}
+
+/* ---- Kubernetes -------------------------------------------------------- */
+
+static json_t *meta(const char *name, const char *app)
+{
+    return json_pack("{s:s, s:{s:s, s:s}}", "name", name, "labels", "app.kubernetes.io/name", app,
+                     "app.kubernetes.io/part-of", K8S_NAME);
+}
+
+static json_t *env_secret(const char *var, const char *secret, const char *key)
+{
+    return json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", var, "valueFrom", "secretKeyRef", "name",
+                     secret, "key", key);
+}
+
+/* A Secret (stringData) of the bundle's secrets, those of gateway (1) or
+ * of the registry (0), or all (-1). */
+static json_t *k8s_secret(const struct ctx *c, const char *name, int which)
+{
+    json_t *data = json_object();
+    for (int i = 0; i < c->nsec; i++) {
+        const struct secret *sc = &c->sec[i];
+        int gw =
+            strcmp(sc->file, "storj-access-grant") == 0 || strncmp(sc->file, "gateway-", 8) == 0;
+        if (which >= 0 && gw != which)
+            continue;
+        char *t = secret_text(c, sc);
+        json_object_set_new(data, sc->key, t ? json_string(t) : NULL);
+        if (t)
+            secret_wipe(t, strlen(t));
+        free(t);
+    }
+    return json_pack("{s:s, s:s, s:o, s:s, s:o}", "apiVersion", "v1", "kind", "Secret", "metadata",
+                     meta(name, K8S_NAME), "type", "Opaque", "stringData", data);
+}
+
+static json_t *gateway_container(const char *listen, const char *secret)
+{
+    return json_pack("{s:s, s:s, s:[s, s, s, s], s:[o, o, o], s:[{s:i}]}", "name", "storj-gateway",
+                     "image", TEAM_GATEWAY_IMAGE, "args", "run", "--server.address", listen,
+                     "--s3.upload-part-copy.enable", "env",
+                     env_secret("STORJ_ACCESS", secret, "storjAccessGrant"),
+                     env_secret("STORJ_MINIO_ACCESS_KEY", secret, "gatewayAccessKey"),
+                     env_secret("STORJ_MINIO_SECRET_KEY", secret, "gatewaySecretKey"), "ports",
+                     "containerPort", GATEWAY_PORT);
+}
+
+static json_t *redis_docs(const char *name, int port)
+{
+    json_t *sel = json_pack("{s:s}", "app.kubernetes.io/name", name);
+    json_t *dep = json_pack(
+        "{s:s, s:s, s:o, s:{s:i, s:o, s:{s:{s:O}, s:{s:[{s:s, s:s, s:[s, s, s, s, s, s, s, s], "
+        "s:[{s:i}]}]}}}}",
+        "apiVersion", "apps/v1", "kind", "Deployment", "metadata", meta(name, name), "spec",
+        "replicas", 1, "selector", json_pack("{s:O}", "matchLabels", sel), "template", "metadata",
+        "labels", sel, "spec", "containers", "name", "redis", "image", TEAM_REDIS_IMAGE, "args",
+        "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru", "--save", "", "--appendonly",
+        "no", "ports", "containerPort", port);
+    json_t *svc = json_pack("{s:s, s:s, s:o, s:{s:O, s:[{s:s, s:i, s:i}]}}", "apiVersion", "v1",
+                            "kind", "Service", "metadata", meta(name, name), "spec", "selector",
+                            sel, "ports", "name", "redis", "port", port, "targetPort", port);
+    json_decref(sel);
+    return json_pack("[o, o]", dep, svc);
+}
+
+static json_t *k8s_docs(const struct ctx *c, char **config_text)
+{
+    char gw_url[64];
+    snprintf(gw_url, sizeof gw_url, "http://127.0.0.1:%d", GATEWAY_PORT);
+    json_t *cfg = registry_config(c, K8S_REDIS ":6379", gw_url,
+                                  c->o->htpasswd ? "/etc/distribution/auth/htpasswd" : NULL);
+    struct buf b = {0};
+    if (!cfg || team_yaml(&b, cfg, 0)) {
+        json_decref(cfg);
+        buf_free(&b);
+        return NULL;
+    }
+    json_decref(cfg);
+    *config_text = b.data;
+    json_t *sel = json_pack("{s:s}", "app.kubernetes.io/name", K8S_NAME);
+    json_t *env = json_pack("[{s:s, s:s}, o, o, o]", "name", "OTEL_TRACES_EXPORTER", "value",
+                            "none", env_secret("REGISTRY_HTTP_SECRET", K8S_SECRET, "httpSecret"),
+                            env_secret("REGISTRY_STORAGE_S3_ACCESSKEY", K8S_SECRET,
+                                       storj(c) ? "gatewayAccessKey" : "s3AccessKey"),
+                            env_secret("REGISTRY_STORAGE_S3_SECRETKEY", K8S_SECRET,
+                                       storj(c) ? "gatewaySecretKey" : "s3SecretKey"));
+    json_t *mounts = json_pack("[{s:s, s:s, s:b}]", "name", "config", "mountPath",
+                               "/etc/distribution", "readOnly", 1);
+    json_t *vols =
+        json_pack("[{s:s, s:{s:s, s:[{s:s, s:s}]}}]", "name", "config", "configMap", "name",
+                  K8S_CONFIG, "items", "key", "config.yml", "path", "config.yml");
+    if (c->o->htpasswd) {
+        json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", "htpasswd", "mountPath",
+                                                "/etc/distribution/auth", "readOnly", 1));
+        json_array_append_new(vols, json_pack("{s:s, s:{s:s, s:[{s:s, s:s}]}}", "name", "htpasswd",
+                                              "secret", "secretName", K8S_SECRET, "items", "key",
+                                              "htpasswd", "path", "htpasswd"));
+    }
+    json_t *probe =
+        json_pack("{s:{s:s, s:i}, s:i}", "httpGet", "path", "/", "port", 5000, "periodSeconds", 10);
+    json_t *containers =
+        json_pack("[{s:s, s:s, s:[s, s, s], s:o, s:[{s:i}], s:o, s:O, s:o}]", "name", "registry",
+                  "image", TEAM_REGISTRY_IMAGE, "command", "registry", "serve", CONFIG_PATH, "env",
+                  env, "ports", "containerPort", 5000, "volumeMounts", mounts, "readinessProbe",
+                  probe, "livenessProbe", probe);
+    if (storj(c)) {
+        /* a gateway next to each registry, on the pod's loopback: the
+         * grant is used where the registry runs, end-to-end encrypted */
+        char listen[32];
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", GATEWAY_PORT);
+        json_array_append_new(containers, gateway_container(listen, K8S_SECRET));
+    }
+    json_t *dep =
+        json_pack("{s:s, s:s, s:o, s:{s:i, s:{s:O}, s:{s:{s:O}, s:{s:o, s:o}}}}", "apiVersion",
+                  "apps/v1", "kind", "Deployment", "metadata", meta(K8S_NAME, K8S_NAME), "spec",
+                  "replicas", c->o->replicas, "selector", "matchLabels", sel, "template",
+                  "metadata", "labels", sel, "spec", "containers", containers, "volumes", vols);
+    json_t *svc = json_pack("{s:s, s:s, s:o, s:{s:s, s:O, s:[{s:s, s:i, s:i}]}}", "apiVersion",
+                            "v1", "kind", "Service", "metadata", meta(K8S_NAME, K8S_NAME), "spec",
+                            "type", "ClusterIP", "selector", sel, "ports", "name", "registry",
+                            "port", c->o->port, "targetPort", 5000);
+    json_t *cm =
+        json_pack("{s:s, s:s, s:o, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                  meta(K8S_CONFIG, K8S_NAME), "data", "config.yml", *config_text);
+    json_decref(sel);
+    json_t *docs = json_pack("[o, o, o, o]", k8s_secret(c, K8S_SECRET, -1), cm, dep, svc);
+    json_t *redis = redis_docs(K8S_REDIS, 6379);
+    if (docs && redis)
+        json_array_extend(docs, redis);
+    json_decref(redis);
+    return docs;
+}
+
+/* Several documents in one file, "---" between them. */
+static int add_docs(struct ctx *c, const char *path, const char *header, json_t *docs)
+{
+    struct buf b = {0};
+    size_t i;
+    json_t *d;
+    int bad = !docs || buf_printf(&b, "%s", header);
+    json_array_foreach(docs, i, d)
+    {
+        if (bad)
+            break;
+        bad = (i && buf_printf(&b, "---\n")) || team_yaml(&b, d, 0);
+    }
+    if (bad) {
+        if (b.data)
+            secret_wipe(b.data, b.len);
+        buf_free(&b);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
+    }
+    return add_buf(c, path, 0644, c->o->include_secrets, &b);
+}
+
+/* ---- Helm (twuni/docker-registry) -------------------------------------- */
+
+static json_t *helm_values(const struct ctx *c)
+{
+    char gw_url[64];
+    snprintf(gw_url, sizeof gw_url, "http://%s:%d", K8S_GATEWAY, GATEWAY_PORT);
+    /* the chart sets auth from secrets.htpasswd itself (/auth/htpasswd) */
+    json_t *cfg = registry_config(c, K8S_REDIS ":6379", gw_url, NULL);
+    if (!cfg)
+        return NULL;
+    json_t *s3cfg = json_object_get(json_object_get(cfg, "storage"), "s3");
+    const char *endpoint = json_string_value(json_object_get(s3cfg, "regionendpoint"));
+    const char *region = json_string_value(json_object_get(s3cfg, "region"));
+    char *ak = NULL, *sk = NULL, *hs = NULL, *ht = NULL;
+    ak = secret_text(c, find_secret(c, storj(c) ? "gateway-access-key" : "s3-access-key"));
+    sk = secret_text(c, find_secret(c, storj(c) ? "gateway-secret-key" : "s3-secret-key"));
+    hs = secret_text(c, find_secret(c, "http-secret"));
+    const struct secret *hp = find_secret(c, "htpasswd");
+    ht = hp ? secret_text(c, hp) : xstrdup("");
+    json_t *v = NULL;
+    if (ak && sk && hs && ht)
+        v = json_pack("{s:i, s:{s:s, s:s}, s:s, s:{s:s, s:s, s:s, s:s, s:b}, "
+                      "s:{s:s, s:s, s:{s:s, s:s}}, s:o}",
+                      "replicaCount", c->o->replicas, "image", "repository", "registry", "tag",
+                      TEAM_HELM_REGISTRY_TAG, "storage", "s3", "s3", "region", region,
+                      "regionEndpoint", endpoint, "bucket", c->s->bucket, "rootdirectory", "/",
+                      "secure", strncmp(endpoint, "https://", 8) == 0, "secrets", "haSharedSecret",
+                      hs, "htpasswd", ht, "s3", "accessKey", ak, "secretKey", sk, "configData",
+                      cfg);
+    else
+        json_decref(cfg);
+    char *all[] = {ak, sk, hs, ht};
+    for (int i = 0; i < 4; i++) {
+        if (all[i])
+            secret_wipe(all[i], strlen(all[i]));
+        free(all[i]);
+    }
+    if (v && !c->o->htpasswd)
+        json_object_del(json_object_get(v, "secrets"), "htpasswd");
+    if (v)
+        json_object_set_new(v, "service",
+                            json_pack("{s:s, s:s, s:i}", "name", "registry", "type", "ClusterIP",
+                                      "port", c->o->port));
+    return v;
+}
+
+static json_t *helm_gateway_docs(const struct ctx *c)
+{
+    char listen[32];
+    snprintf(listen, sizeof listen, "0.0.0.0:%d", GATEWAY_PORT);
+    json_t *sel = json_pack("{s:s}", "app.kubernetes.io/name", K8S_GATEWAY);
+    json_t *dep =
+        json_pack("{s:s, s:s, s:o, s:{s:i, s:{s:O}, s:{s:{s:O}, s:{s:[o]}}}}", "apiVersion",
+                  "apps/v1", "kind", "Deployment", "metadata", meta(K8S_GATEWAY, K8S_GATEWAY),
+                  "spec", "replicas", 1, "selector", "matchLabels", sel, "template", "metadata",
+                  "labels", sel, "spec", "containers", gateway_container(listen, K8S_GATEWAY));
+    json_t *svc =
+        json_pack("{s:s, s:s, s:o, s:{s:O, s:[{s:s, s:i, s:i}]}}", "apiVersion", "v1", "kind",
+                  "Service", "metadata", meta(K8S_GATEWAY, K8S_GATEWAY), "spec", "selector", sel,
+                  "ports", "name", "s3", "port", GATEWAY_PORT, "targetPort", GATEWAY_PORT);
+    json_decref(sel);
+    return json_pack("[o, o, o]", k8s_secret(c, K8S_GATEWAY, 1), dep, svc);
+}
+
+/* ---- README -------------------------------------------------------------- */
+
+static int readme_secrets(struct buf *b, const struct ctx *c, const char *where)
+{
+    int bad = 0;
+    if (c->o->include_secrets)
+        return buf_printf(b,
+                          "The secrets are in this bundle, as you asked: %s. Keep the bundle "
+                          "private (it opens your bucket), and delete what you do not need.\n\n",
+                          where);
+    bad |= buf_printf(b,
+                      "No secret is in this bundle: every secret holds a placeholder starting "
+                      "with `" TEAM_PLACEHOLDER "`. Put the real value in its place (%s) before "
+                      "the first start;%s\n\n",
+                      where,
+                      c->o->format == TEAM_COMPOSE
+                          ? " a container whose secret still holds its placeholder stops at once "
+                            "and says which file."
+                          : "");
+    bad |= buf_printf(b, "| secret | what goes there |\n| --- | --- |\n");
+    for (int i = 0; i < c->nsec && !bad; i++) {
+        const struct secret *sc = &c->sec[i];
+        bad |= buf_printf(b, "| `%s` | %s%s%s%s |\n",
+                          c->o->format == TEAM_COMPOSE ? sc->file : sc->key, sc->what,
+                          sc->how ? ": `" : "", sc->how ? sc->how : "", sc->how ? "`" : "");
+    }
+    if (!bad && c->s->unencrypted_keys && storj(c))
+        bad |=
+            buf_printf(b, "\nYour settings use *unencrypted object keys*: the gateway must get "
+                          "the copy of your grant with unencrypted object keys, or it will not "
+                          "see what the desktop stored. Export with the secrets included to get "
+                          "it, or make one with `uplink access create --unencrypted-object-keys`."
+                          "\n");
+    return bad || buf_printf(b, "\n");
+}
+
+static int readme_common_head(struct buf *b, const struct ctx *c, const char *title)
+{
+    const char *mode = settings_mode_name(c->s->mode);
+    int bad = buf_printf(b,
+                         "# %s\n\n"
+                         "Exported by Storj Registry (%s) from the tab's saved settings: storage "
+                         "mode `%s`, bucket `%s`, ",
+                         title, SR_VERSION, mode, c->s->bucket);
+    if (storj(c))
+        bad |= buf_printf(b,
+                          "through Storj's self-hosted S3 gateway (`%s`), which encrypts "
+                          "end to end where it runs.\n",
+                          TEAM_GATEWAY_IMAGE);
+    else
+        bad |= buf_printf(b, "S3 endpoint `%s`.\n", endpoint_of(c->s));
+    bad |= buf_printf(
+        b, "Every replica and the desktop read and write the same objects under "
+           "`docker/registry/v2/` in the bucket, so all of them serve the same images.\n\n");
+    return bad;
+}
+
+static int readme_cleanup_note(struct buf *b)
+{
+    return buf_printf(
+        b, "Garbage collection deletes blobs no image refers to; a push in flight on any "
+           "registry of this bucket (a replica, or a desktop's own registry) would lose its "
+           "blobs. So it runs only while every registry of the bucket is read-only or stopped, "
+           "the desktops' too (do not press *Clean up* in a tab meanwhile).\n\n");
+}
+
+static char *readme_compose(const struct ctx *c)
+{
+    struct buf b = {0};
+    int bad = readme_common_head(&b, c, "Storj Registry for a team: Docker Compose");
+    bad |= buf_printf(
+        &b,
+        "## What runs\n\n"
+        "| service | what it does |\n| --- | --- |\n"
+        "| `registry-1` ... `registry-%d` | `%s`, %d replicas, one shared `config.yml`, the same "
+        "`http.secret` (so an upload started on one replica can finish on another) |\n"
+        "| `redis` | `%s`: the registries' shared blob descriptor cache (`allkeys-lru`, nothing "
+        "written to disk) |\n",
+        c->o->replicas, TEAM_REGISTRY_IMAGE, c->o->replicas, TEAM_REDIS_IMAGE);
+    if (storj(c))
+        bad |= buf_printf(&b,
+                          "| `storj-gateway` | `%s` with your access grant: S3 for the "
+                          "registries, on the compose network only (not published) |\n",
+                          TEAM_GATEWAY_IMAGE);
+    bad |= buf_printf(
+        &b,
+        "| `balancer` | `%s` on port %d: spreads requests over the replicas, skips one that is "
+        "down within seconds, passes `Host`, `X-Forwarded-Proto` and `X-Forwarded-For` |\n\n"
+        "Secrets reach the containers as files (compose `secrets:`, under `/run/secrets`); "
+        "`secrets-env.sh` exports them to the program it starts, so no secret is in "
+        "`compose.yaml`, in `docker inspect` or on a command line.\n\n"
+        "## 1. Secrets\n\n",
+        TEAM_HAPROXY_IMAGE, c->o->port);
+    bad |= readme_secrets(&b, c, "the files in `secrets/`");
+    if (!c->o->include_secrets) {
+        bad |= buf_printf(&b, "For example (a value you paste starts the line with a space, so "
+                              "that your shell history keeps no copy):\n\n```sh\n");
+        for (int i = 0; i < c->nsec && !bad; i++)
+            bad |= c->sec[i].how ? buf_printf(&b, "%s\n", c->sec[i].how)
+                   : strcmp(c->sec[i].file, "htpasswd") == 0
+                       ? buf_printf(&b, "htpasswd -Bbn NAME PASSWORD >> secrets/htpasswd\n")
+                       : buf_printf(&b, " printf '%%s\\n' 'PASTE-THE-VALUE' > secrets/%s\n",
+                                    c->sec[i].file);
+        bad |= buf_printf(&b, "chmod 600 secrets/*\n```\n\n");
+    }
+    bad |= buf_printf(
+        &b,
+        "## 2. Start\n\n"
+        "```sh\n"
+        "docker compose up -d        # or: docker-compose up -d\n"
+        "docker compose ps           # every service Up; `docker compose logs balancer` shows "
+        "requests\n"
+        "```\n\n"
+        "The balancer listens on `${REGISTRY_BIND}:${REGISTRY_PORT}`, by default %s:%d. ",
+        c->o->htpasswd ? "0.0.0.0" : "127.0.0.1", c->o->port);
+    if (c->o->htpasswd)
+        bad |= buf_printf(&b, "Only the users of `secrets/htpasswd` can push and pull "
+                              "(`docker login`).\n\n");
+    else
+        bad |= buf_printf(
+            &b, "No users are set, so anyone who reaches the port can push and delete images: "
+                "it stays on this machine's loopback until you add users (the tab's Users, then "
+                "export again) or put it behind your own access control. To open it anyway: "
+                "`REGISTRY_BIND=0.0.0.0 docker compose up -d` (or a `.env` file beside "
+                "`compose.yaml` with `REGISTRY_BIND=0.0.0.0` and `REGISTRY_PORT=...`).\n\n");
+    bad |= buf_printf(
+        &b,
+        "## 3. Clients\n\n"
+        "- On this machine: `docker tag alpine localhost:%d/alpine && docker push "
+        "localhost:%d/alpine`.\n"
+        "- Other machines use `HOST:%d`, HOST being this machine's name or address. The "
+        "balancer speaks plain HTTP, which Docker accepts only from loopback, so either add "
+        "`\"insecure-registries\": [\"HOST:%d\"]` to each client's `daemon.json` (Docker "
+        "Desktop: Settings > Docker Engine) and restart Docker, or give the balancer a "
+        "certificate: put the certificate and key in one PEM file beside `haproxy.cfg`, mount "
+        "it into `balancer` and change `bind :%d` to `bind :%d ssl crt "
+        "/usr/local/etc/haproxy/registry.pem` (the registries then see `X-Forwarded-Proto: "
+        "https`).\n",
+        c->o->port, c->o->port, c->o->port, c->o->port, BALANCER_PORT, BALANCER_PORT);
+    if (c->o->htpasswd)
+        bad |=
+            buf_printf(&b, "- `docker login HOST:%d` first, with a user of the tab.\n", c->o->port);
+    bad |= buf_printf(
+        &b, "- Storj Registry on another desktop, with the same storage settings (mode, bucket, "
+            "keys), shows the same images in its tab.\n\n"
+            "## 4. Clean-up (garbage collection)\n\n");
+    bad |= readme_cleanup_note(&b);
+    char replica_list[TEAM_MAX_REPLICAS * 16] = "";
+    for (int i = 1; i <= c->o->replicas; i++)
+        snprintf(replica_list + strlen(replica_list), sizeof replica_list - strlen(replica_list),
+                 " registry-%d", i);
+    bad |= buf_printf(
+        &b,
+        "```sh\n"
+        "REGISTRY_READONLY=true docker compose up -d   # every replica restarts read-only: "
+        "pulls work, pushes are refused\n"
+        "docker compose run --rm --no-deps registry-1 garbage-collect "
+        "--delete-untagged " CONFIG_PATH "\n"
+        "docker compose up -d                          # read-write again\n"
+        "```\n\n"
+        "Debian's `docker-compose` 1.x cannot recreate containers on Docker Engine 25 or later "
+        "(`KeyError: 'ContainerConfig'`): run `docker-compose rm -fs%s` before each `up -d` "
+        "above.\n\n"
+        "## 5. Stop\n\n"
+        "`docker compose down` stops and removes the containers; the images stay in the "
+        "bucket.\n\n"
+        "## Files\n\n"
+        "| file | |\n| --- | --- |\n"
+        "| `compose.yaml` | the services |\n"
+        "| `config.yml` | the registries' configuration (no secret) |\n"
+        "| `haproxy.cfg` | the balancer |\n"
+        "| `secrets-env.sh` | secrets from files into the environment of the registries%s |\n"
+        "| `secrets/` | one file per secret |\n",
+        replica_list, storj(c) ? " and the gateway" : "");
+    if (bad) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+static char *readme_k8s(const struct ctx *c)
+{
+    struct buf b = {0};
+    int helm = c->o->format == TEAM_HELM;
+    int bad = readme_common_head(&b, c,
+                                 helm ? "Storj Registry for a team: Helm (twuni/docker-registry)"
+                                      : "Storj Registry for a team: Kubernetes");
+    bad |= buf_printf(
+        &b, "These files are checked for shape by Storj Registry's tests, and are **untested on "
+            "a cluster**: read them before you apply them.\n\n");
+    if (!helm) {
+        bad |= buf_printf(
+            &b,
+            "## What runs\n\n"
+            "`registry.yaml` holds: the Secret `%s`, the ConfigMap `%s` (the registries' "
+            "`config.yml`, no secret), the Deployment `%s` (%d replicas of `%s`%s), the Service "
+            "`%s` (port %d), and Redis (`%s`, Deployment and Service `%s`) as the shared blob "
+            "descriptor cache with `allkeys-lru`. Every replica gets the same `http.secret` "
+            "from the Secret.\n\n"
+            "## 1. Secrets\n\n",
+            K8S_SECRET, K8S_CONFIG, K8S_NAME, c->o->replicas, TEAM_REGISTRY_IMAGE,
+            storj(c) ? ", each with a Storj gateway beside it on the pod's loopback" : "", K8S_NAME,
+            c->o->port, TEAM_REDIS_IMAGE, K8S_REDIS);
+        bad |= readme_secrets(&b, c, "`stringData` of the Secret in `registry.yaml`");
+        bad |= buf_printf(
+            &b,
+            "## 2. Apply\n\n"
+            "```sh\n"
+            "kubectl apply -f registry.yaml\n"
+            "kubectl rollout status deployment/%s\n"
+            "kubectl port-forward service/%s %d:%d   # then: docker push localhost:%d/NAME\n"
+            "```\n\n"
+            "For other machines, put an Ingress or a LoadBalancer Service in front of `%s`, "
+            "with TLS (Docker talks plain HTTP only to loopback, or to hosts in its "
+            "`insecure-registries`), no request body limit (layers are large) and the `Host` "
+            "and `X-Forwarded-Proto` headers passed.\n\n"
+            "## 3. Clean-up (garbage collection)\n\n",
+            K8S_NAME, K8S_NAME, c->o->port, c->o->port, c->o->port, K8S_NAME);
+        bad |= readme_cleanup_note(&b);
+        bad |= buf_printf(
+            &b,
+            "Add `maintenance: {readonly: {enabled: true}}` under `storage` in the ConfigMap, "
+            "`kubectl apply -f registry.yaml && kubectl rollout restart deployment/%s`, run "
+            "`registry garbage-collect --delete-untagged " CONFIG_PATH "` once (`kubectl exec "
+            "deployment/%s -c registry -- registry garbage-collect --delete-untagged " CONFIG_PATH
+            "`), then remove the line and restart again.\n",
+            K8S_NAME, K8S_NAME);
+    } else {
+        bad |= buf_printf(
+            &b,
+            "## What runs\n\n"
+            "`values.yaml` for the chart `twuni/docker-registry` (3.x, `registry:%s`): %d "
+            "replicas, an explicit `secrets.haSharedSecret` (the chart would otherwise make a "
+            "random one at every render), the S3 settings in `s3` and, with the keys the chart "
+            "has no values for (path style, 64 MiB chunks, the copy threshold, Redis), in "
+            "`configData`. The chart has no Redis: `redis.yaml` adds it (`%s`)%s.\n\n"
+            "## 1. Secrets\n\n",
+            TEAM_HELM_REGISTRY_TAG, c->o->replicas, K8S_REDIS,
+            storj(c) ? "; `storj-gateway.yaml` adds the Storj gateway (`" K8S_GATEWAY
+                       "`) the registries use, with its own Secret"
+                     : "");
+        bad |= readme_secrets(&b, c,
+                              storj(c) ? "`secrets` in `values.yaml`; `stringData` in "
+                                         "`storj-gateway.yaml`"
+                                       : "`secrets` in `values.yaml`");
+        bad |= buf_printf(&b, "## 2. Install\n\n"
+                              "```sh\n"
+                              "kubectl apply -f redis.yaml\n");
+        if (storj(c))
+            bad |= buf_printf(&b, "kubectl apply -f storj-gateway.yaml\n");
+        bad |=
+            buf_printf(&b,
+                       "helm repo add twuni https://helm.twun.io\n"
+                       "helm install %s twuni/docker-registry -f values.yaml\n"
+                       "```\n\n"
+                       "The release name `%s` matters: `configData` names `%s:6379`%s.\n\n"
+                       "## 3. Clean-up (garbage collection)\n\n",
+                       HELM_RELEASE, HELM_RELEASE, K8S_REDIS,
+                       storj(c) ? " and `" K8S_GATEWAY ":7777`, both made by the files above" : "");
+        bad |= readme_cleanup_note(&b);
+        bad |= buf_printf(
+            &b, "The chart's own `garbageCollect` CronJob runs while the replicas keep serving "
+                "pushes: leave it off. Instead add `maintenance: {readonly: {enabled: true}}` "
+                "under `configData.storage`, `helm upgrade`, run `registry garbage-collect "
+                "--delete-untagged` once in one pod, then remove it and upgrade again.\n");
+    }
+    if (bad) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+static int collect_secrets(struct ctx *c)
+{
+    const struct settings *s = c->s;
+    const struct team_opts *o = c->o;
+    add_secret(c, "http-secret", "httpSecret", o->http_secret,
+               "a long random string, the same for every replica (http.secret)",
+               "openssl rand -hex 32 > secrets/http-secret");
+    if (storj(c)) {
+        struct err ge;
+        if (o->include_secrets && settings_outgoing_grant(s, &c->grant, &ge))
+            return err_set(c->e, 400, E_INVALID_VALUE, "accessGrant", "%s", ge.message);
+        add_secret(c, "storj-access-grant", "storjAccessGrant", c->grant,
+                   "your Storj access grant (the one saved in the tab)", NULL);
+        add_secret(c, "gateway-access-key", "gatewayAccessKey", o->gw_access_key,
+                   "an S3 access key the gateway and the registries share (any 20+ letters "
+                   "and digits)",
+                   "openssl rand -hex 20 > secrets/gateway-access-key");
+        add_secret(c, "gateway-secret-key", "gatewaySecretKey", o->gw_secret_key,
+                   "the S3 secret key the gateway and the registries share",
+                   "openssl rand -hex 32 > secrets/gateway-secret-key");
+    } else {
+        add_secret(c, "s3-access-key", "s3AccessKey", s->s3_access_key,
+                   s->mode == MODE_STORJ_HOSTED ? "the access key of Storj's hosted gateway "
+                                                  "(the one the tab holds)"
+                                                : "the bucket's S3 access key",
+                   NULL);
+        add_secret(c, "s3-secret-key", "s3SecretKey", s->s3_secret_key,
+                   s->mode == MODE_STORJ_HOSTED ? "its secret key" : "the bucket's S3 secret key",
+                   NULL);
+    }
+    if (o->htpasswd)
+        add_secret(c, "htpasswd", "htpasswd", o->htpasswd,
+                   "the registry users, bcrypt (`htpasswd -Bbn NAME PASSWORD >> "
+                   "secrets/htpasswd`, from apache2-utils)",
+                   NULL);
+    return 0;
+}
+
+static int export_compose(struct ctx *c)
+{
+    char gw_url[64];
+    snprintf(gw_url, sizeof gw_url, "http://%s:%d", SVC_GATEWAY, GATEWAY_PORT);
+    json_t *cfg = registry_config(c, SVC_REDIS ":6379", gw_url,
+                                  c->o->htpasswd ? SECRETS_DIR "/htpasswd" : NULL);
+    json_t *doc = cfg ? compose_doc(c) : NULL;
+    int rc = add_yaml(c, "compose.yaml",
+                      "# Storj Registry for a team, written by Storj Registry: see README.md.\n"
+                      "# No secret here; they are files in secrets/.\n",
+                      doc) ||
+             add_config_yml(c, "config.yml", cfg) ||
+             add_file(c, "haproxy.cfg", 0644, 0, haproxy_cfg(c)) ||
+             add_file(c, "secrets-env.sh", 0755, 0, strdup(secrets_env_sh));
+    json_decref(cfg);
+    json_decref(doc);
+    for (int i = 0; !rc && i < c->nsec; i++) {
+        char path[96], *t = secret_text(c, &c->sec[i]), *line = NULL;
+        snprintf(path, sizeof path, "secrets/%s", c->sec[i].file);
+        if (t && asprintf(&line, "%s%s", t, t[0] && t[strlen(t) - 1] == '\n' ? "" : "\n") < 0)
+            line = NULL;
+        if (t)
+            secret_wipe(t, strlen(t));
+        free(t);
+        rc = add_file(c, path, 0600, 1, line);
+    }
+    return rc || add_file(c, "README.md", 0644, 0, readme_compose(c));
+}
+
+static int export_k8s(struct ctx *c)
+{
+    char *config_text = NULL;
+    json_t *docs = k8s_docs(c, &config_text);
+    free(config_text);
+    int rc = add_docs(c, "registry.yaml",
+                      "# Storj Registry for a team on Kubernetes, written by Storj Registry: see "
+                      "README.md.\n# Untested on a cluster: read before you apply.\n",
+                      docs);
+    json_decref(docs);
+    return rc || add_file(c, "README.md", 0644, 0, readme_k8s(c));
+}
+
+static int export_helm(struct ctx *c)
+{
+    json_t *v = helm_values(c);
+    struct buf b = {0};
+    int rc;
+    if (!v ||
+        buf_printf(&b, "# Values for the twuni/docker-registry chart, written by Storj "
+                       "Registry: see README.md.\n# Untested on a cluster.\n") ||
+        team_yaml(&b, v, 0)) {
+        if (b.data)
+            secret_wipe(b.data, b.len);
+        buf_free(&b);
+        json_decref(v);
+        return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write values.yaml");
+    }
+    json_decref(v);
+    rc = add_buf(c, "values.yaml", 0644, 1, &b);
+    json_t *redis = rc ? NULL : redis_docs(K8S_REDIS, 6379);
+    rc = rc || add_docs(c, "redis.yaml",
+                        "# Redis for the registries' blob descriptor cache (the chart has "
+                        "none).\n",
+                        redis);
+    json_decref(redis);
+    if (!rc && storj(c)) {
+        json_t *gw = helm_gateway_docs(c);
+        rc = add_docs(c, "storj-gateway.yaml",
+                      "# The Storj gateway the chart's registries use (S3 on port 7777).\n", gw);
+        json_decref(gw);
+    }
+    return rc || add_file(c, "README.md", 0644, 0, readme_k8s(c));
+}
+
+int team_export(const struct settings *s, const struct team_opts *o, struct team_bundle *out,
+                struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    struct ctx c = {.s = s, .o = o, .out = out, .e = e};
+    if (!s->saved)
+        return err_set(e, 409, E_NOT_APPLICABLE, NULL,
+                       "nothing to share yet: choose a storage mode with a bucket in Settings "
+                       "and save");
+    if (s->mode == MODE_LOCAL)
+        return err_set(e, 409, E_NOT_APPLICABLE, "mode",
+                       "a local volume cannot be shared by a team: pick a bucket mode (Storj, "
+                       "Storj hosted gateway or S3) in Settings, save, and export again");
+    if (s->mode == MODE_STORJ_NATIVE)
+        return err_set(e, 409, E_NOT_APPLICABLE, "mode",
+                       "the 2022 native driver is kept for one desktop's old buckets; for a "
+                       "team, switch to Storj (recommended) with the same grant and bucket, "
+                       "save, and export again");
+    if (o->replicas < 1 || o->replicas > TEAM_MAX_REPLICAS)
+        return err_set(e, 400, E_OUT_OF_RANGE, "replicas", "replicas must be from 1 to %d",
+                       TEAM_MAX_REPLICAS);
+    if (!s->bucket)
+        return err_set(e, 400, E_MISSING_FIELD, "bucket", "save a bucket first");
+    json_t *probe = regconfig_registry(s, 0);
+    if (!probe)
+        return err_set(e, 400, E_MISSING_FIELD,
+                       s->mode == MODE_STORJ ? "accessGrant" : "s3.secretKey",
+                       "the saved settings are incomplete for this mode: complete them in "
+                       "Settings and save");
+    json_decref(probe);
+    int rc = collect_secrets(&c);
+    if (!rc)
+        rc = o->format == TEAM_COMPOSE      ? export_compose(&c)
+             : o->format == TEAM_KUBERNETES ? export_k8s(&c)
+                                            : export_helm(&c);
+    secret_free(&c.grant);
+    return rc ? -1 : 0;
+}
+
+void team_bundle_free(struct team_bundle *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->files[i].secret && b->files[i].content)
+            secret_wipe(b->files[i].content, strlen(b->files[i].content));
+        free(b->files[i].path);
+        free(b->files[i].content);
+    }
+    free(b->files);
+    memset(b, 0, sizeof *b);
+}
+
+json_t *team_bundle_json(const struct team_bundle *b, const struct team_opts *o)
+{
+    json_t *files = json_array();
+    for (size_t i = 0; files && i < b->n; i++) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", (unsigned)b->files[i].mode);
+        json_t *f = json_pack("{s:s, s:s, s:b, s:s}", "path", b->files[i].path, "mode", mode,
+                              "secret", b->files[i].secret, "content", b->files[i].content);
+        if (!f || json_array_append_new(files, f)) {
+            json_decref(files);
+            return NULL;
+        }
+    }
+    if (!files)
+        return NULL;
+    return json_pack("{s:s, s:i, s:i, s:b, s:o}", "format", team_format_name(o->format), "replicas",
+                     o->replicas, "port", o->port, "includeSecrets", o->include_secrets, "files",
+                     files);
+}

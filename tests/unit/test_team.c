@@ -1,0 +1,527 @@
+/*
+ * Unit tests for backend/team.c: the team deployment exported from the
+ * settings. Every shareable mode (s3, storj, storj-hosted) in every format
+ * (compose, kubernetes, helm), with and without includeSecrets: without, no
+ * secret of the settings or of the export appears in any file (placeholders
+ * instead); with, they appear only in the files marked secret (and the
+ * Kubernetes/Helm files that carry them). The YAML writer, the shape of the
+ * compose bundle (replicas, balancer, Redis, gateway, secrets), the users'
+ * htpasswd hook, the option parser and the refusals.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "errors.h"
+#include "settings.h"
+#include "team.h"
+#include "testutil.h"
+
+#define GRANT SAMPLE_GRANT
+#define S3_AK "AKIATEAMEXAMPLE77"
+#define S3_SK "s3-secret-value-team-1234"
+#define INSTALL_GW_AK "installgwaccess0123456789abcdef012345678"
+#define INSTALL_GW_SK "installgwsecret0123456789abcdef0123456789abcdef0123456789abcde"
+#define HTTP_SECRET "httpsecretfresh0123456789abcdef0123456789abcdef0123456789abcdef"
+#define FRESH_GW_AK "freshgwaccess0123456789abcdef0123456789"
+#define FRESH_GW_SK "freshgwsecret0123456789abcdef0123456789abcdef0123456789abcdef01"
+#define HTPASSWD "alice:$2y$05$abcdefghijklmnopqrstuuQ0123456789ABCDEFGHIJKLMNOPQRSTU\n"
+
+static void make_settings(enum mode m, struct settings *s)
+{
+    assert_int_equal(settings_init(s), 0);
+    s->saved = 1;
+    s->mode = m;
+    snprintf(s->gw_access_key, sizeof s->gw_access_key, "%s", INSTALL_GW_AK);
+    snprintf(s->gw_secret_key, sizeof s->gw_secret_key, "%s", INSTALL_GW_SK);
+    s->bucket = xstrdup("team-bucket");
+    switch (m) {
+    case MODE_S3:
+        s->s3_endpoint = xstrdup("https://s3.example.com");
+        s->s3_region = xstrdup("eu-west-1");
+        s->s3_access_key = xstrdup(S3_AK);
+        s->s3_secret_key = xstrdup(S3_SK);
+        break;
+    case MODE_STORJ:
+    case MODE_STORJ_NATIVE:
+        s->access_grant = xstrdup(GRANT);
+        break;
+    case MODE_STORJ_HOSTED:
+        s->access_grant = xstrdup(GRANT);
+        s->s3_access_key = xstrdup(S3_AK);
+        s->s3_secret_key = xstrdup(S3_SK);
+        s->s3_keys_from_grant = 1;
+        break;
+    case MODE_LOCAL:
+        break;
+    }
+}
+
+static void make_opts(struct team_opts *o, enum team_format f, int secrets, const char *htpasswd)
+{
+    team_opts_init(o);
+    o->format = f;
+    o->include_secrets = secrets;
+    o->htpasswd = htpasswd;
+    snprintf(o->http_secret, sizeof o->http_secret, "%s", HTTP_SECRET);
+    snprintf(o->gw_access_key, sizeof o->gw_access_key, "%s", FRESH_GW_AK);
+    snprintf(o->gw_secret_key, sizeof o->gw_secret_key, "%s", FRESH_GW_SK);
+}
+
+static const struct team_file *file(const struct team_bundle *b, const char *path)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->files[i].path, path) == 0)
+            return &b->files[i];
+    return NULL;
+}
+
+static const char *content(const struct team_bundle *b, const char *path)
+{
+    const struct team_file *f = file(b, path);
+    if (!f)
+        fail_msg("no file %s in the bundle", path);
+    return f->content;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void test_opts_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *field; /* NULL: accepted */
+    } rows[] = {
+        {"{}", NULL},
+        {"{\"format\":\"kubernetes\",\"replicas\":16,\"includeSecrets\":true,\"port\":443}", NULL},
+        {"{\"format\":\"helm\",\"replicas\":1}", NULL},
+        {"{\"format\":\"swarm\"}", "format"},
+        {"{\"format\":3}", "format"},
+        {"{\"replicas\":0}", "replicas"},
+        {"{\"replicas\":17}", "replicas"},
+        {"{\"replicas\":2.5}", "replicas"},
+        {"{\"replicas\":\"2\"}", "replicas"},
+        {"{\"port\":0}", "port"},
+        {"{\"port\":65536}", "port"},
+        {"{\"includeSecrets\":1}", "includeSecrets"},
+        {"{\"includeSecrets\":null}", "includeSecrets"},
+        {"{\"htpasswd\":\"x\"}", "htpasswd"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        json_t *body = json_loads(rows[i].body, 0, NULL);
+        assert_non_null(body);
+        struct team_opts o;
+        struct err e = {0};
+        team_opts_init(&o);
+        int rc = team_opts_parse(body, &o, &e);
+        json_decref(body);
+        if (!rows[i].field) {
+            CHECK(rc == 0, "%s: refused (%s)", rows[i].body, e.message);
+            continue;
+        }
+        CHECK(rc == -1 && e.status == 400, "%s: accepted", rows[i].body);
+        CHECK(strcmp(e.field, rows[i].field) == 0, "%s: field %s, want %s", rows[i].body, e.field,
+              rows[i].field);
+    }
+    struct team_opts o;
+    team_opts_init(&o);
+    json_t *body = json_loads(
+        "{\"format\":\"kubernetes\",\"replicas\":5,\"includeSecrets\":true,\"port\":8443}", 0,
+        NULL);
+    assert_int_equal(team_opts_parse(body, &o, NULL), 0);
+    json_decref(body);
+    assert_int_equal(o.format, TEAM_KUBERNETES);
+    assert_int_equal(o.replicas, 5);
+    assert_int_equal(o.port, 8443);
+    assert_true(o.include_secrets);
+    team_opts_init(&o);
+    assert_int_equal(o.format, TEAM_COMPOSE);
+    assert_int_equal(o.replicas, TEAM_DEFAULT_REPLICAS);
+    assert_int_equal(o.port, TEAM_DEFAULT_PORT);
+    assert_false(o.include_secrets);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    struct team_opts o;
+    struct team_bundle b;
+    struct err e;
+    make_opts(&o, TEAM_COMPOSE, 0, NULL);
+
+    struct settings s;
+    make_settings(MODE_LOCAL, &s);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(team_export(&s, &o, &b, &e), -1);
+    assert_int_equal(e.status, 409);
+    assert_string_equal(ecode_name(e.code), "not_applicable");
+    assert_non_null(strstr(e.message, "pick a bucket mode"));
+    assert_int_equal(b.n, 0);
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    make_settings(MODE_STORJ_NATIVE, &s);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(team_export(&s, &o, &b, &e), -1);
+    assert_int_equal(e.status, 409);
+    assert_non_null(strstr(e.message, "Storj (recommended)"));
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    /* never saved */
+    make_settings(MODE_S3, &s);
+    s.saved = 0;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(team_export(&s, &o, &b, &e), -1);
+    assert_int_equal(e.status, 409);
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    /* incomplete for the mode */
+    make_settings(MODE_S3, &s);
+    secret_free(&s.s3_secret_key);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(team_export(&s, &o, &b, &e), -1);
+    assert_int_equal(e.status, 400);
+    assert_string_equal(e.field, "s3.secretKey");
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    make_settings(MODE_STORJ, &s);
+    secret_free(&s.access_grant);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(team_export(&s, &o, &b, &e), -1);
+    assert_string_equal(e.field, "accessGrant");
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    make_settings(MODE_S3, &s);
+    o.replicas = TEAM_MAX_REPLICAS + 1;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(team_export(&s, &o, &b, &e), -1);
+    assert_string_equal(e.field, "replicas");
+    team_bundle_free(&b);
+    settings_free(&s);
+}
+
+/* Every mode x format x secrets: exports, and leaks nothing unasked. */
+static void test_secrets_only_when_asked(void **state)
+{
+    (void)state;
+    static const enum mode modes[] = {MODE_S3, MODE_STORJ, MODE_STORJ_HOSTED};
+    static const enum team_format formats[] = {TEAM_COMPOSE, TEAM_KUBERNETES, TEAM_HELM};
+    for (size_t mi = 0; mi < 3; mi++)
+        for (size_t fi = 0; fi < 3; fi++)
+            for (int sec = 0; sec <= 1; sec++)
+                for (int users = 0; users <= 1; users++) {
+                    struct settings s;
+                    struct team_opts o;
+                    struct team_bundle b;
+                    struct err e = {0};
+                    make_settings(modes[mi], &s);
+                    make_opts(&o, formats[fi], sec, users ? HTPASSWD : NULL);
+                    const char *row_mode = settings_mode_name(modes[mi]);
+                    const char *row_fmt = team_format_name(formats[fi]);
+                    CHECK(team_export(&s, &o, &b, &e) == 0, "%s/%s/%d: %s", row_mode, row_fmt, sec,
+                          e.message);
+                    CHECK(b.n >= 2, "%s/%s: %zu files", row_mode, row_fmt, b.n);
+                    CHECK(file(&b, "README.md"), "%s/%s: no README.md", row_mode, row_fmt);
+                    /* what must never be in a file, asked or not: the
+                     * installation's own gateway keys */
+                    const char *never[] = {INSTALL_GW_AK, INSTALL_GW_SK};
+                    /* what may be only when asked */
+                    const char *secret[] = {S3_SK,
+                                            S3_AK,
+                                            GRANT,
+                                            HTTP_SECRET,
+                                            FRESH_GW_AK,
+                                            FRESH_GW_SK,
+                                            "$2y$05$abcdefghij"};
+                    int seen[7] = {0};
+                    for (size_t i = 0; i < b.n; i++) {
+                        const struct team_file *f = &b.files[i];
+                        for (size_t k = 0; k < 2; k++)
+                            CHECK(!strstr(f->content, never[k]),
+                                  "%s/%s: the installation's gateway key in %s", row_mode, row_fmt,
+                                  f->path);
+                        for (size_t k = 0; k < 7; k++) {
+                            if (!strstr(f->content, secret[k]))
+                                continue;
+                            seen[k] = 1;
+                            CHECK(sec, "%s/%s: secret %zu in %s without includeSecrets", row_mode,
+                                  row_fmt, k, f->path);
+                            CHECK(f->secret, "%s/%s: secret %zu in %s, not marked secret", row_mode,
+                                  row_fmt, k, f->path);
+                        }
+                        if (!sec && f->secret && strncmp(f->path, "secrets/", 8) == 0)
+                            CHECK(strncmp(f->content, TEAM_PLACEHOLDER, 10) == 0,
+                                  "%s/%s: %s holds no placeholder", row_mode, row_fmt, f->path);
+                        if (strncmp(f->path, "secrets/", 8) == 0)
+                            CHECK(f->secret && f->mode == 0600, "%s: %s mode %o", row_mode, f->path,
+                                  (unsigned)f->mode);
+                    }
+                    if (sec) {
+                        int storj = modes[mi] == MODE_STORJ;
+                        /* the storage credentials travel, and the shared http secret */
+                        CHECK(seen[3], "%s/%s: the http secret is missing", row_mode, row_fmt);
+                        if (storj)
+                            CHECK(seen[2] && seen[4] && seen[5],
+                                  "%s/%s: the grant or the fresh gateway keys are missing",
+                                  row_mode, row_fmt);
+                        else
+                            CHECK(seen[0] && seen[1] && !seen[2],
+                                  "%s/%s: S3 keys missing, or the grant exported", row_mode,
+                                  row_fmt);
+                        CHECK(seen[6] == users, "%s/%s: htpasswd %d, users %d", row_mode, row_fmt,
+                              seen[6], users);
+                    }
+                    team_bundle_free(&b);
+                    settings_free(&s);
+                }
+}
+
+static void test_compose_shape(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct team_opts o;
+    struct team_bundle b;
+    struct err e = {0};
+
+    make_settings(MODE_S3, &s);
+    make_opts(&o, TEAM_COMPOSE, 0, NULL);
+    o.replicas = 3;
+    o.port = 5500;
+    assert_int_equal(team_export(&s, &o, &b, &e), 0);
+    const char *c = content(&b, "compose.yaml");
+    assert_non_null(strstr(c, "\n  registry-1:\n"));
+    assert_non_null(strstr(c, "\n  registry-3:\n"));
+    assert_null(strstr(c, "registry-4:"));
+    assert_int_equal(count(c, "    image: \"registry:3\"\n"), 3);
+    assert_non_null(strstr(c, "\n  redis:\n"));
+    assert_non_null(strstr(c, "      - allkeys-lru\n"));
+    assert_non_null(strstr(c, "\n  balancer:\n    image: \"haproxy:2.8\"\n"));
+    /* loopback by default without users; the port as asked */
+    assert_non_null(strstr(c, "\"${REGISTRY_BIND:-127.0.0.1}:${REGISTRY_PORT:-5500}:8080\""));
+    assert_null(strstr(c, "storj-gateway"));
+    assert_non_null(strstr(c, "      - \"REGISTRY_STORAGE_S3_SECRETKEY=s3-secret-key\"\n"));
+    assert_non_null(strstr(c, "\nsecrets:\n  http-secret:\n    file: \"./secrets/http-secret\"\n"));
+    assert_int_equal(count(c, "REGISTRY_STORAGE_MAINTENANCE_READONLY"), 3);
+    const char *h = content(&b, "haproxy.cfg");
+    assert_int_equal(count(h, "\n    server registry-"), 3);
+    assert_non_null(strstr(h, "X-Forwarded-Proto"));
+    assert_non_null(strstr(h, "X-Forwarded-Host"));
+    assert_non_null(strstr(h, "option httpchk GET /"));
+    const char *cfg = content(&b, "config.yml");
+    assert_non_null(strstr(cfg, "    blobdescriptor: redis\n"));
+    assert_non_null(strstr(cfg, "\nredis:\n  addrs:\n    - \"redis:6379\"\n"));
+    assert_non_null(strstr(cfg, "    regionendpoint: \"https://s3.example.com\"\n"));
+    assert_non_null(strstr(cfg, "    forcepathstyle: true\n"));
+    assert_null(strstr(cfg, "accesskey"));
+    assert_null(strstr(cfg, "secretkey"));
+    assert_null(strstr(cfg, "\nauth:"));
+    assert_null(strstr(cfg, "secret:")); /* http.secret comes from the environment */
+    const struct team_file *sh = file(&b, "secrets-env.sh");
+    assert_non_null(sh);
+    assert_int_equal(sh->mode, 0755);
+    assert_non_null(strstr(sh->content, TEAM_PLACEHOLDER "*)"));
+    const char *r = content(&b, "README.md");
+    assert_non_null(strstr(r, "REGISTRY_READONLY=true docker compose up -d"));
+    assert_non_null(strstr(r, "garbage-collect --delete-untagged"));
+    assert_non_null(strstr(r, "insecure-registries"));
+    assert_non_null(strstr(r, "`secrets/s3-secret-key`") || strstr(r, "| `s3-secret-key` |"));
+    assert_int_equal(b.n, 8);
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    /* storj: the gateway joins, with the grant and the shared key pair */
+    make_settings(MODE_STORJ, &s);
+    make_opts(&o, TEAM_COMPOSE, 0, NULL);
+    assert_int_equal(team_export(&s, &o, &b, &e), 0);
+    c = content(&b, "compose.yaml");
+    assert_non_null(strstr(c, "\n  storj-gateway:\n    image: \"storjlabs/gateway:1.11.0\"\n"));
+    assert_non_null(strstr(c, "      - \"STORJ_ACCESS=storj-access-grant\"\n"));
+    assert_non_null(strstr(c, "      - \"REGISTRY_STORAGE_S3_ACCESSKEY=gateway-access-key\"\n"));
+    assert_non_null(strstr(c, "      - \"--s3.upload-part-copy.enable\"\n"));
+    cfg = content(&b, "config.yml");
+    assert_non_null(strstr(cfg, "    regionendpoint: \"http://storj-gateway:7777\"\n"));
+    assert_non_null(strstr(cfg, "    secure: false\n"));
+    assert_non_null(file(&b, "secrets/storj-access-grant"));
+    assert_non_null(file(&b, "secrets/gateway-secret-key"));
+    assert_null(file(&b, "secrets/s3-secret-key"));
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    /* users: htpasswd as a secret, auth on, the balancer on every address */
+    make_settings(MODE_STORJ_HOSTED, &s);
+    make_opts(&o, TEAM_COMPOSE, 0, HTPASSWD);
+    assert_int_equal(team_export(&s, &o, &b, &e), 0);
+    c = content(&b, "compose.yaml");
+    assert_non_null(strstr(c, "${REGISTRY_BIND:-0.0.0.0}"));
+    assert_non_null(strstr(c, "      - htpasswd\n"));
+    cfg = content(&b, "config.yml");
+    assert_non_null(strstr(cfg, "\nauth:\n  htpasswd:\n    realm: \"Storj Registry\"\n    path: "
+                                "/run/secrets/htpasswd\n"));
+    assert_non_null(strstr(cfg, "regionendpoint: \"https://gateway.storjshare.io\""));
+    assert_true(file(&b, "secrets/htpasswd")->secret);
+    team_bundle_free(&b);
+    settings_free(&s);
+}
+
+static void test_kubernetes_and_helm_shape(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct team_opts o;
+    struct team_bundle b;
+    struct err e = {0};
+
+    make_settings(MODE_STORJ, &s);
+    make_opts(&o, TEAM_KUBERNETES, 0, NULL);
+    o.replicas = 4;
+    assert_int_equal(team_export(&s, &o, &b, &e), 0);
+    const char *k = content(&b, "registry.yaml");
+    assert_int_equal(count(k, "\n---\n"), 5);
+    assert_non_null(strstr(k, "\nkind: Secret\n"));
+    assert_non_null(strstr(k, "\nkind: ConfigMap\n"));
+    assert_int_equal(count(k, "\nkind: Deployment\n"), 2);
+    assert_int_equal(count(k, "\nkind: Service\n"), 2);
+    assert_non_null(strstr(k, "\nspec:\n  replicas: 4\n"));
+    /* the ConfigMap carries config.yml as a literal block */
+    assert_non_null(strstr(k, "  config.yml: |\n    version: \"0.1\"\n"));
+    assert_non_null(strstr(k, "        regionendpoint: \"http://127.0.0.1:7777\"\n"));
+    assert_non_null(strstr(k, "        - name: storj-gateway\n"));
+    assert_non_null(strstr(k, "  storjAccessGrant: \"" TEAM_PLACEHOLDER ": "));
+    assert_non_null(strstr(k, "                  key: httpSecret\n"));
+    assert_non_null(strstr(k, "            - allkeys-lru\n"));
+    assert_non_null(strstr(content(&b, "README.md"), "**untested on a cluster**"));
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    make_settings(MODE_S3, &s);
+    make_opts(&o, TEAM_HELM, 0, NULL);
+    o.replicas = 3;
+    assert_int_equal(team_export(&s, &o, &b, &e), 0);
+    const char *v = content(&b, "values.yaml");
+    assert_non_null(strstr(v, "\nreplicaCount: 3\n"));
+    assert_non_null(strstr(v, "\nstorage: s3\n"));
+    assert_non_null(strstr(v, "\n  haSharedSecret: \"" TEAM_PLACEHOLDER ": "));
+    assert_non_null(strstr(v, "\n  regionEndpoint: \"https://s3.example.com\"\n"));
+    assert_non_null(strstr(v, "\n  secure: true\n"));
+    assert_non_null(strstr(v, "\nconfigData:\n  version: \"0.1\"\n"));
+    assert_non_null(strstr(v, "      forcepathstyle: true\n"));
+    assert_non_null(strstr(v, "      - \"storj-registry-redis:6379\"\n"));
+    assert_null(strstr(v, "htpasswd"));
+    assert_non_null(file(&b, "redis.yaml"));
+    assert_null(file(&b, "storj-gateway.yaml"));
+    team_bundle_free(&b);
+    settings_free(&s);
+
+    make_settings(MODE_STORJ, &s);
+    make_opts(&o, TEAM_HELM, 1, HTPASSWD);
+    assert_int_equal(team_export(&s, &o, &b, &e), 0);
+    v = content(&b, "values.yaml");
+    assert_non_null(strstr(v, "\n  haSharedSecret: " HTTP_SECRET "\n"));
+    assert_non_null(strstr(v, "\n  regionEndpoint: \"http://storj-registry-gateway:7777\"\n"));
+    assert_non_null(strstr(v, "\n  htpasswd: |\n    alice:"));
+    assert_non_null(strstr(content(&b, "storj-gateway.yaml"), GRANT));
+    assert_true(file(&b, "storj-gateway.yaml")->secret);
+    json_t *j = team_bundle_json(&b, &o);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "format")), "helm");
+    assert_true(json_is_true(json_object_get(j, "includeSecrets")));
+    assert_int_equal(json_array_size(json_object_get(j, "files")), b.n);
+    json_t *f0 = json_array_get(json_object_get(j, "files"), 0);
+    assert_string_equal(json_string_value(json_object_get(f0, "mode")), "0644");
+    json_decref(j);
+    team_bundle_free(&b);
+    settings_free(&s);
+}
+
+static void test_yaml(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *yaml;
+    } rows[] = {
+        {"{\"a\":1,\"b\":true,\"c\":null,\"d\":\"plain\"}", "a: 1\nb: true\nc: null\nd: plain\n"},
+        /* what YAML would read as something else is quoted */
+        {"{\"x\":[\"yes\",\"No\",\"on\",\"true\",\"null\",\"\",\"3.0\",\"5000/tcp\",\"-v\"]}",
+         "x:\n  - \"yes\"\n  - \"No\"\n  - \"on\"\n  - \"true\"\n  - \"null\"\n  - \"\"\n"
+         "  - \"3.0\"\n  - \"5000/tcp\"\n  - \"-v\"\n"},
+        {"{\"s\":\"a: b\",\"t\":\"#x\",\"u\":\"q\\\"uote\\\\\",\"v\":\"tab\\there\"}",
+         "s: \"a: b\"\nt: \"#x\"\nu: \"q\\\"uote\\\\\"\nv: \"tab\\there\"\n"},
+        {"{\"e\":{},\"f\":[],\"g\":{\"h\":{\"i\":[1,2]}}}",
+         "e: {}\nf: []\ng:\n  h:\n    i:\n      - 1\n      - 2\n"},
+        /* objects in lists start on the dash line */
+        {"[{\"name\":\"a\",\"env\":[{\"k\":\"v\"}]},{\"name\":\"b\"}]",
+         "- name: a\n  env:\n    - k: v\n- name: b\n"},
+        {"{\"text\":\"line one\\n\\n  indented\\n\",\"cut\":\"a\\nb\"}",
+         "text: |\n  line one\n\n    indented\ncut: |-\n  a\n  b\n"},
+        {"{\"we-ird key\":1,\"app.kubernetes.io/name\":2}",
+         "\"we-ird key\": 1\napp.kubernetes.io/name: 2\n"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        json_error_t je;
+        json_t *j = json_loads(rows[i].json, JSON_PRESERVE_ORDER, &je);
+        CHECK(j, "row %zu: %s", i, je.text);
+        struct buf b = {0};
+        CHECK(team_yaml(&b, j, 0) == 0, "row %zu: failed", i);
+        CHECK(b.data && strcmp(b.data, rows[i].yaml) == 0, "row %zu:\n%s\nwant:\n%s", i,
+              b.data ? b.data : "(null)", rows[i].yaml);
+        buf_free(&b);
+        json_decref(j);
+    }
+    /* a control character cannot be written */
+    json_t *bad = json_pack("{s:s}", "k", "a\001b");
+    struct buf b = {0};
+    assert_int_equal(team_yaml(&b, bad, 0), -1);
+    buf_free(&b);
+    json_decref(bad);
+}
+
+static void test_fresh_secrets(void **state)
+{
+    (void)state;
+    struct team_opts a, b;
+    team_opts_init(&a);
+    team_opts_init(&b);
+    assert_int_equal(team_fresh_secrets(&a), 0);
+    assert_int_equal(team_fresh_secrets(&b), 0);
+    assert_int_equal(strlen(a.http_secret), 64);
+    assert_int_equal(strlen(a.gw_access_key), 40);
+    assert_int_equal(strlen(a.gw_secret_key), 64);
+    assert_string_not_equal(a.http_secret, b.http_secret);
+    team_opts_wipe(&a);
+    assert_int_equal(a.http_secret[0], 0);
+    team_opts_wipe(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opts_parse),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_secrets_only_when_asked),
+        cmocka_unit_test(test_compose_shape),
+        cmocka_unit_test(test_kubernetes_and_helm_shape),
+        cmocka_unit_test(test_yaml),
+        cmocka_unit_test(test_fresh_secrets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
