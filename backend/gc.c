@@ -249,6 +249,7 @@ fail:
     spec_free(&ro_set);
     json_decref(create);
     settings_free(&s);
+    secret_wipe(&lg, sizeof lg);
     if (readonly && !cancelled)
         mgr_run_start(m, from_run); /* the same container again, then wait until it answers */
 }
@@ -401,6 +402,7 @@ void mgr_run_retention(struct manager *m)
     json_decref(rules);
     json_decref(repos);
     json_decref(plan);
+    secret_wipe(&lg, sizeof lg);
     mgr_run_gc(m);
     return;
 fail:
@@ -408,4 +410,5 @@ fail:
     json_decref(rules);
     json_decref(repos);
     json_decref(plan);
+    secret_wipe(&lg, sizeof lg);
 }
