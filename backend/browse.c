@@ -1,6 +1,7 @@
 #include "browse.h"
 
-#include <curl/curl.h>
+#include "httpc.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -33,19 +34,39 @@ struct reply {
     char link[768];  /* the next page of a catalog or a tag list */
 };
 
-/* One connection to the registry, reused for every request of one thread. */
-struct client {
-    CURL *c;
-    struct curl_slist *h;
-    const char *base;
-    const struct timespec *deadline; /* CLOCK_MONOTONIC; NULL: none */
+/* Whether a tag's digest is asked first (HEAD, then the manifest by digest
+ * only when it is not cached): worth it on a refresh, where most manifests
+ * are cached, and a second request per tag on a first visit. A listing asks
+ * HEAD first when the cache had entries as it started, and stops doing so
+ * when the HEADs mostly miss (many new images). Shared by a listing's
+ * threads (atomic counters). */
+struct head_stats {
+    int enabled;
+    int hits, misses;
 };
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *u)
+/* One connection to the registry, reused for every request of one thread. */
+struct client {
+    struct httpc h;
+    const char *base;
+    const struct timespec *deadline; /* CLOCK_MONOTONIC; NULL: none */
+    struct head_stats *heads;        /* NULL: never HEAD first */
+};
+
+static int head_first(const struct head_stats *hs)
 {
-    struct reply *r = u;
-    size_t n = size * nmemb;
-    return buf_append(&r->body, p, n) ? 0 : n;
+    if (!hs || !hs->enabled)
+        return 0;
+    int hits = __atomic_load_n(&hs->hits, __ATOMIC_RELAXED);
+    int misses = __atomic_load_n(&hs->misses, __ATOMIC_RELAXED);
+    return misses <= hits + 16;
+}
+
+static int concurrency = BROWSE_CONCURRENCY;
+
+void browse_set_concurrency(int n)
+{
+    concurrency = n < 1 ? 1 : n > BROWSE_MAX_CONCURRENCY ? BROWSE_MAX_CONCURRENCY : n;
 }
 
 static void header_value(const char *line, size_t n, const char *name, char *out, size_t len)
@@ -65,37 +86,22 @@ static void header_value(const char *line, size_t n, const char *name, char *out
     }
 }
 
-static size_t on_header(char *p, size_t size, size_t nmemb, void *u)
+static void on_header(void *ctx, const char *p, size_t n)
 {
-    struct reply *r = u;
-    size_t n = size * nmemb;
+    struct reply *r = ctx;
     header_value(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
     header_value(p, n, "Link:", r->link, sizeof r->link);
-    return n;
-}
-
-static long remaining_ms(const struct timespec *at)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(at->tv_sec - now.tv_sec) * 1000 + (at->tv_nsec - now.tv_nsec) / 1000000;
 }
 
 static int client_init(struct client *cl, const char *base, const struct timespec *deadline)
 {
     *cl = (struct client){.base = base, .deadline = deadline};
-    cl->c = curl_easy_init();
-    cl->h = curl_slist_append(NULL, ACCEPT);
-    return cl->c && cl->h ? 0 : -1;
+    return httpc_init(&cl->h);
 }
 
 static void client_free(struct client *cl)
 {
-    if (cl->c)
-        curl_easy_cleanup(cl->c);
-    curl_slist_free_all(cl->h);
-    cl->c = NULL;
-    cl->h = NULL;
+    httpc_free(&cl->h);
 }
 
 /* One request to the registry. 0 when it answered (any status); -1 with a
@@ -103,45 +109,29 @@ static void client_free(struct client *cl)
 static int call(struct client *cl, const char *method, const char *path, struct reply *r,
                 struct err *e)
 {
+    static const char *const headers[] = {ACCEPT, NULL};
     char url[1024];
     memset(r, 0, sizeof *r);
-    r->body.max = BROWSE_MAX_RESPONSE;
-    long timeout = CALL_TIMEOUT_MS;
-    if (cl->deadline) {
-        long left = remaining_ms(cl->deadline);
-        if (left <= 0)
-            return err_set(e, 503, "deadline", NULL, "the registry answers too slowly");
-        if (left < timeout)
-            timeout = left;
-    }
     if ((size_t)snprintf(url, sizeof url, "%s%s", cl->base, path) >= sizeof url)
         return err_set(e, 502, "registry_error", NULL, "a registry path is too long");
-    CURL *c = cl->c;
-    int head = strcmp(method, "HEAD") == 0, get = strcmp(method, "GET") == 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, head || get ? NULL : method);
-    curl_easy_setopt(c, CURLOPT_NOBODY, head ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, cl->h);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (cc != CURLE_OK) {
-        buf_free(&r->body);
-        if (cc == CURLE_OPERATION_TIMEDOUT && cl->deadline && remaining_ms(cl->deadline) <= 0)
-            return err_set(e, 503, "deadline", NULL, "the registry answers too slowly");
-        return err_set(e, 503, "registry_unreachable", NULL,
-                       "the registry at %s does not answer (%s): is it running?", cl->base,
-                       curl_easy_strerror(cc));
-    }
-    return 0;
+    struct httpc_req req = {.method = method,
+                            .url = url,
+                            .headers = headers,
+                            .timeout_ms = CALL_TIMEOUT_MS,
+                            .deadline = cl->deadline,
+                            .max_response = BROWSE_MAX_RESPONSE,
+                            .on_header = on_header,
+                            .ctx = r};
+    struct httpc_resp resp;
+    enum httpc_result res = httpc_do(&cl->h, &req, &resp);
+    r->status = resp.status;
+    r->body = resp.body;
+    if (res == HTTPC_OK)
+        return 0;
+    if (res == HTTPC_TIMEOUT && cl->deadline && httpc_ms_left(cl->deadline) <= 0)
+        return err_set(e, 503, "deadline", NULL, "the registry answers too slowly");
+    return err_set(e, 503, "registry_unreachable", NULL,
+                   "the registry at %s does not answer (%s): is it running?", cl->base, resp.error);
 }
 
 /* GET path as JSON. NULL with e on no answer; NULL with *status set (and
@@ -482,7 +472,7 @@ static json_t *tag_entry(struct client *cl, const char *repo, const char *tag, i
     json_t *en = NULL;
     *gone = 0;
     snprintf(path, sizeof path, "/v2/%s/manifests/%s", repo, tag);
-    if (cache_size() > 0) {
+    if (head_first(cl->heads)) {
         if (call(cl, "HEAD", path, &r, e))
             return NULL;
         buf_free(&r.body);
@@ -490,8 +480,12 @@ static json_t *tag_entry(struct client *cl, const char *repo, const char *tag, i
             *gone = 1;
             return NULL;
         }
-        if (r.status == 200 && browse_digest_valid(r.digest))
-            en = entry_by_digest(cl, repo, r.digest, 0, gone, e);
+        if (r.status == 200 && browse_digest_valid(r.digest)) {
+            en = cache_get(r.digest);
+            __atomic_add_fetch(en ? &cl->heads->hits : &cl->heads->misses, 1, __ATOMIC_RELAXED);
+            if (!en)
+                en = entry_by_digest(cl, repo, r.digest, 0, gone, e);
+        }
         if (!en && !*gone && e->status == 503)
             return NULL;
         if (en) {
@@ -603,6 +597,7 @@ struct pool {
     size_t n, next;
     json_t **repos, **blobs;
     int more_tags, stop;
+    struct head_stats heads;
     struct err first; /* why a repository could not be read */
     pthread_mutex_t mu;
 };
@@ -612,6 +607,7 @@ static void *pool_worker(void *arg)
     struct pool *p = arg;
     struct client cl;
     int ok = client_init(&cl, p->base, p->deadline) == 0;
+    cl.heads = &p->heads;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next;
@@ -685,7 +681,7 @@ static json_t *catalog_recall(const char *base, int *more)
     json_t *names = NULL;
     pthread_mutex_lock(&catalog_mu);
     if (catalog_memo.text && strcmp(catalog_memo.base, base) == 0 &&
-        remaining_ms(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
+        httpc_ms_left(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
         names = json_loads(catalog_memo.text, 0, NULL);
         *more = catalog_memo.more;
     }
@@ -711,9 +707,9 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += BROWSE_DEADLINE_S;
     struct client cl;
-    struct pool p = {.base = base, .deadline = &deadline};
+    struct pool p = {.base = base, .deadline = &deadline, .heads = {.enabled = cache_size() > 0}};
     json_t *out = NULL, *repos = json_array(), *all_blobs = json_object(), *names = NULL;
-    pthread_t tids[BROWSE_CONCURRENCY];
+    pthread_t tids[BROWSE_MAX_CONCURRENCY];
     int started = 0, more_catalog = 0;
     pthread_mutex_init(&p.mu, NULL);
     if (client_init(&cl, base, &deadline)) {
@@ -744,7 +740,7 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, WORKER_STACK);
-    for (size_t i = 0; i < BROWSE_CONCURRENCY && i < p.n; i++) {
+    for (size_t i = 0; i < (size_t)concurrency && i < p.n; i++) {
         if (pthread_create(&tids[started], &at, pool_worker, &p))
             break;
         started++;

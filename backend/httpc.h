@@ -28,13 +28,13 @@
 #define HTTPC_MAX_RESPONSE (4 * 1024 * 1024)
 
 enum httpc_result {
-    HTTPC_OK = 0,       /* an answer came (any HTTP status) */
-    HTTPC_UNREACHABLE,  /* no connection (refused, unknown host, no socket) */
-    HTTPC_TIMEOUT,      /* the time limit or the deadline passed */
-    HTTPC_CANCELLED,    /* the cancel callback (or the sink) asked to stop */
-    HTTPC_TOO_LARGE,    /* the answer is larger than the cap */
-    HTTPC_TLS,          /* TLS failed (handshake, certificate) */
-    HTTPC_FAILED,       /* anything else (the connection broke, bad URL) */
+    HTTPC_OK = 0,      /* an answer came (any HTTP status) */
+    HTTPC_UNREACHABLE, /* no connection (refused, unknown host, no socket) */
+    HTTPC_TIMEOUT,     /* the time limit or the deadline passed */
+    HTTPC_CANCELLED,   /* the cancel callback (or the sink) asked to stop */
+    HTTPC_TOO_LARGE,   /* the answer is larger than the cap */
+    HTTPC_TLS,         /* TLS failed (handshake, certificate) */
+    HTTPC_FAILED,      /* anything else (the connection broke, bad URL) */
 };
 
 struct httpc_req {

@@ -175,8 +175,8 @@ static void test_sink(void **state)
     struct httpc_resp resp;
     struct counted c = {0};
     url_of(url, sizeof url, "/big");
-    struct httpc_req req = {.url = url, .timeout_ms = 5000, .max_response = 10, .sink = count_sink,
-                            .ctx = &c};
+    struct httpc_req req = {
+        .url = url, .timeout_ms = 5000, .max_response = 10, .sink = count_sink, .ctx = &c};
     /* a sink is not capped: it decides */
     assert_int_equal(httpc_do(NULL, &req, &resp), HTTPC_OK);
     assert_int_equal(c.bytes, 8192);
@@ -295,7 +295,8 @@ static void test_unix_socket(void **state)
     struct httpc_resp resp;
     snprintf(path, sizeof path, "/tmp/sr-httpc-test-%d.sock", (int)getpid());
     assert_int_equal(mini_start(&us, path, handler, NULL), 0);
-    struct httpc_req req = {.url = "http://docker/status/204", .unix_socket = path, .timeout_ms = 5000};
+    struct httpc_req req = {
+        .url = "http://docker/status/204", .unix_socket = path, .timeout_ms = 5000};
     assert_int_equal(httpc_do(NULL, &req, &resp), HTTPC_OK);
     assert_int_equal(resp.status, 204);
     buf_free(&resp.body);
@@ -307,10 +308,14 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_and_body),    cmocka_unit_test(test_methods_body_auth),
-        cmocka_unit_test(test_cap),                cmocka_unit_test(test_sink),
-        cmocka_unit_test(test_timeout_and_deadline), cmocka_unit_test(test_cancel_while_stalled),
-        cmocka_unit_test(test_unreachable),        cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_status_and_body),
+        cmocka_unit_test(test_methods_body_auth),
+        cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_sink),
+        cmocka_unit_test(test_timeout_and_deadline),
+        cmocka_unit_test(test_cancel_while_stalled),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_unix_socket),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -45,7 +45,8 @@ int mini_respond(int fd, int status, const char *headers, const void *body, size
 void mini_wait_close(struct mini_server *s, int fd, int ms)
 {
     char b[256];
-    for (int waited = 0; waited < ms && !__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST); waited += 50) {
+    for (int waited = 0; waited < ms && !__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST);
+         waited += 50) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 50) > 0 && recv(fd, b, sizeof b, 0) <= 0)
             return;
@@ -125,7 +126,8 @@ static void *conn_main(void *arg)
     char *buf = malloc(65536);
     size_t have = 0;
     struct mini_req *r = malloc(sizeof *r);
-    while (buf && r && !__atomic_load_n(&a.s->stop, __ATOMIC_SEQ_CST) && read_request(a.s, a.fd, buf, 65536, &have, r) == 0) {
+    while (buf && r && !__atomic_load_n(&a.s->stop, __ATOMIC_SEQ_CST) &&
+           read_request(a.s, a.fd, buf, 65536, &have, r) == 0) {
         __atomic_add_fetch(&a.s->requests, 1, __ATOMIC_SEQ_CST);
         if (a.s->handler(a.s, r, a.fd))
             break;

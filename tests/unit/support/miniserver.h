@@ -27,12 +27,12 @@ typedef int (*mini_handler)(struct mini_server *s, const struct mini_req *r, int
 
 struct mini_server {
     int listen_fd;
-    int port;           /* TCP: the port; 0 on a Unix socket */
-    char url[64];       /* "http://127.0.0.1:PORT" */
+    int port;     /* TCP: the port; 0 on a Unix socket */
+    char url[64]; /* "http://127.0.0.1:PORT" */
     char sock_path[108];
     mini_handler handler;
     void *ctx;
-    int stop; /* atomic */
+    int stop;        /* atomic */
     int connections; /* accepted so far (atomic) */
     int requests;    /* answered so far (atomic) */
     pthread_t acceptor;
