@@ -83,7 +83,7 @@ FUZZ_CC    := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DS
 FUZZ_TARGETS := grant dstream settings browse
 fuzz:
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_grant.c backend/grant.c \
+	$(FUZZ_CC) $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_grant.c backend/grant.c backend/errors.c \
 	  -o build/fuzz/fuzz_grant $(shell pkg-config --libs jansson libcrypto)
 	$(FUZZ_CC) tests/fuzz/fuzz_dstream.c backend/dstream.c -o build/fuzz/fuzz_dstream $(shell pkg-config --libs jansson)
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_settings.c $(LIB_SRCS) -o build/fuzz/fuzz_settings $(PKG_LIBS) -pthread

@@ -101,8 +101,8 @@ int api_route(const char *method, const char *path, enum api_route *route, const
 
 json_t *api_error_body(const struct err *e)
 {
-    json_t *inner = json_pack("{s:s, s:s}", "code", e->code ? e->code : "error", "message",
-                              e->message[0] ? e->message : "the request failed");
+    json_t *inner = json_pack("{s:s, s:s}", "code", e->code ? ecode_name(e->code) : "error",
+                              "message", e->message[0] ? e->message : "the request failed");
     if (e->field[0])
         json_object_set_new(inner, "field", json_string(e->field));
     return json_pack("{s:o}", "error", inner);
@@ -120,7 +120,7 @@ static void ok(struct api_response *res, int status, json_t *body)
 {
     if (!body) {
         struct err e;
-        err_set(&e, 500, "no_memory", NULL, "the backend ran out of memory building the answer");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "the backend ran out of memory building the answer");
         res->status = 500;
         res->body = api_error_body(&e);
         return;
@@ -136,20 +136,20 @@ static json_t *parse_body(const struct api_request *req, int allow_empty, struct
     if (!req->body || req->body_len == 0) {
         if (allow_empty)
             return json_object();
-        err_set(e, 400, "invalid_json", NULL, "the request needs a JSON object body");
+        err_set(e, 400, E_INVALID_JSON, NULL, "the request needs a JSON object body");
         return NULL;
     }
     json_error_t je;
     json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
         /* je.text quotes the input near the fault, which may be a secret */
-        err_set(e, 400, "invalid_json", NULL, "the body is not valid JSON (at character %d)",
+        err_set(e, 400, E_INVALID_JSON, NULL, "the body is not valid JSON (at character %d)",
                 je.position);
         return NULL;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        err_set(e, 400, "invalid_json", NULL, "the body must be a JSON object");
+        err_set(e, 400, E_INVALID_JSON, NULL, "the body must be a JSON object");
         return NULL;
     }
     return j;
@@ -164,7 +164,7 @@ static int parse_tail(const char *v, int *out, struct err *e)
     char *end;
     long t = strtol(v, &end, 10);
     if (!*v || *end || t < 1 || t > MANAGER_MAX_LOG_TAIL)
-        return err_set(e, 400, "out_of_range", "tail", "tail must be a number from 1 to %d",
+        return err_set(e, 400, E_OUT_OF_RANGE, "tail", "tail must be a number from 1 to %d",
                        MANAGER_MAX_LOG_TAIL);
     *out = (int)t;
     return 0;
@@ -193,18 +193,18 @@ static void grant_inspect(struct manager *m, const struct api_request *req,
     {
         if (strcmp(key, "unencryptedKeys") == 0) {
             if (!json_is_boolean(v)) {
-                err_set(&e, 400, "invalid_type", key, "unencryptedKeys must be true or false");
+                err_set(&e, 400, E_INVALID_TYPE, key, "unencryptedKeys must be true or false");
                 goto out;
             }
             continue;
         }
         if (strcmp(key, "accessGrant") != 0 && strcmp(key, "bucket") != 0 &&
             strcmp(key, "mode") != 0) {
-            err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+            err_set(&e, 400, E_UNKNOWN_FIELD, key, "unknown field %.60s", key);
             goto out;
         }
         if (!json_is_string(v)) {
-            err_set(&e, 400, "invalid_type", key, "%s must be a string", key);
+            err_set(&e, 400, E_INVALID_TYPE, key, "%s must be a string", key);
             goto out;
         }
     }
@@ -231,12 +231,12 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
     res->raw = NULL;
     int rc = api_route(req->method, req->path, &route, &res->allow);
     if (rc == 404) {
-        err_set(&e, 404, "not_found", NULL, "no such API path");
+        err_set(&e, 404, E_NOT_FOUND, NULL, "no such API path");
         fail(res, &e);
         return;
     }
     if (rc == 405) {
-        err_set(&e, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s", req->method,
+        err_set(&e, 405, E_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s", req->method,
                 res->allow ? res->allow : "another method");
         fail(res, &e);
         return;
@@ -250,7 +250,7 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         res->status = 200;
         if ((res->raw = manager_status_text(m)))
             return;
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         break;
     case ROUTE_CONFIG:
         if (strcmp(req->method, "PUT") != 0) {
@@ -283,7 +283,7 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         const char *purge = req->arg ? req->arg(req->arg_ctx, "purge") : NULL;
         if (purge && strcmp(purge, "true") != 0 && strcmp(purge, "false") != 0 &&
             strcmp(purge, "1") != 0 && strcmp(purge, "0") != 0) {
-            err_set(&e, 400, "invalid_value", "purge", "purge must be true or false");
+            err_set(&e, 400, E_INVALID_VALUE, "purge", "purge must be true or false");
             break;
         }
         submit(m, JOB_REMOVE, purge && (strcmp(purge, "true") == 0 || strcmp(purge, "1") == 0),
@@ -319,12 +319,12 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         json_object_foreach(body, key, v)
         {
             if (strcmp(key, "createBucket") != 0) {
-                err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+                err_set(&e, 400, E_UNKNOWN_FIELD, key, "unknown field %.60s", key);
                 bad = 1;
                 break;
             }
             if (!json_is_boolean(v)) {
-                err_set(&e, 400, "invalid_type", key, "createBucket must be true or false");
+                err_set(&e, 400, E_INVALID_TYPE, key, "createBucket must be true or false");
                 bad = 1;
                 break;
             }
@@ -350,11 +350,11 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         char name[256] = "", digest[128] = "";
         split_image_path(req->path, name, sizeof name, digest, sizeof digest);
         if (!browse_name_valid(name)) {
-            err_set(&e, 400, "invalid_value", "name", "not a repository name");
+            err_set(&e, 400, E_INVALID_VALUE, "name", "not a repository name");
             break;
         }
         if (!browse_digest_valid(digest)) {
-            err_set(&e, 400, "invalid_value", "digest",
+            err_set(&e, 400, E_INVALID_VALUE, "digest",
                     "the digest must be sha256:<64 hex digits>");
             break;
         }

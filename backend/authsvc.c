@@ -46,7 +46,7 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
     req = json_pack("{s:s, s:b}", "access_grant", grant, "public", 0);
     body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     if (!h || !body) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -64,7 +64,7 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK) {
-        err_set(e, 502, "auth_service_unreachable", "accessGrant",
+        err_set(e, 502, E_AUTH_SERVICE_UNREACHABLE, "accessGrant",
                 "Storj's Auth Service at %s could not be reached (%s): check the network or the "
                 "authService setting, or paste S3 credentials instead",
                 url, curl_easy_strerror(cc));
@@ -92,7 +92,7 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
                            : status == 413 ? "found the request too large"
                            : status >= 500 ? "failed on its side; try again later"
                                            : "refused the request";
-        err_set(e, status == 400 || status == 413 ? 400 : 502, "auth_service_refused",
+        err_set(e, status == 400 || status == 413 ? 400 : 502, E_AUTH_SERVICE_REFUSED,
                 "accessGrant", "Storj's Auth Service %s (HTTP %ld%s%s)", what, status,
                 text[0] ? ": " : "", text);
         goto out;
@@ -102,7 +102,7 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
     const char *sk = json_string_value(json_object_get(j, "secret_key"));
     const char *ep = json_string_value(json_object_get(j, "endpoint"));
     if (!ak || !sk || !*ak || !*sk) {
-        err_set(e, 502, "auth_service_bad_answer", "accessGrant",
+        err_set(e, 502, E_AUTH_SERVICE_BAD_ANSWER, "accessGrant",
                 "Storj's Auth Service answered without S3 credentials");
         goto out;
     }
@@ -111,7 +111,7 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
     out->endpoint = ep && *ep ? strdup(ep) : NULL;
     if (!out->access_key || !out->secret_key) {
         authsvc_creds_free(out);
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     rc = 0;

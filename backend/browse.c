@@ -105,7 +105,7 @@ static void client_free(struct client *cl)
 }
 
 /* One request to the registry. 0 when it answered (any status); -1 with a
- * 503 when it did not or the deadline passed (code "deadline"). */
+ * 503 when it did not or the deadline passed (E_DEADLINE). */
 static int call(struct client *cl, const char *method, const char *path, struct reply *r,
                 struct err *e)
 {
@@ -113,7 +113,7 @@ static int call(struct client *cl, const char *method, const char *path, struct 
     char url[1024];
     memset(r, 0, sizeof *r);
     if ((size_t)snprintf(url, sizeof url, "%s%s", cl->base, path) >= sizeof url)
-        return err_set(e, 502, "registry_error", NULL, "a registry path is too long");
+        return err_set(e, 502, E_REGISTRY_ERROR, NULL, "a registry path is too long");
     struct httpc_req req = {.method = method,
                             .url = url,
                             .headers = headers,
@@ -129,8 +129,8 @@ static int call(struct client *cl, const char *method, const char *path, struct 
     if (res == HTTPC_OK)
         return 0;
     if (res == HTTPC_TIMEOUT && cl->deadline && httpc_ms_left(cl->deadline) <= 0)
-        return err_set(e, 503, "deadline", NULL, "the registry answers too slowly");
-    return err_set(e, 503, "registry_unreachable", NULL,
+        return err_set(e, 503, E_DEADLINE, NULL, "the registry answers too slowly");
+    return err_set(e, 503, E_REGISTRY_UNREACHABLE, NULL,
                    "the registry at %s does not answer (%s): is it running?", cl->base, resp.error);
 }
 
@@ -142,7 +142,7 @@ static json_t *call_json(struct client *cl, const char *path, struct reply *r, s
         return NULL;
     json_t *j = r->status == 200 ? json_loadb(r->body.data, r->body.len, 0, NULL) : NULL;
     if (!j)
-        err_set(e, 502, "registry_error", NULL, "the registry answered %s with HTTP %ld", path,
+        err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry answered %s with HTTP %ld", path,
                 r->status);
     buf_free(&r->body);
     return j;
@@ -176,7 +176,7 @@ int browse_page_args(const char *offset, const char *limit, long *off, long *lim
         long v = strtol(vals[i], &end, 10);
         if (!*vals[i] || *end || errno || v < i || v > max[i] || vals[i][0] == '+' ||
             vals[i][0] == ' ')
-            return err_set(e, 400, "invalid_value", names[i],
+            return err_set(e, 400, E_INVALID_VALUE, names[i],
                            "%s must be a whole number from %d to %ld", names[i], i, max[i]);
         out[i] = v;
     }
@@ -713,7 +713,7 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
     int started = 0, more_catalog = 0;
     pthread_mutex_init(&p.mu, NULL);
     if (client_init(&cl, base, &deadline)) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     names = off > 0 ? catalog_recall(base, &more_catalog) : NULL;
@@ -734,7 +734,7 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
     p.repos = calloc(p.n + 1, sizeof *p.repos);
     p.blobs = calloc(p.n + 1, sizeof *p.blobs);
     if (!p.repos || !p.blobs) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     pthread_attr_t at;
@@ -758,7 +758,7 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
         if (p.first.status)
             *e = p.first;
         else
-            err_set(e, 500, "no_memory", NULL, "out of memory");
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < done; i++) {
@@ -801,12 +801,12 @@ int browse_delete(const char *base, const char *name, const char *digest, struct
     struct reply r;
     struct client cl;
     if (!browse_name_valid(name))
-        return err_set(e, 400, "invalid_value", "name", "not a repository name");
+        return err_set(e, 400, E_INVALID_VALUE, "name", "not a repository name");
     if (!browse_digest_valid(digest))
-        return err_set(e, 400, "invalid_value", "digest", "the digest must be sha256:<64 hex>");
+        return err_set(e, 400, E_INVALID_VALUE, "digest", "the digest must be sha256:<64 hex>");
     if (client_init(&cl, base, NULL)) {
         client_free(&cl);
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     }
     snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, digest);
     int rc = call(&cl, "DELETE", path, &r, e);
@@ -817,10 +817,10 @@ int browse_delete(const char *base, const char *name, const char *digest, struct
     if (r.status == 202)
         return 0;
     if (r.status == 404)
-        return err_set(e, 404, "not_found", NULL, "%s has no image %s", name, digest);
+        return err_set(e, 404, E_NOT_FOUND, NULL, "%s has no image %s", name, digest);
     if (r.status == 405)
-        return err_set(e, 409, "delete_disabled", NULL,
+        return err_set(e, 409, E_DELETE_DISABLED, NULL,
                        "the registry refuses deletes (storage.delete is off)");
-    return err_set(e, 502, "registry_error", NULL, "the registry answered the delete with HTTP %ld",
+    return err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry answered the delete with HTTP %ld",
                    r.status);
 }

@@ -68,7 +68,7 @@ static int request(struct docker *d, const char *method, const char *path, int v
     int rc = -1;
     CURL *h = curl_easy_init();
     if (!h)
-        return err_set(e, 500, "no_memory", NULL, "cannot create an HTTP handle");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "cannot create an HTTP handle");
     pthread_mutex_lock(&d->mu);
     snprintf(api, sizeof api, "%s", d->api);
     pthread_mutex_unlock(&d->mu);
@@ -110,12 +110,12 @@ static int request(struct docker *d, const char *method, const char *path, int v
     CURLcode cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     if (cc == CURLE_ABORTED_BY_CALLBACK) {
-        err_set(e, 499, "cancelled", NULL, "%s %s was cancelled", method, path);
+        err_set(e, 499, E_CANCELLED, NULL, "%s %s was cancelled", method, path);
     } else if (cc == CURLE_WRITE_ERROR && *status) {
-        err_set(e, 502, "docker_response_too_large", NULL,
+        err_set(e, 502, E_DOCKER_RESPONSE_TOO_LARGE, NULL,
                 "the Docker engine's answer to %s %s was larger than expected", method, path);
     } else if (cc != CURLE_OK) {
-        err_set(e, 503, "docker_unreachable", NULL,
+        err_set(e, 503, E_DOCKER_UNREACHABLE, NULL,
                 "the Docker engine at %s does not answer (%s): check that Docker is running",
                 d->socket, curl_easy_strerror(cc));
     } else {
@@ -140,7 +140,7 @@ int docker_call(struct docker *d, const char *method, const char *path, const ch
 }
 
 /* The engine's error body is {"message":"..."}; copy it into e. */
-static int engine_error(struct err *e, int status, const char *code, const char *what,
+static int engine_error(struct err *e, int status, enum ecode code, const char *what,
                         const struct buf *b)
 {
     const char *msg = NULL;
@@ -156,7 +156,7 @@ static int engine_error(struct err *e, int status, const char *code, const char 
  * something in between). */
 static int bad_answer(struct err *e, const char *method, const char *path)
 {
-    return err_set(e, 502, "docker_bad_answer", NULL,
+    return err_set(e, 502, E_DOCKER_BAD_ANSWER, NULL,
                    "the Docker engine's answer to %s %.80s was not valid JSON: restart Docker if "
                    "this persists",
                    method, path);
@@ -176,12 +176,12 @@ int docker_negotiate(struct docker *d, struct err *e)
     const char *ver = json_string_value(json_object_get(v, "Version"));
     int major = 0, minor = 0;
     if (!api || sscanf(api, "%d.%d", &major, &minor) != 2) {
-        err_set(e, 502, "docker_bad_version", NULL,
+        err_set(e, 502, E_DOCKER_BAD_VERSION, NULL,
                 "the Docker engine answered /version without an API version (HTTP %ld)", status);
         goto out;
     }
     if (major != DOCKER_MAX_API_MAJOR || minor < DOCKER_MIN_API_MINOR) {
-        err_set(e, 502, "docker_too_old", NULL,
+        err_set(e, 502, E_DOCKER_TOO_OLD, NULL,
                 "the Docker engine speaks API %s; Storj Registry needs 1.%d or newer: update "
                 "Docker",
                 api, DOCKER_MIN_API_MINOR);
@@ -194,7 +194,7 @@ int docker_negotiate(struct docker *d, struct err *e)
     if (min && sscanf(min, "%d.%d", &min_major, &min_minor) == 2 &&
         (min_major > DOCKER_MAX_API_MAJOR ||
          (min_major == DOCKER_MAX_API_MAJOR && min_minor > DOCKER_MAX_API_MINOR))) {
-        err_set(e, 502, "docker_too_new", NULL,
+        err_set(e, 502, E_DOCKER_TOO_NEW, NULL,
                 "the Docker engine accepts API %s and newer only; this Storj Registry speaks up to "
                 "1.%d: update Storj Registry",
                 min, DOCKER_MAX_API_MINOR);
@@ -255,7 +255,7 @@ int docker_image_present(struct docker *d, const char *image, struct err *e)
         else if (status == 404)
             rc = 0;
         else
-            rc = engine_error(e, 502, "docker_error", "cannot look up the image", &b);
+            rc = engine_error(e, 502, E_DOCKER_ERROR, "cannot look up the image", &b);
     }
     buf_free(&b);
     return rc;
@@ -302,7 +302,7 @@ int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ct
     struct pull_ctx pc = {.p = p, .fn = fn, .ctx = ctx, .head = {.max = 8192}};
     struct sink s = {.fn = pull_write, .poll = pull_poll, .ctx = &pc};
     if (!q || !p) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
     pullprog_init(p);
@@ -312,15 +312,15 @@ int docker_pull(struct docker *d, const char *image, docker_pull_fn fn, void *ct
         strncat(path, "&tag=latest", sizeof path - strlen(path) - 1);
     if (request(d, "POST", path, 1, NULL, NULL, 0, &status, &s, 0, e)) {
         if (pc.cancelled)
-            err_set(e, 499, "cancelled", NULL, "the pull of %s was cancelled", image);
+            err_set(e, 499, E_CANCELLED, NULL, "the pull of %s was cancelled", image);
         goto out;
     }
     if (status != 200) {
-        engine_error(e, 502, "pull_failed", "pulling the image failed", &pc.head);
+        engine_error(e, 502, E_PULL_FAILED, "pulling the image failed", &pc.head);
         goto out;
     }
     if (p->error[0]) {
-        err_set(e, 502, "pull_failed", NULL, "pulling %s failed: %s", image, p->error);
+        err_set(e, 502, E_PULL_FAILED, NULL, "pulling %s failed: %s", image, p->error);
         goto out;
     }
     rc = 0;
@@ -340,20 +340,20 @@ int docker_create(struct docker *d, const char *name, json_t *spec, char id[72],
     json_t *j = NULL;
     char *body = json_dumps(spec, JSON_COMPACT);
     if (!body)
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     snprintf(path, sizeof path, "/containers/create?name=%s", name);
     if (docker_call(d, "POST", path, "application/json", body, strlen(body), &status, &b, 30, e))
         goto out;
     if (status == 409) {
-        engine_error(e, 409, "conflict", "a container with that name exists", &b);
+        engine_error(e, 409, E_CONFLICT, "a container with that name exists", &b);
         goto out;
     }
     if (status == 404) {
-        engine_error(e, 502, "no_such_image", "the image is missing", &b);
+        engine_error(e, 502, E_NO_SUCH_IMAGE, "the image is missing", &b);
         goto out;
     }
     if (status != 201) {
-        engine_error(e, 502, "create_failed", "creating the container failed", &b);
+        engine_error(e, 502, E_CREATE_FAILED, "creating the container failed", &b);
         goto out;
     }
     j = json_loadb(b.data, b.len, 0, NULL);
@@ -363,7 +363,7 @@ int docker_create(struct docker *d, const char *name, json_t *spec, char id[72],
         goto out;
     }
     if (!cid || strlen(cid) >= 72) {
-        err_set(e, 502, "create_failed", NULL, "the engine created a container without an id");
+        err_set(e, 502, E_CREATE_FAILED, NULL, "the engine created a container without an id");
         goto out;
     }
     snprintf(id, 72, "%s", cid);
@@ -376,14 +376,21 @@ out:
 }
 
 static int simple(struct docker *d, const char *method, const char *path, long ok1, long ok2,
-                  const char *code, const char *what, long timeout, struct err *e)
+                  enum ecode code, const char *what, long timeout, struct err *e)
 {
     long status = 0;
     struct buf b = {0};
     int rc = docker_call(d, method, path, NULL, NULL, 0, &status, &b, timeout, e);
-    if (rc == 0 && status != ok1 && status != ok2)
-        rc = engine_error(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : code, what,
+    if (rc == 0 && status != ok1 && status != ok2) {
+        rc = engine_error(e, status == 404 ? 404 : 502, status == 404 ? E_NOT_FOUND : code, what,
                           &b);
+        /* Docker has no code for a port another program holds, only these
+         * words (docker-proxy and libnetwork): the one place its text is
+         * read, to give the error its own code */
+        if (code == E_START_FAILED && (strstr(e->message, "port is already allocated") ||
+                                       strstr(e->message, "address already in use")))
+            e->code = E_PORT_IN_USE;
+    }
     buf_free(&b);
     return rc;
 }
@@ -396,7 +403,7 @@ int docker_put_archive(struct docker *d, const char *id, const void *tar, size_t
     snprintf(path, sizeof path, "/containers/%s/archive?path=%%2F", id);
     int rc = docker_call(d, "PUT", path, "application/x-tar", tar, len, &status, &b, 30, e);
     if (rc == 0 && status != 200)
-        rc = engine_error(e, 502, "config_failed", "writing the configuration into the container",
+        rc = engine_error(e, 502, E_CONFIG_FAILED, "writing the configuration into the container",
                           &b);
     buf_free(&b);
     return rc;
@@ -406,7 +413,7 @@ int docker_start(struct docker *d, const char *id, struct err *e)
 {
     char path[256];
     snprintf(path, sizeof path, "/containers/%s/start", id);
-    return simple(d, "POST", path, 204, 304, "start_failed", "starting the container failed", 60,
+    return simple(d, "POST", path, 204, 304, E_START_FAILED, "starting the container failed", 60,
                   e);
 }
 
@@ -414,7 +421,7 @@ int docker_stop(struct docker *d, const char *id, int timeout_s, struct err *e)
 {
     char path[256];
     snprintf(path, sizeof path, "/containers/%s/stop?t=%d", id, timeout_s);
-    return simple(d, "POST", path, 204, 304, "stop_failed", "stopping the container failed",
+    return simple(d, "POST", path, 204, 304, E_STOP_FAILED, "stopping the container failed",
                   timeout_s + 30, e);
 }
 
@@ -423,7 +430,7 @@ int docker_remove(struct docker *d, const char *id, struct err *e)
     char path[256];
     snprintf(path, sizeof path, "/containers/%s?force=true", id);
     /* a container that is gone already is removed */
-    return simple(d, "DELETE", path, 204, 404, "remove_failed", "removing the container failed", 60,
+    return simple(d, "DELETE", path, 204, 404, E_REMOVE_FAILED, "removing the container failed", 60,
                   e);
 }
 
@@ -436,7 +443,7 @@ json_t *docker_inspect(struct docker *d, const char *id, struct err *e)
     snprintf(path, sizeof path, "/containers/%s/json", id);
     if (docker_call(d, "GET", path, NULL, NULL, 0, &status, &b, 10, e) == 0) {
         if (status != 200)
-            engine_error(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "docker_error",
+            engine_error(e, status == 404 ? 404 : 502, status == 404 ? E_NOT_FOUND : E_DOCKER_ERROR,
                          "inspecting the container failed", &b);
         else if (!(j = json_loadb(b.data, b.len, 0, NULL)) || !json_is_object(j)) {
             /* (json_is_object evaluates its argument twice) */
@@ -458,7 +465,7 @@ json_t *docker_list(struct docker *d, const char *label, struct err *e)
     snprintf(filters, sizeof filters, "{\"label\":[\"%s\"]}", label);
     char *q = escape(filters);
     if (!q) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
     snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", q);
@@ -472,7 +479,7 @@ json_t *docker_list(struct docker *d, const char *label, struct err *e)
             if (status == 200)
                 bad_answer(e, "GET", "/containers/json");
             else
-                engine_error(e, 502, "docker_error", "listing containers failed", &b);
+                engine_error(e, 502, E_DOCKER_ERROR, "listing containers failed", &b);
         }
     }
     buf_free(&b);
@@ -508,7 +515,7 @@ int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_
     long status = 0;
     struct demux *dm = malloc(sizeof *dm);
     if (!dm)
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     demux_init(dm, tty, fn, ctx);
     struct logs_ctx lc = {.dm = dm};
     struct sink s = {.fn = logs_write, .ctx = &lc};
@@ -519,7 +526,7 @@ int docker_logs(struct docker *d, const char *id, int tail, int tty, demux_line_
     if (truncated)
         *truncated = lc.truncated;
     if (rc == 0 && status != 200)
-        rc = err_set(e, status == 404 ? 404 : 502, status == 404 ? "not_found" : "logs_failed",
+        rc = err_set(e, status == 404 ? 404 : 502, status == 404 ? E_NOT_FOUND : E_LOGS_FAILED,
                      NULL, "reading the logs failed (HTTP %ld)", status);
     demux_finish(dm);
     free(dm);
@@ -534,14 +541,14 @@ int docker_wait(struct docker *d, const char *id, long timeout_s, int *exit_code
     snprintf(path, sizeof path, "/containers/%s/wait", id);
     int rc = docker_call(d, "POST", path, NULL, NULL, 0, &status, &b, timeout_s, e);
     if (rc == 0 && status != 200)
-        rc = engine_error(e, 502, "wait_failed", "waiting for the container failed", &b);
+        rc = engine_error(e, 502, E_WAIT_FAILED, "waiting for the container failed", &b);
     if (rc == 0) {
         json_t *j = json_loadb(b.data, b.len, 0, NULL);
         json_t *code = json_object_get(j, "StatusCode");
         if (json_is_integer(code))
             *exit_code = (int)json_integer_value(code);
         else /* an answer without a status is no exit, let alone a clean one */
-            rc = err_set(e, 502, "docker_bad_answer", NULL,
+            rc = err_set(e, 502, E_DOCKER_BAD_ANSWER, NULL,
                          "the Docker engine's answer to a wait had no exit status");
         json_decref(j);
     }
@@ -557,7 +564,7 @@ int docker_volume_remove(struct docker *d, const char *name, struct err *e)
     snprintf(path, sizeof path, "/volumes/%s", name);
     int rc = docker_call(d, "DELETE", path, NULL, NULL, 0, &status, &b, 60, e);
     if (rc == 0 && status != 204 && status != 404)
-        rc = engine_error(e, status == 409 ? 409 : 502, "volume_in_use",
+        rc = engine_error(e, status == 409 ? 409 : 502, E_VOLUME_IN_USE,
                           "removing the data volume failed", &b);
     buf_free(&b);
     return rc;

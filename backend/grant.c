@@ -170,10 +170,10 @@ struct pb_field {
 #define PRINTF_LIKE(f, a)
 #endif
 
-static void set_error(struct grant_error *err, const char *code, const char *fmt, ...)
+static void set_error(struct grant_error *err, enum ecode code, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 
-static void set_error(struct grant_error *err, const char *code, const char *fmt, ...)
+static void set_error(struct grant_error *err, enum ecode code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -235,26 +235,26 @@ static int check_s3_shapes(const unsigned char *s, size_t n, struct grant_error 
 {
     if ((n == 28 || n == 53) && s[0] == 'j' && all_in(s, n, BASE32_LOWER)) {
         if (n == 28)
-            set_error(err, "s3_access_key_not_grant",
+            set_error(err, E_S3_ACCESS_KEY_NOT_GRANT,
                       "This is a Storj S3 access key, not an access "
                       "grant; paste the access grant (a long text "
                       "starting with 1) instead.");
         else
-            set_error(err, "s3_secret_key_not_grant",
+            set_error(err, E_S3_SECRET_KEY_NOT_GRANT,
                       "This is a Storj S3 secret key, not an access "
                       "grant; paste the access grant (a long text "
                       "starting with 1) instead.");
         return -1;
     }
     if (n == 20 && all_in(s, n, UPPER_ALNUM)) {
-        set_error(err, "s3_access_key_not_grant",
+        set_error(err, E_S3_ACCESS_KEY_NOT_GRANT,
                   "This looks like an S3 access key ID, not an access "
                   "grant; paste the access grant (a long text starting "
                   "with 1) instead.");
         return -1;
     }
     if (n == 40 && all_in(s, n, BASE64_CHARS) && (memchr(s, '+', n) || memchr(s, '/', n))) {
-        set_error(err, "s3_secret_key_not_grant",
+        set_error(err, E_S3_SECRET_KEY_NOT_GRANT,
                   "This looks like an S3 secret key, not an access "
                   "grant; paste the access grant (a long text starting "
                   "with 1) instead.");
@@ -290,18 +290,18 @@ static int check_text(const char *text, const unsigned char **start, size_t *len
         end = ++i;
     }
     if (end == begin) {
-        set_error(err, "empty", "No access grant was entered.");
+        set_error(err, E_EMPTY, "No access grant was entered.");
         return -1;
     }
     if (end - begin > GRANT_MAX_TEXT) {
-        set_error(err, "too_long",
+        set_error(err, E_TOO_LONG,
                   "The text is longer than any access grant (%zu "
                   "characters at most); paste only the grant.",
                   (size_t)GRANT_MAX_TEXT);
         return -1;
     }
     if (inner) {
-        set_error(err, "whitespace",
+        set_error(err, E_WHITESPACE,
                   "The access grant contains a space, line break or "
                   "invisible character at position %zu; copy it "
                   "again as one unbroken line.",
@@ -312,7 +312,7 @@ static int check_text(const char *text, const unsigned char **start, size_t *len
         return -1;
     for (i = begin; i < end; i++) {
         if (s[i] >= 128 || b58_digit[s[i]] < 0) {
-            set_error(err, "not_base58",
+            set_error(err, E_NOT_BASE58,
                       "Character %zu is not allowed in an access "
                       "grant (they use letters and digits except "
                       "0, O, I and l); copy the grant again.",
@@ -529,7 +529,7 @@ static char *str_copy(const char *s, size_t n)
 
 static void bad_structure(struct grant_error *err, const char *part)
 {
-    set_error(err, "bad_scope",
+    set_error(err, E_BAD_SCOPE,
               "The access grant's %s is malformed, so the grant was "
               "damaged or made by other software; copy it again from "
               "the Storj console or uplink.",
@@ -577,7 +577,7 @@ static int walk_entry(struct bytes b, struct scope *sc, struct grant_info *gi,
     if (rc < 0)
         goto bad;
     if (gi->nshared >= GRANT_MAX_ENTRIES) {
-        set_error(err, "bad_scope",
+        set_error(err, E_BAD_SCOPE,
                   "The access grant has more than %d encryption "
                   "entries; share fewer paths in one grant.",
                   GRANT_MAX_ENTRIES);
@@ -603,7 +603,7 @@ bad:
     bad_structure(err, "encryption access");
     return -1;
 nomem:
-    set_error(err, "no_memory", "Out of memory while decoding the grant.");
+    set_error(err, E_NO_MEMORY, "Out of memory while decoding the grant.");
     return -1;
 }
 
@@ -757,7 +757,7 @@ static int parse_satellite(struct bytes b, struct grant_info *gi, struct grant_e
     size_t n = b.n, id_len = 0, hp_len;
 
     if (n == 0) {
-        set_error(err, "no_satellite",
+        set_error(err, E_NO_SATELLITE,
                   "The access grant has no satellite address; create "
                   "a new grant in the Storj console.");
         return -1;
@@ -795,7 +795,7 @@ static int parse_satellite(struct bytes b, struct grant_info *gi, struct grant_e
             known = &known_satellites[i];
     if (!id) {
         if (!known) {
-            set_error(err, "bad_satellite",
+            set_error(err, E_BAD_SATELLITE,
                       "The access grant's satellite address has no "
                       "node ID and is not a known satellite; create "
                       "a new grant in the Storj console.");
@@ -810,7 +810,7 @@ static int parse_satellite(struct bytes b, struct grant_info *gi, struct grant_e
     gi->host = str_copy(hp, hp_len);
     gi->address = malloc(id_len + 1 + hp_len + 1);
     if (!gi->host || !gi->address) {
-        set_error(err, "no_memory", "Out of memory while decoding the grant.");
+        set_error(err, E_NO_MEMORY, "Out of memory while decoding the grant.");
         return -1;
     }
     memcpy(gi->address, id, id_len);
@@ -819,7 +819,7 @@ static int parse_satellite(struct bytes b, struct grant_info *gi, struct grant_e
     gi->address[id_len + 1 + hp_len] = '\0';
     return 0;
 bad:
-    set_error(err, "bad_satellite",
+    set_error(err, E_BAD_SATELLITE,
               "The access grant's satellite address is malformed; create "
               "a new grant in the Storj console.");
     return -1;
@@ -1040,7 +1040,7 @@ static int mac_section(struct reader *r, struct packet *pk, size_t *np)
 
 static void bad_macaroon(struct grant_error *err, const char *what)
 {
-    set_error(err, "bad_macaroon",
+    set_error(err, E_BAD_MACAROON,
               "The access grant's API key %s; copy the grant again or "
               "create a new one.",
               what);
@@ -1072,7 +1072,7 @@ static int parse_macaroon(struct bytes b, struct grant_info *gi, struct grant_er
         goto malformed;
     slots = malloc(GRANT_MAX_PATHS * sizeof(*slots));
     if (!slots) {
-        set_error(err, "no_memory", "Out of memory while decoding the grant.");
+        set_error(err, E_NO_MEMORY, "Out of memory while decoding the grant.");
         goto out;
     }
     for (;;) {
@@ -1092,7 +1092,7 @@ static int parse_macaroon(struct bytes b, struct grant_info *gi, struct grant_er
         memset(&cv, 0, sizeof(cv));
         cv.buckets = slots;
         if (walk_caveat(pk[i].data, &cv) < 0) {
-            set_error(err, "bad_caveat",
+            set_error(err, E_BAD_CAVEAT,
                       "Restriction %zu of the access grant is "
                       "malformed; copy the grant again or create a "
                       "new one.",
@@ -1101,7 +1101,7 @@ static int parse_macaroon(struct bytes b, struct grant_info *gi, struct grant_er
         }
         gi->caveats++;
         if (merge_caveat(gi, &cv) < 0) {
-            set_error(err, "no_memory", "Out of memory while decoding the grant.");
+            set_error(err, E_NO_MEMORY, "Out of memory while decoding the grant.");
             goto out;
         }
     }
@@ -1135,7 +1135,7 @@ static int parse_payload(struct bytes payload, struct grant_info *gi, struct gra
     if (parse_macaroon(sc.api_key, gi, err) < 0)
         return -1;
     if ((sc.default_key_len != 0 && sc.default_key_len != KEY_SIZE) || sc.bad_entry_key) {
-        set_error(err, "bad_key_length",
+        set_error(err, E_BAD_KEY_LENGTH,
                   "An encryption key in the access grant is not %d "
                   "bytes long; copy the grant again or create a new "
                   "one.",
@@ -1159,10 +1159,10 @@ struct grant_info *grant_decode(const char *text, struct grant_error *err)
 
     if (!err)
         err = &scratch;
-    err->code = NULL;
+    err->code = E_NONE;
     err->message[0] = '\0';
     if (!text) {
-        set_error(err, "empty", "No access grant was entered.");
+        set_error(err, E_EMPTY, "No access grant was entered.");
         goto out;
     }
     if (check_text(text, &start, &len, err) < 0)
@@ -1172,7 +1172,7 @@ struct grant_info *grant_decode(const char *text, struct grant_error *err)
         goto nomem;
     raw_len = b58_decode(start, len, raw);
     if (raw_len < 1 + CHECKSUM_SIZE + 1) {
-        set_error(err, "truncated",
+        set_error(err, E_TRUNCATED,
                   "The text is too short to be an access grant; copy "
                   "the whole grant (a few hundred characters).");
         goto out;
@@ -1181,14 +1181,14 @@ struct grant_info *grant_decode(const char *text, struct grant_error *err)
     if (ok < 0)
         goto nomem;
     if (!ok) {
-        set_error(err, "bad_checksum",
+        set_error(err, E_BAD_CHECKSUM,
                   "The access grant's checksum does not match, so it "
                   "was cut short or changed while copying; copy the "
                   "whole grant again.");
         goto out;
     }
     if (raw[0] != 0) {
-        set_error(err, "bad_version",
+        set_error(err, E_BAD_VERSION,
                   "This is base58check data of version %u, not an "
                   "access grant (version 0); paste the access grant.",
                   (unsigned)raw[0]);
@@ -1198,7 +1198,7 @@ struct grant_info *grant_decode(const char *text, struct grant_error *err)
     payload.n = raw_len - 1 - CHECKSUM_SIZE;
     /* A Scope starts with a field tag; 0x02 is the macaroon version. */
     if (payload.p[0] == MAC_VERSION) {
-        set_error(err, "api_key_not_grant",
+        set_error(err, E_API_KEY_NOT_GRANT,
                   "This is a Storj API key, not an access grant; "
                   "create an access grant (it includes the API key "
                   "and the encryption passphrase) and paste that.");
@@ -1213,7 +1213,7 @@ struct grant_info *grant_decode(const char *text, struct grant_error *err)
     gi = NULL;
     goto out;
 nomem:
-    set_error(err, "no_memory", "Out of memory while decoding the grant.");
+    set_error(err, E_NO_MEMORY, "Out of memory while decoding the grant.");
 out:
     if (raw) {
         OPENSSL_cleanse(raw, len);
@@ -1843,7 +1843,7 @@ char *grant_derive_unencrypted(const char *text, struct grant_error *err)
         goto nomem;
     goto out;
 nomem:
-    set_error(err, "no_memory", "Out of memory while rewriting the grant.");
+    set_error(err, E_NO_MEMORY, "Out of memory while rewriting the grant.");
 out:
     if (raw) {
         OPENSSL_cleanse(raw, len);

@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include "errors.h"
+
 /* Longest text grant_decode accepts, after trimming. Real grants are a few
  * hundred characters; a grant restricted to many prefixes is a few thousand. */
 #define GRANT_MAX_TEXT 16384
@@ -38,7 +40,7 @@
  * "bad_key_length", "no_memory".
  */
 struct grant_error {
-    const char *code;
+    enum ecode code;
     char message[GRANT_ERROR_MESSAGE_SIZE];
 };
 

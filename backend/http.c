@@ -148,7 +148,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
     return send_text(c, status, text, allow);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, enum ecode code,
                                   const char *message)
 {
     struct err e = {0};
@@ -181,12 +181,12 @@ static enum MHD_Result send_static(struct http_server *s, struct MHD_Connection 
     char path[4096];
     const char *rel = strcmp(url, "/") == 0 ? "/index.html" : url;
     if (strstr(rel, "..") || strlen(rel) > 200)
-        return send_error(c, 404, "not_found", "no such file");
+        return send_error(c, 404, E_NOT_FOUND, "no such file");
     for (const char *p = rel; *p; p++) {
         char ch = *p;
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
               ch == '/' || ch == '.' || ch == '-' || ch == '_'))
-            return send_error(c, 404, "not_found", "no such file");
+            return send_error(c, 404, E_NOT_FOUND, "no such file");
     }
     snprintf(path, sizeof path, "%s%s", s->ui_dir, rel);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -194,7 +194,7 @@ static enum MHD_Result send_static(struct http_server *s, struct MHD_Connection 
     if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > HTTP_MAX_STATIC) {
         if (fd >= 0)
             close(fd);
-        return send_error(c, 404, "not_found", "no such file");
+        return send_error(c, 404, E_NOT_FOUND, "no such file");
     }
     struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
     if (!r) {
@@ -348,12 +348,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (l->tcp) {
             const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
             if (!http_host_allowed(host, s->bound, s->port))
-                return send_error(c, 403, "forbidden_host",
+                return send_error(c, 403, E_FORBIDDEN_HOST,
                                   "this server answers only to 127.0.0.1, localhost and [::1] "
                                   "on its own port");
             const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
             if (is_state_changing(method) && !http_origin_allowed(origin, s->bound, s->port))
-                return send_error(c, 403, "forbidden_origin",
+                return send_error(c, 403, E_FORBIDDEN_ORIGIN,
                                   "requests from other sites may not change anything here");
         }
         const char *cl =
@@ -362,7 +362,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         /* far too large: answer now (a client that sent Expect: 100-continue
          * never sends the body) */
         if (len > API_DISCARD_MAX)
-            return send_error(c, 413, "body_too_large", "the request body is over 64 KiB");
+            return send_error(c, 413, E_BODY_TOO_LARGE, "the request body is over 64 KiB");
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
@@ -380,12 +380,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     if (rq->too_big)
-        return send_error(c, 413, "body_too_large", "the request body is over 64 KiB");
+        return send_error(c, 413, E_BODY_TOO_LARGE, "the request body is over 64 KiB");
 
     if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0) {
         if (l->tcp && s->ui_dir && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
             return send_static(s, c, url);
-        return send_error(c, 404, "not_found", "no such path");
+        return send_error(c, 404, E_NOT_FOUND, "no such path");
     }
     if (rq->answered) { /* a slow request, resumed with its answer */
         struct api_response ares = rq->res;
@@ -401,7 +401,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (api_route(method, url, &route, &allow) == 0 && route_is_slow(route, method)) {
         if (start_slow(s, c, rq, method, url) == 0)
             return MHD_YES;
-        return send_error(c, 503, "busy", "the backend is busy; try again in a moment");
+        return send_error(c, 503, E_BUSY, "the backend is busy; try again in a moment");
     }
     struct api_request areq = {.method = method,
                                .path = url,
@@ -436,19 +436,19 @@ static int bind_unix(const char *path, struct err *e)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sun.sun_path)
-        return err_set(e, 500, "bad_option", "socket", "the socket path is too long: %s", path);
+        return err_set(e, 500, E_BAD_OPTION, "socket", "the socket path is too long: %s", path);
     snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return err_set(e, 500, "socket", NULL, "socket: %s", strerror(errno));
+        return err_set(e, 500, E_SOCKET, NULL, "socket: %s", strerror(errno));
     if (unlink(path) && errno != ENOENT) {
         close(fd);
-        return err_set(e, 500, "socket", NULL, "cannot remove the stale %s: %s", path,
+        return err_set(e, 500, E_SOCKET, NULL, "cannot remove the stale %s: %s", path,
                        strerror(errno));
     }
     if (bind(fd, (struct sockaddr *)&sun, sizeof sun) || chmod(path, 0666) ||
         listen(fd, SOMAXCONN)) {
-        err_set(e, 500, "socket", NULL, "cannot listen on %s: %s", path, strerror(errno));
+        err_set(e, 500, E_SOCKET, NULL, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -464,19 +464,19 @@ static int bind_tcp(const char *addr, int *port_out, char *bound, size_t bound_l
     if (v6) {
         const char *close_b = strchr(addr, ']');
         if (!close_b || close_b[1] != ':' || (size_t)(close_b - addr - 1) >= sizeof host)
-            return err_set(e, 400, "bad_option", "listen", "--listen takes ADDR:PORT");
+            return err_set(e, 400, E_BAD_OPTION, "listen", "--listen takes ADDR:PORT");
         snprintf(host, sizeof host, "%.*s", (int)(close_b - addr - 1), addr + 1);
         colon = close_b + 1;
     } else {
         colon = strrchr(addr, ':');
         if (!colon || (size_t)(colon - addr) >= sizeof host)
-            return err_set(e, 400, "bad_option", "listen", "--listen takes ADDR:PORT");
+            return err_set(e, 400, E_BAD_OPTION, "listen", "--listen takes ADDR:PORT");
         snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
     }
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (*end || port < 1 || port > 65535)
-        return err_set(e, 400, "bad_option", "listen", "--listen needs a port from 1 to 65535");
+        return err_set(e, 400, E_BAD_OPTION, "listen", "--listen needs a port from 1 to 65535");
     struct sockaddr_storage ss = {0};
     socklen_t len;
     if (!v6) {
@@ -485,7 +485,7 @@ static int bind_tcp(const char *addr, int *port_out, char *bound, size_t bound_l
         in->sin_port = htons((uint16_t)port);
         if (inet_pton(AF_INET, host, &in->sin_addr) != 1 ||
             (ntohl(in->sin_addr.s_addr) >> 24) != 127)
-            return err_set(e, 400, "bad_option", "listen",
+            return err_set(e, 400, E_BAD_OPTION, "listen",
                            "--listen must be a loopback address (127.0.0.1 or [::1]): the API "
                            "controls Docker");
         len = sizeof *in;
@@ -495,17 +495,17 @@ static int bind_tcp(const char *addr, int *port_out, char *bound, size_t bound_l
         in6->sin6_port = htons((uint16_t)port);
         if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1 ||
             !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return err_set(e, 400, "bad_option", "listen",
+            return err_set(e, 400, E_BAD_OPTION, "listen",
                            "--listen must be a loopback address (127.0.0.1 or [::1])");
         len = sizeof *in6;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0)
-        return err_set(e, 500, "socket", NULL, "socket: %s", strerror(errno));
+        return err_set(e, 500, E_SOCKET, NULL, "socket: %s", strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
-        err_set(e, 500, "socket", NULL, "cannot listen on %s: %s", addr, strerror(errno));
+        err_set(e, 500, E_SOCKET, NULL, "cannot listen on %s: %s", addr, strerror(errno));
         close(fd);
         return -1;
     }
@@ -530,7 +530,7 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
 {
     struct http_server *s = calloc(1, sizeof *s);
     if (!s) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
     s->m = m;
@@ -547,7 +547,7 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
         s->unix_d = start_daemon(fd, &s->unix_l);
         if (!s->unix_d) {
             close(fd);
-            err_set(e, 500, "http", NULL, "cannot serve on %s", o->socket_path);
+            err_set(e, 500, E_HTTP, NULL, "cannot serve on %s", o->socket_path);
             goto fail;
         }
     }
@@ -558,12 +558,12 @@ struct http_server *http_start(const struct http_opts *o, struct manager *m, str
         s->tcp_d = start_daemon(fd, &s->tcp_l);
         if (!s->tcp_d) {
             close(fd);
-            err_set(e, 500, "http", NULL, "cannot serve on %s", o->listen);
+            err_set(e, 500, E_HTTP, NULL, "cannot serve on %s", o->listen);
             goto fail;
         }
     }
     if (!s->unix_d && !s->tcp_d) {
-        err_set(e, 400, "bad_option", NULL, "nothing to listen on: give --socket or --listen");
+        err_set(e, 400, E_BAD_OPTION, NULL, "nothing to listen on: give --socket or --listen");
         goto fail;
     }
     return s;

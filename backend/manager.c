@@ -199,7 +199,7 @@ static void job_fail(struct manager *m, const struct err *e, const char *hint)
     m->job_err = *e;
     snprintf(m->job_hint, sizeof m->job_hint, "%s", hint ? hint : "");
     unlock_changed(m);
-    log_warn("%s failed: %s (%s)", m->running_job == JOB_STOP ? "stop" : "job", e->code,
+    log_warn("%s failed: %s (%s)", m->running_job == JOB_STOP ? "stop" : "job", ecode_name(e->code),
              e->message);
 }
 
@@ -346,7 +346,7 @@ static void observe(struct manager *m)
     m->obs_applied = seq;
     /* a registry that came up after its start timed out is fine after all */
     if (m->job_failed && healthy && m->running_job == JOB_NONE && m->job_err.code &&
-        strcmp(m->job_err.code, "health_timeout") == 0)
+        m->job_err.code == E_HEALTH_TIMEOUT)
         m->job_failed = 0;
     m->docker_ok = 1;
     m->observed_once = 1;
@@ -521,13 +521,13 @@ static int create_container(struct manager *m, struct spec_container *sc, char i
             break;
         if (attempt >= 2)
             return -1;
-        if (e->code && strcmp(e->code, "no_such_image") == 0) {
+        if (e->code == E_NO_SUCH_IMAGE) {
             if (ensure_image(m, sc->image, e))
                 return -1;
             set_phase(m, "starting");
             continue;
         }
-        if (!e->code || strcmp(e->code, "conflict") != 0)
+        if (e->code != E_CONFLICT)
             return -1;
         json_t *j = docker_inspect(&m->docker, sc->name, e);
         if (!j)
@@ -538,7 +538,7 @@ static int create_container(struct manager *m, struct spec_container *sc, char i
         int rc = ours ? docker_remove(&m->docker, cid, e) : 0;
         json_decref(j);
         if (!ours)
-            return err_set(e, 409, "name_taken", NULL,
+            return err_set(e, 409, E_NAME_TAKEN, NULL,
                            "a container named %s exists that Storj Registry did not create: "
                            "rename or remove it (docker rm -f %s), then press Start",
                            sc->name, sc->name);
@@ -589,8 +589,8 @@ static int still_running(struct manager *m, const char *id, const char *role, st
         return 0;
     char line[300];
     last_log_line(m, id, line, sizeof line);
-    return err_set(e, 502, "container_exited", NULL,
-                   "the %s container stopped at start (exit code %d)%s%s", role, code,
+    return err_set(e, 502, strcmp(role, "gateway") == 0 ? E_GATEWAY_EXITED : E_CONTAINER_EXITED,
+                   NULL, "the %s container stopped at start (exit code %d)%s%s", role, code,
                    line[0] ? ": " : "", line);
 }
 
@@ -622,7 +622,7 @@ static int record_check(struct manager *m, const struct settings *s, json_t *res
     char at[32];
     format_time_utc((long long)time(NULL), at, sizeof at);
     if (!result) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return -1;
     }
     json_object_set_new(result, "at", json_string(at));
@@ -641,7 +641,7 @@ static int record_check(struct manager *m, const struct settings *s, json_t *res
                 break;
             }
         }
-        err_set(e, 424, "storage_check_failed", NULL, "%s", msg ? msg : "");
+        err_set(e, 424, E_STORAGE_CHECK_FAILED, NULL, "%s", msg ? msg : "");
         snprintf(hint, hlen, "%s", fix ? fix : "");
         log_warn("storage check failed (%s)",
                  json_string_value(json_object_get(result, "code"))
@@ -707,7 +707,7 @@ static int gateway_endpoint(struct manager *m, const char *id, char *out, size_t
     if (hp && *hp)
         snprintf(out, len, "http://127.0.0.1:%s", hp);
     else
-        rc = err_set(e, 502, "gateway_port", NULL,
+        rc = err_set(e, 502, E_GATEWAY_PORT, NULL,
                      "the Storj gateway container has no published S3 port: press Restart");
     json_decref(j);
     return rc;
@@ -749,7 +749,7 @@ static void run_check(struct manager *m)
     snprintf(reg_hash, sizeof reg_hash, "%s", m->reg.hash);
     pthread_mutex_unlock(&m->mu);
     if (copied) {
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         job_fail(m, &e, NULL);
         return;
     }
@@ -828,7 +828,7 @@ static void run_start(struct manager *m, int from_run)
     int copied = settings_copy(&s, from_run && m->has_run ? &m->run : &m->settings);
     pthread_mutex_unlock(&m->mu);
     if (copied) {
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         job_fail(m, &e, NULL);
         return;
     }
@@ -838,7 +838,6 @@ static void run_start(struct manager *m, int from_run)
     unlock_changed(m);
     memset(&set, 0, sizeof set);
     if (spec_build(&s, &m->sopts, &set, &e)) {
-        hint = "Open Settings, complete the fields for this storage mode and save.";
         goto fail;
     }
     /* the containers about to run know these: keep redacting them from
@@ -873,32 +872,23 @@ static void run_start(struct manager *m, int from_run)
     for (int i = 0; i < set.count; i++)
         if (ids[i][0] ? configure_if_new(m, &set.c[i], ids[i], &e)
                       : create_container(m, &set.c[i], ids[i], &e)) {
-            if (e.code && strcmp(e.code, "pull_failed") == 0)
-                hint = "Check the network and the image name; with no network, load the image "
-                       "with docker load.";
             goto fail;
         }
     for (int i = 0; i < set.count; i++) {
-        if (docker_start(&m->docker, ids[i], &e)) {
-            hint = strstr(e.message, "already") || strstr(e.message, "in use")
-                       ? "Another program uses the port: pick another port in Settings."
-                       : "The image may not be a registry image: check the image setting.";
+        if (docker_start(&m->docker, ids[i], &e))
             goto fail;
-        }
         log_info("started %s container %.12s", set.c[i].role, ids[i]);
         if (set.count == 2 && i == 0) {
             /* the registry joins the gateway's network namespace: the
              * gateway must be up and stay up */
             usleep(300 * 1000);
-            if (still_running(m, ids[0], "gateway", &e)) {
-                hint = "Check the access grant (Logs show the gateway's reason).";
+            if (still_running(m, ids[0], "gateway", &e))
                 goto fail;
-            }
             /* the storage through the gateway, as the registry will use it */
             char gw_url[128];
             if (gateway_endpoint(m, ids[0], gw_url, sizeof gw_url, &e) ||
                 check_storage(m, &s, gw_url, 0, &e, check_hint, sizeof check_hint)) {
-                hint = e.code && strcmp(e.code, "storage_check_failed") == 0 ? check_hint : NULL;
+                hint = e.code == E_STORAGE_CHECK_FAILED ? check_hint : NULL;
                 struct err ignored;
                 docker_stop(&m->docker, ids[0], STOP_TIMEOUT_S, &ignored);
                 goto fail;
@@ -915,19 +905,16 @@ static void run_start(struct manager *m, int from_run)
             break;
         /* a container that died will not answer: ask Docker now and then */
         for (int i = 0; round % 8 == 7 && i < set.count; i++)
-            if (still_running(m, ids[i], set.c[i].role, &e)) {
-                hint = "Logs show why; check the storage settings and press Start again.";
+            if (still_running(m, ids[i], set.c[i].role, &e))
                 goto fail;
-            }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long waited_ms =
             (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
         if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
-            err_set(&e, 504, "health_timeout", NULL,
+            err_set(&e, 504, E_HEALTH_TIMEOUT, NULL,
                     "the registry did not answer on %s within %d seconds", url,
                     MANAGER_HEALTH_TIMEOUT_S);
-            hint = "Logs show what the registry is doing; check the storage settings.";
             goto fail;
         }
         pthread_mutex_lock(&m->mu);
@@ -941,7 +928,7 @@ static void run_start(struct manager *m, int from_run)
     log_info("registry answering on %s", url);
     goto out;
 fail:
-    if (e.code && strcmp(e.code, "cancelled") == 0) {
+    if (e.code == E_CANCELLED) {
         log_info("start cancelled by a stop");
     } else {
         /* a start that failed is no wish to run: neither a later save nor
@@ -1088,7 +1075,7 @@ static int wait_exit(struct manager *m, const char *id, long timeout_s, int *cod
         int cancel = m->cancel_start || m->shutdown;
         pthread_mutex_unlock(&m->mu);
         if (cancel)
-            return err_set(e, 499, "cancelled", NULL, "the clean-up was cancelled by a stop");
+            return err_set(e, 499, E_CANCELLED, NULL, "the clean-up was cancelled by a stop");
         json_t *c = docker_inspect(&m->docker, id, e);
         if (!c)
             return -1;
@@ -1099,13 +1086,13 @@ static int wait_exit(struct manager *m, const char *id, long timeout_s, int *cod
         *code = (int)json_integer_value(ec);
         json_decref(c);
         if (!known)
-            return err_set(e, 502, "docker_bad_answer", NULL,
+            return err_set(e, 502, E_DOCKER_BAD_ANSWER, NULL,
                            "the Docker engine's answer about the clean-up container had no state");
         if (!running)
             return 0;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - t0.tv_sec > timeout_s)
-            return err_set(e, 504, "gc_timeout", NULL, "the clean-up did not finish within %ld s",
+            return err_set(e, 504, E_GC_TIMEOUT, NULL, "the clean-up did not finish within %ld s",
                            timeout_s);
         usleep(300 * 1000);
     }
@@ -1134,12 +1121,12 @@ static void run_gc(struct manager *m)
     snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
     pthread_mutex_unlock(&m->mu);
     if (copied) {
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         job_fail(m, &e, NULL);
         return;
     }
     if (!running) {
-        err_set(&e, 409, "registry_not_running", NULL,
+        err_set(&e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                 "start the registry first: clean-up runs on a registry that is up");
         goto fail;
     }
@@ -1149,7 +1136,7 @@ static void run_gc(struct manager *m)
     set_phase(m, "collecting");
     create = gc_create(r->create, 1);
     if (!create) {
-        err_set(&e, 500, "no_memory", NULL, "out of memory");
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto fail;
     }
     /* a leftover of an interrupted run, if it is ours */
@@ -1165,7 +1152,7 @@ static void run_gc(struct manager *m)
         json_decref(create);
         create = gc_create(r->create, 0);
         if (!create) {
-            err_set(&e, 500, "no_memory", NULL, "out of memory");
+            err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
             goto fail;
         }
     }
@@ -1180,7 +1167,7 @@ static void run_gc(struct manager *m)
     if (code != 0) {
         char line[300];
         last_log_line(m, id, line, sizeof line);
-        err_set(&e, 502, "gc_failed", NULL, "clean-up stopped with exit code %d%s%s", code,
+        err_set(&e, 502, E_GC_FAILED, NULL, "clean-up stopped with exit code %d%s%s", code,
                 line[0] ? ": " : "", line);
         goto fail;
     }
@@ -1288,22 +1275,23 @@ static void *worker_main(void *arg)
 static int keep_bad_settings(struct manager *m, struct err *e)
 {
     char aside[PATH_MAX + 32];
-    if (strcmp(e->code, "state_corrupt") != 0 && strcmp(e->code, "state_unreadable") != 0)
+    if (e->code != E_STATE_CORRUPT && e->code != E_STATE_UNREADABLE)
         return -1;
     snprintf(aside, sizeof aside, "%s.bad-%lld", m->settings_path, (long long)time(NULL));
     if (rename(m->settings_path, aside)) {
-        err_set(e, 500, "state_unusable", NULL, "cannot move the unusable settings file aside: %s",
+        err_set(e, 500, E_STATE_UNUSABLE, NULL, "cannot move the unusable settings file aside: %s",
                 strerror(errno));
         return -1;
     }
     chmod(aside, 0600);
-    log_warn("settings file unusable (%s): kept as %s, running with defaults", e->code, aside);
+    log_warn("settings file unusable (%s): kept as %s, running with defaults", ecode_name(e->code),
+             aside);
     snprintf(m->settings_problem, sizeof m->settings_problem, "%s", e->message);
     const char *base = strrchr(aside, '/');
     snprintf(m->settings_kept_as, sizeof m->settings_kept_as, "%.95s", base ? base + 1 : aside);
     settings_free(&m->settings);
     if (settings_init(&m->settings))
-        return err_set(e, 500, "no_memory", NULL, "cannot initialise");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "cannot initialise");
     return 0;
 }
 
@@ -1311,7 +1299,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
 {
     struct manager *m = calloc(1, sizeof *m);
     if (!m) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&m->mu, NULL);
@@ -1338,11 +1326,11 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
             (int)sizeof m->settings_path ||
         snprintf(m->running_path, sizeof m->running_path, "%s/running.json", o->state_dir) >=
             (int)sizeof m->running_path) {
-        err_set(e, 500, "bad_option", NULL, "the state folder path is too long");
+        err_set(e, 500, E_BAD_OPTION, NULL, "the state folder path is too long");
         goto fail;
     }
     if (docker_init(&m->docker, o->docker_socket) || settings_init(&m->settings)) {
-        err_set(e, 500, "no_memory", NULL, "cannot initialise");
+        err_set(e, 500, E_NO_MEMORY, NULL, "cannot initialise");
         goto fail;
     }
     /* a save the process died in leaves its temporary copy: not a file to
@@ -1373,7 +1361,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
      * is already true (a missing engine answers at once) */
     observe(m);
     if (pthread_create(&m->worker, NULL, worker_main, m)) {
-        err_set(e, 500, "thread", NULL, "cannot start the worker thread");
+        err_set(e, 500, E_THREAD, NULL, "cannot start the worker thread");
         goto fail;
     }
     if (pthread_create(&m->monitor, NULL, monitor_main, m)) {
@@ -1382,7 +1370,7 @@ struct manager *manager_new(const struct manager_opts *o, struct err *e)
         pthread_cond_broadcast(&m->job_cv);
         pthread_mutex_unlock(&m->mu);
         pthread_join(m->worker, NULL);
-        err_set(e, 500, "thread", NULL, "cannot start the monitor thread");
+        err_set(e, 500, E_THREAD, NULL, "cannot start the monitor thread");
         goto fail;
     }
     return m;
@@ -1432,10 +1420,15 @@ void manager_free(struct manager *m)
     free(m);
 }
 
-static json_t *error_json(const char *code, const char *message, const char *hint)
+/* The status's error object; the hint is the table's for the code unless
+ * the case has its own (a storage check's fix). */
+static json_t *error_json(enum ecode code, const char *message, const char *hint)
 {
-    return json_pack("{s:s, s:s, s:s?}", "code", code, "message", message, "hint",
-                     hint && *hint ? hint : NULL);
+    const char *name = ecode_name(code);
+    if (!hint || !*hint)
+        hint = ecode_hint(code);
+    return json_pack("{s:s, s:s, s:s?}", "code", name ? name : "error", "message", message, "hint",
+                     hint);
 }
 
 /* "localhost:9999" and the like: where docker push goes for s. */
@@ -1500,32 +1493,27 @@ static json_t *status_locked(struct manager *m)
         state = "starting";
     else if (!m->docker_ok) {
         state = "failed";
-        error = error_json(m->docker_err.code ? m->docker_err.code : "docker_unreachable",
-                           m->docker_err.message,
-                           "Start Docker (or check --docker-socket); Storj Registry reconnects "
-                           "by itself.");
+        error = error_json(m->docker_err.code ? m->docker_err.code : E_DOCKER_UNREACHABLE,
+                           m->docker_err.message, ecode_hint(E_DOCKER_UNREACHABLE));
     } else if (m->job_failed) {
         state = "failed";
-        error = error_json(m->job_err.code ? m->job_err.code : "failed", m->job_err.message,
-                           m->job_hint);
+        error = error_json(m->job_err.code, m->job_err.message, m->job_hint);
     } else if (m->reg.running) {
         state = m->reg_healthy || busy ? "running" : "unhealthy";
         if (!m->reg_healthy && !busy && m->reg_http == 503)
             /* distribution's storage health check failed */
-            error =
-                error_json("storage_unreachable", "the registry runs but cannot reach its storage",
-                           "Check that the storage is up and reachable; the registry "
-                           "recovers by itself when it is back (Logs show its errors).");
+            error = error_json(E_STORAGE_UNREACHABLE,
+                               "the registry runs but cannot reach its storage", NULL);
         else if (!m->reg_healthy && !busy)
-            error = error_json("registry_unhealthy",
+            error = error_json(E_REGISTRY_UNHEALTHY,
                                "the registry container runs but does not "
                                "answer on its port",
-                               "Logs show what it is doing; Restart may help.");
+                               NULL);
         if (m->gw.exists && !m->gw.running && !busy) {
             state = "unhealthy";
             json_decref(error);
-            error = error_json("gateway_stopped", "the Storj gateway container is not running",
-                               "Press Restart; Logs show why it stopped.");
+            error =
+                error_json(E_GATEWAY_STOPPED, "the Storj gateway container is not running", NULL);
         }
     } else if (m->settings.desired_running && !busy) {
         state = "failed";
@@ -1533,12 +1521,10 @@ static json_t *status_locked(struct manager *m)
             snprintf(exitmsg, sizeof exitmsg,
                      "the registry container stopped outside Storj Registry (exit code %d)",
                      m->reg.exit_code);
-            error = error_json("container_exited", exitmsg,
-                               "Press Start to run it again; Logs show why it stopped.");
+            error = error_json(E_CONTAINER_EXITED, exitmsg, NULL);
         } else {
-            error = error_json("container_removed",
-                               "the registry container was removed outside Storj Registry",
-                               "Press Start to create it again; stored images are kept.");
+            error = error_json(E_CONTAINER_REMOVED,
+                               "the registry container was removed outside Storj Registry", NULL);
         }
     } else if (!m->settings.saved && !m->reg.exists) {
         state = "not-configured";
@@ -1635,7 +1621,7 @@ static json_t *grant_verdict(const char *grant, const char *bucket, enum mode mo
     struct grant_error ge = {0};
     struct grant_info *gi = grant_decode(grant, &ge);
     if (!gi) {
-        err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
+        err_set(e, 400, ge.code ? ge.code : E_INVALID_GRANT, "accessGrant", "%s", ge.message);
         return NULL;
     }
     json_t *r = grant_report(gi, bucket && *bucket ? bucket : NULL, time(NULL));
@@ -1643,7 +1629,7 @@ static json_t *grant_verdict(const char *grant, const char *bucket, enum mode mo
     json_t *v = r ? readiness_verdict(r, mode, bucket, unencrypted) : NULL;
     if (!v) {
         json_decref(r);
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
     const char *one = readiness_suggested_bucket(r);
@@ -1667,7 +1653,7 @@ json_t *manager_put_settings(struct manager *m, json_t *body, struct err *e)
     int rc = settings_copy(&cur, &m->settings);
     pthread_mutex_unlock(&m->mu);
     if (rc) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         pthread_mutex_unlock(&m->put_mu);
         return NULL;
     }
@@ -1747,7 +1733,7 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
     int rc = 0;
     pthread_mutex_lock(&m->mu);
     if (m->observed_once && !m->docker_ok) {
-        rc = err_set(e, 503, "docker_unreachable", NULL,
+        rc = err_set(e, 503, E_DOCKER_UNREACHABLE, NULL,
                      "the Docker engine does not answer: %s. Start Docker and try again",
                      m->docker_err.message);
     } else if (job == JOB_START && (m->pending == JOB_START ||
@@ -1756,10 +1742,10 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
         /* already on its way: starting twice is starting once (but a start
          * after a queued stop is a start again) */
     } else if (job == JOB_GC && (m->pending != JOB_NONE || m->running_job != JOB_NONE)) {
-        rc = err_set(e, 409, "busy", NULL,
+        rc = err_set(e, 409, E_BUSY, NULL,
                      "another operation is running: clean up when it has finished");
     } else if (job == JOB_GC && !(m->reg.running && m->reg_healthy)) {
-        rc = err_set(e, 409, "registry_not_running", NULL,
+        rc = err_set(e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                      "the clean-up runs on a running registry: start it first");
     } else {
         m->pending = job;
@@ -1784,15 +1770,15 @@ int manager_check(struct manager *m, int create_bucket, struct err *e)
     pthread_mutex_lock(&m->mu);
     enum mode mode = m->settings.mode;
     if (mode == MODE_LOCAL || mode == MODE_STORJ_NATIVE) {
-        rc = err_set(e, 409, "not_applicable", NULL,
+        rc = err_set(e, 409, E_NOT_APPLICABLE, NULL,
                      "the storage check is for the S3 modes; \"%s\" needs none",
                      readiness_mode_label(mode));
     } else if (m->observed_once && !m->docker_ok && mode == MODE_STORJ) {
-        rc = err_set(e, 503, "docker_unreachable", NULL,
+        rc = err_set(e, 503, E_DOCKER_UNREACHABLE, NULL,
                      "the Docker engine does not answer: %s. Start Docker and try again",
                      m->docker_err.message);
     } else if (m->pending != JOB_NONE || m->running_job != JOB_NONE) {
-        rc = err_set(e, 409, "busy", NULL,
+        rc = err_set(e, 409, E_BUSY, NULL,
                      "another operation is running: check again when it has finished");
     } else {
         m->pending = JOB_CHECK;
@@ -1904,7 +1890,7 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
     int ok = m->docker_ok;
     pthread_mutex_unlock(&m->mu);
     if (copied) {
-        err_set(e, 500, "no_memory", NULL, "out of memory");
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
 
@@ -1912,7 +1898,7 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
     struct log_ctx lc = {
         .lines = lines, .secrets = (const char *const *)copies, .nsecrets = NSECRETS};
     if (!ok) {
-        err_set(e, 503, "docker_unreachable", NULL,
+        err_set(e, 503, E_DOCKER_UNREACHABLE, NULL,
                 "the Docker engine does not answer: start Docker and try again");
         goto out;
     }
@@ -1944,7 +1930,7 @@ static int registry_base(struct manager *m, char *base, size_t len, struct err *
     probe_url(effective_locked(m), url, sizeof url);
     pthread_mutex_unlock(&m->mu);
     if (!up)
-        return err_set(e, 409, "registry_not_running", NULL,
+        return err_set(e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                        "the registry is not running: start it to see and manage its images");
     snprintf(base, len, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
     return 0;
@@ -1976,7 +1962,7 @@ json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *
     char *g = NULL, *b = NULL;
     enum mode md;
     if (mode && settings_mode_parse(mode, &md)) {
-        err_set(e, 400, "invalid_value", "mode",
+        err_set(e, 400, E_INVALID_VALUE, "mode",
                 "mode must be one of local, s3, storj, storj-hosted, storj-native");
         return NULL;
     }
@@ -1990,7 +1976,7 @@ json_t *manager_inspect_grant(struct manager *m, const char *grant, const char *
     pthread_mutex_unlock(&m->mu);
     json_t *r = NULL;
     if (!g) {
-        err_set(e, 400, "missing_field", "accessGrant",
+        err_set(e, 400, E_MISSING_FIELD, "accessGrant",
                 "no access grant given and none saved: paste one");
         goto out;
     }

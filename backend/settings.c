@@ -182,10 +182,10 @@ static int take_string(json_t *v, char **slot, int secret, const char *field, st
         return 0;
     }
     if (!json_is_string(v))
-        return err_set(e, 400, "invalid_type", field, "%s must be a string", field);
+        return err_set(e, 400, E_INVALID_TYPE, field, "%s must be a string", field);
     char *copy = strdup(json_string_value(v));
     if (!copy)
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     if (secret)
         secret_free(slot);
     else
@@ -214,7 +214,7 @@ static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct
         return 0;
     }
     if (!json_is_object(s3))
-        return err_set(e, 400, "invalid_type", "s3", "s3 must be an object");
+        return err_set(e, 400, E_INVALID_TYPE, "s3", "s3 must be an object");
     const char *key;
     json_t *v;
     json_object_foreach(s3, key, v)
@@ -226,7 +226,7 @@ static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct
                 return -1;
             empty_to_null(&out->s3_endpoint);
             if (out->s3_endpoint && !settings_url_valid(out->s3_endpoint))
-                return err_set(e, 400, "invalid_value", field,
+                return err_set(e, 400, E_INVALID_VALUE, field,
                                "s3.endpoint must be an http:// or https:// URL such as "
                                "https://gateway.storjshare.io");
         } else if (strcmp(key, "region") == 0) {
@@ -234,7 +234,7 @@ static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct
                 return -1;
             empty_to_null(&out->s3_region);
             if (out->s3_region && !region_valid(out->s3_region))
-                return err_set(e, 400, "invalid_value", field,
+                return err_set(e, 400, E_INVALID_VALUE, field,
                                "s3.region may hold only lowercase letters, digits, '-' and '_' "
                                "(for example us-east-1)");
         } else if (strcmp(key, "accessKey") == 0) {
@@ -242,7 +242,7 @@ static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct
                 return -1;
             empty_to_null(&out->s3_access_key);
             if (out->s3_access_key && !token_valid(out->s3_access_key, MAX_KEY))
-                return err_set(e, 400, "invalid_value", field,
+                return err_set(e, 400, E_INVALID_VALUE, field,
                                "s3.accessKey must be 1 to %d characters without spaces", MAX_KEY);
             *s3_keys_given = 1;
         } else if (strcmp(key, "secretKey") == 0) {
@@ -252,11 +252,11 @@ static int merge_s3(json_t *s3, struct settings *out, int *s3_keys_given, struct
             if (take_string(v, &out->s3_secret_key, 1, field, e))
                 return -1;
             if (out->s3_secret_key && !token_valid(out->s3_secret_key, MAX_KEY))
-                return err_set(e, 400, "invalid_value", field,
+                return err_set(e, 400, E_INVALID_VALUE, field,
                                "s3.secretKey must be 1 to %d characters without spaces", MAX_KEY);
             *s3_keys_given = 1;
         } else {
-            return err_set(e, 400, "unknown_field", field, "unknown field %s", field);
+            return err_set(e, 400, E_UNKNOWN_FIELD, field, "unknown field %s", field);
         }
     }
     return 0;
@@ -268,30 +268,30 @@ static int check_required(const struct settings *s, struct err *e)
         return 0;
     const char *mode = settings_mode_name(s->mode);
     if (!s->bucket)
-        return err_set(e, 400, "missing_field", "bucket", "mode %s needs a bucket", mode);
+        return err_set(e, 400, E_MISSING_FIELD, "bucket", "mode %s needs a bucket", mode);
     switch (s->mode) {
     case MODE_S3:
         if (!s->s3_endpoint)
-            return err_set(e, 400, "missing_field", "s3.endpoint",
+            return err_set(e, 400, E_MISSING_FIELD, "s3.endpoint",
                            "mode s3 needs the S3 endpoint URL");
         if (!s->s3_access_key)
-            return err_set(e, 400, "missing_field", "s3.accessKey", "mode s3 needs an access key");
+            return err_set(e, 400, E_MISSING_FIELD, "s3.accessKey", "mode s3 needs an access key");
         if (!s->s3_secret_key)
-            return err_set(e, 400, "missing_field", "s3.secretKey", "mode s3 needs a secret key");
+            return err_set(e, 400, E_MISSING_FIELD, "s3.secretKey", "mode s3 needs a secret key");
         break;
     case MODE_STORJ:
     case MODE_STORJ_NATIVE:
         if (!s->access_grant)
-            return err_set(e, 400, "missing_field", "accessGrant", "mode %s needs an access grant",
+            return err_set(e, 400, E_MISSING_FIELD, "accessGrant", "mode %s needs an access grant",
                            mode);
         break;
     case MODE_STORJ_HOSTED:
         if (!s->access_grant && !s->s3_access_key)
-            return err_set(e, 400, "missing_field", "accessGrant",
+            return err_set(e, 400, E_MISSING_FIELD, "accessGrant",
                            "mode storj-hosted needs an access grant (to register with Storj's "
                            "Auth Service) or S3 credentials from Storj");
         if (s->s3_access_key && !s->s3_secret_key && !s->access_grant)
-            return err_set(e, 400, "missing_field", "s3.secretKey",
+            return err_set(e, 400, E_MISSING_FIELD, "s3.secretKey",
                            "the S3 access key needs its secret key");
         break;
     default:
@@ -303,9 +303,9 @@ static int check_required(const struct settings *s, struct err *e)
 int settings_merge(const struct settings *cur, json_t *body, struct settings *out, struct err *e)
 {
     if (settings_copy(out, cur))
-        return err_set(e, 500, "no_memory", NULL, "out of memory");
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     if (!json_is_object(body))
-        return err_set(e, 400, "invalid_body", NULL, "the body must be a JSON object");
+        return err_set(e, 400, E_INVALID_BODY, NULL, "the body must be a JSON object");
 
     int s3_keys_given = 0, grant_given = 0, keys_changed = 0;
     const char *key;
@@ -314,25 +314,25 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
     {
         if (strcmp(key, "mode") == 0) {
             if (!json_is_string(v))
-                return err_set(e, 400, "invalid_type", "mode", "mode must be a string");
+                return err_set(e, 400, E_INVALID_TYPE, "mode", "mode must be a string");
             if (settings_mode_parse(json_string_value(v), &out->mode))
-                return err_set(e, 400, "invalid_value", "mode",
+                return err_set(e, 400, E_INVALID_VALUE, "mode",
                                "mode must be one of local, s3, storj, storj-hosted, storj-native");
         } else if (strcmp(key, "port") == 0) {
             if (!json_is_integer(v))
-                return err_set(e, 400, "invalid_type", "port", "port must be an integer");
+                return err_set(e, 400, E_INVALID_TYPE, "port", "port must be an integer");
             json_int_t p = json_integer_value(v);
             if (p < 1 || p > 65535)
-                return err_set(e, 400, "out_of_range", "port", "port must be between 1 and 65535");
+                return err_set(e, 400, E_OUT_OF_RANGE, "port", "port must be between 1 and 65535");
             out->port = (int)p;
         } else if (strcmp(key, "bind") == 0) {
             if (!json_is_string(v))
-                return err_set(e, 400, "invalid_type", "bind", "bind must be a string");
+                return err_set(e, 400, E_INVALID_TYPE, "bind", "bind must be a string");
             const char *b = json_string_value(v);
             unsigned char a[16];
             if (strlen(b) >= sizeof out->bind ||
                 (inet_pton(AF_INET, b, a) != 1 && inet_pton(AF_INET6, b, a) != 1))
-                return err_set(e, 400, "invalid_value", "bind",
+                return err_set(e, 400, E_INVALID_VALUE, "bind",
                                "bind must be an IP address such as 127.0.0.1 (or 0.0.0.0 for "
                                "every interface)");
             snprintf(out->bind, sizeof out->bind, "%s", b);
@@ -342,7 +342,7 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
             empty_to_null(&out->bucket);
             const char *why;
             if (out->bucket && !settings_bucket_valid(out->bucket, &why))
-                return err_set(e, 400, "invalid_value", "bucket", "the bucket name %s", why);
+                return err_set(e, 400, E_INVALID_VALUE, "bucket", "the bucket name %s", why);
         } else if (strcmp(key, "accessGrant") == 0) {
             if (json_is_string(v) && !*json_string_value(v))
                 continue; /* keep the saved grant */
@@ -352,14 +352,14 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
                 struct grant_error ge = {0};
                 struct grant_info *gi = grant_decode(out->access_grant, &ge);
                 if (!gi)
-                    return err_set(e, 400, ge.code ? ge.code : "invalid_grant", "accessGrant", "%s",
+                    return err_set(e, 400, ge.code ? ge.code : E_INVALID_GRANT, "accessGrant", "%s",
                                    ge.message);
                 grant_info_free(gi);
             }
             grant_given = 1;
         } else if (strcmp(key, "unencryptedKeys") == 0) {
             if (!json_is_boolean(v))
-                return err_set(e, 400, "invalid_type", "unencryptedKeys",
+                return err_set(e, 400, E_INVALID_TYPE, "unencryptedKeys",
                                "unencryptedKeys must be true or false");
             if (out->unencrypted_keys != json_is_true(v))
                 keys_changed = 1;
@@ -372,19 +372,19 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
                 return -1;
             empty_to_null(&out->auth_service);
             if (out->auth_service && !settings_url_valid(out->auth_service))
-                return err_set(e, 400, "invalid_value", "authService",
+                return err_set(e, 400, E_INVALID_VALUE, "authService",
                                "authService must be an http:// or https:// URL such as "
                                "https://auth.storjshare.io");
             /* the grant travels there: in clear text only to this machine */
             if (out->auth_service && strncmp(out->auth_service, "http://", 7) == 0 &&
                 !url_is_loopback(out->auth_service))
-                return err_set(e, 400, "invalid_value", "authService",
+                return err_set(e, 400, E_INVALID_VALUE, "authService",
                                "authService must use https:// (http:// only for a service on "
                                "127.0.0.1 or localhost): the access grant is sent to it");
         } else {
             char field[64];
             snprintf(field, sizeof field, "%.60s", key);
-            return err_set(e, 400, "unknown_field", field, "unknown field %s", field);
+            return err_set(e, 400, E_UNKNOWN_FIELD, field, "unknown field %s", field);
         }
     }
 
@@ -452,13 +452,13 @@ int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
         return 0;
     if (!settings_unencrypted_applies(s)) {
         *out = strdup(s->access_grant);
-        return *out ? 0 : err_set(e, 500, "no_memory", NULL, "out of memory");
+        return *out ? 0 : err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     }
     struct grant_error ge = {0};
     *out = grant_derive_unencrypted(s->access_grant, &ge);
     if (!*out)
-        return err_set(e, strcmp(ge.code ? ge.code : "", "no_memory") == 0 ? 500 : 400,
-                       ge.code ? ge.code : "invalid_grant", "accessGrant", "%s", ge.message);
+        return err_set(e, ge.code == E_NO_MEMORY ? 500 : 400, ge.code ? ge.code : E_INVALID_GRANT,
+                       "accessGrant", "%s", ge.message);
     return 0;
 }
 
@@ -494,19 +494,19 @@ int settings_load(const char *path, struct settings *s, struct err *e)
     if (!f) {
         if (errno == ENOENT)
             return 0;
-        return err_set(e, 500, "state_unreadable", NULL, "cannot read %s: %s", path,
+        return err_set(e, 500, E_STATE_UNREADABLE, NULL, "cannot read %s: %s", path,
                        strerror(errno));
     }
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && st.st_size > SETTINGS_MAX_FILE) {
         fclose(f);
-        return err_set(e, 500, "state_corrupt", NULL, "%s is larger than %d bytes", path,
+        return err_set(e, 500, E_STATE_CORRUPT, NULL, "%s is larger than %d bytes", path,
                        SETTINGS_MAX_FILE);
     }
     root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!json_is_object(root)) {
-        err_set(e, 500, "state_corrupt", NULL, "%s is not valid JSON (line %d)", path, je.line);
+        err_set(e, 500, E_STATE_CORRUPT, NULL, "%s is not valid JSON (line %d)", path, je.line);
         goto out;
     }
     json_t *mode = json_object_get(root, "mode");
@@ -524,7 +524,7 @@ int settings_load(const char *path, struct settings *s, struct err *e)
         file_string(root, "s3AccessKey", &s->s3_access_key) ||
         file_string(root, "s3SecretKey", &s->s3_secret_key) ||
         file_string(root, "authService", &s->auth_service)) {
-        err_set(e, 500, "state_corrupt", NULL, "%s has a missing or mistyped field", path);
+        err_set(e, 500, E_STATE_CORRUPT, NULL, "%s has a missing or mistyped field", path);
         goto out;
     }
     s->port = (int)json_integer_value(port);
@@ -549,7 +549,7 @@ static int save_failed(struct err *e, const char *path, const char *step, int er
                       : errnum == EROFS                     ? "it is on a read-only file system"
                       : errnum == EACCES || errnum == EPERM ? "it is not writable"
                                                             : "it cannot be written";
-    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, "state_unwritable", NULL,
+    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, E_STATE_UNWRITABLE, NULL,
                    "the settings could not be saved in the state folder %s: %s (%s %s); the "
                    "previous settings are kept",
                    d, why, step, strerror(errnum));
@@ -610,10 +610,10 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
     rc = 0;
     goto out;
 toolong:
-    err_set(e, 500, "state_unwritable", NULL, "state path too long");
+    err_set(e, 500, E_STATE_UNWRITABLE, NULL, "state path too long");
     goto out;
 nomem:
-    err_set(e, 500, "no_memory", NULL, "out of memory");
+    err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
 out:
     if (fd >= 0) {
         close(fd);

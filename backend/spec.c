@@ -153,7 +153,7 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
 
     config = regconfig_registry(s, o->host_network);
     if (!config) {
-        err_set(e, 400, "incomplete_settings", NULL,
+        err_set(e, 400, E_INCOMPLETE_SETTINGS, NULL,
                 "the settings are incomplete for mode %s: open Settings and save them",
                 settings_mode_name(s->mode));
         goto out;
@@ -188,7 +188,7 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
     rc = 0;
     goto out;
 nomem:
-    err_set(e, 500, "no_memory", NULL, "could not build the container specification");
+    err_set(e, 500, E_NO_MEMORY, NULL, "could not build the container specification");
 out:
     if (text) {
         memset(text, 0, strlen(text));

@@ -70,7 +70,7 @@ void buf_free(struct buf *b)
     b->overflow = 0;
 }
 
-int err_set(struct err *e, int status, const char *code, const char *field, const char *fmt, ...)
+int err_set(struct err *e, int status, enum ecode code, const char *field, const char *fmt, ...)
 {
     if (!e)
         return -1;

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "errors.h"
+
 /* A growable byte buffer with a hard cap: outside input never grows memory
  * past `max`. data is always NUL-terminated when len > 0. */
 struct buf {
@@ -28,13 +30,13 @@ void buf_free(struct buf *b);
  * errors only) and a sentence for people. */
 struct err {
     int status;
-    const char *code;
+    enum ecode code;
     char field[64];
     char message[512];
 };
 
 /* Fills e (when not NULL) and returns -1 so callers can `return err_set(...)`. */
-int err_set(struct err *e, int status, const char *code, const char *field, const char *fmt, ...)
+int err_set(struct err *e, int status, enum ecode code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 /* Log a line to stderr: "2026-11-27T11:00:00Z level message". Callers pass

@@ -94,7 +94,7 @@ static void exercise(const char *text)
 	time_t t;
 
 	if (!gi) {
-		check(err.code != NULL && err.message[0] != '\0');
+		check(ecode_name(err.code) != NULL && err.message[0] != '\0');
 		for (const char *m = err.message; *m; m++)
 			check(*m >= 0x20 && *m < 0x7f);
 		return;

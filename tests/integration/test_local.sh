@@ -116,7 +116,7 @@ api POST /api/registry/start >/dev/null
 t_check "a start on a port in use fails" wait_state failed 60
 st=$(api GET /api/status)
 echo "# port in use: $(jq -c .error <<<"$st")"
-t_eq "with the start_failed code" start_failed "$(jq -r .error.code <<<"$st")"
+t_eq "with the port_in_use code" port_in_use "$(jq -r .error.code <<<"$st")"
 t_check "and the hint to pick another port" grep -q 'pick another port' <<<"$(jq -r '.error.hint // empty' <<<"$st")"
 # a failed start is not a wish to run: a save and a backend restart later
 # must not bring up a registry that never ran

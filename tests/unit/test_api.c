@@ -21,7 +21,6 @@
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMAGE_PATH "/api/repositories/library/alpine/manifests/" DIGEST
 
-
 /* ---- api_route ---------------------------------------------------------- */
 
 static void test_route_table(void **state)
@@ -155,20 +154,20 @@ static void test_error_body(void **state)
         const char *want;
     } cases[] = {
         {"with field",
-         {400, "invalid_value", "bucket", "the bucket name must be lowercase"},
+         {400, E_INVALID_VALUE, "bucket", "the bucket name must be lowercase"},
          "{\"error\":{\"code\":\"invalid_value\",\"message\":\"the bucket name must be "
          "lowercase\",\"field\":\"bucket\"}}"},
         {"without field",
-         {404, "not_found", "", "no such API path"},
+         {404, E_NOT_FOUND, "", "no such API path"},
          "{\"error\":{\"code\":\"not_found\",\"message\":\"no such API path\"}}"},
         {"no code",
-         {500, NULL, "", "boom"},
+         {500, E_NONE, "", "boom"},
          "{\"error\":{\"code\":\"error\",\"message\":\"boom\"}}"},
         {"no message",
-         {500, "internal", "", ""},
+         {500, E_INTERNAL, "", ""},
          "{\"error\":{\"code\":\"internal\",\"message\":\"the request failed\"}}"},
         {"nested field",
-         {400, "unknown_field", "s3.foo", "unknown field s3.foo"},
+         {400, E_UNKNOWN_FIELD, "s3.foo", "unknown field s3.foo"},
          "{\"error\":{\"code\":\"unknown_field\",\"message\":\"unknown field s3.foo\","
          "\"field\":\"s3.foo\"}}"},
     };

@@ -171,8 +171,9 @@ static void test_negotiation(void **state)
             pthread_mutex_unlock(&en->mu);
         } else {
             CHECK(rc == -1, "%s: negotiation succeeded with API %s", engines[i].name, api);
-            CHECK(e.code && strcmp(e.code, engines[i].code) == 0, "%s: code %s want %s",
-                  engines[i].name, e.code ? e.code : "(none)", engines[i].code);
+            CHECK(ecode_name(e.code) && strcmp(ecode_name(e.code), engines[i].code) == 0,
+                  "%s: code %s want %s", engines[i].name,
+                  ecode_name(e.code) ? ecode_name(e.code) : "(none)", engines[i].code);
             CHECK(e.message[0] != '\0', "%s: no message", engines[i].name);
             CHECK(!docker_negotiated(&d), "%s: marked negotiated", engines[i].name);
         }
@@ -206,6 +207,60 @@ static const struct {
      "connection refused"},
 };
 
+/* POST /containers/{id}/start refused: a port another program holds has no
+ * code in Docker's API, only words (Engine 20.10's userland proxy, Engine
+ * 28.5's port mapper, a port another container publishes); anything else is
+ * start_failed. */
+static const struct {
+    const char *name, *body, *code;
+} start_errors[] = {
+    {"Engine 20.10, port held by a program",
+     "{\"message\":\"driver failed programming external connectivity on endpoint storj-registry "
+     "(0123): Error starting userland proxy: listen tcp4 127.0.0.1:9999: bind: address already in "
+     "use\"}",
+     "port_in_use"},
+    {"Engine 28.5, port held by a program",
+     "{\"message\":\"failed to set up container networking: driver failed programming external "
+     "connectivity on endpoint storj-registry (0123): failed to bind host port for "
+     "127.0.0.1:9999:198.18.0.2:5000/tcp: address already in use\"}",
+     "port_in_use"},
+    {"a port another container publishes",
+     "{\"message\":\"driver failed programming external connectivity on endpoint storj-registry "
+     "(0123): Bind for 127.0.0.1:9999 failed: port is already allocated\"}",
+     "port_in_use"},
+    {"an entrypoint that is missing",
+     "{\"message\":\"failed to create task for container: exec: \\\"registry\\\": "
+     "executable file not found in $PATH\"}",
+     "start_failed"},
+};
+
+static void test_start_error_codes(void **state)
+{
+    struct engine *en = engine_start();
+    struct docker d;
+    assert_int_equal(docker_init(&d, en->path), 0);
+    struct err e = {0};
+    engine_answer(en, 200, engines[1].version);
+    assert_int_equal(docker_negotiate(&d, &e), 0);
+    for (size_t i = 0; i < sizeof start_errors / sizeof *start_errors; i++) {
+        memset(&e, 0, sizeof e);
+        engine_answer(en, 500, start_errors[i].body);
+        CHECK(docker_start(&d, "0123", &e) == -1, "%s: start succeeded", start_errors[i].name);
+        const char *got = ecode_name(e.code);
+        CHECK(got && strcmp(got, start_errors[i].code) == 0, "%s: code %s want %s",
+              start_errors[i].name, got ? got : "(none)", start_errors[i].code);
+        CHECK(ecode_hint(e.code) != NULL, "%s: no hint for %s", start_errors[i].name,
+              got ? got : "(none)");
+    }
+    /* a stop refused in the same words is no port conflict */
+    memset(&e, 0, sizeof e);
+    engine_answer(en, 500, start_errors[0].body);
+    CHECK(docker_stop(&d, "0123", 1, &e) == -1 && e.code == E_STOP_FAILED, "stop: code %s",
+          ecode_name(e.code) ? ecode_name(e.code) : "(none)");
+    docker_cleanup(&d);
+    engine_stop(en);
+}
+
 static void test_pull_error_shapes(void **state)
 {
     struct engine *en = engine_start();
@@ -219,8 +274,8 @@ static void test_pull_error_shapes(void **state)
         engine_answer(en, pull_errors[i].status, pull_errors[i].body);
         int rc = docker_pull(&d, "localhost:5001/cap/missing:1", NULL, NULL, &e);
         CHECK(rc == -1, "%s: pull succeeded", pull_errors[i].name);
-        CHECK(e.code && strcmp(e.code, "pull_failed") == 0, "%s: code %s", pull_errors[i].name,
-              e.code ? e.code : "(none)");
+        CHECK(ecode_name(e.code) && strcmp(ecode_name(e.code), "pull_failed") == 0, "%s: code %s",
+              pull_errors[i].name, ecode_name(e.code) ? ecode_name(e.code) : "(none)");
         CHECK(strstr(e.message, pull_errors[i].words) != NULL, "%s: message '%s' lacks '%s'",
               pull_errors[i].name, e.message, pull_errors[i].words);
     }
@@ -243,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_negotiation),
         cmocka_unit_test(test_pull_error_shapes),
+        cmocka_unit_test(test_start_error_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

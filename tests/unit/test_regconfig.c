@@ -24,7 +24,6 @@
 #include "spec.h"
 #include "testutil.h"
 
-
 #define GRANT SAMPLE_GRANT
 #define S3_SECRET "s3-secret-value-1234"
 #define GW_AK "gwaccesskey0123456789abcdef0123456789ab"
@@ -813,8 +812,9 @@ static void test_spec_incomplete(void **state)
         struct spec_set set;
         struct err e = {0};
         CHECK(spec_build(&s, &opts_publish, &set, &e) == -1, "%s: built", cases[i].name);
-        CHECK(e.code && strcmp(e.code, "incomplete_settings") == 0 && e.status == 400,
-              "%s: code %s", cases[i].name, e.code ? e.code : "(null)");
+        CHECK(ecode_name(e.code) && strcmp(ecode_name(e.code), "incomplete_settings") == 0 &&
+                  e.status == 400,
+              "%s: code %s", cases[i].name, ecode_name(e.code) ? ecode_name(e.code) : "(null)");
         CHECK(set.count == 0, "%s: %d containers", cases[i].name, set.count);
         spec_free(&set);
         settings_free(&s);

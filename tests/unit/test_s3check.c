@@ -36,8 +36,7 @@ static void test_explain_table(void **state)
         const char *in_fix;     /* a phrase the fix must hold */
     } rows[] = {
         /* endpoint unreachable */
-        {"reach", CURLE_COULDNT_CONNECT, 0, NULL, 0, "unreachable", "connection refused",
-         "port"},
+        {"reach", CURLE_COULDNT_CONNECT, 0, NULL, 0, "unreachable", "connection refused", "port"},
         {"reach", CURLE_COULDNT_RESOLVE_HOST, 0, NULL, 0, "unreachable", "DNS", "host name"},
         {"reach", CURLE_OPERATION_TIMEDOUT, 0, NULL, 0, "unreachable", "in time", "firewall"},
         {"reach", CURLE_PEER_FAILED_VERIFICATION, 0, NULL, 0, "tls", "TLS", "certificate"},
@@ -57,8 +56,7 @@ static void test_explain_table(void **state)
         {"delete", 0, 403, "AccessDenied", 0, "access_denied", "delete objects", "permission"},
         {"bucket", 0, 403, NULL, 0, "forbidden", "403 Forbidden", "permissions"},
         /* no such bucket, with and without the offer to create it */
-        {"bucket", 0, 404, "NoSuchBucket", 1, "no_such_bucket", "does not exist",
-         "Create bucket"},
+        {"bucket", 0, 404, "NoSuchBucket", 1, "no_such_bucket", "does not exist", "Create bucket"},
         {"bucket", 0, 404, NULL, 0, "no_such_bucket", "does not exist", "Storj console"},
         {"write", 0, 404, "NoSuchBucket", 0, "no_such_bucket", "\"registry\"", "correct"},
         /* encrypted keys: the listing the registry makes is refused */
@@ -73,8 +71,7 @@ static void test_explain_table(void **state)
         {"read", 0, 404, "NoSuchKey", 0, "read_mismatch", "read back", "try again"},
         {"read", 0, 503, "SlowDown", 0, "server_error", "HTTP 503, SlowDown", "later"},
         {"list", 0, 500, NULL, 0, "server_error", "HTTP 500", "later"},
-        {"write", 0, 400, "InvalidArgument", 0, "s3_error", "HTTP 400 InvalidArgument",
-         "Check"},
+        {"write", 0, 400, "InvalidArgument", 0, "s3_error", "HTTP 400 InvalidArgument", "Check"},
         {"write", 0, 400, "", 0, "s3_error", "HTTP 400 when", "Check"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
@@ -84,8 +81,8 @@ static void test_explain_table(void **state)
                         WHERE, rows[i].can_create, &o);
         CHECK(strcmp(o.code, rows[i].code) == 0, "row %zu: code %s, want %s", i, o.code,
               rows[i].code);
-        CHECK(strstr(o.message, rows[i].in_message) != NULL, "row %zu: message '%s' lacks '%s'",
-              i, o.message, rows[i].in_message);
+        CHECK(strstr(o.message, rows[i].in_message) != NULL, "row %zu: message '%s' lacks '%s'", i,
+              o.message, rows[i].in_message);
         CHECK(strstr(o.fix, rows[i].in_fix) != NULL, "row %zu: fix '%s' lacks '%s'", i, o.fix,
               rows[i].in_fix);
         CHECK(o.message[0] >= 'A' && o.message[0] <= 'Z', "row %zu: '%s' starts lowercase", i,

@@ -18,7 +18,6 @@
 #include "util.h"
 #include "testutil.h"
 
-
 /* ---- buf ---------------------------------------------------------------- */
 
 static void test_buf_grows_and_terminates(void **state)
@@ -141,21 +140,21 @@ static void test_buf_printf(void **state)
 
 static void test_err_set(void **state)
 {
-    assert_int_equal(err_set(NULL, 400, "x", "y", "%s", "z"), -1);
+    assert_int_equal(err_set(NULL, 400, E_INTERNAL, "y", "%s", "z"), -1);
 
     struct err e;
     memset(&e, 0x55, sizeof e);
-    assert_int_equal(err_set(&e, 400, "invalid_value", "bucket", "bad %s %d", "name", 3), -1);
+    assert_int_equal(err_set(&e, 400, E_INVALID_VALUE, "bucket", "bad %s %d", "name", 3), -1);
     assert_int_equal(e.status, 400);
-    assert_string_equal(e.code, "invalid_value");
+    assert_string_equal(ecode_name(e.code), "invalid_value");
     assert_string_equal(e.field, "bucket");
     assert_string_equal(e.message, "bad name 3");
 
     /* no field: empty, not stale */
-    assert_int_equal(err_set(&e, 500, "no_memory", NULL, "out of memory"), -1);
+    assert_int_equal(err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory"), -1);
     assert_string_equal(e.field, "");
     assert_int_equal(e.status, 500);
-    assert_string_equal(e.code, "no_memory");
+    assert_string_equal(ecode_name(e.code), "no_memory");
 
     /* long field and message are cut, still terminated */
     char longf[200], longm[2000];
@@ -163,7 +162,7 @@ static void test_err_set(void **state)
     longf[sizeof longf - 1] = '\0';
     memset(longm, 'm', sizeof longm - 1);
     longm[sizeof longm - 1] = '\0';
-    err_set(&e, 400, "c", longf, "%s", longm);
+    err_set(&e, 400, E_INTERNAL, longf, "%s", longm);
     assert_int_equal(strlen(e.field), sizeof e.field - 1);
     assert_int_equal(strlen(e.message), sizeof e.message - 1);
     assert_int_equal(strspn(e.field, "f"), sizeof e.field - 1);
@@ -188,7 +187,10 @@ static void test_str_redact(void **state)
         {"whole input", "abcd", {"abcd"}, 1, "[redacted]"},
         {"short secret kept", "abc abc", {"abc"}, 1, "abc abc"},
         {"NULL secret skipped", "abcd", {NULL, "abcd"}, 2, "[redacted]"},
-        {"longest secret wins over its prefix", "x=abcdefgh.", {"abcd", "abcdefgh"}, 2,
+        {"longest secret wins over its prefix",
+         "x=abcdefgh.",
+         {"abcd", "abcdefgh"},
+         2,
          "x=[redacted]."},
         {"empty secret skipped", "abcd", {"", "bcd"}, 2, "abcd"},
         {"secret longer than input", "abc", {"abcdef"}, 1, "abc"},
@@ -309,7 +311,6 @@ static void test_string_helpers(void **state)
     assert_string_equal(none, "");
 }
 
-
 /* ---- str_utf8_clean ----------------------------------------------------- */
 
 /* Issue 9.1: a message cut inside a character (by the 512-byte buffer or a
@@ -322,7 +323,7 @@ static void test_err_set_cuts_on_characters(void **state)
         strcat(key, "\xc3\xa9"); /* é */
     struct err e;
     /* the API's "unknown field %.60s": 60 bytes end inside an é */
-    err_set(&e, 400, "unknown_field", key, "unknown field %.60s", key);
+    err_set(&e, 400, E_UNKNOWN_FIELD, key, "unknown field %.60s", key);
     json_t *j = json_string(e.message);
     CHECK(j != NULL, "precision cut: %s", e.message);
     json_decref(j);
@@ -334,7 +335,7 @@ static void test_err_set_cuts_on_characters(void **state)
     for (int i = 0; i < 300; i++)
         memcpy(big + 2 * i, "\xc3\xa9", 2);
     big[600] = '\0';
-    err_set(&e, 400, "x", NULL, "%s", big);
+    err_set(&e, 400, E_INTERNAL, NULL, "%s", big);
     j = json_string(e.message);
     CHECK(j != NULL, "buffer cut");
     json_decref(j);
@@ -370,15 +371,15 @@ static void test_utf8_clean(void **state)
         const char *want;
     } cases[] = {
         {"plain ascii", 11, "plain ascii"},
-        {"caf\xc3\xa9", 5, "caf\xc3\xa9"},                 /* valid 2-byte */
-        {"\xe2\x82\xac euro", 8, "\xe2\x82\xac euro"},     /* valid 3-byte */
-        {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},     /* valid 4-byte */
-        {"bad \xff byte", 10, "bad ? byte"},                /* never valid */
-        {"cut \xc3", 5, "cut ?"},                           /* truncated at the end */
-        {"\xc0\xaf", 2, "??"},                              /* overlong */
-        {"\xed\xa0\x80", 3, "???"},                         /* surrogate */
-        {"\xf5\x80\x80\x80", 4, "????"},                    /* above U+10FFFF */
-        {"\x80lone", 5, "?lone"},                           /* continuation alone */
+        {"caf\xc3\xa9", 5, "caf\xc3\xa9"},             /* valid 2-byte */
+        {"\xe2\x82\xac euro", 8, "\xe2\x82\xac euro"}, /* valid 3-byte */
+        {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},   /* valid 4-byte */
+        {"bad \xff byte", 10, "bad ? byte"},           /* never valid */
+        {"cut \xc3", 5, "cut ?"},                      /* truncated at the end */
+        {"\xc0\xaf", 2, "??"},                         /* overlong */
+        {"\xed\xa0\x80", 3, "???"},                    /* surrogate */
+        {"\xf5\x80\x80\x80", 4, "????"},               /* above U+10FFFF */
+        {"\x80lone", 5, "?lone"},                      /* continuation alone */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char buf[32];
@@ -392,9 +393,31 @@ static void test_utf8_clean(void **state)
     }
 }
 
+/* The error table: every code has a unique API name in lower snake case,
+ * and every hint is a sentence. */
+static void test_error_table(void **state)
+{
+    assert_null(ecode_name(E_NONE));
+    assert_null(ecode_name(E__COUNT));
+    assert_null(ecode_hint(E_NONE));
+    for (int c = E_NONE + 1; c < E__COUNT; c++) {
+        const char *n = ecode_name((enum ecode)c);
+        CHECK(n && *n, "code %d has no name", c);
+        if (!n)
+            continue;
+        CHECK(strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(n), "name '%s'", n);
+        for (int d = E_NONE + 1; d < c; d++)
+            CHECK(strcmp(n, ecode_name((enum ecode)d)) != 0, "'%s' named twice", n);
+        const char *h = ecode_hint((enum ecode)c);
+        CHECK(!h || (h[0] >= 'A' && h[0] <= 'Z' && h[strlen(h) - 1] == '.'),
+              "hint of %s is not a sentence: %s", n, h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_buf_grows_and_terminates),
         cmocka_unit_test(test_buf_empty_append_gives_string),
         cmocka_unit_test(test_buf_cap),

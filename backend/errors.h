@@ -1,0 +1,101 @@
+/* Every error the backend reports, as one enum: its stable API name and the
+ * hint the tab shows with it live in one table (errors.c). Code decides on
+ * these values, never on text; the one place Docker's text is read is
+ * docker.c, where a port conflict (Docker has no code for it) becomes
+ * E_PORT_IN_USE. */
+#ifndef SR_ERRORS_H
+#define SR_ERRORS_H
+
+enum ecode {
+    E_NONE = 0, /* no code: reported as "error" */
+    E_INVALID_JSON,
+    E_INVALID_BODY,
+    E_INVALID_TYPE,
+    E_INVALID_VALUE,
+    E_MISSING_FIELD,
+    E_UNKNOWN_FIELD,
+    E_OUT_OF_RANGE,
+    E_INCOMPLETE_SETTINGS,
+    E_NOT_FOUND,
+    E_METHOD_NOT_ALLOWED,
+    E_BODY_TOO_LARGE,
+    E_FORBIDDEN_HOST,
+    E_FORBIDDEN_ORIGIN,
+    E_BUSY,
+    E_NOT_APPLICABLE,
+    E_NAME_TAKEN,
+    E_BAD_OPTION,
+    E_INVALID_GRANT,
+    E_EMPTY,
+    E_WHITESPACE,
+    E_TOO_LONG,
+    E_TRUNCATED,
+    E_NOT_BASE58,
+    E_BAD_CHECKSUM,
+    E_BAD_VERSION,
+    E_API_KEY_NOT_GRANT,
+    E_S3_ACCESS_KEY_NOT_GRANT,
+    E_S3_SECRET_KEY_NOT_GRANT,
+    E_BAD_KEY_LENGTH,
+    E_BAD_MACAROON,
+    E_BAD_CAVEAT,
+    E_BAD_SATELLITE,
+    E_NO_SATELLITE,
+    E_BAD_SCOPE,
+    E_AUTH_SERVICE_UNREACHABLE,
+    E_AUTH_SERVICE_REFUSED,
+    E_AUTH_SERVICE_BAD_ANSWER,
+    E_DOCKER_UNREACHABLE,
+    E_DOCKER_BAD_ANSWER,
+    E_DOCKER_BAD_VERSION,
+    E_DOCKER_TOO_OLD,
+    E_DOCKER_TOO_NEW,
+    E_DOCKER_RESPONSE_TOO_LARGE,
+    E_DOCKER_ERROR,
+    E_SOCKET,
+    E_PULL_FAILED,
+    E_NO_SUCH_IMAGE,
+    E_CONFLICT,
+    E_CREATE_FAILED,
+    E_CONFIG_FAILED,
+    E_START_FAILED,
+    E_PORT_IN_USE,
+    E_STOP_FAILED,
+    E_REMOVE_FAILED,
+    E_WAIT_FAILED,
+    E_LOGS_FAILED,
+    E_VOLUME_IN_USE,
+    E_GATEWAY_EXITED,
+    E_GATEWAY_PORT,
+    E_CONTAINER_EXITED,
+    E_CONTAINER_REMOVED,
+    E_GATEWAY_STOPPED,
+    E_STORAGE_UNREACHABLE,
+    E_REGISTRY_UNHEALTHY,
+    E_HEALTH_TIMEOUT,
+    E_STORAGE_CHECK_FAILED,
+    E_REGISTRY_NOT_RUNNING,
+    E_REGISTRY_UNREACHABLE,
+    E_REGISTRY_ERROR,
+    E_DELETE_DISABLED,
+    E_GC_FAILED,
+    E_GC_TIMEOUT,
+    E_STATE_CORRUPT,
+    E_STATE_UNREADABLE,
+    E_STATE_UNUSABLE,
+    E_STATE_UNWRITABLE,
+    E_NO_MEMORY,
+    E_THREAD,
+    E_HTTP,
+    E_DEADLINE,
+    E_CANCELLED,
+    E_INTERNAL,
+    E__COUNT
+};
+
+/* The API name ("invalid_value"), or NULL for E_NONE and out-of-range values. */
+const char *ecode_name(enum ecode c);
+/* What the user can do about it, or NULL when it depends on the case. */
+const char *ecode_hint(enum ecode c);
+
+#endif
