@@ -89,6 +89,8 @@ static int on_progress(void *u, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
 static enum httpc_result fail(struct httpc_resp *resp, enum httpc_result r, const char *why)
 {
     snprintf(resp->error, sizeof resp->error, "%s", why);
+    if (resp->body.data)
+        secret_wipe(resp->body.data, resp->body.len);
     buf_free(&resp->body);
     return r;
 }
@@ -157,7 +159,8 @@ enum httpc_result httpc_do(struct httpc *c, const struct httpc_req *req, struct 
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, req->noproxy ? req->noproxy : "*");
+    if (!req->env_proxy)
+        curl_easy_setopt(h, CURLOPT_NOPROXY, req->noproxy ? req->noproxy : "*");
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect);
     if (!timeout && req->stall_s > 0) {

@@ -8,6 +8,8 @@
  *   - no signals (CURLOPT_NOSIGNAL: the backend is threaded);
  *   - http and https only (also on redirects, which are never followed);
  *   - no proxy from the environment unless asked;
+ *   - an answer that is not handed back is wiped before it is freed (it may
+ *     carry credentials);
  *   - the answer collected into a capped buffer (outside input never grows
  *     memory past the cap), or handed to a sink as it arrives;
  *   - cancellation: a callback asked from curl's progress ticks (at least
@@ -48,6 +50,7 @@ struct httpc_req {
     const char *user, *password; /* basic auth, or the keys for aws_sigv4 */
     const char *aws_sigv4;       /* e.g. "aws:amz:us-east-1:s3" */
     const char *noproxy;         /* NULL: "*" (no proxy at all) */
+    int env_proxy;               /* instead: the proxy settings of the environment (no_proxy too) */
     long timeout_ms;             /* the whole request; 0: no limit */
     long connect_timeout_ms;     /* 0: the same as timeout_ms (or 10 s) */
     /* with no time limit: give up when less than 1 byte a second moved for

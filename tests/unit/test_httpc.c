@@ -4,7 +4,10 @@
  * statuses and bodies, methods and request bodies, basic auth, the capped
  * answer, a streaming sink, the time limit and the monotonic deadline,
  * cancellation from the progress callback while nothing arrives, keep-alive
- * on a reused client, header lines, and the simple status call.
+ * on a reused client, header lines, and the simple status call. And
+ * backend/docker.c, which speaks to the engine through it over a Unix
+ * socket: the version negotiated, an answer over the cap, a pull stream
+ * read as it arrives and stopped by docker_cancel while nothing arrives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,8 @@
 
 #include <curl/curl.h>
 
+#include "docker.h"
+#include "errors.h"
 #include "httpc.h"
 #include "miniserver.h"
 
@@ -126,6 +131,16 @@ static void test_methods_body_auth(void **state)
     struct httpc_req del = {.method = "DELETE", .url = url, .timeout_ms = 5000};
     assert_int_equal(httpc_do(NULL, &del, &resp), HTTPC_OK);
     assert_string_equal(resp.body.data, "DELETE 0 |");
+    buf_free(&resp.body);
+    /* SigV4 instead of basic auth when asked (the storage check) */
+    struct httpc_req signed_req = {.url = url,
+                                   .user = "AKIDTEST",
+                                   .password = "secret",
+                                   .aws_sigv4 = "aws:amz:us-east-1:s3",
+                                   .timeout_ms = 5000};
+    assert_int_equal(httpc_do(NULL, &signed_req, &resp), HTTPC_OK);
+    assert_non_null(strstr(resp.body.data, "|AWS4-HMAC-SHA256 Credential=AKIDTEST/"));
+    assert_null(strstr(resp.body.data, "secret"));
     buf_free(&resp.body);
     struct httpc_req head = {.method = "HEAD", .url = url, .timeout_ms = 5000};
     assert_int_equal(httpc_do(NULL, &head, &resp), HTTPC_OK);
@@ -304,6 +319,110 @@ static void test_unix_socket(void **state)
     assert_int_equal(httpc_do(NULL, &req, &resp), HTTPC_UNREACHABLE);
 }
 
+/* ---- docker.c through httpc, against an engine stand-in ---------------- */
+
+static int engine(struct mini_server *s, const struct mini_req *r, int fd)
+{
+    if (strcmp(r->path, "/version") == 0) {
+        const char *b = "{\"ApiVersion\":\"1.45\",\"MinAPIVersion\":\"1.24\",\"Version\":\"26.1\"}";
+        return mini_respond(fd, 200, "Content-Type: application/json\r\n", b, strlen(b));
+    }
+    if (strcmp(r->path, "/v1.45/huge") == 0) {
+        /* more than DOCKER_MAX_RESPONSE */
+        size_t n = DOCKER_MAX_RESPONSE + 65536;
+        char *b = malloc(n);
+        memset(b, ' ', n);
+        int rc = mini_respond(fd, 200, NULL, b, n);
+        free(b);
+        return rc;
+    }
+    if (strncmp(r->path, "/v1.45/images/create?fromImage=", 31) == 0) {
+        /* one progress line, then nothing: a pull that hangs */
+        const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n";
+        const char *line = "{\"status\":\"Pulling from x\",\"id\":\"1\"}\r\n";
+        char chunk[128];
+        int n = snprintf(chunk, sizeof chunk, "%zx\r\n%s\r\n", strlen(line), line);
+        mini_write(fd, h, strlen(h));
+        mini_write(fd, chunk, (size_t)n);
+        mini_wait_close(s, fd, 10000);
+        return -1;
+    }
+    return mini_respond(fd, 404, NULL, "{\"message\":\"no such thing\"}", 27);
+}
+
+struct canceller {
+    struct docker *d;
+    int ms;
+};
+
+static void *cancel_later(void *arg)
+{
+    struct canceller *c = arg;
+    usleep((useconds_t)c->ms * 1000);
+    docker_cancel(c->d);
+    return NULL;
+}
+
+static int progress_calls;
+static int on_pull(void *ctx, const struct pullprog *p)
+{
+    progress_calls++;
+    return 0;
+}
+
+static void test_docker_over_socket(void **state)
+{
+    (void)state;
+    char path[108];
+    struct mini_server eng;
+    struct docker d;
+    struct err e = {0};
+    long status = 0;
+    snprintf(path, sizeof path, "/tmp/sr-httpc-engine-%d.sock", (int)getpid());
+    assert_int_equal(mini_start(&eng, path, engine, NULL), 0);
+    assert_int_equal(docker_init(&d, path), 0);
+    assert_int_equal(docker_negotiate(&d, &e), 0);
+    char api[16], ver[64];
+    docker_versions(&d, api, sizeof api, ver, sizeof ver);
+    assert_string_equal(api, "1.45");
+    assert_string_equal(ver, "26.1");
+    /* an answer past the cap */
+    struct buf out = {0};
+    assert_int_equal(docker_call(&d, "GET", "/huge", NULL, NULL, 0, &status, &out, 10, &e), -1);
+    assert_int_equal(e.status, 502);
+    assert_int_equal(e.code, E_DOCKER_RESPONSE_TOO_LARGE);
+    buf_free(&out);
+    /* a 404 is an answer */
+    assert_int_equal(docker_call(&d, "GET", "/nothing", NULL, NULL, 0, &status, &out, 10, &e), 0);
+    assert_int_equal(status, 404);
+    buf_free(&out);
+    /* a pull that hangs: the stream is read as it comes, docker_cancel
+     * stops it within about a second */
+    struct canceller c = {.d = &d, .ms = 300};
+    pthread_t t;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(pthread_create(&t, NULL, cancel_later, &c), 0);
+    memset(&e, 0, sizeof e);
+    progress_calls = 0;
+    assert_int_equal(docker_pull(&d, "example/x:1", on_pull, NULL, &e), -1);
+    pthread_join(t, NULL);
+    assert_int_equal(e.status, 499);
+    assert_int_equal(e.code, E_CANCELLED);
+    assert_true(progress_calls >= 1);
+    long ms = elapsed_ms(&t0);
+    assert_true(ms >= 250 && ms < 3000);
+    docker_cleanup(&d);
+    mini_stop(&eng);
+    /* no engine: 503 */
+    assert_int_equal(docker_init(&d, path), 0);
+    assert_int_equal(docker_negotiate(&d, &e), -1);
+    assert_int_equal(e.status, 503);
+    assert_int_equal(e.code, E_DOCKER_UNREACHABLE);
+    docker_cleanup(&d);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -317,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_unix_socket),
+        cmocka_unit_test(test_docker_over_socket),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
