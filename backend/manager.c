@@ -16,6 +16,7 @@
 #include "browse.h"
 #include "regconfig.h"
 #include "docker.h"
+#include "lean.h"
 #include "grant.h"
 #include "readiness.h"
 #include "s3check.h"
@@ -415,6 +416,7 @@ static void *monitor_main(void *arg)
         if (m->running_job == JOB_NONE && ++ticks % 15 == 0) {
             pthread_mutex_unlock(&m->mu); /* status must not wait for it */
             malloc_trim(64 * 1024);
+            lean_file_pages(); /* code and read-only data the last burst touched */
             pthread_mutex_lock(&m->mu);
         }
         /* look often while something changes, seldom when idle */
