@@ -310,15 +310,19 @@ static json_t *cache_map;
 static char *cache_ring[BROWSE_CACHE_MAX];
 static size_t cache_next, cache_count;
 
-/* The catalog of the last listing, for the pages after the first: on S3 the
- * registry walks the whole bucket for a catalog (seconds), and a tab reading
- * page after page must not pay that for each. A first page (offset 0, what a
+/* The catalog as far as the last listing read it, for the pages after the
+ * first: on S3 the registry walks the bucket for a catalog (seconds for
+ * 1,000 repositories), and a tab reading page after page must not pay that
+ * for each. A first page reads only as much of the catalog as it shows
+ * (n = its limit: the registry stops its walk there); the pages after it go
+ * on from where the last one stopped. A first page (offset 0, what a
  * refresh asks for) always reads it anew. */
 static pthread_mutex_t catalog_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char base[256];
-    char *text; /* JSON array of names */
-    int more;
+    char *text;     /* JSON array of names */
+    char next[768]; /* the catalog's next page ("": read to the end) */
+    int capped;     /* BROWSE_MAX_CATALOG reached */
     struct timespec at;
 } catalog_memo;
 
@@ -634,26 +638,34 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
-/* Every name in the catalog (valid ones, catalog order), following the
- * pages; *more when past BROWSE_MAX_CATALOG or the deadline. */
-static json_t *read_catalog(struct client *cl, int *more, struct err *e)
+/* A catalog page path asking for BROWSE_PAGE names whatever n the
+ * registry's Link carried (a first page asks for few). */
+static void widen_page(char *path, size_t len)
 {
-    char path[768];
-    json_t *names = json_array();
-    json_t *seen = json_object(); /* each name once (see list_tags) */
-    snprintf(path, sizeof path, "/v2/_catalog?n=%d", BROWSE_PAGE);
-    for (;;) {
+    char *n = strstr(path, "?n=");
+    if (!n)
+        n = strstr(path, "&n=");
+    if (!n)
+        return;
+    char rest[768];
+    size_t digits = strspn(n + 3, "0123456789");
+    snprintf(rest, sizeof rest, "%s", n + 3 + digits);
+    snprintf(n + 3, len - (size_t)(n + 3 - path), "%d%s", BROWSE_PAGE, rest);
+}
+
+/* Reads catalog pages from next (a /v2/ path) into names (valid names,
+ * catalog order, each once: seen) until names has want entries or the
+ * catalog ends; next becomes the page after the last one read ("" at the
+ * end). *capped past BROWSE_MAX_CATALOG. 0; or -1 with e when nothing could
+ * be read (a deadline after some names is no error: next stays). */
+static int read_catalog(struct client *cl, json_t *names, json_t *seen, char *next, size_t len,
+                        size_t want, int *capped, struct err *e)
+{
+    while (next[0] && json_array_size(names) < want) {
         struct reply r;
-        json_t *cat = call_json(cl, path, &r, e);
-        if (!cat) {
-            json_decref(seen);
-            if (json_array_size(names) > 0 && e->status == 503) {
-                *more = 1; /* the deadline: what was read */
-                return names;
-            }
-            json_decref(names);
-            return NULL;
-        }
+        json_t *cat = call_json(cl, next, &r, e);
+        if (!cat)
+            return json_array_size(names) > 0 && e->status == 503 ? 0 : -1;
         size_t i;
         json_t *name;
         json_array_foreach(json_object_get(cat, "repositories"), i, name)
@@ -663,39 +675,42 @@ static json_t *read_catalog(struct client *cl, int *more, struct err *e)
                 continue;
             json_object_set(seen, s, json_true());
             if (json_array_size(names) >= BROWSE_MAX_CATALOG) {
-                *more = 1;
+                *capped = 1;
                 break;
             }
             json_array_append(names, name);
         }
         json_decref(cat);
-        if (*more || browse_next_page(r.link, path, sizeof path)) {
-            json_decref(seen);
-            return names;
-        }
+        if (*capped || browse_next_page(r.link, next, len))
+            next[0] = '\0';
+        else
+            widen_page(next, len);
     }
+    return 0;
 }
 
-static json_t *catalog_recall(const char *base, int *more)
+static json_t *catalog_recall(const char *base, char *next, size_t len, int *capped)
 {
     json_t *names = NULL;
     pthread_mutex_lock(&catalog_mu);
     if (catalog_memo.text && strcmp(catalog_memo.base, base) == 0 &&
         httpc_ms_left(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
         names = json_loads(catalog_memo.text, 0, NULL);
-        *more = catalog_memo.more;
+        snprintf(next, len, "%s", catalog_memo.next);
+        *capped = catalog_memo.capped;
     }
     pthread_mutex_unlock(&catalog_mu);
     return names;
 }
 
-static void catalog_remember(const char *base, json_t *names, int more)
+static void catalog_remember(const char *base, json_t *names, const char *next, int capped)
 {
     char *text = json_dumps(names, JSON_COMPACT);
     pthread_mutex_lock(&catalog_mu);
     free(catalog_memo.text);
     catalog_memo.text = text;
-    catalog_memo.more = more;
+    catalog_memo.capped = capped;
+    snprintf(catalog_memo.next, sizeof catalog_memo.next, "%s", next);
     snprintf(catalog_memo.base, sizeof catalog_memo.base, "%s", base);
     clock_gettime(CLOCK_MONOTONIC, &catalog_memo.at);
     pthread_mutex_unlock(&catalog_mu);
@@ -716,15 +731,28 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
-    names = off > 0 ? catalog_recall(base, &more_catalog) : NULL;
+    char next[768];
+    names = off > 0 ? catalog_recall(base, next, sizeof next, &more_catalog) : NULL;
     if (!names) {
-        names = read_catalog(&cl, &more_catalog, e);
-        if (names)
-            catalog_remember(base, names, more_catalog);
+        names = json_array();
+        snprintf(next, sizeof next, "/v2/_catalog?n=%ld", off > 0 ? (long)BROWSE_PAGE : lim);
     }
+    json_t *seen = json_object();
+    size_t k;
+    json_t *nm;
+    json_array_foreach(names, k, nm) json_object_set(seen, json_string_value(nm), json_true());
+    int rc = names && seen ? read_catalog(&cl, names, seen, next, sizeof next, (size_t)(off + lim),
+                                          &more_catalog, e)
+                           : -1;
+    json_decref(seen);
+    if (rc == 0)
+        catalog_remember(base, names, next, more_catalog);
     client_free(&cl);
-    if (!names)
+    if (rc) {
+        if (!e->status)
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
+    }
     size_t total = json_array_size(names);
     size_t from = (size_t)off < total ? (size_t)off : total;
     p.n = total - from < (size_t)lim ? total - from : (size_t)lim;
@@ -765,13 +793,14 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
         json_array_append(repos, p.repos[i]);
         json_object_update(all_blobs, p.blobs[i]);
     }
-    int more = from + done < total || more_catalog || p.more_tags;
-    json_t *next = from + done < total ? json_integer((json_int_t)(from + done)) : json_null();
+    int go_on = from + done < total || (done == p.n && next[0]);
+    int more = go_on || more_catalog || p.more_tags;
+    json_t *next_off = go_on ? json_integer((json_int_t)(from + done)) : json_null();
     if (done < p.n)
         log_info("browse: %zu of %zu repositories read (%s)", done, p.n, p.first.message);
-    out = json_pack("{s:O, s:I, s:I, s:I, s:o, s:b}", "repositories", repos, "totalSize",
-                    sum_sizes(all_blobs), "total", (json_int_t)total, "offset", (json_int_t)from,
-                    "nextOffset", next, "truncated", more);
+    out = json_pack("{s:O, s:I, s:I, s:b, s:I, s:o, s:b}", "repositories", repos, "totalSize",
+                    sum_sizes(all_blobs), "total", (json_int_t)total, "totalKnown", !next[0],
+                    "offset", (json_int_t)from, "nextOffset", next_off, "truncated", more);
 out:
     for (size_t i = 0; p.repos && i < p.n; i++) {
         json_decref(p.repos[i]);

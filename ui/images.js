@@ -76,6 +76,8 @@ export async function loadImages() {
       data.totalSize = (Number(data.totalSize) || 0) + (Number(page.totalSize) || 0);
       data.truncated = page.truncated;
       data.nextOffset = page.nextOffset;
+      data.total = page.total;
+      data.totalKnown = page.totalKnown;
       if (progressive) renderImages();
     }
     if (gen === view.generation) {
@@ -200,7 +202,8 @@ function renderFilter(/** @type {RepoInfo[]} */ all, /** @type {RepoInfo[]} */ s
   row.hidden = !data || (!all.length && !view.filter);
   $('images-filter-clear').hidden = !(/** @type {HTMLInputElement} */ ($('images-filter')).value);
   const total = Math.max(Number(data?.total) || 0, all.length);
-  const reading = view.reading ? ` · reading ${number(all.length)} of ${repositories(total)}…` : '';
+  // the backend reads the catalog as far as it answers: the total may not be known yet
+  const reading = !view.reading ? '' : data?.totalKnown === false ? ` · reading, ${repositories(all.length)} so far…` : ` · reading ${number(all.length)} of ${repositories(total)}…`;
   const text = view.filter ? `${number(shown.length)} of ${repositories(all.length)}${reading}` : reading.replace(/^ · r/, 'R');
   if (count.textContent !== text) count.textContent = text;
 }

@@ -101,4 +101,4 @@ interface LogLine { container?: string; stream?: string; text?: string }
 
 interface TagInfo { tag: string; digest?: string; kind?: string; mediaType?: string; size?: number; layers?: number; platforms?: string[] }
 interface RepoInfo { name: string; size?: number; tags?: TagInfo[] }
-interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; offset?: number; nextOffset?: number | null }
+interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; totalKnown?: boolean; offset?: number; nextOffset?: number | null }

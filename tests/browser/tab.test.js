@@ -1229,7 +1229,9 @@ function pageOf(all, url) {
   const lim = Number(q.get('limit') || 1000);
   const repos = all.slice(off, off + lim);
   const next = off + repos.length < all.length ? off + repos.length : null;
-  return { repositories: repos, totalSize: repos.length * 2000000, total: all.length, offset: off, nextOffset: next, truncated: next !== null };
+  // as the backend answers: the catalog read only as far as this page (a first page does not know the total)
+  const known = Math.min(all.length, off + lim);
+  return { repositories: repos, totalSize: repos.length * 2000000, total: known, totalKnown: known === all.length, offset: off, nextOffset: next, truncated: next !== null };
 }
 
 test('stored images: a filter box over 1,000 repositories (paged answers, incremental rows, count, clear, Esc, typing kept across a refresh, light and dark)', { timeout: 120000 }, async () => {

@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -213,16 +214,47 @@ static int fake_registry(struct mini_server *s, const struct mini_req *r, int fd
 {
     char body[4096], hdr[128];
     const char *p = r->path;
-    if (strcmp(p, "/v2/_catalog?n=1000") == 0) {
+    if (strncmp(p, "/v2/_catalog?", 13) == 0) {
+        /* n and last as the distribution API takes them (last as the Link
+         * header wrote it, '/' escaped) */
+        static const char *const names[] = {"a/one", "b/two", "c/three", "Not A Name"};
+        const size_t count = sizeof names / sizeof *names;
+        const char *np = strstr(p, "n="), *lp = strstr(p, "last=");
+        size_t n = np ? (size_t)atoi(np + 2) : count, from = 0;
+        char last[64] = "";
+        if (lp) {
+            size_t j = 0;
+            for (const char *c = lp + 5; *c && *c != '&' && j + 1 < sizeof last; c++)
+                if (strncmp(c, "%2F", 3) == 0)
+                    last[j++] = '/', c += 2;
+                else
+                    last[j++] = *c;
+            last[j] = '\0';
+            while (from < count && strcmp(names[from], last) != 0)
+                from++;
+            from++;
+        }
         __atomic_add_fetch(&seen.catalog, 1, __ATOMIC_SEQ_CST);
-        const char *b = "{\"repositories\":[\"a/one\",\"b/two\"]}";
-        return mini_respond(fd, 200, "Link: </v2/_catalog?last=b%2Ftwo&n=1000>; rel=\"next\"\r\n",
-                            b, strlen(b));
-    }
-    if (strcmp(p, "/v2/_catalog?last=b%2Ftwo&n=1000") == 0) {
-        __atomic_add_fetch(&seen.catalog, 1, __ATOMIC_SEQ_CST);
-        const char *b = "{\"repositories\":[\"c/three\",\"Not A Name\"]}";
-        return mini_respond(fd, 200, NULL, b, strlen(b));
+        int len = snprintf(body, sizeof body, "{\"repositories\":[");
+        size_t i;
+        for (i = from; i < count && i < from + n; i++)
+            len += snprintf(body + len, sizeof body - (size_t)len, "%s\"%s\"", i > from ? "," : "",
+                            names[i]);
+        len += snprintf(body + len, sizeof body - (size_t)len, "]}");
+        char link[256] = "";
+        if (i < count) {
+            char esc[64];
+            size_t j = 0;
+            for (const char *c = names[i - 1]; *c && j + 4 < sizeof esc; c++)
+                if (*c == '/')
+                    memcpy(esc + j, "%2F", 3), j += 3;
+                else
+                    esc[j++] = *c;
+            esc[j] = '\0';
+            snprintf(link, sizeof link, "Link: </v2/_catalog?last=%s&n=%zu>; rel=\"next\"\r\n", esc,
+                     n);
+        }
+        return mini_respond(fd, 200, link, body, (size_t)len);
     }
     char repo[256];
     const char *tl = strstr(p, "/tags/list"), *mf = strstr(p, "/manifests/");
@@ -315,7 +347,7 @@ static void test_listing(void **state)
     assert_string_equal(json_string_value(json_object_get(three, "name")), "c/three");
     assert_int_equal(json_array_size(json_object_get(three, "tags")), 0);
     json_decref(page);
-    assert_int_equal(seen.catalog, 2);
+    assert_int_equal(seen.catalog, 1);
     assert_int_equal(seen.tag_lists, 3);
     assert_int_equal(seen.gets, 5); /* v1, v2, its two platforms, latest */
     assert_int_equal(seen.heads, 0);
@@ -350,6 +382,37 @@ static void test_listing(void **state)
     assert_non_null(page);
     assert_int_equal(json_array_size(json_object_get(page, "repositories")), 0);
     assert_true(json_is_null(json_object_get(page, "nextOffset")));
+    json_decref(page);
+
+    /* a first page reads only as much of the catalog as it shows (the
+     * registry's walk stops there); the next page goes on from there, in
+     * pages of 1,000 */
+    browse_cache_clear();
+    memset(&seen, 0, sizeof seen);
+    page = browse_repositories(srv.url, "0", "1", &e);
+    assert_non_null(page);
+    assert_int_equal(seen.catalog, 1);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 1);
+    assert_false(json_is_true(json_object_get(page, "totalKnown")));
+    assert_int_equal(json_integer_value(json_object_get(page, "nextOffset")), 1);
+    assert_true(json_is_true(json_object_get(page, "truncated")));
+    json_decref(page);
+    page = browse_repositories(srv.url, "1", "1", &e);
+    assert_non_null(page);
+    assert_int_equal(seen.catalog, 2);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 3);
+    assert_true(json_is_true(json_object_get(page, "totalKnown")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(page, "repositories"), 0), "name")),
+                        "b/two");
+    assert_int_equal(json_integer_value(json_object_get(page, "nextOffset")), 2);
+    json_decref(page);
+    page = browse_repositories(srv.url, "2", "5", &e);
+    assert_non_null(page);
+    assert_int_equal(seen.catalog, 2);
+    assert_int_equal(json_array_size(json_object_get(page, "repositories")), 1);
+    assert_true(json_is_null(json_object_get(page, "nextOffset")));
+    assert_false(json_is_true(json_object_get(page, "truncated")));
     json_decref(page);
 
     mini_stop(&srv);
