@@ -196,12 +196,15 @@ enum httpc_result httpc_do(struct httpc *c, const struct httpc_req *req, struct 
         }
         hdrs = n;
     }
-    /* no 100-continue round trip for a request body */
-    struct curl_slist *n = ok ? curl_slist_append(hdrs, "Expect:") : NULL;
-    if (n)
-        hdrs = n;
-    else
-        ok = 0;
+    /* no 100-continue round trip for a request body; not with SigV4, whose
+     * signature in libcurl 7.88 would name the header that is not sent */
+    if (ok && !req->aws_sigv4) {
+        struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
+        if (n)
+            hdrs = n;
+        else
+            ok = 0;
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
