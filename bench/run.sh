@@ -229,6 +229,8 @@ print(" ".join(blob(l["digest"]) for l in m["layers"]))
 PY
 )
   for l in $layer; do tar -xf "$l" -C "$W/rootfs"; done
+  # a container has /proc (the backend reads /proc/self/smaps for its idle trim)
+  mkdir -p "$W/rootfs/proc" && mount -t proc proc "$W/rootfs/proc"
   chroot "$W/rootfs" /storj-registryd --socket /run/guest-services/backend.sock --state-dir /data >"$W/ship.log" 2>&1 &
   RPID=$!
   sleep 3
@@ -242,6 +244,7 @@ PY
   SHIP="idle $SHIP_IDLE; right after 100,000 status requests $SHIP_BUSY; after the idle trim $(rss_kib $RPID) KiB ($(anon_kib $RPID) KiB anonymous)"
   SHIP_RSS=$(rss_kib $RPID)
   kill $RPID; RPID=""
+  sleep 0.5; umount "$W/rootfs/proc" 2>/dev/null || true
 fi
 
 # --- the table ------------------------------------------------------------------
