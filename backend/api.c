@@ -25,6 +25,10 @@ static const struct route_def routes[] = {
     {"/api/registry/gc", "POST", ROUTE_GC},
     {"/api/repositories", "GET", ROUTE_REPOSITORIES},
     {"/api/storage/check", "POST", ROUTE_STORAGE_CHECK},
+    {"/api/retention", "GET", ROUTE_RETENTION},
+    {"/api/retention", "PUT", ROUTE_RETENTION},
+    {"/api/retention/preview", "POST", ROUTE_RETENTION_PREVIEW},
+    {"/api/retention/apply", "POST", ROUTE_RETENTION_APPLY},
 };
 
 #define IMAGE_PREFIX "/api/repositories/"
@@ -53,7 +57,7 @@ static int split_image_path(const char *path, char *name, size_t nlen, char *dig
 
 static const char *allowed_for(const char *path)
 {
-    if (strcmp(path, "/api/config") == 0)
+    if (strcmp(path, "/api/config") == 0 || strcmp(path, "/api/retention") == 0)
         return "GET, PUT";
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (strcmp(routes[i].path, path) == 0)
@@ -336,6 +340,39 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         ok(res, 202, manager_status(m));
         return;
     }
+    case ROUTE_RETENTION: {
+        if (strcmp(req->method, "PUT") != 0) {
+            ok(res, 200, manager_retention(m));
+            return;
+        }
+        if (!(body = parse_body(req, 0, &e)))
+            break;
+        json_t *rules = manager_put_retention(m, body, &e);
+        json_decref(body);
+        if (rules) {
+            ok(res, 200, rules);
+            return;
+        }
+        break;
+    }
+    case ROUTE_RETENTION_PREVIEW: {
+        /* rules in the body (not yet saved), or the saved ones */
+        if (!(body = parse_body(req, 1, &e)))
+            break;
+        json_t *plan = manager_retention_preview(m, json_object_size(body) ? body : NULL, &e);
+        json_decref(body);
+        if (plan) {
+            ok(res, 200, plan);
+            return;
+        }
+        break;
+    }
+    case ROUTE_RETENTION_APPLY:
+        if (!(body = parse_body(req, 1, &e)))
+            break;
+        json_decref(body);
+        submit(m, JOB_RETENTION, 0, res);
+        return;
     case ROUTE_REPOSITORIES: {
         json_t *repos = manager_repositories(m, req->arg ? req->arg(req->arg_ctx, "offset") : NULL,
                                              req->arg ? req->arg(req->arg_ctx, "limit") : NULL, &e);

@@ -28,6 +28,9 @@ enum api_route {
     ROUTE_REPOSITORIES,
     ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
     ROUTE_STORAGE_CHECK,
+    ROUTE_RETENTION,         /* GET, PUT /api/retention */
+    ROUTE_RETENTION_PREVIEW, /* POST /api/retention/preview */
+    ROUTE_RETENTION_APPLY,   /* POST /api/retention/apply */
 };
 
 /* Matches method and path (without the query). Returns 0 with *route set,

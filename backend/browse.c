@@ -853,3 +853,101 @@ int browse_delete(const char *base, const char *name, const char *digest, struct
     return err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry answered the delete with HTTP %ld",
                    r.status);
 }
+
+/* ---- creation times -------------------------------------------------------- */
+
+/* digest -> "created" of the image (the text, never shared values); a
+ * digest's image never changes, so entries stay until full, then all go. */
+#define CREATED_CACHE_MAX 8192
+static pthread_mutex_t created_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *created_map;
+
+static int created_cached(const char *digest, char *out, size_t len)
+{
+    pthread_mutex_lock(&created_mu);
+    const char *v = json_string_value(json_object_get(created_map, digest));
+    if (v)
+        snprintf(out, len, "%s", v);
+    pthread_mutex_unlock(&created_mu);
+    return v != NULL;
+}
+
+static void created_remember(const char *digest, const char *created)
+{
+    pthread_mutex_lock(&created_mu);
+    if (!created_map || json_object_size(created_map) >= CREATED_CACHE_MAX) {
+        json_decref(created_map);
+        created_map = json_object();
+    }
+    if (created_map)
+        json_object_set_new(created_map, digest, json_string(created));
+    pthread_mutex_unlock(&created_mu);
+}
+
+int browse_created(const char *base, const char *name, const char *digest, char *out, size_t len,
+                   struct err *e)
+{
+    struct client cl;
+    struct reply r;
+    char path[512];
+    int rc = -1;
+    out[0] = '\0';
+    if (!browse_name_valid(name) || !browse_digest_valid(digest))
+        return err_set(e, 400, E_INVALID_VALUE, NULL, "not a repository name and digest");
+    if (created_cached(digest, out, len))
+        return 0;
+    if (client_init(&cl, base, NULL)) {
+        client_free(&cl);
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    }
+    snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, digest);
+    json_t *m = call_json(&cl, path, &r, e);
+    /* an index: the creation time of its first platform's image (the
+     * platforms of one build share it; attestations say unknown/unknown) */
+    json_t *list = json_object_get(m, "manifests");
+    if (json_is_array(list)) {
+        const char *child = NULL;
+        size_t i;
+        json_t *d;
+        json_array_foreach(list, i, d)
+        {
+            const char *os =
+                json_string_value(json_object_get(json_object_get(d, "platform"), "os"));
+            if (os && strcmp(os, "unknown") != 0) {
+                child = json_string_value(json_object_get(d, "digest"));
+                break;
+            }
+        }
+        if (!child || !browse_digest_valid(child)) {
+            err_set(e, 502, E_REGISTRY_ERROR, NULL, "the index %s names no image", digest);
+            goto out;
+        }
+        snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, child);
+        json_decref(m);
+        m = call_json(&cl, path, &r, e);
+    }
+    const char *config = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+    if (!config || !browse_digest_valid(config)) {
+        if (m)
+            err_set(e, 502, E_REGISTRY_ERROR, NULL, "the image %s has no config", digest);
+        goto out;
+    }
+    snprintf(path, sizeof path, "/v2/%s/blobs/%s", name, config);
+    json_t *c = call_json(&cl, path, &r, e);
+    const char *created = json_string_value(json_object_get(c, "created"));
+    /* RFC 3339 in UTC, as Docker and BuildKit write it; others are unknown */
+    if (created && strlen(created) >= 20 && created[4] == '-' && created[10] == 'T' &&
+        created[strlen(created) - 1] == 'Z') {
+        /* to the second, so that the times compare as text */
+        snprintf(out, len, "%.19sZ", created);
+        created_remember(digest, out);
+        rc = 0;
+    } else if (c) {
+        err_set(e, 502, E_REGISTRY_ERROR, NULL, "the image %s has no creation time in UTC", digest);
+    }
+    json_decref(c);
+out:
+    json_decref(m);
+    client_free(&cl);
+    return rc;
+}

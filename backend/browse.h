@@ -75,4 +75,11 @@ int browse_digest_valid(const char *digest);
 /* Deletes the manifest (and every tag that points at it). 0 or -1. */
 int browse_delete(const char *base, const char *name, const char *digest, struct err *e);
 
+/* When the image at digest in repository name was built: the "created" of
+ * its config (for an index, of its first platform's image), RFC 3339 UTC,
+ * into out. Cached by digest. 0, or -1 with e (the registry did not answer,
+ * or the image carries no creation time in UTC). */
+int browse_created(const char *base, const char *name, const char *digest, char *out, size_t len,
+                   struct err *e);
+
 #endif

@@ -137,10 +137,8 @@ static int line(struct pullprog *p, const char *text, size_t len)
     const char *id = json_string_value(json_object_get(o, "id"));
     if (!status)
         goto out;
-    if (!id) {
-        snprintf(p->status, sizeof p->status, "%s", status);
+    if (!id) /* "Digest: ...", "Status: ...": no layer to follow */
         goto out;
-    }
     json_t *pd = json_object_get(o, "progressDetail");
     json_int_t cur = json_integer_value(json_object_get(pd, "current"));
     json_int_t tot = json_integer_value(json_object_get(pd, "total"));

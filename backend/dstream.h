@@ -47,8 +47,7 @@ struct pullprog {
     int nlayers;
     char pending[PULL_MAX_LINE]; /* a JSON line split across chunks */
     size_t pending_len;
-    char error[512];  /* non-empty once the stream reported an error */
-    char status[128]; /* the last status line without a layer (e.g. "Digest: ...") */
+    char error[512]; /* non-empty once the stream reported an error */
 };
 
 /* The major version in what "registry --version" prints: its last word is

@@ -19,6 +19,7 @@ static const struct {
     [E_NOT_FOUND] = {"not_found", NULL},
     [E_METHOD_NOT_ALLOWED] = {"method_not_allowed", NULL},
     [E_BODY_TOO_LARGE] = {"body_too_large", NULL},
+    [E_HEADERS_TOO_LARGE] = {"headers_too_large", NULL},
     [E_FORBIDDEN_HOST] = {"forbidden_host", NULL},
     [E_FORBIDDEN_ORIGIN] = {"forbidden_origin", NULL},
     [E_BUSY] = {"busy", "Wait for the running action to end, then try again."},

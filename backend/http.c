@@ -231,6 +231,7 @@ static int is_state_changing(const char *method)
 static int route_is_slow(enum api_route route, const char *method)
 {
     return route == ROUTE_REPOSITORIES || route == ROUTE_IMAGE || route == ROUTE_LOGS ||
+           route == ROUTE_RETENTION_PREVIEW ||
            (route == ROUTE_CONFIG && strcmp(method, "PUT") == 0);
 }
 
@@ -335,6 +336,21 @@ static int start_slow(struct http_server *s, struct MHD_Connection *c, struct re
     return 0;
 }
 
+/* Request headers past this many bytes get our JSON 431. libmicrohttpd
+ * (0.9.75) answers by itself, in HTML, only past its connection memory
+ * limit (HTTP_CONN_MEMORY below) or on a request line it cannot parse:
+ * it has no hook for those answers. */
+#define HEADERS_MAX (16 * 1024)
+#define HTTP_CONN_MEMORY (64 * 1024)
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    size_t *total = cls;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -345,6 +361,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
     if (!rq) {
         /* first call: headers only */
+        size_t headers = 0;
+        MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &headers);
+        if (headers > HEADERS_MAX)
+            return send_error(c, 431, E_HEADERS_TOO_LARGE, "the request headers are over 16 KiB");
         if (l->tcp) {
             const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
             if (!http_host_allowed(host, s->bound, s->port))
@@ -523,7 +543,7 @@ static struct MHD_Daemon *start_daemon(int fd, struct listener *l)
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)HTTP_THREADS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
 }
 
 struct http_server *http_start(const struct http_opts *o, struct manager *m, struct err *e)

@@ -19,7 +19,16 @@ struct manager_opts {
     int monitor_interval_ms; /* how often Docker is looked at when idle */
 };
 
-enum manager_job { JOB_NONE, JOB_START, JOB_STOP, JOB_RESTART, JOB_REMOVE, JOB_GC, JOB_CHECK };
+enum manager_job {
+    JOB_NONE,
+    JOB_START,
+    JOB_STOP,
+    JOB_RESTART,
+    JOB_REMOVE,
+    JOB_GC,
+    JOB_CHECK,
+    JOB_RETENTION, /* apply the clean-up rules: delete what they say, then clean up */
+};
 
 struct manager;
 
@@ -57,6 +66,19 @@ json_t *manager_repositories(struct manager *m, const char *offset, const char *
                              struct err *e);
 /* Deletes an image by digest from the running registry. 0 or -1. */
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
+
+/* The clean-up rules (retention.h) with "lastRun" (the last application:
+ * {at, ok, images, tags, message}, or null) and "nextRun" (the next
+ * scheduled one, RFC 3339 UTC, or null). New reference. */
+json_t *manager_retention(struct manager *m);
+/* Validates and saves new rules; the answer is manager_retention's, or NULL
+ * with e (400 naming the field; 507/500 when the file cannot be written;
+ * nothing changed then). */
+json_t *manager_put_retention(struct manager *m, json_t *body, struct err *e);
+/* What the rules (body's, or the saved ones when body is NULL) would delete
+ * now: retention_plan over what the running registry holds. Slow (reads
+ * every repository). NULL with e (409 when the registry is not running). */
+json_t *manager_retention_preview(struct manager *m, json_t *body, struct err *e);
 
 /* Report of the given grant, or of the saved one when grant is NULL, checked
  * against bucket (or the saved bucket when NULL) for a registry in mode (the

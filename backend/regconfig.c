@@ -93,6 +93,10 @@ json_t *regconfig_registry(const struct settings *s, int host_network)
     json_object_set_new(storage, "maintenance",
                         json_pack("{s:{s:b, s:s, s:s, s:b}}", "uploadpurging", "enabled", 1, "age",
                                   "168h", "interval", "24h", "dryrun", 0));
+    /* during a clean-up: pulls keep working, pushes are refused at once */
+    if (s->maintenance_readonly)
+        json_object_set_new(json_object_get(storage, "maintenance"), "readonly",
+                            json_pack("{s:b}", "enabled", 1));
 
     /* the storage health check makes /v2/ answer 503 while the storage is
      * away, which status shows as unhealthy: three failed looks 10 s apart

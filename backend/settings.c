@@ -430,16 +430,6 @@ json_t *settings_public_json(const struct settings *s)
                      "unencryptedKeys", s->unencrypted_keys, "saved", s->saved);
 }
 
-json_t *settings_effective_json(const struct settings *s)
-{
-    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:b}", "mode",
-                     settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
-                     s->bucket, "accessGrant", s->access_grant, "endpoint", s->s3_endpoint,
-                     "region", s->s3_region, "accessKey", s->s3_access_key, "secretKey",
-                     s->s3_secret_key, "gwAccessKey", s->gw_access_key, "gwSecretKey",
-                     s->gw_secret_key, "unencryptedKeys", settings_unencrypted_applies(s));
-}
-
 int settings_unencrypted_applies(const struct settings *s)
 {
     return s->unencrypted_keys && (s->mode == MODE_STORJ || s->mode == MODE_STORJ_HOSTED);
@@ -460,6 +450,35 @@ int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
         return err_set(e, ge.code == E_NO_MEMORY ? 500 : 400, ge.code ? ge.code : E_INVALID_GRANT,
                        "accessGrant", "%s", ge.message);
     return 0;
+}
+
+int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS])
+{
+    const char *src[SETTINGS_SECRETS] = {s->access_grant, NULL, s->s3_secret_key,
+                                         s->gw_access_key[0] ? s->gw_access_key : NULL,
+                                         s->gw_secret_key[0] ? s->gw_secret_key : NULL};
+    memset(out, 0, SETTINGS_SECRETS * sizeof *out);
+    /* a grant that cannot be derived goes nowhere, so it has no copy to hide */
+    struct err e;
+    if (settings_unencrypted_applies(s) && settings_outgoing_grant(s, &out[1], &e) &&
+        e.code == E_NO_MEMORY)
+        return -1;
+    for (int i = 0; i < SETTINGS_SECRETS; i++) {
+        if (i == 1 || !src[i])
+            continue;
+        out[i] = strdup(src[i]);
+        if (!out[i]) {
+            settings_secrets_free(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void settings_secrets_free(char *out[SETTINGS_SECRETS])
+{
+    for (int i = 0; i < SETTINGS_SECRETS; i++)
+        secret_free(&out[i]);
 }
 
 /* ---- the file ---------------------------------------------------------- */
@@ -540,25 +559,9 @@ out:
 
 /* A save that failed, in words a user can act on: the folder, what is
  * wrong with it, and that nothing changed. Returns -1. */
-static int save_failed(struct err *e, const char *path, const char *step, int errnum)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    const char *d = dirname(dir);
-    const char *why = errnum == ENOSPC || errnum == EDQUOT  ? "the disk holding it is full"
-                      : errnum == EROFS                     ? "it is on a read-only file system"
-                      : errnum == EACCES || errnum == EPERM ? "it is not writable"
-                                                            : "it cannot be written";
-    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, E_STATE_UNWRITABLE, NULL,
-                   "the settings could not be saved in the state folder %s: %s (%s %s); the "
-                   "previous settings are kept",
-                   d, why, step, strerror(errnum));
-}
-
 int settings_save(const char *path, const struct settings *s, struct err *e)
 {
-    char tmp[4096] = "", dir[4096];
-    int fd = -1, rc = -1;
+    int rc = -1;
     char *text = NULL;
     json_t *root = json_pack(
         "{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s, s:s, s:s, "
@@ -570,60 +573,12 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
         s->gw_access_key, "gwSecretKey", s->gw_secret_key, "salt", s->salt, "desiredRunning",
         s->desired_running, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys);
     if (!root || !(text = json_dumps(root, JSON_INDENT(2))))
-        goto nomem;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        goto toolong;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        save_failed(e, path, "creating a file:", errno);
-        goto out;
-    }
-    size_t n = strlen(text), off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, text + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            save_failed(e, path, "writing:", w < 0 ? errno : ENOSPC);
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    int synced = fsync(fd) == 0;
-    int serr = errno;
-    int closed = close(fd) == 0;
-    fd = -1;
-    if (!synced || !closed) {
-        save_failed(e, path, "syncing:", synced ? errno : serr);
-        goto out;
-    }
-    if (rename(tmp, path)) {
-        save_failed(e, path, "replacing the file:", errno);
-        goto out;
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    rc = 0;
-    goto out;
-toolong:
-    err_set(e, 500, E_STATE_UNWRITABLE, NULL, "state path too long");
-    goto out;
-nomem:
-    err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (rc && tmp[0])
-        unlink(tmp);
-    if (text) {
-        memset(text, 0, strlen(text));
-        free(text);
-    }
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    else
+        rc = file_write_atomic(path, text, strlen(text), "settings", e);
+    if (text)
+        secret_wipe(text, strlen(text));
+    free(text);
     json_decref(root);
     return rc;
 }

@@ -39,6 +39,9 @@ struct settings {
     char gw_secret_key[65];
     char salt[33];
     int desired_running; /* the user's last start/stop, so a restart of the backend resumes it */
+    /* never saved: the registry's configuration for a clean-up, which keeps
+     * it answering pulls while refusing writes (storage.maintenance.readonly) */
+    int maintenance_readonly;
 };
 
 /* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */
@@ -74,12 +77,19 @@ json_t *settings_public_json(const struct settings *s);
  * accessGrant). NULL grant: 0 with *out NULL. */
 int settings_outgoing_grant(const struct settings *s, char **out, struct err *e);
 
+/* The one list of the secrets settings hold or imply: the access grant,
+ * the copy of it that goes out (unencryptedKeys), the S3 secret key and the
+ * self-hosted gateway's key pair. Logs redact every one of them; no
+ * response, label or container env may carry them. Fills out with copies
+ * (NULL for those not set; free with settings_secrets_free); 0, or -1 when
+ * memory ran out (nothing is left allocated). Decodes the grant: call it
+ * outside locks. */
+#define SETTINGS_SECRETS 5
+int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS]);
+void settings_secrets_free(char *out[SETTINGS_SECRETS]);
+
 /* 1 when unencryptedKeys applies in s's mode (storj, storj-hosted). */
 int settings_unencrypted_applies(const struct settings *s);
-
-/* The fields that change what the registry container does, for the spec
- * hash; includes secrets, so it never leaves the process. New reference. */
-json_t *settings_effective_json(const struct settings *s);
 
 /* Load from path; a missing file leaves defaults (saved = 0). 0 or -1. */
 int settings_load(const char *path, struct settings *s, struct err *e);

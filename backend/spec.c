@@ -210,3 +210,22 @@ void spec_free(struct spec_set *set)
     }
     memset(set, 0, sizeof *set);
 }
+
+/* The gc container: the registry's own spec, running garbage-collect once.
+ * untagged: also delete manifests no tag names, which only distribution 3
+ * does safely: 2.x deletes the platform manifests of a tagged multi-arch
+ * index with them, and their layers. */
+json_t *spec_gc_container(json_t *registry_create, int untagged)
+{
+    json_t *c = json_deep_copy(registry_create);
+    if (!c)
+        return NULL;
+    json_object_set_new(
+        c, "Cmd",
+        untagged ? json_pack("[s, s, s]", "garbage-collect", "--delete-untagged", REGCONFIG_PATH)
+                 : json_pack("[s, s]", "garbage-collect", REGCONFIG_PATH));
+    json_object_del(c, "ExposedPorts");
+    json_object_del(json_object_get(c, "HostConfig"), "PortBindings");
+    json_object_set_new(json_object_get(c, "Labels"), SPEC_LABEL_ROLE, json_string("gc"));
+    return c;
+}

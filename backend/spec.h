@@ -55,4 +55,11 @@ void spec_free(struct spec_set *set);
 /* A one-file ustar archive (mode 0600, uid 0) appended to out. 0 or -1. */
 int spec_tar_file(struct buf *out, const char *path, const void *data, size_t len);
 
+/* The create body of the garbage-collection container: the registry's own
+ * (registry_create, from spec_build), running `garbage-collect` once with
+ * no port published and the role label "gc". untagged: also delete
+ * manifests no tag names (safe on distribution 3 only). New reference, or
+ * NULL when out of memory. */
+json_t *spec_gc_container(json_t *registry_create, int untagged);
+
 #endif

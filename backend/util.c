@@ -1,11 +1,14 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
@@ -221,4 +224,71 @@ void str_utf8_clean(char *s, size_t len)
         }
         i += n;
     }
+}
+
+static int save_failed(struct err *e, const char *path, const char *what, const char *step,
+                       int errnum)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    const char *d = dirname(dir);
+    const char *why = errnum == ENOSPC || errnum == EDQUOT  ? "the disk holding it is full"
+                      : errnum == EROFS                     ? "it is on a read-only file system"
+                      : errnum == EACCES || errnum == EPERM ? "it is not writable"
+                                                            : "it cannot be written";
+    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, E_STATE_UNWRITABLE, NULL,
+                   "the %s could not be saved in the state folder %s: %s (%s %s); the "
+                   "previous %s are kept",
+                   what, d, why, step, strerror(errnum), what);
+}
+
+int file_write_atomic(const char *path, const char *data, size_t n, const char *what, struct err *e)
+{
+    char tmp[4096] = "", dir[4096];
+    int fd = -1, rc = -1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        tmp[0] = '\0';
+        return err_set(e, 500, E_STATE_UNWRITABLE, NULL, "state path too long");
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        save_failed(e, path, what, "creating a file:", errno);
+        return -1;
+    }
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, data + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            save_failed(e, path, what, "writing:", w < 0 ? errno : ENOSPC);
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    int synced = fsync(fd) == 0;
+    int serr = errno;
+    int closed = close(fd) == 0;
+    fd = -1;
+    if (!synced || !closed) {
+        save_failed(e, path, what, "syncing:", synced ? errno : serr);
+        goto out;
+    }
+    if (rename(tmp, path)) {
+        save_failed(e, path, what, "replacing the file:", errno);
+        goto out;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        unlink(tmp);
+    return rc;
 }

@@ -69,4 +69,12 @@ void str_utf8_cut(char *s);
 /* Copies in[0..len) to out with every occurrence of each secret (those of at
  * least 4 characters) replaced by "[redacted]". 0 or -1 (memory or cap). */
 int str_redact(struct buf *out, const char *in, size_t len, const char *const *secrets, int n);
+/* Writes data to path atomically and durably: a 0600 temporary file next to
+ * it (path.tmp.PID), fsync, rename, fsync of the folder. On failure the old
+ * file is kept and e says why in words naming what ("settings": "the
+ * settings could not be saved ... the disk holding it is full", 507 for a
+ * full disk). 0 or -1. */
+int file_write_atomic(const char *path, const char *data, size_t len, const char *what,
+                      struct err *e);
+
 #endif

@@ -173,6 +173,13 @@ export const api = {
   deleteImage: (name, digest) => call('DELETE', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`),
   /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. @returns {Promise<Status>} */
   gc: () => call('POST', '/api/registry/gc', {}),
+  /** @returns {Promise<any>} the clean-up rules with lastRun and nextRun */
+  getRetention: () => call('GET', '/api/retention'),
+  /** @param {object} body */
+  putRetention: (body) => call('PUT', '/api/retention', body),
+  /** what the rules would delete now (reads every repository) @param {object} body */
+  previewRetention: (body) => call('POST', '/api/retention/preview', body, SLOW_TIMEOUT_MS),
+  applyRetention: () => call('POST', '/api/retention/apply', {}),
   /**
    * What a grant allows and whether it suits a registry in a mode; fields
    * left out fall back to the saved settings.

@@ -14,6 +14,7 @@ import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, pla
 import { initActions, submit, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
 import { bindImages, renderImages } from './images.js';
+import { bindCleanup } from './cleanup.js';
 import { bindLogs } from './logs.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 
@@ -476,6 +477,7 @@ function init() {
   bind();
   bindDialogs();
   bindImages();
+  bindCleanup();
   bindLogs();
   bindFindings();
   renderImages();

@@ -122,7 +122,7 @@ async function cleanUp() {
   if (state.busy) return;
   const ok = await confirmDialog({
     title: 'Clean up the storage?',
-    body: 'The registry stops for a moment, deletes the layers that no image uses any more, and starts again. Pushes and pulls fail meanwhile.',
+    body: 'The registry restarts read-only, the layers that no image uses any more are deleted, and it restarts as before. Pulls keep working meanwhile; pushes are refused until it is done.',
     confirm: 'Clean up',
   });
   if (!ok) return;

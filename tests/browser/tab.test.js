@@ -911,6 +911,43 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   assert.doesNotMatch(await page.textContent('#images-meta'), /failed/);
   await waitBadge(page, 'running', 60000);
 
+  // clean-up rules: keep the newest tag of acme/app; a bad number is named
+  // at its field, the preview lists exactly what goes, applying deletes it
+  for (const t of ['1', '2']) {
+    await randomImage(`acme/app:${t}`, 1, 32);
+    pushedImages.add(`acme/app:${t}`);
+    await docker('tag', `acme/app:${t}`, `localhost:${port}/acme/app:${t}`);
+    pushedImages.add(`localhost:${port}/acme/app:${t}`);
+    await docker('push', `localhost:${port}/acme/app:${t}`);
+    await sleep(1100); // creation times count to the second
+  }
+  await page.click('#rule-add');
+  await page.fill('[data-field="rules[0].repositories"]', 'acme/*');
+  await page.fill('[data-field="rules[0].keepLast"]', 'x1');
+  assert.equal(await page.inputValue('[data-field="rules[0].keepLast"]'), 'x1', 'what is typed stays while the form re-renders');
+  await page.click('#rules-save');
+  await page.waitForSelector('[data-field="rules[0].keepLast"][aria-invalid="true"]');
+  assert.match(await page.textContent('#rules'), /newest tags to keep \(keepLast\) must be a whole number/);
+  assert.doesNotMatch(await page.textContent('#rules'), /UTCnull|nullnull/);
+  assert.equal(await page.inputValue('[data-field="rules[0].repositories"]'), 'acme/*', 'nothing typed is lost on an error');
+  await page.fill('[data-field="rules[0].keepLast"]', '1');
+  await page.fill('[data-field="rules[0].keepTags"]', '');
+  await page.click('#rules-save');
+  await page.waitForFunction(() => /Saved/.test(document.getElementById('rules-save').textContent));
+  await page.click('#rules-preview');
+  await page.waitForFunction(() => /Would delete 1 image/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
+  assert.match(await page.textContent('#rules-plan'), /acme\/app/);
+  await shots(page, 'cleanup-rules-preview');
+  await page.click('#rules-apply');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-dialog'), /read-only/);
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => /Last applied/.test(document.getElementById('rules-last').textContent), null, { timeout: 120000 });
+  assert.match(await page.textContent('#rules-last'), /1 image\(s\) with 1 tag\(s\) deleted/);
+  await waitBadge(page, 'running', 60000);
+  const tags = await (await fetch(`http://127.0.0.1:${port}/v2/acme/app/tags/list`)).json();
+  assert.deepEqual(tags.tags, ['2'], 'the newest tag stays');
+
   // one button: Stop, then Start
   await page.click('#btn-toggle');
   await waitBadge(page, 'stopped', 60000);

@@ -124,6 +124,9 @@ done
 $DOCKER rmi "srt-src/over:1" "srt-src/over:2" "localhost:$PORT/team/over:1" >/dev/null 2>&1
 $DOCKER rmi "srt-src/multi:1" "srt-src/multi:2" "localhost:$PORT/team/multi:child1" "localhost:$PORT/team/multi:child2" >/dev/null 2>&1
 t_check "the multi-arch image still pulls (linux/amd64)" $DOCKER pull -q "localhost:$PORT/team/multi:1"
+# after the clean-up the registry has its own configuration back: writable
+$DOCKER tag "localhost:$PORT/team/keep:stable" "localhost:$PORT/team/after:1"
+t_check "a push works again after the clean-up" $DOCKER push -q "localhost:$PORT/team/after:1"
 
 # Stop cancels a clean-up: the gc container is paused as soon as it runs
 # garbage-collect (so the clean-up cannot finish by itself), then Stop must
@@ -141,9 +144,15 @@ for attempt in 1 2 3; do
   wait_until 120 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.state == \"running\" and .job == null' >/dev/null"
 done
 if [ -n "$paused" ]; then
-  t_eq "the clean-up is running" gc "$(api GET /api/status | jq -r .job)"
+  st=$(api GET /api/status)
+  t_eq "the clean-up is running" gc "$(jq -r .job <<<"$st")"
+  # meanwhile the registry runs read-only: pulls work, pushes are refused at once
+  t_eq "the status says it is collecting" collecting "$(jq -r .phase <<<"$st")"
+  t_eq "the registry still answers during the clean-up" running "$(jq -r .state <<<"$st")"
+  t_eq "a pull works during the clean-up" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept: $MT_IMG" "http://127.0.0.1:$PORT/v2/team/keep/manifests/stable")"
+  t_eq "a push is refused at once during the clean-up" 405 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$PORT/v2/team/keep/blobs/uploads/")"
   api POST /api/registry/stop >/dev/null
-  # the registry is already stopped for the clean-up: wait for the jobs to end
+  # Stop ends the clean-up and stops the (read-only) registry
   t_check "Stop ends a clean-up at once" wait_until 10 bash -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.state == \"stopped\" and .job == null' >/dev/null"
   st=$(api GET /api/status)
   t_eq "the cancelled clean-up is in lastGc" false "$(jq -r .lastGc.ok <<<"$st")"
@@ -163,6 +172,10 @@ sleep 1
 st=$(api GET /api/status)
 t_eq "the registry stays stopped, not failed" stopped "$(jq -r .state <<<"$st")"
 t_eq "lastGc is unchanged" "$gc_before" "$(jq -c .lastGc <<<"$st")"
+# the cancelled clean-up gave the registry its own configuration back
+api POST /api/registry/start >/dev/null
+t_check "the registry starts again after the cancelled clean-up" wait_state running 120
+t_eq "and takes pushes (no read-only left over)" 202 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/v2/team/keep/blobs/uploads/")"
 
 api DELETE /api/registry >/dev/null; wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"

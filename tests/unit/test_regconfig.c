@@ -1015,6 +1015,66 @@ static void test_spec_hash_ignores_unused(void **state)
     }
 }
 
+/* The clean-up container: the registry's spec with the garbage-collect
+ * command, no published port, its own role; the registry's spec unchanged. */
+static void test_spec_gc_container(void **state)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    make_settings(MODE_LOCAL, &s);
+    assert_int_equal(spec_build(&s, &opts_publish, &set, &e), 0);
+    json_t *reg = set.c[set.count - 1].create;
+    char *before = json_dumps(reg, JSON_SORT_KEYS);
+    for (int untagged = 0; untagged <= 1; untagged++) {
+        json_t *gc = spec_gc_container(reg, untagged);
+        assert_non_null(gc);
+        check_member("gc command", gc, "Cmd",
+                     untagged ? "[\"garbage-collect\",\"--delete-untagged\",\"" REGCONFIG_PATH "\"]"
+                              : "[\"garbage-collect\",\"" REGCONFIG_PATH "\"]");
+        assert_null(json_object_get(gc, "ExposedPorts"));
+        assert_null(json_object_get(json_object_get(gc, "HostConfig"), "PortBindings"));
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(gc, "Labels"), SPEC_LABEL_ROLE)),
+            "gc");
+        /* the same image, mounts and env as the registry */
+        assert_true(json_equal(json_object_get(gc, "Image"), json_object_get(reg, "Image")));
+        assert_true(json_equal(json_object_get(gc, "Env"), json_object_get(reg, "Env")));
+        assert_true(json_equal(json_object_get(json_object_get(gc, "HostConfig"), "Mounts"),
+                               json_object_get(json_object_get(reg, "HostConfig"), "Mounts")));
+        json_decref(gc);
+    }
+    char *after = json_dumps(reg, JSON_SORT_KEYS);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    spec_free(&set);
+    settings_free(&s);
+}
+
+/* During a clean-up the registry runs read-only: the flag is never saved
+ * and only the clean-up sets it. */
+static void test_registry_readonly(void **state)
+{
+    static const enum mode modes[] = {MODE_LOCAL, MODE_S3, MODE_STORJ, MODE_STORJ_HOSTED};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        struct settings s;
+        make_settings(modes[i], &s);
+        json_t *c = regconfig_registry(&s, 0);
+        assert_non_null(c);
+        assert_null(json_object_get(json_object_get(json_object_get(c, "storage"), "maintenance"),
+                                    "readonly"));
+        json_decref(c);
+        s.maintenance_readonly = 1;
+        c = regconfig_registry(&s, 0);
+        check_member("read-only", c, "storage.maintenance.readonly", "{\"enabled\":true}");
+        check_member("upload purging stays", c, "storage.maintenance.uploadpurging.enabled",
+                     "true");
+        json_decref(c);
+        settings_free(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1028,6 +1088,8 @@ int main(void)
         cmocka_unit_test(test_tar_with_tar_tool),
         cmocka_unit_test(test_spec_per_mode),
         cmocka_unit_test(test_spec_env),
+        cmocka_unit_test(test_registry_readonly),
+        cmocka_unit_test(test_spec_gc_container),
         cmocka_unit_test(test_spec_incomplete),
         cmocka_unit_test(test_spec_hash),
         cmocka_unit_test(test_spec_hash_ignores_unused),

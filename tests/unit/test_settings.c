@@ -880,26 +880,6 @@ static void test_public_json(void **state)
     settings_free(&s);
 }
 
-static void test_effective_json(void **state)
-{
-    /* what the spec hash covers: everything that changes the containers */
-    struct settings a, b;
-    make_preset(P_HOSTED, &a);
-    json_t *ea = settings_effective_json(&a);
-    assert_string_equal(json_string_value(json_object_get(ea, "accessGrant")), GRANT);
-    assert_string_equal(json_string_value(json_object_get(ea, "secretKey")), HOSTED_SECRET);
-    assert_string_equal(json_string_value(json_object_get(ea, "gwSecretKey")), a.gw_secret_key);
-    assert_int_equal(settings_copy(&b, &a), 0);
-    secret_free(&b.s3_secret_key);
-    b.s3_secret_key = xstrdup("changed");
-    json_t *eb = settings_effective_json(&b);
-    assert_false(json_equal(ea, eb));
-    json_decref(ea);
-    json_decref(eb);
-    settings_free(&a);
-    settings_free(&b);
-}
-
 /* ---- the file ----------------------------------------------------------- */
 
 struct tmpdir {
@@ -1157,6 +1137,52 @@ static void test_load_files(void **state)
     tmpdir_remove(&t);
 }
 
+/* The one list of secrets: every secret field, and the grant's outgoing
+ * copy when unencryptedKeys applies. */
+static void test_secrets_list(void **state)
+{
+    char *out[SETTINGS_SECRETS];
+    struct settings s;
+
+    make_preset(P_STORJ, &s);
+    assert_int_equal(settings_secrets(&s, out), 0);
+    assert_string_equal(out[0], GRANT);
+    assert_null(out[1]); /* the grant goes out as it is */
+    assert_null(out[2]);
+    assert_string_equal(out[3], s.gw_access_key);
+    assert_string_equal(out[4], s.gw_secret_key);
+    settings_secrets_free(out);
+    for (int i = 0; i < SETTINGS_SECRETS; i++)
+        assert_null(out[i]);
+
+    s.unencrypted_keys = 1;
+    char *outgoing = NULL;
+    struct err e = {0};
+    assert_int_equal(settings_outgoing_grant(&s, &outgoing, &e), 0);
+    assert_int_equal(settings_secrets(&s, out), 0);
+    assert_string_equal(out[0], GRANT);
+    assert_non_null(out[1]);
+    assert_string_equal(out[1], outgoing);
+    assert_string_not_equal(out[1], GRANT);
+    settings_secrets_free(out);
+    secret_free(&outgoing);
+    settings_free(&s);
+
+    make_preset(P_S3, &s);
+    assert_int_equal(settings_secrets(&s, out), 0);
+    assert_null(out[0]);
+    assert_string_equal(out[2], S3_SECRET);
+    settings_secrets_free(out);
+    settings_free(&s);
+
+    make_preset(P_HOSTED, &s);
+    assert_int_equal(settings_secrets(&s, out), 0);
+    assert_string_equal(out[0], GRANT);
+    assert_string_equal(out[2], HOSTED_SECRET);
+    settings_secrets_free(out);
+    settings_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1168,8 +1194,8 @@ int main(void)
         cmocka_unit_test(test_url_valid),
         cmocka_unit_test(test_mode_names),
         cmocka_unit_test(test_init_and_copy),
+        cmocka_unit_test(test_secrets_list),
         cmocka_unit_test(test_public_json),
-        cmocka_unit_test(test_effective_json),
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_save_replaces_loose_file),
         cmocka_unit_test(test_save_errors),

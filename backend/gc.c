@@ -1,0 +1,405 @@
+/* Garbage collection: the registry restarts read-only (pulls keep working,
+ * pushes are refused at once), a container with its spec runs `registry
+ * garbage-collect`, the registry restarts with its own configuration. */
+#include "manager_int.h"
+
+#include <fnmatch.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "browse.h"
+#include "retention.h"
+#include "status.h"
+
+/* Keeps the summary line "12 blobs marked, 3 blobs and 1 manifests eligible
+ * for deletion" (printed before one line per blob deleted). */
+static void gc_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    char *out = ctx;
+    if (len < 300 && memmem(line, len, "blobs marked", 12))
+        snprintf(out, 300, "%.*s", (int)len, line);
+}
+
+/* Keeps the last non-empty line of "registry --version". */
+static void version_line(void *ctx, enum demux_stream stream, const char *line, size_t len)
+{
+    if (len && len < 200)
+        snprintf(ctx, 200, "%.*s", (int)len, line);
+}
+
+/* The major version of the registry image, from "registry --version" in a
+ * one-shot container without network (the official images' entrypoint
+ * prepends "registry" to an argument that starts with "-"); 0 when unknown. */
+static int image_major(struct manager *m, json_t *gc)
+{
+    struct err e;
+    char id[72] = "", out[200] = "";
+    int code = -1, major = 0;
+    json_t *c = json_deep_copy(gc);
+    if (!c)
+        return 0;
+    json_object_set_new(c, "Cmd", json_pack("[s]", "--version"));
+    json_object_del(json_object_get(c, "HostConfig"), "Mounts");
+    json_object_set_new(json_object_get(c, "HostConfig"), "NetworkMode", json_string("none"));
+    if (docker_create(&m->docker, GC_NAME, c, id, &e) == 0 &&
+        docker_start(&m->docker, id, &e) == 0 && docker_wait(&m->docker, id, 30, &code, &e) == 0 &&
+        code == 0 && docker_logs(&m->docker, id, 5, 0, version_line, out, NULL, &e) == 0)
+        major = regversion_major(out, strlen(out));
+    if (id[0])
+        docker_remove(&m->docker, id, &e);
+    json_decref(c);
+    return major;
+}
+
+static void gc_done(struct manager *m, int ok, const char *message)
+{
+    pthread_mutex_lock(&m->mu);
+    m->gc_at = (long long)time(NULL);
+    m->gc_ok = ok;
+    snprintf(m->gc_message, sizeof m->gc_message, "%s", message);
+    mgr_unlock_changed(m);
+}
+
+/* Waits up to timeout_s for a container to exit, asking the engine every
+ * 300 ms, so that a stop (cancel_start) or a shutdown ends the wait at once.
+ * 0 with *code, or -1 with e (code "cancelled" when asked to give up). */
+static int wait_exit(struct manager *m, const char *id, long timeout_s, int *code, struct err *e)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        int cancel = m->cancel_start || m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (cancel)
+            return err_set(e, 499, E_CANCELLED, NULL, "the clean-up was cancelled by a stop");
+        json_t *c = docker_inspect(&m->docker, id, e);
+        if (!c)
+            return -1;
+        json_t *st = json_object_get(c, "State");
+        json_t *ec = json_object_get(st, "ExitCode");
+        int running = json_is_true(json_object_get(st, "Running"));
+        int known = json_is_integer(ec) && json_is_boolean(json_object_get(st, "Running"));
+        *code = (int)json_integer_value(ec);
+        json_decref(c);
+        if (!known)
+            return err_set(e, 502, E_DOCKER_BAD_ANSWER, NULL,
+                           "the Docker engine's answer about the clean-up container had no state");
+        if (!running)
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > timeout_s)
+            return err_set(e, 504, E_GC_TIMEOUT, NULL, "the clean-up did not finish within %ld s",
+                           timeout_s);
+        usleep(300 * 1000);
+    }
+}
+
+/* Restarts the registry container (id) with the configuration in tar and
+ * waits until it answers on url (60 s). 0, or -1 with e. */
+static int restart_with(struct manager *m, const char *id, const struct buf *tar, const char *url,
+                        struct err *e)
+{
+    if (docker_put_archive(&m->docker, id, tar->data, tar->len, e) ||
+        docker_stop(&m->docker, id, STOP_TIMEOUT_S, e) || docker_start(&m->docker, id, e))
+        return -1;
+    for (int i = 0; i < 600; i++) {
+        if (mgr_registry_answers(url, 1000))
+            return 0;
+        pthread_mutex_lock(&m->mu);
+        int cancel = m->cancel_start || m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (cancel)
+            return err_set(e, 499, E_CANCELLED, NULL, "the clean-up was cancelled by a stop");
+        usleep(100 * 1000);
+    }
+    return err_set(e, 504, E_HEALTH_TIMEOUT, NULL,
+                   "the registry did not answer within 60 s after its restart for the clean-up");
+}
+
+/* Runs garbage-collect on the registry's storage in a one-shot container
+ * with the same configuration. The registry must not take pushes meanwhile
+ * (a blob uploaded during the mark phase could be swept): it runs
+ * read-only for the time, so pulls keep working and pushes get a refusal,
+ * then restarts with its own configuration. */
+static const struct buf *r_tar(const struct spec_set *set)
+{
+    return &set->c[set->count - 1].tar;
+}
+
+void mgr_run_gc(struct manager *m)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    json_t *create = NULL;
+    struct spec_set ro_set;
+    char id[72] = "", summary[300] = "", msg[400], url[128];
+    int code = -1, readonly = 0, done = 0;
+    memset(&set, 0, sizeof set);
+    memset(&ro_set, 0, sizeof ro_set);
+    char reg_id[72];
+    pthread_mutex_lock(&m->mu);
+    /* the configuration the registry runs with, even when other settings
+     * were saved since (they wait for a restart) */
+    const struct settings *eff = mgr_effective_locked(m);
+    int from_run = eff == &m->run;
+    int copied = settings_copy(&s, eff);
+    int running = m->reg.running;
+    snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
+    pthread_mutex_unlock(&m->mu);
+    if (copied) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        mgr_job_fail(m, &e, NULL);
+        return;
+    }
+    if (!running) {
+        err_set(&e, 409, E_REGISTRY_NOT_RUNNING, NULL,
+                "start the registry first: clean-up runs on a registry that is up");
+        goto fail;
+    }
+    if (spec_build(&s, &m->sopts, &set, &e))
+        goto fail;
+    s.maintenance_readonly = 1;
+    int built = spec_build(&s, &m->sopts, &ro_set, &e);
+    s.maintenance_readonly = 0;
+    if (built)
+        goto fail;
+    struct spec_container *r = &set.c[set.count - 1];
+    mgr_probe_url(&s, url, sizeof url);
+    mgr_set_phase(m, "preparing");
+    create = spec_gc_container(r->create, 1);
+    if (!create) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    /* a leftover of an interrupted run, if it is ours */
+    json_t *old = docker_inspect(&m->docker, GC_NAME, &e);
+    const char *managed = mgr_label_of(json_object_get(old, "Config"), SPEC_LABEL_MANAGED);
+    if (old && managed && strcmp(managed, "true") == 0)
+        docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
+    json_decref(old);
+    /* unknown is taken as 3, the default image; clean-up rules may ask to
+     * keep untagged manifests */
+    int major = image_major(m, create);
+    pthread_mutex_lock(&m->mu);
+    int keep_untagged = m->gc_keep_untagged;
+    m->gc_keep_untagged = 0;
+    pthread_mutex_unlock(&m->mu);
+    int untagged = (major == 0 || major >= 3) && !keep_untagged;
+    if (!untagged) {
+        json_decref(create);
+        create = spec_gc_container(r->create, 0);
+        if (!create) {
+            err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+            goto fail;
+        }
+    }
+    mgr_set_phase(m, "read-only");
+    readonly = 1; /* from here on, the registry gets its own configuration back */
+    if (restart_with(m, reg_id, &ro_set.c[ro_set.count - 1].tar, url, &e))
+        goto fail;
+    log_info("garbage collection: the registry runs read-only");
+    mgr_set_phase(m, "collecting");
+    if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
+        docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
+        docker_start(&m->docker, id, &e) || wait_exit(m, id, GC_TIMEOUT_S, &code, &e))
+        goto fail;
+    docker_logs(&m->docker, id, 200, 0, gc_line, summary, NULL, &e);
+    if (code != 0) {
+        char line[300];
+        mgr_last_log_line(m, id, line, sizeof line);
+        err_set(&e, 502, E_GC_FAILED, NULL, "clean-up stopped with exit code %d%s%s", code,
+                line[0] ? ": " : "", line);
+        goto fail;
+    }
+    snprintf(msg, sizeof msg, "%s%s", summary[0] ? summary : "clean-up finished",
+             untagged        ? ""
+             : keep_untagged ? "; untagged manifests kept (the clean-up rules say so)"
+                             : "; untagged manifests kept (registry 2.x would delete the platforms "
+                               "of multi-arch images)");
+    log_info("garbage collection: %s", msg);
+    gc_done(m, 1, msg);
+    done = 1;
+fail:
+    if (!done)
+        /* a clean-up that failed or was cancelled says so in lastGc; the
+         * registry's own state is not its to change */
+        gc_done(m, 0, e.message[0] ? e.message : "the clean-up failed");
+    if (id[0]) {
+        struct err ignored;
+        docker_remove(&m->docker, id, &ignored);
+    }
+    pthread_mutex_lock(&m->mu);
+    int cancelled = m->cancel_start || m->shutdown;
+    pthread_mutex_unlock(&m->mu);
+    if (readonly) {
+        /* back to its own configuration: written now, so that the start
+         * after a stop that cancelled us finds it too */
+        struct err ignored;
+        docker_put_archive(&m->docker, reg_id, r_tar(&set)->data, r_tar(&set)->len, &ignored);
+        if (!cancelled) {
+            mgr_set_phase(m, "starting");
+            docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &ignored);
+        }
+    }
+    spec_free(&set);
+    spec_free(&ro_set);
+    json_decref(create);
+    settings_free(&s);
+    if (readonly && !cancelled)
+        mgr_run_start(m, from_run); /* the same container again, then wait until it answers */
+}
+
+/* ---- clean-up rules -------------------------------------------------------- */
+
+static int rule_matches(json_t *rules, const char *name)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(rules, "rules"), i, r)
+    {
+        if (fnmatch(json_string_value(json_object_get(r, "repositories")), name, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+json_t *mgr_retention_collect(const char *base, json_t *rules, struct err *e)
+{
+    json_t *out = json_array();
+    long off = 0;
+    if (!out) {
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        return NULL;
+    }
+    for (;;) {
+        json_t *page = browse_repositories_page(base, off, BROWSE_MAX_REPOS, e);
+        if (!page)
+            goto fail;
+        size_t i, k;
+        json_t *repo, *tag;
+        json_array_foreach(json_object_get(page, "repositories"), i, repo)
+        {
+            const char *name = json_string_value(json_object_get(repo, "name"));
+            if (!name || !rule_matches(rules, name))
+                continue;
+            json_t *tags = json_array();
+            json_array_foreach(json_object_get(repo, "tags"), k, tag)
+            {
+                const char *digest = json_string_value(json_object_get(tag, "digest"));
+                char created[40] = "";
+                struct err ce = {0};
+                /* an image whose age cannot be read is kept (null) */
+                if (digest && browse_created(base, name, digest, created, sizeof created, &ce))
+                    log_warn("clean-up rules: no creation time for %s@%.19s: %s", name, digest,
+                             ce.message);
+                json_array_append_new(
+                    tags, json_pack("{s:O, s:O, s:s?, s:O}", "tag", json_object_get(tag, "tag"),
+                                    "digest", json_object_get(tag, "digest"), "created",
+                                    created[0] ? created : NULL, "size",
+                                    json_object_get(tag, "size") ? json_object_get(tag, "size")
+                                                                 : json_null()));
+            }
+            json_array_append_new(out, json_pack("{s:s, s:o}", "name", name, "tags", tags));
+        }
+        json_t *next = json_object_get(page, "nextOffset");
+        long n = json_is_integer(next) ? (long)json_integer_value(next) : -1;
+        json_decref(page);
+        if (n <= off)
+            break;
+        off = n;
+    }
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+static void retention_done(struct manager *m, int ok, long long images, long long tags,
+                           const char *message)
+{
+    pthread_mutex_lock(&m->mu);
+    json_decref(m->last_retention);
+    char at[32];
+    format_time_utc((long long)time(NULL), at, sizeof at);
+    m->last_retention = json_pack("{s:s, s:b, s:I, s:I, s:s}", "at", at, "ok", ok, "images",
+                                  (json_int_t)images, "tags", (json_int_t)tags, "message", message);
+    mgr_unlock_changed(m);
+}
+
+/* Reads what the registry holds, deletes what the rules say (each image by
+ * digest), then cleans up (read-only meanwhile) so that the space is freed. */
+void mgr_run_retention(struct manager *m)
+{
+    struct err e = {0};
+    char url[128], base[128], msg[400];
+    long long images = 0, tags = 0, failed = 0;
+    pthread_mutex_lock(&m->mu);
+    json_t *rules = json_deep_copy(m->retention);
+    int up = m->reg.running && m->reg_healthy;
+    mgr_probe_url(mgr_effective_locked(m), url, sizeof url);
+    pthread_mutex_unlock(&m->mu);
+    snprintf(base, sizeof base, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
+    json_t *repos = NULL, *plan = NULL;
+    if (!rules) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    if (!up) {
+        err_set(&e, 409, E_REGISTRY_NOT_RUNNING, NULL,
+                "the clean-up rules apply to a running registry: start it first");
+        goto fail;
+    }
+    mgr_set_phase(m, "reading");
+    if (!(repos = mgr_retention_collect(base, rules, &e)))
+        goto fail;
+    if (!(plan = retention_plan(rules, repos))) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    mgr_set_phase(m, "deleting");
+    size_t i, j;
+    json_t *r, *img;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        json_array_foreach(json_object_get(r, "delete"), j, img)
+        {
+            pthread_mutex_lock(&m->mu);
+            int cancel = m->cancel_start || m->shutdown;
+            pthread_mutex_unlock(&m->mu);
+            if (cancel) {
+                err_set(&e, 499, E_CANCELLED, NULL, "the clean-up rules were stopped by a stop");
+                goto fail;
+            }
+            struct err de = {0};
+            const char *digest = json_string_value(json_object_get(img, "digest"));
+            if (browse_delete(base, name, digest, &de) && de.status != 404) {
+                failed++;
+                log_warn("clean-up rules: deleting %s@%.19s failed: %s", name, digest, de.message);
+                continue;
+            }
+            images++;
+            tags += (long long)json_array_size(json_object_get(img, "tags"));
+        }
+    }
+    snprintf(msg, sizeof msg, "%lld image(s) with %lld tag(s) deleted%s%s", images, tags,
+             failed ? "; some could not be deleted (Logs say which)" : "",
+             images ? "; the clean-up frees their space" : "");
+    log_info("clean-up rules: %s", msg);
+    retention_done(m, failed == 0, images, tags, msg);
+    pthread_mutex_lock(&m->mu);
+    m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
+    pthread_mutex_unlock(&m->mu);
+    json_decref(rules);
+    json_decref(repos);
+    json_decref(plan);
+    mgr_run_gc(m);
+    return;
+fail:
+    retention_done(m, 0, images, tags, e.message[0] ? e.message : "the clean-up rules failed");
+    json_decref(rules);
+    json_decref(repos);
+    json_decref(plan);
+}

@@ -1,0 +1,351 @@
+/* The registry's lifecycle steps, run on the worker thread: pull, create,
+ * configure and start the containers and wait for the registry to answer;
+ * stop; remove. */
+#include "manager_int.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "s3check.h"
+#include "status.h"
+
+/* ---- jobs ----------------------------------------------------------------- */
+
+/* Publishes the pull's progress; asks to cancel it when a stop came in. */
+static int pull_progress(void *ctx, const struct pullprog *p)
+{
+    struct manager *m = ctx;
+    int64_t cur, tot;
+    pullprog_totals(p, &cur, &tot);
+    pthread_mutex_lock(&m->mu);
+    m->prog_cur = cur;
+    m->prog_total = tot;
+    int cancel = m->cancel_start || m->shutdown;
+    mgr_unlock_changed(m);
+    return cancel;
+}
+
+static int ensure_image(struct manager *m, const char *image, struct err *e)
+{
+    int present = docker_image_present(&m->docker, image, e);
+    if (present < 0)
+        return -1;
+    if (present)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    m->phase = "pulling";
+    snprintf(m->prog_image, sizeof m->prog_image, "%s", image);
+    m->prog_cur = m->prog_total = 0;
+    mgr_unlock_changed(m);
+    log_info("pulling %s", image);
+    int rc = docker_pull(&m->docker, image, pull_progress, m, e);
+    pthread_mutex_lock(&m->mu);
+    m->prog_image[0] = '\0';
+    mgr_unlock_changed(m);
+    return rc;
+}
+
+/* Removes every container we own that is not of the wanted spec; with a
+ * set, writes the ids of those that are (by role) to keep. */
+int mgr_remove_stale(struct manager *m, const char *hash, const struct spec_set *set,
+                     char keep[2][72], struct err *e)
+{
+    json_t *list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", e);
+    if (!list)
+        return -1;
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    /* the registry may live in the gateway's namespace: registry first */
+    for (int pass = 0; pass < 2 && rc == 0; pass++)
+        json_array_foreach(list, i, c)
+        {
+            const char *role = mgr_label_of(c, SPEC_LABEL_ROLE);
+            const char *h = mgr_label_of(c, SPEC_LABEL_HASH);
+            const char *id = json_string_value(json_object_get(c, "Id"));
+            int is_reg = role && strcmp(role, "registry") == 0;
+            if (!id || is_reg != (pass == 0))
+                continue;
+            if (hash && h && strcmp(h, hash) == 0 && set) {
+                int found = 0;
+                for (int k = 0; k < set->count; k++)
+                    if (role && strcmp(role, set->c[k].role) == 0 && !keep[k][0]) {
+                        snprintf(keep[k], 72, "%s", id);
+                        found = 1;
+                    }
+                if (found)
+                    continue;
+            }
+            log_info("removing %s container %.12s (settings changed)", role ? role : "?", id);
+            if (docker_remove(&m->docker, id, e)) {
+                rc = -1;
+                break;
+            }
+        }
+    json_decref(list);
+    return rc;
+}
+
+/* Creates the container, pulling its image when the engine lacks it, and
+ * puts its files in. A name taken by a container of ours (left from an
+ * interrupted run) is cleared; one taken by somebody else's is an error. */
+int mgr_create_container(struct manager *m, struct spec_container *sc, char id[72], struct err *e)
+{
+    for (int attempt = 0;; attempt++) {
+        if (docker_create(&m->docker, sc->name, sc->create, id, e) == 0)
+            break;
+        if (attempt >= 2)
+            return -1;
+        if (e->code == E_NO_SUCH_IMAGE) {
+            if (ensure_image(m, sc->image, e))
+                return -1;
+            mgr_set_phase(m, "starting");
+            continue;
+        }
+        if (e->code != E_CONFLICT)
+            return -1;
+        json_t *j = docker_inspect(&m->docker, sc->name, e);
+        if (!j)
+            return -1;
+        const char *managed = mgr_label_of(json_object_get(j, "Config"), SPEC_LABEL_MANAGED);
+        const char *cid = json_string_value(json_object_get(j, "Id"));
+        int ours = managed && strcmp(managed, "true") == 0 && cid;
+        int rc = ours ? docker_remove(&m->docker, cid, e) : 0;
+        json_decref(j);
+        if (!ours)
+            return err_set(e, 409, E_NAME_TAKEN, NULL,
+                           "a container named %s exists that Storj Registry did not create: "
+                           "rename or remove it (docker rm -f %s), then press Start",
+                           sc->name, sc->name);
+        if (rc)
+            return -1;
+    }
+    log_info("created %s container %.12s", sc->role, id);
+    if (docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e)) {
+        struct err ignored;
+        docker_remove(&m->docker, id, &ignored);
+        return -1;
+    }
+    return 0;
+}
+
+/* A container kept from an earlier run that was never started may have
+ * missed its files (the backend was killed between create and upload):
+ * put them in again, they replace what is there. */
+int mgr_configure_if_new(struct manager *m, const struct spec_container *sc, const char *id,
+                         struct err *e)
+{
+    json_t *j = docker_inspect(&m->docker, id, e);
+    if (!j)
+        return -1;
+    const char *st = json_string_value(json_object_get(json_object_get(j, "State"), "Status"));
+    int fresh = st && strcmp(st, "created") == 0;
+    json_decref(j);
+    if (!fresh)
+        return 0;
+    log_info("%s container %.12s was never started: writing its configuration again", sc->role, id);
+    return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e);
+}
+
+/* 0 when the container is running; -1 (with its exit code and last log line
+ * in e) when it stopped. */
+static int still_running(struct manager *m, const char *id, const char *role, struct err *e)
+{
+    json_t *j = docker_inspect(&m->docker, id, e);
+    if (!j)
+        return -1;
+    json_t *st = json_object_get(j, "State");
+    int running = json_is_true(json_object_get(st, "Running"));
+    int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+    json_decref(j);
+    if (running)
+        return 0;
+    char line[300];
+    mgr_last_log_line(m, id, line, sizeof line);
+    return err_set(e, 502, strcmp(role, "gateway") == 0 ? E_GATEWAY_EXITED : E_CONTAINER_EXITED,
+                   NULL, "the %s container stopped at start (exit code %d)%s%s", role, code,
+                   line[0] ? ": " : "", line);
+}
+
+/* Starts the registry with the saved settings, or (from_run) with those it
+ * was started with last time, as garbage collection does. */
+void mgr_run_start(struct manager *m, int from_run)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    char ids[2][72] = {{0}}, url[128], check_hint[S3CHECK_TEXT_MAX] = "";
+    const char *hint = NULL;
+
+    pthread_mutex_lock(&m->mu);
+    int copied = settings_copy(&s, from_run && m->has_run ? &m->run : &m->settings);
+    pthread_mutex_unlock(&m->mu);
+    if (copied) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        mgr_job_fail(m, &e, NULL);
+        return;
+    }
+    /* shown at once; written to the state file once the containers run */
+    pthread_mutex_lock(&m->mu);
+    m->settings.desired_running = 1;
+    mgr_unlock_changed(m);
+    memset(&set, 0, sizeof set);
+    if (spec_build(&s, &m->sopts, &set, &e)) {
+        goto fail;
+    }
+    /* the containers about to run know these: keep redacting them from
+     * their logs even after the settings change */
+    char *live[SETTINGS_SECRETS];
+    if (settings_secrets(&s, live)) {
+        err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        goto fail;
+    }
+    pthread_mutex_lock(&m->mu);
+    settings_secrets_free(m->live_secrets);
+    memcpy(m->live_secrets, live, sizeof live);
+    pthread_mutex_unlock(&m->mu);
+    mgr_set_phase(m, "starting");
+    /* S3 modes: the storage must take what the registry does before it
+     * starts (storj mode checks through its gateway, once that runs) */
+    if ((s.mode == MODE_S3 || s.mode == MODE_STORJ_HOSTED) &&
+        mgr_check_storage(m, &s, NULL, 0, &e, check_hint, sizeof check_hint)) {
+        hint = check_hint;
+        goto fail;
+    }
+    /* one look at what we own: keep what matches, remove what does not */
+    if (mgr_remove_stale(m, set.hash, &set, ids, &e))
+        goto fail;
+    /* a registry kept running in the namespace of a gateway that stopped
+     * would stay in that dead namespace: stop it so it joins the new one */
+    if (set.count == 2 && ids[0][0] && ids[1][0]) {
+        json_t *gw = docker_inspect(&m->docker, ids[0], &e);
+        int gw_up = json_is_true(json_object_get(json_object_get(gw, "State"), "Running"));
+        json_decref(gw);
+        if (!gw_up && docker_stop(&m->docker, ids[1], STOP_TIMEOUT_S, &e) && e.status != 404)
+            goto fail;
+    }
+    for (int i = 0; i < set.count; i++)
+        if (ids[i][0] ? mgr_configure_if_new(m, &set.c[i], ids[i], &e)
+                      : mgr_create_container(m, &set.c[i], ids[i], &e)) {
+            goto fail;
+        }
+    for (int i = 0; i < set.count; i++) {
+        if (docker_start(&m->docker, ids[i], &e))
+            goto fail;
+        log_info("started %s container %.12s", set.c[i].role, ids[i]);
+        if (set.count == 2 && i == 0) {
+            /* the registry joins the gateway's network namespace: the
+             * gateway must be up and stay up */
+            usleep(300 * 1000);
+            if (still_running(m, ids[0], "gateway", &e))
+                goto fail;
+            /* the storage through the gateway, as the registry will use it */
+            char gw_url[128];
+            if (mgr_gateway_endpoint(m, ids[0], gw_url, sizeof gw_url, &e) ||
+                mgr_check_storage(m, &s, gw_url, 0, &e, check_hint, sizeof check_hint)) {
+                hint = e.code == E_STORAGE_CHECK_FAILED ? check_hint : NULL;
+                struct err ignored;
+                docker_stop(&m->docker, ids[0], STOP_TIMEOUT_S, &ignored);
+                goto fail;
+            }
+        }
+    }
+    mgr_set_desired_running(m, 1); /* persisted now: the containers run */
+    mgr_record_run(m, &s, set.hash);
+    mgr_probe_url(&s, url, sizeof url);
+    struct timespec began;
+    clock_gettime(CLOCK_MONOTONIC, &began);
+    for (unsigned round = 0;; round++) {
+        if (mgr_registry_answers(url, 1000))
+            break;
+        /* a container that died will not answer: ask Docker now and then */
+        for (int i = 0; round % 8 == 7 && i < set.count; i++)
+            if (still_running(m, ids[i], set.c[i].role, &e))
+                goto fail;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited_ms =
+            (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
+        if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
+            err_set(&e, 504, E_HEALTH_TIMEOUT, NULL,
+                    "the registry did not answer on %s within %d seconds", url,
+                    MANAGER_HEALTH_TIMEOUT_S);
+            goto fail;
+        }
+        pthread_mutex_lock(&m->mu);
+        int stop = m->shutdown || m->cancel_start;
+        pthread_mutex_unlock(&m->mu);
+        if (stop)
+            goto out;
+        /* a registry is usually up within a few hundred ms: look often at first */
+        usleep(waited_ms < 3000 ? 15 * 1000 : 100 * 1000);
+    }
+    log_info("registry answering on %s", url);
+    goto out;
+fail:
+    if (e.code == E_CANCELLED) {
+        log_info("start cancelled by a stop");
+    } else {
+        /* a start that failed is no wish to run: neither a later save nor
+         * the next backend start may bring this registry up */
+        mgr_set_desired_running(m, 0);
+        mgr_job_fail(m, &e, hint);
+    }
+out:
+    spec_free(&set);
+    settings_free(&s);
+}
+
+static int stop_all(struct manager *m, struct err *e)
+{
+    json_t *list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", e);
+    if (!list)
+        return -1;
+    int rc = 0;
+    size_t i;
+    json_t *c;
+    for (int pass = 0; pass < 2 && rc == 0; pass++)
+        json_array_foreach(list, i, c)
+        {
+            const char *role = mgr_label_of(c, SPEC_LABEL_ROLE);
+            const char *id = json_string_value(json_object_get(c, "Id"));
+            int is_reg = role && strcmp(role, "registry") == 0;
+            if (!id || is_reg != (pass == 0))
+                continue;
+            if (docker_stop(&m->docker, id, STOP_TIMEOUT_S, e) && e->status != 404) {
+                rc = -1;
+                break;
+            }
+            log_info("stopped %s container %.12s", role ? role : "?", id);
+        }
+    json_decref(list);
+    return rc;
+}
+
+void mgr_run_stop(struct manager *m)
+{
+    struct err e = {0};
+    mgr_set_desired_running(m, 0);
+    mgr_set_phase(m, "stopping");
+    if (stop_all(m, &e))
+        mgr_job_fail(m, &e, "Try again; if it persists, restart Docker.");
+}
+
+void mgr_run_remove(struct manager *m, int purge)
+{
+    struct err e = {0};
+    mgr_set_desired_running(m, 0);
+    mgr_set_phase(m, "removing");
+    if (mgr_remove_stale(m, NULL, NULL, NULL, &e)) {
+        mgr_job_fail(m, &e, "Try again; if it persists, restart Docker.");
+        return;
+    }
+    mgr_forget_run(m);
+    if (purge) {
+        if (docker_volume_remove(&m->docker, SPEC_VOLUME, &e)) {
+            mgr_job_fail(m, &e, "Another container may use the volume storj-registry-data.");
+            return;
+        }
+        log_info("removed the data volume %s", SPEC_VOLUME);
+    }
+}

@@ -1,0 +1,153 @@
+/* What the manager's modules share: its state (struct manager) and the
+ * steps one module calls in another. Private to backend/manager*.c,
+ * observe.c, lifecycle.c, check.c, gc.c and logs.c; others use manager.h. */
+#ifndef SR_MANAGER_INT_H
+#define SR_MANAGER_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include "docker.h"
+#include "manager.h"
+#include "settings.h"
+
+#define STOP_TIMEOUT_S 10
+#define GATEWAY_READY_S 30
+#define GC_TIMEOUT_S 3600
+#define GC_NAME SPEC_REGISTRY_NAME "-gc"
+
+struct observed {
+    int exists;
+    int running;
+    int exit_code;
+    char id[72];
+    char hash[65];
+};
+
+struct manager {
+    pthread_mutex_t mu;
+    pthread_cond_t job_cv;     /* a job was queued, or shutdown */
+    pthread_cond_t monitor_cv; /* look at Docker now, or shutdown */
+    pthread_mutex_t put_mu;    /* serialises settings changes end to end */
+    pthread_mutex_t save_mu;   /* orders writes of the settings file; taken before mu */
+    pthread_t worker, monitor;
+    int shutdown;
+
+    struct docker docker;
+    struct spec_opts sopts;
+    char *reg_image, *gw_image, *native_image;
+    int interval_ms;
+    char settings_path[PATH_MAX];
+    char running_path[PATH_MAX];
+
+    /* all below under mu */
+    struct settings settings;
+    int desired_on_disk; /* settings.desired_running as the file has it */
+    char desired_hash[65];
+    /* what runs: the settings the containers were last created or started
+     * with (also in running.json), and their spec hash; they count while
+     * the registry container carries that hash */
+    struct settings run;
+    int has_run;
+    char run_hash[65];
+
+    enum manager_job pending;
+    int pending_purge;
+    enum manager_job running_job;
+    int cancel_start;  /* a stop or remove came in while starting: give up */
+    const char *phase; /* "pulling", "starting", "stopping", "removing" or NULL */
+    char prog_image[256];
+    long long prog_cur, prog_total;
+
+    int job_failed;
+    struct err job_err;
+    char job_hint[256];
+
+    int observed_once;
+    int docker_ok;
+    struct err docker_err;
+    json_t *containers; /* [{role,id,name,image,state,health}] */
+    struct observed reg, gw;
+    int reg_healthy;
+    long reg_http; /* what GET /v2/ answered: 503 while its storage is away */
+
+    /* the last storage check (s3check.h, with at/mode/bucket), or NULL */
+    json_t *last_check;
+    int check_create; /* the queued check may create a missing bucket */
+
+    /* the last garbage collection: when, how it ended, what it said */
+    long long gc_at;
+    int gc_ok;
+    char gc_message[512];
+
+    /* observations are numbered so that a slow one cannot overwrite a newer */
+    unsigned obs_taken, obs_applied;
+    /* the secrets of the containers as last created, redacted from their
+     * logs even after the settings changed */
+    char *live_secrets[SETTINGS_SECRETS];
+
+    /* a settings file that could not be read at start, kept aside: what
+     * status tells the user (empty when there was none) */
+    char settings_problem[512];
+    char settings_kept_as[96]; /* the file name it was kept under */
+
+    /* the clean-up rules (retention.h), their file, the last application
+     * ({at, ok, images, tags, message} or NULL), the day (days since the
+     * epoch, UTC) the schedule last ran, and whether the clean-up after
+     * the rules keeps untagged manifests */
+    char retention_path[PATH_MAX];
+    json_t *retention;
+    json_t *last_retention;
+    long sched_day;
+    int gc_keep_untagged;
+
+    /* GET /api/status answers from this text, rebuilt only when gen moved */
+    unsigned gen, status_gen;
+    char *status_text;
+};
+
+/* manager.c: the state, the job queue and its worker, the public calls */
+const struct settings *mgr_effective_locked(struct manager *m);
+void mgr_forget_run(struct manager *m);
+void mgr_job_fail(struct manager *m, const struct err *e, const char *hint);
+void mgr_record_run(struct manager *m, const struct settings *s, const char *hash);
+void mgr_set_desired_running(struct manager *m, int on);
+void mgr_set_phase(struct manager *m, const char *phase);
+void mgr_unlock_changed(struct manager *m);
+
+/* observe.c: looking at Docker and the registry; the monitor thread */
+const char *mgr_label_of(json_t *c, const char *key);
+void *mgr_monitor_main(void *arg);
+void mgr_observe(struct manager *m);
+void mgr_probe_url(const struct settings *s, char *out, size_t len);
+int mgr_registry_answers(const char *url, long timeout_ms);
+
+/* lifecycle.c: the start, stop and remove steps */
+int mgr_configure_if_new(struct manager *m, const struct spec_container *sc, const char *id,
+                         struct err *e);
+int mgr_create_container(struct manager *m, struct spec_container *sc, char id[72], struct err *e);
+int mgr_remove_stale(struct manager *m, const char *hash, const struct spec_set *set,
+                     char keep[2][72], struct err *e);
+void mgr_run_remove(struct manager *m, int purge);
+void mgr_run_start(struct manager *m, int from_run);
+void mgr_run_stop(struct manager *m);
+
+/* check.c: the storage check job */
+int mgr_check_storage(struct manager *m, const struct settings *s, const char *gw_endpoint,
+                      int create, struct err *e, char *hint, size_t hlen);
+int mgr_gateway_endpoint(struct manager *m, const char *id, char *out, size_t len, struct err *e);
+void mgr_run_check(struct manager *m);
+
+/* gc.c: the garbage collection job */
+void mgr_run_gc(struct manager *m);
+/* Applies the clean-up rules: deletes what they say, then cleans up. */
+void mgr_run_retention(struct manager *m);
+/* What the registry at base holds, as retention_plan takes it: every
+ * repository, with the creation time of the tags of those a rule matches.
+ * New reference, or NULL with e. */
+json_t *mgr_retention_collect(const char *base, json_t *rules, struct err *e);
+
+/* logs.c: container logs, redacted */
+void mgr_last_log_line(struct manager *m, const char *id, char *out, size_t len);
+
+#endif

@@ -1,0 +1,372 @@
+#include "retention.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *retention_default(void)
+{
+    return json_pack("{s:[], s:b, s:n}", "rules", "deleteUntagged", 1, "schedule");
+}
+
+/* A pattern: 1 to 128 printable characters, no spaces. */
+static int pattern_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > 128)
+        return 0;
+    for (; *p; p++)
+        if (!isgraph((unsigned char)*p))
+            return 0;
+    return 1;
+}
+
+/* "HH:MM", 00:00 to 23:59: minutes after midnight, or -1. */
+static int parse_hhmm(const char *t)
+{
+    if (!t || strlen(t) != 5 || t[2] != ':' || !isdigit((unsigned char)t[0]) ||
+        !isdigit((unsigned char)t[1]) || !isdigit((unsigned char)t[3]) ||
+        !isdigit((unsigned char)t[4]))
+        return -1;
+    int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+    return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+static json_t *parse_rule(json_t *r, size_t i, struct err *e)
+{
+    char field[64];
+    if (!json_is_object(r)) {
+        snprintf(field, sizeof field, "rules[%zu]", i);
+        err_set(e, 400, E_INVALID_TYPE, field, "each rule must be an object");
+        return NULL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(r, key, v)
+    {
+        if (strcmp(key, "repositories") != 0 && strcmp(key, "keepLast") != 0 &&
+            strcmp(key, "keepTags") != 0) {
+            snprintf(field, sizeof field, "rules[%zu].%.30s", i, key);
+            str_utf8_cut(field);
+            err_set(e, 400, E_UNKNOWN_FIELD, field,
+                    "a rule has repositories, keepLast and keepTags only");
+            return NULL;
+        }
+    }
+    json_t *repos = json_object_get(r, "repositories");
+    if (!json_is_string(repos) || !pattern_valid(json_string_value(repos))) {
+        snprintf(field, sizeof field, "rules[%zu].repositories", i);
+        err_set(e, 400, repos ? E_INVALID_VALUE : E_MISSING_FIELD, field,
+                "repositories must be a name or a pattern like team/* (1 to 128 characters, no "
+                "spaces)");
+        return NULL;
+    }
+    json_t *keep = json_object_get(r, "keepLast");
+    if (keep && !json_is_null(keep) &&
+        (!json_is_integer(keep) || json_integer_value(keep) < 0 ||
+         json_integer_value(keep) > RETENTION_MAX_KEEP)) {
+        snprintf(field, sizeof field, "rules[%zu].keepLast", i);
+        err_set(e, 400, E_INVALID_VALUE, field,
+                "the number of newest tags to keep (keepLast) must be a whole number from 0 to %d, "
+                "or null to keep every tag by age",
+                RETENTION_MAX_KEEP);
+        return NULL;
+    }
+    json_t *tags = json_object_get(r, "keepTags");
+    if (tags && !json_is_null(tags) &&
+        (!json_is_array(tags) || json_array_size(tags) > RETENTION_MAX_PATTERNS)) {
+        snprintf(field, sizeof field, "rules[%zu].keepTags", i);
+        err_set(e, 400, E_INVALID_VALUE, field, "keepTags must be a list of at most %d patterns",
+                RETENTION_MAX_PATTERNS);
+        return NULL;
+    }
+    size_t k;
+    json_t *t;
+    json_array_foreach(tags, k, t)
+    {
+        if (!json_is_string(t) || !pattern_valid(json_string_value(t))) {
+            snprintf(field, sizeof field, "rules[%zu].keepTags[%zu]", i, k);
+            err_set(e, 400, E_INVALID_VALUE, field,
+                    "a tag pattern is 1 to 128 characters without spaces, like v* or latest");
+            return NULL;
+        }
+    }
+    json_t *out = json_pack("{s:O, s:O, s:O}", "repositories", repos, "keepLast",
+                            keep ? keep : json_null(), "keepTags", tags ? tags : json_null());
+    if (out && json_is_null(json_object_get(out, "keepTags")))
+        json_object_set_new(out, "keepTags", json_array());
+    if (!out)
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    return out;
+}
+
+json_t *retention_parse(json_t *body, struct err *e)
+{
+    if (!json_is_object(body)) {
+        err_set(e, 400, E_INVALID_BODY, NULL, "the clean-up rules must be a JSON object");
+        return NULL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "rules") != 0 && strcmp(key, "deleteUntagged") != 0 &&
+            strcmp(key, "schedule") != 0) {
+            char field[64];
+            snprintf(field, sizeof field, "%.60s", key);
+            str_utf8_cut(field);
+            err_set(e, 400, E_UNKNOWN_FIELD, field, "unknown field %s", field);
+            return NULL;
+        }
+    }
+    json_t *out = retention_default();
+    if (!out) {
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        return NULL;
+    }
+    json_t *rules = json_object_get(body, "rules");
+    if (rules && (!json_is_array(rules) || json_array_size(rules) > RETENTION_MAX_RULES)) {
+        err_set(e, 400, E_INVALID_VALUE, "rules", "rules must be a list of at most %d rules",
+                RETENTION_MAX_RULES);
+        goto bad;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(rules, i, r)
+    {
+        json_t *rule = parse_rule(r, i, e);
+        if (!rule)
+            goto bad;
+        json_array_append_new(json_object_get(out, "rules"), rule);
+    }
+    json_t *du = json_object_get(body, "deleteUntagged");
+    if (du && !json_is_boolean(du)) {
+        err_set(e, 400, E_INVALID_TYPE, "deleteUntagged", "deleteUntagged must be true or false");
+        goto bad;
+    }
+    if (du)
+        json_object_set(out, "deleteUntagged", du);
+    json_t *sch = json_object_get(body, "schedule");
+    if (sch && !json_is_null(sch) &&
+        (!json_is_string(sch) || parse_hhmm(json_string_value(sch)) < 0)) {
+        err_set(e, 400, E_INVALID_VALUE, "schedule",
+                "schedule must be a time of day like 03:00 (UTC), or null for none");
+        goto bad;
+    }
+    if (sch)
+        json_object_set(out, "schedule", sch);
+    return out;
+bad:
+    json_decref(out);
+    return NULL;
+}
+
+int retention_schedule_minute(json_t *rules)
+{
+    return parse_hhmm(json_string_value(json_object_get(rules, "schedule")));
+}
+
+int retention_due(int minute, long last_day, long long now)
+{
+    return minute >= 0 && now / 86400 > last_day && (int)(now % 86400 / 60) >= minute;
+}
+
+/* ---- the plan ------------------------------------------------------------ */
+
+struct tagref {
+    json_t *tag; /* the tag object of the input, borrowed */
+    const char *created;
+};
+
+/* Newest first; RFC 3339 UTC times compare as text; ties by tag name. */
+static int by_created_desc(const void *a, const void *b)
+{
+    const struct tagref *x = a, *y = b;
+    int c = strcmp(y->created, x->created);
+    if (c)
+        return c;
+    return strcmp(json_string_value(json_object_get(x->tag, "tag")),
+                  json_string_value(json_object_get(y->tag, "tag")));
+}
+
+static int matches_any(json_t *patterns, const char *s)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(patterns, i, p)
+    {
+        if (fnmatch(json_string_value(p), s, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static json_t *plan_repo(json_t *rule, json_t *repo)
+{
+    json_t *tags = json_object_get(repo, "tags");
+    size_t n = json_array_size(tags), k = 0;
+    json_t *keep = json_array(), *del = json_array(), *kept_digests = json_object(),
+           *reason_of = json_object();
+    struct tagref *dated = calloc(n ? n : 1, sizeof *dated);
+    json_t *out = NULL;
+    if (!keep || !del || !kept_digests || !reason_of || !dated)
+        goto out;
+    json_t *keep_tags = json_object_get(rule, "keepTags");
+    json_t *keep_last = json_object_get(rule, "keepLast");
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "tag"));
+        const char *created = json_string_value(json_object_get(t, "created"));
+        if (!name || !json_string_value(json_object_get(t, "digest")))
+            continue;
+        if (matches_any(keep_tags, name))
+            json_object_set_new(reason_of, name, json_string("pattern"));
+        else if (!created || !*created)
+            json_object_set_new(reason_of, name, json_string("age unknown"));
+        else
+            dated[k++] = (struct tagref){t, created};
+    }
+    qsort(dated, k, sizeof *dated, by_created_desc);
+    /* null keepLast: every tag stays by age */
+    size_t keep_n = json_is_integer(keep_last) ? (size_t)json_integer_value(keep_last) : k;
+    for (size_t j = 0; j < k && j < keep_n; j++)
+        json_object_set_new(reason_of, json_string_value(json_object_get(dated[j].tag, "tag")),
+                            json_string("recent"));
+    /* the digests any kept tag points at stay */
+    json_array_foreach(tags, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "tag"));
+        const char *digest = json_string_value(json_object_get(t, "digest"));
+        if (name && digest && json_object_get(reason_of, name))
+            json_object_set_new(kept_digests, digest, json_true());
+    }
+    /* the rest: by digest, each image once with all its tags */
+    json_t *by_digest = json_object();
+    if (!by_digest)
+        goto out;
+    json_array_foreach(tags, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "tag"));
+        const char *digest = json_string_value(json_object_get(t, "digest"));
+        if (!name || !digest)
+            continue;
+        json_t *why = json_object_get(reason_of, name);
+        if (!why && json_object_get(kept_digests, digest))
+            why = json_string("same image");
+        else if (why)
+            json_incref(why);
+        if (why) {
+            json_array_append_new(keep, json_pack("{s:s, s:o}", "tag", name, "reason", why));
+            continue;
+        }
+        json_t *d = json_object_get(by_digest, digest);
+        if (!d) {
+            json_t *created = json_object_get(t, "created");
+            json_t *size = json_object_get(t, "size");
+            d = json_pack("{s:s, s:[], s:O, s:I}", "digest", digest, "tags", "created",
+                          created ? created : json_null(), "size",
+                          json_is_integer(size) ? json_integer_value(size) : (json_int_t)0);
+            if (!d)
+                continue;
+            json_object_set_new(by_digest, digest, d);
+            json_array_append(del, d);
+        }
+        json_array_append_new(json_object_get(d, "tags"), json_string(name));
+    }
+    json_decref(by_digest);
+    out = json_pack("{s:O, s:O, s:O}", "name", json_object_get(repo, "name"), "delete", del, "keep",
+                    keep);
+out:
+    free(dated);
+    json_decref(keep);
+    json_decref(del);
+    json_decref(kept_digests);
+    json_decref(reason_of);
+    return out;
+}
+
+json_t *retention_plan(json_t *rules, json_t *repos)
+{
+    json_t *out = json_pack("{s:[], s:i, s:i, s:I, s:O}", "repositories", "images", 0, "tags", 0,
+                            "bytes", (json_int_t)0, "deleteUntagged",
+                            json_object_get(rules, "deleteUntagged")
+                                ? json_object_get(rules, "deleteUntagged")
+                                : json_true());
+    if (!out)
+        return NULL;
+    json_t *list = json_object_get(out, "repositories"), *ruleset = json_object_get(rules, "rules");
+    long long images = 0, tags = 0, bytes = 0;
+    size_t i;
+    json_t *repo;
+    json_array_foreach(repos, i, repo)
+    {
+        const char *name = json_string_value(json_object_get(repo, "name"));
+        if (!name)
+            continue;
+        size_t r, nrules = json_array_size(ruleset);
+        json_t *rule = NULL;
+        for (r = 0; r < nrules; r++) {
+            rule = json_array_get(ruleset, r);
+            if (fnmatch(json_string_value(json_object_get(rule, "repositories")), name, 0) == 0)
+                break;
+        }
+        if (r >= nrules)
+            continue;
+        json_t *p = plan_repo(rule, repo);
+        if (!p) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(p, "rule", json_integer((json_int_t)r));
+        size_t d;
+        json_t *img;
+        json_array_foreach(json_object_get(p, "delete"), d, img)
+        {
+            images++;
+            tags += (long long)json_array_size(json_object_get(img, "tags"));
+            bytes += json_integer_value(json_object_get(img, "size"));
+        }
+        json_array_append_new(list, p);
+    }
+    json_object_set_new(out, "images", json_integer(images));
+    json_object_set_new(out, "tags", json_integer(tags));
+    json_object_set_new(out, "bytes", json_integer(bytes));
+    return out;
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+int retention_load(const char *path, json_t **out, struct err *e)
+{
+    json_error_t je;
+    *out = NULL;
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        *out = retention_default();
+        return *out ? 0 : err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    }
+    json_t *j = json_loadf(f, 0, &je);
+    fclose(f);
+    struct err pe = {0};
+    *out = j ? retention_parse(j, &pe) : NULL;
+    json_decref(j);
+    if (!*out)
+        return err_set(e, 500, E_STATE_CORRUPT, NULL,
+                       "the clean-up rules file %s could not be read (%s): save the rules again",
+                       path, j ? pe.message : je.text);
+    return 0;
+}
+
+int retention_save(const char *path, json_t *rules, struct err *e)
+{
+    char *text = json_dumps(rules, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text)
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    int rc = file_write_atomic(path, text, strlen(text), "clean-up rules", e);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* Clean-up rules: which tags to keep per repository pattern, and which
+ * images therefore go. Pure: validation of the rules, the plan from what
+ * the registry holds, the schedule's time of day. The rules live in
+ * retention.json in the state folder (file_write_atomic).
+ *
+ * The rules document:
+ *   {"rules": [{"repositories": "team/\u002a", "keepLast": 5,
+ *               "keepTags": ["latest", "v*"]}],
+ *    "deleteUntagged": true,
+ *    "schedule": "03:00" | null}                  (UTC, daily)
+ * A repository follows the first rule whose pattern matches its name
+ * (fnmatch: a star also crosses '/'); repositories no rule matches are left
+ * alone. In a repository the keepLast most recent tags (by the image's
+ * creation time) and the tags matching a keepTags pattern stay; so does a
+ * tag whose creation time is unknown. An image (digest) goes only when
+ * every tag pointing at it goes: deleting by digest removes all its tags. */
+#ifndef SR_RETENTION_H
+#define SR_RETENTION_H
+
+#include <jansson.h>
+
+#include "util.h"
+
+#define RETENTION_MAX_RULES 50
+#define RETENTION_MAX_PATTERNS 20
+#define RETENTION_MAX_KEEP 10000
+
+/* The rules with nothing to do: no rule, untagged manifests deleted by a
+ * clean-up, no schedule. New reference. */
+json_t *retention_default(void);
+
+/* Validates a rules document (a PUT body); missing fields take the
+ * defaults. New reference (normalised: every field present), or NULL with
+ * e: 400 naming the field ("rules[2].keepLast"), nothing changed. */
+json_t *retention_parse(json_t *body, struct err *e);
+
+/* The plan for repos, what the registry holds:
+ *   [{"name", "tags": [{"tag", "digest", "created" (RFC 3339 or null),
+ *                       "size"}]}]
+ * Answers {"repositories": [{"name", "rule" (index), "delete": [{"digest",
+ * "tags": [...], "created", "size"}], "keep": [{"tag", "reason":
+ * "recent"|"pattern"|"same image"|"age unknown"}]}], "images" (to delete),
+ * "tags" (that go with them), "bytes" (at most this much is freed: layers
+ * that kept images share stay), "deleteUntagged"}. Repositories no rule
+ * matches are not listed. New reference, NULL when out of memory. */
+json_t *retention_plan(json_t *rules, json_t *repos);
+
+/* Minutes after midnight UTC of the schedule, or -1 when there is none. */
+int retention_schedule_minute(json_t *rules);
+/* Whether a schedule at minute (retention_schedule_minute) is due at now
+ * (seconds since the epoch) when it last ran, or was last due, on day
+ * last_day (days since the epoch, UTC): once a day, at or after its time.
+ * -1 minute: never. */
+int retention_due(int minute, long last_day, long long now);
+
+/* Reads path (a missing file gives the defaults). 0 with *out, or -1 with e
+ * (a file that is not a valid rules document: 500 state_corrupt). */
+int retention_load(const char *path, json_t **out, struct err *e);
+/* Writes rules to path atomically (0600). 0, or -1 with e (the old file kept). */
+int retention_save(const char *path, json_t *rules, struct err *e);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * Unit tests for backend/retention.c: the rules' validation (every bad
+ * field named, nothing half-taken), the plan (keep the newest N, keep by
+ * pattern, never delete an image a kept tag points at, unknown ages kept,
+ * repositories no rule matches untouched), the schedule and the file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "retention.h"
+#include "testutil.h"
+
+static json_t *parse_text(const char *text, struct err *e)
+{
+    json_t *body = json_loads(text, 0, NULL);
+    assert_non_null(body);
+    json_t *r = retention_parse(body, e);
+    json_decref(body);
+    return r;
+}
+
+static void test_parse_good(void **state)
+{
+    struct err e = {0};
+    json_t *r = parse_text("{}", &e);
+    assert_non_null(r);
+    assert_int_equal(json_array_size(json_object_get(r, "rules")), 0);
+    assert_true(json_is_true(json_object_get(r, "deleteUntagged")));
+    assert_true(json_is_null(json_object_get(r, "schedule")));
+    assert_int_equal(retention_schedule_minute(r), -1);
+    json_decref(r);
+
+    r = parse_text("{\"rules\":[{\"repositories\":\"team/*\",\"keepLast\":3,\"keepTags\":[\"v*\"]},"
+                   "{\"repositories\":\"*\"}],\"deleteUntagged\":false,\"schedule\":\"23:59\"}",
+                   &e);
+    assert_non_null(r);
+    json_t *second = json_array_get(json_object_get(r, "rules"), 1);
+    assert_true(json_is_null(json_object_get(second, "keepLast")));
+    assert_int_equal(json_array_size(json_object_get(second, "keepTags")), 0);
+    assert_true(json_is_false(json_object_get(r, "deleteUntagged")));
+    assert_int_equal(retention_schedule_minute(r), 23 * 60 + 59);
+    /* normalised rules parse to themselves */
+    json_t *again = retention_parse(r, &e);
+    assert_true(json_equal(r, again));
+    json_decref(again);
+    json_decref(r);
+}
+
+static void test_parse_bad(void **state)
+{
+    static const struct {
+        const char *body, *field, *code;
+    } rows[] = {
+        {"[]", "", "invalid_body"},
+        {"{\"rule\":[]}", "rule", "unknown_field"},
+        {"{\"rules\":{}}", "rules", "invalid_value"},
+        {"{\"rules\":[1]}", "rules[0]", "invalid_type"},
+        {"{\"rules\":[{}]}", "rules[0].repositories", "missing_field"},
+        {"{\"rules\":[{\"repositories\":\"\"}]}", "rules[0].repositories", "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a b\"}]}", "rules[0].repositories", "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a\"},{\"repositories\":\"b\",\"keepLast\":-1}]}",
+         "rules[1].keepLast", "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a\",\"keepLast\":10001}]}", "rules[0].keepLast",
+         "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a\",\"keepLast\":\"3\"}]}", "rules[0].keepLast",
+         "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a\",\"keepTags\":\"v*\"}]}", "rules[0].keepTags",
+         "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a\",\"keepTags\":[\"ok\",\"\"]}]}",
+         "rules[0].keepTags[1]", "invalid_value"},
+        {"{\"rules\":[{\"repositories\":\"a\",\"other\":1}]}", "rules[0].other", "unknown_field"},
+        {"{\"deleteUntagged\":1}", "deleteUntagged", "invalid_type"},
+        {"{\"schedule\":\"24:00\"}", "schedule", "invalid_value"},
+        {"{\"schedule\":\"3:00\"}", "schedule", "invalid_value"},
+        {"{\"schedule\":300}", "schedule", "invalid_value"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        struct err e = {0};
+        json_t *body = json_loads(rows[i].body, JSON_DECODE_ANY, NULL);
+        assert_non_null(body);
+        json_t *r = retention_parse(body, &e);
+        json_decref(body);
+        CHECK(r == NULL, "%s: accepted", rows[i].body);
+        CHECK(e.status == 400, "%s: status %d", rows[i].body, e.status);
+        CHECK(strcmp(e.field, rows[i].field) == 0, "%s: field '%s' want '%s'", rows[i].body,
+              e.field, rows[i].field);
+        CHECK(ecode_name(e.code) && strcmp(ecode_name(e.code), rows[i].code) == 0,
+              "%s: code %s want %s", rows[i].body, ecode_name(e.code), rows[i].code);
+        json_decref(r);
+    }
+    /* too many rules */
+    json_t *many = json_pack("{s:[]}", "rules");
+    for (int i = 0; i <= RETENTION_MAX_RULES; i++)
+        json_array_append_new(json_object_get(many, "rules"),
+                              json_pack("{s:s}", "repositories", "x"));
+    struct err e = {0};
+    assert_null(retention_parse(many, &e));
+    assert_string_equal(e.field, "rules");
+    json_decref(many);
+}
+
+/* team/app: five tags over four images; v1 and old share an image. */
+#define REPOS                                                                                      \
+    "[{\"name\":\"team/app\",\"tags\":["                                                           \
+    "{\"tag\":\"v1\",\"digest\":\"sha256:a1\",\"created\":\"2026-01-01T00:00:00Z\",\"size\":100}," \
+    "{\"tag\":\"old\",\"digest\":\"sha256:a1\",\"created\":\"2026-01-01T00:00:00Z\",\"size\":100}" \
+    ","                                                                                            \
+    "{\"tag\":\"b2\",\"digest\":\"sha256:b2\",\"created\":\"2026-02-01T00:00:00Z\",\"size\":200}," \
+    "{\"tag\":\"c3\",\"digest\":\"sha256:c3\",\"created\":\"2026-03-01T00:00:00Z\",\"size\":300}," \
+    "{\"tag\":\"latest\",\"digest\":\"sha256:d4\",\"created\":\"2026-04-01T00:00:00Z\","           \
+    "\"size\":400},"                                                                               \
+    "{\"tag\":\"mystery\",\"digest\":\"sha256:e5\",\"created\":null,\"size\":500}]},"              \
+    "{\"name\":\"other/app\",\"tags\":["                                                           \
+    "{\"tag\":\"x\",\"digest\":\"sha256:f6\",\"created\":\"2020-01-01T00:00:00Z\",\"size\":1}]}]"
+
+static json_t *plan_of(const char *rules_text)
+{
+    struct err e = {0};
+    json_t *rules = parse_text(rules_text, &e);
+    assert_non_null(rules);
+    json_t *repos = json_loads(REPOS, 0, NULL);
+    assert_non_null(repos);
+    json_t *p = retention_plan(rules, repos);
+    assert_non_null(p);
+    json_decref(rules);
+    json_decref(repos);
+    return p;
+}
+
+/* "digest:tag,tag;digest:tag" of a repository's deletions, in order. */
+static void deletions(json_t *plan, const char *repo, char *out, size_t len)
+{
+    out[0] = '\0';
+    size_t i, j, k;
+    json_t *r, *d, *t;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "name")), repo) != 0)
+            continue;
+        json_array_foreach(json_object_get(r, "delete"), j, d)
+        {
+            snprintf(out + strlen(out), len - strlen(out), "%s%s:", j ? ";" : "",
+                     json_string_value(json_object_get(d, "digest")) + 7);
+            json_array_foreach(json_object_get(d, "tags"), k, t)
+            {
+                snprintf(out + strlen(out), len - strlen(out), "%s%s", k ? "," : "",
+                         json_string_value(t));
+            }
+        }
+    }
+}
+
+static const char *reason(json_t *plan, const char *repo, const char *tag)
+{
+    size_t i, j;
+    json_t *r, *k;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "name")), repo) != 0)
+            continue;
+        json_array_foreach(json_object_get(r, "keep"), j, k)
+        {
+            if (strcmp(json_string_value(json_object_get(k, "tag")), tag) == 0)
+                return json_string_value(json_object_get(k, "reason"));
+        }
+    }
+    return NULL;
+}
+
+static void test_plan(void **state)
+{
+    char got[256];
+    static const struct {
+        const char *rules, *want; /* team/app's deletions */
+        long long images, bytes;
+    } rows[] = {
+        /* keep the 2 newest: latest, c3; b2 and the v1/old image go; the
+         * tag of unknown age stays */
+        {"{\"rules\":[{\"repositories\":\"team/*\",\"keepLast\":2}]}", "a1:v1,old;b2:b2", 2, 300},
+        /* keep v* too: v1 keeps its image, so "old" stays with it */
+        {"{\"rules\":[{\"repositories\":\"team/*\",\"keepLast\":2,\"keepTags\":[\"v*\"]}]}",
+         "b2:b2", 1, 200},
+        /* keep nothing by age, all by pattern */
+        {"{\"rules\":[{\"repositories\":\"team/app\",\"keepLast\":0,\"keepTags\":[\"*\"]}]}", "", 0,
+         0},
+        /* keep nothing at all: every dated image goes */
+        {"{\"rules\":[{\"repositories\":\"team/app\",\"keepLast\":0}]}",
+         "a1:v1,old;b2:b2;c3:c3;d4:latest", 4, 1000},
+        /* null keepLast: nothing goes by age */
+        {"{\"rules\":[{\"repositories\":\"*\"}]}", "", 0, 0},
+        /* the first matching rule counts */
+        {"{\"rules\":[{\"repositories\":\"team/app\",\"keepLast\":3},{\"repositories\":\"*\","
+         "\"keepLast\":0}]}",
+         "a1:v1,old", 2, 101}, /* and other/app's one image by the second rule */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        json_t *p = plan_of(rows[i].rules);
+        deletions(p, "team/app", got, sizeof got);
+        CHECK(strcmp(got, rows[i].want) == 0, "%s: deletes '%s' want '%s'", rows[i].rules, got,
+              rows[i].want);
+        const char *why = reason(p, "team/app", "mystery");
+        CHECK(why && (strcmp(why, "age unknown") == 0 || strcmp(why, "pattern") == 0),
+              "%s: the tag of unknown age is not kept (%s)", rows[i].rules, why ? why : "gone");
+        long long images = json_integer_value(json_object_get(p, "images"));
+        long long bytes = json_integer_value(json_object_get(p, "bytes"));
+        CHECK(images == rows[i].images && bytes == rows[i].bytes, "%s: %lld images %lld bytes",
+              rows[i].rules, images, bytes);
+        json_decref(p);
+    }
+    /* reasons and untouched repositories */
+    json_t *p = plan_of("{\"rules\":[{\"repositories\":\"team/*\",\"keepLast\":2,"
+                        "\"keepTags\":[\"v*\"]}]}");
+    assert_string_equal(reason(p, "team/app", "latest"), "recent");
+    assert_string_equal(reason(p, "team/app", "v1"), "pattern");
+    assert_string_equal(reason(p, "team/app", "old"), "same image");
+    assert_int_equal(json_array_size(json_object_get(p, "repositories")), 1);
+    deletions(p, "other/app", got, sizeof got);
+    assert_string_equal(got, "");
+    json_decref(p);
+}
+
+static void test_file(void **state)
+{
+    char dir[] = "/tmp/sr-retention-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/retention.json", dir);
+    struct err e = {0};
+    json_t *r = NULL;
+    assert_int_equal(retention_load(path, &r, &e), 0); /* no file: defaults */
+    json_t *def = retention_default();
+    assert_true(json_equal(r, def));
+    json_decref(def);
+    json_decref(r);
+    r = parse_text("{\"rules\":[{\"repositories\":\"a\",\"keepLast\":1}],\"schedule\":\"03:00\"}",
+                   &e);
+    assert_int_equal(retention_save(path, r, &e), 0);
+    json_t *back = NULL;
+    assert_int_equal(retention_load(path, &back, &e), 0);
+    assert_true(json_equal(r, back));
+    json_decref(back);
+    json_decref(r);
+    FILE *f = fopen(path, "w");
+    fputs("{\"rules\":[{\"repositories\":\"\"}]}", f);
+    fclose(f);
+    assert_int_equal(retention_load(path, &back, &e), -1);
+    assert_string_equal(ecode_name(e.code), "state_corrupt");
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_due(void **state)
+{
+    const long long day = 20000; /* a day, in days since the epoch */
+    const long long at0300 = day * 86400 + 3 * 3600;
+    static const struct {
+        int minute;
+        long last;
+        long long now_offset; /* seconds after 03:00 of day */
+        int due;
+    } rows[] = {
+        {-1, 19999, 0, 0},             /* no schedule */
+        {180, 19999, 0, 1},            /* 03:00, not run today: due at 03:00 */
+        {180, 19999, -60, 0},          /* 02:59: not yet */
+        {180, 19999, 5 * 3600, 1},     /* later that day (the backend was down) */
+        {180, 20000, 60, 0},           /* ran today already */
+        {180, 20000, 86400, 1},        /* the next day at 03:00 */
+        {180, 20000, 86400 - 3600, 0}, /* the next day at 02:00 */
+        {0, 19999, -3 * 3600, 1},      /* 00:00 at midnight */
+        {1439, 19999, 21 * 3600 - 60, 1} /* 23:59 */,
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        CHECK(retention_due(rows[i].minute, rows[i].last, at0300 + rows[i].now_offset) ==
+                  rows[i].due,
+              "row %zu: due %d", i, !rows[i].due);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_plan),       cmocka_unit_test(test_file),
+        cmocka_unit_test(test_due),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,351 @@
+// @ts-check
+// Clean-up rules: per repository pattern, keep the newest N tags and the
+// tags matching patterns; a preview that lists exactly what would go and how
+// much space at most that frees; applying them (delete, then the clean-up,
+// during which the registry stays up read-only); an optional daily time.
+// What the user types stays a draft until saved: refreshes never replace it.
+
+import { api } from './api.js';
+import { state, onStatus, onRender, markUnreachable, poller, setStatus, currentState } from './state.js';
+import { toast } from './desktop.js';
+import { confirmDialog } from './dialogs.js';
+import { el, formatBytes, sentence } from './view.js';
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** @typedef {{repositories: string, keepLast: string, keepTags: string}} RuleDraft */
+/** @typedef {{rules: RuleDraft[], deleteUntagged: boolean, scheduleOn: boolean, time: string}} RulesDraft */
+
+const cleanup = {
+  /** @type {RulesDraft | null} the form, as typed */
+  draft: null,
+  /** @type {any} what the backend last answered for GET/PUT /api/retention */
+  saved: null,
+  dirty: false,
+  busy: /** @type {'' | 'save' | 'preview' | 'apply'} */ (''),
+  /** @type {any} the last preview, or null */
+  plan: null,
+  /** @type {{field: string, message: string} | null} */
+  error: null,
+};
+
+/** @param {any} r @returns {RulesDraft} */
+function draftOf(r) {
+  return {
+    rules: (r?.rules || []).map((/** @type {any} */ x) => ({
+      repositories: x.repositories || '',
+      keepLast: x.keepLast === null || x.keepLast === undefined ? '' : String(x.keepLast),
+      keepTags: (x.keepTags || []).join(', '),
+    })),
+    deleteUntagged: r?.deleteUntagged !== false,
+    scheduleOn: typeof r?.schedule === 'string',
+    time: typeof r?.schedule === 'string' ? r.schedule : '03:00',
+  };
+}
+
+/** The rules document from the draft; keepLast that is not a number is sent
+ * as typed so that the backend names the field. @param {RulesDraft} d */
+function bodyOf(d) {
+  return {
+    rules: d.rules.map((r) => {
+      const n = r.keepLast.trim();
+      return {
+        repositories: r.repositories.trim(),
+        keepLast: n === '' ? null : /^\d+$/.test(n) ? Number(n) : n,
+        keepTags: r.keepTags
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      };
+    }),
+    deleteUntagged: d.deleteUntagged,
+    schedule: d.scheduleOn ? d.time : null,
+  };
+}
+
+async function loadRules() {
+  try {
+    cleanup.saved = await api.getRetention();
+    if (!cleanup.dirty) cleanup.draft = draftOf(cleanup.saved);
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+  }
+  renderRules();
+}
+
+/** @param {any} err */
+function showError(err) {
+  cleanup.error = { field: err.field || '', message: sentence(err.message) };
+  renderRules();
+  const input = cleanup.error.field ? document.querySelector(`[data-field="${CSS.escape(cleanup.error.field)}"]`) : null;
+  if (input instanceof HTMLElement) input.focus();
+}
+
+async function save() {
+  if (!cleanup.draft || cleanup.busy) return;
+  cleanup.busy = 'save';
+  cleanup.error = null;
+  renderRules();
+  try {
+    cleanup.saved = await api.putRetention(bodyOf(cleanup.draft));
+    cleanup.draft = draftOf(cleanup.saved);
+    cleanup.dirty = false;
+    toast('success', 'Clean-up rules saved.');
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    showError(err);
+  } finally {
+    cleanup.busy = '';
+    renderRules();
+  }
+}
+
+async function preview() {
+  if (!cleanup.draft || cleanup.busy) return;
+  cleanup.busy = 'preview';
+  cleanup.error = null;
+  renderRules();
+  try {
+    // the rules as typed, saved or not
+    cleanup.plan = await api.previewRetention(bodyOf(cleanup.draft));
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    cleanup.plan = null;
+    showError(err);
+  } finally {
+    cleanup.busy = '';
+    renderRules();
+  }
+}
+
+async function apply() {
+  if (cleanup.busy) return;
+  if (cleanup.dirty) {
+    toast('error', 'Save the rules first: Apply uses the saved rules.');
+    return;
+  }
+  const p = cleanup.plan;
+  const what = p ? `${p.images} image(s) with ${p.tags} tag(s), up to ${formatBytes(p.bytes)}` : 'what the saved rules select (press Preview to see it first)';
+  const ok = await confirmDialog({
+    title: 'Apply the clean-up rules?',
+    body: `This deletes ${what}, then cleans up the storage. Meanwhile the registry stays up read-only: pulls keep working, pushes are refused until it is done.`,
+    confirm: 'Delete and clean up',
+  });
+  if (!ok) return;
+  cleanup.busy = 'apply';
+  renderRules();
+  try {
+    const res = await api.applyRetention();
+    if (res && typeof res === 'object' && typeof res.state === 'string') setStatus(res);
+    cleanup.plan = null;
+    toast('success', 'Applying the clean-up rules…');
+  } catch (err) {
+    if (err.unreachable) markUnreachable(err);
+    toast('error', `Could not apply the rules: ${err.message}`);
+  } finally {
+    cleanup.busy = '';
+    renderRules();
+    poller.poll();
+  }
+}
+
+/** @param {string} field @param {string} text */
+function errorFor(field, text) {
+  return cleanup.error && cleanup.error.field === field ? el('p', { class: 'field-error', role: 'alert' }, text) : null;
+}
+
+/** @param {RuleDraft} r @param {number} i */
+function ruleRow(r, i) {
+  const f = (/** @type {string} */ k) => `rules[${i}].${k}`;
+  const bad = (/** @type {string} */ k) => (cleanup.error?.field === f(k) ? 'true' : undefined);
+  return el(
+    'li',
+    { class: 'rule' },
+    el(
+      'div',
+      { class: 'rule-fields' },
+      el(
+        'label',
+        { class: 'rule-field' },
+        el('span', {}, 'Repositories'),
+        el('input', { type: 'text', value: r.repositories, placeholder: 'team/* or my-app', spellcheck: 'false', 'data-field': f('repositories'), 'data-i': i, 'data-k': 'repositories', 'aria-invalid': bad('repositories') }),
+      ),
+      el(
+        'label',
+        { class: 'rule-field rule-narrow' },
+        el('span', {}, 'Keep newest'),
+        el('input', { type: 'text', inputmode: 'numeric', value: r.keepLast, placeholder: 'all', 'data-field': f('keepLast'), 'data-i': i, 'data-k': 'keepLast', 'aria-invalid': bad('keepLast') }),
+      ),
+      el(
+        'label',
+        { class: 'rule-field' },
+        el('span', {}, 'Always keep tags'),
+        el('input', { type: 'text', value: r.keepTags, placeholder: 'latest, v*', spellcheck: 'false', 'data-field': f('keepTags'), 'data-i': i, 'data-k': 'keepTags', 'aria-invalid': bad('keepTags') || (cleanup.error?.field.startsWith(f('keepTags')) ? 'true' : undefined) }),
+      ),
+      el('button', { type: 'button', class: 'btn btn-text btn-small btn-danger-text', 'data-remove': i, 'aria-label': `Remove rule ${i + 1}` }, 'Remove'),
+    ),
+    errorFor(f('repositories'), cleanup.error?.message || ''),
+    errorFor(f('keepLast'), cleanup.error?.message || ''),
+    cleanup.error?.field.startsWith(f('keepTags')) ? el('p', { class: 'field-error', role: 'alert' }, cleanup.error.message) : null,
+  );
+}
+
+/** @param {any} p */
+function planView(p) {
+  if (!p) return null;
+  const repos = p.repositories || [];
+  if (!repos.length) return el('p', { class: 'images-empty' }, 'No repository matches these rules.');
+  const total =
+    p.images === 0
+      ? 'Nothing would be deleted.'
+      : `Would delete ${p.images} image(s) with ${p.tags} tag(s), freeing up to ${formatBytes(p.bytes)} (layers that kept images share stay).`;
+  return el(
+    'div',
+    { class: 'plan' },
+    el('p', { class: 'plan-total' }, total, p.deleteUntagged ? ' The clean-up also deletes untagged manifests.' : ''),
+    el(
+      'ul',
+      { class: 'plan-list' },
+      repos.map((/** @type {any} */ r) =>
+        el(
+          'li',
+          {},
+          el('span', { class: 'mono' }, r.name),
+          ' ',
+          el('span', { class: 'muted small' }, `rule ${r.rule + 1}: ${r.delete.length} to delete, ${r.keep.length} tag(s) kept`),
+          r.delete.length
+            ? el(
+                'ul',
+                { class: 'plan-deletes' },
+                r.delete.map((/** @type {any} */ d) =>
+                  el('li', {}, el('span', { class: 'mono' }, d.tags.join(', ')), el('span', { class: 'muted small' }, ` · ${d.created ? new Date(d.created).toLocaleString() : 'age unknown'} · ${formatBytes(d.size)}`)),
+                ),
+              )
+            : null,
+        ),
+      ),
+    ),
+  );
+}
+
+function lastRunLine() {
+  const s = cleanup.saved;
+  if (!s) return '';
+  const parts = [];
+  if (s.lastRun) {
+    const at = new Date(s.lastRun.at).toLocaleString();
+    parts.push(`Last applied ${at}: ${s.lastRun.ok ? '' : 'failed: '}${sentence(s.lastRun.message)}`);
+  }
+  if (s.nextRun) parts.push(`Next run ${new Date(s.nextRun).toLocaleString()} (daily at ${s.schedule} UTC).`);
+  return parts.join(' ');
+}
+
+export function renderRules() {
+  const box = $('rules');
+  if (!box) return;
+  const d = cleanup.draft;
+  if (!d) {
+    box.replaceChildren(el('p', { class: 'muted small' }, 'Loading the clean-up rules…'));
+    return;
+  }
+  const serving = currentState() === 'running' && !state.status?.job;
+  const active = document.activeElement instanceof HTMLInputElement && box.contains(document.activeElement) ? document.activeElement : null;
+  const focusKey = active ? `${active.dataset.field || active.id}` : '';
+  const caret = active ? active.selectionStart : null;
+  const parts = [
+    d.rules.length ? el('ol', { class: 'rules' }, d.rules.map(ruleRow)) : el('p', { class: 'muted small' }, 'No rules: nothing is deleted by rules. Add one to keep, for example, the 10 newest tags of each repository.'),
+    el('button', { type: 'button', id: 'rule-add', class: 'btn btn-text btn-small' }, '+ Add rule'),
+    el(
+      'div',
+      { class: 'rules-options' },
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'rules-untagged', checked: d.deleteUntagged }), ' The clean-up also deletes untagged manifests'),
+      el(
+        'label',
+        { class: 'check' },
+        el('input', { type: 'checkbox', id: 'rules-schedule', checked: d.scheduleOn }),
+        ' Apply daily at ',
+        el('input', { type: 'text', id: 'rules-time', class: 'time-input', value: d.time, 'data-field': 'schedule', 'aria-label': 'Time of day (UTC)', disabled: !d.scheduleOn, 'aria-invalid': cleanup.error?.field === 'schedule' ? 'true' : undefined }),
+        ' UTC',
+      ),
+    ),
+    errorFor('schedule', cleanup.error?.message || ''),
+    cleanup.error && !document.querySelector(`[data-field="${CSS.escape(cleanup.error.field)}"]`) && !cleanup.error.field.startsWith('rules[') && cleanup.error.field !== 'schedule'
+      ? el('p', { class: 'field-error', role: 'alert' }, cleanup.error.message)
+      : null,
+    el(
+      'div',
+      { class: 'rules-actions' },
+      el('button', { type: 'button', id: 'rules-save', class: `btn btn-outlined btn-small${cleanup.busy === 'save' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !cleanup.dirty }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, cleanup.dirty ? 'Save rules' : 'Saved')),
+      el('button', { type: 'button', id: 'rules-preview', class: `btn btn-outlined btn-small${cleanup.busy === 'preview' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !serving, title: serving ? undefined : 'Start the registry to preview' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, 'Preview')),
+      el('button', { type: 'button', id: 'rules-apply', class: `btn btn-text btn-small btn-danger-text${cleanup.busy === 'apply' || state.status?.job === 'retention' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !serving || !d.rules.length }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, 'Apply now…')),
+    ),
+    el('p', { class: 'muted small', id: 'rules-last' }, lastRunLine()),
+    el('div', { id: 'rules-plan', 'aria-live': 'polite' }, planView(cleanup.plan)),
+  ];
+  box.replaceChildren(.../** @type {Node[]} */ (parts.filter(Boolean)));
+  // keep the caret where the user was typing
+  if (focusKey) {
+    const again = box.querySelector(`[data-field="${CSS.escape(focusKey)}"], #${CSS.escape(focusKey)}`);
+    if (again instanceof HTMLInputElement) {
+      again.focus();
+      if (caret !== null) again.setSelectionRange(caret, caret);
+    }
+  }
+}
+
+function changed() {
+  cleanup.dirty = true;
+  cleanup.plan = null; // a preview of other rules would mislead
+  renderRules();
+}
+
+export function bindCleanup() {
+  const box = $('rules');
+  if (!box) return;
+  box.addEventListener('input', (e) => {
+    const t = e.target;
+    if (!(t instanceof HTMLInputElement) || !cleanup.draft) return;
+    const d = cleanup.draft;
+    if (t.dataset.i !== undefined && t.dataset.k) {
+      const r = d.rules[Number(t.dataset.i)];
+      if (r) /** @type {any} */ (r)[t.dataset.k] = t.value;
+    } else if (t.id === 'rules-untagged') d.deleteUntagged = t.checked;
+    else if (t.id === 'rules-schedule') d.scheduleOn = t.checked;
+    else if (t.id === 'rules-time') d.time = t.value;
+    if (cleanup.error && cleanup.error.field === (t.dataset.field || '')) cleanup.error = null;
+    changed();
+  });
+  box.addEventListener('click', (e) => {
+    const t = /** @type {HTMLElement} */ (e.target);
+    const b = t.closest('button');
+    if (!b || !cleanup.draft) return;
+    if (b.id === 'rule-add') {
+      cleanup.draft.rules.push({ repositories: '*', keepLast: '10', keepTags: 'latest' });
+      changed();
+    } else if (b.dataset.remove !== undefined) {
+      cleanup.draft.rules.splice(Number(b.dataset.remove), 1);
+      cleanup.error = null;
+      changed();
+    } else if (b.id === 'rules-save') save();
+    else if (b.id === 'rules-preview') preview();
+    else if (b.id === 'rules-apply') apply();
+  });
+  onStatus((before) => {
+    const job = state.status?.job;
+    if (before?.job === 'retention' && job !== 'retention') loadRules();
+    if (!cleanup.saved && !cleanup.draft) loadRules();
+  });
+  onRender(() => {
+    // only what depends on the status: the buttons' availability
+    const serving = currentState() === 'running' && !state.status?.job;
+    const pv = /** @type {HTMLButtonElement | null} */ (document.getElementById('rules-preview'));
+    const ap = /** @type {HTMLButtonElement | null} */ (document.getElementById('rules-apply'));
+    if (pv) pv.disabled = Boolean(cleanup.busy) || !serving;
+    if (ap) {
+      ap.disabled = Boolean(cleanup.busy) || !serving || !cleanup.draft?.rules.length;
+      ap.classList.toggle('busy', cleanup.busy === 'apply' || state.status?.job === 'retention');
+    }
+  });
+  loadRules();
+}
+
