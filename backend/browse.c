@@ -738,9 +738,8 @@ json_t *browse_repositories_page(const char *base, long off, long lim, struct er
         snprintf(next, sizeof next, "/v2/_catalog?n=%ld", off > 0 ? (long)BROWSE_PAGE : lim);
     }
     json_t *seen = json_object();
-    size_t k;
-    json_t *nm;
-    json_array_foreach(names, k, nm) json_object_set(seen, json_string_value(nm), json_true());
+    for (size_t k = 0; names && seen && k < json_array_size(names); k++)
+        json_object_set(seen, json_string_value(json_array_get(names, k)), json_true());
     int rc = names && seen ? read_catalog(&cl, names, seen, next, sizeof next, (size_t)(off + lim),
                                           &more_catalog, e)
                            : -1;
