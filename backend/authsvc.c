@@ -1,16 +1,11 @@
 #include "authsvc.h"
 
-#include <curl/curl.h>
+#include "httpc.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
-{
-    size_t n = size * nmemb;
-    return buf_append(userp, p, n) ? 0 : n;
-}
 
 /* The service answers errors as text/plain; keep one printable line. */
 static void clean_text(const struct buf *b, char *out, size_t len)
@@ -31,8 +26,7 @@ static void clean_text(const struct buf *b, char *out, size_t len)
 int authsvc_register(const char *base, const char *grant, struct authsvc_creds *out, struct err *e)
 {
     char url[1024], text[300];
-    struct buf resp = {.max = AUTHSVC_MAX_RESPONSE};
-    struct curl_slist *hdrs = NULL;
+    struct buf resp = {0};
     json_t *req = NULL, *j = NULL;
     char *body = NULL;
     int rc = -1;
@@ -42,32 +36,34 @@ int authsvc_register(const char *base, const char *grant, struct authsvc_creds *
         bl--;
     snprintf(url, sizeof url, "%.*s/v1/access", (int)bl, base);
 
-    CURL *h = curl_easy_init();
     req = json_pack("{s:s, s:b}", "access_grant", grant, "public", 0);
     body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    if (!h || !body) {
+    if (!body) {
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (cc != CURLE_OK) {
+    static const char *const headers[] = {"Content-Type: application/json",
+                                          "Accept: application/json", NULL};
+    struct httpc_req hr = {
+        .method = "POST",
+        .url = url,
+        .headers = headers,
+        .body = body,
+        .body_len = strlen(body),
+        .env_proxy = 1,
+        .timeout_ms = 20000,
+        .connect_timeout_ms = 10000,
+        .max_response = AUTHSVC_MAX_RESPONSE,
+    };
+    struct httpc_resp hresp;
+    enum httpc_result hrc = httpc_do(NULL, &hr, &hresp);
+    long status = hresp.status;
+    resp = hresp.body;
+    if (hrc != HTTPC_OK) {
         err_set(e, 502, E_AUTH_SERVICE_UNREACHABLE, "accessGrant",
                 "Storj's Auth Service at %s could not be reached (%s): check the network or the "
                 "authService setting, or paste S3 credentials instead",
-                url, curl_easy_strerror(cc));
+                url, hresp.error);
         goto out;
     }
     if (status != 200) {
@@ -125,9 +121,6 @@ out:
         secret_wipe(body, strlen(body));
         free(body);
     }
-    curl_slist_free_all(hdrs);
-    if (h)
-        curl_easy_cleanup(h);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 #include "browse.h"
 
-#include <curl/curl.h>
+#include "httpc.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -33,20 +34,40 @@ struct reply {
     char link[768];  /* the next page of a catalog or a tag list */
 };
 
+/* Whether a tag's digest is asked first (HEAD, then the manifest by digest
+ * only when it is not cached): worth it on a refresh, where most manifests
+ * are cached, and a second request per tag on a first visit. A listing asks
+ * HEAD first when the cache had entries as it started, and stops doing so
+ * when the HEADs mostly miss (many new images). Shared by a listing's
+ * threads (atomic counters). */
+struct head_stats {
+    int enabled;
+    int hits, misses;
+};
+
 /* One connection to the registry, reused for every request of one thread. */
 struct client {
-    CURL *c;
-    struct curl_slist *h;
+    struct httpc h;
     const char *base;
     const struct browse_login *login; /* NULL: none */
     const struct timespec *deadline;  /* CLOCK_MONOTONIC; NULL: none */
+    struct head_stats *heads;         /* NULL: never HEAD first */
 };
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *u)
+static int head_first(const struct head_stats *hs)
 {
-    struct reply *r = u;
-    size_t n = size * nmemb;
-    return buf_append(&r->body, p, n) ? 0 : n;
+    if (!hs || !hs->enabled)
+        return 0;
+    int hits = __atomic_load_n(&hs->hits, __ATOMIC_RELAXED);
+    int misses = __atomic_load_n(&hs->misses, __ATOMIC_RELAXED);
+    return misses <= hits + 16;
+}
+
+static int concurrency = BROWSE_CONCURRENCY;
+
+void browse_set_concurrency(int n)
+{
+    concurrency = n < 1 ? 1 : n > BROWSE_MAX_CONCURRENCY ? BROWSE_MAX_CONCURRENCY : n;
 }
 
 static void header_value(const char *line, size_t n, const char *name, char *out, size_t len)
@@ -66,38 +87,23 @@ static void header_value(const char *line, size_t n, const char *name, char *out
     }
 }
 
-static size_t on_header(char *p, size_t size, size_t nmemb, void *u)
+static void on_header(void *ctx, const char *p, size_t n)
 {
-    struct reply *r = u;
-    size_t n = size * nmemb;
+    struct reply *r = ctx;
     header_value(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
     header_value(p, n, "Link:", r->link, sizeof r->link);
-    return n;
-}
-
-static long remaining_ms(const struct timespec *at)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(at->tv_sec - now.tv_sec) * 1000 + (at->tv_nsec - now.tv_nsec) / 1000000;
 }
 
 static int client_init(struct client *cl, const char *base, const struct browse_login *login,
                        const struct timespec *deadline)
 {
     *cl = (struct client){.base = base, .login = login, .deadline = deadline};
-    cl->c = curl_easy_init();
-    cl->h = curl_slist_append(NULL, ACCEPT);
-    return cl->c && cl->h ? 0 : -1;
+    return httpc_init(&cl->h);
 }
 
 static void client_free(struct client *cl)
 {
-    if (cl->c)
-        curl_easy_cleanup(cl->c);
-    curl_slist_free_all(cl->h);
-    cl->c = NULL;
-    cl->h = NULL;
+    httpc_free(&cl->h);
 }
 
 /* One request to the registry. 0 when it answered (any status); -1 with a
@@ -105,56 +111,37 @@ static void client_free(struct client *cl)
 static int call(struct client *cl, const char *method, const char *path, struct reply *r,
                 struct err *e)
 {
+    static const char *const headers[] = {ACCEPT, NULL};
     char url[1024];
     memset(r, 0, sizeof *r);
-    r->body.max = BROWSE_MAX_RESPONSE;
-    long timeout = CALL_TIMEOUT_MS;
-    if (cl->deadline) {
-        long left = remaining_ms(cl->deadline);
-        if (left <= 0)
-            return err_set(e, 503, E_DEADLINE, NULL, "the registry answers too slowly");
-        if (left < timeout)
-            timeout = left;
-    }
     if ((size_t)snprintf(url, sizeof url, "%s%s", cl->base, path) >= sizeof url)
         return err_set(e, 502, E_REGISTRY_ERROR, NULL, "a registry path is too long");
-    CURL *c = cl->c;
-    int head = strcmp(method, "HEAD") == 0, get = strcmp(method, "GET") == 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, head || get ? NULL : method);
-    curl_easy_setopt(c, CURLOPT_NOBODY, head ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, cl->h);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    struct httpc_req req = {.method = method,
+                            .url = url,
+                            .headers = headers,
+                            .timeout_ms = CALL_TIMEOUT_MS,
+                            .deadline = cl->deadline,
+                            .max_response = BROWSE_MAX_RESPONSE,
+                            .on_header = on_header,
+                            .ctx = r};
     if (cl->login && cl->login->user) {
-        curl_easy_setopt(c, CURLOPT_USERNAME, cl->login->user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, cl->login->password ? cl->login->password : "");
+        req.user = cl->login->user;
+        req.password = cl->login->password ? cl->login->password : "";
     }
-    if (cl->login && cl->login->tls_pin) {
-        /* the registry's own certificate names the address others use,
-         * not loopback: its key is what is checked */
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-        curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cl->login->tls_pin);
-    }
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (cc != CURLE_OK) {
-        buf_free(&r->body);
-        if (cc == CURLE_OPERATION_TIMEDOUT && cl->deadline && remaining_ms(cl->deadline) <= 0)
-            return err_set(e, 503, E_DEADLINE, NULL, "the registry answers too slowly");
-        return err_set(e, 503, E_REGISTRY_UNREACHABLE, NULL,
-                       "the registry at %s does not answer (%s): is it running?", cl->base,
-                       curl_easy_strerror(cc));
-    }
-    return 0;
+    /* the registry's own certificate names the address others use, not
+     * loopback: its key is what is checked */
+    if (cl->login)
+        req.tls_pin = cl->login->tls_pin;
+    struct httpc_resp resp;
+    enum httpc_result res = httpc_do(&cl->h, &req, &resp);
+    r->status = resp.status;
+    r->body = resp.body;
+    if (res == HTTPC_OK)
+        return 0;
+    if (res == HTTPC_TIMEOUT && cl->deadline && httpc_ms_left(cl->deadline) <= 0)
+        return err_set(e, 503, E_DEADLINE, NULL, "the registry answers too slowly");
+    return err_set(e, 503, E_REGISTRY_UNREACHABLE, NULL,
+                   "the registry at %s does not answer (%s): is it running?", cl->base, resp.error);
 }
 
 /* GET path as JSON. NULL with e on no answer; NULL with *status set (and
@@ -333,15 +320,19 @@ static json_t *cache_map;
 static char *cache_ring[BROWSE_CACHE_MAX];
 static size_t cache_next, cache_count;
 
-/* The catalog of the last listing, for the pages after the first: on S3 the
- * registry walks the whole bucket for a catalog (seconds), and a tab reading
- * page after page must not pay that for each. A first page (offset 0, what a
+/* The catalog as far as the last listing read it, for the pages after the
+ * first: on S3 the registry walks the bucket for a catalog (seconds for
+ * 1,000 repositories), and a tab reading page after page must not pay that
+ * for each. A first page reads only as much of the catalog as it shows
+ * (n = its limit: the registry stops its walk there); the pages after it go
+ * on from where the last one stopped. A first page (offset 0, what a
  * refresh asks for) always reads it anew. */
 static pthread_mutex_t catalog_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char base[256];
-    char *text; /* JSON array of names */
-    int more;
+    char *text;     /* JSON array of names */
+    char next[768]; /* the catalog's next page ("": read to the end) */
+    int capped;     /* BROWSE_MAX_CATALOG reached */
     struct timespec at;
 } catalog_memo;
 
@@ -495,7 +486,7 @@ static json_t *tag_entry(struct client *cl, const char *repo, const char *tag, i
     json_t *en = NULL;
     *gone = 0;
     snprintf(path, sizeof path, "/v2/%s/manifests/%s", repo, tag);
-    if (cache_size() > 0) {
+    if (head_first(cl->heads)) {
         if (call(cl, "HEAD", path, &r, e))
             return NULL;
         buf_free(&r.body);
@@ -503,8 +494,12 @@ static json_t *tag_entry(struct client *cl, const char *repo, const char *tag, i
             *gone = 1;
             return NULL;
         }
-        if (r.status == 200 && browse_digest_valid(r.digest))
-            en = entry_by_digest(cl, repo, r.digest, 0, gone, e);
+        if (r.status == 200 && browse_digest_valid(r.digest)) {
+            en = cache_get(r.digest);
+            __atomic_add_fetch(en ? &cl->heads->hits : &cl->heads->misses, 1, __ATOMIC_RELAXED);
+            if (!en)
+                en = entry_by_digest(cl, repo, r.digest, 0, gone, e);
+        }
         if (!en && !*gone && e->status == 503)
             return NULL;
         if (en) {
@@ -617,6 +612,7 @@ struct pool {
     size_t n, next;
     json_t **repos, **blobs;
     int more_tags, stop;
+    struct head_stats heads;
     struct err first; /* why a repository could not be read */
     pthread_mutex_t mu;
 };
@@ -626,6 +622,7 @@ static void *pool_worker(void *arg)
     struct pool *p = arg;
     struct client cl;
     int ok = client_init(&cl, p->base, p->login, p->deadline) == 0;
+    cl.heads = &p->heads;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next;
@@ -652,26 +649,34 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
-/* Every name in the catalog (valid ones, catalog order), following the
- * pages; *more when past BROWSE_MAX_CATALOG or the deadline. */
-static json_t *read_catalog(struct client *cl, int *more, struct err *e)
+/* A catalog page path asking for BROWSE_PAGE names whatever n the
+ * registry's Link carried (a first page asks for few). */
+static void widen_page(char *path, size_t len)
 {
-    char path[768];
-    json_t *names = json_array();
-    json_t *seen = json_object(); /* each name once (see list_tags) */
-    snprintf(path, sizeof path, "/v2/_catalog?n=%d", BROWSE_PAGE);
-    for (;;) {
+    char *n = strstr(path, "?n=");
+    if (!n)
+        n = strstr(path, "&n=");
+    if (!n)
+        return;
+    char rest[768];
+    size_t digits = strspn(n + 3, "0123456789");
+    snprintf(rest, sizeof rest, "%s", n + 3 + digits);
+    snprintf(n + 3, len - (size_t)(n + 3 - path), "%d%s", BROWSE_PAGE, rest);
+}
+
+/* Reads catalog pages from next (a /v2/ path) into names (valid names,
+ * catalog order, each once: seen) until names has want entries or the
+ * catalog ends; next becomes the page after the last one read ("" at the
+ * end). *capped past BROWSE_MAX_CATALOG. 0; or -1 with e when nothing could
+ * be read (a deadline after some names is no error: next stays). */
+static int read_catalog(struct client *cl, json_t *names, json_t *seen, char *next, size_t len,
+                        size_t want, int *capped, struct err *e)
+{
+    while (next[0] && json_array_size(names) < want) {
         struct reply r;
-        json_t *cat = call_json(cl, path, &r, e);
-        if (!cat) {
-            json_decref(seen);
-            if (json_array_size(names) > 0 && e->status == 503) {
-                *more = 1; /* the deadline: what was read */
-                return names;
-            }
-            json_decref(names);
-            return NULL;
-        }
+        json_t *cat = call_json(cl, next, &r, e);
+        if (!cat)
+            return json_array_size(names) > 0 && e->status == 503 ? 0 : -1;
         size_t i;
         json_t *name;
         json_array_foreach(json_object_get(cat, "repositories"), i, name)
@@ -681,39 +686,42 @@ static json_t *read_catalog(struct client *cl, int *more, struct err *e)
                 continue;
             json_object_set(seen, s, json_true());
             if (json_array_size(names) >= BROWSE_MAX_CATALOG) {
-                *more = 1;
+                *capped = 1;
                 break;
             }
             json_array_append(names, name);
         }
         json_decref(cat);
-        if (*more || browse_next_page(r.link, path, sizeof path)) {
-            json_decref(seen);
-            return names;
-        }
+        if (*capped || browse_next_page(r.link, next, len))
+            next[0] = '\0';
+        else
+            widen_page(next, len);
     }
+    return 0;
 }
 
-static json_t *catalog_recall(const char *base, int *more)
+static json_t *catalog_recall(const char *base, char *next, size_t len, int *capped)
 {
     json_t *names = NULL;
     pthread_mutex_lock(&catalog_mu);
     if (catalog_memo.text && strcmp(catalog_memo.base, base) == 0 &&
-        remaining_ms(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
+        httpc_ms_left(&catalog_memo.at) > -CATALOG_REUSE_S * 1000L) {
         names = json_loads(catalog_memo.text, 0, NULL);
-        *more = catalog_memo.more;
+        snprintf(next, len, "%s", catalog_memo.next);
+        *capped = catalog_memo.capped;
     }
     pthread_mutex_unlock(&catalog_mu);
     return names;
 }
 
-static void catalog_remember(const char *base, json_t *names, int more)
+static void catalog_remember(const char *base, json_t *names, const char *next, int capped)
 {
     char *text = json_dumps(names, JSON_COMPACT);
     pthread_mutex_lock(&catalog_mu);
     free(catalog_memo.text);
     catalog_memo.text = text;
-    catalog_memo.more = more;
+    catalog_memo.capped = capped;
+    snprintf(catalog_memo.next, sizeof catalog_memo.next, "%s", next);
     snprintf(catalog_memo.base, sizeof catalog_memo.base, "%s", base);
     clock_gettime(CLOCK_MONOTONIC, &catalog_memo.at);
     pthread_mutex_unlock(&catalog_mu);
@@ -726,24 +734,39 @@ json_t *browse_repositories_page(const char *base, const struct browse_login *lo
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += BROWSE_DEADLINE_S;
     struct client cl;
-    struct pool p = {.base = base, .login = login, .deadline = &deadline};
+    struct pool p = {.base = base,
+                     .login = login,
+                     .deadline = &deadline,
+                     .heads = {.enabled = cache_size() > 0}};
     json_t *out = NULL, *repos = json_array(), *all_blobs = json_object(), *names = NULL;
-    pthread_t tids[BROWSE_CONCURRENCY];
+    pthread_t tids[BROWSE_MAX_CONCURRENCY];
     int started = 0, more_catalog = 0;
     pthread_mutex_init(&p.mu, NULL);
     if (client_init(&cl, base, login, &deadline)) {
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
     }
-    names = off > 0 ? catalog_recall(base, &more_catalog) : NULL;
+    char next[768];
+    names = off > 0 ? catalog_recall(base, next, sizeof next, &more_catalog) : NULL;
     if (!names) {
-        names = read_catalog(&cl, &more_catalog, e);
-        if (names)
-            catalog_remember(base, names, more_catalog);
+        names = json_array();
+        snprintf(next, sizeof next, "/v2/_catalog?n=%ld", off > 0 ? (long)BROWSE_PAGE : lim);
     }
+    json_t *seen = json_object();
+    for (size_t k = 0; names && seen && k < json_array_size(names); k++)
+        json_object_set(seen, json_string_value(json_array_get(names, k)), json_true());
+    int rc = names && seen ? read_catalog(&cl, names, seen, next, sizeof next, (size_t)(off + lim),
+                                          &more_catalog, e)
+                           : -1;
+    json_decref(seen);
+    if (rc == 0)
+        catalog_remember(base, names, next, more_catalog);
     client_free(&cl);
-    if (!names)
+    if (rc) {
+        if (!e->status)
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto out;
+    }
     size_t total = json_array_size(names);
     size_t from = (size_t)off < total ? (size_t)off : total;
     p.n = total - from < (size_t)lim ? total - from : (size_t)lim;
@@ -759,7 +782,7 @@ json_t *browse_repositories_page(const char *base, const struct browse_login *lo
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, WORKER_STACK);
-    for (size_t i = 0; i < BROWSE_CONCURRENCY && i < p.n; i++) {
+    for (size_t i = 0; i < (size_t)concurrency && i < p.n; i++) {
         if (pthread_create(&tids[started], &at, pool_worker, &p))
             break;
         started++;
@@ -784,13 +807,14 @@ json_t *browse_repositories_page(const char *base, const struct browse_login *lo
         json_array_append(repos, p.repos[i]);
         json_object_update(all_blobs, p.blobs[i]);
     }
-    int more = from + done < total || more_catalog || p.more_tags;
-    json_t *next = from + done < total ? json_integer((json_int_t)(from + done)) : json_null();
+    int go_on = from + done < total || (done == p.n && next[0]);
+    int more = go_on || more_catalog || p.more_tags;
+    json_t *next_off = go_on ? json_integer((json_int_t)(from + done)) : json_null();
     if (done < p.n)
         log_info("browse: %zu of %zu repositories read (%s)", done, p.n, p.first.message);
-    out = json_pack("{s:O, s:I, s:I, s:I, s:o, s:b}", "repositories", repos, "totalSize",
-                    sum_sizes(all_blobs), "total", (json_int_t)total, "offset", (json_int_t)from,
-                    "nextOffset", next, "truncated", more);
+    out = json_pack("{s:O, s:I, s:I, s:b, s:I, s:o, s:b}", "repositories", repos, "totalSize",
+                    sum_sizes(all_blobs), "total", (json_int_t)total, "totalKnown", !next[0],
+                    "offset", (json_int_t)from, "nextOffset", next_off, "truncated", more);
 out:
     for (size_t i = 0; p.repos && i < p.n; i++) {
         json_decref(p.repos[i]);

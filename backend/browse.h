@@ -23,8 +23,10 @@
 #define BROWSE_MAX_TAGS 1000
 /* one registry answer (a catalog page, a tag list, a manifest) */
 #define BROWSE_MAX_RESPONSE (4 * 1024 * 1024)
-/* requests in flight to the registry during a listing */
+/* requests in flight to the registry during a listing (the default, and
+ * the most browse_set_concurrency takes) */
 #define BROWSE_CONCURRENCY 32
+#define BROWSE_MAX_CONCURRENCY 256
 /* manifest facts kept by digest, about 0.5 KiB each */
 #define BROWSE_CACHE_MAX 4096
 /* past this many seconds the listing stops and says it is truncated */
@@ -68,6 +70,9 @@ json_t *browse_repositories_page(const char *base, const struct browse_login *lo
  * offset and limit (either may be NULL) as the API takes them. */
 json_t *browse_repositories(const char *base, const struct browse_login *login, const char *offset,
                             const char *limit, struct err *e);
+
+/* Sets how many requests a listing has in flight (benchmarks, tests). */
+void browse_set_concurrency(int n);
 
 /* Forgets the cached manifest facts (tests; memory). */
 void browse_cache_clear(void);

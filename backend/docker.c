@@ -1,5 +1,7 @@
 #include "docker.h"
 
+#include "httpc.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +34,9 @@ struct sink {
     struct docker *d;
 };
 
-static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
+static size_t write_cb(void *userp, const char *p, size_t n)
 {
     struct sink *s = userp;
-    size_t n = size * nmemb;
     if (s->fn)
         return s->fn(s, p, n);
     if (s->out && buf_append(s->out, p, n))
@@ -48,9 +49,9 @@ void docker_cancel(struct docker *d)
     __atomic_store_n(&d->cancelled, 1, __ATOMIC_SEQ_CST);
 }
 
-/* curl asks at least once a second: a non-zero answer aborts the transfer. */
-static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
+/* Asked from curl's progress ticks, at least once a second: non-zero stops
+ * the transfer. */
+static int on_progress(void *clientp)
 {
     struct sink *s = clientp;
     if (__atomic_load_n(&s->d->cancelled, __ATOMIC_SEQ_CST))
@@ -58,17 +59,13 @@ static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl
     return s->poll ? s->poll(s) : 0;
 }
 
-/* The shared request machinery. versioned: prefix the negotiated version. */
+/* The shared request machinery (backend/httpc.c over the engine's socket).
+ * versioned: prefix the negotiated version. */
 static int request(struct docker *d, const char *method, const char *path, int versioned,
                    const char *ctype, const void *body, size_t len, long *status, struct sink *sink,
                    long timeout_s, struct err *e)
 {
-    char url[2048], api[16];
-    struct curl_slist *hdrs = NULL;
-    int rc = -1;
-    CURL *h = curl_easy_init();
-    if (!h)
-        return err_set(e, 500, E_NO_MEMORY, NULL, "cannot create an HTTP handle");
+    char url[2048], api[16], hv[128];
     pthread_mutex_lock(&d->mu);
     snprintf(api, sizeof api, "%s", d->api);
     pthread_mutex_unlock(&d->mu);
@@ -76,54 +73,42 @@ static int request(struct docker *d, const char *method, const char *path, int v
         snprintf(url, sizeof url, "http://docker/v%s%s", api, path);
     else
         snprintf(url, sizeof url, "http://docker%s", path);
-
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 3L);
-    if (timeout_s > 0) {
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
-    } else {
-        /* long streams (pulls): give up only when nothing moves for 2 min */
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
-    }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    sink->d = d;
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, sink);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
-    }
+    const char *headers[2] = {NULL, NULL};
     if (ctype) {
-        char hv[128];
         snprintf(hv, sizeof hv, "Content-Type: %s", ctype);
-        hdrs = curl_slist_append(hdrs, hv);
+        headers[0] = hv;
     }
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-
-    CURLcode cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    if (cc == CURLE_ABORTED_BY_CALLBACK) {
-        err_set(e, 499, E_CANCELLED, NULL, "%s %s was cancelled", method, path);
-    } else if (cc == CURLE_WRITE_ERROR && *status) {
-        err_set(e, 502, E_DOCKER_RESPONSE_TOO_LARGE, NULL,
-                "the Docker engine's answer to %s %s was larger than expected", method, path);
-    } else if (cc != CURLE_OK) {
-        err_set(e, 503, E_DOCKER_UNREACHABLE, NULL,
-                "the Docker engine at %s does not answer (%s): check that Docker is running",
-                d->socket, curl_easy_strerror(cc));
-    } else {
-        rc = 0;
-    }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    return rc;
+    sink->d = d;
+    struct httpc_req req = {
+        .method = method,
+        .url = url,
+        .unix_socket = d->socket,
+        .headers = headers,
+        .body = body,
+        .body_len = body ? len : 0,
+        .connect_timeout_ms = 3000,
+        /* long streams (pulls): give up only when nothing moves for 2 min */
+        .timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0,
+        .stall_s = timeout_s > 0 ? 0 : 120,
+        .sink = write_cb,
+        .cancel = on_progress,
+        .ctx = sink,
+    };
+    struct httpc_resp resp;
+    enum httpc_result r = httpc_do(NULL, &req, &resp);
+    *status = resp.status;
+    if (r == HTTPC_OK)
+        return 0;
+    /* the sink refused what came (over the cap, or a stream it stops) */
+    if (resp.curl_code == CURLE_WRITE_ERROR && *status)
+        return err_set(e, 502, E_DOCKER_RESPONSE_TOO_LARGE, NULL,
+                       "the Docker engine's answer to %s %s was larger than expected", method,
+                       path);
+    if (resp.curl_code == CURLE_ABORTED_BY_CALLBACK)
+        return err_set(e, 499, E_CANCELLED, NULL, "%s %s was cancelled", method, path);
+    return err_set(e, 503, E_DOCKER_UNREACHABLE, NULL,
+                   "the Docker engine at %s does not answer (%s): check that Docker is running",
+                   d->socket, resp.error);
 }
 
 int docker_call(struct docker *d, const char *method, const char *path, const char *ctype,

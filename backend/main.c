@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "http.h"
+#include "lean.h"
 #include "manager.h"
 
 #define DEFAULT_SOCKET "/run/guest-services/backend.sock"
@@ -205,6 +206,9 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", e.message);
         goto out;
     }
+    /* what start-up touched (settings, TLS set-up, the first JSON) need not
+     * stay resident: see lean.h */
+    lean_file_pages();
     int has_sock = o.socket && *o.socket;
     log_info("storj-registryd %s ready on %s%s%s%s%s (docker %s, network %s)", SR_VERSION,
              has_sock ? o.socket : "", has_sock && o.listen ? " and " : "",

@@ -1,7 +1,10 @@
 /* Observation: the monitor thread looks at Docker and probes the registry,
  * so that status answers from memory; it also resumes a registry the user
  * left running when Docker comes back. */
+#include "lean.h"
 #include "manager_int.h"
+
+#include "httpc.h"
 
 #include "retention.h"
 
@@ -27,39 +30,24 @@ void mgr_probe_url(const struct settings *s, char *out, size_t len)
         snprintf(out, len, "%s://%s:%d/v2/", scheme, host, s->port);
 }
 
-static size_t discard(char *p, size_t size, size_t nmemb, void *u)
-{
-    return size * nmemb;
-}
-
 /* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth);
  * with http, the HTTP status it answered (0: none). lg: the internal
  * credential and TLS pin (access.c), or NULL. */
 static int registry_answers_http(const char *url, const struct mgr_login *lg, long timeout_ms,
                                  long *http)
 {
-    CURL *h = curl_easy_init();
-    if (!h)
-        return 0;
-    long status = 0;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    if (lg && lg->userpwd[0])
-        curl_easy_setopt(h, CURLOPT_USERPWD, lg->userpwd);
-    if (lg && lg->pin[0]) { /* the certificate names other hosts: its key is checked */
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, lg->pin);
+    struct httpc_req req = {.method = "GET", .url = url, .timeout_ms = timeout_ms};
+    if (lg && lg->l.user) {
+        req.user = lg->l.user;
+        req.password = lg->l.password ? lg->l.password : "";
     }
-    int ok = curl_easy_perform(h) == CURLE_OK &&
-             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-             (status == 200 || status == 401);
-    curl_easy_cleanup(h);
+    if (lg && lg->pin[0]) /* the certificate names other hosts: its key is checked */
+        req.tls_pin = lg->pin;
+    struct httpc_resp resp;
+    int ok = httpc_do(NULL, &req, &resp) == HTTPC_OK && (resp.status == 200 || resp.status == 401);
     if (http)
-        *http = status;
+        *http = resp.status;
+    buf_free(&resp.body);
     return ok;
 }
 
@@ -251,6 +239,7 @@ void *mgr_monitor_main(void *arg)
         if (m->running_job == JOB_NONE && ++ticks % 15 == 0) {
             pthread_mutex_unlock(&m->mu); /* status must not wait for it */
             malloc_trim(64 * 1024);
+            lean_file_pages(); /* code and read-only data the last burst touched */
             pthread_mutex_lock(&m->mu);
         }
         /* look often while something changes, seldom when idle */

@@ -1,5 +1,7 @@
 #include "s3check.h"
 
+#include "httpc.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,10 +212,9 @@ struct answer {
     char s3code[64];
 };
 
-static size_t collect(char *p, size_t size, size_t nmemb, void *userp)
+static size_t collect(void *userp, const char *p, size_t n)
 {
     struct buf *b = userp;
-    size_t n = size * nmemb;
     buf_append(b, p, n); /* past the cap the rest is dropped, the answer still counts */
     return n;
 }
@@ -231,42 +232,31 @@ static void request(const struct s3check_target *t, const char *method, const ch
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", t->region);
     memset(a, 0, sizeof *a);
     a->body.max = S3CHECK_MAX_BODY;
-    CURL *h = curl_easy_init();
-    if (!h) {
-        a->curl_code = CURLE_OUT_OF_MEMORY;
-        return;
-    }
-    struct curl_slist *hdrs = NULL;
     /* Storj's gateways and Ceph want the payload hash header; libcurl adds
      * it itself for service "s3" only from 8.x, so it is set here (and
      * signed, since libcurl signs every x-amz-* header) */
-    hdrs = curl_slist_append(hdrs, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
-    curl_easy_setopt(h, CURLOPT_USERNAME, t->access_key);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, t->secret_key);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &a->body);
-    if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(method, "PUT") == 0) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-    } else if (strcmp(method, "DELETE") == 0) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
-    }
-    a->curl_code = (int)curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+    static const char *const headers[] = {"x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL};
+    int put = strcmp(method, "PUT") == 0;
+    struct httpc_req req = {
+        .method = method,
+        .url = url,
+        .headers = headers,
+        .body = put ? (body ? body : "") : NULL,
+        .body_len = put && body ? strlen(body) : 0,
+        .user = t->access_key,
+        .password = t->secret_key,
+        .aws_sigv4 = sigv4,
+        .noproxy = "127.0.0.1,localhost,::1",
+        .timeout_ms = REQUEST_TIMEOUT_S * 1000L,
+        .connect_timeout_ms = CONNECT_TIMEOUT_S * 1000L,
+        .sink = collect,
+        .ctx = &a->body,
+    };
+    struct httpc_resp resp;
+    httpc_do(NULL, &req, &resp);
+    a->curl_code = resp.curl_code;
+    a->status = resp.status;
     s3check_error_code(a->body.data, a->body.len, a->s3code, sizeof a->s3code);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
 }
 
 static int ok_status(long s)

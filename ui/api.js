@@ -162,8 +162,13 @@ export const api = {
   remove: (purge) => call('DELETE', purge ? '/api/registry?purge=true' : '/api/registry'),
   /** @returns {Promise<{lines?: LogLine[]}>} */
   logs: (tail = 200) => call('GET', `/api/registry/logs?tail=${encodeURIComponent(tail)}`),
-  /** What the running registry holds (409 when it is not running). @returns {Promise<Repositories>} */
-  repositories: () => call('GET', '/api/repositories', undefined, SLOW_TIMEOUT_MS),
+  /**
+   * What the running registry holds (409 when it is not running): the
+   * repositories offset .. offset+limit-1; the answer's nextOffset names the next page.
+   * @param {number} [offset] @param {number} [limit] @returns {Promise<Repositories>}
+   */
+  repositories: (offset = 0, limit = 1000) =>
+    call('GET', `/api/repositories?offset=${encodeURIComponent(offset)}&limit=${encodeURIComponent(limit)}`, undefined, SLOW_TIMEOUT_MS),
   /** Deletes one image and every tag that points at it. @param {string} name @param {string} digest */
   deleteImage: (name, digest) => call('DELETE', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`),
   /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. @returns {Promise<Status>} */

@@ -19,19 +19,79 @@ function registryServes() {
   return currentState() === 'running' && !state.status?.job;
 }
 
+// The first answer is small so that the tab shows something at once; the
+// rest follows page by page (the backend answers nextOffset).
+const FIRST_PAGE = 100;
+const NEXT_PAGE = 1000;
+// rows put into the table at a time; more as the list is scrolled
+const ROW_STEP = 150;
+const FILTER_DEBOUNCE_MS = 150;
+
+/** what the table shows: the typed filter, how many rows, the paging */
+const view = {
+  filter: '',
+  shown: ROW_STEP,
+  /** pages still being read after the first */
+  reading: false,
+  /** why the pages after the first could not be read */
+  restError: '',
+  /** a newer load supersedes an older one */
+  generation: 0,
+};
+
+/** @param {Repositories} page */
+const reposOf = (page) => (Array.isArray(page?.repositories) ? page.repositories : []);
+
 export async function loadImages() {
   if (state.imagesLoading || !registryServes()) return;
+  const gen = ++view.generation;
   state.imagesLoading = true;
-  if (state.images.kind !== 'data') state.images = { kind: 'loading' };
+  // a refresh keeps showing the list it has until the new one is read whole
+  const progressive = state.images.kind !== 'data';
+  if (progressive) state.images = { kind: 'loading' };
   renderImages();
   render();
   try {
-    state.images = { kind: 'data', data: await api.repositories() };
+    let page = await api.repositories(0, FIRST_PAGE);
+    const repos = [...reposOf(page)];
+    /** @type {Repositories} */
+    const data = { ...page, repositories: repos };
+    const more = () => page.nextOffset !== null && page.nextOffset !== undefined && gen === view.generation && registryServes();
+    view.restError = '';
+    if (progressive || !more()) {
+      view.reading = more();
+      state.images = { kind: 'data', data };
+      renderImages();
+    }
+    while (more()) {
+      try {
+        page = await api.repositories(Number(page.nextOffset), NEXT_PAGE);
+      } catch (err) {
+        if (err.unreachable) markUnreachable(err);
+        view.restError = err.message || 'no answer';
+        break;
+      }
+      repos.push(...reposOf(page));
+      // each answer counts the blobs of its own repositories once
+      data.totalSize = (Number(data.totalSize) || 0) + (Number(page.totalSize) || 0);
+      data.truncated = page.truncated;
+      data.nextOffset = page.nextOffset;
+      data.total = page.total;
+      data.totalKnown = page.totalKnown;
+      if (progressive) renderImages();
+    }
+    if (gen === view.generation) {
+      view.reading = false;
+      state.images = { kind: 'data', data };
+    }
   } catch (err) {
     if (err.unreachable) markUnreachable(err);
-    state.images = err.status === 409 ? { kind: 'not-running' } : { kind: 'error', message: err.message };
+    if (gen === view.generation) state.images = err.status === 409 ? { kind: 'not-running' } : { kind: 'error', message: err.message };
   } finally {
-    state.imagesLoading = false;
+    if (gen === view.generation) {
+      view.reading = false;
+      state.imagesLoading = false;
+    }
     renderImages();
     render();
   }
@@ -98,13 +158,65 @@ function shortDigest(d) {
   return m ? m[1] : String(d || '').slice(0, 19);
 }
 
+const number = (/** @type {number} */ n) => n.toLocaleString('en-US');
+const repositories = (/** @type {number} */ n) => `${number(n)} repositor${n === 1 ? 'y' : 'ies'}`;
+
+/**
+ * The repositories and tags the filter lets through: a repository whose
+ * name matches keeps every tag, otherwise the tags that match; "name:tag"
+ * matches both parts. Case does not matter.
+ * @param {RepoInfo[]} repos @param {string} filter
+ * @returns {RepoInfo[]}
+ */
+export function filterRepos(repos, filter) {
+  const q = filter.trim().toLowerCase();
+  if (!q) return repos;
+  const colon = q.lastIndexOf(':');
+  const namePart = colon >= 0 ? q.slice(0, colon) : q;
+  const tagPart = colon >= 0 ? q.slice(colon + 1) : null;
+  /** @type {RepoInfo[]} */
+  const out = [];
+  for (const r of repos) {
+    const name = String(r.name || '').toLowerCase();
+    const tags = Array.isArray(r.tags) ? r.tags : [];
+    if (tagPart !== null) {
+      if (!name.includes(namePart)) continue;
+      const t = tags.filter((x) => String(x.tag).toLowerCase().startsWith(tagPart));
+      if (t.length || (!tagPart && !tags.length)) out.push({ ...r, tags: t });
+    } else if (name.includes(q)) out.push(r);
+    else {
+      const t = tags.filter((x) => String(x.tag).toLowerCase().includes(q));
+      if (t.length) out.push({ ...r, tags: t });
+    }
+  }
+  return out;
+}
+
+/** @type {IntersectionObserver | null} */
+let moreObserver = null;
+
+function renderFilter(/** @type {RepoInfo[]} */ all, /** @type {RepoInfo[]} */ shown) {
+  const row = $('images-filter-row');
+  const count = $('images-count');
+  const data = state.images.kind === 'data' ? state.images.data : null;
+  row.hidden = !data || (!all.length && !view.filter);
+  $('images-filter-clear').hidden = !(/** @type {HTMLInputElement} */ ($('images-filter')).value);
+  const total = Math.max(Number(data?.total) || 0, all.length);
+  // the backend reads the catalog as far as it answers: the total may not be known yet
+  const reading = !view.reading ? '' : data?.totalKnown === false ? ` · reading, ${repositories(all.length)} so far…` : ` · reading ${number(all.length)} of ${repositories(total)}…`;
+  const text = view.filter ? `${number(shown.length)} of ${repositories(all.length)}${reading}` : reading.replace(/^ · r/, 'R');
+  if (count.textContent !== text) count.textContent = text;
+}
+
 export function renderImages() {
   const model = state.images;
   const box = $('images');
   const total = $('images-total');
   const endpoint = runningEndpoint();
+  moreObserver?.disconnect();
   if (model.kind !== 'data') {
     total.textContent = '';
+    renderFilter([], []);
     const text =
       model.kind === 'error'
         ? sentence(`Could not read what the registry holds: ${model.message}`)
@@ -114,24 +226,38 @@ export function renderImages() {
     box.replaceChildren(el('p', { class: `images-empty${model.kind === 'error' ? ' images-error' : ''}` }, text));
     return;
   }
-  const repos = Array.isArray(model.data?.repositories) ? model.data.repositories : [];
-  const tagCount = repos.reduce((n, r) => n + (Array.isArray(r.tags) ? r.tags.length : 0), 0);
-  total.textContent = repos.length
-    ? `${tagCount} tag${tagCount === 1 ? '' : 's'} in ${repos.length} repositor${repos.length === 1 ? 'y' : 'ies'} · ${formatBytes(Number(model.data.totalSize) || 0)} stored`
+  const all = reposOf(model.data);
+  const repos = filterRepos(all, view.filter);
+  renderFilter(all, repos);
+  const tagCount = all.reduce((n, r) => n + (Array.isArray(r.tags) ? r.tags.length : 0), 0);
+  total.textContent = all.length
+    ? `${number(tagCount)} tag${tagCount === 1 ? '' : 's'} in ${repositories(all.length)} · ${formatBytes(Number(model.data.totalSize) || 0)} stored`
     : '';
-  if (!repos.length) {
+  if (!all.length) {
     box.replaceChildren(el('p', { class: 'images-empty' }, 'No images yet. Push one with the commands above.'));
+    return;
+  }
+  if (!repos.length) {
+    box.replaceChildren(el('p', { class: 'images-empty' }, `Nothing matches “${view.filter.trim()}”.`));
     return;
   }
   /** @type {HTMLElement[]} */
   const body = [];
+  let rows = 0;
+  let left = 0;
   for (const r of repos) {
     const tags = Array.isArray(r.tags) ? r.tags : [];
+    if (rows >= view.shown) {
+      left += Math.max(tags.length, 1);
+      continue;
+    }
     if (!tags.length) {
+      rows++;
       body.push(el('tr', {}, el('td', { class: 'mono' }, r.name), el('td', { colspan: 3, class: 'muted small' }, 'No tags left: its images were deleted.')));
       continue;
     }
     for (const t of tags) {
+      rows++;
       const ref = `${r.name}:${t.tag}`;
       const sharing = tags.filter((o) => o.digest === t.digest).map((o) => o.tag);
       body.push(
@@ -186,7 +312,25 @@ export function renderImages() {
     el('tbody', {}, body),
   );
   box.replaceChildren(table);
-  if (model.data.truncated) box.append(el('p', { class: 'muted small' }, 'The registry holds more than can be listed here; the first ones are shown.'));
+  if (left) {
+    // the rest goes in when the user scrolls to it (or asks for it)
+    const more = el('button', { type: 'button', class: 'btn btn-text btn-small images-more', 'data-more': '1' }, `Show ${number(Math.min(left, ROW_STEP))} more rows (${number(left)} not shown)`);
+    box.append(more);
+    if ('IntersectionObserver' in window) {
+      moreObserver = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) showMore();
+      });
+      moreObserver.observe(more);
+    }
+  }
+  if (view.restError) box.append(el('p', { class: 'muted small images-error' }, sentence(`Could not read the rest: ${view.restError}`)));
+  else if (model.data.truncated && !view.reading && (model.data.nextOffset === null || model.data.nextOffset === undefined))
+    box.append(el('p', { class: 'muted small' }, 'The registry holds more than can be listed here; the first ones are shown.'));
+}
+
+function showMore() {
+  view.shown += ROW_STEP;
+  renderImages();
 }
 
 function renderMeta() {
@@ -206,8 +350,41 @@ function renderMeta() {
 export function bindImages() {
   $('btn-images').addEventListener('click', () => loadImages());
   $('btn-gc').addEventListener('click', cleanUp);
+  const filter = /** @type {HTMLInputElement} */ ($('images-filter'));
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let typing;
+  const applyFilter = () => {
+    clearTimeout(typing);
+    $('images-filter-clear').hidden = !filter.value;
+    if (view.filter === filter.value) return;
+    view.filter = filter.value;
+    view.shown = ROW_STEP;
+    renderImages();
+  };
+  filter.addEventListener('input', () => {
+    $('images-filter-clear').hidden = !filter.value;
+    clearTimeout(typing);
+    typing = setTimeout(applyFilter, FILTER_DEBOUNCE_MS);
+  });
+  filter.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') applyFilter();
+    else if (e.key === 'Escape' && filter.value) {
+      e.preventDefault();
+      filter.value = '';
+      applyFilter();
+    }
+  });
+  $('images-filter-clear').addEventListener('click', () => {
+    filter.value = '';
+    applyFilter();
+    filter.focus();
+  });
   $('images').addEventListener('click', async (e) => {
     const t = /** @type {HTMLElement} */ (e.target);
+    if (t.closest('[data-more]')) {
+      showMore();
+      return;
+    }
     const pull = /** @type {HTMLElement | null} */ (t.closest('[data-pull]'));
     const del = /** @type {HTMLElement | null} */ (t.closest('[data-delete]'));
     if (pull) {

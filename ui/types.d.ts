@@ -101,7 +101,7 @@ interface LogLine { container?: string; stream?: string; text?: string }
 
 interface TagInfo { tag: string; digest?: string; kind?: string; mediaType?: string; size?: number; layers?: number; platforms?: string[] }
 interface RepoInfo { name: string; size?: number; tags?: TagInfo[] }
-interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean }
+interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; totalKnown?: boolean; offset?: number; nextOffset?: number | null }
 
 interface UsersInfo { users?: { name: string }[]; count?: number; authEnabled?: boolean; authRunning?: boolean | null; bind?: string; loopback?: boolean; port?: number }
 interface UserChange { name?: string; applied?: 'live' | 'restart' | 'next-start'; count?: number; password?: string }

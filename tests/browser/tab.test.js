@@ -1448,3 +1448,131 @@ test('client helpers: answer unwrapping, error shapes, bucket and address rules'
   await page.context().close();
 });
 
+
+/* ---------- stored images at scale (faked answers) ---------- */
+
+/** 1,000 repositories (every 10th multi-arch) as GET /api/repositories
+ * pages them: offset, limit, total, nextOffset. */
+function fakeRepositories(count, extra = []) {
+  const all = [];
+  for (let i = 0; i < count; i++) {
+    const name = `team-${i % 10}/app-${String(i).padStart(4, '0')}`;
+    const multi = i % 10 === 0;
+    const digest = (n) => `sha256:${(i * 2 + n).toString(16).padStart(64, '0')}`;
+    const tag = (t, n) =>
+      multi
+        ? { tag: t, digest: digest(n), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 0, layers: 0, platforms: ['linux/amd64', 'linux/arm64'] }
+        : { tag: t, digest: digest(n), kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1000000 + i, layers: 3 };
+    all.push({ name, tags: [tag('latest', 0), tag(`v${i % 7}.0`, 1)], size: 2000000 });
+  }
+  return all.concat(extra);
+}
+
+function pageOf(all, url) {
+  const q = new URL(url).searchParams;
+  const off = Number(q.get('offset') || 0);
+  const lim = Number(q.get('limit') || 1000);
+  const repos = all.slice(off, off + lim);
+  const next = off + repos.length < all.length ? off + repos.length : null;
+  // as the backend answers: the catalog read only as far as this page (a first page does not know the total)
+  const known = Math.min(all.length, off + lim);
+  return { repositories: repos, totalSize: repos.length * 2000000, total: known, totalKnown: known === all.length, offset: off, nextOffset: next, truncated: next !== null };
+}
+
+test('stored images: a filter box over 1,000 repositories (paged answers, incremental rows, count, clear, Esc, typing kept across a refresh, light and dark)', { timeout: 120000 }, async () => {
+  const page = await newPage({ width: 1200 });
+  let repos = fakeRepositories(1000);
+  let delayMs = 0;
+  const asked = [];
+  await page.route('**/api/status', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ state: 'running', configured: true, mode: 'local', endpoint: 'localhost:5999', docker: { reachable: true }, containers: [{ role: 'registry', id: 'c0ffee', name: 'storj-registry', state: 'running' }], job: null, pendingRestart: false, pendingChange: null, lastGc: null, lastCheck: null }) }),
+  );
+  await page.route('**/api/config', (route) =>
+    route.request().method() === 'GET' ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ mode: 'local', port: 5999, bind: '127.0.0.1', unencryptedKeys: false }) }) : route.continue(),
+  );
+  await page.route('**/api/registry/logs**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"lines":[]}' }));
+  await page.route('**/api/repositories**', async (route) => {
+    asked.push(route.request().url());
+    const body = JSON.stringify(pageOf(repos, route.request().url()));
+    if (delayMs) await sleep(delayMs);
+    await route.fulfill({ status: 200, contentType: 'application/json', body }).catch(() => {});
+  });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running');
+  await page.waitForFunction(() => /2,000 tags in 1,000 repositories/.test(document.getElementById('images-total').textContent), null, { timeout: 20000 });
+  assert.match(asked[0], /offset=0&limit=100$/, 'the first answer is a small page');
+  assert.match(asked[1], /offset=100&limit=1000$/, 'the rest follows from nextOffset');
+  // incremental: not 2,000 rows at once
+  const rows = () => page.locator('#images tbody tr').count();
+  assert.equal(await rows(), 150);
+  assert.equal(await page.isVisible('#images-filter'), true);
+
+  // a name
+  await page.fill('#images-filter', 'app-0042');
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '1 of 1,000 repositories');
+  assert.equal(await rows(), 2);
+  assert.equal(await page.isVisible('#images-filter-clear'), true);
+  // name:tag
+  await page.fill('#images-filter', 'app-0042:v');
+  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 1);
+  assert.match(await page.textContent('#images tbody'), /team-2\/app-0042:v0\.0/);
+  // a tag only
+  await page.fill('#images-filter', 'v3.0');
+  await page.waitForFunction(() => /^143 of 1,000 repositories$/.test(document.getElementById('images-count').textContent));
+  // many matches: rows go in as the list scrolls
+  await page.fill('#images-filter', 'TEAM-3/');
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '100 of 1,000 repositories');
+  assert.equal(await rows(), 150);
+  await page.locator('[data-more]').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 200);
+  assert.equal(await page.locator('[data-more]').count(), 0);
+  // nothing
+  await page.fill('#images-filter', 'no-such-thing');
+  await page.waitForFunction(() => /Nothing matches/.test(document.getElementById('images').textContent));
+  // Esc clears, the clear button clears and gives the focus back
+  await page.focus('#images-filter');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.inputValue('#images-filter'), '');
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '');
+  await page.fill('#images-filter', 'app-0001');
+  await page.click('#images-filter-clear');
+  assert.equal(await page.inputValue('#images-filter'), '');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'images-filter');
+  assert.equal(await page.isVisible('#images-filter-clear'), false);
+
+  // responsive: filtering 2,000 tags and drawing the rows takes little time
+  const ms = await page.evaluate(() => {
+    const f = /** @type {HTMLInputElement} */ (document.getElementById('images-filter'));
+    const t = performance.now();
+    f.value = 'app-';
+    f.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    const spent = performance.now() - t;
+    f.value = '';
+    f.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    return spent;
+  });
+  assert.ok(ms < 500, `one filter pass over 1,000 repositories took ${ms} ms`);
+
+  // typing while the list refreshes (slow answers, one more repository):
+  // no character lost, the filter applies to the new list
+  repos = fakeRepositories(1000, [{ name: 'zz/brand-new', tags: [{ tag: '1.0', digest: `sha256:${'e'.repeat(64)}`, kind: 'image', size: 5, layers: 1 }], size: 5 }]);
+  delayMs = 700;
+  const before = asked.length;
+  await page.focus('#images-filter');
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await page.keyboard.type('brand-n', { delay: 120 });
+  await waitFor('the refresh to ask for both pages', () => asked.length >= before + 2, 10000, 50);
+  await page.keyboard.type('ew', { delay: 120 });
+  await page.waitForFunction(() => /1,001 repositories/.test(document.getElementById('images-total').textContent), null, { timeout: 10000 });
+  assert.equal(await page.inputValue('#images-filter'), 'brand-new', 'nothing typed was lost during the refresh');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'images-filter', 'the focus stayed in the filter');
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '1 of 1,001 repositories');
+  assert.match(await page.textContent('#images tbody'), /zz\/brand-new:1\.0/);
+  delayMs = 0;
+
+  await page.fill('#images-filter', 'team-1/app-00');
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '10 of 1,001 repositories');
+  await shots(page, 'images-filter', { fullPage: false });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

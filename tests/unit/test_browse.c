@@ -1,7 +1,11 @@
 /*
- * Unit tests for the pure parts of backend/browse.c: repository names,
- * digests, the facts of manifest documents (image, index, not one), the
- * registry's Link header and the paging arguments of the API.
+ * Unit tests for backend/browse.c: repository names, digests, the facts of
+ * manifest documents (image, index, not one), the registry's Link header and
+ * the paging arguments of the API (pure); and listings against a fake
+ * registry that speaks the distribution API over real HTTP
+ * (support/miniserver.c): pages followed, what a first and a second visit
+ * ask for (manifests cached by digest, HEADs on the second), the API's
+ * pages, a registry that does not answer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,9 +15,14 @@
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <jansson.h>
 
 #include "browse.h"
+#include "miniserver.h"
 
 static void test_names(void **state)
 {
@@ -148,12 +157,282 @@ static void test_page_args(void **state)
     }
 }
 
+/* ---- a fake registry ---------------------------------------------------- */
+
+#define D(c)                                                                                       \
+    "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+        c c c c c c c c c c c c c c c c c c c c c c
+#define IMG_ONE D("1")
+#define IMG_AMD D("2")
+#define IMG_ARM D("3")
+#define IDX D("4")
+#define IMG_TWO D("5")
+
+static const struct {
+    const char *digest, *body;
+} manifests[] = {
+    {IMG_ONE, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+              "\"config\":{\"digest\":\"" D("a") "\",\"size\":100},\"layers\":[{\"digest\":\"" D(
+                  "b") "\",\"size\":1000}]}"},
+    {IMG_AMD, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+              "\"config\":{\"digest\":\"" D("c") "\",\"size\":10},\"layers\":[{\"digest\":\"" D(
+                  "b") "\",\"size\":1000}]}"},
+    {IMG_ARM, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+              "\"config\":{\"digest\":\"" D("d") "\",\"size\":20},\"layers\":[{\"digest\":\"" D(
+                  "e") "\",\"size\":3000}]}"},
+    {IDX, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+          "\"manifests\":[{\"digest\":\"" IMG_AMD "\",\"platform\":{\"os\":\"linux\","
+          "\"architecture\":\"amd64\"}},{\"digest\":\"" IMG_ARM "\",\"platform\":{\"os\":"
+          "\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}}]}"},
+    {IMG_TWO, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+              "\"config\":{\"digest\":\"" D("f") "\",\"size\":1},\"layers\":[]}"},
+};
+
+/* repository, tag -> digest */
+static const struct {
+    const char *repo, *tag, *digest;
+} tags[] = {
+    {"a/one", "v1", IMG_ONE},
+    {"a/one", "v2", IDX},
+    {"b/two", "latest", IMG_TWO},
+};
+
+struct counts {
+    int catalog, tag_lists, gets, heads;
+};
+static struct counts seen;
+
+static const char *manifest_body(const char *digest)
+{
+    for (size_t i = 0; i < sizeof manifests / sizeof *manifests; i++)
+        if (strcmp(manifests[i].digest, digest) == 0)
+            return manifests[i].body;
+    return NULL;
+}
+
+static int fake_registry(struct mini_server *s, const struct mini_req *r, int fd)
+{
+    char body[4096], hdr[128];
+    const char *p = r->path;
+    if (strncmp(p, "/v2/_catalog?", 13) == 0) {
+        /* n and last as the distribution API takes them (last as the Link
+         * header wrote it, '/' escaped) */
+        static const char *const names[] = {"a/one", "b/two", "c/three", "Not A Name"};
+        const size_t count = sizeof names / sizeof *names;
+        const char *np = strstr(p, "n="), *lp = strstr(p, "last=");
+        size_t n = np ? (size_t)atoi(np + 2) : count, from = 0;
+        char last[64] = "";
+        if (lp) {
+            size_t j = 0;
+            for (const char *c = lp + 5; *c && *c != '&' && j + 1 < sizeof last; c++)
+                if (strncmp(c, "%2F", 3) == 0)
+                    last[j++] = '/', c += 2;
+                else
+                    last[j++] = *c;
+            last[j] = '\0';
+            while (from < count && strcmp(names[from], last) != 0)
+                from++;
+            from++;
+        }
+        __atomic_add_fetch(&seen.catalog, 1, __ATOMIC_SEQ_CST);
+        int len = snprintf(body, sizeof body, "{\"repositories\":[");
+        size_t i;
+        for (i = from; i < count && i < from + n; i++)
+            len += snprintf(body + len, sizeof body - (size_t)len, "%s\"%s\"", i > from ? "," : "",
+                            names[i]);
+        len += snprintf(body + len, sizeof body - (size_t)len, "]}");
+        char link[256] = "";
+        if (i < count) {
+            char esc[64];
+            size_t j = 0;
+            for (const char *c = names[i - 1]; *c && j + 4 < sizeof esc; c++)
+                if (*c == '/')
+                    memcpy(esc + j, "%2F", 3), j += 3;
+                else
+                    esc[j++] = *c;
+            esc[j] = '\0';
+            snprintf(link, sizeof link, "Link: </v2/_catalog?last=%s&n=%zu>; rel=\"next\"\r\n", esc,
+                     n);
+        }
+        return mini_respond(fd, 200, link, body, (size_t)len);
+    }
+    char repo[256];
+    const char *tl = strstr(p, "/tags/list"), *mf = strstr(p, "/manifests/");
+    const char *cut = tl ? tl : mf;
+    if (strncmp(p, "/v2/", 4) != 0 || !cut || (size_t)(cut - p - 4) >= sizeof repo)
+        return mini_respond(fd, 404, NULL, "", 0);
+    snprintf(repo, sizeof repo, "%.*s", (int)(cut - p - 4), p + 4);
+    if (tl) {
+        __atomic_add_fetch(&seen.tag_lists, 1, __ATOMIC_SEQ_CST);
+        int n = snprintf(body, sizeof body, "{\"name\":\"%s\",\"tags\":[", repo), k = 0;
+        for (size_t i = 0; i < sizeof tags / sizeof *tags; i++)
+            if (strcmp(tags[i].repo, repo) == 0)
+                n += snprintf(body + n, sizeof body - (size_t)n, "%s\"%s\"", k++ ? "," : "",
+                              tags[i].tag);
+        n += snprintf(body + n, sizeof body - (size_t)n, "]}");
+        if (!k)
+            return mini_respond(fd, 404, NULL, "{}", 2); /* every tag deleted */
+        return mini_respond(fd, 200, NULL, body, (size_t)n);
+    }
+    const char *ref = mf + strlen("/manifests/"), *digest = NULL;
+    if (strncmp(ref, "sha256:", 7) == 0)
+        digest = ref;
+    for (size_t i = 0; !digest && i < sizeof tags / sizeof *tags; i++)
+        if (strcmp(tags[i].repo, repo) == 0 && strcmp(tags[i].tag, ref) == 0)
+            digest = tags[i].digest;
+    const char *doc = digest ? manifest_body(digest) : NULL;
+    int head = strcmp(r->method, "HEAD") == 0;
+    __atomic_add_fetch(head ? &seen.heads : &seen.gets, 1, __ATOMIC_SEQ_CST);
+    if (!doc)
+        return mini_respond(fd, 404, NULL, "", 0);
+    snprintf(hdr, sizeof hdr, "Docker-Content-Digest: %.71s\r\n", digest);
+    if (head) {
+        char h[1024];
+        int n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n%s\r\n",
+                         strlen(doc), hdr);
+        return mini_write(fd, h, (size_t)n);
+    }
+    return mini_respond(fd, 200, hdr, doc, strlen(doc));
+}
+
+static json_t *tag_of(json_t *page, const char *repo, const char *tag)
+{
+    size_t i, j;
+    json_t *r, *t;
+    json_array_foreach(json_object_get(page, "repositories"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "name")), repo) != 0)
+            continue;
+        json_array_foreach(json_object_get(r, "tags"), j, t)
+        {
+            if (strcmp(json_string_value(json_object_get(t, "tag")), tag) == 0)
+                return t;
+        }
+    }
+    return NULL;
+}
+
+static void test_listing(void **state)
+{
+    (void)state;
+    struct mini_server srv;
+    struct err e = {0};
+    assert_int_equal(mini_start(&srv, NULL, fake_registry, NULL), 0);
+    browse_cache_clear();
+    browse_set_concurrency(2);
+    memset(&seen, 0, sizeof seen);
+
+    /* a first visit: every page of the catalog, every tag list, every
+     * manifest once (the index's platforms by digest) */
+    json_t *page = browse_repositories(srv.url, NULL, NULL, NULL, &e);
+    assert_non_null(page);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 3);
+    assert_int_equal(json_array_size(json_object_get(page, "repositories")), 3);
+    assert_true(json_is_null(json_object_get(page, "nextOffset")));
+    assert_false(json_is_true(json_object_get(page, "truncated")));
+    json_t *v1 = tag_of(page, "a/one", "v1"), *v2 = tag_of(page, "a/one", "v2");
+    assert_non_null(v1);
+    assert_non_null(v2);
+    assert_string_equal(json_string_value(json_object_get(v1, "digest")), IMG_ONE);
+    assert_int_equal(json_integer_value(json_object_get(v1, "size")), 1100);
+    assert_string_equal(json_string_value(json_object_get(v2, "kind")), "index");
+    /* the platforms' blobs, the shared layer once */
+    assert_int_equal(json_integer_value(json_object_get(v2, "size")), 10 + 1000 + 20 + 3000);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(v2, "platforms"), 1)),
+                        "linux/arm64/v8");
+    /* every blob of the page once: a, b, c, d, e, f */
+    assert_int_equal(json_integer_value(json_object_get(page, "totalSize")),
+                     100 + 1000 + 10 + 20 + 3000 + 1);
+    json_t *three = json_array_get(json_object_get(page, "repositories"), 2);
+    assert_string_equal(json_string_value(json_object_get(three, "name")), "c/three");
+    assert_int_equal(json_array_size(json_object_get(three, "tags")), 0);
+    json_decref(page);
+    assert_int_equal(seen.catalog, 1);
+    assert_int_equal(seen.tag_lists, 3);
+    assert_int_equal(seen.gets, 5); /* v1, v2, its two platforms, latest */
+    assert_int_equal(seen.heads, 0);
+
+    /* a second visit: the digest of each tag (HEAD), nothing read again */
+    memset(&seen, 0, sizeof seen);
+    page = browse_repositories(srv.url, NULL, NULL, NULL, &e);
+    assert_non_null(page);
+    assert_int_equal(json_integer_value(json_object_get(tag_of(page, "a/one", "v2"), "size")),
+                     4030);
+    json_decref(page);
+    assert_int_equal(seen.gets, 0);
+    assert_int_equal(seen.heads, 3);
+
+    /* the API's pages: offset 1, limit 1; the catalog of the first page
+     * is reused for the pages after it */
+    memset(&seen, 0, sizeof seen);
+    page = browse_repositories(srv.url, NULL, "1", "1", &e);
+    assert_non_null(page);
+    json_t *repos = json_object_get(page, "repositories");
+    assert_int_equal(json_array_size(repos), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(repos, 0), "name")),
+                        "b/two");
+    assert_int_equal(json_integer_value(json_object_get(page, "offset")), 1);
+    assert_int_equal(json_integer_value(json_object_get(page, "nextOffset")), 2);
+    assert_true(json_is_true(json_object_get(page, "truncated")));
+    json_decref(page);
+    assert_int_equal(seen.catalog, 0);
+    assert_int_equal(seen.tag_lists, 1);
+    /* past the end: nothing, no next page */
+    page = browse_repositories(srv.url, NULL, "5", NULL, &e);
+    assert_non_null(page);
+    assert_int_equal(json_array_size(json_object_get(page, "repositories")), 0);
+    assert_true(json_is_null(json_object_get(page, "nextOffset")));
+    json_decref(page);
+
+    /* a first page reads only as much of the catalog as it shows (the
+     * registry's walk stops there); the next page goes on from there, in
+     * pages of 1,000 */
+    browse_cache_clear();
+    memset(&seen, 0, sizeof seen);
+    page = browse_repositories(srv.url, NULL, "0", "1", &e);
+    assert_non_null(page);
+    assert_int_equal(seen.catalog, 1);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 1);
+    assert_false(json_is_true(json_object_get(page, "totalKnown")));
+    assert_int_equal(json_integer_value(json_object_get(page, "nextOffset")), 1);
+    assert_true(json_is_true(json_object_get(page, "truncated")));
+    json_decref(page);
+    page = browse_repositories(srv.url, NULL, "1", "1", &e);
+    assert_non_null(page);
+    assert_int_equal(seen.catalog, 2);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 3);
+    assert_true(json_is_true(json_object_get(page, "totalKnown")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(page, "repositories"), 0), "name")),
+                        "b/two");
+    assert_int_equal(json_integer_value(json_object_get(page, "nextOffset")), 2);
+    json_decref(page);
+    page = browse_repositories(srv.url, NULL, "2", "5", &e);
+    assert_non_null(page);
+    assert_int_equal(seen.catalog, 2);
+    assert_int_equal(json_array_size(json_object_get(page, "repositories")), 1);
+    assert_true(json_is_null(json_object_get(page, "nextOffset")));
+    assert_false(json_is_true(json_object_get(page, "truncated")));
+    json_decref(page);
+
+    mini_stop(&srv);
+    /* nobody answers: 503 */
+    memset(&e, 0, sizeof e);
+    assert_null(browse_repositories(srv.url, NULL, NULL, NULL, &e));
+    assert_int_equal(e.status, 503);
+    browse_cache_clear();
+    browse_set_concurrency(BROWSE_CONCURRENCY);
+}
+
 int main(void)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),          cmocka_unit_test(test_digests),
         cmocka_unit_test(test_manifest_facts), cmocka_unit_test(test_next_page),
-        cmocka_unit_test(test_page_args),
+        cmocka_unit_test(test_page_args),      cmocka_unit_test(test_listing),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }

@@ -834,7 +834,8 @@ static void check_no_secret(const char *name, json_t *j, const struct settings *
 }
 
 /* no certificate: the registry speaks plain HTTP (tlscert.h) */
-#define TLS_OFF "\"tls\":{\"enabled\":false,\"certificate\":{\"set\":false},\"key\":{\"set\":false}}"
+#define TLS_OFF                                                                                    \
+    "\"tls\":{\"enabled\":false,\"certificate\":{\"set\":false},\"key\":{\"set\":false}}"
 
 static void test_public_json(void **state)
 {
@@ -852,12 +853,14 @@ static void test_public_json(void **state)
          "{\"mode\":\"s3\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":\"registry\","
          "\"accessGrant\":{\"set\":false},\"s3\":{\"endpoint\":\"https://s3.example.com\","
          "\"region\":\"eu-west-1\",\"accessKey\":\"AKIAEXAMPLE\",\"secretKey\":{\"set\":true},"
-         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true," TLS_OFF "}"},
+         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":"
+         "true," TLS_OFF "}"},
         {"storj", P_STORJ,
          "{\"mode\":\"storj\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":\"registry\","
          "\"accessGrant\":{\"set\":true,\"satellite\":\"eu1.storj.io:7777\"},\"s3\":{"
          "\"endpoint\":null,\"region\":null,\"accessKey\":null,\"secretKey\":{\"set\":false},"
-         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":true," TLS_OFF "}"},
+         "\"fromGrant\":false},\"authService\":null,\"unencryptedKeys\":false,\"saved\":"
+         "true," TLS_OFF "}"},
         {"storj-hosted", P_HOSTED,
          "{\"mode\":\"storj-hosted\",\"port\":9999,\"bind\":\"127.0.0.1\",\"bucket\":"
          "\"registry\",\"accessGrant\":{\"set\":true,\"satellite\":\"eu1.storj.io:7777\"},"
