@@ -379,52 +379,14 @@ out:
     return rc;
 }
 
-static int write_failed(struct err *e, const char *dir, const char *step, int errnum)
-{
-    return err_set(e, errnum == ENOSPC || errnum == EDQUOT ? 507 : 500, E_STATE_UNWRITABLE, NULL,
-                   "the registry users could not be saved in the state folder %s (%s %s); "
-                   "nothing changed",
-                   dir, step, strerror(errnum));
-}
-
-/* temp file in dir, 0600, fsync, rename over dir/name */
+/* dir/name written atomically (util.h: temp file, 0600, fsync, rename) */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t n,
                         struct err *e)
 {
-    char path[4096], tmp[4200];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return err_set(e, 500, E_STATE_UNWRITABLE, NULL, "state path too long");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return write_failed(e, dir, "creating a file:", errno);
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int err = w < 0 ? errno : ENOSPC;
-            close(fd);
-            unlink(tmp);
-            return write_failed(e, dir, "writing:", err);
-        }
-        off += (size_t)w;
-    }
-    int synced = fsync(fd) == 0;
-    int serr = errno;
-    int closed = close(fd) == 0;
-    if (!synced || !closed) {
-        int err = synced ? errno : serr;
-        unlink(tmp);
-        return write_failed(e, dir, "syncing:", err);
-    }
-    if (rename(tmp, path)) {
-        int err = errno;
-        unlink(tmp);
-        return write_failed(e, dir, "replacing the file:", err);
-    }
-    return 0;
+    return file_write_atomic(path, data, n, "registry users", e);
 }
 
 int users_save(const char *dir, const struct users *u, struct err *e)

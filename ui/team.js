@@ -7,7 +7,7 @@
 
 import { api } from './api.js';
 import { toast, copyText } from './desktop.js';
-import { el } from './view.js';
+import { el, icon } from './view.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -62,7 +62,7 @@ function fileView(f) {
   const copy = el(
     'button',
     { type: 'button', class: 'btn-icon copy', title: 'Copy', 'aria-label': `Copy ${f.path}` },
-    svgIcon(COPY_ICON),
+    icon(COPY_ICON),
   );
   copy.addEventListener('click', async () => {
     await copyText(f.content);
@@ -82,19 +82,6 @@ function fileView(f) {
     ),
     pre,
   );
-}
-
-/** @param {string} d */
-function svgIcon(d) {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  const p = document.createElementNS(ns, 'path');
-  p.setAttribute('fill', 'currentColor');
-  p.setAttribute('d', d);
-  svg.append(p);
-  return svg;
 }
 
 function renderBundle() {

@@ -6,7 +6,7 @@
 
 import { api } from './api.js';
 import { state, onStatus, onConfig, announce, markUnreachable, loadConfig, poller } from './state.js';
-import { el } from './view.js';
+import { el, icon } from './view.js';
 import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
 
@@ -235,23 +235,10 @@ function commandBox(text, label) {
   const btn = el(
     'button',
     { type: 'button', class: 'btn-icon copy', 'aria-label': label, title: 'Copy' },
-    svgIcon(COPY_ICON),
+    icon(COPY_ICON),
   );
   btn.addEventListener('click', () => copyWithFeedback(btn, text));
   return el('div', { class: 'command' }, c, btn);
-}
-
-/** @param {string} d */
-function svgIcon(d) {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  const p = document.createElementNS(ns, 'path');
-  p.setAttribute('fill', 'currentColor');
-  p.setAttribute('d', d);
-  svg.append(p);
-  return svg;
 }
 
 /** @param {HTMLElement} btn @param {string} text */
