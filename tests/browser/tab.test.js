@@ -1107,6 +1107,10 @@ test('registry users: add with a generated password shown once, a typed one, a b
   const list = await apiJSON('GET', '/api/users');
   assert.deepEqual(list.body.users, [{ name: 'alice' }]);
   assert.doesNotMatch(JSON.stringify(list.body), /\$2b\$|alice-typed/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('run this for my team: local mode refused in plain words; an s3 export previewed, copied and downloaded as a .tar without secrets, then with them when asked', { timeout: 120000 }, async () => {
   await freshBackend('team');
   const secretKey = process.env.S3_SECRET_KEY || 'team-browser-secret-0123456789';
