@@ -18,8 +18,6 @@ void mgr_login_of(const struct settings *s, struct mgr_login *out)
     memset(out, 0, sizeof *out);
     if (s->registry_password) {
         snprintf(out->password, sizeof out->password, "%s", s->registry_password);
-        snprintf(out->userpwd, sizeof out->userpwd, "%s:%s", USERS_INTERNAL_NAME,
-                 s->registry_password);
         out->l.user = USERS_INTERNAL_NAME;
         out->l.password = out->password;
     }

@@ -159,7 +159,6 @@ json_t *mgr_retention_collect(const char *base, const struct browse_login *login
 
 /* access.c: the registry's users, and how the backend logs in to it */
 struct mgr_login {
-    char userpwd[160]; /* "user:password" of the internal credential, or "" */
     char password[96];
     char pin[80];          /* the TLS certificate's key pin, or "" */
     struct browse_login l; /* points into this struct: do not copy it */
