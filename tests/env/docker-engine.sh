@@ -34,6 +34,10 @@
 # do not share one), remembered in $D/net. User-defined networks of an engine
 # come from 198.19.N.0/24 (N = its bridge's third octet). Override with
 # SRT_BRIDGE_<20|28>, SRT_BRIDGE_CIDR_<20|28>, SRT_POOL_<20|28>.
+# Both use http://127.0.0.1:9998 (SRT_MIRROR_PORT) as their Docker Hub
+# mirror, as a user of the Docker Hub cache configures Docker Desktop
+# (registry-mirrors); nothing answers there unless the cache suites run one,
+# and no test pulls from Docker Hub.
 # Installs docker.io and runc with apt-get when missing and we are root.
 set -euo pipefail
 
@@ -237,6 +241,7 @@ start_engine() {
   log "starting dockerd (state in $D, bridge $BR $CIDR, pool $POOL, log $LOG)"
   # setsid: the daemon must outlive the shell (and process group) that started it
   PATH=$path setsid "$dockerd" "${args[@]}" \
+    --registry-mirror "http://127.0.0.1:${SRT_MIRROR_PORT:-9998}" \
     --bridge "$BR" --default-address-pool "base=$POOL,size=26" \
     --iptables=false --ip-forward=false --ip-masq=false \
     --data-root "$D/data" --exec-root "$D/exec" --pidfile "$PIDFILE" \

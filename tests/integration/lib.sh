@@ -89,7 +89,7 @@ remove_managed() {
   local ids
   ids=$($DOCKER ps -aq --filter label=io.storj.registry.managed=true)
   [ -z "$ids" ] || $DOCKER rm -f $ids >/dev/null
-  $DOCKER volume rm -f storj-registry-data >/dev/null 2>&1 || true
+  $DOCKER volume rm -f storj-registry-data storj-registry-cache >/dev/null 2>&1 || true
 }
 
 # free_port: a port nothing listens on, below the kernel's ephemeral range

@@ -1,0 +1,248 @@
+# The Docker Hub cache on the real engine, shared by test_cache.sh (local
+# mode) and test_cache_s3.sh (s3 and storj modes on Ceph): source after
+# tests/lib.sh and lib.sh, then call cache_suite MODE...
+#
+# Docker Hub's STAND-IN is a real registry (distribution v3.0.0, the test
+# image) on the engine's bridge that asks for a login, as Docker Hub does
+# with a user and an access token. For each mode: the cache starts and stops
+# with the registry on its own port (9998, where the test engines look for
+# their Docker Hub mirror: tests/env/docker-engine.sh) and its own storage
+# root; the first pull goes through it (by name, and as Docker Desktop uses
+# it, through registry-mirrors), the second is served with the upstream
+# stopped; the tab lists what it holds; a push to it is refused; it shows in
+# status and logs; the Docker Hub token is in no answer, log, label or
+# environment. Needs CACHE_PORT 9998 free on 127.0.0.1.
+
+CACHE_PORT=${SRT_MIRROR_PORT:-9998}
+HUB_NAME=srt-hub-standin
+HUB_USER=hubuser
+HUB_TOKEN="dckr_pat_StandinToken$RANDOM$RANDOM"
+CACHE_ANSWERS=$WORK/cache-answers.txt
+
+# capi: api that keeps every answer, searched for the token at the end
+capi() { local out; out=$(api "$@"); printf '%s\n' "$out" >>"$CACHE_ANSWERS"; printf '%s' "$out"; }
+status_has() { api GET /api/status | jq -e "$1" >/dev/null; }
+
+# hub_start: the upstream stand-in with a login and two images in it;
+# sets HUB_URL (its bridge address, as the cache reaches it), HUB_IDS
+hub_start() {
+  local ctx hport hash
+  $DOCKER rm -f "$HUB_NAME" >/dev/null 2>&1
+  hash=$(python3 -c 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$HUB_TOKEN" 2>/dev/null) || return 1
+  hport=$(free_port)
+  $DOCKER create --name "$HUB_NAME" -p "127.0.0.1:$hport:5000" \
+    -e REGISTRY_AUTH=htpasswd -e "REGISTRY_AUTH_HTPASSWD_REALM=Docker Hub stand-in" \
+    -e REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd -e OTEL_TRACES_EXPORTER=none \
+    -e REGISTRY_HTTP_ADDR=:5000 -e REGISTRY_LOG_LEVEL=info \
+    "$REG_IMAGE" >/dev/null || return 1
+  ctx=$(mktemp -d)
+  mkdir "$ctx/auth"
+  echo "$HUB_USER:$hash" >"$ctx/auth/htpasswd"
+  $DOCKER cp "$ctx/auth" "$HUB_NAME:/" || { rm -rf "$ctx"; return 1; }
+  rm -rf "$ctx"
+  $DOCKER start "$HUB_NAME" >/dev/null || return 1
+  wait_until 20 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$hport/v2/)\" = 401 ]" || return 1
+  HUB_URL=http://$($DOCKER inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$HUB_NAME"):5000
+  case $HUB_URL in http://198.1[89].*) ;; *) echo "the stand-in is not on a 198.18.0.0/15 bridge: $HUB_URL"; return 1 ;; esac
+  # two "Docker Hub" images: pushed with the user's login
+  echo "$HUB_TOKEN" | $DOCKER login -u "$HUB_USER" --password-stdin "127.0.0.1:$hport" >/dev/null 2>&1 || return 1
+  local name
+  HUB_IDS=()
+  for name in srtcache-a srtcache-b; do
+    HUB_IDS+=("$("$ROOT/tests/env/random-image.sh" "srt-src/$name:1" 2 256)") || return 1
+    $DOCKER tag "srt-src/$name:1" "127.0.0.1:$hport/library/$name:1" &&
+      $DOCKER push "127.0.0.1:$hport/library/$name:1" >"$WORK/hub-push.log" 2>&1 || { tail -3 "$WORK/hub-push.log"; return 1; }
+    $DOCKER rmi "srt-src/$name:1" "127.0.0.1:$hport/library/$name:1" >/dev/null
+  done
+  $DOCKER logout "127.0.0.1:$hport" >/dev/null 2>&1
+}
+
+# pull_logged REF: docker pull REF, its output to the mode's pull log
+pull_logged() { $DOCKER pull "$1" >>"$WORK/cache-pull.log" 2>&1; }
+# jq_ok FILTER JSON: the filter holds for the JSON
+jq_ok() { jq -e "$1" <<<"$2" >/dev/null; }
+
+# pulled_id REF: the id of the local image REF (empty when absent)
+pulled_id() { $DOCKER image inspect --format '{{.Id}}' "$1" 2>/dev/null; }
+
+# cache_settings MODE: the PUT /api/config body of the mode, cache on
+cache_settings() {
+  local cache
+  cache=$(jq -cn --argjson p "$CACHE_PORT" --arg u "$HUB_URL" --arg n "$HUB_USER" --arg t "$HUB_TOKEN" \
+    '{enabled: true, port: $p, upstream: $u, username: $n, token: $t, ttl: "2h"}')
+  case $1 in
+    local) echo "{\"mode\":\"local\",\"port\":$PORT,\"cache\":$cache}" ;;
+    s3) jq -cn --arg b "$BUCKET" --arg e "$S3_HOST_ENDPOINT" --arg r "$S3_REGION" --arg a "$S3_ACCESS_KEY" \
+      --arg s "$S3_SECRET_KEY" --argjson p "$PORT" --argjson c "$cache" \
+      '{mode: "s3", port: $p, bucket: $b, s3: {endpoint: $e, region: $r, accessKey: $a, secretKey: $s}, cache: $c}' ;;
+    storj) echo "{\"mode\":\"storj\",\"port\":$PORT,\"bucket\":\"$BUCKET\",\"accessGrant\":\"$SAMPLE_GRANT\",\"cache\":$cache}" ;;
+  esac
+}
+
+# s3_keys PREFIX: the object keys of $BUCKET under PREFIX (one per line)
+s3_keys() {
+  curl -s --max-time 30 --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+    "$S3_ENDPOINT/$BUCKET?list-type=2&max-keys=1000&prefix=$1" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+}
+
+# cache_mode MODE: one full round in MODE
+cache_mode() {
+  local mode=$1 body st
+  echo "# ---- mode $mode"
+  remove_managed
+  $DOCKER volume rm -f storj-registry-cache >/dev/null 2>&1
+  PORT=$(free_port)
+  if [ "$mode" != local ]; then
+    BUCKET=srt-cache-$RANDOM$RANDOM
+    s3_mkbucket "$BUCKET" || t_fail "$mode: bucket $BUCKET created"
+  fi
+  rm -rf "$WORK/cache-$mode.state"
+  start_backend "cache-$mode" || { t_fail "$mode: backend starts"; return; }
+
+  # bad input: 400 naming the field, nothing saved
+  local c
+  for c in "{\"mode\":\"local\",\"port\":$PORT,\"cache\":{\"enabled\":true,\"port\":$PORT}}|cache.port" \
+    '{"cache":{"enabled":true,"ttl":"7d"}}|cache.ttl' '{"cache":{"upstream":"registry-1.docker.io"}}|cache.upstream' \
+    '{"cache":{"token":"x"}}|cache.username' '{"cache":{"enabled":"yes"}}|cache.enabled'; do
+    body=$(capi PUT /api/config "${c%|*}")
+    t_eq "$mode: ${c%|*}: 400 naming ${c#*|}" "400 ${c#*|}" "$(last_status) $(jq -r .error.field <<<"$body")"
+  done
+  t_eq "$mode: nothing saved by the bad bodies" false "$(capi GET /api/config | jq .cache.enabled)"
+
+  body=$(capi PUT /api/config "$(cache_settings "$mode")")
+  t_eq "$mode: settings with the cache saved" 200 "$(last_status)"
+  t_eq "$mode: the token shows only as set" '{"set":true}' "$(jq -c .cache.token <<<"$body")"
+  t_eq "$mode: the cache's settings" "true $CACHE_PORT $HUB_URL $HUB_USER 2h" \
+    "$(jq -r '.cache | "\(.enabled) \(.port) \(.upstream) \(.username) \(.ttl)"' <<<"$body")"
+  if [ "$mode" = storj ]; then
+    local gw_ak gw_sk
+    gw_ak=$(jq -r .gwAccessKey "$STATE/settings.json")
+    gw_sk=$(jq -r .gwSecretKey "$STATE/settings.json")
+    "$ROOT/tests/env/s3-user.sh" "$gw_ak" "$gw_sk" "$BUCKET" >/dev/null 2>&1 || t_fail "storj: Ceph user for the gateway keys"
+  fi
+  api POST /api/registry/start >/dev/null
+  t_check "$mode: registry and cache running" wait_until 120 status_has '.state == "running" and .cache.state == "running"'
+  st=$(capi GET /api/status)
+  echo "# $mode: $(jq -c '.cache' <<<"$st")"
+  t_eq "$mode: status.cache" "true localhost:$CACHE_PORT http://localhost:$CACHE_PORT $HUB_URL 2h" \
+    "$(jq -r '.cache | "\(.healthy) \(.endpoint) \(.mirror) \(.upstream) \(.ttl)"' <<<"$st")"
+  if [ "$mode" = local ]; then
+    t_eq "$mode: it stores in its own volume" "volume storj-registry-cache" "$(jq -r .cache.storage <<<"$st")"
+  else
+    t_eq "$mode: it stores under its own prefix" "bucket $BUCKET, prefix docker-hub-cache/" "$(jq -r .cache.storage <<<"$st")"
+  fi
+  t_eq "$mode: the cache container is listed" "storj-registry-cache running healthy" \
+    "$(jq -r '.containers[] | select(.role == "cache") | "\(.name) \(.state) \(.health)"' <<<"$st")"
+  t_eq "$mode: its labels" "cache true" \
+    "$($DOCKER inspect -f '{{index .Config.Labels "io.storj.registry.role"}} {{index .Config.Labels "io.storj.registry.managed"}}' storj-registry-cache)"
+  local cfg
+  cfg=$(container_file storj-registry-cache /etc/storj-registry/config.yml)
+  t_check "$mode: the cache's config names the upstream, proxy mode" bash -c 'grep -q "\"remoteurl\": \"$1\"" <<<"$2"' _ "$HUB_URL" "$cfg"
+  [ "$mode" = local ] || t_check "$mode: the cache's root is docker-hub-cache" bash -c 'grep -q "\"rootdirectory\": \"/docker-hub-cache\"" <<<"$1"' _ "$cfg"
+
+  # the first pull goes through to the upstream, by name ...
+  $DOCKER rmi "127.0.0.1:$CACHE_PORT/library/srtcache-a:1" srtcache-b:1 >/dev/null 2>&1
+  t_check "$mode: docker pull 127.0.0.1:$CACHE_PORT/library/srtcache-a:1 through the cache" pull_logged "127.0.0.1:$CACHE_PORT/library/srtcache-a:1"
+  t_eq "$mode: the same image as upstream" "${HUB_IDS[0]}" "$(pulled_id "127.0.0.1:$CACHE_PORT/library/srtcache-a:1")"
+  # ... and as Docker Desktop uses it: a Docker Hub name, through registry-mirrors
+  t_check "$mode: docker pull srtcache-b:1 (a Docker Hub name) through the engine's mirror" pull_logged srtcache-b:1
+  t_eq "$mode: the same image as upstream, by the mirror" "${HUB_IDS[1]}" "$(pulled_id srtcache-b:1)"
+
+  # the tab lists what the cache holds, apart from the pushed images
+  t_check "$mode: the cache lists both images" wait_until 30 bash -c \
+    "curl -s --unix-socket '$API_SOCK' 'http://localhost/api/repositories?registry=cache' | jq -e '[.repositories[].name] | index(\"library/srtcache-a\") and index(\"library/srtcache-b\")' >/dev/null"
+  body=$(capi GET "/api/repositories?registry=cache")
+  t_check "$mode: with their tag and size" jq_ok '.repositories[] | select(.name == "library/srtcache-a") | .tags[0].tag == "1" and .size > 0' "$body"
+  t_eq "$mode: the pushed images do not hold them" 0 "$(capi GET /api/repositories | jq '[.repositories[] | select(.name | startswith("library/srtcache"))] | length')"
+  capi GET "/api/repositories?registry=hub" >/dev/null
+  t_eq "$mode: ?registry=hub: 400" 400 "$(last_status)"
+  if [ "$mode" = local ]; then
+    local vol
+    vol=$($DOCKER volume inspect -f '{{.Mountpoint}}' storj-registry-cache)
+    t_check "$mode: the blobs are in the cache's volume" test -d "$vol/docker/registry/v2/repositories/library/srtcache-a"
+    vol=$($DOCKER volume inspect -f '{{.Mountpoint}}' storj-registry-data)
+    t_check "$mode: not in the registry's" test ! -e "$vol/docker/registry/v2/repositories/library/srtcache-a"
+  else
+    t_check "$mode: the blobs are under docker-hub-cache/ in the bucket" \
+      bash -c '[ -n "$1" ]' _ "$(s3_keys docker-hub-cache/docker/registry/v2/repositories/library/srtcache-a/ | head -1)"
+    t_check "$mode: none under the registry's docker/" \
+      bash -c '[ -z "$1" ]' _ "$(s3_keys docker/registry/v2/repositories/library/srtcache)"
+  fi
+
+  # pushing to the cache is refused; the registry takes pushes as before
+  $DOCKER tag "127.0.0.1:$CACHE_PORT/library/srtcache-a:1" "127.0.0.1:$CACHE_PORT/mine/app:1"
+  t_check "$mode: a push to the cache is refused" bash -c "! $DOCKER push 127.0.0.1:$CACHE_PORT/mine/app:1 >/dev/null 2>&1"
+  $DOCKER rmi "127.0.0.1:$CACHE_PORT/mine/app:1" >/dev/null 2>&1
+  t_check "$mode: a push and pull through the registry" push_pull_roundtrip "$PORT" "cache$mode"
+
+  # Docker Hub away: the second pull is served from the cache
+  $DOCKER stop "$HUB_NAME" >/dev/null
+  $DOCKER rmi "127.0.0.1:$CACHE_PORT/library/srtcache-a:1" srtcache-b:1 >/dev/null 2>&1
+  t_check "$mode: upstream stopped: the pull by name is served by the cache" pull_logged "127.0.0.1:$CACHE_PORT/library/srtcache-a:1"
+  t_eq "$mode: the same image" "${HUB_IDS[0]}" "$(pulled_id "127.0.0.1:$CACHE_PORT/library/srtcache-a:1")"
+  t_check "$mode: upstream stopped: the mirror pull is served by the cache" pull_logged srtcache-b:1
+  t_eq "$mode: the same image, by the mirror" "${HUB_IDS[1]}" "$(pulled_id srtcache-b:1)"
+  $DOCKER start "$HUB_NAME" >/dev/null
+
+  # logs carry the cache's lines
+  body=$(capi GET "/api/registry/logs?tail=500")
+  t_check "$mode: logs have the cache's lines" jq_ok '[.lines[] | select(.container == "cache")] | length > 0' "$body"
+
+  # the cache stopped outside: said apart from the registry, Restart brings it back
+  $DOCKER stop -t 1 storj-registry-cache >/dev/null
+  t_check "$mode: cache stopped outside: status.cache says so, the registry runs" wait_until 30 status_has \
+    '.state == "running" and .cache.state == "unhealthy" and .cache.error.code == "container_exited" and (.cache.error.hint | length > 0)'
+  api POST /api/registry/restart >/dev/null
+  t_check "$mode: Restart brings the cache back" wait_until 120 status_has '.state == "running" and .cache.state == "running"'
+
+  # stopped and started with the registry
+  api POST /api/registry/stop >/dev/null
+  t_check "$mode: Stop stops the cache too" wait_until 60 status_has '.state == "stopped" and .cache.state == "stopped"'
+  t_eq "$mode: its container is stopped" false "$($DOCKER inspect -f '{{.State.Running}}' storj-registry-cache)"
+  api POST /api/registry/start >/dev/null
+  t_check "$mode: Start starts it again" wait_until 120 status_has '.state == "running" and .cache.state == "running"'
+  $DOCKER rmi srtcache-b:1 >/dev/null 2>&1
+  t_check "$mode: after the restart it still serves what it holds" pull_logged srtcache-b:1
+
+  # turned off: the next restart runs the registry alone
+  body=$(capi PUT /api/config '{"cache":{"enabled":false}}')
+  t_eq "$mode: cache off saved" 200 "$(last_status)"
+  t_check "$mode: the change waits for a restart, named cache" status_has '.pendingRestart and (.pendingChange.fields | index("cache"))'
+  api POST /api/registry/restart >/dev/null
+  t_check "$mode: restarted without the cache" wait_until 120 status_has '.state == "running" and .cache == null and ([.containers[] | select(.role == "cache")] | length) == 0'
+  capi GET "/api/repositories?registry=cache" >/dev/null
+  t_eq "$mode: the cache's images: 409 when it does not run" 409 "$(last_status)"
+
+  # no Docker Hub token anywhere but the cache's config file
+  local facts="" id
+  for id in $($DOCKER ps -aq --filter label=io.storj.registry.managed=true); do facts+=$(container_facts "$id"); done
+  t_check "$mode: the token is in no API answer" no_secret_in "$(cat "$CACHE_ANSWERS")" "$HUB_TOKEN"
+  t_check "$mode: nor in docker inspect (env, labels, command)" no_secret_in "$facts" "$HUB_TOKEN"
+  t_check "$mode: nor in the backend's log" no_secret_in "$(cat "$BLOG")" "$HUB_TOKEN"
+
+  api DELETE "/api/registry?purge=true" >/dev/null
+  t_check "$mode: removed" wait_until 60 status_has '.state == "not-configured" or .state == "stopped"'
+  if [ "$mode" = local ]; then
+    t_check "$mode: purge removes the cache's volume too" bash -c "! $DOCKER volume inspect storj-registry-cache >/dev/null 2>&1"
+  fi
+  stop_backend || t_fail "$mode: backend exits cleanly"
+  $DOCKER rmi "127.0.0.1:$CACHE_PORT/library/srtcache-a:1" srtcache-b:1 >/dev/null 2>&1
+  [ "$mode" = local ] || s3_rmbucket "$BUCKET"
+}
+
+cache_suite() {
+  : >"$CACHE_ANSWERS"
+  DCFG=$(mktemp -d)
+  export DOCKER_CONFIG=$DCFG
+  if (exec 3<>"/dev/tcp/127.0.0.1/$CACHE_PORT") 2>/dev/null; then
+    t_fail "port $CACHE_PORT is free for the cache"; return
+  fi
+  t_eq "the test engine uses 127.0.0.1:$CACHE_PORT as its Docker Hub mirror (tests/env/docker-engine.sh; restart an older engine)" \
+    "[\"http://127.0.0.1:$CACHE_PORT/\"]" "$($DOCKER info --format '{{json .RegistryConfig.Mirrors}}')"
+  hub_start || { t_fail "the Docker Hub stand-in starts with two images"; return; }
+  t_ok "the Docker Hub stand-in runs at $HUB_URL and asks for a login"
+  local m
+  for m in "$@"; do cache_mode "$m"; done
+  $DOCKER rm -f "$HUB_NAME" >/dev/null 2>&1
+  rm -rf "$DCFG"
+}
