@@ -163,7 +163,7 @@ function renderCacheCard() {
     `Docker pulls ${hub ? 'Docker Hub' : from} images through the cache at ${endpoint}: the first pull of an image fetches it from ${from} and keeps it in ${where}; later pulls are served from there, also when ${from} is slow, down or rate-limited.`,
   );
   setText('cache-cmd-mirror', `"registry-mirrors": ["${mirror}"]`);
-  setText('cache-cmd-daemon', JSON.stringify({ 'registry-mirrors': [mirror] }, null, 2));
+  setText('cache-cmd-daemon', `{\n  "registry-mirrors": [${JSON.stringify(mirror)}]\n}`);
   setText('cache-cmd-pull', `docker pull ${endpoint}/library/alpine`);
   const registry = runningEndpoint();
   const notes = [

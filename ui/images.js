@@ -366,9 +366,9 @@ function showMore() {
 function notRunningCacheText() {
   if (!registryServes()) return 'Start the registry to see what the Docker Hub cache holds: the cache starts with it.';
   const c = cacheStatus();
-  const why = c?.error?.message ? ` ${sentence(c.error.message)}` : '';
   if (c?.state === 'starting') return 'The Docker Hub cache is starting…';
-  return `The Docker Hub cache is not running (${c?.state === 'unhealthy' ? 'it does not answer' : 'stopped'}), so what it holds cannot be read.${why} Restart the registry to start it again.`;
+  const why = c?.error ? ' Its error is shown at the top.' : '';
+  return `The Docker Hub cache is not running${c?.state === 'unhealthy' ? ' (it does not answer)' : ''}, so what it holds cannot be listed.${why} Restart the registry to start it again.`;
 }
 
 function renderMeta() {
