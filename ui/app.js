@@ -101,7 +101,7 @@ function pendingWords(pc) {
   const port = /:(\d+)$/.exec(pc.endpoint || '')?.[1];
   for (const f of fields) {
     if (f === 'cache' || f.startsWith('cache.')) {
-      const words = f === 'cache.enabled' || f === 'cache' ? 'Docker Hub cache on or off' : 'Docker Hub cache settings';
+      const words = f === 'cache.enabled' ? 'Docker Hub cache on or off' : 'Docker Hub cache settings';
       if (!parts.includes(words)) parts.push(words);
     } else if (f === 'port' && port) parts.push(`new port ${port}`);
     else if (f === 'bind') parts.push(`new listen address${pc.endpoint ? ` (${pc.endpoint})` : ''}`);

@@ -16,9 +16,9 @@ export const DOCKER_HUB = 'https://registry-1.docker.io';
 
 /* ---------- settings checks (the backend checks again) ---------- */
 
-/* A Go duration as the registry's proxy.ttl takes it ("168h", "1h30m",
- * "90m"), or "0" for never. */
-const DURATION = /^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$/;
+/* A duration as the backend takes it for the registry's proxy.ttl ("168h",
+ * "1h30m", "90m": whole hours, minutes, seconds), or "0" for never. */
+const DURATION = /^(0|([0-9]+[hms])+)$/;
 
 /** @param {string} text */
 export function cacheTtlError(text) {
@@ -59,10 +59,19 @@ export function ttlWords(ttl) {
 
 /* ---------- status ---------- */
 
-/** The cache as GET /api/status describes it, or null when it is off. */
+/**
+ * The cache as GET /api/status describes it, or null when it is off (in the
+ * saved settings and in what runs). enabled is false while a cache that was
+ * turned off still runs until the next Restart.
+ */
 export function cacheStatus() {
   const c = state.status?.cache;
-  return !state.unreachable && c && typeof c === 'object' && c.enabled !== false ? c : null;
+  return !state.unreachable && c && typeof c === 'object' ? c : null;
+}
+
+/** The cache is on in the saved settings. */
+export function cacheEnabled() {
+  return cacheStatus()?.enabled !== false && Boolean(cacheStatus());
 }
 
 export function cacheRunning() {
@@ -89,6 +98,8 @@ export function upstreamName(upstream) {
 function storageWords(c) {
   const s = String(c.storage || '');
   const bucket = state.config?.bucket;
+  const named = /^bucket (\S+), prefix (\S+)/.exec(s);
+  if (named) return `the bucket ${named[1]}, under ${named[2]}`;
   const prefix = /^bucket prefix (\S+)/.exec(s);
   if (prefix) return bucket ? `the bucket ${bucket}, under ${prefix[1]}` : `the bucket, under ${prefix[1]}`;
   const vol = /^volume (\S+)/.exec(s);
@@ -112,7 +123,11 @@ function renderCacheStatus() {
   setTextIfChanged($('cache-state-text'), stateWords(st));
   const endpoint = cacheEndpoint();
   setTextIfChanged($('cache-endpoint'), endpoint);
-  setTextIfChanged($('cache-upstream-fact'), `from ${upstreamName(c.upstream)} · keeps images ${ttlWords(c.ttl) === 'forever' ? 'forever' : `for ${ttlWords(c.ttl)}`}`);
+  const fact =
+    c.enabled === false
+      ? 'turned off: it stops at the next Restart'
+      : `from ${upstreamName(c.upstream)} · keeps images ${ttlWords(c.ttl) === 'forever' ? 'forever' : `for ${ttlWords(c.ttl)}`}`;
+  setTextIfChanged($('cache-upstream-fact'), fact);
   const err = c.error;
   const showErr = Boolean(err && typeof err === 'object' && (err.message || err.code));
   $('cache-error').hidden = !showErr;
@@ -150,8 +165,8 @@ let lastNotes = '';
 
 function renderCacheCard() {
   const c = cacheStatus();
-  $('cache-card').hidden = !c;
-  if (!c) return;
+  $('cache-card').hidden = !cacheEnabled();
+  if (!c || !cacheEnabled()) return;
   const endpoint = cacheEndpoint();
   const mirror = c.mirror || `http://${endpoint}`;
   const hub = upstreamName(c.upstream) === 'Docker Hub';

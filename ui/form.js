@@ -439,6 +439,8 @@ export class SettingsForm {
     if (field === 'bucket' && mode !== 'local') return 'Enter the bucket name.';
     if (field === 'cache.upstream') return 'Enter the upstream URL, e.g. https://registry-1.docker.io.';
     if (field === 'cache.username' && this.value('cache.token') !== '') return 'Enter the user the access token belongs to.';
+    if (field === 'cache.token' && this.value('cache.username') !== '' && !secretIsSet(this.saved?.cache?.token))
+      return 'Paste the access token of this user (or leave the user empty).';
     return '';
   }
 
@@ -492,22 +494,16 @@ export class SettingsForm {
 
   /**
    * The "cache" member of the PUT body: the whole cache when on; when turned
-   * off, enabled false with the saved values and the saved token kept (so
-   * that turning it on again needs no retyping); left out when it was never
-   * on (a backend without the cache does not see the field).
+   * off, {enabled: false} only (its port, upstream, user and token stay
+   * saved, so that turning it on again needs no retyping); left out when it
+   * stays off (a backend without the cache does not see the field).
    * @returns {Record<string, any> | undefined}
    */
   cacheBody() {
     const on = this.cacheOn();
-    if (!on && !this.saved?.cache) return undefined;
-    if (!on) {
-      // what is saved stays as it is (typed values of hidden fields are not sent)
-      const saved = this.saved?.cache || {};
-      /** @type {Record<string, any>} */
-      const off = { enabled: false };
-      for (const k of ['port', 'upstream', 'ttl', 'username']) if (saved[k] !== undefined) off[k] = saved[k];
-      return off;
-    }
+    // off: the rest of what is saved stays (the backend merges member by
+    // member; typed values of the hidden fields are not sent)
+    if (!on) return this.savedCacheOn() ? { enabled: false } : undefined;
     const port = this.value('cache.port');
     const user = this.value('cache.username');
     const token = this.value('cache.token');

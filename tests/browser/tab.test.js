@@ -1685,7 +1685,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.match(card, new RegExp(`localhost:${port}, not to localhost:${cachePort}`));
     assert.match(card, /Docker Hub images only|mirrors for Docker Hub images only/);
     assert.match(card, /kept for 1 day/);
-    assert.match(card, /Stored in the Docker volume|Stored in the bucket/);
+    assert.match(card, /Stored in the Docker volume storj-registry-cache\./);
 
     // a pull through the cache: the same image as the upstream's
     pushedImages.add(throughCache);
@@ -1722,7 +1722,22 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort));
     assert.equal(await page.inputValue('#f-cache-ttl'), '24h');
     assert.equal(await page.isVisible('#cache-token-set'), false, 'no token saved');
-    await page.click('#btn-cancel-edit');
+    // turned off: only that is sent (the rest stays saved); it runs until Restart, then it is gone
+    await page.uncheck('#f-cache-enabled');
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    const off = await put;
+    assert.equal(off.status(), 200);
+    assert.deepEqual(off.request().postDataJSON().cache, { enabled: false });
+    assert.equal((await apiJSON('GET', '/api/config')).body.cache.port, cachePort, 'the cache\'s settings stay saved');
+    await page.waitForFunction(() => /turned off/.test(document.getElementById('cache-upstream-fact').textContent), null, { timeout: 20000 });
+    assert.equal(await page.isVisible('#cache-card'), false, 'no steps for a cache that is off');
+    await page.waitForSelector('#pending-change', { state: 'visible' });
+    assert.match(await page.textContent('#pending-text'), /Docker Hub cache/);
+    await page.click('#btn-restart');
+    await page.waitForSelector('#cache-status', { state: 'hidden', timeout: 120000 });
+    await waitBadge(page, 'running', 120000);
+    assert.equal(await page.isVisible('#images-source'), false, 'no switch once the cache is gone');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   } finally {
