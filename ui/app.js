@@ -322,7 +322,7 @@ function renderContainers() {
     ...list.map((c) => {
       const health = c.health && c.health !== 'none' && c.health !== c.state ? c.health : '';
       const stateText = [c.state || 'unknown', health].filter(Boolean).join(', ');
-      const role = c.role === 'cache' ? 'Docker Hub cache' : c.role ? c.role.charAt(0).toUpperCase() + c.role.slice(1) : 'Container';
+      const role = c.role ? c.role.charAt(0).toUpperCase() + c.role.slice(1) : 'Container';
       return el(
         'li',
         { class: 'container-item', dataset: { role: c.role || '' } },

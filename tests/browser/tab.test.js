@@ -1738,6 +1738,41 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     await page.waitForSelector('#cache-status', { state: 'hidden', timeout: 120000 });
     await waitBadge(page, 'running', 120000);
     assert.equal(await page.isVisible('#images-source'), false, 'no switch once the cache is gone');
+
+    // a Docker Hub user and token: a user alone is named at the token; a saved
+    // token is never shown back, reads "saved", and an empty field keeps it
+    const token = `dckr_pat_srt${rnd()}${rnd()}`;
+    await page.click('#btn-edit');
+    await page.check('#f-cache-enabled');
+    assert.equal(await page.inputValue('#f-cache-port'), String(cachePort), 'the settings kept while off come back');
+    await page.fill('#f-cache-user', 'srt-hub-user');
+    await page.click('#btn-save');
+    await page.waitForFunction(() => /access token/.test(document.getElementById('err-cache.token').textContent));
+    assert.equal(await page.getAttribute('#f-cache-token', 'aria-invalid'), 'true');
+    await page.fill('#f-cache-token', token);
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    assert.equal((await put).status(), 200);
+    let cfg = (await apiJSON('GET', '/api/config')).body;
+    assert.equal(cfg.cache.username, 'srt-hub-user');
+    assert.equal(cfg.cache.token.set, true);
+    assert.ok(!JSON.stringify(cfg).includes(token), 'the token is never answered');
+    assert.ok(!JSON.stringify((await apiJSON('GET', '/api/status')).body).includes(token));
+    await page.click('#btn-edit');
+    await page.waitForSelector('#cache-token-set', { state: 'visible' });
+    assert.equal(await page.inputValue('#f-cache-token'), '');
+    assert.equal(await page.getAttribute('#f-cache-token', 'placeholder'), 'saved — leave empty to keep');
+    await page.selectOption('#f-cache-ttl', '0');
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    const kept = await put;
+    assert.equal(kept.status(), 200);
+    assert.equal(kept.request().postDataJSON().cache.token, undefined, 'an empty token is left out of the PUT');
+    cfg = (await apiJSON('GET', '/api/config')).body;
+    assert.equal(cfg.cache.token.set, true, 'the saved token is kept');
+    assert.equal(cfg.cache.ttl, '0');
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(token), 'no token in sessionStorage');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   } finally {
@@ -1747,6 +1782,6 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
       return !s.job && (s.containers || []).length === 0;
     }, 60000).catch(() => {});
     await docker('volume', 'rm', '-f', 'storj-registry-cache').catch(() => {});
-    await docker('rm', '-f', upName).catch(() => {});
+    await docker('rm', '-f', '-v', upName).catch(() => {}); // with its anonymous volume
   }
 });
