@@ -81,23 +81,30 @@ static int users_apply(struct manager *m, struct users *u)
 }
 
 /* Puts the htpasswd into the registry container when there is one (in any
- * state, as docker cp does): registry 3 reads it again at the next login,
- * as its modification time changed. 1 when put, 0 when there is no
- * container, -1 with e. */
+ * state, as docker cp does), and into the Docker Hub cache's, which asks
+ * for the same logins: registry 3 reads it again at the next login, as its
+ * modification time changed. 1 when put, 0 when there is no container, -1
+ * with e. */
 int mgr_users_push(struct manager *m, struct err *e)
 {
-    char id[72] = "";
+    char id[72] = "", cache_id[72] = "";
     pthread_mutex_lock(&m->mu);
     if (m->reg.exists)
         snprintf(id, sizeof id, "%s", m->reg.id);
+    if (m->reg.exists && m->cache.exists)
+        snprintf(cache_id, sizeof cache_id, "%s", m->cache.id);
     char *text = id[0] ? xstrdup(m->settings.htpasswd) : NULL;
     pthread_mutex_unlock(&m->mu);
     if (!text)
         return 0;
     struct buf tar = {0};
-    int rc = spec_tar_htpasswd(&tar, text) ? err_set(e, 500, E_NO_MEMORY, NULL, "out of memory")
-             : docker_put_archive(&m->docker, id, tar.data, tar.len, e) ? -1
-                                                                        : 1;
+    int rc =
+        spec_tar_htpasswd(&tar, text) ? err_set(e, 500, E_NO_MEMORY, NULL, "out of memory")
+        : docker_put_archive(&m->docker, id, tar.data, tar.len, e) ||
+                (cache_id[0] && docker_put_archive(&m->docker, cache_id, tar.data, tar.len, e) &&
+                 e->status != 404)
+            ? -1
+            : 1;
     if (tar.data)
         secret_wipe(tar.data, tar.len);
     buf_free(&tar);

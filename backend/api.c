@@ -520,7 +520,13 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         submit(m, JOB_RETENTION, 0, res);
         return;
     case ROUTE_REPOSITORIES: {
-        json_t *repos = manager_repositories(m, req->arg ? req->arg(req->arg_ctx, "offset") : NULL,
+        const char *which = req->arg ? req->arg(req->arg_ctx, "registry") : NULL;
+        if (which && strcmp(which, "cache") != 0 && strcmp(which, "push") != 0) {
+            err_set(&e, 400, E_INVALID_VALUE, "registry", "registry must be push or cache");
+            break;
+        }
+        json_t *repos = manager_repositories(m, which && strcmp(which, "cache") == 0,
+                                             req->arg ? req->arg(req->arg_ctx, "offset") : NULL,
                                              req->arg ? req->arg(req->arg_ctx, "limit") : NULL, &e);
         if (repos) {
             ok(res, 200, repos);

@@ -153,7 +153,7 @@ void mgr_run_check(struct manager *m)
     struct settings s;
     struct spec_set set;
     struct err e = {0};
-    char ids[2][72] = {{0}}, url[128], hint[S3CHECK_TEXT_MAX] = "";
+    char ids[SPEC_MAX][72] = {{0}}, url[128], hint[S3CHECK_TEXT_MAX] = "";
     int started_gw = 0;
     memset(&set, 0, sizeof set);
     pthread_mutex_lock(&m->mu);

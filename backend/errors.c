@@ -90,6 +90,7 @@ static const struct {
                           "Logs show what the registry is doing; check the storage settings."},
     [E_STORAGE_CHECK_FAILED] = {"storage_check_failed", NULL},
     [E_REGISTRY_NOT_RUNNING] = {"registry_not_running", NULL},
+    [E_CACHE_NOT_RUNNING] = {"cache_not_running", NULL},
     [E_REGISTRY_UNREACHABLE] = {"registry_unreachable", NULL},
     [E_REGISTRY_ERROR] = {"registry_error", NULL},
     [E_DELETE_DISABLED] = {"delete_disabled", NULL},

@@ -122,9 +122,9 @@ static int restart_with(struct manager *m, const char *id, const struct buf *tar
  * (a blob uploaded during the mark phase could be swept): it runs
  * read-only for the time, so pulls keep working and pushes get a refusal,
  * then restarts with its own configuration. */
-static const struct buf *r_tar(const struct spec_set *set)
+static const struct buf *r_tar(struct spec_set *set)
 {
-    return &set->c[set->count - 1].tar;
+    return &spec_find(set, "registry")->tar;
 }
 
 void mgr_run_gc(struct manager *m)
@@ -166,7 +166,7 @@ void mgr_run_gc(struct manager *m)
     s.maintenance_readonly = 0;
     if (built)
         goto fail;
-    struct spec_container *r = &set.c[set.count - 1];
+    struct spec_container *r = spec_find(&set, "registry");
     mgr_probe_url(&s, url, sizeof url);
     mgr_login_of(&s, &lg); /* access.c */
     mgr_set_phase(m, "preparing");
@@ -199,7 +199,7 @@ void mgr_run_gc(struct manager *m)
     }
     mgr_set_phase(m, "read-only");
     readonly = 1; /* from here on, the registry gets its own configuration back */
-    if (restart_with(m, reg_id, &ro_set.c[ro_set.count - 1].tar, url, &lg, &e))
+    if (restart_with(m, reg_id, r_tar(&ro_set), url, &lg, &e))
         goto fail;
     log_info("garbage collection: the registry runs read-only");
     mgr_set_phase(m, "collecting");

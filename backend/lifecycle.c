@@ -48,7 +48,7 @@ static int ensure_image(struct manager *m, const char *image, struct err *e)
 /* Removes every container we own that is not of the wanted spec; with a
  * set, writes the ids of those that are (by role) to keep. */
 int mgr_remove_stale(struct manager *m, const char *hash, const struct spec_set *set,
-                     char keep[2][72], struct err *e)
+                     char keep[SPEC_MAX][72], struct err *e)
 {
     json_t *list = docker_list(&m->docker, SPEC_LABEL_MANAGED "=true", e);
     if (!list)
@@ -56,14 +56,15 @@ int mgr_remove_stale(struct manager *m, const char *hash, const struct spec_set 
     size_t i;
     json_t *c;
     int rc = 0;
-    /* the registry may live in the gateway's namespace: registry first */
+    /* the registry and the cache may live in the gateway's namespace:
+     * they go first */
     for (int pass = 0; pass < 2 && rc == 0; pass++)
         json_array_foreach(list, i, c)
         {
             const char *role = mgr_label_of(c, SPEC_LABEL_ROLE);
             const char *h = mgr_label_of(c, SPEC_LABEL_HASH);
             const char *id = json_string_value(json_object_get(c, "Id"));
-            int is_reg = role && strcmp(role, "registry") == 0;
+            int is_reg = !role || strcmp(role, "gateway") != 0;
             if (!id || is_reg != (pass == 0))
                 continue;
             if (hash && h && strcmp(h, hash) == 0 && set) {
@@ -174,7 +175,8 @@ void mgr_run_start(struct manager *m, int from_run)
     struct settings s;
     struct spec_set set;
     struct err e = {0};
-    char ids[2][72] = {{0}}, url[128], check_hint[S3CHECK_TEXT_MAX] = "";
+    char ids[SPEC_MAX][72] = {{0}}, url[128], cache_url[128] = "",
+         check_hint[S3CHECK_TEXT_MAX] = "";
     const char *hint = NULL;
     struct mgr_login lg = {0};
 
@@ -216,14 +218,17 @@ void mgr_run_start(struct manager *m, int from_run)
     /* one look at what we own: keep what matches, remove what does not */
     if (mgr_remove_stale(m, set.hash, &set, ids, &e))
         goto fail;
-    /* a registry kept running in the namespace of a gateway that stopped
-     * would stay in that dead namespace: stop it so it joins the new one */
-    if (set.count == 2 && ids[0][0] && ids[1][0]) {
+    /* a registry (or cache) kept running in the namespace of a gateway
+     * that stopped would stay in that dead namespace: stop it so it joins
+     * the new one */
+    int has_gw = strcmp(set.c[0].role, "gateway") == 0;
+    if (has_gw && ids[0][0]) {
         json_t *gw = docker_inspect(&m->docker, ids[0], &e);
         int gw_up = json_is_true(json_object_get(json_object_get(gw, "State"), "Running"));
         json_decref(gw);
-        if (!gw_up && docker_stop(&m->docker, ids[1], STOP_TIMEOUT_S, &e) && e.status != 404)
-            goto fail;
+        for (int i = 1; !gw_up && i < set.count; i++)
+            if (ids[i][0] && docker_stop(&m->docker, ids[i], STOP_TIMEOUT_S, &e) && e.status != 404)
+                goto fail;
     }
     for (int i = 0; i < set.count; i++)
         if (ids[i][0] ? mgr_configure_if_new(m, &set.c[i], ids[i], &e)
@@ -234,7 +239,7 @@ void mgr_run_start(struct manager *m, int from_run)
         if (docker_start(&m->docker, ids[i], &e))
             goto fail;
         log_info("started %s container %.12s", set.c[i].role, ids[i]);
-        if (set.count == 2 && i == 0) {
+        if (has_gw && i == 0) {
             /* the registry joins the gateway's network namespace: the
              * gateway must be up and stay up */
             usleep(300 * 1000);
@@ -254,11 +259,16 @@ void mgr_run_start(struct manager *m, int from_run)
     mgr_set_desired_running(m, 1); /* persisted now: the containers run */
     mgr_record_run(m, &s, set.hash);
     mgr_probe_url(&s, url, sizeof url);
+    if (spec_find(&set, "cache"))
+        mgr_cache_url(&s, cache_url, sizeof cache_url);
     mgr_login_of(&s, &lg); /* users.h: the registry may ask for a login */
+    int reg_up = 0, cache_up = !cache_url[0];
     struct timespec began;
     clock_gettime(CLOCK_MONOTONIC, &began);
     for (unsigned round = 0;; round++) {
-        if (mgr_registry_answers(url, &lg, 1000))
+        reg_up = reg_up || mgr_registry_answers(url, &lg, 1000);
+        cache_up = cache_up || mgr_registry_answers(cache_url, &lg, 1000);
+        if (reg_up && cache_up)
             break;
         /* a container that died will not answer: ask Docker now and then */
         for (int i = 0; round % 8 == 7 && i < set.count; i++)
@@ -270,7 +280,8 @@ void mgr_run_start(struct manager *m, int from_run)
             (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
         if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
             err_set(&e, 504, E_HEALTH_TIMEOUT, NULL,
-                    "the registry did not answer on %s within %d seconds", url,
+                    "the %s did not answer on %s within %d seconds",
+                    reg_up ? "Docker Hub cache" : "registry", reg_up ? cache_url : url,
                     MANAGER_HEALTH_TIMEOUT_S);
             goto fail;
         }
@@ -283,6 +294,8 @@ void mgr_run_start(struct manager *m, int from_run)
         usleep(waited_ms < 3000 ? 15 * 1000 : 100 * 1000);
     }
     log_info("registry answering on %s", url);
+    if (cache_url[0])
+        log_info("Docker Hub cache answering on %s", cache_url);
     goto out;
 fail:
     if (e.code == E_CANCELLED) {
@@ -312,7 +325,7 @@ static int stop_all(struct manager *m, struct err *e)
         {
             const char *role = mgr_label_of(c, SPEC_LABEL_ROLE);
             const char *id = json_string_value(json_object_get(c, "Id"));
-            int is_reg = role && strcmp(role, "registry") == 0;
+            int is_reg = !role || strcmp(role, "gateway") != 0;
             if (!id || is_reg != (pass == 0))
                 continue;
             if (docker_stop(&m->docker, id, STOP_TIMEOUT_S, e) && e->status != 404) {
@@ -350,5 +363,9 @@ void mgr_run_remove(struct manager *m, int purge)
             return;
         }
         log_info("removed the data volume %s", SPEC_VOLUME);
+        if (docker_volume_remove(&m->docker, SPEC_CACHE_VOLUME, &e)) {
+            mgr_job_fail(m, &e, "Another container may use the volume " SPEC_CACHE_VOLUME ".");
+            return;
+        }
     }
 }

@@ -98,11 +98,12 @@ void mgr_last_log_line(struct manager *m, const char *id, char *out, size_t len)
 
 json_t *manager_logs(struct manager *m, int tail, struct err *e)
 {
-    char ids[2][72], *copies[NSECRETS];
-    const char *roles[2] = {"gateway", "registry"};
+    char ids[3][72], *copies[NSECRETS];
+    const char *roles[3] = {"gateway", "registry", "cache"};
     pthread_mutex_lock(&m->mu);
     snprintf(ids[0], sizeof ids[0], "%s", m->gw.exists ? m->gw.id : "");
     snprintf(ids[1], sizeof ids[1], "%s", m->reg.exists ? m->reg.id : "");
+    snprintf(ids[2], sizeof ids[2], "%s", m->cache.exists ? m->cache.id : "");
     int ok = m->docker_ok;
     pthread_mutex_unlock(&m->mu);
     int copied = copy_secrets(m, copies);
@@ -120,7 +121,7 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e)
         goto out;
     }
     int truncated = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         int cut = 0;
         if (!ids[i][0])
             continue;

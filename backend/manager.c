@@ -390,6 +390,9 @@ static json_t *status_locked(struct manager *m)
         .containers = m->containers,
         .reg_healthy = m->reg_healthy,
         .reg_http = m->reg_http,
+        .cache = {m->cache.exists, m->cache.running, m->cache.exit_code, m->cache.hash},
+        .cache_healthy = m->cache_healthy,
+        .cache_http = m->cache_http,
         .running = mgr_effective_locked(m),
         .saved = &m->settings,
         .desired_hash = m->desired_hash,
@@ -616,17 +619,25 @@ int manager_check(struct manager *m, int create_bucket, struct err *e)
     return rc;
 }
 
-/* The registry's base URL when it runs, and how to log in to it
- * (access.c), else a 409 in e. */
-static int registry_base(struct manager *m, char *base, size_t len, struct mgr_login *lg,
+/* The registry's (or with cache, the Docker Hub cache's) base URL when it
+ * runs, and how to log in to it (access.c), else a 409 in e. */
+static int registry_base(struct manager *m, int cache, char *base, size_t len, struct mgr_login *lg,
                          struct err *e)
 {
     char url[128];
     pthread_mutex_lock(&m->mu);
-    int up = m->reg.running && m->reg_healthy && m->running_job == JOB_NONE;
-    mgr_probe_url(mgr_effective_locked(m), url, sizeof url);
+    int up = cache ? m->cache.running && m->cache_healthy
+                   : m->reg.running && m->reg_healthy && m->running_job == JOB_NONE;
+    if (cache)
+        mgr_cache_url(mgr_effective_locked(m), url, sizeof url);
+    else
+        mgr_probe_url(mgr_effective_locked(m), url, sizeof url);
     mgr_login_of(mgr_effective_locked(m), lg);
     pthread_mutex_unlock(&m->mu);
+    if (!up && cache)
+        return err_set(e, 409, E_CACHE_NOT_RUNNING, NULL,
+                       "the Docker Hub cache is not running: turn it on in Settings and start "
+                       "the registry to see what it holds");
     if (!up)
         return err_set(e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                        "the registry is not running: start it to see and manage its images");
@@ -634,12 +645,12 @@ static int registry_base(struct manager *m, char *base, size_t len, struct mgr_l
     return 0;
 }
 
-json_t *manager_repositories(struct manager *m, const char *offset, const char *limit,
+json_t *manager_repositories(struct manager *m, int cache, const char *offset, const char *limit,
                              struct err *e)
 {
     char base[128];
     struct mgr_login lg;
-    json_t *r = registry_base(m, base, sizeof base, &lg, e)
+    json_t *r = registry_base(m, cache, base, sizeof base, &lg, e)
                     ? NULL
                     : browse_repositories(base, &lg.l, offset, limit, e);
     secret_wipe(&lg, sizeof lg);
@@ -650,7 +661,7 @@ int manager_delete_image(struct manager *m, const char *name, const char *digest
 {
     char base[128];
     struct mgr_login lg;
-    int rc = registry_base(m, base, sizeof base, &lg, e)
+    int rc = registry_base(m, 0, base, sizeof base, &lg, e)
                  ? -1
                  : browse_delete(base, &lg.l, name, digest, e);
     secret_wipe(&lg, sizeof lg);
@@ -775,7 +786,7 @@ json_t *manager_retention_preview(struct manager *m, json_t *body, struct err *e
     }
     json_t *plan = NULL, *repos = NULL;
     struct mgr_login lg;
-    if (registry_base(m, base, sizeof base, &lg, e) == 0 &&
+    if (registry_base(m, 0, base, sizeof base, &lg, e) == 0 &&
         (repos = mgr_retention_collect(base, &lg.l, rules, e)) != NULL &&
         !(plan = retention_plan(rules, repos)))
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");

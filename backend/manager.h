@@ -60,9 +60,9 @@ int manager_submit(struct manager *m, enum manager_job job, int purge, struct er
 int manager_check(struct manager *m, int create_bucket, struct err *e);
 /* {"lines":[{"container","stream","text"}]}, secrets redacted. */
 json_t *manager_logs(struct manager *m, int tail, struct err *e);
-/* What the running registry holds (browse.h), or NULL with e (409 when the
- * registry is not running). */
-json_t *manager_repositories(struct manager *m, const char *offset, const char *limit,
+/* What the running registry holds (browse.h), or with cache what the
+ * Docker Hub cache holds; NULL with e (409 when it is not running). */
+json_t *manager_repositories(struct manager *m, int cache, const char *offset, const char *limit,
                              struct err *e);
 /* Deletes an image by digest from the running registry. 0 or -1. */
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);

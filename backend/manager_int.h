@@ -73,6 +73,10 @@ struct manager {
     struct observed reg, gw;
     int reg_healthy;
     long reg_http; /* what GET /v2/ answered: 503 while its storage is away */
+    /* the Docker Hub cache's container and its answers, the same way */
+    struct observed cache;
+    int cache_healthy;
+    long cache_http;
 
     /* the last storage check (s3check.h, with at/mode/bucket), or NULL */
     json_t *last_check;
@@ -129,6 +133,8 @@ const char *mgr_label_of(json_t *c, const char *key);
 void *mgr_monitor_main(void *arg);
 void mgr_observe(struct manager *m);
 void mgr_probe_url(const struct settings *s, char *out, size_t len);
+/* Where the backend reaches the Docker Hub cache (its /v2/). */
+void mgr_cache_url(const struct settings *s, char *out, size_t len);
 int mgr_registry_answers(const char *url, const struct mgr_login *lg, long timeout_ms);
 
 /* lifecycle.c: the start, stop and remove steps */
@@ -136,7 +142,7 @@ int mgr_configure_if_new(struct manager *m, const struct spec_container *sc, con
                          struct err *e);
 int mgr_create_container(struct manager *m, struct spec_container *sc, char id[72], struct err *e);
 int mgr_remove_stale(struct manager *m, const char *hash, const struct spec_set *set,
-                     char keep[2][72], struct err *e);
+                     char keep[SPEC_MAX][72], struct err *e);
 void mgr_run_remove(struct manager *m, int purge);
 void mgr_run_start(struct manager *m, int from_run);
 void mgr_run_stop(struct manager *m);

@@ -14,8 +14,7 @@
 
 #include "status.h"
 
-/* Where the backend reaches the registry for health checks. */
-void mgr_probe_url(const struct settings *s, char *out, size_t len)
+static void probe_url(const struct settings *s, int port, char *out, size_t len)
 {
     const char *host = s->bind;
     if (strcmp(host, "0.0.0.0") == 0)
@@ -25,9 +24,20 @@ void mgr_probe_url(const struct settings *s, char *out, size_t len)
     /* a registry with its own certificate speaks HTTPS only (access.c) */
     const char *scheme = s->tls_cert && s->tls_key ? "https" : "http";
     if (strchr(host, ':'))
-        snprintf(out, len, "%s://[%s]:%d/v2/", scheme, host, s->port);
+        snprintf(out, len, "%s://[%s]:%d/v2/", scheme, host, port);
     else
-        snprintf(out, len, "%s://%s:%d/v2/", scheme, host, s->port);
+        snprintf(out, len, "%s://%s:%d/v2/", scheme, host, port);
+}
+
+/* Where the backend reaches the registry for health checks. */
+void mgr_probe_url(const struct settings *s, char *out, size_t len)
+{
+    probe_url(s, s->port, out, len);
+}
+
+void mgr_cache_url(const struct settings *s, char *out, size_t len)
+{
+    probe_url(s, s->cache_port, out, len);
 }
 
 /* 1 when GET /v2/ answers as a registry does (200, or 401 behind auth);
@@ -68,8 +78,8 @@ void mgr_observe(struct manager *m)
 {
     struct err e = {0};
     json_t *list = NULL, *view = json_array();
-    struct observed reg = {0}, gw = {0};
-    char url[128];
+    struct observed reg = {0}, gw = {0}, cache = {0};
+    char url[128], cache_url[128], run_cache_url[128] = "";
 
     char run_url[128] = "", run_hash[65];
     struct mgr_login lg, run_lg;
@@ -77,9 +87,11 @@ void mgr_observe(struct manager *m)
     int negotiated = m->docker_ok;
     unsigned seq = ++m->obs_taken;
     mgr_probe_url(&m->settings, url, sizeof url);
+    mgr_cache_url(&m->settings, cache_url, sizeof cache_url);
     mgr_login_of(&m->settings, &lg);
     if (m->has_run) {
         mgr_probe_url(&m->run, run_url, sizeof run_url);
+        mgr_cache_url(&m->run, run_cache_url, sizeof run_cache_url);
         mgr_login_of(&m->run, &run_lg);
     }
     snprintf(run_hash, sizeof run_hash, "%s", m->run_hash);
@@ -104,6 +116,7 @@ void mgr_observe(struct manager *m)
             continue;
         struct observed *o = strcmp(role, "registry") == 0  ? &reg
                              : strcmp(role, "gateway") == 0 ? &gw
+                             : strcmp(role, "cache") == 0   ? &cache
                                                             : NULL;
         if (o && !o->exists) {
             o->exists = 1;
@@ -128,19 +141,24 @@ void mgr_observe(struct manager *m)
     const struct mgr_login *probe = &lg;
     if (run_url[0] && reg.exists && strcmp(reg.hash, run_hash) == 0) {
         snprintf(url, sizeof url, "%s", run_url);
+        snprintf(cache_url, sizeof cache_url, "%s", run_cache_url);
         probe = &run_lg;
     }
-    long http = 0;
+    long http = 0, chttp = 0;
     int healthy = reg.running && registry_answers_http(url, probe, 1000, &http);
+    int chealthy = cache.running && registry_answers_http(cache_url, probe, 1000, &chttp);
     secret_wipe(&lg, sizeof lg);
     secret_wipe(&run_lg, sizeof run_lg);
     json_array_foreach(view, i, c)
     {
         const char *role = json_string_value(json_object_get(c, "role"));
         const char *state = json_string_value(json_object_get(c, "state"));
+        int probed = strcmp(role, "registry") == 0 ? healthy
+                     : strcmp(role, "cache") == 0  ? chealthy
+                                                   : -1;
         const char *health = !state || strcmp(state, "running") != 0 ? "none"
-                             : strcmp(role, "registry") != 0         ? "running"
-                             : healthy                               ? "healthy"
+                             : probed < 0                            ? "running"
+                             : probed                                ? "healthy"
                                                                      : "unhealthy";
         json_object_set_new(c, "health", json_string(health));
     }
@@ -166,6 +184,9 @@ void mgr_observe(struct manager *m)
     m->gw = gw;
     m->reg_healthy = healthy;
     m->reg_http = reg.running ? http : 0;
+    m->cache = cache;
+    m->cache_healthy = chealthy;
+    m->cache_http = cache.running ? chttp : 0;
     mgr_unlock_changed(m);
     json_decref(list);
     return;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "spec.h"
 #include "util.h"
 
 /* Storj stores objects in 64 MiB segments: parts of exactly that size map one
@@ -122,6 +123,47 @@ json_t *regconfig_registry(const struct settings *s, int host_network)
         json_object_set_new(config, "auth",
                             json_pack("{s:{s:s, s:s}}", "htpasswd", "realm", REGCONFIG_REALM,
                                       "path", REGCONFIG_HTPASSWD_PATH))) {
+        json_decref(config);
+        return NULL;
+    }
+    return config;
+}
+
+json_t *regconfig_cache(const struct settings *s, int host_network)
+{
+    json_t *config = regconfig_registry(s, host_network);
+    if (!config)
+        return NULL;
+    char addr[96];
+    if (host_network && strchr(s->bind, ':'))
+        snprintf(addr, sizeof addr, "[%s]:%d", s->bind, s->cache_port);
+    else if (host_network)
+        snprintf(addr, sizeof addr, "%s:%d", s->bind, s->cache_port);
+    else
+        snprintf(addr, sizeof addr, ":%d", s->mode == MODE_STORJ ? SPEC_CACHE_INNER_PORT : 5000);
+    json_t *http = json_object_get(config, "http");
+    json_t *storage = json_object_get(config, "storage");
+    json_t *maint = json_object_get(storage, "maintenance");
+    json_t *s3 = json_object_get(storage, "s3");
+    json_t *proxy = json_pack("{s:s, s:s}", "remoteurl",
+                              s->cache_upstream ? s->cache_upstream : SETTINGS_CACHE_UPSTREAM,
+                              "ttl", s->cache_ttl);
+    int bad = !http || !maint || !proxy || json_object_set_new(http, "addr", json_string(addr)) ||
+              json_object_set_new(json_object_get(json_object_get(config, "log"), "fields"),
+                                  "service", json_string("cache")) ||
+              /* nothing is uploaded to a proxy: no _uploads to list */
+              json_object_set_new(maint, "uploadpurging", json_pack("{s:b}", "enabled", 0)) ||
+              (s3 && json_object_set_new(s3, "rootdirectory", json_string("/" SPEC_CACHE_PREFIX)));
+    json_object_del(maint, "readonly");
+    if (!bad && s->cache_username && s->cache_token)
+        bad = json_object_set_new(proxy, "username", json_string(s->cache_username)) ||
+              json_object_set_new(proxy, "password", json_string(s->cache_token));
+    if (bad) {
+        json_decref(proxy);
+        json_decref(config);
+        return NULL;
+    }
+    if (json_object_set_new(config, "proxy", proxy)) {
         json_decref(config);
         return NULL;
     }

@@ -28,6 +28,14 @@
  * holds secrets: never log or return it. */
 json_t *regconfig_registry(const struct settings *s, int host_network);
 
+/* The Docker Hub cache's configuration (s->cache_*): the registry's, in
+ * proxy mode towards the upstream (with the Docker Hub login when set, and
+ * the ttl), its storage root apart (SPEC_CACHE_PREFIX in the bucket; the
+ * local mode's volume is its own), listening on s->cache_port (host
+ * network), SPEC_CACHE_INNER_PORT (in the gateway's namespace) or 5000.
+ * Holds secrets. New reference, or NULL. */
+json_t *regconfig_cache(const struct settings *s, int host_network);
+
 /* The self-hosted gateway's config.yaml for storj mode (malloc'ed text, holds
  * the access grant, or with unencryptedKeys its copy with unencrypted object
  * keys; free with secret_free). NULL on bad input or no memory. */

@@ -40,6 +40,8 @@ int settings_init(struct settings *s)
     s->mode = MODE_LOCAL;
     s->port = SETTINGS_DEFAULT_PORT;
     snprintf(s->bind, sizeof s->bind, "%s", SETTINGS_DEFAULT_BIND);
+    s->cache_port = SETTINGS_CACHE_PORT;
+    snprintf(s->cache_ttl, sizeof s->cache_ttl, "%s", SETTINGS_CACHE_TTL);
     if (random_hex(s->gw_access_key, 20) || random_hex(s->gw_secret_key, 32) ||
         random_hex(s->salt, 16))
         return -1;
@@ -59,6 +61,9 @@ void settings_free(struct settings *s)
     secret_free(&s->registry_password);
     free(s->tls_cert);
     secret_free(&s->tls_key);
+    free(s->cache_upstream);
+    free(s->cache_username);
+    secret_free(&s->cache_token);
     memset(s, 0, sizeof *s);
 }
 
@@ -76,7 +81,12 @@ int settings_copy(struct settings *dst, const struct settings *src)
     dst->registry_password = xstrdup(src->registry_password);
     dst->tls_cert = xstrdup(src->tls_cert);
     dst->tls_key = xstrdup(src->tls_key);
-    if ((src->htpasswd && !dst->htpasswd) || (src->registry_password && !dst->registry_password) ||
+    dst->cache_upstream = xstrdup(src->cache_upstream);
+    dst->cache_username = xstrdup(src->cache_username);
+    dst->cache_token = xstrdup(src->cache_token);
+    if ((src->cache_upstream && !dst->cache_upstream) ||
+        (src->cache_username && !dst->cache_username) || (src->cache_token && !dst->cache_token) ||
+        (src->htpasswd && !dst->htpasswd) || (src->registry_password && !dst->registry_password) ||
         (src->tls_cert && !dst->tls_cert) || (src->tls_key && !dst->tls_key) ||
         (src->bucket && !dst->bucket) || (src->access_grant && !dst->access_grant) ||
         (src->s3_endpoint && !dst->s3_endpoint) || (src->s3_region && !dst->s3_region) ||
@@ -328,6 +338,117 @@ static int merge_tls(json_t *tls, struct settings *out, struct err *e)
     return tlscert_check(out->tls_cert, out->tls_key, e);
 }
 
+int settings_ttl_valid(const char *ttl)
+{
+    size_t n = strlen(ttl);
+    if (n == 0 || n >= sizeof((struct settings *)0)->cache_ttl)
+        return 0;
+    if (strcmp(ttl, "0") == 0)
+        return 1;
+    for (const char *p = ttl; *p;) {
+        const char *digits = p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == digits || (*p != 'h' && *p != 'm' && *p != 's'))
+            return 0;
+        p++;
+    }
+    return 1;
+}
+
+/* cache: {"enabled", "port", "upstream", "username", "token", "ttl"}
+ * (a token left out or empty keeps the saved one); null turns the cache
+ * off and forgets its Docker Hub login. */
+static int merge_cache(json_t *c, struct settings *out, struct err *e)
+{
+    if (json_is_null(c)) {
+        out->cache_enabled = 0;
+        free(out->cache_username);
+        out->cache_username = NULL;
+        secret_free(&out->cache_token);
+        return 0;
+    }
+    if (!json_is_object(c))
+        return err_set(e, 400, E_INVALID_TYPE, "cache", "cache must be an object or null");
+    const char *key;
+    json_t *v;
+    json_object_foreach(c, key, v)
+    {
+        char field[64];
+        snprintf(field, sizeof field, "cache.%.40s", key);
+        if (strcmp(key, "enabled") == 0) {
+            if (!json_is_boolean(v))
+                return err_set(e, 400, E_INVALID_TYPE, field,
+                               "cache.enabled must be true or false");
+            out->cache_enabled = json_is_true(v);
+        } else if (strcmp(key, "port") == 0) {
+            if (!json_is_integer(v))
+                return err_set(e, 400, E_INVALID_TYPE, field, "cache.port must be an integer");
+            if (json_integer_value(v) < 1 || json_integer_value(v) > 65535)
+                return err_set(e, 400, E_OUT_OF_RANGE, field,
+                               "cache.port must be between 1 and 65535");
+            out->cache_port = (int)json_integer_value(v);
+        } else if (strcmp(key, "upstream") == 0) {
+            if (take_string(v, &out->cache_upstream, 0, field, e))
+                return -1;
+            empty_to_null(&out->cache_upstream);
+            if (out->cache_upstream && !settings_url_valid(out->cache_upstream))
+                return err_set(e, 400, E_INVALID_VALUE, field,
+                               "cache.upstream must be an http:// or https:// URL such as "
+                               "%s",
+                               SETTINGS_CACHE_UPSTREAM);
+        } else if (strcmp(key, "username") == 0) {
+            if (take_string(v, &out->cache_username, 0, field, e))
+                return -1;
+            empty_to_null(&out->cache_username);
+            if (out->cache_username && !token_valid(out->cache_username, MAX_KEY))
+                return err_set(e, 400, E_INVALID_VALUE, field,
+                               "cache.username must be 1 to %d characters without spaces", MAX_KEY);
+        } else if (strcmp(key, "token") == 0) {
+            if (json_is_string(v) && !*json_string_value(v))
+                continue; /* keep the saved token */
+            if (take_string(v, &out->cache_token, 1, field, e))
+                return -1;
+            if (out->cache_token && !token_valid(out->cache_token, MAX_KEY))
+                return err_set(e, 400, E_INVALID_VALUE, field,
+                               "cache.token must be 1 to %d characters without spaces", MAX_KEY);
+        } else if (strcmp(key, "ttl") == 0) {
+            if (!json_is_string(v))
+                return err_set(e, 400, E_INVALID_TYPE, field, "cache.ttl must be a string");
+            if (!settings_ttl_valid(json_string_value(v)))
+                return err_set(e, 400, E_INVALID_VALUE, field,
+                               "cache.ttl must be a duration such as 168h (7 days), 24h or 30m, "
+                               "or 0 to keep cached images until removed");
+            snprintf(out->cache_ttl, sizeof out->cache_ttl, "%s", json_string_value(v));
+        } else {
+            return err_set(e, 400, E_UNKNOWN_FIELD, field, "unknown field %s", field);
+        }
+    }
+    return 0;
+}
+
+/* The cache's settings that only make sense together, on the merged result. */
+static int check_cache(const struct settings *s, struct err *e)
+{
+    if (s->cache_username && !s->cache_token)
+        return err_set(e, 400, E_MISSING_FIELD, "cache.token",
+                       "the Docker Hub user name needs its access token, cache.token");
+    if (s->cache_token && !s->cache_username)
+        return err_set(e, 400, E_MISSING_FIELD, "cache.username",
+                       "the Docker Hub access token needs its user name, cache.username");
+    if (!s->cache_enabled)
+        return 0;
+    if (s->cache_port == s->port)
+        return err_set(e, 400, E_INVALID_VALUE, "cache.port",
+                       "cache.port must differ from the registry's port (%d)", s->port);
+    if (s->mode == MODE_STORJ_NATIVE)
+        return err_set(e, 400, E_INVALID_VALUE, "cache.enabled",
+                       "the Docker Hub cache cannot run in mode storj-native: the 2022 driver "
+                       "has no storage root of its own for it. Turn the cache off, or choose "
+                       "another mode");
+    return 0;
+}
+
 static int check_required(const struct settings *s, struct err *e)
 {
     if (s->mode == MODE_LOCAL)
@@ -436,6 +557,9 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
         } else if (strcmp(key, "tls") == 0) {
             if (merge_tls(v, out, e))
                 return -1;
+        } else if (strcmp(key, "cache") == 0) {
+            if (merge_cache(v, out, e))
+                return -1;
         } else if (strcmp(key, "authService") == 0) {
             if (take_string(v, &out->auth_service, 0, "authService", e))
                 return -1;
@@ -468,7 +592,7 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
         secret_free(&out->s3_secret_key);
         out->s3_keys_from_grant = 0;
     }
-    if (check_required(out, e))
+    if (check_required(out, e) || check_cache(out, e))
         return -1;
     /* other machines reach a registry on another address: it must ask
      * them to log in */
@@ -506,10 +630,15 @@ json_t *settings_public_json(const struct settings *s)
     json_t *tls =
         json_pack("{s:b, s:o, s:o}", "enabled", s->tls_cert && s->tls_key, "certificate",
                   cert ? cert : json_pack("{s:b}", "set", 0), "key", secret_fact(s->tls_key));
-    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b, s:b, s:o}", "mode",
+    json_t *cache = json_pack(
+        "{s:b, s:i, s:s, s:s?, s:o, s:s}", "enabled", s->cache_enabled, "port", s->cache_port,
+        "upstream", s->cache_upstream ? s->cache_upstream : SETTINGS_CACHE_UPSTREAM, "username",
+        s->cache_username, "token", secret_fact(s->cache_token), "ttl", s->cache_ttl);
+    return json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:s?, s:b, s:b, s:o, s:o}", "mode",
                      settings_mode_name(s->mode), "port", s->port, "bind", s->bind, "bucket",
                      s->bucket, "accessGrant", grant, "s3", s3, "authService", s->auth_service,
-                     "unencryptedKeys", s->unencrypted_keys, "saved", s->saved, "tls", tls);
+                     "unencryptedKeys", s->unencrypted_keys, "saved", s->saved, "tls", tls, "cache",
+                     cache);
 }
 
 int settings_unencrypted_applies(const struct settings *s)
@@ -542,7 +671,8 @@ int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS])
                                          s->gw_access_key[0] ? s->gw_access_key : NULL,
                                          s->gw_secret_key[0] ? s->gw_secret_key : NULL,
                                          s->tls_key,
-                                         s->registry_password};
+                                         s->registry_password,
+                                         s->cache_token};
     memset(out, 0, SETTINGS_SECRETS * sizeof *out);
     /* a grant that cannot be derived goes nowhere, so it has no copy to hide */
     struct err e;
@@ -630,7 +760,10 @@ int settings_load(const char *path, struct settings *s, struct err *e)
         file_string(root, "s3SecretKey", &s->s3_secret_key) ||
         file_string(root, "authService", &s->auth_service) ||
         file_string(root, "tlsCertificate", &s->tls_cert) ||
-        file_string(root, "tlsKey", &s->tls_key)) {
+        file_string(root, "tlsKey", &s->tls_key) ||
+        file_string(root, "cacheUpstream", &s->cache_upstream) ||
+        file_string(root, "cacheUsername", &s->cache_username) ||
+        file_string(root, "cacheToken", &s->cache_token)) {
         err_set(e, 500, E_STATE_CORRUPT, NULL, "%s has a missing or mistyped field", path);
         goto out;
     }
@@ -639,6 +772,14 @@ int settings_load(const char *path, struct settings *s, struct err *e)
     s->desired_running = json_is_true(json_object_get(root, "desiredRunning"));
     s->unencrypted_keys = json_is_true(json_object_get(root, "unencryptedKeys"));
     s->saved = json_is_true(json_object_get(root, "saved"));
+    s->cache_enabled = json_is_true(json_object_get(root, "cacheEnabled"));
+    json_t *cport = json_object_get(root, "cachePort");
+    if (json_is_integer(cport) && json_integer_value(cport) >= 1 &&
+        json_integer_value(cport) <= 65535)
+        s->cache_port = (int)json_integer_value(cport);
+    json_t *ttl = json_object_get(root, "cacheTtl");
+    if (json_is_string(ttl) && settings_ttl_valid(json_string_value(ttl)))
+        snprintf(s->cache_ttl, sizeof s->cache_ttl, "%s", json_string_value(ttl));
     json_t *users = json_object_get(root, "users");
     s->users = json_is_integer(users) && json_integer_value(users) > 0 &&
                        json_integer_value(users) < 100000
@@ -669,6 +810,18 @@ int settings_save(const char *path, const struct settings *s, struct err *e)
     if (root && s->tls_cert && s->tls_key &&
         (json_object_set_new(root, "tlsCertificate", json_string(s->tls_cert)) ||
          json_object_set_new(root, "tlsKey", json_string(s->tls_key)))) {
+        json_decref(root);
+        root = NULL;
+    }
+    if (root && (json_object_set_new(root, "cacheEnabled", json_boolean(s->cache_enabled)) ||
+                 json_object_set_new(root, "cachePort", json_integer(s->cache_port)) ||
+                 json_object_set_new(root, "cacheTtl", json_string(s->cache_ttl)) ||
+                 (s->cache_upstream &&
+                  json_object_set_new(root, "cacheUpstream", json_string(s->cache_upstream))) ||
+                 (s->cache_username &&
+                  json_object_set_new(root, "cacheUsername", json_string(s->cache_username))) ||
+                 (s->cache_token &&
+                  json_object_set_new(root, "cacheToken", json_string(s->cache_token))))) {
         json_decref(root);
         root = NULL;
     }

@@ -14,6 +14,10 @@
 #define SETTINGS_DEFAULT_REGION "us-east-1"
 #define SETTINGS_HOSTED_ENDPOINT "https://gateway.storjshare.io"
 #define SETTINGS_AUTH_SERVICE "https://auth.storjshare.io"
+/* The Docker Hub cache (a registry in proxy mode, spec.h) */
+#define SETTINGS_CACHE_PORT 9998
+#define SETTINGS_CACHE_UPSTREAM "https://registry-1.docker.io"
+#define SETTINGS_CACHE_TTL "168h"
 
 enum mode { MODE_LOCAL, MODE_S3, MODE_STORJ, MODE_STORJ_HOSTED, MODE_STORJ_NATIVE };
 
@@ -52,6 +56,16 @@ struct settings {
     /* never saved: the registry's configuration for a clean-up, which keeps
      * it answering pulls while refusing writes (storage.maintenance.readonly) */
     int maintenance_readonly;
+    /* The Docker Hub cache: a second registry in proxy mode, started and
+     * stopped with this one, on its own port and storage root. upstream
+     * NULL: Docker Hub. The user name and token are Docker Hub's (the
+     * token a secret); ttl a Go duration ("0": never expire). */
+    int cache_enabled;
+    int cache_port;
+    char *cache_upstream;
+    char *cache_username;
+    char *cache_token; /* secret */
+    char cache_ttl[24];
 };
 
 /* Defaults (local mode, port 9999, loopback) with fresh random per-install keys. */
@@ -93,15 +107,19 @@ int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
 
 /* The one list of the secrets settings hold or imply: the access grant,
  * the copy of it that goes out (unencryptedKeys), the S3 secret key and the
- * self-hosted gateway's key pair, the TLS key and the registry's internal
- * password (users.h). Logs redact every one of them; no
+ * self-hosted gateway's key pair, the TLS key, the registry's internal
+ * password (users.h) and the Docker Hub cache's token. Logs redact every one of them; no
  * response, label or container env may carry them. Fills out with copies
  * (NULL for those not set; free with settings_secrets_free); 0, or -1 when
  * memory ran out (nothing is left allocated). Decodes the grant: call it
  * outside locks. */
-#define SETTINGS_SECRETS 7
+#define SETTINGS_SECRETS 8
 int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS]);
 void settings_secrets_free(char *out[SETTINGS_SECRETS]);
+
+/* 1 when ttl is a duration the cache takes: "0", or Go's units h, m, s
+ * with whole numbers ("168h", "1h30m"), at most 23 characters. */
+int settings_ttl_valid(const char *ttl);
 
 /* 1 when unencryptedKeys applies in s's mode (storj, storj-hosted). */
 int settings_unencrypted_applies(const struct settings *s);

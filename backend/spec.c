@@ -84,11 +84,21 @@ static json_t *labels(const char *role, const struct settings *s)
                      SPEC_LABEL_MODE, settings_mode_name(s->mode));
 }
 
-static json_t *port_bindings(const struct settings *s)
+static json_t *port_binding(const struct settings *s, int host_port)
 {
     char port[8];
-    snprintf(port, sizeof port, "%d", s->port);
-    return json_pack("{s:[{s:s, s:s}]}", "5000/tcp", "HostIp", s->bind, "HostPort", port);
+    snprintf(port, sizeof port, "%d", host_port);
+    return json_pack("[{s:s, s:s}]", "HostIp", s->bind, "HostPort", port);
+}
+
+static json_t *port_bindings(const struct settings *s)
+{
+    return json_pack("{s:o}", "5000/tcp", port_binding(s, s->port));
+}
+
+static int cache_on(const struct settings *s)
+{
+    return s->cache_enabled && s->mode != MODE_STORJ_NATIVE;
 }
 
 /* Environment is built explicitly and holds no secret: the images' own ENV
@@ -117,6 +127,32 @@ static json_t *registry_create(const struct settings *s, const struct spec_opts 
     return body;
 }
 
+/* The Docker Hub cache: the registry image in proxy mode (regconfig.h). */
+static json_t *cache_create(const struct settings *s, const struct spec_opts *o)
+{
+    json_t *host = json_pack("{s:{s:s}, s:b}", "RestartPolicy", "Name", "no", "Init", 0);
+    json_t *body = json_pack("{s:s, s:[s, s], s:[s], s:o, s:o}", "Image", o->registry_image, "Cmd",
+                             "serve", REGCONFIG_PATH, "Env", "OTEL_TRACES_EXPORTER=none", "Labels",
+                             labels("cache", s), "HostConfig", host);
+    if (!body)
+        return NULL;
+    if (s->mode == MODE_STORJ) {
+        /* the gateway publishes its port (gateway_create) */
+        json_object_set_new(host, "NetworkMode", json_string("container:" SPEC_GATEWAY_NAME));
+    } else if (o->host_network) {
+        json_object_set_new(host, "NetworkMode", json_string("host"));
+    } else {
+        json_object_set_new(body, "ExposedPorts", json_pack("{s:{}}", "5000/tcp"));
+        json_object_set_new(host, "PortBindings",
+                            json_pack("{s:o}", "5000/tcp", port_binding(s, s->cache_port)));
+    }
+    if (s->mode == MODE_LOCAL)
+        json_object_set_new(host, "Mounts",
+                            json_pack("[{s:s, s:s, s:s}]", "Type", "volume", "Source",
+                                      SPEC_CACHE_VOLUME, "Target", REGCONFIG_DATA_DIR));
+    return body;
+}
+
 static json_t *gateway_create(const struct settings *s, const struct spec_opts *o)
 {
     json_t *host = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "no");
@@ -139,8 +175,15 @@ static json_t *gateway_create(const struct settings *s, const struct spec_opts *
         json_t *ports = port_bindings(s);
         json_object_set_new(ports, SPEC_GATEWAY_S3_PORT,
                             json_pack("[{s:s, s:s}]", "HostIp", "127.0.0.1", "HostPort", ""));
-        json_object_set_new(body, "ExposedPorts",
-                            json_pack("{s:{}, s:{}}", "5000/tcp", SPEC_GATEWAY_S3_PORT));
+        json_t *exposed = json_pack("{s:{}, s:{}}", "5000/tcp", SPEC_GATEWAY_S3_PORT);
+        if (cache_on(s)) {
+            /* the cache joins this namespace too, on its inner port */
+            char inner[16];
+            snprintf(inner, sizeof inner, "%d/tcp", SPEC_CACHE_INNER_PORT);
+            json_object_set_new(ports, inner, port_binding(s, s->cache_port));
+            json_object_set_new(exposed, inner, json_object());
+        }
+        json_object_set_new(body, "ExposedPorts", exposed);
         json_object_set_new(host, "PortBindings", ports);
     }
     return body;
@@ -199,8 +242,8 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
                struct err *e)
 {
     memset(out, 0, sizeof *out);
-    json_t *config = NULL;
-    char *text = NULL, *gw = NULL;
+    json_t *config = NULL, *cconfig = NULL;
+    char *text = NULL, *ctext = NULL, *gw = NULL;
     int rc = -1;
     const char *image = s->mode == MODE_STORJ_NATIVE ? o->native_image : o->registry_image;
 
@@ -240,16 +283,32 @@ int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_
     r->create = registry_create(s, o, image);
     if (!r->image || !r->create || registry_files(&r->tar, s, text) || tar_end(&r->tar))
         goto nomem;
+    if (cache_on(s)) {
+        struct spec_container *c = &out->c[out->count++];
+        c->role = "cache";
+        c->name = SPEC_CACHE_NAME;
+        c->image = strdup(o->registry_image);
+        c->create = cache_create(s, o);
+        cconfig = regconfig_cache(s, o->host_network);
+        ctext = cconfig ? json_dumps(cconfig, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+        if (!c->image || !c->create || !ctext || registry_files(&c->tar, s, ctext) ||
+            tar_end(&c->tar))
+            goto nomem;
+    }
     if (compute_hash(s, out))
         goto nomem;
     /* the users go in the same upload, after the hash: a new password is
-     * no reason to recreate the registry (it re-reads the file) */
-    if (s->htpasswd) {
-        buf_free(&r->tar);
-        if (registry_files(&r->tar, s, text) ||
-            tar_entry(&r->tar, REGCONFIG_HTPASSWD_PATH + 1, s->htpasswd, strlen(s->htpasswd),
+     * no reason to recreate the registry (it re-reads the file); the cache
+     * asks for the same logins */
+    for (int i = 0; s->htpasswd && i < out->count; i++) {
+        struct spec_container *c = &out->c[i];
+        if (strcmp(c->role, "gateway") == 0)
+            continue;
+        buf_free(&c->tar);
+        if (registry_files(&c->tar, s, c == r ? text : ctext) ||
+            tar_entry(&c->tar, REGCONFIG_HTPASSWD_PATH + 1, s->htpasswd, strlen(s->htpasswd),
                       htpasswd_stamp()) ||
-            tar_end(&r->tar))
+            tar_end(&c->tar))
             goto nomem;
     }
     for (int i = 0; i < out->count; i++)
@@ -264,9 +323,22 @@ out:
         memset(text, 0, strlen(text));
         free(text);
     }
+    if (ctext) {
+        memset(ctext, 0, strlen(ctext));
+        free(ctext);
+    }
     secret_free(&gw);
     json_decref(config);
+    json_decref(cconfig);
     return rc;
+}
+
+struct spec_container *spec_find(struct spec_set *set, const char *role)
+{
+    for (int i = 0; i < set->count; i++)
+        if (strcmp(set->c[i].role, role) == 0)
+            return &set->c[i];
+    return NULL;
 }
 
 void spec_free(struct spec_set *set)

@@ -17,6 +17,16 @@
 #define SPEC_REGISTRY_NAME "storj-registry"
 #define SPEC_GATEWAY_NAME "storj-registry-gateway"
 #define SPEC_VOLUME "storj-registry-data"
+/* The Docker Hub cache (settings.h): a registry in proxy mode. Its storage
+ * root is never the push registry's: in local mode a volume of its own, in
+ * the S3 modes the prefix SPEC_CACHE_PREFIX in the same bucket (the push
+ * registry keeps docker/ at the bucket's root). */
+#define SPEC_CACHE_NAME "storj-registry-cache"
+#define SPEC_CACHE_VOLUME "storj-registry-cache"
+#define SPEC_CACHE_PREFIX "docker-hub-cache"
+/* Where the cache listens inside the gateway's network namespace (storj
+ * mode, publish): the registry has 5000 there. */
+#define SPEC_CACHE_INNER_PORT 5001
 /* The self-hosted gateway's S3 port: published (publish mode) on 127.0.0.1
  * with a port Docker picks, read back from inspect, so the backend can
  * check the storage through the gateway; in host mode it is
@@ -33,7 +43,7 @@ struct spec_opts {
 
 /* One container to create. */
 struct spec_container {
-    const char *role; /* "registry" or "gateway" */
+    const char *role; /* "registry", "gateway" or "cache" */
     const char *name;
     char *image;
     json_t *create; /* body of POST /containers/create */
@@ -41,9 +51,10 @@ struct spec_container {
                      * registry's also its htpasswd, settings.htpasswd) */
 };
 
+#define SPEC_MAX 3
 struct spec_set {
-    int count; /* 1, or 2 with the gateway first */
-    struct spec_container c[2];
+    int count; /* the gateway first (storj), the registry, the cache last */
+    struct spec_container c[SPEC_MAX];
     char hash[65]; /* sha256 over salt and everything above, as a label */
 };
 
@@ -52,6 +63,8 @@ struct spec_set {
 int spec_build(const struct settings *s, const struct spec_opts *o, struct spec_set *out,
                struct err *e);
 void spec_free(struct spec_set *set);
+/* The container of the set with that role, or NULL. */
+struct spec_container *spec_find(struct spec_set *set, const char *role);
 
 /* A one-file ustar archive (mode 0600, uid 0) appended to out. 0 or -1. */
 int spec_tar_file(struct buf *out, const char *path, const void *data, size_t len);

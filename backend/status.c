@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "spec.h"
+
 /* The status's error object; the hint is the table's for the code unless
  * the case has its own (a storage check's fix). */
 static json_t *error_json(enum ecode code, const char *message, const char *hint)
@@ -13,15 +15,80 @@ static json_t *error_json(enum ecode code, const char *message, const char *hint
                      hint);
 }
 
+static void endpoint_of(const struct settings *s, int port, char *out, size_t len)
+{
+    if (strchr(s->bind, ':'))
+        snprintf(out, len, "[%s]:%d", s->bind, port);
+    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
+        snprintf(out, len, "localhost:%d", port);
+    else
+        snprintf(out, len, "%s:%d", s->bind, port);
+}
+
 /* "localhost:9999" and the like: where docker push goes for s. */
 void status_endpoint(const struct settings *s, char *out, size_t len)
 {
-    if (strchr(s->bind, ':'))
-        snprintf(out, len, "[%s]:%d", s->bind, s->port);
-    else if (strcmp(s->bind, "127.0.0.1") == 0 || strcmp(s->bind, "0.0.0.0") == 0)
-        snprintf(out, len, "localhost:%d", s->port);
+    endpoint_of(s, s->port, out, len);
+}
+
+/* The Docker Hub cache: null when neither what runs nor what is saved has
+ * it and no cache container exists; else where it answers, how Docker
+ * uses it, where it stores, and its state and error. */
+static json_t *cache_view(const struct status_input *in, const char *state)
+{
+    const struct settings *run = in->running, *saved = in->saved;
+    int run_on = run->cache_enabled && run->mode != MODE_STORJ_NATIVE;
+    int saved_on = saved->cache_enabled && saved->mode != MODE_STORJ_NATIVE;
+    if (!run_on && !saved_on && !in->cache.exists)
+        return json_null();
+    const struct settings *s = run_on ? run : saved;
+    char endpoint[96], mirror[128], storage[160];
+    endpoint_of(s, s->cache_port, endpoint, sizeof endpoint);
+    snprintf(mirror, sizeof mirror, "%s://%s", s->tls_cert && s->tls_key ? "https" : "http",
+             endpoint);
+    if (s->mode == MODE_LOCAL)
+        snprintf(storage, sizeof storage, "volume %s", SPEC_CACHE_VOLUME);
     else
-        snprintf(out, len, "%s:%d", s->bind, s->port);
+        snprintf(storage, sizeof storage, "bucket %s, prefix %s/", s->bucket ? s->bucket : "?",
+                 SPEC_CACHE_PREFIX);
+    int busy = in->running_job != JOB_NONE || in->pending != JOB_NONE;
+    const char *cstate;
+    json_t *error = NULL;
+    char msg[160];
+    if (in->cache.running) {
+        cstate = in->cache_healthy ? "running" : busy ? "starting" : "unhealthy";
+        if (!in->cache_healthy && !busy)
+            error = in->cache_http == 503
+                        ? error_json(E_STORAGE_UNREACHABLE,
+                                     "the Docker Hub cache runs but cannot reach its storage", NULL)
+                        : error_json(E_REGISTRY_UNHEALTHY,
+                                     "the Docker Hub cache container runs but does not answer on "
+                                     "its port",
+                                     NULL);
+    } else if (strcmp(state, "starting") == 0 || strcmp(state, "pulling") == 0) {
+        cstate = "starting";
+    } else {
+        cstate = "stopped";
+        /* the registry runs with the cache, but the cache does not */
+        if (in->reg.running && run_on && !busy) {
+            cstate = "unhealthy";
+            if (in->cache.exists)
+                snprintf(msg, sizeof msg,
+                         "the Docker Hub cache container stopped outside Storj Registry (exit "
+                         "code %d)",
+                         in->cache.exit_code);
+            else
+                snprintf(msg, sizeof msg,
+                         "the Docker Hub cache container was removed outside Storj Registry");
+            error = error_json(in->cache.exists ? E_CONTAINER_EXITED : E_CONTAINER_REMOVED, msg,
+                               "Press Restart to start it again; Logs show why it stopped.");
+        }
+    }
+    return json_pack("{s:b, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o}", "enabled", saved_on, "state",
+                     cstate, "healthy", in->cache.running && in->cache_healthy, "endpoint",
+                     endpoint, "mirror", mirror, "upstream",
+                     s->cache_upstream ? s->cache_upstream : SETTINGS_CACHE_UPSTREAM, "ttl",
+                     s->cache_ttl, "storage", storage, "error", error ? error : json_null());
 }
 
 /* {"endpoint","mode","fields":[...]}: the saved settings that wait for a
@@ -54,6 +121,12 @@ static json_t *pending_change(const struct settings *run, const struct settings 
             json_array_append_new(fields, json_string("users"));
         if (!str_eq(run->tls_cert, saved->tls_cert) || !str_eq(run->tls_key, saved->tls_key))
             json_array_append_new(fields, json_string("tls"));
+        if (run->cache_enabled != saved->cache_enabled || run->cache_port != saved->cache_port ||
+            !str_eq(run->cache_upstream, saved->cache_upstream) ||
+            !str_eq(run->cache_username, saved->cache_username) ||
+            !str_eq(run->cache_token, saved->cache_token) ||
+            strcmp(run->cache_ttl, saved->cache_ttl) != 0)
+            json_array_append_new(fields, json_string("cache"));
     }
     return json_pack("{s:s, s:s, s:o}", "endpoint", endpoint, "mode",
                      settings_mode_name(saved->mode), "fields", fields);
@@ -151,6 +224,8 @@ json_t *status_view(const struct status_input *in)
      * clean-up: pulls work, pushes are refused), or null */
     if (st)
         json_object_set_new(st, "phase", in->phase ? json_string(in->phase) : json_null());
+    if (st)
+        json_object_set_new(st, "cache", cache_view(in, state));
     if (st)
         json_object_set_new(st, "pendingChange",
                             pending_restart ? pending_change(s, in->saved) : json_null());

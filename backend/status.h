@@ -45,6 +45,10 @@ struct status_input {
     json_t *containers; /* [{role,id,name,image,state,status,health}], borrowed */
     int reg_healthy;
     long reg_http; /* what GET /v2/ answered: 503 while its storage is away */
+    /* the Docker Hub cache's container and its answers, the same way */
+    struct status_container cache;
+    int cache_healthy;
+    long cache_http;
 
     /* settings: those that run (or ran last) and those saved */
     const struct settings *running; /* == saved when what runs is not known */

@@ -561,7 +561,8 @@ static char *tar_content(const struct spec_container *c, char *name, size_t name
 static void check_no_secret_in(const char *name, json_t *j, const struct settings *s)
 {
     char *text = json_dumps(j, JSON_COMPACT);
-    const char *secrets[] = {s->access_grant, s->s3_secret_key, s->gw_secret_key, s->gw_access_key};
+    const char *secrets[] = {s->access_grant, s->s3_secret_key, s->gw_secret_key, s->gw_access_key,
+                             s->cache_token};
     for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
         if (secrets[i] && strlen(secrets[i]) >= 4)
             CHECK(!strstr(text, secrets[i]), "%s: secret %zu in %s", name, i, text);
@@ -1077,6 +1078,174 @@ static void test_registry_readonly(void **state)
     }
 }
 
+/* ---- the Docker Hub cache ------------------------------------------------ */
+
+#define HUB_TOKEN "dckr_pat_CacheTokenNeverInABody"
+
+static void test_cache_config(void **state)
+{
+    static const struct {
+        const char *name;
+        enum mode mode;
+        int host;
+        const char *addr, *root; /* root NULL: filesystem */
+    } cases[] = {
+        {"local", MODE_LOCAL, 0, ":5000", NULL},
+        {"local host network", MODE_LOCAL, 1, "127.0.0.1:9998", NULL},
+        {"s3", MODE_S3, 0, ":5000", "/docker-hub-cache"},
+        {"storj (in the gateway's namespace)", MODE_STORJ, 0, ":5001", "/docker-hub-cache"},
+        {"storj host network", MODE_STORJ, 1, "127.0.0.1:9998", "/docker-hub-cache"},
+        {"storj-hosted", MODE_STORJ_HOSTED, 0, ":5000", "/docker-hub-cache"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct settings s;
+        make_settings(cases[i].mode, &s);
+        s.cache_enabled = 1;
+        s.maintenance_readonly = 1; /* a clean-up of the registry leaves the cache alone */
+        json_t *c = regconfig_cache(&s, cases[i].host);
+        assert_non_null(c);
+        const char *n = cases[i].name;
+        char addr[64];
+        snprintf(addr, sizeof addr, "\"%s\"", cases[i].addr);
+        check_member(n, c, "http.addr", addr);
+        check_member(n, c, "proxy",
+                     "{\"remoteurl\":\"https://registry-1.docker.io\",\"ttl\":\"168h\"}");
+        check_member(n, c, "log.fields.service", "\"cache\"");
+        check_member(n, c, "storage.maintenance.uploadpurging", "{\"enabled\":false}");
+        check_absent(n, c, "storage.maintenance.readonly");
+        check_member(n, c, "storage.delete.enabled", "true"); /* the ttl deletes */
+        if (cases[i].root) {
+            char root[64];
+            snprintf(root, sizeof root, "\"%s\"", cases[i].root);
+            check_member(n, c, "storage.s3.rootdirectory", root);
+            check_member(n, c, "storage.s3.bucket", "\"registry\"");
+        } else {
+            check_member(n, c, "storage.filesystem.rootdirectory", "\"/var/lib/registry\"");
+        }
+        /* the push registry keeps the bucket's root */
+        json_t *r = regconfig_registry(&s, cases[i].host);
+        if (cases[i].root)
+            check_member(n, r, "storage.s3.rootdirectory", "\"/\"");
+        check_absent(n, r, "proxy");
+        json_decref(r);
+        json_decref(c);
+        settings_free(&s);
+    }
+
+    /* a Docker Hub login, another upstream, a ttl that never expires */
+    struct settings s;
+    make_settings(MODE_S3, &s);
+    s.cache_enabled = 1;
+    s.cache_upstream = xstrdup("http://198.18.1.7:5000");
+    s.cache_username = xstrdup("hubuser");
+    s.cache_token = xstrdup(HUB_TOKEN);
+    snprintf(s.cache_ttl, sizeof s.cache_ttl, "0");
+    json_t *c = regconfig_cache(&s, 0);
+    check_member("login", c, "proxy",
+                 "{\"remoteurl\":\"http://198.18.1.7:5000\",\"ttl\":\"0\",\"username\":"
+                 "\"hubuser\",\"password\":\"" HUB_TOKEN "\"}");
+    json_decref(c);
+    settings_free(&s);
+}
+
+static void test_cache_spec(void **state)
+{
+    static const struct {
+        const char *name;
+        enum mode mode;
+        int host;
+        int count;
+        const char *network;  /* the cache's NetworkMode, NULL: none */
+        const char *bindings; /* the cache's PortBindings, NULL: none */
+        int volume;
+    } cases[] = {
+        {"local", MODE_LOCAL, 0, 2, NULL,
+         "{\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"9998\"}]}", 1},
+        {"local host network", MODE_LOCAL, 1, 2, "\"host\"", NULL, 1},
+        {"s3", MODE_S3, 0, 2, NULL,
+         "{\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"9998\"}]}", 0},
+        {"storj", MODE_STORJ, 0, 3, "\"container:storj-registry-gateway\"", NULL, 0},
+        {"storj host network", MODE_STORJ, 1, 3, "\"container:storj-registry-gateway\"", NULL, 0},
+        {"storj-hosted", MODE_STORJ_HOSTED, 0, 2, NULL,
+         "{\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"9998\"}]}", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *n = cases[i].name;
+        struct settings s;
+        struct spec_set off, on;
+        struct err e = {0};
+        make_settings(cases[i].mode, &s);
+        s.cache_username = xstrdup("hubuser");
+        s.cache_token = xstrdup(HUB_TOKEN);
+        const struct spec_opts *o = cases[i].host ? &opts_host : &opts_publish;
+        assert_int_equal(spec_build(&s, o, &off, &e), 0);
+        CHECK(off.count == cases[i].count - 1 && !spec_find(&off, "cache"), "%s: cache when off",
+              n);
+        s.cache_enabled = 1;
+        assert_int_equal(spec_build(&s, o, &on, &e), 0);
+        CHECK(on.count == cases[i].count, "%s: %d containers", n, on.count);
+        CHECK(strcmp(off.hash, on.hash) != 0, "%s: the hash ignores the cache", n);
+        struct spec_container *c = spec_find(&on, "cache");
+        assert_non_null(c);
+        CHECK(c == &on.c[on.count - 1] &&
+                  strcmp(on.c[0].role, cases[i].mode == MODE_STORJ ? "gateway" : "registry") == 0,
+              "%s: order", n);
+        assert_string_equal(c->name, "storj-registry-cache");
+        assert_string_equal(c->image, REGISTRY_IMAGE);
+        check_member(n, c->create, "Image", "\"" REGISTRY_IMAGE "\"");
+        check_member(n, c->create, "Env", "[\"OTEL_TRACES_EXPORTER=none\"]");
+        json_t *labels = json_object_get(c->create, "Labels");
+        CHECK(strcmp(json_string_value(json_object_get(labels, SPEC_LABEL_ROLE)), "cache") == 0,
+              "%s: role label", n);
+        CHECK(strcmp(json_string_value(json_object_get(labels, SPEC_LABEL_HASH)), on.hash) == 0,
+              "%s: hash label", n);
+        json_t *host = json_object_get(c->create, "HostConfig");
+        if (cases[i].network)
+            check_member(n, host, "NetworkMode", cases[i].network);
+        else
+            check_absent(n, host, "NetworkMode");
+        if (cases[i].bindings)
+            check_member(n, host, "PortBindings", cases[i].bindings);
+        else
+            check_absent(n, host, "PortBindings");
+        if (cases[i].volume)
+            check_member(n, host, "Mounts",
+                         "[{\"Type\":\"volume\",\"Source\":\"storj-registry-cache\","
+                         "\"Target\":\"/var/lib/registry\"}]");
+        else
+            check_absent(n, host, "Mounts");
+        /* in storj mode (publish) the gateway publishes the cache's port too */
+        if (cases[i].mode == MODE_STORJ && !cases[i].host)
+            check_member(n, on.c[0].create, "HostConfig.PortBindings.5001/tcp",
+                         "[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"9998\"}]");
+        if (cases[i].mode == MODE_STORJ)
+            check_absent(n, off.c[0].create, "HostConfig.PortBindings.5001/tcp");
+        /* the token is in the cache's configuration file, nowhere else */
+        for (int k = 0; k < on.count; k++) {
+            check_no_secret_in(n, on.c[k].create, &s);
+            char name[128];
+            char *data = tar_content(&on.c[k], name, sizeof name);
+            CHECK((strstr(data, HUB_TOKEN) != NULL) == (&on.c[k] == c), "%s: token in %s's files",
+                  n, on.c[k].role);
+            free(data);
+        }
+        spec_free(&off);
+        spec_free(&on);
+        settings_free(&s);
+    }
+
+    /* storj-native has no cache, even when a file says on */
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    make_settings(MODE_STORJ_NATIVE, &s);
+    s.cache_enabled = 1;
+    assert_int_equal(spec_build(&s, &opts_publish, &set, &e), 0);
+    CHECK(set.count == 1 && !spec_find(&set, "cache"), "native: a cache");
+    spec_free(&set);
+    settings_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1095,6 +1264,8 @@ int main(void)
         cmocka_unit_test(test_spec_incomplete),
         cmocka_unit_test(test_spec_hash),
         cmocka_unit_test(test_spec_hash_ignores_unused),
+        cmocka_unit_test(test_cache_config),
+        cmocka_unit_test(test_cache_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

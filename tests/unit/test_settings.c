@@ -89,6 +89,10 @@ static json_t *view(const struct settings *s)
                   s->s3_secret_key, "authService", s->auth_service, "fromGrant",
                   s->s3_keys_from_grant, "saved", s->saved, "unencryptedKeys", s->unencrypted_keys);
     assert_non_null(v);
+    json_object_set_new(v, "cache",
+                        json_pack("{s:b, s:i, s:s?, s:s?, s:s?, s:s}", "enabled", s->cache_enabled,
+                                  "port", s->cache_port, "upstream", s->cache_upstream, "username",
+                                  s->cache_username, "token", s->cache_token, "ttl", s->cache_ttl));
     return v;
 }
 
@@ -502,6 +506,57 @@ static const struct merge_case merge_cases[] = {
     OK("hosted grant cleared, own keys", P_HOSTED,
        "{\"accessGrant\":null,\"s3\":{\"accessKey\":\"MINE\",\"secretKey\":\"MINE1\"}}",
        "{\"accessGrant\":null,\"s3\":{\"accessKey\":\"MINE\"},\"fromGrant\":false}"),
+    /* the Docker Hub cache */
+    OK("cache defaults", P_DEFAULT, "{}",
+       "{\"cache\":{\"enabled\":false,\"port\":9998,\"upstream\":null,\"ttl\":\"168h\"}}"),
+    OK("cache on", P_DEFAULT, "{\"cache\":{\"enabled\":true}}",
+       "{\"cache\":{\"enabled\":true,\"port\":9998}}"),
+    OK("cache everything", P_S3,
+       "{\"cache\":{\"enabled\":true,\"port\":5998,\"upstream\":\"https://mirror.example.com\","
+       "\"username\":\"hubuser\",\"token\":\"dckr_pat_secret\",\"ttl\":\"1h30m\"}}",
+       "{\"cache\":{\"enabled\":true,\"port\":5998,\"upstream\":\"https://mirror.example.com\","
+       "\"username\":\"hubuser\",\"token\":\"dckr_pat_secret\",\"ttl\":\"1h30m\"}}"),
+    OK("cache ttl 0 never expires", P_DEFAULT, "{\"cache\":{\"ttl\":\"0\"}}",
+       "{\"cache\":{\"ttl\":\"0\"}}"),
+    OK("cache upstream empty is the default", P_DEFAULT, "{\"cache\":{\"upstream\":\"\"}}",
+       "{\"cache\":{\"upstream\":null}}"),
+    OK("cache null turns off", P_DEFAULT, "{\"cache\":null}", "{\"cache\":{\"enabled\":false}}"),
+    BAD("cache port as the registry's", P_DEFAULT, "{\"cache\":{\"enabled\":true,\"port\":9999}}",
+        "cache.port", "invalid_value"),
+    BAD("registry port moved onto the cache's", P_DEFAULT,
+        "{\"port\":9998,\"cache\":{\"enabled\":true}}", "cache.port", "invalid_value"),
+    OK("cache off may share the port", P_DEFAULT, "{\"cache\":{\"port\":9999}}",
+       "{\"cache\":{\"port\":9999}}"),
+    BAD("cache port 0", P_DEFAULT, "{\"cache\":{\"port\":0}}", "cache.port", "out_of_range"),
+    BAD("cache port 65536", P_DEFAULT, "{\"cache\":{\"port\":65536}}", "cache.port",
+        "out_of_range"),
+    BAD("cache port string", P_DEFAULT, "{\"cache\":{\"port\":\"9998\"}}", "cache.port",
+        "invalid_type"),
+    BAD("cache enabled string", P_DEFAULT, "{\"cache\":{\"enabled\":\"yes\"}}", "cache.enabled",
+        "invalid_type"),
+    BAD("cache not an object", P_DEFAULT, "{\"cache\":true}", "cache", "invalid_type"),
+    BAD("cache unknown field", P_DEFAULT, "{\"cache\":{\"remote\":\"x\"}}", "cache.remote",
+        "unknown_field"),
+    BAD("cache upstream ftp", P_DEFAULT, "{\"cache\":{\"upstream\":\"ftp://hub.example.com\"}}",
+        "cache.upstream", "invalid_value"),
+    BAD("cache upstream bare host", P_DEFAULT, "{\"cache\":{\"upstream\":\"docker.io\"}}",
+        "cache.upstream", "invalid_value"),
+    BAD("cache ttl days", P_DEFAULT, "{\"cache\":{\"ttl\":\"7d\"}}", "cache.ttl", "invalid_value"),
+    BAD("cache ttl empty", P_DEFAULT, "{\"cache\":{\"ttl\":\"\"}}", "cache.ttl", "invalid_value"),
+    BAD("cache ttl no unit", P_DEFAULT, "{\"cache\":{\"ttl\":\"168\"}}", "cache.ttl",
+        "invalid_value"),
+    BAD("cache ttl negative", P_DEFAULT, "{\"cache\":{\"ttl\":\"-1h\"}}", "cache.ttl",
+        "invalid_value"),
+    BAD("cache ttl number", P_DEFAULT, "{\"cache\":{\"ttl\":168}}", "cache.ttl", "invalid_type"),
+    BAD("cache token without user", P_DEFAULT, "{\"cache\":{\"token\":\"dckr_pat_x\"}}",
+        "cache.username", "missing_field"),
+    BAD("cache user without token", P_DEFAULT, "{\"cache\":{\"username\":\"hubuser\"}}",
+        "cache.token", "missing_field"),
+    BAD("cache token with a space", P_DEFAULT, "{\"cache\":{\"username\":\"u\",\"token\":\"a b\"}}",
+        "cache.token", "invalid_value"),
+    BAD("cache in storj-native", P_STORJ,
+        "{\"mode\":\"storj-native\",\"cache\":{\"enabled\":true}}", "cache.enabled",
+        "invalid_value"),
 };
 
 static void check_merge(const struct merge_case *c)
@@ -817,8 +872,8 @@ static void check_no_secret(const char *name, json_t *j, const struct settings *
 {
     char *text = json_dumps(j, JSON_COMPACT);
     assert_non_null(text);
-    const char *secrets[] = {s->access_grant, s->s3_secret_key, s->gw_access_key, s->gw_secret_key,
-                             s->salt};
+    const char *secrets[] = {s->access_grant,  s->s3_secret_key, s->gw_access_key,
+                             s->gw_secret_key, s->salt,          s->cache_token};
     for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
         if (secrets[i] && *secrets[i])
             CHECK(!strstr(text, secrets[i]), "%s: secret %zu shown in %s", name, i, text);
@@ -835,7 +890,9 @@ static void check_no_secret(const char *name, json_t *j, const struct settings *
 
 /* no certificate: the registry speaks plain HTTP (tlscert.h) */
 #define TLS_OFF                                                                                    \
-    "\"tls\":{\"enabled\":false,\"certificate\":{\"set\":false},\"key\":{\"set\":false}}"
+    "\"tls\":{\"enabled\":false,\"certificate\":{\"set\":false},\"key\":{\"set\":false}},"         \
+    "\"cache\":{\"enabled\":false,\"port\":9998,\"upstream\":\"https://registry-1.docker.io\","    \
+    "\"username\":null,\"token\":{\"set\":false},\"ttl\":\"168h\"}"
 
 static void test_public_json(void **state)
 {
@@ -883,8 +940,33 @@ static void test_public_json(void **state)
         settings_free(&s);
     }
 
-    /* a stored grant that no longer decodes is still only "set" */
+    /* the cache's Docker Hub token is only "set" */
     struct settings s;
+    make_preset(P_S3, &s);
+    s.cache_enabled = 1;
+    s.cache_username = xstrdup("hubuser");
+    s.cache_token = xstrdup("dckr_pat_NeverShownAnywhere");
+    json_t *all = settings_public_json(&s);
+    json_t *cache = json_object_get(all, "cache");
+    json_t *cwant = json_loads("{\"enabled\":true,\"port\":9998,\"upstream\":"
+                               "\"https://registry-1.docker.io\",\"username\":\"hubuser\","
+                               "\"token\":{\"set\":true},\"ttl\":\"168h\"}",
+                               0, NULL);
+    assert_true(json_equal(cache, cwant));
+    check_no_secret("cache token", all, &s);
+    json_decref(all);
+    json_decref(cwant);
+    /* and one of the secrets every log redacts */
+    char *secrets[SETTINGS_SECRETS];
+    assert_int_equal(settings_secrets(&s, secrets), 0);
+    int listed = 0;
+    for (int i = 0; i < SETTINGS_SECRETS; i++)
+        listed |= secrets[i] && strcmp(secrets[i], s.cache_token) == 0;
+    assert_true(listed);
+    settings_secrets_free(secrets);
+    settings_free(&s);
+
+    /* a stored grant that no longer decodes is still only "set" */
     make_preset(P_STORJ, &s);
     secret_free(&s.access_grant);
     s.access_grant = xstrdup("not-a-grant-but-secret");
@@ -982,6 +1064,15 @@ static void test_save_load_round_trip(void **state)
         snprintf(s.bind, sizeof s.bind, "%s", i % 2 ? "::1" : "0.0.0.0");
         s.desired_running = (int)(i % 2);
         s.unencrypted_keys = (int)(i % 2);
+        /* the cache's settings too, with and without its login */
+        s.cache_enabled = (int)(i % 2);
+        s.cache_port = 6000 + (int)i;
+        snprintf(s.cache_ttl, sizeof s.cache_ttl, "%s", i % 2 ? "0" : "24h");
+        if (i >= 2) {
+            s.cache_upstream = xstrdup("http://127.0.0.1:5000");
+            s.cache_username = xstrdup("hubuser");
+            s.cache_token = xstrdup("dckr_pat_roundtrip");
+        }
         assert_int_equal(settings_save(t.path, &s, &e), 0);
 
         struct stat st;

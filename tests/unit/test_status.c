@@ -40,6 +40,7 @@ static void world_init(struct world *w)
     w->in.job_hint = "";
     w->in.reg.hash = "";
     w->in.gw.hash = "";
+    w->in.cache.hash = "";
     w->in.running = &w->saved; /* what runs is not known */
     w->in.saved = &w->saved;
     w->in.desired_hash = "";
@@ -547,6 +548,144 @@ static void run_steps(const char *name, const struct step *steps, size_t n)
     world_free(&w);
 }
 
+/* The Docker Hub cache: null when off everywhere; its own state, error,
+ * endpoint, mirror and storage otherwise; the registry's state unmoved. */
+static void c_off(struct world *w)
+{
+    running_healthy(w);
+}
+static void c_running(struct world *w)
+{
+    running_healthy(w);
+    w->saved.cache_enabled = 1;
+    w->in.cache = (struct status_container){1, 1, 0, "h1"};
+    w->in.cache_healthy = 1;
+    w->in.cache_http = 200;
+}
+static void c_not_answering(struct world *w)
+{
+    c_running(w);
+    w->in.cache_healthy = 0;
+    w->in.cache_http = 0;
+}
+static void c_storage_away(struct world *w)
+{
+    c_running(w);
+    w->in.cache_healthy = 0;
+    w->in.cache_http = 503;
+}
+static void c_exited(struct world *w)
+{
+    c_running(w);
+    w->in.cache = (struct status_container){1, 0, 2, "h1"};
+}
+static void c_removed(struct world *w)
+{
+    c_running(w);
+    w->in.cache = (struct status_container){0, 0, 0, ""};
+}
+static void c_stopped(struct world *w)
+{
+    w->saved.cache_enabled = 1;
+    w->in.cache = (struct status_container){1, 0, 0, "h1"};
+    w->in.reg = (struct status_container){1, 0, 0, "h1"};
+}
+static void c_starting(struct world *w)
+{
+    w->saved.cache_enabled = 1;
+    w->in.running_job = JOB_START;
+}
+static void c_s3_tls(struct world *w)
+{
+    c_running(w);
+    w->saved.mode = MODE_S3;
+    w->saved.bucket = xstrdup("images");
+    w->saved.cache_port = 5998;
+    w->saved.tls_cert = xstrdup("cert");
+    w->saved.tls_key = xstrdup("key");
+    snprintf(w->saved.bind, sizeof w->saved.bind, "198.18.0.1");
+}
+
+static void test_cache(void **state)
+{
+    static const struct {
+        const char *name;
+        void (*setup)(struct world *w);
+        const char *state; /* NULL: "cache" is null */
+        const char *code;  /* NULL: no error */
+        const char *reg_state;
+        const char *endpoint, *mirror, *storage;
+    } rows_[] = {
+        {"off", c_off, NULL, NULL, "running", NULL, NULL, NULL},
+        {"running", c_running, "running", NULL, "running", "localhost:9998",
+         "http://localhost:9998", "volume storj-registry-cache"},
+        {"not answering", c_not_answering, "unhealthy", "registry_unhealthy", "running", NULL, NULL,
+         NULL},
+        {"storage away", c_storage_away, "unhealthy", "storage_unreachable", "running", NULL, NULL,
+         NULL},
+        {"exited outside", c_exited, "unhealthy", "container_exited", "running", NULL, NULL, NULL},
+        {"removed outside", c_removed, "unhealthy", "container_removed", "running", NULL, NULL,
+         NULL},
+        {"stopped with the registry", c_stopped, "stopped", NULL, "stopped", NULL, NULL, NULL},
+        {"starting", c_starting, "starting", NULL, "starting", NULL, NULL, NULL},
+        {"s3 with TLS on another address", c_s3_tls, "running", NULL, "running", "198.18.0.1:5998",
+         "https://198.18.0.1:5998", "bucket images, prefix docker-hub-cache/"},
+    };
+    for (size_t i = 0; i < sizeof rows_ / sizeof *rows_; i++) {
+        struct world w;
+        world_init(&w);
+        rows_[i].setup(&w);
+        json_t *st = status_view(&w.in);
+        assert_non_null(st);
+        const char *n = rows_[i].name;
+        json_t *c = json_object_get(st, "cache");
+        CHECK(strcmp(str_at(st, "state", NULL), rows_[i].reg_state) == 0, "%s: registry %s", n,
+              str_at(st, "state", NULL));
+        if (!rows_[i].state) {
+            CHECK(json_is_null(c), "%s: cache not null", n);
+        } else {
+            CHECK(strcmp(str_at(c, "state", NULL), rows_[i].state) == 0, "%s: state %s", n,
+                  str_at(c, "state", NULL));
+            const char *code = str_at(c, "error", "code");
+            CHECK(rows_[i].code ? code && strcmp(code, rows_[i].code) == 0 : !code, "%s: code %s",
+                  n, code ? code : "(none)");
+            if (rows_[i].code)
+                CHECK(str_at(c, "error", "hint") != NULL, "%s: no hint", n);
+            CHECK(json_is_true(json_object_get(c, "healthy")) ==
+                      (strcmp(rows_[i].state, "running") == 0),
+                  "%s: healthy", n);
+            if (rows_[i].endpoint) {
+                CHECK(strcmp(str_at(c, "endpoint", NULL), rows_[i].endpoint) == 0,
+                      "%s: endpoint %s", n, str_at(c, "endpoint", NULL));
+                CHECK(strcmp(str_at(c, "mirror", NULL), rows_[i].mirror) == 0, "%s: mirror %s", n,
+                      str_at(c, "mirror", NULL));
+                CHECK(strcmp(str_at(c, "storage", NULL), rows_[i].storage) == 0, "%s: storage %s",
+                      n, str_at(c, "storage", NULL));
+                CHECK(strcmp(str_at(c, "upstream", NULL), "https://registry-1.docker.io") == 0,
+                      "%s: upstream", n);
+                CHECK(strcmp(str_at(c, "ttl", NULL), "168h") == 0, "%s: ttl", n);
+            }
+        }
+        json_decref(st);
+        world_free(&w);
+    }
+
+    /* a change of the cache's settings waits for a restart, and says so */
+    struct world w;
+    world_init(&w);
+    running_healthy(&w);
+    w.in.running = &w.running;
+    w.saved.cache_enabled = 1;
+    w.in.desired_hash = "h2";
+    json_t *st = status_view(&w.in);
+    json_t *fields = json_object_get(json_object_get(st, "pendingChange"), "fields");
+    CHECK(json_array_size(fields) == 1 &&
+              strcmp(json_string_value(json_array_get(fields, 0)), "cache") == 0,
+          "pending fields");
+    json_decref(st);
+    world_free(&w);
+}
+
 static void test_transitions(void **state)
 {
     run_steps("a life", life, sizeof life / sizeof *life);
@@ -562,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_endpoints),
         cmocka_unit_test(test_last_gc_and_settings_problem),
         cmocka_unit_test(test_transitions),
+        cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
