@@ -165,10 +165,16 @@ export const api = {
   /**
    * What the running registry holds (409 when it is not running): the
    * repositories offset .. offset+limit-1; the answer's nextOffset names the next page.
-   * @param {number} [offset] @param {number} [limit] @returns {Promise<Repositories>}
+   * registry 'cache': what the Docker Hub cache holds (409 cache_not_running when it does not run).
+   * @param {number} [offset] @param {number} [limit] @param {'pushed' | 'cache'} [registry] @returns {Promise<Repositories>}
    */
-  repositories: (offset = 0, limit = 1000) =>
-    call('GET', `/api/repositories?offset=${encodeURIComponent(offset)}&limit=${encodeURIComponent(limit)}`, undefined, SLOW_TIMEOUT_MS),
+  repositories: (offset = 0, limit = 1000, registry = 'pushed') =>
+    call(
+      'GET',
+      `/api/repositories?${registry === 'cache' ? 'registry=cache&' : ''}offset=${encodeURIComponent(offset)}&limit=${encodeURIComponent(limit)}`,
+      undefined,
+      SLOW_TIMEOUT_MS,
+    ),
   /** Deletes one image and every tag that points at it. @param {string} name @param {string} digest */
   deleteImage: (name, digest) => call('DELETE', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`),
   /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. @returns {Promise<Status>} */

@@ -19,6 +19,7 @@ import { bindLogs } from './logs.js';
 import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 import { bindUsers, renderUsersState } from './users.js';
+import { bindCache, ttlWords, upstreamName } from './cache.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const button = (/** @type {string} */ id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
@@ -99,7 +100,10 @@ function pendingWords(pc) {
   const parts = [];
   const port = /:(\d+)$/.exec(pc.endpoint || '')?.[1];
   for (const f of fields) {
-    if (f === 'port' && port) parts.push(`new port ${port}`);
+    if (f === 'cache' || f.startsWith('cache.')) {
+      const words = f === 'cache.enabled' ? 'Docker Hub cache on or off' : 'Docker Hub cache settings';
+      if (!parts.includes(words)) parts.push(words);
+    } else if (f === 'port' && port) parts.push(`new port ${port}`);
     else if (f === 'bind') parts.push(`new listen address${pc.endpoint ? ` (${pc.endpoint})` : ''}`);
     else if (f === 'mode') parts.push(`storage ${modeLabel(pc.mode)}`);
     else if (f === 'bucket') parts.push('new bucket');
@@ -270,6 +274,10 @@ function renderSummary() {
   if (mode === 'local') rows.push(['Volume', el('span', { class: 'mono' }, 'storj-registry-data')]);
   const bind = c.bind || '127.0.0.1';
   if (!/^127\./.test(bind) && bind !== '::1') rows.push(['Reachable', `from other machines (${bind})`]);
+  if (c.cache?.enabled) {
+    const ttl = ttlWords(c.cache.ttl);
+    rows.push(['Hub cache', `port ${c.cache.port || 9998} · from ${upstreamName(c.cache.upstream)} · ${ttl === 'forever' ? 'kept forever' : `kept ${ttl}`}`]);
+  }
   dl.replaceChildren(...rows.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', {}, v))));
 
   // the storage check: S3-based modes only
@@ -485,6 +493,7 @@ function init() {
   bindTeam();
   bindFindings();
   bindUsers();
+  bindCache();
   renderImages();
   renderFindings();
   render();

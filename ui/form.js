@@ -4,6 +4,7 @@
 // sessionStorage), client-side checks, and the PUT /api/config body.
 
 import { bucketError, portError, bindError, urlError, grantHint, isLoopback } from './validate.js';
+import { cacheTtlError, cachePortError, ttlWords } from './cache.js';
 import { setFieldError, setFormError, fieldInputId } from './view.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -14,13 +15,20 @@ export const DEFAULTS = {
   hostedEndpoint: 'https://gateway.storjshare.io',
   hostedRegion: 'global',
   authService: 'https://auth.storjshare.io',
+  cachePort: '9998',
+  cacheUpstream: 'https://registry-1.docker.io',
+  cacheTtl: '168h',
 };
 
 const DRAFT_KEY = 'storj-registry.settings-draft.v1';
-const SECRETS = ['accessGrant', 's3.secretKey'];
+const SECRETS = ['accessGrant', 's3.secretKey', 'cache.token'];
 /* Only these go to sessionStorage; secrets and the S3 access key never do. */
-const DRAFTABLE = ['bucket', 's3.endpoint', 's3.region', 'port', 'bind', 'authService'];
-const ALL_FIELDS = ['bucket', 'accessGrant', 's3.endpoint', 's3.region', 's3.accessKey', 's3.secretKey', 'port', 'bind', 'authService'];
+const DRAFTABLE = ['bucket', 's3.endpoint', 's3.region', 'port', 'bind', 'authService', 'cache.port', 'cache.ttl', 'cache.username', 'cache.upstream'];
+/* The Docker Hub cache's fields: shown while its checkbox is on (cache.enabled is the checkbox). */
+const CACHE_FIELDS = ['cache.port', 'cache.ttl', 'cache.username', 'cache.token', 'cache.upstream'];
+const ALL_FIELDS = ['bucket', 'accessGrant', 's3.endpoint', 's3.region', 's3.accessKey', 's3.secretKey', 'port', 'bind', 'authService', ...CACHE_FIELDS];
+/* The reveal buttons' names for their inputs. */
+const REVEAL_NAMES = { 'f-grant': 'access grant', 'f-secretkey': 'secret key', 'f-cache-token': 'access token' };
 
 /* A secret as GET /api/config reports it: {"set":true,...}, true, or a non-empty string. */
 /** @param {unknown} v */
@@ -40,6 +48,7 @@ function str(v) {
 function configValue(config, field) {
   if (!config) return undefined;
   if (field.startsWith('s3.')) return config.s3 ? config.s3[field.slice(3)] : undefined;
+  if (field.startsWith('cache.')) return config.cache ? config.cache[field.slice(6)] : undefined;
   return config[field];
 }
 
@@ -82,7 +91,14 @@ export class SettingsForm {
     }
     this.form.addEventListener('change', (e) => {
       const t = /** @type {HTMLInputElement} */ (e.target);
-      if (t.name === 'mode' || t.name === 'cred') {
+      if (t.name === 'cache.enabled') {
+        this.touched.add('cache.enabled');
+        if (!t.checked) for (const f of CACHE_FIELDS) setFieldError(f, '');
+        setFieldError('cache.enabled', '');
+        this.updateVisibility();
+        this.saveDraft();
+        this.onChange();
+      } else if (t.name === 'mode' || t.name === 'cred') {
         this.touched.add(t.name);
         if (t.name === 'mode') this.applyModeDefaults();
         this.updateVisibility();
@@ -98,13 +114,43 @@ export class SettingsForm {
         input.type = show ? 'text' : 'password';
         btn.setAttribute('aria-pressed', String(show));
         btn.textContent = show ? 'Hide' : 'Show';
-        btn.setAttribute('aria-label', `${show ? 'Hide' : 'Show'} ${btn.dataset.reveal === 'f-grant' ? 'access grant' : 'secret key'}`);
+        btn.setAttribute('aria-label', `${show ? 'Hide' : 'Show'} ${/** @type {Record<string,string>} */ (REVEAL_NAMES)[btn.dataset.reveal] || 'secret'}`);
       });
     }
     // Until the saved settings arrive, show the defaults.
     this.input('port').value = DEFAULTS.port;
     this.input('bind').value = DEFAULTS.bind;
+    this.input('cache.port').value = DEFAULTS.cachePort;
+    this.input('cache.upstream').value = DEFAULTS.cacheUpstream;
+    this.setTtl(DEFAULTS.cacheTtl);
     this.updateVisibility();
+  }
+
+  /** The cache checkbox. */
+  get cacheBox() {
+    return /** @type {HTMLInputElement} */ ($('f-cache-enabled'));
+  }
+
+  /** Whether the saved settings have the cache on. */
+  savedCacheOn() {
+    return this.saved?.cache?.enabled === true;
+  }
+
+  /** Whether the form asks for the cache (the storj-native mode cannot have it). */
+  cacheOn() {
+    return this.cacheBox.checked && this.mode !== 'storj-native';
+  }
+
+  /**
+   * Selects a TTL; one the list does not offer (set through the API, e.g.
+   * "30m") gets an option of its own, so that saving keeps it.
+   * @param {string} ttl
+   */
+  setTtl(ttl) {
+    const sel = /** @type {HTMLSelectElement} */ (/** @type {unknown} */ (this.input('cache.ttl')));
+    const v = ttl === '' ? DEFAULTS.cacheTtl : ttl;
+    if (![...sel.options].some((o) => o.value === v)) sel.append(new Option(`${ttlWords(v)} (${v}, saved)`, v));
+    sel.value = v;
   }
 
   /** @param {string} field @returns {HTMLInputElement} */
@@ -151,6 +197,7 @@ export class SettingsForm {
   /** Whether a field is part of the current mode (and credential choice). */
   /** @param {string} field */
   fieldActive(field) {
+    if (field.startsWith('cache.')) return this.cacheOn();
     const input = this.input(field);
     const box = /** @type {HTMLElement | null} */ (input.closest('[data-modes]'));
     if (!box) return true;
@@ -178,7 +225,21 @@ export class SettingsForm {
       ? 'Only this computer can reach the registry.'
       : 'Other machines on your network can reach this registry, without a password.';
     $('help-bind').classList.toggle('warn', !loop);
+    this.updateCache();
     this.updateSecretHints();
+  }
+
+  /** The cache section: its fields while on; off, with the reason, in the storj-native mode. */
+  updateCache() {
+    const native = this.mode === 'storj-native';
+    const box = this.cacheBox;
+    box.disabled = native;
+    $('cache-section').classList.toggle('cache-disabled', native);
+    $('cache-native').hidden = !native;
+    $('cache-fields').hidden = !this.cacheOn();
+    $('cache-badge').hidden = !this.cacheOn();
+    const upstream = this.value('cache.upstream') || DEFAULTS.cacheUpstream;
+    $('cache-advanced-summary').textContent = upstream === DEFAULTS.cacheUpstream ? '· upstream Docker Hub' : `· upstream ${upstream}`;
   }
 
   updateSecretHints() {
@@ -186,6 +247,9 @@ export class SettingsForm {
     const secretSet = secretIsSet(this.saved?.s3?.secretKey) && this.saved?.s3?.fromGrant !== true;
     $('grant-set').hidden = !grantSet;
     $('secret-set').hidden = !secretSet;
+    const tokenSet = secretIsSet(this.saved?.cache?.token);
+    $('cache-token-set').hidden = !tokenSet;
+    this.input('cache.token').placeholder = tokenSet ? 'saved — leave empty to keep' : 'dckr_pat_…';
     this.input('accessGrant').placeholder = grantSet ? 'saved — leave empty to keep' : 'Paste your access grant';
     this.input('s3.secretKey').placeholder = secretSet ? 'saved — leave empty to keep' : '';
   }
@@ -222,6 +286,7 @@ export class SettingsForm {
     this.saved = config || {};
     if (!this.touched.has('unencryptedKeys')) this.unencryptedKeys = this.saved.unencryptedKeys === true;
     if (force) this.touched.clear();
+    if (!this.touched.has('cache.enabled')) this.cacheBox.checked = this.savedCacheOn();
     const cfg = this.saved;
     // a new setup starts from the recommended mode
     if (!this.touched.has('mode')) this.mode = this.configured ? cfg.mode || 'local' : 'storj';
@@ -233,7 +298,8 @@ export class SettingsForm {
         this.input(field).value = '';
         continue;
       }
-      this.input(field).value = this.savedValue(field);
+      if (field === 'cache.ttl') this.setTtl(this.savedValue(field));
+      else this.input(field).value = this.savedValue(field);
     }
     if (this.mode === 'storj-hosted') this.applyModeDefaults();
     this.updateVisibility();
@@ -254,6 +320,9 @@ export class SettingsForm {
     if (field === 'port' && v === '') v = DEFAULTS.port;
     if (field === 'bind' && v === '') v = DEFAULTS.bind;
     if (field === 'authService' && v === '') v = DEFAULTS.authService;
+    if (field === 'cache.port' && v === '') v = DEFAULTS.cachePort;
+    if (field === 'cache.upstream' && v === '') v = DEFAULTS.cacheUpstream;
+    if (field === 'cache.ttl' && v === '') v = DEFAULTS.cacheTtl;
     return v;
   }
 
@@ -263,6 +332,9 @@ export class SettingsForm {
     if (this.mode !== (this.saved.mode || 'local')) return true;
     if (this.unencryptedKeys !== (this.saved.unencryptedKeys === true)) return true;
     if (this.mode === 'storj-hosted' && this.cred !== this.savedCred) return true;
+    if (this.cacheOn() !== this.savedCacheOn()) return true;
+    // a username cleared next to a saved token clears the token too
+    if (this.cacheOn() && this.value('cache.username') === '' && secretIsSet(this.saved?.cache?.token)) return true;
     for (const field of ALL_FIELDS) {
       if (!this.fieldActive(field)) continue;
       if (SECRETS.includes(field)) {
@@ -312,10 +384,29 @@ export class SettingsForm {
       case 'accessGrant':
         msg = grantHint(v);
         break;
+      case 'cache.port':
+        msg = cachePortError(v, this.value('port') || DEFAULTS.port);
+        if (lenient && v === '') msg = '';
+        break;
+      case 'cache.ttl':
+        msg = cacheTtlError(v);
+        break;
+      case 'cache.upstream':
+        msg = urlError(v, 'upstream URL');
+        if (lenient) msg = '';
+        break;
+      case 'cache.username':
+        msg = /\s/.test(v) ? 'A user name has no spaces.' : '';
+        break;
+      case 'cache.token':
+        msg = /\s/.test(v) ? 'An access token has no spaces or line breaks.' : '';
+        break;
       default:
         msg = '';
     }
-    if (field === 'bind') this.updateVisibility();
+    if (field === 'bind' || field === 'cache.upstream') this.updateVisibility();
+    // the two ports must differ: a change of the registry's re-checks the cache's
+    if (field === 'port' && this.cacheOn() && this.touched.has('cache.port')) this.checkField('cache.port', { typing });
     setFieldError(field, msg);
     return msg;
   }
@@ -346,11 +437,16 @@ export class SettingsForm {
       return secretIsSet(this.saved?.accessGrant) ? '' : 'Paste an access grant.';
     if (field === 's3.endpoint' && (mode === 's3' || mode === 'storj-hosted')) return 'Enter the endpoint URL.';
     if (field === 'bucket' && mode !== 'local') return 'Enter the bucket name.';
+    if (field === 'cache.upstream') return 'Enter the upstream URL, e.g. https://registry-1.docker.io.';
+    if (field === 'cache.username' && this.value('cache.token') !== '') return 'Enter the user the access token belongs to.';
+    if (field === 'cache.token' && this.value('cache.username') !== '' && !secretIsSet(this.saved?.cache?.token))
+      return 'Paste the access token of this user (or leave the user empty).';
     return '';
   }
 
   clearErrors() {
     for (const field of ALL_FIELDS) setFieldError(field, '');
+    setFieldError('cache.enabled', '');
     setFormError('');
   }
 
@@ -391,7 +487,37 @@ export class SettingsForm {
     }
     // sent when it matters, so that a backend without the field does not refuse it
     if (this.unencryptedKeys || (this.saved && Object.prototype.hasOwnProperty.call(this.saved, 'unencryptedKeys'))) b.unencryptedKeys = this.unencryptedKeys;
+    const cache = this.cacheBody();
+    if (cache !== undefined) b.cache = cache;
     return b;
+  }
+
+  /**
+   * The "cache" member of the PUT body: the whole cache when on; when turned
+   * off, {enabled: false} only (its port, upstream, user and token stay
+   * saved, so that turning it on again needs no retyping); left out when it
+   * stays off (a backend without the cache does not see the field).
+   * @returns {Record<string, any> | undefined}
+   */
+  cacheBody() {
+    const on = this.cacheOn();
+    // off: the rest of what is saved stays (the backend merges member by
+    // member; typed values of the hidden fields are not sent)
+    if (!on) return this.savedCacheOn() ? { enabled: false } : undefined;
+    const port = this.value('cache.port');
+    const user = this.value('cache.username');
+    const token = this.value('cache.token');
+    /** @type {Record<string, any>} */
+    const c = {
+      enabled: true,
+      port: /^\d+$/.test(port) ? Number(port) : port,
+      upstream: this.value('cache.upstream'),
+      ttl: this.value('cache.ttl'),
+      username: user === '' ? null : user,
+    };
+    if (token !== '') c.token = token;
+    else if (user === '' && secretIsSet(this.saved?.cache?.token)) c.token = null; // no user: no token
+    return c;
   }
 
   /** The one-click fix for encrypted object keys, or its undo. @param {boolean} on */
@@ -430,7 +556,7 @@ export class SettingsForm {
       /** @type {Record<string, string>} */
       const fields = {};
       for (const f of DRAFTABLE) if (this.touched.has(f)) fields[f] = this.input(f).value;
-      const draft = { mode: this.mode, cred: this.cred, touched: [...this.touched].filter((f) => !SECRETS.includes(f) && f !== 's3.accessKey'), fields };
+      const draft = { mode: this.mode, cred: this.cred, cache: this.cacheBox.checked, touched: [...this.touched].filter((f) => !SECRETS.includes(f) && f !== 's3.accessKey'), fields };
       sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
     } catch {
       /* storage may be unavailable; the draft is a convenience */
@@ -454,9 +580,14 @@ export class SettingsForm {
       this.cred = draft.cred;
       this.touched.add('cred');
     }
+    if (draft.touched?.includes('cache.enabled') && typeof draft.cache === 'boolean') {
+      this.cacheBox.checked = draft.cache;
+      this.touched.add('cache.enabled');
+    }
     for (const [f, v] of Object.entries(draft.fields || {})) {
       if (!DRAFTABLE.includes(f) || typeof v !== 'string') continue;
-      this.input(f).value = v;
+      if (f === 'cache.ttl') this.setTtl(v);
+      else this.input(f).value = v;
       this.touched.add(f);
     }
     if (this.mode === 'storj-hosted') this.applyModeDefaults();
@@ -483,6 +614,7 @@ export class SettingsForm {
 
   discard() {
     this.touched.clear();
+    this.cacheBox.checked = this.savedCacheOn();
     this.unencryptedKeys = this.saved?.unencryptedKeys === true;
     this.clearSecrets();
     this.clearDraft();

@@ -1,13 +1,16 @@
 // @ts-check
 // Stored images: what the running registry holds, deleting an image, and
 // the clean-up (garbage collection). Refreshed when the registry starts,
-// when the tab regains focus, and when logs.js sees a push.
+// when the tab regains focus, and when logs.js sees a push. With the Docker
+// Hub cache on, a switch lists what the cache holds instead (read-only:
+// cached images expire, they are not deleted from here).
 
 import { api } from './api.js';
 import { state, onStatus, onRender, render, markUnreachable, poller, setStatus, runningEndpoint, currentState } from './state.js';
 import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
 import { el, icon, formatBytes, sentence } from './view.js';
+import { cacheStatus, cacheRunning, cacheEndpoint, ttlWords } from './cache.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -17,6 +20,16 @@ const DELETE_ICON = 'M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h
 
 function registryServes() {
   return currentState() === 'running' && !state.status?.job;
+}
+
+/** The list shows the cache: it is on and chosen. */
+function showingCache() {
+  return state.imagesSource === 'cache' && Boolean(cacheStatus());
+}
+
+/** Whether the registry the list shows answers. */
+function sourceServes() {
+  return registryServes() && (!showingCache() || cacheRunning());
 }
 
 // The first answer is small so that the tab shows something at once; the
@@ -43,8 +56,9 @@ const view = {
 const reposOf = (page) => (Array.isArray(page?.repositories) ? page.repositories : []);
 
 export async function loadImages() {
-  if (state.imagesLoading || !registryServes()) return;
+  if (state.imagesLoading || !sourceServes()) return;
   const gen = ++view.generation;
+  const source = showingCache() ? 'cache' : 'pushed';
   state.imagesLoading = true;
   // a refresh keeps showing the list it has until the new one is read whole
   const progressive = state.images.kind !== 'data';
@@ -52,12 +66,13 @@ export async function loadImages() {
   renderImages();
   render();
   try {
-    let page = await api.repositories(0, FIRST_PAGE);
+    let page = await api.repositories(0, FIRST_PAGE, source);
     const repos = [...reposOf(page)];
     /** @type {Repositories} */
     const data = { ...page, repositories: repos };
-    const more = () => page.nextOffset !== null && page.nextOffset !== undefined && gen === view.generation && registryServes();
+    const more = () => page.nextOffset !== null && page.nextOffset !== undefined && gen === view.generation && sourceServes();
     view.restError = '';
+    if (gen !== view.generation) return; // the other list was chosen meanwhile
     if (progressive || !more()) {
       view.reading = more();
       state.images = { kind: 'data', data };
@@ -65,7 +80,7 @@ export async function loadImages() {
     }
     while (more()) {
       try {
-        page = await api.repositories(Number(page.nextOffset), NEXT_PAGE);
+        page = await api.repositories(Number(page.nextOffset), NEXT_PAGE, source);
       } catch (err) {
         if (err.unreachable) markUnreachable(err);
         view.restError = err.message || 'no answer';
@@ -86,7 +101,7 @@ export async function loadImages() {
     }
   } catch (err) {
     if (err.unreachable) markUnreachable(err);
-    if (gen === view.generation) state.images = err.status === 409 ? { kind: 'not-running' } : { kind: 'error', message: err.message };
+    if (gen === view.generation) state.images = err.status === 409 ? { kind: 'not-running', code: err.code } : { kind: 'error', message: err.message };
   } finally {
     if (gen === view.generation) {
       view.reading = false;
@@ -212,17 +227,20 @@ export function renderImages() {
   const model = state.images;
   const box = $('images');
   const total = $('images-total');
-  const endpoint = runningEndpoint();
+  const cache = showingCache();
+  const endpoint = cache ? cacheEndpoint() : runningEndpoint();
   moreObserver?.disconnect();
   if (model.kind !== 'data') {
     total.textContent = '';
     renderFilter([], []);
     const text =
       model.kind === 'error'
-        ? sentence(`Could not read what the registry holds: ${model.message}`)
+        ? sentence(`Could not read what the ${cache ? 'Docker Hub cache' : 'registry'} holds: ${model.message}`)
         : model.kind === 'loading'
-          ? 'Reading what the registry holds…'
-          : 'Start the registry to see the images it holds.';
+          ? `Reading what the ${cache ? 'Docker Hub cache' : 'registry'} holds…`
+          : cache
+            ? notRunningCacheText()
+            : 'Start the registry to see the images it holds.';
     box.replaceChildren(el('p', { class: `images-empty${model.kind === 'error' ? ' images-error' : ''}` }, text));
     return;
   }
@@ -234,7 +252,15 @@ export function renderImages() {
     ? `${number(tagCount)} tag${tagCount === 1 ? '' : 's'} in ${repositories(all.length)} · ${formatBytes(Number(model.data.totalSize) || 0)} stored`
     : '';
   if (!all.length) {
-    box.replaceChildren(el('p', { class: 'images-empty' }, 'No images yet. Push one with the commands above.'));
+    box.replaceChildren(
+      el(
+        'p',
+        { class: 'images-empty' },
+        cache
+          ? `Nothing cached yet: pull through ${endpoint} (docker pull ${endpoint}/library/alpine, or any pull once Docker uses the mirror) and what Docker Hub sent shows here.`
+          : 'No images yet. Push one with the commands above.',
+      ),
+    );
     return;
   }
   if (!repos.length) {
@@ -275,19 +301,22 @@ export function renderImages() {
               { type: 'button', class: 'btn-icon', 'data-pull': `docker pull ${endpoint}/${ref}`, 'aria-label': `Copy the pull command for ${ref}`, title: 'Copy docker pull' },
               icon(COPY_ICON),
             ),
-            el(
-              'button',
-              {
-                type: 'button',
-                class: 'btn-icon danger',
-                'data-delete': r.name,
-                'data-digest': t.digest || '',
-                'data-tags': sharing.join(','),
-                'aria-label': `Delete ${ref}`,
-                title: 'Delete',
-              },
-              icon(DELETE_ICON),
-            ),
+            // cached images are not deleted here: they expire after the cache's TTL
+            cache
+              ? null
+              : el(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn-icon danger',
+                    'data-delete': r.name,
+                    'data-digest': t.digest || '',
+                    'data-tags': sharing.join(','),
+                    'aria-label': `Delete ${ref}`,
+                    title: 'Delete',
+                  },
+                  icon(DELETE_ICON),
+                ),
           ),
         ),
       );
@@ -296,7 +325,7 @@ export function renderImages() {
   const table = el(
     'table',
     { class: 'images-table' },
-    el('caption', { class: 'visually-hidden' }, 'Images in the registry'),
+    el('caption', { class: 'visually-hidden' }, cache ? 'Images in the Docker Hub cache' : 'Images in the registry'),
     el(
       'thead',
       {},
@@ -333,9 +362,24 @@ function showMore() {
   renderImages();
 }
 
+/** Why the cache's list is empty: the registry is stopped, or the cache is not running. */
+function notRunningCacheText() {
+  if (!registryServes()) return 'Start the registry to see what the Docker Hub cache holds: the cache starts with it.';
+  const c = cacheStatus();
+  if (c?.state === 'starting') return 'The Docker Hub cache is starting…';
+  const why = c?.error ? ' Its error is shown at the top.' : '';
+  return `The Docker Hub cache is not running${c?.state === 'unhealthy' ? ' (it does not answer)' : ''}, so what it holds cannot be listed.${why} Restart the registry to start it again.`;
+}
+
 function renderMeta() {
   const lastGc = state.status?.lastGc;
   const p = $('images-meta');
+  if (showingCache()) {
+    const ttl = ttlWords(cacheStatus()?.ttl);
+    p.textContent = ttl === 'forever' ? 'Cached images are read-only here and kept until you remove the cache’s storage.' : `Cached images are read-only here: each one expires ${ttl} after it was fetched.`;
+    p.classList.remove('images-error');
+    return;
+  }
   if (!lastGc || !lastGc.at) {
     p.textContent = 'Deleting an image frees its space after a clean-up.';
     p.classList.remove('images-error');
@@ -347,7 +391,41 @@ function renderMeta() {
   p.classList.toggle('images-error', !lastGc.ok);
 }
 
+/** Shows the pushed images or the cache's. @param {'pushed' | 'cache'} source */
+function chooseSource(source) {
+  if (state.imagesSource === source) return;
+  state.imagesSource = source;
+  view.generation++; // a load of the other list in flight is dropped
+  state.imagesLoading = false;
+  view.reading = false;
+  view.shown = ROW_STEP;
+  state.images = { kind: 'not-running' };
+  renderImages();
+  render();
+  loadImages();
+}
+
+/** The switch: shown while the cache is on; back to the pushed images when it goes off. */
+function renderSource() {
+  const on = Boolean(cacheStatus());
+  $('images-source').hidden = !on;
+  if (!on && state.imagesSource === 'cache') {
+    state.imagesSource = 'pushed';
+    view.generation++;
+    state.imagesLoading = false;
+    state.images = { kind: 'not-running' };
+    renderImages();
+    queueMicrotask(() => loadImages());
+  }
+  for (const b of /** @type {NodeListOf<HTMLElement>} */ ($('images-source').querySelectorAll('[data-source]')))
+    b.setAttribute('aria-pressed', String(b.dataset.source === state.imagesSource));
+}
+
 export function bindImages() {
+  $('images-source').addEventListener('click', (e) => {
+    const b = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-source]'));
+    if (b) chooseSource(b.dataset.source === 'cache' ? 'cache' : 'pushed');
+  });
   $('btn-images').addEventListener('click', () => loadImages());
   $('btn-gc').addEventListener('click', cleanUp);
   const filter = /** @type {HTMLInputElement} */ ($('images-filter'));
@@ -408,7 +486,16 @@ export function bindImages() {
       if (g) toast(g.ok ? 'success' : 'error', `Clean-up ${g.ok ? 'done' : 'failed'}: ${g.message || ''}`.trim());
     }
     const endpointChanged = before?.endpoint !== state.status?.endpoint;
-    if (registryServes() && (!wasServing || endpointChanged)) loadImages();
+    if (showingCache()) {
+      // the cache's list follows the cache's own state
+      const wasCacheServing = wasServing && before?.cache?.state === 'running';
+      const cacheMoved = before?.cache?.endpoint !== state.status?.cache?.endpoint;
+      if (sourceServes() && (!wasCacheServing || cacheMoved)) loadImages();
+      else if (!sourceServes() && state.images.kind !== 'not-running' && !job) {
+        state.images = { kind: 'not-running' };
+        renderImages();
+      } else if (!sourceServes() && before?.cache?.state !== state.status?.cache?.state) renderImages();
+    } else if (registryServes() && (!wasServing || endpointChanged)) loadImages();
     else if (now !== 'running' && state.images.kind !== 'not-running' && !job) {
       state.images = { kind: 'not-running' };
       renderImages();
@@ -416,17 +503,20 @@ export function bindImages() {
   });
 
   onRender(() => {
-    const serving = registryServes();
+    renderSource();
+    const serving = sourceServes();
     /** @type {HTMLButtonElement} */ ($('btn-images')).disabled = !serving || state.imagesLoading;
     $('btn-images').classList.toggle('busy', state.imagesLoading);
-    /** @type {HTMLButtonElement} */ ($('btn-gc')).disabled = !serving || Boolean(state.busy);
+    // the clean-up is the pushed images' (the cache's images expire by themselves)
+    $('btn-gc').hidden = showingCache();
+    /** @type {HTMLButtonElement} */ ($('btn-gc')).disabled = !registryServes() || Boolean(state.busy);
     $('btn-gc').classList.toggle('busy', state.busy === 'gc' || state.status?.job === 'gc');
     renderMeta();
   });
 
   // back to the tab: the user may have pushed from a terminal meanwhile
   const refresh = () => {
-    if (!document.hidden && registryServes()) loadImages();
+    if (!document.hidden && sourceServes()) loadImages();
   };
   window.addEventListener('focus', refresh);
   document.addEventListener('visibilitychange', refresh);

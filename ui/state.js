@@ -11,7 +11,7 @@ const POLL_DOWN_MS = 15000; // backend unreachable
 const UI_KEY = 'storj-registry.ui.v1'; // non-secret view preferences
 
 /**
- * @typedef {{kind: 'not-running'} | {kind: 'loading'} | {kind: 'error', message: string} | {kind: 'data', data: Repositories}} ImagesModel
+ * @typedef {{kind: 'not-running', code?: string} | {kind: 'loading'} | {kind: 'error', message: string} | {kind: 'data', data: Repositories}} ImagesModel
  * @typedef {{image: string, follow: boolean, logFilter: string}} UiPrefs
  */
 
@@ -30,6 +30,8 @@ export const state = {
   editing: false,
   /** @type {ImagesModel} */
   images: { kind: 'not-running' },
+  /** @type {'pushed' | 'cache'} which registry the stored images list shows */
+  imagesSource: /** @type {'pushed' | 'cache'} */ ('pushed'),
   imagesLoading: false,
   /** @type {LogLine[]} */
   logs: [],

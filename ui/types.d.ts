@@ -50,8 +50,23 @@ interface LastCheck { at?: string; ok: boolean; mode?: string; bucket?: string; 
 interface PendingChange { endpoint?: string; mode?: string; fields?: string[] }
 interface ContainerInfo { role?: string; id?: string; name?: string; image?: string; state?: string; status?: string; health?: string }
 
+interface CacheStatus {
+  enabled?: boolean;
+  state?: 'running' | 'unhealthy' | 'stopped' | 'starting' | string;
+  healthy?: boolean;
+  endpoint?: string;
+  mirror?: string;
+  upstream?: string;
+  ttl?: string;
+  storage?: string;
+  error?: ApiErrorBody | null;
+}
+
+interface CacheConfig { enabled?: boolean; port?: number; upstream?: string; username?: string | null; token?: SecretFact | boolean | string | null; ttl?: string }
+
 interface Status {
   state: string;
+  cache?: CacheStatus | null;
   mode?: string;
   endpoint?: string;
   configured?: boolean;
@@ -77,6 +92,7 @@ interface Config {
   s3?: { endpoint?: string; region?: string; accessKey?: string; secretKey?: SecretFact | boolean | string | null; fromGrant?: boolean };
   authService?: string;
   unencryptedKeys?: boolean;
+  cache?: CacheConfig | null;
   warnings?: Finding[];
   registry?: RegistryVerdict;
 }

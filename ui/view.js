@@ -282,6 +282,12 @@ export function fieldInputId(field) {
     port: 'f-port',
     bind: 'f-bind',
     authService: 'f-auth',
+    'cache.enabled': 'f-cache-enabled',
+    'cache.port': 'f-cache-port',
+    'cache.ttl': 'f-cache-ttl',
+    'cache.username': 'f-cache-user',
+    'cache.token': 'f-cache-token',
+    'cache.upstream': 'f-cache-upstream',
   })[field];
 }
 

@@ -1580,3 +1580,208 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('Docker Hub cache: enabled in the tab with a local upstream (a plain registry:3 as Docker Hub\'s STAND-IN), a bad port named at its field, the mirror steps, a pull through the cache, the cache\'s stored images (read-only), light and dark', { timeout: 300000 }, async () => {
+  await freshBackend('cache');
+  const port = await freePort(15000, 15999);
+  let cachePort = port;
+  while (cachePort === port) cachePort = await freePort(15000, 15999);
+  const upPort = await freePort(16000, 16999);
+  const upName = `srt-hub-upstream-${rnd()}`;
+  const name = `srt-hub-${rnd()}`;
+  const upstreamRef = `127.0.0.1:${upPort}/library/${name}:1`;
+  const throughCache = `127.0.0.1:${cachePort}/library/${name}:1`;
+  try {
+    // Docker Hub's STAND-IN: the test registry image (distribution v3.0.0) on
+    // the test engine's bridge (198.18.0.0/15), published on loopback for the push
+    await docker('run', '-d', '--name', upName, '-e', 'REGISTRY_HTTP_ADDR=0.0.0.0:5000', '-p', `127.0.0.1:${upPort}:5000`, REGISTRY_IMAGE);
+    const upIP = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', upName)).stdout.trim();
+    assert.match(upIP, /^198\.1[89]\./, 'the stand-in is on the test bridge');
+    await waitFor('the upstream stand-in to answer', async () => (await fetch(`http://127.0.0.1:${upPort}/v2/`)).status === 200, 30000, 300);
+    await randomImage(`${name}:1`, 1, 16);
+    pushedImages.add(`${name}:1`);
+    const imageId = (await docker('image', 'inspect', '-f', '{{.Id}}', `${name}:1`)).stdout.trim();
+    await docker('tag', `${name}:1`, upstreamRef);
+    pushedImages.add(upstreamRef);
+    await docker('push', upstreamRef);
+    // no local copy left: the pull through the cache must fetch every layer
+    await docker('rmi', `${name}:1`, upstreamRef);
+
+    assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port })).status, 200);
+    const page = await newPage({ desktop: true, width: 960 });
+    await page.goto(`${backend.url}/`);
+    await waitBadge(page, 'stopped', 60000);
+    assert.equal(await page.isVisible('#cache-card'), false, 'no cache card while the cache is off');
+    assert.equal(await page.isVisible('#cache-status'), false);
+    assert.equal(await page.isVisible('#images-source'), false, 'no switch while the cache is off');
+
+    // the form: defaults, then the stand-in as the upstream
+    await page.click('#btn-edit');
+    assert.equal(await page.isVisible('#f-cache-port'), false, 'the cache fields show once it is enabled');
+    await page.check('#f-cache-enabled');
+    assert.equal(await page.inputValue('#f-cache-port'), '9998');
+    assert.equal(await page.inputValue('#f-cache-ttl'), '168h');
+    await page.evaluate(() => (document.getElementById('cache-advanced').open = true));
+    assert.equal(await page.inputValue('#f-cache-upstream'), 'https://registry-1.docker.io');
+    await page.fill('#f-cache-upstream', `http://${upIP}:5000`);
+    await page.selectOption('#f-cache-ttl', '24h');
+    // the storj-native mode cannot have it: disabled, with the reason
+    await chooseMode(page, 'storj-native');
+    assert.equal(await page.isDisabled('#f-cache-enabled'), true);
+    assert.match(await page.textContent('#cache-native'), /native driver/);
+    assert.equal(await page.isVisible('#f-cache-port'), false);
+    await chooseMode(page, 'local');
+    assert.equal(await page.isChecked('#f-cache-enabled'), true, 'the choice comes back with another mode');
+
+    // a bad port (the registry's): said as the field is left ...
+    await page.fill('#f-cache-port', String(port));
+    await page.locator('#f-cache-port').blur();
+    await page.waitForFunction(() => /port of its own/.test(document.getElementById('err-cache.port').textContent));
+    // ... and by the backend, at the same input, with nothing typed lost
+    await page.evaluate(() => (window.__storjRegistrySkipClientChecks = true));
+    let put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    const refused = await put;
+    assert.equal(refused.status(), 400);
+    const err = (await refused.json()).error;
+    assert.equal(err.field, 'cache.port');
+    await page.waitForFunction((m) => document.getElementById('err-cache.port').textContent.toLowerCase().startsWith(m.toLowerCase()), err.message);
+    assert.equal(await page.getAttribute('#f-cache-port', 'aria-invalid'), 'true');
+    assert.equal(await page.inputValue('#f-cache-port'), String(port));
+    assert.equal(await page.inputValue('#f-cache-upstream'), `http://${upIP}:5000`);
+    assert.equal(await page.inputValue('#f-cache-ttl'), '24h');
+    assert.equal((await apiJSON('GET', '/api/config')).body.cache?.enabled === true, false, 'a refused save changes nothing');
+    await shots(page, 'cache-field-error');
+    await page.evaluate(() => (window.__storjRegistrySkipClientChecks = false));
+
+    // saved and started (the registry and its cache together)
+    await page.fill('#f-cache-port', String(cachePort));
+    assert.equal(await page.textContent('#err-cache\\.port'), '');
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    const saved = await put;
+    assert.equal(saved.status(), 200);
+    assert.deepEqual(saved.request().postDataJSON().cache, { enabled: true, port: cachePort, upstream: `http://${upIP}:5000`, ttl: '24h', username: null });
+    await waitBadge(page, 'running', 120000);
+    await page.waitForSelector('#cache-state[data-state="running"]', { timeout: 120000 });
+    const status = (await apiJSON('GET', '/api/status')).body;
+    assert.equal(status.cache.mirror, `http://localhost:${cachePort}`);
+    assert.ok((status.containers || []).some((c) => c.role === 'cache'), 'the cache container is listed');
+    assert.equal(await page.textContent('#cache-endpoint'), `localhost:${cachePort}`);
+    assert.match(await page.textContent('#cache-upstream-fact'), new RegExp(`from ${upIP.replace(/\./g, '\\.')}:5000 · keeps images for 1 day`));
+    assert.equal(await page.isVisible('li[data-role="cache"]'), true);
+
+    // the steps, copied as shown
+    await page.waitForSelector('#cache-card', { state: 'visible' });
+    assert.equal(await copied(page, 'cache-cmd-mirror'), `"registry-mirrors": ["http://localhost:${cachePort}"]`);
+    assert.deepEqual(JSON.parse(await copied(page, 'cache-cmd-daemon')), { 'registry-mirrors': [`http://localhost:${cachePort}`] });
+    assert.equal(await copied(page, 'cache-cmd-restart'), 'sudo systemctl restart docker');
+    assert.equal(await copied(page, 'cache-cmd-pull'), `docker pull localhost:${cachePort}/library/alpine`);
+    const card = await page.textContent('#cache-card');
+    assert.match(card, /Settings › Docker Engine/);
+    assert.match(card, /Apply & restart/);
+    assert.match(card, /\/etc\/docker\/daemon\.json/);
+    assert.match(card, /read-only: push your own images to localhost:\d+, not to localhost:\d+/);
+    assert.match(card, new RegExp(`localhost:${port}, not to localhost:${cachePort}`));
+    assert.match(card, /Docker Hub images only|mirrors for Docker Hub images only/);
+    assert.match(card, /kept for 1 day/);
+    assert.match(card, /Stored in the Docker volume storj-registry-cache\./);
+
+    // a pull through the cache: the same image as the upstream's
+    pushedImages.add(throughCache);
+    assert.match((await docker('pull', throughCache)).stdout, /Downloaded newer image|Pull complete/);
+    assert.equal((await docker('image', 'inspect', '-f', '{{.Id}}', throughCache)).stdout.trim(), imageId);
+
+    // what the cache holds: listed read-only, with its own pull command
+    await page.waitForSelector('#images-source', { state: 'visible' });
+    await page.click('[data-source="cache"]');
+    assert.equal(await page.getAttribute('[data-source="cache"]', 'aria-pressed'), 'true');
+    await page.waitForFunction((n) => document.getElementById('images').textContent.includes(`library/${n}:1`), name, { timeout: 30000 });
+    assert.equal(await page.locator('#images [data-delete]').count(), 0, 'no delete buttons in the cache');
+    assert.equal(await page.isVisible('#btn-gc'), false, 'the clean-up is the pushed images\'');
+    assert.match(await page.textContent('#images-meta'), /read-only/);
+    await page.evaluate(() => navigator.clipboard.writeText(''));
+    await page.click(`#images [data-pull*="library/${name}:1"]`);
+    assert.equal(await waitFor('the pull command', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), `docker pull localhost:${cachePort}/library/${name}:1`);
+    await shots(page, 'cache-overview');
+    // the cache not running (409 cache_not_running), in plain words
+    await page.route('**/api/repositories?registry=cache**', (route) =>
+      route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'cache_not_running', message: 'the Docker Hub cache is not running' } }) }),
+    );
+    await page.click('#btn-images');
+    await page.waitForFunction(() => /Docker Hub cache is not running/.test(document.getElementById('images').textContent));
+    await page.unroute('**/api/repositories?registry=cache**');
+    // back to the pushed images: none
+    await page.click('[data-source="pushed"]');
+    await page.waitForFunction(() => /No images yet/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
+    assert.equal(await page.locator('#images [data-delete]').count(), 0);
+
+    // the cache's settings read back: the form shows what is saved
+    await page.click('#btn-edit');
+    assert.equal(await page.isChecked('#f-cache-enabled'), true);
+    assert.equal(await page.inputValue('#f-cache-port'), String(cachePort));
+    assert.equal(await page.inputValue('#f-cache-ttl'), '24h');
+    assert.equal(await page.isVisible('#cache-token-set'), false, 'no token saved');
+    // turned off: only that is sent (the rest stays saved); it runs until Restart, then it is gone
+    await page.uncheck('#f-cache-enabled');
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    const off = await put;
+    assert.equal(off.status(), 200);
+    assert.deepEqual(off.request().postDataJSON().cache, { enabled: false });
+    assert.equal((await apiJSON('GET', '/api/config')).body.cache.port, cachePort, 'the cache\'s settings stay saved');
+    await page.waitForFunction(() => /turned off/.test(document.getElementById('cache-upstream-fact').textContent), null, { timeout: 20000 });
+    assert.equal(await page.isVisible('#cache-card'), false, 'no steps for a cache that is off');
+    await page.waitForSelector('#pending-change', { state: 'visible' });
+    assert.match(await page.textContent('#pending-text'), /Docker Hub cache/);
+    await page.click('#btn-restart');
+    await page.waitForSelector('#cache-status', { state: 'hidden', timeout: 120000 });
+    await waitBadge(page, 'running', 120000);
+    assert.equal(await page.isVisible('#images-source'), false, 'no switch once the cache is gone');
+
+    // a Docker Hub user and token: a user alone is named at the token; a saved
+    // token is never shown back, reads "saved", and an empty field keeps it
+    const token = `dckr_pat_srt${rnd()}${rnd()}`;
+    await page.click('#btn-edit');
+    await page.check('#f-cache-enabled');
+    assert.equal(await page.inputValue('#f-cache-port'), String(cachePort), 'the settings kept while off come back');
+    await page.fill('#f-cache-user', 'srt-hub-user');
+    await page.click('#btn-save');
+    await page.waitForFunction(() => /access token/.test(document.getElementById('err-cache.token').textContent));
+    assert.equal(await page.getAttribute('#f-cache-token', 'aria-invalid'), 'true');
+    await page.fill('#f-cache-token', token);
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    assert.equal((await put).status(), 200);
+    let cfg = (await apiJSON('GET', '/api/config')).body;
+    assert.equal(cfg.cache.username, 'srt-hub-user');
+    assert.equal(cfg.cache.token.set, true);
+    assert.ok(!JSON.stringify(cfg).includes(token), 'the token is never answered');
+    assert.ok(!JSON.stringify((await apiJSON('GET', '/api/status')).body).includes(token));
+    await page.click('#btn-edit');
+    await page.waitForSelector('#cache-token-set', { state: 'visible' });
+    assert.equal(await page.inputValue('#f-cache-token'), '');
+    assert.equal(await page.getAttribute('#f-cache-token', 'placeholder'), 'saved — leave empty to keep');
+    await page.selectOption('#f-cache-ttl', '0');
+    put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+    await page.click('#btn-save');
+    const kept = await put;
+    assert.equal(kept.status(), 200);
+    assert.equal(kept.request().postDataJSON().cache.token, undefined, 'an empty token is left out of the PUT');
+    cfg = (await apiJSON('GET', '/api/config')).body;
+    assert.equal(cfg.cache.token.set, true, 'the saved token is kept');
+    assert.equal(cfg.cache.ttl, '0');
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(token), 'no token in sessionStorage');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    await apiJSON('DELETE', '/api/registry?purge=true').catch(() => {});
+    await waitFor('the containers to be removed', async () => {
+      const s = (await apiJSON('GET', '/api/status')).body;
+      return !s.job && (s.containers || []).length === 0;
+    }, 60000).catch(() => {});
+    await docker('volume', 'rm', '-f', 'storj-registry-cache').catch(() => {});
+    await docker('rm', '-f', '-v', upName).catch(() => {}); // with its anonymous volume
+  }
+});
