@@ -79,10 +79,11 @@ cache_settings() {
   esac
 }
 
-# s3_keys PREFIX: the object keys of $BUCKET under PREFIX (one per line)
+# s3_keys PREFIX: the object keys of $BUCKET under PREFIX (one per line),
+# as Ceph itself lists them (whoever owns the bucket)
 s3_keys() {
-  curl -s --max-time 30 --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-    "$S3_ENDPOINT/$BUCKET?list-type=2&max-keys=1000&prefix=$1" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+  timeout 60 radosgw-admin -c "$CEPH_CONF" bucket list --bucket="$BUCKET" --max-entries=100000 2>/dev/null |
+    jq -r --arg p "$1" '.[] | .name | select(startswith($p))'
 }
 
 # cache_mode MODE: one full round in MODE
@@ -92,10 +93,9 @@ cache_mode() {
   remove_managed
   $DOCKER volume rm -f storj-registry-cache >/dev/null 2>&1
   PORT=$(free_port)
-  if [ "$mode" != local ]; then
-    BUCKET=srt-cache-$RANDOM$RANDOM
-    s3_mkbucket "$BUCKET" || t_fail "$mode: bucket $BUCKET created"
-  fi
+  # storj mode: the bucket is made below by the gateway keys' Ceph user
+  [ "$mode" = local ] || BUCKET=srt-cache-$RANDOM$RANDOM
+  [ "$mode" != s3 ] || s3_mkbucket "$BUCKET" || t_fail "$mode: bucket $BUCKET created"
   rm -rf "$WORK/cache-$mode.state"
   start_backend "cache-$mode" || { t_fail "$mode: backend starts"; return; }
 
