@@ -85,9 +85,9 @@ sanitized_run() {
 asan_backend() {
   sanitized_run asan "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
     'ASAN_OPTIONS=log_path=$log:detect_leaks=1' 'UBSAN_OPTIONS=log_path=$log:print_stacktrace=1' \
-    SR_TEST_ENGINES=28 -- api local pull browse docker_down check storj_hosted drills_engine
+    SR_TEST_ENGINES=28 -- api local pull browse docker_down check storj_hosted drills_engine cache_s3
 }
-step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj_hosted, drills_engine; Engine 28.5)" asan_backend
+step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj_hosted, drills_engine, cache_s3; Engine 28.5)" asan_backend
 valgrind_backend() {
   SR_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
     SR_TEST_ENGINES=20 tests/integration/run.sh api browse docker_down
@@ -97,9 +97,9 @@ step "backend under valgrind (api, browse+GC, docker_down; Engine 20.10)" valgri
 # worker, monitor) driven by the api and local suites on Engine 20.10
 tsan_backend() {
   sanitized_run tsan "-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
-    'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local
+    'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local cache
 }
-step "backend under TSan (api, local suites, Engine 20.10)" tsan_backend
+step "backend under TSan (api, local, cache suites, Engine 20.10)" tsan_backend
 # the extension image built and run on each engine (the legacy builder,
 # DOCKER_BUILDKIT=0: Engine 28 prints a deprecation notice and builds)
 ext_image() { # ext_image ENGINE
