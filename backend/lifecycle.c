@@ -9,6 +9,9 @@
 #include "s3check.h"
 #include "status.h"
 
+/* How long a start waits for the Docker Hub cache once the registry answers. */
+#define CACHE_GRACE_MS 10000
+
 /* ---- jobs ----------------------------------------------------------------- */
 
 /* Publishes the pull's progress; asks to cancel it when a stop came in. */
@@ -262,26 +265,34 @@ void mgr_run_start(struct manager *m, int from_run)
     if (spec_find(&set, "cache"))
         mgr_cache_url(&s, cache_url, sizeof cache_url);
     mgr_login_of(&s, &lg); /* users.h: the registry may ask for a login */
+    /* The Docker Hub cache is best effort: it asks its upstream once as
+     * it starts and exits when that fails (no network, Docker Hub away;
+     * Docker restarts it, spec.h), which must not fail the registry's
+     * start. It is given a little while after the registry answers, so
+     * that the status is right at once when it comes up quickly. */
     int reg_up = 0, cache_up = !cache_url[0];
+    long reg_up_ms = 0;
     struct timespec began;
     clock_gettime(CLOCK_MONOTONIC, &began);
     for (unsigned round = 0;; round++) {
-        reg_up = reg_up || mgr_registry_answers(url, &lg, 1000);
-        cache_up = cache_up || mgr_registry_answers(cache_url, &lg, 1000);
-        if (reg_up && cache_up)
-            break;
-        /* a container that died will not answer: ask Docker now and then */
-        for (int i = 0; round % 8 == 7 && i < set.count; i++)
-            if (still_running(m, ids[i], set.c[i].role, &e))
-                goto fail;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long waited_ms =
             (now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000;
+        if (!reg_up && mgr_registry_answers(url, &lg, 1000)) {
+            reg_up = 1;
+            reg_up_ms = waited_ms;
+        }
+        cache_up = cache_up || mgr_registry_answers(cache_url, &lg, 1000);
+        if (reg_up && (cache_up || waited_ms - reg_up_ms > CACHE_GRACE_MS))
+            break;
+        /* a container that died will not answer: ask Docker now and then */
+        for (int i = 0; round % 8 == 7 && i < set.count; i++)
+            if (strcmp(set.c[i].role, "cache") != 0 && still_running(m, ids[i], set.c[i].role, &e))
+                goto fail;
         if (waited_ms > MANAGER_HEALTH_TIMEOUT_S * 1000L) {
             err_set(&e, 504, E_HEALTH_TIMEOUT, NULL,
-                    "the %s did not answer on %s within %d seconds",
-                    reg_up ? "Docker Hub cache" : "registry", reg_up ? cache_url : url,
+                    "the registry did not answer on %s within %d seconds", url,
                     MANAGER_HEALTH_TIMEOUT_S);
             goto fail;
         }
@@ -294,8 +305,12 @@ void mgr_run_start(struct manager *m, int from_run)
         usleep(waited_ms < 3000 ? 15 * 1000 : 100 * 1000);
     }
     log_info("registry answering on %s", url);
-    if (cache_url[0])
+    if (cache_url[0] && cache_up)
         log_info("Docker Hub cache answering on %s", cache_url);
+    else if (cache_url[0])
+        log_warn("the Docker Hub cache does not answer on %s yet (it cannot reach its upstream "
+                 "as it starts?): the status follows it",
+                 cache_url);
     goto out;
 fail:
     if (e.code == E_CANCELLED) {

@@ -151,10 +151,15 @@ json_t *regconfig_cache(const struct settings *s, int host_network)
     int bad = !http || !maint || !proxy || json_object_set_new(http, "addr", json_string(addr)) ||
               json_object_set_new(json_object_get(json_object_get(config, "log"), "fields"),
                                   "service", json_string("cache")) ||
-              /* nothing is uploaded to a proxy: no _uploads to list */
-              json_object_set_new(maint, "uploadpurging", json_pack("{s:b}", "enabled", 0)) ||
               (s3 && json_object_set_new(s3, "rootdirectory", json_string("/" SPEC_CACHE_PREFIX)));
     json_object_del(maint, "readonly");
+    /* Docker logs in to a mirror with its Docker Hub login, never with
+     * ours: on loopback (only this machine reaches it) the cache asks for
+     * none, so that registry-mirrors works with registry users too. Off
+     * loopback it asks for the registry's logins (pull by name after
+     * docker login HOST:PORT). */
+    if (settings_bind_loopback(s->bind))
+        json_object_del(config, "auth");
     if (!bad && s->cache_username && s->cache_token)
         bad = json_object_set_new(proxy, "username", json_string(s->cache_username)) ||
               json_object_set_new(proxy, "password", json_string(s->cache_token));

@@ -345,21 +345,51 @@ int settings_ttl_valid(const char *ttl)
         return 0;
     if (strcmp(ttl, "0") == 0)
         return 1;
+    /* h, m, s at most once each, in that order, up to 6 digits each: what
+     * Go's time.ParseDuration takes without overflow (< 292 years) */
+    const char *units = "hms";
     for (const char *p = ttl; *p;) {
         const char *digits = p;
         while (*p >= '0' && *p <= '9')
             p++;
-        if (p == digits || (*p != 'h' && *p != 'm' && *p != 's'))
+        const char *u = *p ? strchr(units, *p) : NULL;
+        if (p == digits || p - digits > 6 || !u)
             return 0;
+        units = u + 1;
         p++;
     }
     return 1;
 }
 
+static int merge_cache_fields(json_t *c, struct settings *out, struct err *e);
+
 /* cache: {"enabled", "port", "upstream", "username", "token", "ttl"}
  * (a token left out or empty keeps the saved one); null turns the cache
  * off and forgets its Docker Hub login. */
 static int merge_cache(json_t *c, struct settings *out, struct err *e)
+{
+    char *was = xstrdup(out->cache_upstream);
+    int rc = merge_cache_fields(c, out, e);
+    /* a saved token goes only to the upstream it was saved for: another
+     * upstream needs it typed again (the token was for Docker Hub) */
+    const char *now = out->cache_upstream ? out->cache_upstream : SETTINGS_CACHE_UPSTREAM;
+    json_t *token = json_object_get(c, "token");
+    int token_given = json_is_string(token) && *json_string_value(token);
+    if (rc == 0 && !token_given && out->cache_token &&
+        strcmp(was ? was : SETTINGS_CACHE_UPSTREAM, now) != 0) {
+        secret_free(&out->cache_token);
+        if (out->cache_username)
+            rc = err_set(e, 400, E_MISSING_FIELD, "cache.token",
+                         "the saved token goes only to the upstream it was saved for: type the "
+                         "token again for %s, or clear the user name",
+                         now);
+    }
+    free(was);
+    return rc;
+}
+
+/* merge_cache without the rule on the token and the upstream */
+static int merge_cache_fields(json_t *c, struct settings *out, struct err *e)
 {
     if (json_is_null(c)) {
         out->cache_enabled = 0;

@@ -130,7 +130,10 @@ static json_t *registry_create(const struct settings *s, const struct spec_opts 
 /* The Docker Hub cache: the registry image in proxy mode (regconfig.h). */
 static json_t *cache_create(const struct settings *s, const struct spec_opts *o)
 {
-    json_t *host = json_pack("{s:{s:s}, s:b}", "RestartPolicy", "Name", "no", "Init", 0);
+    /* distribution asks the upstream once as it starts and exits when it
+     * cannot: Docker starts it again (with its growing back-off) until the
+     * network or Docker Hub is back; a stop from the tab or outside stays */
+    json_t *host = json_pack("{s:{s:s}, s:b}", "RestartPolicy", "Name", "on-failure", "Init", 0);
     json_t *body = json_pack("{s:s, s:[s, s], s:[s], s:o, s:o}", "Image", o->registry_image, "Cmd",
                              "serve", REGCONFIG_PATH, "Env", "OTEL_TRACES_EXPORTER=none", "Labels",
                              labels("cache", s), "HostConfig", host);

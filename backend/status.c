@@ -74,14 +74,18 @@ static json_t *cache_view(const struct status_input *in, const char *state)
             cstate = "unhealthy";
             if (in->cache.exists)
                 snprintf(msg, sizeof msg,
-                         "the Docker Hub cache container stopped outside Storj Registry (exit "
-                         "code %d)",
+                         "the Docker Hub cache is not running (exit code %d); the registry runs",
                          in->cache.exit_code);
             else
                 snprintf(msg, sizeof msg,
                          "the Docker Hub cache container was removed outside Storj Registry");
-            error = error_json(in->cache.exists ? E_CONTAINER_EXITED : E_CONTAINER_REMOVED, msg,
-                               "Press Restart to start it again; Logs show why it stopped.");
+            error = error_json(
+                in->cache.exists ? E_CONTAINER_EXITED : E_CONTAINER_REMOVED, msg,
+                in->cache.exists
+                    ? "The cache stops when it cannot reach its upstream as it starts (no "
+                      "network, Docker Hub away), and Docker starts it again by itself. Logs "
+                      "(Docker Hub cache) say why; Restart starts it at once."
+                    : "Press Restart to create it again.");
         }
     }
     return json_pack("{s:b, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o}", "enabled", saved_on, "state",

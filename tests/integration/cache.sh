@@ -195,6 +195,26 @@ cache_mode() {
   api POST /api/registry/restart >/dev/null
   t_check "$mode: Restart brings the cache back" wait_until 120 status_has '.state == "running" and .cache.state == "running"'
 
+  # an upstream that does not answer as the cache starts (distribution then
+  # exits; Docker starts it again): the registry starts all the same
+  local dead=${HUB_URL%:5000}:5999
+  body=$(capi PUT /api/config "{\"cache\":{\"upstream\":\"$dead\",\"token\":\"\"}}")
+  t_eq "$mode: another upstream, the saved token not typed again: 400 naming cache.token" \
+    "400 cache.token" "$(last_status) $(jq -r .error.field <<<"$body")"
+  capi PUT /api/config "{\"cache\":{\"upstream\":\"$dead\",\"token\":\"$HUB_TOKEN\"}}" >/dev/null
+  t_eq "$mode: with the token typed again: saved" 200 "$(last_status)"
+  api POST /api/registry/restart >/dev/null
+  t_check "$mode: upstream unreachable: the registry runs all the same" wait_until 120 status_has \
+    '.state == "running" and .error == null and .job == null'
+  t_check "$mode: the cache says it is not running, and why" wait_until 60 status_has \
+    '.cache.state != "running" and .cache.error.code == "container_exited" and (.cache.error.hint | test("upstream"))'
+  echo "# $mode: $(api GET /api/status | jq -c '.cache | {state, error}')"
+  t_check "$mode: pushes and pulls work meanwhile" push_pull_roundtrip "$PORT" "cacheup$mode"
+  capi PUT /api/config "{\"cache\":{\"upstream\":\"$HUB_URL\",\"token\":\"$HUB_TOKEN\"}}" >/dev/null
+  api POST /api/registry/restart >/dev/null
+  t_check "$mode: the upstream back: Restart brings the cache up" wait_until 120 status_has \
+    '.state == "running" and .cache.state == "running"'
+
   # stopped and started with the registry
   api POST /api/registry/stop >/dev/null
   t_check "$mode: Stop stops the cache too" wait_until 60 status_has '.state == "stopped" and .cache.state == "stopped"'

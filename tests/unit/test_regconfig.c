@@ -1111,7 +1111,8 @@ static void test_cache_config(void **state)
         check_member(n, c, "proxy",
                      "{\"remoteurl\":\"https://registry-1.docker.io\",\"ttl\":\"168h\"}");
         check_member(n, c, "log.fields.service", "\"cache\"");
-        check_member(n, c, "storage.maintenance.uploadpurging", "{\"enabled\":false}");
+        /* a pull that breaks off leaves an upload behind: purged as the registry's are */
+        check_member(n, c, "storage.maintenance.uploadpurging.enabled", "true");
         check_absent(n, c, "storage.maintenance.readonly");
         check_member(n, c, "storage.delete.enabled", "true"); /* the ttl deletes */
         if (cases[i].root) {
@@ -1130,6 +1131,28 @@ static void test_cache_config(void **state)
         json_decref(r);
         json_decref(c);
         settings_free(&s);
+    }
+
+    /* with registry users: the cache asks for them only off loopback (Docker
+     * logs in to a mirror with its Docker Hub login, not ours) */
+    for (int off = 0; off < 2; off++) {
+        struct settings u;
+        make_settings(MODE_LOCAL, &u);
+        u.cache_enabled = 1;
+        u.users = 1;
+        if (off)
+            snprintf(u.bind, sizeof u.bind, "0.0.0.0");
+        json_t *uc = regconfig_cache(&u, 0), *ur = regconfig_registry(&u, 0);
+        if (off)
+            check_member("users off loopback", uc, "auth.htpasswd.path",
+                         "\"/etc/storj-registry/htpasswd\"");
+        else
+            check_absent("users on loopback", uc, "auth");
+        check_member("the registry asks", ur, "auth.htpasswd.path",
+                     "\"/etc/storj-registry/htpasswd\"");
+        json_decref(uc);
+        json_decref(ur);
+        settings_free(&u);
     }
 
     /* a Docker Hub login, another upstream, a ttl that never expires */

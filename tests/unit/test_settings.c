@@ -38,13 +38,17 @@
 
 /* ---- starting points ---------------------------------------------------- */
 
-enum preset { P_DEFAULT, P_S3, P_STORJ, P_HOSTED, P_USERS };
+enum preset { P_DEFAULT, P_S3, P_STORJ, P_HOSTED, P_USERS, P_CACHE_LOGIN };
 
 static void make_preset(enum preset p, struct settings *s)
 {
     assert_int_equal(settings_init(s), 0);
     switch (p) {
     case P_DEFAULT:
+        break;
+    case P_CACHE_LOGIN: /* the defaults with a Docker Hub login for the cache */
+        s->cache_username = xstrdup("hubuser");
+        s->cache_token = xstrdup("dckr_pat_saved");
         break;
     case P_USERS: /* the defaults with registry users (users.h) */
         s->users = 2;
@@ -547,6 +551,14 @@ static const struct merge_case merge_cases[] = {
         "invalid_value"),
     BAD("cache ttl negative", P_DEFAULT, "{\"cache\":{\"ttl\":\"-1h\"}}", "cache.ttl",
         "invalid_value"),
+    BAD("cache ttl overflowing", P_DEFAULT, "{\"cache\":{\"ttl\":\"99999999999999999999h\"}}",
+        "cache.ttl", "invalid_value"),
+    BAD("cache ttl unit twice", P_DEFAULT, "{\"cache\":{\"ttl\":\"999999h999999h999999h\"}}",
+        "cache.ttl", "invalid_value"),
+    BAD("cache ttl units out of order", P_DEFAULT, "{\"cache\":{\"ttl\":\"30m1h\"}}", "cache.ttl",
+        "invalid_value"),
+    OK("cache ttl largest", P_DEFAULT, "{\"cache\":{\"ttl\":\"999999h999999m999999s\"}}",
+       "{\"cache\":{\"ttl\":\"999999h999999m999999s\"}}"),
     BAD("cache ttl number", P_DEFAULT, "{\"cache\":{\"ttl\":168}}", "cache.ttl", "invalid_type"),
     BAD("cache token without user", P_DEFAULT, "{\"cache\":{\"token\":\"dckr_pat_x\"}}",
         "cache.username", "missing_field"),
@@ -554,6 +566,22 @@ static const struct merge_case merge_cases[] = {
         "cache.token", "missing_field"),
     BAD("cache token with a space", P_DEFAULT, "{\"cache\":{\"username\":\"u\",\"token\":\"a b\"}}",
         "cache.token", "invalid_value"),
+    /* a saved token goes only to the upstream it was saved for */
+    OK("cache token kept with the upstream", P_CACHE_LOGIN,
+       "{\"cache\":{\"enabled\":true,\"token\":\"\",\"ttl\":\"1h\"}}",
+       "{\"cache\":{\"token\":\"dckr_pat_saved\",\"username\":\"hubuser\"}}"),
+    OK("cache upstream unchanged keeps the token", P_CACHE_LOGIN,
+       "{\"cache\":{\"upstream\":\"https://registry-1.docker.io\"}}",
+       "{\"cache\":{\"token\":\"dckr_pat_saved\"}}"),
+    BAD("cache upstream changed without the token", P_CACHE_LOGIN,
+        "{\"cache\":{\"upstream\":\"https://mirror.example.com\",\"token\":\"\"}}", "cache.token",
+        "missing_field"),
+    OK("cache upstream changed with the token", P_CACHE_LOGIN,
+       "{\"cache\":{\"upstream\":\"https://mirror.example.com\",\"token\":\"dckr_pat_new\"}}",
+       "{\"cache\":{\"token\":\"dckr_pat_new\"}}"),
+    OK("cache upstream changed, login dropped", P_CACHE_LOGIN,
+       "{\"cache\":{\"upstream\":\"https://mirror.example.com\",\"username\":null}}",
+       "{\"cache\":{\"token\":null,\"username\":null}}"),
     BAD("cache in storj-native", P_STORJ,
         "{\"mode\":\"storj-native\",\"cache\":{\"enabled\":true}}", "cache.enabled",
         "invalid_value"),
