@@ -124,8 +124,10 @@ void mgr_observe(struct manager *m)
             snprintf(o->id, sizeof o->id, "%s", id);
             snprintf(o->hash, sizeof o->hash, "%s",
                      mgr_label_of(c, SPEC_LABEL_HASH) ? mgr_label_of(c, SPEC_LABEL_HASH) : "");
-            /* "Exited (137) 5 seconds ago" */
-            if (status && sscanf(status, "Exited (%d)", &o->exit_code) != 1)
+            /* "Exited (137) 5 seconds ago", or "Restarting (2) 1 second ago"
+             * for one its restart policy brings back */
+            if (status && sscanf(status, "Exited (%d)", &o->exit_code) != 1 &&
+                sscanf(status, "Restarting (%d)", &o->exit_code) != 1)
                 o->exit_code = 0;
         }
         char shortid[13];

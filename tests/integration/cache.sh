@@ -207,7 +207,7 @@ cache_mode() {
   t_check "$mode: upstream unreachable: the registry runs all the same" wait_until 120 status_has \
     '.state == "running" and .error == null and .job == null'
   t_check "$mode: the cache says it is not running, and why" wait_until 60 status_has \
-    '.cache.state != "running" and .cache.error.code == "container_exited" and (.cache.error.hint | test("upstream"))'
+    '.cache.state != "running" and .cache.error.code == "container_exited" and (.cache.error.message | test("exit code [1-9]")) and (.cache.error.hint | test("upstream"))'
   echo "# $mode: $(api GET /api/status | jq -c '.cache | {state, error}')"
   t_check "$mode: pushes and pulls work meanwhile" push_pull_roundtrip "$PORT" "cacheup$mode"
   capi PUT /api/config "{\"cache\":{\"upstream\":\"$HUB_URL\",\"token\":\"$HUB_TOKEN\"}}" >/dev/null
