@@ -101,59 +101,52 @@ static int cache_on(const struct settings *s)
     return s->cache_enabled && s->mode != MODE_STORJ_NATIVE;
 }
 
-/* Environment is built explicitly and holds no secret: the images' own ENV
- * still applies, ours only quiets tracing in registry 3. */
-static json_t *registry_create(const struct settings *s, const struct spec_opts *o,
-                               const char *image)
+/* A container running the registry image (serve): the registry, or the
+ * Docker Hub cache, with its restart policy, host port and local volume.
+ * Environment is built explicitly and holds no secret: the images' own ENV
+ * still applies, ours only quiets tracing in registry 3. In storj mode it
+ * joins the gateway's network namespace, where the gateway publishes its
+ * port (gateway_create). */
+static json_t *serve_create(const struct settings *s, const struct spec_opts *o, const char *image,
+                            const char *role, const char *restart, int host_port,
+                            const char *volume)
 {
-    json_t *host = json_pack("{s:{s:s}, s:b}", "RestartPolicy", "Name", "no", "Init", 0);
+    json_t *host = json_pack("{s:{s:s}, s:b}", "RestartPolicy", "Name", restart, "Init", 0);
     json_t *body = json_pack("{s:s, s:[s, s], s:[s], s:o, s:o}", "Image", image, "Cmd", "serve",
                              REGCONFIG_PATH, "Env", "OTEL_TRACES_EXPORTER=none", "Labels",
-                             labels("registry", s), "HostConfig", host);
+                             labels(role, s), "HostConfig", host);
     if (!body)
         return NULL;
     if (s->mode == MODE_STORJ) {
-        json_object_set_new(host, "NetworkMode", json_string("container:" SPEC_GATEWAY_NAME));
-    } else if (o->host_network) {
-        json_object_set_new(host, "NetworkMode", json_string("host"));
-    } else {
-        json_object_set_new(body, "ExposedPorts", json_pack("{s:{}}", "5000/tcp"));
-        json_object_set_new(host, "PortBindings", port_bindings(s));
-    }
-    if (s->mode == MODE_LOCAL)
-        json_object_set_new(host, "Mounts",
-                            json_pack("[{s:s, s:s, s:s}]", "Type", "volume", "Source", SPEC_VOLUME,
-                                      "Target", REGCONFIG_DATA_DIR));
-    return body;
-}
-
-/* The Docker Hub cache: the registry image in proxy mode (regconfig.h). */
-static json_t *cache_create(const struct settings *s, const struct spec_opts *o)
-{
-    /* distribution asks the upstream once as it starts and exits when it
-     * cannot: Docker starts it again (with its growing back-off) until the
-     * network or Docker Hub is back; a stop from the tab or outside stays */
-    json_t *host = json_pack("{s:{s:s}, s:b}", "RestartPolicy", "Name", "on-failure", "Init", 0);
-    json_t *body = json_pack("{s:s, s:[s, s], s:[s], s:o, s:o}", "Image", o->registry_image, "Cmd",
-                             "serve", REGCONFIG_PATH, "Env", "OTEL_TRACES_EXPORTER=none", "Labels",
-                             labels("cache", s), "HostConfig", host);
-    if (!body)
-        return NULL;
-    if (s->mode == MODE_STORJ) {
-        /* the gateway publishes its port (gateway_create) */
         json_object_set_new(host, "NetworkMode", json_string("container:" SPEC_GATEWAY_NAME));
     } else if (o->host_network) {
         json_object_set_new(host, "NetworkMode", json_string("host"));
     } else {
         json_object_set_new(body, "ExposedPorts", json_pack("{s:{}}", "5000/tcp"));
         json_object_set_new(host, "PortBindings",
-                            json_pack("{s:o}", "5000/tcp", port_binding(s, s->cache_port)));
+                            json_pack("{s:o}", "5000/tcp", port_binding(s, host_port)));
     }
     if (s->mode == MODE_LOCAL)
         json_object_set_new(host, "Mounts",
-                            json_pack("[{s:s, s:s, s:s}]", "Type", "volume", "Source",
-                                      SPEC_CACHE_VOLUME, "Target", REGCONFIG_DATA_DIR));
+                            json_pack("[{s:s, s:s, s:s}]", "Type", "volume", "Source", volume,
+                                      "Target", REGCONFIG_DATA_DIR));
     return body;
+}
+
+static json_t *registry_create(const struct settings *s, const struct spec_opts *o,
+                               const char *image)
+{
+    return serve_create(s, o, image, "registry", "no", s->port, SPEC_VOLUME);
+}
+
+/* The Docker Hub cache: the registry image in proxy mode (regconfig.h).
+ * distribution asks the upstream once as it starts and exits when it
+ * cannot: Docker starts it again (with its growing back-off) until the
+ * network or Docker Hub is back; a stop from the tab or outside stays. */
+static json_t *cache_create(const struct settings *s, const struct spec_opts *o)
+{
+    return serve_create(s, o, o->registry_image, "cache", "on-failure", s->cache_port,
+                        SPEC_CACHE_VOLUME);
 }
 
 static json_t *gateway_create(const struct settings *s, const struct spec_opts *o)
