@@ -361,35 +361,10 @@ int settings_ttl_valid(const char *ttl)
     return 1;
 }
 
-static int merge_cache_fields(json_t *c, struct settings *out, struct err *e);
-
 /* cache: {"enabled", "port", "upstream", "username", "token", "ttl"}
  * (a token left out or empty keeps the saved one); null turns the cache
  * off and forgets its Docker Hub login. */
-static int merge_cache(json_t *c, struct settings *out, struct err *e)
-{
-    char *was = xstrdup(out->cache_upstream);
-    int rc = merge_cache_fields(c, out, e);
-    /* a saved token goes only to the upstream it was saved for: another
-     * upstream needs it typed again (the token was for Docker Hub) */
-    const char *now = out->cache_upstream ? out->cache_upstream : SETTINGS_CACHE_UPSTREAM;
-    json_t *token = json_object_get(c, "token");
-    int token_given = json_is_string(token) && *json_string_value(token);
-    if (rc == 0 && !token_given && out->cache_token &&
-        strcmp(was ? was : SETTINGS_CACHE_UPSTREAM, now) != 0) {
-        secret_free(&out->cache_token);
-        if (out->cache_username)
-            rc = err_set(e, 400, E_MISSING_FIELD, "cache.token",
-                         "the saved token goes only to the upstream it was saved for: type the "
-                         "token again for %s, or clear the user name",
-                         now);
-    }
-    free(was);
-    return rc;
-}
-
-/* merge_cache without the rule on the token and the upstream */
-static int merge_cache_fields(json_t *c, struct settings *out, struct err *e)
+static int merge_cache(json_t *c, struct settings *out, int *token_given, struct err *e)
 {
     if (json_is_null(c)) {
         out->cache_enabled = 0;
@@ -439,6 +414,7 @@ static int merge_cache_fields(json_t *c, struct settings *out, struct err *e)
                 continue; /* keep the saved token */
             if (take_string(v, &out->cache_token, 1, field, e))
                 return -1;
+            *token_given = 1;
             if (out->cache_token && !token_valid(out->cache_token, MAX_KEY))
                 return err_set(e, 400, E_INVALID_VALUE, field,
                                "cache.token must be 1 to %d characters without spaces", MAX_KEY);
@@ -524,7 +500,7 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
     if (!json_is_object(body))
         return err_set(e, 400, E_INVALID_BODY, NULL, "the body must be a JSON object");
 
-    int s3_keys_given = 0, grant_given = 0, keys_changed = 0;
+    int s3_keys_given = 0, grant_given = 0, keys_changed = 0, cache_token_given = 0;
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -588,7 +564,7 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
             if (merge_tls(v, out, e))
                 return -1;
         } else if (strcmp(key, "cache") == 0) {
-            if (merge_cache(v, out, e))
+            if (merge_cache(v, out, &cache_token_given, e))
                 return -1;
         } else if (strcmp(key, "authService") == 0) {
             if (take_string(v, &out->auth_service, 0, "authService", e))
@@ -611,6 +587,18 @@ int settings_merge(const struct settings *cur, json_t *body, struct settings *ou
         }
     }
 
+    /* a saved Docker Hub token goes only to the upstream it was saved
+     * for: another upstream needs it typed again */
+    const char *up_was = cur->cache_upstream ? cur->cache_upstream : SETTINGS_CACHE_UPSTREAM;
+    const char *up_now = out->cache_upstream ? out->cache_upstream : SETTINGS_CACHE_UPSTREAM;
+    if (!cache_token_given && out->cache_token && strcmp(up_was, up_now) != 0) {
+        secret_free(&out->cache_token);
+        if (out->cache_username)
+            return err_set(e, 400, E_MISSING_FIELD, "cache.token",
+                           "the saved token goes only to the upstream it was saved for: type the "
+                           "token again for %s, or clear the user name",
+                           up_now);
+    }
     if (s3_keys_given)
         out->s3_keys_from_grant = 0;
     /* a new grant in storj-hosted mode makes registered keys stale, and so
