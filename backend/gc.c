@@ -202,6 +202,10 @@ void mgr_run_gc(struct manager *m)
     if (restart_with(m, reg_id, r_tar(&ro_set), url, &lg, &e))
         goto fail;
     log_info("garbage collection: the registry runs read-only");
+    /* a fresh look before the phase changes: the monitor's last one may
+     * have seen the registry stopped for the restart, and status must not
+     * say "stopped" while it answers read-only */
+    mgr_observe(m);
     mgr_set_phase(m, "collecting");
     if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||

@@ -175,22 +175,12 @@ json_t *regconfig_cache(const struct settings *s, int host_network)
     return config;
 }
 
-/* YAML double-quoted scalar; our values are base58, hex and host:port, but
- * quote and escape anyway so no value can break the document. */
+/* key: "value"; our values are base58, hex and host:port, but quoted and
+ * escaped anyway so no value can break the document. */
 static int yaml_kv(struct buf *b, const char *key, const char *value)
 {
-    if (buf_printf(b, "%s: \"", key))
-        return -1;
-    for (const char *p = value; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c == 0x7f)
-            return -1;
-        if ((c == '"' || c == '\\') && buf_append(b, "\\", 1))
-            return -1;
-        if (buf_append(b, p, 1))
-            return -1;
-    }
-    return buf_append(b, "\"\n", 2);
+    return buf_printf(b, "%s: ", key) || buf_yaml_quoted(b, value) || buf_append(b, "\n", 1) ? -1
+                                                                                             : 0;
 }
 
 char *regconfig_gateway(const struct settings *s)

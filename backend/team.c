@@ -106,30 +106,9 @@ static int yaml_plain_ok(const char *s)
     return 1;
 }
 
-static int yaml_quoted(struct buf *b, const char *s)
-{
-    if (buf_append(b, "\"", 1))
-        return -1;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\t') {
-            if (buf_append(b, "\\t", 2))
-                return -1;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7f)
-            return -1;
-        if ((c == '"' || c == '\\') && buf_append(b, "\\", 1))
-            return -1;
-        if (buf_append(b, p, 1))
-            return -1;
-    }
-    return buf_append(b, "\"", 1);
-}
-
 static int yaml_string(struct buf *b, const char *s)
 {
-    return yaml_plain_ok(s) ? buf_printf(b, "%s", s) : yaml_quoted(b, s);
+    return yaml_plain_ok(s) ? buf_printf(b, "%s", s) : buf_yaml_quoted(b, s);
 }
 
 /* A string with newlines as a literal block: "|" keeps its one final

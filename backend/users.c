@@ -288,12 +288,6 @@ json_t *users_public_json(const struct users *u)
     return list ? json_pack("{s:o, s:i}", "users", list, "count", u->count) : NULL;
 }
 
-int users_internal_userpwd(const struct users *u, char *out, size_t len)
-{
-    int n = snprintf(out, len, "%s:%s", USERS_INTERNAL_NAME, u->internal_password);
-    return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
 /* ---- the files ---------------------------------------------------------- */
 
 /* Reads a whole small file into a malloc'ed NUL-terminated text. 0 with

@@ -83,8 +83,6 @@ char *users_htpasswd(const struct users *u);
 int users_parse(struct users *u, const char *text, size_t len, struct err *e);
 /* {"users":[{"name"}...]} (never a hash). New reference. */
 json_t *users_public_json(const struct users *u);
-/* "_storj-registryd:<password>" for HTTP basic auth into out. 0 or -1. */
-int users_internal_userpwd(const struct users *u, char *out, size_t len);
 
 /* Loads dir/htpasswd and dir/registry-credential into u (initialised by
  * this call). Missing files give no users; a missing or unreadable

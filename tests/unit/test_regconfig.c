@@ -373,7 +373,7 @@ static void test_gateway_quoting(void **state)
         {"UTF-8", "caf\xc3\xa9", "access: \"caf\xc3\xa9\"\n"},
         {"newline", "abc\nserver.address: 0.0.0.0:7777", NULL},
         {"carriage return", "abc\r", NULL},
-        {"tab", "a\tb", NULL},
+        {"tab", "a\tb", "access: \"a\\tb\"\n"}, /* escaped, as YAML reads it back */
         {"escape", "a\x1b[0m", NULL},
         {"unit separator", "a\x1f", NULL},
         {"DEL", "a\x7f", NULL},

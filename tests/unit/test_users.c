@@ -225,11 +225,6 @@ static void test_changes(void **state)
     free(text);
     json_decref(j);
 
-    char userpwd[128];
-    assert_int_equal(users_internal_userpwd(u, userpwd, sizeof userpwd), 0);
-    assert_memory_equal(userpwd, USERS_INTERNAL_NAME ":", strlen(USERS_INTERNAL_NAME) + 1);
-    assert_string_equal(userpwd + strlen(USERS_INTERNAL_NAME) + 1, u->internal_password);
-    assert_int_equal(users_internal_userpwd(u, userpwd, 10), -1);
     users_clear(u);
     free(u);
 }
