@@ -69,12 +69,15 @@ export function setTextIfChanged(node, text) {
 
 /**
  * Backend messages start in lowercase; on screen they read as sentences.
+ * A message that starts with a field's name (cache.port, accessGrant) keeps
+ * it as the user sees it in the API and the docs.
  * @param {unknown} text
  */
 export function sentence(text) {
   const t = String(text ?? '').trim();
   if (!t) return '';
-  const s = t.charAt(0).toUpperCase() + t.slice(1);
+  const field = /^[a-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+\b|^[a-z]+[A-Z][A-Za-z0-9]*\b/.test(t);
+  const s = field ? t : t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?…]$/.test(s) ? s : `${s}.`;
 }
 

@@ -1396,6 +1396,7 @@ test('client helpers: answer unwrapping, error shapes, bucket and address rules'
     const { unwrap, toApiError } = await import('/api.js');
     const v = await import('/validate.js');
     const logs = await import('/logs.js');
+    const { sentence } = await import('/view.js');
     const err = (e) => {
       const a = toApiError(e);
       return { kind: a.kind, status: a.status ?? null, code: a.code, field: a.field, message: a.message };
@@ -1428,6 +1429,7 @@ test('client helpers: answer unwrapping, error shapes, bucket and address rules'
         '127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "PUT /v2/acme/web/blobs/uploads/x HTTP/1.1" 201 0 "" "docker/20.10.24"',
         '127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "GET /v2/acme/web/manifests/1.0 HTTP/1.1" 200 0 "" "docker/20.10.24"',
       ].map(logs.isPush),
+      sentences: ['cache.port must differ from port', 'accessGrant is not a grant', 'the bucket is empty.', 'a.b is fine', '  spaced  ', ''].map(sentence),
       binds: ['127.0.0.1', '0.0.0.0', '::1', '::', 'fe80::1', '::ffff:127.0.0.1', 'localhost', '256.1.1.1', '1:2:3:4:5:6:7:8:9'].map((b) => v.bindError(b) === ''),
     };
   });
@@ -1449,6 +1451,8 @@ test('client helpers: answer unwrapping, error shapes, bucket and address rules'
   assert.deepEqual(r.probes, [true, true, false, false], 'only the backend’s /v2/ probes are hidden');
   assert.deepEqual(r.pushes, [true, true, false, false], 'a manifest PUT is a push');
   assert.deepEqual(r.binds, [true, true, true, true, true, true, false, false, false]);
+  // a message that starts with a field's name keeps it as written
+  assert.deepEqual(r.sentences, ['cache.port must differ from port.', 'accessGrant is not a grant.', 'The bucket is empty.', 'a.b is fine.', 'Spaced.', '']);
   await page.context().close();
 });
 
@@ -1645,7 +1649,9 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(refused.status(), 400);
     const err = (await refused.json()).error;
     assert.equal(err.field, 'cache.port');
-    await page.waitForFunction((m) => document.getElementById('err-cache.port').textContent.toLowerCase().startsWith(m.toLowerCase()), err.message);
+    // the field's name as written, not "Cache.port"
+    assert.match(err.message, /^cache\.port /);
+    await page.waitForFunction((m) => document.getElementById('err-cache.port').textContent.startsWith(m), err.message);
     assert.equal(await page.getAttribute('#f-cache-port', 'aria-invalid'), 'true');
     assert.equal(await page.inputValue('#f-cache-port'), String(port));
     assert.equal(await page.inputValue('#f-cache-upstream'), `http://${upIP}:5000`);
