@@ -24,13 +24,17 @@ capi() { local out; out=$(api "$@"); printf '%s\n' "$out" >>"$CACHE_ANSWERS"; pr
 status_has() { api GET /api/status | jq -e "$1" >/dev/null; }
 
 # hub_start: the upstream stand-in with a login and two images in it;
-# sets HUB_URL (its bridge address, as the cache reaches it), HUB_IDS
+# sets HUB_URL (its bridge address, as the cache reaches it), HUB_FIXED_URL
+# (a port published on $HOST_IP: the same after a stop and start, when the
+# engine may give the container another address), HUB_IDS
 hub_start() {
-  local ctx hport hash
+  local ctx hport hport2 hash
   $DOCKER rm -f "$HUB_NAME" >/dev/null 2>&1
   hash=$(python3 -c 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$HUB_TOKEN" 2>/dev/null) || return 1
   hport=$(free_port)
-  $DOCKER create --name "$HUB_NAME" -p "127.0.0.1:$hport:5000" \
+  hport2=$(free_port)
+  HUB_FIXED_URL=http://$HOST_IP:$hport2
+  $DOCKER create --name "$HUB_NAME" -p "127.0.0.1:$hport:5000" -p "$HOST_IP:$hport2:5000" \
     -e REGISTRY_AUTH=htpasswd -e "REGISTRY_AUTH_HTPASSWD_REALM=Docker Hub stand-in" \
     -e REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd -e OTEL_TRACES_EXPORTER=none \
     -e REGISTRY_HTTP_ADDR=:5000 -e REGISTRY_LOG_LEVEL=info \
@@ -250,6 +254,88 @@ cache_mode() {
   [ "$mode" = local ] || s3_rmbucket "$BUCKET"
 }
 
+# cache_local_more: local mode, after cache_mode local. Docker's restart
+# policy brings the cache back by itself once its upstream answers (the
+# hint status gives promises that); then the cache over TLS off loopback:
+# HTTPS with the registry's certificate, the registry's logins, docker login
+# and pull through it with the certificate in certs.d.
+cache_local_more() {
+  local body st
+  # the stand-in at an address that outlives its stop (Docker gives a
+  # container an address at each start; the cache's restarts may take it)
+  local HUB_URL=$HUB_FIXED_URL
+  echo "# ---- local: the cache recovers by itself; the cache over TLS"
+  remove_managed
+  $DOCKER volume rm -f storj-registry-cache >/dev/null 2>&1
+  PORT=$(free_port)
+  rm -rf "$WORK/cache-more.state"
+  start_backend cache-more || { t_fail "more: backend starts"; return; }
+  capi PUT /api/config "$(cache_settings local)" >/dev/null
+  t_eq "recovery: settings saved" 200 "$(last_status)"
+  api POST /api/registry/start >/dev/null
+  t_check "recovery: registry and cache running" wait_until 120 status_has '.state == "running" and .cache.state == "running"'
+  # Docker Hub away as the cache starts (an offline laptop): it exits, and
+  # Docker keeps starting it (a restart outside the tab, so that no
+  # container is created meanwhile)
+  $DOCKER stop "$HUB_NAME" >/dev/null
+  $DOCKER restart -t 1 storj-registry-cache >/dev/null
+  t_check "recovery: upstream away: the cache is not running, and says why" wait_until 60 status_has \
+    '.state == "running" and .cache.state == "unhealthy" and .cache.error.code == "container_exited"'
+  t_eq "recovery: its restart policy" on-failure "$($DOCKER inspect -f '{{.HostConfig.RestartPolicy.Name}}' storj-registry-cache)"
+  t_check "recovery: Docker starts it again and again meanwhile" wait_until 60 bash -c \
+    "[ \"\$($DOCKER inspect -f '{{.RestartCount}}' storj-registry-cache)\" -ge 2 ]"
+  t_check "recovery: the registry takes pushes meanwhile" push_pull_roundtrip "$PORT" cacherecover
+  $DOCKER start "$HUB_NAME" >/dev/null
+  local t0
+  t0=$(date +%s%N)
+  t_check "recovery: the upstream back: the cache runs again by itself, no Restart pressed" \
+    wait_until 120 status_has '.cache.state == "running" and .cache.healthy and .cache.error == null'
+  echo "# recovery took $((($(date +%s%N) - t0) / 1000000)) ms after the upstream came back (restarts: $($DOCKER inspect -f '{{.RestartCount}}' storj-registry-cache))"
+  $DOCKER rmi "127.0.0.1:$CACHE_PORT/library/srtcache-a:1" >/dev/null 2>&1
+  t_check "recovery: and serves pulls" pull_logged "127.0.0.1:$CACHE_PORT/library/srtcache-a:1"
+
+  # TLS off loopback: a user (required there), the certificate, bind HOST_IP
+  local tls=$WORK/cache-tls pw="cache-tls-password-$RANDOM$RANDOM" certs=/etc/docker/certs.d/$HOST_IP:$CACHE_PORT
+  rm -rf "$tls" "$certs"; mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=$HOST_IP" -addext "subjectAltName=IP:$HOST_IP,DNS:localhost" \
+    -keyout "$tls/key.pem" -out "$tls/cert.pem" >/dev/null 2>&1 || t_fail "tls: openssl made a test certificate"
+  capi POST /api/users "{\"name\":\"cache-user\",\"password\":\"$pw\"}" >/dev/null
+  t_eq "tls: a user" 201 "$(last_status)"
+  capi PUT /api/config "$(jq -nc --rawfile c "$tls/cert.pem" --rawfile k "$tls/key.pem" --arg b "$HOST_IP" '{bind:$b,tls:{certificate:$c,key:$k}}')" >/dev/null
+  t_eq "tls: certificate, key and bind $HOST_IP saved" 200 "$(last_status)"
+  api POST /api/registry/restart >/dev/null
+  t_check "tls: registry and cache running (the backend probes both over HTTPS)" wait_until 120 status_has \
+    '.state == "running" and .cache.state == "running" and .cache.healthy'
+  st=$(capi GET /api/status)
+  t_eq "tls: the cache's endpoint and mirror" "$HOST_IP:$CACHE_PORT https://$HOST_IP:$CACHE_PORT" \
+    "$(jq -r '.cache | "\(.endpoint) \(.mirror)"' <<<"$st")"
+  local r=https://$HOST_IP:$CACHE_PORT/v2/
+  t_eq "tls: curl --cacert: off loopback the cache asks for a login" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tls/cert.pem" "$r")"
+  t_eq "tls: curl --cacert: 200 with the registry's login" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tls/cert.pem" -u "cache-user:$pw" "$r")"
+  t_check "tls: without the certificate, curl refuses the cache" bash -c "! curl -s -o /dev/null -u 'cache-user:$pw' '$r'"
+  t_check "tls: no plain HTTP on the cache's port" bash -c \
+    "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://$HOST_IP:$CACHE_PORT/v2/')\" != 401 ]"
+  mkdir -p "$certs" && cp "$tls/cert.pem" "$certs/ca.crt"
+  $DOCKER login -u cache-user --password-stdin "$HOST_IP:$CACHE_PORT" <<<"$pw" >"$WORK/cache-tls.log" 2>&1
+  t_check "tls: docker login to the cache with its CA in certs.d ($(tail -1 "$WORK/cache-tls.log" | cut -c1-60))" test $? = 0
+  $DOCKER rmi "$HOST_IP:$CACHE_PORT/library/srtcache-a:1" >/dev/null 2>&1
+  t_check "tls: docker pull through the cache over HTTPS" pull_logged "$HOST_IP:$CACHE_PORT/library/srtcache-a:1"
+  t_eq "tls: the same image as upstream" "${HUB_IDS[0]}" "$(pulled_id "$HOST_IP:$CACHE_PORT/library/srtcache-a:1")"
+  body=$(capi GET "/api/repositories?registry=cache")
+  t_check "tls: the tab lists what the cache holds over HTTPS" jq_ok '[.repositories[].name] | index("library/srtcache-a") != null' "$body"
+  t_check "tls: the password is in no answer, inspect or log" no_secret_in \
+    "$(cat "$CACHE_ANSWERS" "$BLOG"; $DOCKER inspect storj-registry-cache)" "$pw" "$HUB_TOKEN"
+  $DOCKER logout "$HOST_IP:$CACHE_PORT" >/dev/null 2>&1
+  $DOCKER rmi "$HOST_IP:$CACHE_PORT/library/srtcache-a:1" "127.0.0.1:$CACHE_PORT/library/srtcache-a:1" >/dev/null 2>&1
+  rm -rf "$certs" "$tls"
+  api DELETE "/api/registry?purge=true" >/dev/null
+  t_check "tls: removed" wait_until 60 status_has '.state == "not-configured" or .state == "stopped"'
+  stop_backend || t_fail "tls: backend exits cleanly"
+}
+
 cache_suite() {
   : >"$CACHE_ANSWERS"
   DCFG=$(mktemp -d)
@@ -262,7 +348,9 @@ cache_suite() {
   hub_start || { t_fail "the Docker Hub stand-in starts with two images"; return; }
   t_ok "the Docker Hub stand-in runs at $HUB_URL and asks for a login"
   local m
-  for m in "$@"; do cache_mode "$m"; done
+  for m in "$@"; do
+    if [ "$m" = local-more ]; then cache_local_more; else cache_mode "$m"; fi
+  done
   $DOCKER rm -f "$HUB_NAME" >/dev/null 2>&1
   rm -rf "$DCFG"
 }
