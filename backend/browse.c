@@ -384,6 +384,8 @@ static void cache_put(const char *digest, json_t *entry)
     free(text);
 }
 
+static void created_clear(void);
+
 void browse_cache_clear(void)
 {
     pthread_mutex_lock(&cache_mu);
@@ -399,6 +401,7 @@ void browse_cache_clear(void)
     free(catalog_memo.text);
     catalog_memo.text = NULL;
     pthread_mutex_unlock(&catalog_mu);
+    created_clear();
 }
 
 static json_t *entry_of(struct client *cl, const char *repo, json_t *doc, int depth, int *complete,
@@ -888,6 +891,14 @@ static int created_cached(const char *digest, char *out, size_t len)
     return v != NULL;
 }
 
+static void created_clear(void)
+{
+    pthread_mutex_lock(&created_mu);
+    json_decref(created_map);
+    created_map = NULL;
+    pthread_mutex_unlock(&created_mu);
+}
+
 static void created_remember(const char *digest, const char *created)
 {
     pthread_mutex_lock(&created_mu);
@@ -966,4 +977,61 @@ out:
     json_decref(m);
     client_free(&cl);
     return rc;
+}
+
+struct created_pool {
+    const char *base;
+    const struct browse_login *login;
+    const char *const *names, *const *digests;
+    char (*created)[BROWSE_CREATED_LEN];
+    char (*why)[160];
+    size_t n, next;
+    pthread_mutex_t mu;
+};
+
+static void *created_worker(void *arg)
+{
+    struct created_pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next < p->n ? p->next++ : p->n;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            return NULL;
+        struct err e = {0};
+        if (browse_created(p->base, p->login, p->names[i], p->digests[i], p->created[i],
+                           sizeof p->created[i], &e) &&
+            p->why)
+            snprintf(p->why[i], sizeof p->why[i], "%.159s", e.message);
+    }
+}
+
+void browse_created_many(const char *base, const struct browse_login *login, size_t n,
+                         const char *const *names, const char *const *digests,
+                         char (*created)[BROWSE_CREATED_LEN], char (*why)[160])
+{
+    struct created_pool p = {.base = base,
+                             .login = login,
+                             .names = names,
+                             .digests = digests,
+                             .created = created,
+                             .why = why,
+                             .n = n};
+    pthread_t tids[BROWSE_CREATED_THREADS - 1];
+    int started = 0;
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, WORKER_STACK);
+    /* this thread reads too: one fewer to start */
+    for (size_t i = 0; i + 1 < BROWSE_CREATED_THREADS && i + 1 < n; i++) {
+        if (pthread_create(&tids[started], &at, created_worker, &p))
+            break;
+        started++;
+    }
+    pthread_attr_destroy(&at);
+    created_worker(&p);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_mutex_destroy(&p.mu);
 }

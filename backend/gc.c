@@ -272,6 +272,85 @@ static int rule_matches(json_t *rules, const char *name)
     return 0;
 }
 
+/* Appends {name, tags[{tag, digest, created, size}]} to out for each
+ * repository of the page the rules name ("created" null when it cannot be
+ * read). out, or NULL with e. */
+static json_t *collect_page(const char *base, const struct browse_login *login, json_t *rules,
+                            json_t *page, json_t *out, struct err *e)
+{
+    struct {
+        const char **names, **digests;
+        char (*created)[BROWSE_CREATED_LEN];
+        char (*why)[160];
+        size_t n;
+    } p = {0};
+    size_t i, k, n = 0;
+    json_t *repo, *tag;
+    json_array_foreach(json_object_get(page, "repositories"), i, repo)
+    {
+        const char *name = json_string_value(json_object_get(repo, "name"));
+        if (name && rule_matches(rules, name))
+            n += json_array_size(json_object_get(repo, "tags"));
+    }
+    p.names = calloc(n + 1, sizeof *p.names);
+    p.digests = calloc(n + 1, sizeof *p.digests);
+    p.created = calloc(n + 1, sizeof *p.created);
+    p.why = calloc(n + 1, sizeof *p.why);
+    if (!p.names || !p.digests || !p.created || !p.why) {
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        out = NULL;
+        goto done;
+    }
+    json_array_foreach(json_object_get(page, "repositories"), i, repo)
+    {
+        const char *name = json_string_value(json_object_get(repo, "name"));
+        if (!name || !rule_matches(rules, name))
+            continue;
+        json_array_foreach(json_object_get(repo, "tags"), k, tag)
+        {
+            const char *digest = json_string_value(json_object_get(tag, "digest"));
+            if (digest) {
+                p.names[p.n] = name;
+                p.digests[p.n++] = digest;
+            }
+        }
+    }
+    browse_created_many(base, login, p.n, p.names, p.digests, p.created, p.why);
+    for (i = 0; i < p.n; i++)
+        if (!p.created[i][0]) /* an image whose age cannot be read is kept (null) */
+            log_warn("clean-up rules: no creation time for %s@%.19s: %s", p.names[i], p.digests[i],
+                     p.why[i]);
+    size_t at = 0; /* the same walk again: p's entries come in this order */
+    json_array_foreach(json_object_get(page, "repositories"), i, repo)
+    {
+        const char *name = json_string_value(json_object_get(repo, "name"));
+        if (!name || !rule_matches(rules, name))
+            continue;
+        json_t *tags = json_array();
+        json_array_foreach(json_object_get(repo, "tags"), k, tag)
+        {
+            const char *created = NULL;
+            if (json_string_value(json_object_get(tag, "digest"))) {
+                created = p.created[at][0] ? p.created[at] : NULL;
+                at++;
+            }
+            json_array_append_new(
+                tags,
+                json_pack("{s:O, s:O, s:s?, s:O}", "tag", json_object_get(tag, "tag"), "digest",
+                          json_object_get(tag, "digest"), "created", created, "size",
+                          json_object_get(tag, "size") ? json_object_get(tag, "size")
+                                                       : json_null()));
+        }
+        json_array_append_new(out, json_pack("{s:s, s:o}", "name", name, "tags", tags));
+    }
+done:
+    free(p.names);
+    free(p.digests);
+    free(p.created);
+    free(p.why);
+    return out;
+}
+
 json_t *mgr_retention_collect(const char *base, const struct browse_login *login, json_t *rules,
                               struct err *e)
 {
@@ -283,34 +362,10 @@ json_t *mgr_retention_collect(const char *base, const struct browse_login *login
     }
     for (;;) {
         json_t *page = browse_repositories_page(base, login, off, BROWSE_MAX_REPOS, e);
-        if (!page)
-            goto fail;
-        size_t i, k;
-        json_t *repo, *tag;
-        json_array_foreach(json_object_get(page, "repositories"), i, repo)
-        {
-            const char *name = json_string_value(json_object_get(repo, "name"));
-            if (!name || !rule_matches(rules, name))
-                continue;
-            json_t *tags = json_array();
-            json_array_foreach(json_object_get(repo, "tags"), k, tag)
-            {
-                const char *digest = json_string_value(json_object_get(tag, "digest"));
-                char created[40] = "";
-                struct err ce = {0};
-                /* an image whose age cannot be read is kept (null) */
-                if (digest &&
-                    browse_created(base, login, name, digest, created, sizeof created, &ce))
-                    log_warn("clean-up rules: no creation time for %s@%.19s: %s", name, digest,
-                             ce.message);
-                json_array_append_new(
-                    tags, json_pack("{s:O, s:O, s:s?, s:O}", "tag", json_object_get(tag, "tag"),
-                                    "digest", json_object_get(tag, "digest"), "created",
-                                    created[0] ? created : NULL, "size",
-                                    json_object_get(tag, "size") ? json_object_get(tag, "size")
-                                                                 : json_null()));
-            }
-            json_array_append_new(out, json_pack("{s:s, s:o}", "name", name, "tags", tags));
+        if (!page || !collect_page(base, login, rules, page, out, e)) {
+            json_decref(page);
+            json_decref(out);
+            return NULL;
         }
         json_t *next = json_object_get(page, "nextOffset");
         long n = json_is_integer(next) ? (long)json_integer_value(next) : -1;
@@ -320,9 +375,6 @@ json_t *mgr_retention_collect(const char *base, const struct browse_login *login
         off = n;
     }
     return out;
-fail:
-    json_decref(out);
-    return NULL;
 }
 
 static void retention_done(struct manager *m, int ok, long long images, long long tags,

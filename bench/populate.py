@@ -6,11 +6,16 @@ Docker needed), for the browse benchmark.
 
 Repository bench/rNNNN gets tags "v1" and "v2" (two images with their own
 config and one small layer each); every 10th repository's "v2" is an image
-index of linux/amd64 and linux/arm64 (multi-arch). Prints what it pushed.
+index of linux/amd64 and linux/arm64 (multi-arch). Every image has a
+creation time, as Docker writes it (v1 older than v2), for the clean-up
+rules' preview. POPULATE_SALT (env) goes into every config, so that two
+registries filled in one run share no digest (the backend caches by digest).
+Prints what it pushed.
 """
 import hashlib
 import http.client
 import json
+import os
 import sys
 import threading
 import urllib.parse
@@ -20,6 +25,7 @@ REPOS = int(sys.argv[2])
 THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 16
 OCI_M = "application/vnd.oci.image.manifest.v1+json"
 OCI_I = "application/vnd.oci.image.index.v1+json"
+SALT = os.environ.get("POPULATE_SALT", "")
 local = threading.local()
 
 
@@ -48,9 +54,10 @@ def blob(repo, data):
     return {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": len(data)}
 
 
-def image(repo, seed, arch):
-    cfg = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []},
-                      "config": {"Labels": {"seed": seed}}}).encode()
+def image(repo, seed, arch, created):
+    cfg = json.dumps({"architecture": arch, "os": "linux", "created": created,
+                      "rootfs": {"type": "layers", "diff_ids": []},
+                      "config": {"Labels": {"seed": seed, "salt": SALT}}}).encode()
     c = blob(repo, cfg)
     c["mediaType"] = "application/vnd.oci.image.config.v1+json"
     layer = blob(repo, (seed * 64).encode())
@@ -65,17 +72,18 @@ def put(repo, ref, doc, mt):
 
 def one(i):
     repo = "bench/r%04d" % i
-    put(repo, "v1", image(repo, "%s-v1" % repo, "amd64"), OCI_M)
+    v1, v2 = "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"
+    put(repo, "v1", image(repo, "%s-v1" % repo, "amd64", v1), OCI_M)
     if i % 10 == 0:
         # the platform images are pushed by digest (untagged), as buildx does
-        amd = put(repo, None, image(repo, "%s-v2a" % repo, "amd64"), OCI_M)
-        arm = put(repo, None, image(repo, "%s-v2b" % repo, "arm64"), OCI_M)
+        amd = put(repo, None, image(repo, "%s-v2a" % repo, "amd64", v2), OCI_M)
+        arm = put(repo, None, image(repo, "%s-v2b" % repo, "arm64", v2), OCI_M)
         amd["platform"] = {"os": "linux", "architecture": "amd64"}
         arm["platform"] = {"os": "linux", "architecture": "arm64"}
         idx = json.dumps({"schemaVersion": 2, "mediaType": OCI_I, "manifests": [amd, arm]}).encode()
         put(repo, "v2", idx, OCI_I)
     else:
-        put(repo, "v2", image(repo, "%s-v2" % repo, "amd64"), OCI_M)
+        put(repo, "v2", image(repo, "%s-v2" % repo, "amd64", v2), OCI_M)
 
 
 failed = []

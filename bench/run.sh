@@ -190,24 +190,33 @@ browse() {
   BR[$1-s]=$total
   BR[$1-first]=$first
 }
+# preview LABEL: the clean-up rules' preview over every repository (keep the
+# newest tag): every tag's creation time is read (manifest, config blob)
+preview() {
+  local t j
+  t=$(t0)
+  j=$(api POST /api/retention/preview '{"rules":[{"repositories":"*","keepLast":1}]}') || { BR[$1]="error"; return; }
+  BR[$1]="$(secs "$t" "$(t0)") s, $(jq -r '"\(.images) images and \(.tags) tags would go"' <<<"$j")"
+  BR[$1-s]=$(secs "$t" "$(t0)")
+}
 if [[ $SKIP != *" browse "* ]]; then
   api PUT /api/config "{\"mode\":\"local\",\"port\":$PORT}" >/dev/null
   api DELETE '/api/registry?purge=true' >/dev/null; managed_gone
   api POST /api/registry/start >/dev/null; "$W/wait_ready" "$PORT" "$(t0)" >/dev/null
-  python3 bench/populate.py "http://127.0.0.1:$PORT" "$REPOS" 16 >/dev/null
-  browse local-cold; browse local-warm
+  POPULATE_SALT=local python3 bench/populate.py "http://127.0.0.1:$PORT" "$REPOS" 16 >/dev/null
+  browse local-cold; browse local-warm; preview local-preview
   RSS_BROWSE=$(rss_kib $BPID)
   if [[ $SKIP != *" s3 "* ]]; then
     BF=srbf$RANDOM$RANDOM; BUCKETS+=("$BF"); s3_mkbucket "$BF"
     api DELETE /api/registry >/dev/null; managed_gone # its port is the bare one's
-    bare_s3 "$BF"; python3 bench/populate.py "http://127.0.0.1:$PORT" "$REPOS" 16 >/dev/null
+    bare_s3 "$BF"; POPULATE_SALT=s3 python3 bench/populate.py "http://127.0.0.1:$PORT" "$REPOS" 16 >/dev/null
     $DOCKER rm -f bench-bare >/dev/null
     python3 bench/latency_front.py 0 127.0.0.1 "${S3_ENDPOINT##*:}" 50 >"$W/front.log" &
     FPID=$!
     for _ in $(seq 50); do grep -q listening "$W/front.log" && break; sleep 0.1; done
     FPORT=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$W/front.log")
     s3_config "http://127.0.0.1:$FPORT" "$BF"; managed_restart
-    browse front-cold; browse front-warm
+    browse front-cold; browse front-warm; preview front-preview
     s3_rmbucket "$BF"
   fi
 fi
@@ -265,6 +274,8 @@ row() { echo "| $1 | $2 | $3 | $4 |"; }
     row "browse $REPOS repositories, Ceph behind a 50 ms front, first visit" "${BR[front-cold]}" "under 10 s" "$(ratio "${BR[front-cold-s]}" 10)"
     row "browse again, 50 ms front" "${BR[front-warm]}" "under 10 s" "$(ratio "${BR[front-warm-s]}" 10)"
   fi
+  [ -z "${BR[local-preview]:-}" ] || row "clean-up rules preview, $REPOS repositories (keep the newest tag), local storage" "${BR[local-preview]}" "under 5 s" "$(ratio "${BR[local-preview-s]}" 5)"
+  [ -z "${BR[front-preview]:-}" ] || row "clean-up rules preview, 50 ms front" "${BR[front-preview]}" "under 20 s" "$(ratio "${BR[front-preview-s]}" 20)"
   for s in local s3; do
     [ -n "${XF[$s-managed-push]:-}" ] || continue
     for d in push pull; do

@@ -94,12 +94,13 @@ valgrind_backend() {
 }
 step "backend under valgrind (api, browse+GC, docker_down; Engine 20.10)" valgrind_backend
 # ThreadSanitizer: the backend's threads (HTTP pool, slow-request threads,
-# worker, monitor) driven by the api and local suites on Engine 20.10
+# worker, monitor, the clean-up preview's readers) driven by the api, local,
+# cache and retention suites on Engine 20.10
 tsan_backend() {
   sanitized_run tsan "-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
-    'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local cache
+    'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local cache retention
 }
-step "backend under TSan (api, local, cache suites, Engine 20.10)" tsan_backend
+step "backend under TSan (api, local, cache, retention suites, Engine 20.10)" tsan_backend
 # the extension image built and run on each engine (the legacy builder,
 # DOCKER_BUILDKIT=0: Engine 28 prints a deprecation notice and builds)
 ext_image() { # ext_image ENGINE

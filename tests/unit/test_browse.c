@@ -23,6 +23,9 @@
 
 #include "browse.h"
 #include "miniserver.h"
+#include "testutil.h"
+
+#include <unistd.h>
 
 static void test_names(void **state)
 {
@@ -198,9 +201,40 @@ static const struct {
 };
 
 struct counts {
-    int catalog, tag_lists, gets, heads;
+    int catalog, tag_lists, gets, heads, blobs;
 };
 static struct counts seen;
+
+/* config digest -> its "created" (NULL: none in the config) */
+static const struct {
+    const char *digest, *created;
+} configs[] = {
+    {D("a"), "2026-01-02T03:04:05.123456789Z"},
+    {D("c"), "2026-03-01T00:00:00Z"},
+    {D("d"), "2026-03-01T00:00:01Z"},
+    {D("f"), NULL},
+};
+
+/* blob and manifest answers held this long (the latency of a registry on
+ * S3), and the most answers in flight at once */
+static int slow_ms, in_flight, max_in_flight;
+
+static void flight_begin(void)
+{
+    int now = __atomic_add_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
+    int max = __atomic_load_n(&max_in_flight, __ATOMIC_SEQ_CST);
+    while (now > max &&
+           !__atomic_compare_exchange_n(&max_in_flight, &max, now, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+        ;
+    if (slow_ms)
+        usleep((useconds_t)slow_ms * 1000);
+}
+
+static void flight_end(void)
+{
+    __atomic_sub_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
+}
 
 static const char *manifest_body(const char *digest)
 {
@@ -257,6 +291,22 @@ static int fake_registry(struct mini_server *s, const struct mini_req *r, int fd
         return mini_respond(fd, 200, link, body, (size_t)len);
     }
     char repo[256];
+    const char *bl = strstr(p, "/blobs/");
+    if (bl) {
+        __atomic_add_fetch(&seen.blobs, 1, __ATOMIC_SEQ_CST);
+        flight_begin();
+        int n = -1;
+        for (size_t i = 0; i < sizeof configs / sizeof *configs; i++)
+            if (strcmp(configs[i].digest, bl + strlen("/blobs/")) == 0)
+                n = configs[i].created
+                        ? snprintf(body, sizeof body,
+                                   "{\"architecture\":\"amd64\",\"created\":\"%s\"}",
+                                   configs[i].created)
+                        : snprintf(body, sizeof body, "{\"architecture\":\"amd64\"}");
+        flight_end();
+        return n < 0 ? mini_respond(fd, 404, NULL, "", 0)
+                     : mini_respond(fd, 200, NULL, body, (size_t)n);
+    }
     const char *tl = strstr(p, "/tags/list"), *mf = strstr(p, "/manifests/");
     const char *cut = tl ? tl : mf;
     if (strncmp(p, "/v2/", 4) != 0 || !cut || (size_t)(cut - p - 4) >= sizeof repo)
@@ -283,6 +333,8 @@ static int fake_registry(struct mini_server *s, const struct mini_req *r, int fd
     const char *doc = digest ? manifest_body(digest) : NULL;
     int head = strcmp(r->method, "HEAD") == 0;
     __atomic_add_fetch(head ? &seen.heads : &seen.gets, 1, __ATOMIC_SEQ_CST);
+    flight_begin();
+    flight_end();
     if (!doc)
         return mini_respond(fd, 404, NULL, "", 0);
     snprintf(hdr, sizeof hdr, "Docker-Content-Digest: %.71s\r\n", digest);
@@ -424,6 +476,60 @@ static void test_listing(void **state)
     browse_set_concurrency(BROWSE_CONCURRENCY);
 }
 
+/* creation times for the clean-up rules: an image's from its config, an
+ * index's from its first platform's, to the second; read by several
+ * threads at once; cached by digest; a config without one is said why */
+static void test_created_many(void **state)
+{
+    (void)state;
+    struct mini_server srv;
+    assert_int_equal(mini_start(&srv, NULL, fake_registry, NULL), 0);
+    browse_cache_clear();
+    memset(&seen, 0, sizeof seen);
+    /* 24 lookups of 4 images, each answer held 30 ms */
+    enum { N = 24 };
+    const char *names[N], *digests[N];
+    static const char *const imgs[][2] = {
+        {"a/one", IMG_ONE}, {"a/one", IDX}, {"b/two", IMG_TWO}, {"a/one", IMG_ARM}};
+    for (int i = 0; i < N; i++) {
+        names[i] = imgs[i % 4][0];
+        digests[i] = imgs[i % 4][1];
+    }
+    char created[N][BROWSE_CREATED_LEN], why[N][160];
+    memset(created, 'x', sizeof created);
+    memset(why, 0, sizeof why);
+    slow_ms = 30;
+    max_in_flight = 0;
+    browse_created_many(srv.url, NULL, N, names, digests, created, why);
+    slow_ms = 0;
+    for (int i = 0; i < N; i++) {
+        static const char *const want[] = {"2026-01-02T03:04:05Z", "2026-03-01T00:00:00Z", "",
+                                           "2026-03-01T00:00:01Z"};
+        CHECK(strcmp(created[i], want[i % 4]) == 0, "%d: %s", i, created[i]);
+        if (i % 4 == 2)
+            CHECK(strstr(why[i], "no creation time") != NULL, "%d: why: %s", i, why[i]);
+        else
+            CHECK(why[i][0] == '\0', "%d: why: %s", i, why[i]);
+    }
+    /* not one after the other: with 8 readers several wait at once */
+    CHECK(max_in_flight > 1, "at most %d request in flight", max_in_flight);
+    CHECK(max_in_flight <= BROWSE_CREATED_THREADS, "%d requests in flight", max_in_flight);
+    /* a known time is read once; the unknown one each time it is asked */
+    memset(&seen, 0, sizeof seen);
+    browse_created_many(srv.url, NULL, N, names, digests, created, NULL);
+    assert_int_equal(seen.blobs, N / 4);
+    assert_string_equal(created[1], "2026-03-01T00:00:00Z");
+    /* none, and a registry that does not answer: unknown, never a crash */
+    browse_created_many(srv.url, NULL, 0, names, digests, created, why);
+    mini_stop(&srv);
+    browse_cache_clear();
+    memset(why, 0, sizeof why);
+    browse_created_many(srv.url, NULL, 2, names, digests, created, why);
+    assert_string_equal(created[0], "");
+    assert_true(why[0][0] != '\0');
+    browse_cache_clear();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -431,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_names),          cmocka_unit_test(test_digests),
         cmocka_unit_test(test_manifest_facts), cmocka_unit_test(test_next_page),
         cmocka_unit_test(test_page_args),      cmocka_unit_test(test_listing),
+        cmocka_unit_test(test_created_many),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
