@@ -911,10 +911,10 @@ static void created_remember(const char *digest, const char *created)
     pthread_mutex_unlock(&created_mu);
 }
 
-int browse_created(const char *base, const struct browse_login *login, const char *name,
-                   const char *digest, char *out, size_t len, struct err *e)
+/* browse_created with a client of the caller's (one connection for many). */
+static int created_with(struct client *cl, const char *name, const char *digest, char *out,
+                        size_t len, struct err *e)
 {
-    struct client cl;
     struct reply r;
     char path[512];
     int rc = -1;
@@ -923,12 +923,8 @@ int browse_created(const char *base, const struct browse_login *login, const cha
         return err_set(e, 400, E_INVALID_VALUE, NULL, "not a repository name and digest");
     if (created_cached(digest, out, len))
         return 0;
-    if (client_init(&cl, base, login, NULL)) {
-        client_free(&cl);
-        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
-    }
     snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, digest);
-    json_t *m = call_json(&cl, path, &r, e);
+    json_t *m = call_json(cl, path, &r, e);
     /* an index: the creation time of its first platform's image (the
      * platforms of one build share it; attestations say unknown/unknown) */
     json_t *list = json_object_get(m, "manifests");
@@ -951,7 +947,7 @@ int browse_created(const char *base, const struct browse_login *login, const cha
         }
         snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, child);
         json_decref(m);
-        m = call_json(&cl, path, &r, e);
+        m = call_json(cl, path, &r, e);
     }
     const char *config = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
     if (!config || !browse_digest_valid(config)) {
@@ -960,7 +956,7 @@ int browse_created(const char *base, const struct browse_login *login, const cha
         goto out;
     }
     snprintf(path, sizeof path, "/v2/%s/blobs/%s", name, config);
-    json_t *c = call_json(&cl, path, &r, e);
+    json_t *c = call_json(cl, path, &r, e);
     const char *created = json_string_value(json_object_get(c, "created"));
     /* RFC 3339 in UTC, as Docker and BuildKit write it; others are unknown */
     if (created && strlen(created) >= 20 && created[4] == '-' && created[10] == 'T' &&
@@ -975,6 +971,19 @@ int browse_created(const char *base, const struct browse_login *login, const cha
     json_decref(c);
 out:
     json_decref(m);
+    return rc;
+}
+
+int browse_created(const char *base, const struct browse_login *login, const char *name,
+                   const char *digest, char *out, size_t len, struct err *e)
+{
+    struct client cl;
+    out[0] = '\0';
+    if (client_init(&cl, base, login, NULL)) {
+        client_free(&cl);
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    }
+    int rc = created_with(&cl, name, digest, out, len, e);
     client_free(&cl);
     return rc;
 }
@@ -992,18 +1001,25 @@ struct created_pool {
 static void *created_worker(void *arg)
 {
     struct created_pool *p = arg;
+    struct client cl; /* one connection for all this thread reads */
+    int ok = client_init(&cl, p->base, p->login, NULL) == 0;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next < p->n ? p->next++ : p->n;
         pthread_mutex_unlock(&p->mu);
         if (i >= p->n)
-            return NULL;
+            break;
         struct err e = {0};
-        if (browse_created(p->base, p->login, p->names[i], p->digests[i], p->created[i],
-                           sizeof p->created[i], &e) &&
-            p->why)
+        int rc = ok ? created_with(&cl, p->names[i], p->digests[i], p->created[i],
+                                   sizeof p->created[i], &e)
+                    : err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
+        if (!ok)
+            p->created[i][0] = '\0';
+        if (rc && p->why)
             snprintf(p->why[i], sizeof p->why[i], "%.159s", e.message);
     }
+    client_free(&cl);
+    return NULL;
 }
 
 void browse_created_many(const char *base, const struct browse_login *login, size_t n,

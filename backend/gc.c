@@ -272,6 +272,8 @@ static int rule_matches(json_t *rules, const char *name)
     return 0;
 }
 
+#define WHY_CHUNK 256
+
 /* Appends {name, tags[{tag, digest, created, size}]} to out for each
  * repository of the page the rules name ("created" null when it cannot be
  * read). out, or NULL with e. */
@@ -295,7 +297,7 @@ static json_t *collect_page(const char *base, const struct browse_login *login, 
     p.names = calloc(n + 1, sizeof *p.names);
     p.digests = calloc(n + 1, sizeof *p.digests);
     p.created = calloc(n + 1, sizeof *p.created);
-    p.why = calloc(n + 1, sizeof *p.why);
+    p.why = calloc(WHY_CHUNK, sizeof *p.why);
     if (!p.names || !p.digests || !p.created || !p.why) {
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         out = NULL;
@@ -315,11 +317,17 @@ static json_t *collect_page(const char *base, const struct browse_login *login, 
             }
         }
     }
-    browse_created_many(base, login, p.n, p.names, p.digests, p.created, p.why);
-    for (i = 0; i < p.n; i++)
-        if (!p.created[i][0]) /* an image whose age cannot be read is kept (null) */
-            log_warn("clean-up rules: no creation time for %s@%.19s: %s", p.names[i], p.digests[i],
-                     p.why[i]);
+    /* in chunks, so that the reasons take little memory however many tags */
+    for (size_t from = 0; from < p.n; from += WHY_CHUNK) {
+        size_t cn = p.n - from < WHY_CHUNK ? p.n - from : WHY_CHUNK;
+        memset(p.why, 0, cn * sizeof *p.why);
+        browse_created_many(base, login, cn, p.names + from, p.digests + from, p.created + from,
+                            p.why);
+        for (i = 0; i < cn; i++)
+            if (!p.created[from + i][0]) /* an image whose age cannot be read is kept (null) */
+                log_warn("clean-up rules: no creation time for %s@%.19s: %s", p.names[from + i],
+                         p.digests[from + i], p.why[i]);
+    }
     size_t at = 0; /* the same walk again: p's entries come in this order */
     json_array_foreach(json_object_get(page, "repositories"), i, repo)
     {

@@ -88,9 +88,11 @@ static json_t *cache_view(const struct status_input *in, const char *state)
                     : "Press Restart to create it again.");
         }
     }
-    return json_pack("{s:b, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o}", "enabled", saved_on, "state",
-                     cstate, "healthy", in->cache.running && in->cache_healthy, "endpoint",
-                     endpoint, "mirror", mirror, "upstream",
+    /* bind: the address it listens on (0.0.0.0 shows as localhost in the
+     * endpoint), so that the tab knows whether other machines reach it */
+    return json_pack("{s:b, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "enabled", saved_on,
+                     "state", cstate, "healthy", in->cache.running && in->cache_healthy, "endpoint",
+                     endpoint, "mirror", mirror, "bind", s->bind, "upstream",
                      s->cache_upstream ? s->cache_upstream : SETTINGS_CACHE_UPSTREAM, "ttl",
                      s->cache_ttl, "storage", storage, "error", error ? error : json_null());
 }

@@ -167,22 +167,24 @@ let lastNotes = '';
  * Off loopback the cache asks for the registry's logins (on loopback for
  * none): what other machines run to pull through it, and what their Docker
  * needs to trust it (its certificate with TLS, insecure-registries
- * without). null while it listens on this machine only.
- * @param {string} endpoint @param {boolean} tls
+ * without). null while it listens on this machine only. bind: the address
+ * it listens on (status, what runs; 0.0.0.0 shows as localhost in the
+ * endpoint).
+ * @param {string} endpoint @param {boolean} tls @param {string | undefined} runBind
  */
-function remoteCache(endpoint, tls) {
-  const bind = String(state.config?.bind || '127.0.0.1');
-  if (/^127\./.test(bind) || bind === '::1') return null;
+function remoteCache(endpoint, tls, runBind) {
+  const bind = String(runBind || state.config?.bind || '127.0.0.1');
+  if (/^(::ffff:)?127\./i.test(bind) || bind === '::1') return null;
   const port = endpoint.split(':').pop();
   const addr = bind === '0.0.0.0' || bind === '::' ? `THIS-MACHINE:${port}` : bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
   return li(
-    'Other machines pull through it by name, logged in as a registry user (Registry users above): ',
+    'Other machines pull through it by name, logged in as a registry user (see the Users card): ',
     code(`docker login ${addr}`),
     ', then ',
     code(`docker pull ${addr}/library/alpine`),
     '. ',
     ...(tls
-      ? ['Their Docker trusts it with the registry’s certificate authority in ', code(`/etc/docker/certs.d/${addr}/ca.crt`), ' (Docker Desktop on macOS: ', code(`~/.docker/certs.d/${addr}/ca.crt`), ').']
+      ? ['Their Docker trusts it once the certificate of the authority that signed the registry’s certificate (the certificate itself when it is self-signed) is in ', code(`/etc/docker/certs.d/${addr}/ca.crt`), ' (Docker Desktop on macOS: ', code(`~/.docker/certs.d/${addr}/ca.crt`), ').']
       : ['Their Docker needs ', code(addr), ' in ', code('insecure-registries'), ', as for the registry.']),
     addr.startsWith('THIS-MACHINE') ? ' THIS-MACHINE: this machine’s address on your network.' : '',
   );
@@ -214,7 +216,7 @@ function renderCacheCard() {
     li('The cache is read-only: push your own images to ', code(registry), ', not to ', code(endpoint), '.'),
     li(`Stored in ${where}. `, ttl === 'forever' ? 'Cached images are kept until you remove them.' : `An image is kept for ${ttl} after it was fetched, then fetched again on its next pull.`),
   ];
-  const remote = remoteCache(endpoint, mirror.startsWith('https:'));
+  const remote = remoteCache(endpoint, mirror.startsWith('https:'), c.bind);
   if (remote) notes.push(remote);
   if (c.state !== 'running') notes.push(li('The cache runs while the registry runs: Start or Restart it above.'));
   // rebuilt only when the words change (a poll must not reset a selection)

@@ -56,6 +56,8 @@ interface CacheStatus {
   healthy?: boolean;
   endpoint?: string;
   mirror?: string;
+  /** the address it listens on (0.0.0.0 shows as localhost in endpoint) */
+  bind?: string;
   upstream?: string;
   ttl?: string;
   storage?: string;

@@ -1716,25 +1716,18 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     const remoteIP = '198.18.0.1';
     await page.route('**/api/status', async (route) => {
       const st = await (await route.fetch()).json();
-      if (st.cache) Object.assign(st.cache, { endpoint: `${remoteIP}:${cachePort}`, mirror: `https://${remoteIP}:${cachePort}` });
+      if (st.cache) Object.assign(st.cache, { endpoint: `${remoteIP}:${cachePort}`, mirror: `https://${remoteIP}:${cachePort}`, bind: remoteIP });
       await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(st) });
     });
-    await page.evaluate(async (ip) => {
-      const { state } = await import('/state.js');
-      state.config = { ...state.config, bind: ip };
-    }, remoteIP);
     await page.waitForFunction((a) => document.getElementById('cache-notes').textContent.includes(`docker login ${a}`), `${remoteIP}:${cachePort}`, { timeout: 20000 });
     const remoteNote = await page.textContent('#cache-notes');
     assert.ok(remoteNote.includes(`docker pull ${remoteIP}:${cachePort}/library/alpine`), remoteNote);
     assert.ok(remoteNote.includes(`/etc/docker/certs.d/${remoteIP}:${cachePort}/ca.crt`), 'with TLS: the certificate in certs.d');
+    assert.ok(remoteNote.includes('Users card'), remoteNote);
     assert.ok(!remoteNote.includes('insecure-registries'), remoteNote);
     assert.equal(await page.textContent('#cache-cmd-mirror'), `"registry-mirrors": ["https://${remoteIP}:${cachePort}"]`);
     await shots(page, 'cache-remote');
     await page.unroute('**/api/status');
-    await page.evaluate(async () => {
-      const { state } = await import('/state.js');
-      state.config = { ...state.config, bind: '127.0.0.1' };
-    });
     await page.waitForFunction(() => !document.getElementById('cache-notes').textContent.includes('docker login'), null, { timeout: 20000 });
     // the cache not running (409 cache_not_running), in plain words
     await page.route('**/api/repositories?registry=cache**', (route) =>

@@ -33,6 +33,7 @@ hub_start() {
   hash=$(python3 -c 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$HUB_TOKEN" 2>/dev/null) || return 1
   hport=$(free_port)
   hport2=$(free_port)
+  while [ "$hport2" = "$hport" ]; do hport2=$(free_port); done
   HUB_FIXED_URL=http://$HOST_IP:$hport2
   $DOCKER create --name "$HUB_NAME" -p "127.0.0.1:$hport:5000" -p "$HOST_IP:$hport2:5000" \
     -e REGISTRY_AUTH=htpasswd -e "REGISTRY_AUTH_HTPASSWD_REALM=Docker Hub stand-in" \
@@ -308,8 +309,8 @@ cache_local_more() {
   t_check "tls: registry and cache running (the backend probes both over HTTPS)" wait_until 120 status_has \
     '.state == "running" and .cache.state == "running" and .cache.healthy'
   st=$(capi GET /api/status)
-  t_eq "tls: the cache's endpoint and mirror" "$HOST_IP:$CACHE_PORT https://$HOST_IP:$CACHE_PORT" \
-    "$(jq -r '.cache | "\(.endpoint) \(.mirror)"' <<<"$st")"
+  t_eq "tls: the cache's endpoint, mirror and address" "$HOST_IP:$CACHE_PORT https://$HOST_IP:$CACHE_PORT $HOST_IP" \
+    "$(jq -r '.cache | "\(.endpoint) \(.mirror) \(.bind)"' <<<"$st")"
   local r=https://$HOST_IP:$CACHE_PORT/v2/
   t_eq "tls: curl --cacert: off loopback the cache asks for a login" 401 \
     "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tls/cert.pem" "$r")"
@@ -320,7 +321,8 @@ cache_local_more() {
     "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://$HOST_IP:$CACHE_PORT/v2/')\" != 401 ]"
   mkdir -p "$certs" && cp "$tls/cert.pem" "$certs/ca.crt"
   $DOCKER login -u cache-user --password-stdin "$HOST_IP:$CACHE_PORT" <<<"$pw" >"$WORK/cache-tls.log" 2>&1
-  t_check "tls: docker login to the cache with its CA in certs.d ($(tail -1 "$WORK/cache-tls.log" | cut -c1-60))" test $? = 0
+  local rc=$?
+  t_check "tls: docker login to the cache with its CA in certs.d ($(tail -1 "$WORK/cache-tls.log" | cut -c1-60))" test "$rc" = 0
   $DOCKER rmi "$HOST_IP:$CACHE_PORT/library/srtcache-a:1" >/dev/null 2>&1
   t_check "tls: docker pull through the cache over HTTPS" pull_logged "$HOST_IP:$CACHE_PORT/library/srtcache-a:1"
   t_eq "tls: the same image as upstream" "${HUB_IDS[0]}" "$(pulled_id "$HOST_IP:$CACHE_PORT/library/srtcache-a:1")"

@@ -223,12 +223,12 @@ static void flight_begin(void)
 {
     int now = __atomic_add_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
     int max = __atomic_load_n(&max_in_flight, __ATOMIC_SEQ_CST);
-    while (now > max &&
-           !__atomic_compare_exchange_n(&max_in_flight, &max, now, 0, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_SEQ_CST))
+    while (now > max && !__atomic_compare_exchange_n(&max_in_flight, &max, now, 0, __ATOMIC_SEQ_CST,
+                                                     __ATOMIC_SEQ_CST))
         ;
-    if (slow_ms)
-        usleep((useconds_t)slow_ms * 1000);
+    int ms = __atomic_load_n(&slow_ms, __ATOMIC_SEQ_CST);
+    if (ms)
+        usleep((useconds_t)ms * 1000);
 }
 
 static void flight_end(void)
@@ -498,10 +498,14 @@ static void test_created_many(void **state)
     char created[N][BROWSE_CREATED_LEN], why[N][160];
     memset(created, 'x', sizeof created);
     memset(why, 0, sizeof why);
-    slow_ms = 30;
-    max_in_flight = 0;
+    __atomic_store_n(&slow_ms, 30, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&max_in_flight, 0, __ATOMIC_SEQ_CST);
+    int conns = __atomic_load_n(&srv.connections, __ATOMIC_SEQ_CST);
     browse_created_many(srv.url, NULL, N, names, digests, created, why);
-    slow_ms = 0;
+    __atomic_store_n(&slow_ms, 0, __ATOMIC_SEQ_CST);
+    /* each reader keeps its connection: not one per image */
+    conns = __atomic_load_n(&srv.connections, __ATOMIC_SEQ_CST) - conns;
+    CHECK(conns >= 1 && conns <= BROWSE_CREATED_THREADS, "%d connections for %d images", conns, N);
     for (int i = 0; i < N; i++) {
         static const char *const want[] = {"2026-01-02T03:04:05Z", "2026-03-01T00:00:00Z", "",
                                            "2026-03-01T00:00:01Z"};

@@ -606,6 +606,12 @@ static void c_s3_tls(struct world *w)
     snprintf(w->saved.bind, sizeof w->saved.bind, "198.18.0.1");
 }
 
+static void c_wildcard(struct world *w)
+{
+    c_running(w);
+    snprintf(w->saved.bind, sizeof w->saved.bind, "0.0.0.0");
+}
+
 static void test_cache(void **state)
 {
     static const struct {
@@ -614,22 +620,26 @@ static void test_cache(void **state)
         const char *state; /* NULL: "cache" is null */
         const char *code;  /* NULL: no error */
         const char *reg_state;
-        const char *endpoint, *mirror, *storage;
+        const char *endpoint, *mirror, *storage, *bind;
     } rows_[] = {
-        {"off", c_off, NULL, NULL, "running", NULL, NULL, NULL},
+        {"off", c_off, NULL, NULL, "running", NULL, NULL, NULL, NULL},
         {"running", c_running, "running", NULL, "running", "localhost:9998",
-         "http://localhost:9998", "volume storj-registry-cache"},
+         "http://localhost:9998", "volume storj-registry-cache", "127.0.0.1"},
+        {"on every address", c_wildcard, "running", NULL, "running", "localhost:9998",
+         "http://localhost:9998", "volume storj-registry-cache", "0.0.0.0"},
         {"not answering", c_not_answering, "unhealthy", "registry_unhealthy", "running", NULL, NULL,
-         NULL},
+         NULL, NULL},
         {"storage away", c_storage_away, "unhealthy", "storage_unreachable", "running", NULL, NULL,
+         NULL, NULL},
+        {"exited outside", c_exited, "unhealthy", "container_exited", "running", NULL, NULL, NULL,
          NULL},
-        {"exited outside", c_exited, "unhealthy", "container_exited", "running", NULL, NULL, NULL},
         {"removed outside", c_removed, "unhealthy", "container_removed", "running", NULL, NULL,
+         NULL, NULL},
+        {"stopped with the registry", c_stopped, "stopped", NULL, "stopped", NULL, NULL, NULL,
          NULL},
-        {"stopped with the registry", c_stopped, "stopped", NULL, "stopped", NULL, NULL, NULL},
-        {"starting", c_starting, "starting", NULL, "starting", NULL, NULL, NULL},
+        {"starting", c_starting, "starting", NULL, "starting", NULL, NULL, NULL, NULL},
         {"s3 with TLS on another address", c_s3_tls, "running", NULL, "running", "198.18.0.1:5998",
-         "https://198.18.0.1:5998", "bucket images, prefix docker-hub-cache/"},
+         "https://198.18.0.1:5998", "bucket images, prefix docker-hub-cache/", "198.18.0.1"},
     };
     for (size_t i = 0; i < sizeof rows_ / sizeof *rows_; i++) {
         struct world w;
@@ -661,6 +671,10 @@ static void test_cache(void **state)
                       str_at(c, "mirror", NULL));
                 CHECK(strcmp(str_at(c, "storage", NULL), rows_[i].storage) == 0, "%s: storage %s",
                       n, str_at(c, "storage", NULL));
+                /* where it listens: the endpoint says localhost for 0.0.0.0 too */
+                CHECK(str_at(c, "bind", NULL) &&
+                          strcmp(str_at(c, "bind", NULL), rows_[i].bind) == 0,
+                      "%s: bind %s", n, str_at(c, "bind", NULL));
                 CHECK(strcmp(str_at(c, "upstream", NULL), "https://registry-1.docker.io") == 0,
                       "%s: upstream", n);
                 CHECK(strcmp(str_at(c, "ttl", NULL), "168h") == 0, "%s: ttl", n);
