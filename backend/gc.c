@@ -104,8 +104,13 @@ static int restart_with(struct manager *m, const char *id, const struct buf *tar
         docker_stop(&m->docker, id, STOP_TIMEOUT_S, e) || docker_start(&m->docker, id, e))
         return -1;
     for (int i = 0; i < 600; i++) {
-        if (mgr_registry_answers(url, lg, 1000))
+        if (mgr_registry_answers(url, lg, 1000)) {
+            /* a fresh look: the monitor's last one may have seen it stopped
+             * for the restart, and status must not say "stopped" while it
+             * answers */
+            mgr_observe(m);
             return 0;
+        }
         pthread_mutex_lock(&m->mu);
         int cancel = m->cancel_start || m->shutdown;
         pthread_mutex_unlock(&m->mu);
@@ -202,10 +207,6 @@ void mgr_run_gc(struct manager *m)
     if (restart_with(m, reg_id, r_tar(&ro_set), url, &lg, &e))
         goto fail;
     log_info("garbage collection: the registry runs read-only");
-    /* a fresh look before the phase changes: the monitor's last one may
-     * have seen the registry stopped for the restart, and status must not
-     * say "stopped" while it answers read-only */
-    mgr_observe(m);
     mgr_set_phase(m, "collecting");
     if (docker_create(&m->docker, GC_NAME, create, id, &e) ||
         docker_put_archive(&m->docker, id, r->tar.data, r->tar.len, &e) ||
@@ -280,25 +281,21 @@ static int rule_matches(json_t *rules, const char *name)
 static json_t *collect_page(const char *base, const struct browse_login *login, json_t *rules,
                             json_t *page, json_t *out, struct err *e)
 {
-    struct {
-        const char **names, **digests;
-        char (*created)[BROWSE_CREATED_LEN];
-        char (*why)[160];
-        size_t n;
-    } p = {0};
-    size_t i, k, n = 0;
+    size_t i, k, n = 0, max = 0;
     json_t *repo, *tag;
     json_array_foreach(json_object_get(page, "repositories"), i, repo)
     {
         const char *name = json_string_value(json_object_get(repo, "name"));
         if (name && rule_matches(rules, name))
-            n += json_array_size(json_object_get(repo, "tags"));
+            max += json_array_size(json_object_get(repo, "tags"));
     }
-    p.names = calloc(n + 1, sizeof *p.names);
-    p.digests = calloc(n + 1, sizeof *p.digests);
-    p.created = calloc(n + 1, sizeof *p.created);
-    p.why = calloc(WHY_CHUNK, sizeof *p.why);
-    if (!p.names || !p.digests || !p.created || !p.why) {
+    /* per tag with a digest: its repository, digest and entry in out */
+    const char **names = calloc(max + 1, sizeof *names),
+               **digests = calloc(max + 1, sizeof *digests);
+    json_t **entries = calloc(max + 1, sizeof *entries);
+    char(*created)[BROWSE_CREATED_LEN] = calloc(max + 1, sizeof *created);
+    char(*why)[160] = calloc(WHY_CHUNK, sizeof *why);
+    if (!names || !digests || !entries || !created || !why) {
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         out = NULL;
         goto done;
@@ -308,54 +305,42 @@ static json_t *collect_page(const char *base, const struct browse_login *login, 
         const char *name = json_string_value(json_object_get(repo, "name"));
         if (!name || !rule_matches(rules, name))
             continue;
-        json_array_foreach(json_object_get(repo, "tags"), k, tag)
-        {
-            const char *digest = json_string_value(json_object_get(tag, "digest"));
-            if (digest) {
-                p.names[p.n] = name;
-                p.digests[p.n++] = digest;
-            }
-        }
-    }
-    /* in chunks, so that the reasons take little memory however many tags */
-    for (size_t from = 0; from < p.n; from += WHY_CHUNK) {
-        size_t cn = p.n - from < WHY_CHUNK ? p.n - from : WHY_CHUNK;
-        memset(p.why, 0, cn * sizeof *p.why);
-        browse_created_many(base, login, cn, p.names + from, p.digests + from, p.created + from,
-                            p.why);
-        for (i = 0; i < cn; i++)
-            if (!p.created[from + i][0]) /* an image whose age cannot be read is kept (null) */
-                log_warn("clean-up rules: no creation time for %s@%.19s: %s", p.names[from + i],
-                         p.digests[from + i], p.why[i]);
-    }
-    size_t at = 0; /* the same walk again: p's entries come in this order */
-    json_array_foreach(json_object_get(page, "repositories"), i, repo)
-    {
-        const char *name = json_string_value(json_object_get(repo, "name"));
-        if (!name || !rule_matches(rules, name))
-            continue;
         json_t *tags = json_array();
         json_array_foreach(json_object_get(repo, "tags"), k, tag)
         {
-            const char *created = NULL;
-            if (json_string_value(json_object_get(tag, "digest"))) {
-                created = p.created[at][0] ? p.created[at] : NULL;
-                at++;
+            json_t *size = json_object_get(tag, "size");
+            json_t *entry = json_pack("{s:O, s:O, s:n, s:O}", "tag", json_object_get(tag, "tag"),
+                                      "digest", json_object_get(tag, "digest"), "created", "size",
+                                      size ? size : json_null());
+            const char *digest = json_string_value(json_object_get(tag, "digest"));
+            if (entry && digest) {
+                names[n] = name;
+                digests[n] = digest;
+                entries[n++] = entry; /* borrowed: tags holds it */
             }
-            json_array_append_new(
-                tags,
-                json_pack("{s:O, s:O, s:s?, s:O}", "tag", json_object_get(tag, "tag"), "digest",
-                          json_object_get(tag, "digest"), "created", created, "size",
-                          json_object_get(tag, "size") ? json_object_get(tag, "size")
-                                                       : json_null()));
+            json_array_append_new(tags, entry);
         }
         json_array_append_new(out, json_pack("{s:s, s:o}", "name", name, "tags", tags));
     }
+    /* in chunks, so that the reasons take little memory however many tags */
+    for (size_t from = 0; from < n; from += WHY_CHUNK) {
+        size_t cn = n - from < WHY_CHUNK ? n - from : WHY_CHUNK;
+        memset(why, 0, cn * sizeof *why);
+        browse_created_many(base, login, cn, names + from, digests + from, created + from, why);
+        for (i = 0; i < cn; i++) {
+            if (created[from + i][0])
+                json_object_set_new(entries[from + i], "created", json_string(created[from + i]));
+            else /* an image whose age cannot be read is kept (null) */
+                log_warn("clean-up rules: no creation time for %s@%.19s: %s", names[from + i],
+                         digests[from + i], why[i]);
+        }
+    }
 done:
-    free(p.names);
-    free(p.digests);
-    free(p.created);
-    free(p.why);
+    free(names);
+    free(digests);
+    free(entries);
+    free(created);
+    free(why);
     return out;
 }
 
