@@ -13,6 +13,7 @@ import { state, onRender, onStatus, onConfig, onConfigError, render, poller, loa
 import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
 import { initActions, submit, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
+import { isLoopback } from './validate.js';
 import { bindImages, renderImages } from './images.js';
 import { bindCleanup } from './cleanup.js';
 import { bindLogs } from './logs.js';
@@ -273,7 +274,7 @@ function renderSummary() {
   if ((mode === 'storj' || mode === 'storj-hosted') && c.unencryptedKeys) rows.push(['Object keys', 'unencrypted (names visible to the satellite)']);
   if (mode === 'local') rows.push(['Volume', el('span', { class: 'mono' }, 'storj-registry-data')]);
   const bind = c.bind || '127.0.0.1';
-  if (!/^127\./.test(bind) && bind !== '::1') rows.push(['Reachable', `from other machines (${bind})`]);
+  if (!isLoopback(bind)) rows.push(['Reachable', `from other machines (${bind})`]);
   if (c.cache?.enabled) {
     const ttl = ttlWords(c.cache.ttl);
     rows.push(['Hub cache', `port ${c.cache.port || 9998} · from ${upstreamName(c.cache.upstream)} · ${ttl === 'forever' ? 'kept forever' : `kept ${ttl}`}`]);

@@ -8,7 +8,7 @@
 
 import { state, onRender, runningEndpoint } from './state.js';
 import { sentence, setTextIfChanged, stateWords } from './view.js';
-import { portError } from './validate.js';
+import { portError, isLoopback, remoteAddress } from './validate.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -174,9 +174,8 @@ let lastNotes = '';
  */
 function remoteCache(endpoint, tls, runBind) {
   const bind = String(runBind || state.config?.bind || '127.0.0.1');
-  if (/^(::ffff:)?127\./i.test(bind) || bind === '::1') return null;
-  const port = endpoint.split(':').pop();
-  const addr = bind === '0.0.0.0' || bind === '::' ? `THIS-MACHINE:${port}` : bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
+  if (isLoopback(bind)) return null;
+  const addr = remoteAddress(bind, endpoint.split(':').pop() || '9998');
   return li(
     'Other machines pull through it by name, logged in as a registry user (see the Users card): ',
     code(`docker login ${addr}`),

@@ -7,6 +7,7 @@
 import { api } from './api.js';
 import { state, onStatus, onConfig, announce, markUnreachable, loadConfig, poller } from './state.js';
 import { el, icon } from './view.js';
+import { remoteAddress } from './validate.js';
 import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
 
@@ -22,13 +23,6 @@ let busy = false;
 const COPY_ICON =
   'M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z';
 
-/** host:port other machines use; a wildcard bind has no one address */
-function remoteAddress() {
-  const bind = info?.bind || '127.0.0.1';
-  const port = info?.port || 9999;
-  if (bind === '0.0.0.0' || bind === '::') return `THIS-MACHINE:${port}`;
-  return bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
-}
 
 /** where docker login goes from this machine */
 function localEndpoint() {
@@ -267,7 +261,7 @@ function renderRemote() {
     );
     return;
   }
-  const addr = remoteAddress();
+  const addr = remoteAddress(info?.bind || '127.0.0.1', info?.port || 9999);
   const wildcard = addr.startsWith('THIS-MACHINE');
   const daemon = JSON.stringify({ 'insecure-registries': [addr] }, null, 2);
   body.replaceChildren(

@@ -73,9 +73,19 @@ export function bindError(text) {
   return '';
 }
 
-/** @param {string} s */
+/** As the backend decides it (settings_bind_loopback): 127.x, ::1, ::ffff:127.x. @param {string} s */
 export function isLoopback(s) {
-  return /^127\./.test(s) || s === '::1';
+  return /^(::ffff:)?127\./i.test(s) || s === '::1';
+}
+
+/**
+ * host:port other machines use for a listen address; a wildcard bind has
+ * no one address (THIS-MACHINE).
+ * @param {string} bind @param {number | string} port
+ */
+export function remoteAddress(bind, port) {
+  if (bind === '0.0.0.0' || bind === '::') return `THIS-MACHINE:${port}`;
+  return bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
 }
 
 /** @param {string} text @param {string} [what] */

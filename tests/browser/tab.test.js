@@ -1430,6 +1430,8 @@ test('client helpers: answer unwrapping, error shapes, bucket and address rules'
         '127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "GET /v2/acme/web/manifests/1.0 HTTP/1.1" 200 0 "" "docker/20.10.24"',
       ].map(logs.isPush),
       sentences: ['cache.port must differ from port', 'accessGrant is not a grant', 'the bucket is empty.', 'a.b is fine', '  spaced  ', ''].map(sentence),
+      loopbacks: ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::', '198.18.0.1'].map(v.isLoopback),
+      remotes: [['198.18.0.1', 9998], ['0.0.0.0', 9999], ['fe80::1', 5000]].map(([b, p]) => v.remoteAddress(b, p)),
       binds: ['127.0.0.1', '0.0.0.0', '::1', '::', 'fe80::1', '::ffff:127.0.0.1', 'localhost', '256.1.1.1', '1:2:3:4:5:6:7:8:9'].map((b) => v.bindError(b) === ''),
     };
   });
@@ -1451,6 +1453,9 @@ test('client helpers: answer unwrapping, error shapes, bucket and address rules'
   assert.deepEqual(r.probes, [true, true, false, false], 'only the backend’s /v2/ probes are hidden');
   assert.deepEqual(r.pushes, [true, true, false, false], 'a manifest PUT is a push');
   assert.deepEqual(r.binds, [true, true, true, true, true, true, false, false, false]);
+  // loopback as the backend decides it; the address other machines use
+  assert.deepEqual(r.loopbacks, [true, true, true, true, false, false, false]);
+  assert.deepEqual(r.remotes, ['198.18.0.1:9998', 'THIS-MACHINE:9999', '[fe80::1]:5000']);
   // a message that starts with a field's name keeps it as written
   assert.deepEqual(r.sentences, ['cache.port must differ from port.', 'accessGrant is not a grant.', 'The bucket is empty.', 'a.b is fine.', 'Spaced.', '']);
   await page.context().close();
