@@ -34,16 +34,38 @@ json_t *retention_default(void);
  * e: 400 naming the field ("rules[2].keepLast"), nothing changed. */
 json_t *retention_parse(json_t *body, struct err *e);
 
-/* The plan for repos, what the registry holds:
- *   [{"name", "tags": [{"tag", "digest", "created" (RFC 3339 or null),
- *                       "size"}]}]
- * Answers {"repositories": [{"name", "rule" (index), "delete": [{"digest",
- * "tags": [...], "created", "size"}], "keep": [{"tag", "reason":
- * "recent"|"pattern"|"same image"|"age unknown"}]}], "images" (to delete),
- * "tags" (that go with them), "bytes" (at most this much is freed: layers
- * that kept images share stay), "deleteUntagged"}. Repositories no rule
- * matches are not listed. New reference, NULL when out of memory. */
-json_t *retention_plan(json_t *rules, json_t *repos);
+/* The plan for repos, what the registry holds as scan_repo reads it
+ * (scan.h):
+ *   [{"name", "complete", "problem", "tags": [{"tag", "digest", "created",
+ *     "size"}], "children": {index digest: [digest, ...]}}]
+ * now: seconds since the epoch (a creation time more than a day after it
+ * is implausible).
+ *
+ * What the plan promises, in order:
+ *  - a repository no rule matches is not listed; one that was not read
+ *    whole ("complete" not true) deletes nothing: it is listed with
+ *    "skipped" (its problem) and every tag kept as "not read whole";
+ *  - a tag matching a keepTags pattern stays ("pattern");
+ *  - a tag whose age is unknown stays ("age unknown"): no creation time, a
+ *    time that is no RFC 3339 UTC time, before 2000-01-01, more than a day
+ *    in the future, or the same time as another candidate on a different
+ *    image (fixed build timestamps: the order is not known);
+ *  - of the other tags the keepLast newest stay ("recent"; null keepLast:
+ *    all of them);
+ *  - every manifest reachable from a kept tag's digest through "children"
+ *    (index children, nested indexes) stays: a tag on such a manifest is
+ *    kept as "same image" (the digest of a kept tag) or "in a kept index";
+ *  - what is left goes, by digest, each image once with all its tags.
+ * Answers {"repositories": [{"name", "rule" (index), "skipped" (only when
+ * not read whole), "delete": [{"digest", "tags": [...], "created",
+ * "size"}], "keep": [{"tag", "reason"}]}], "images" (to delete), "tags"
+ * (that go with them), "bytes" (at most this much is freed: layers that
+ * kept images share stay), "skipped": [{"name", "reason"}],
+ * "deleteUntagged"}. New reference, NULL when out of memory. */
+json_t *retention_plan(json_t *rules, json_t *repos, long long now);
+
+/* The index of the first rule whose pattern matches name, or -1. */
+int retention_rule_of(json_t *rules, const char *name);
 
 /* Minutes after midnight UTC of the schedule, or -1 when there is none. */
 int retention_schedule_minute(json_t *rules);
