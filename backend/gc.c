@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "browse.h"
+#include "cleanup.h"
 #include "retention.h"
 #include "status.h"
 
@@ -186,14 +187,16 @@ void mgr_run_gc(struct manager *m)
     if (old && managed && strcmp(managed, "true") == 0)
         docker_remove(&m->docker, json_string_value(json_object_get(old, "Id")), &e);
     json_decref(old);
-    /* unknown is taken as 3, the default image; clean-up rules may ask to
-     * keep untagged manifests */
+    /* only a registry known to be 3 or later deletes untagged manifests:
+     * 2.x (the 2022 native-driver image among them) deletes the platforms
+     * of a kept index with them, and so may a version it does not tell;
+     * clean-up rules may ask to keep untagged manifests */
     int major = image_major(m, create);
     pthread_mutex_lock(&m->mu);
     int keep_untagged = m->gc_keep_untagged;
     m->gc_keep_untagged = 0;
     pthread_mutex_unlock(&m->mu);
-    int untagged = (major == 0 || major >= 3) && !keep_untagged;
+    int untagged = major >= 3 && !keep_untagged;
     if (!untagged) {
         json_decref(create);
         create = spec_gc_container(r->create, 0);
@@ -223,8 +226,9 @@ void mgr_run_gc(struct manager *m)
     snprintf(msg, sizeof msg, "%s%s", summary[0] ? summary : "clean-up finished",
              untagged        ? ""
              : keep_untagged ? "; untagged manifests kept (the clean-up rules say so)"
-                             : "; untagged manifests kept (registry 2.x would delete the platforms "
-                               "of multi-arch images)");
+             : major         ? "; untagged manifests kept (registry 2.x would delete the platforms "
+                               "of multi-arch images)"
+                             : "; untagged manifests kept (the registry did not tell its version)");
     log_info("garbage collection: %s", msg);
     gc_done(m, 1, msg);
     done = 1;
@@ -261,134 +265,117 @@ fail:
 
 /* ---- clean-up rules -------------------------------------------------------- */
 
-static int rule_matches(json_t *rules, const char *name)
+static int shutting_down(void *ctx)
 {
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(rules, "rules"), i, r)
-    {
-        if (fnmatch(json_string_value(json_object_get(r, "repositories")), name, 0) == 0)
-            return 1;
-    }
+    struct manager *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    int stop = m->shutdown;
+    pthread_mutex_unlock(&m->mu);
+    return stop;
+}
+
+static int job_stopped(void *ctx)
+{
+    struct manager *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    int stop = m->cancel_start || m->shutdown;
+    pthread_mutex_unlock(&m->mu);
+    return stop;
+}
+
+static int io_open(struct scan_io *io, const char *base, const struct browse_login *login,
+                   int (*stopped)(void *), struct manager *m, struct err *e)
+{
+    struct scan_io_login sl = {login->user, login->password, login->tls_pin};
+    if (scan_io_http_init(io, base, &sl, stopped, m))
+        return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     return 0;
 }
 
-#define WHY_CHUNK 256
-
-/* Appends {name, tags[{tag, digest, created, size}]} to out for each
- * repository of the page the rules name ("created" null when it cannot be
- * read). out, or NULL with e. */
-static json_t *collect_page(const char *base, const struct browse_login *login, json_t *rules,
-                            json_t *page, json_t *out, struct err *e)
+json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
+                                   const struct browse_login *login, json_t *rules, struct err *e)
 {
-    size_t i, k, n = 0, max = 0;
-    json_t *repo, *tag;
-    json_array_foreach(json_object_get(page, "repositories"), i, repo)
-    {
-        const char *name = json_string_value(json_object_get(repo, "name"));
-        if (name && rule_matches(rules, name))
-            max += json_array_size(json_object_get(repo, "tags"));
-    }
-    /* per tag with a digest: its repository, digest and entry in out */
-    const char **names = calloc(max + 1, sizeof *names),
-               **digests = calloc(max + 1, sizeof *digests);
-    json_t **entries = calloc(max + 1, sizeof *entries);
-    char(*created)[BROWSE_CREATED_LEN] = calloc(max + 1, sizeof *created);
-    char(*why)[160] = calloc(WHY_CHUNK, sizeof *why);
-    if (!names || !digests || !entries || !created || !why) {
-        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
-        out = NULL;
-        goto done;
-    }
-    json_array_foreach(json_object_get(page, "repositories"), i, repo)
-    {
-        const char *name = json_string_value(json_object_get(repo, "name"));
-        if (!name || !rule_matches(rules, name))
-            continue;
-        json_t *tags = json_array();
-        json_array_foreach(json_object_get(repo, "tags"), k, tag)
-        {
-            json_t *size = json_object_get(tag, "size");
-            json_t *entry = json_pack("{s:O, s:O, s:n, s:O}", "tag", json_object_get(tag, "tag"),
-                                      "digest", json_object_get(tag, "digest"), "created", "size",
-                                      size ? size : json_null());
-            const char *digest = json_string_value(json_object_get(tag, "digest"));
-            if (entry && digest) {
-                names[n] = name;
-                digests[n] = digest;
-                entries[n++] = entry; /* borrowed: tags holds it */
-            }
-            json_array_append_new(tags, entry);
-        }
-        json_array_append_new(out, json_pack("{s:s, s:o}", "name", name, "tags", tags));
-    }
-    /* in chunks, so that the reasons take little memory however many tags */
-    for (size_t from = 0; from < n; from += WHY_CHUNK) {
-        size_t cn = n - from < WHY_CHUNK ? n - from : WHY_CHUNK;
-        memset(why, 0, cn * sizeof *why);
-        browse_created_many(base, login, cn, names + from, digests + from, created + from, why);
-        for (i = 0; i < cn; i++) {
-            if (created[from + i][0])
-                json_object_set_new(entries[from + i], "created", json_string(created[from + i]));
-            else /* an image whose age cannot be read is kept (null) */
-                log_warn("clean-up rules: no creation time for %s@%.19s: %s", names[from + i],
-                         digests[from + i], why[i]);
-        }
-    }
-done:
-    free(names);
-    free(digests);
-    free(entries);
-    free(created);
-    free(why);
-    return out;
-}
-
-json_t *mgr_retention_collect(const char *base, const struct browse_login *login, json_t *rules,
-                              struct err *e)
-{
-    json_t *out = json_array();
-    long off = 0;
-    if (!out) {
-        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    struct scan_io io;
+    if (io_open(&io, base, login, shutting_down, m, e))
         return NULL;
-    }
-    for (;;) {
-        json_t *page = browse_repositories_page(base, login, off, BROWSE_MAX_REPOS, e);
-        if (!page || !collect_page(base, login, rules, page, out, e)) {
-            json_decref(page);
-            json_decref(out);
-            return NULL;
-        }
-        json_t *next = json_object_get(page, "nextOffset");
-        long n = json_is_integer(next) ? (long)json_integer_value(next) : -1;
-        json_decref(page);
-        if (n <= off)
-            break;
-        off = n;
-    }
-    return out;
+    json_t *repos = cleanup_read(&io, rules, e), *plan = NULL;
+    scan_io_http_free(&io);
+    if (repos && !(plan = retention_plan(rules, repos, (long long)time(NULL))))
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    json_decref(repos);
+    return plan;
 }
 
-static void retention_done(struct manager *m, int ok, long long images, long long tags,
-                           const char *message)
+/* lastRun: the result of cleanup_apply in a sentence that says what could
+ * not be done and why (the first few repositories and images by name). */
+static void retention_done(struct manager *m, int ok, json_t *result, const char *message)
 {
     pthread_mutex_lock(&m->mu);
     json_decref(m->last_retention);
     char at[32];
     format_time_utc((long long)time(NULL), at, sizeof at);
-    m->last_retention = json_pack("{s:s, s:b, s:I, s:I, s:s}", "at", at, "ok", ok, "images",
-                                  (json_int_t)images, "tags", (json_int_t)tags, "message", message);
+    json_t *skipped = json_object_get(result, "skipped");
+    m->last_retention = json_pack(
+        "{s:s, s:b, s:I, s:I, s:s, s:o, s:o, s:o}", "at", at, "ok", ok, "images",
+        json_integer_value(json_object_get(result, "images")), "tags",
+        json_integer_value(json_object_get(result, "tags")), "message", message, "skipped",
+        skipped ? json_deep_copy(skipped) : json_array(), "kept",
+        json_object_get(result, "kept") ? json_deep_copy(json_object_get(result, "kept"))
+                                        : json_array(),
+        "failed",
+        json_object_get(result, "failed") ? json_deep_copy(json_object_get(result, "failed"))
+                                          : json_array());
     mgr_unlock_changed(m);
 }
 
-/* Reads what the registry holds, deletes what the rules say (each image by
- * digest), then cleans up (read-only meanwhile) so that the space is freed. */
+static void sentence_of(json_t *result, char *msg, size_t len)
+{
+    struct buf b = {.max = len};
+    long long images = json_integer_value(json_object_get(result, "images"));
+    buf_printf(&b, "%lld image(s) with %lld tag(s) deleted", images,
+               json_integer_value(json_object_get(result, "tags")));
+    json_t *skipped = json_object_get(result, "skipped"), *kept = json_object_get(result, "kept"),
+           *failed = json_object_get(result, "failed");
+    size_t i;
+    json_t *x;
+    if (json_array_size(skipped)) {
+        buf_printf(&b,
+                   "; %zu repositor%s skipped, nothing deleted there:", json_array_size(skipped),
+                   json_array_size(skipped) == 1 ? "y" : "ies");
+        json_array_foreach(skipped, i, x)
+        {
+            if (i == 3) {
+                buf_printf(&b, " ...");
+                break;
+            }
+            buf_printf(&b, "%s %s (%.160s)", i ? "," : "",
+                       json_string_value(json_object_get(x, "name")),
+                       json_string_value(json_object_get(x, "reason")));
+        }
+    }
+    if (json_array_size(kept)) {
+        x = json_array_get(kept, 0);
+        buf_printf(&b, "; %zu planned image(s) kept, e.g. in %s: %s", json_array_size(kept),
+                   json_string_value(json_object_get(x, "name")),
+                   json_string_value(json_object_get(x, "reason")));
+    }
+    if (json_array_size(failed))
+        buf_printf(&b, "; %zu could not be deleted (Logs say which)", json_array_size(failed));
+    if (images)
+        buf_printf(&b, "; the clean-up frees their space");
+    snprintf(msg, len, "%s", b.data ? b.data : "the clean-up rules ran");
+    str_utf8_cut(msg);
+    buf_free(&b);
+}
+
+/* Reads what the rules match, plans, deletes what is planned and still
+ * true (cleanup_apply), then cleans up (read-only meanwhile) so that the
+ * space is freed. */
 void mgr_run_retention(struct manager *m)
 {
     struct err e = {0};
-    char url[128], base[128], msg[400];
-    long long images = 0, tags = 0, failed = 0;
+    char url[128], base[128], msg[1024];
+    struct scan_io io = {0};
     pthread_mutex_lock(&m->mu);
     json_t *rules = json_deep_copy(m->retention);
     int up = m->reg.running && m->reg_healthy;
@@ -397,7 +384,7 @@ void mgr_run_retention(struct manager *m)
     mgr_login_of(mgr_effective_locked(m), &lg); /* access.c */
     pthread_mutex_unlock(&m->mu);
     snprintf(base, sizeof base, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
-    json_t *repos = NULL, *plan = NULL;
+    json_t *repos = NULL, *plan = NULL, *result = NULL;
     if (!rules) {
         err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto fail;
@@ -407,55 +394,50 @@ void mgr_run_retention(struct manager *m)
                 "the clean-up rules apply to a running registry: start it first");
         goto fail;
     }
-    mgr_set_phase(m, "reading");
-    if (!(repos = mgr_retention_collect(base, &lg.l, rules, &e)))
+    if (io_open(&io, base, &lg.l, job_stopped, m, &e))
         goto fail;
-    if (!(plan = retention_plan(rules, repos))) {
+    mgr_set_phase(m, "reading");
+    if (!(repos = cleanup_read(&io, rules, &e)))
+        goto fail;
+    if (!(plan = retention_plan(rules, repos, (long long)time(NULL)))) {
         err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto fail;
     }
     mgr_set_phase(m, "deleting");
-    size_t i, j;
-    json_t *r, *img;
-    json_array_foreach(json_object_get(plan, "repositories"), i, r)
-    {
-        const char *name = json_string_value(json_object_get(r, "name"));
-        json_array_foreach(json_object_get(r, "delete"), j, img)
-        {
-            pthread_mutex_lock(&m->mu);
-            int cancel = m->cancel_start || m->shutdown;
-            pthread_mutex_unlock(&m->mu);
-            if (cancel) {
-                err_set(&e, 499, E_CANCELLED, NULL, "the clean-up rules were stopped by a stop");
-                goto fail;
-            }
-            struct err de = {0};
-            const char *digest = json_string_value(json_object_get(img, "digest"));
-            if (browse_delete(base, &lg.l, name, digest, &de) && de.status != 404) {
-                failed++;
-                log_warn("clean-up rules: deleting %s@%.19s failed: %s", name, digest, de.message);
-                continue;
-            }
-            images++;
-            tags += (long long)json_array_size(json_object_get(img, "tags"));
-        }
-    }
-    snprintf(msg, sizeof msg, "%lld image(s) with %lld tag(s) deleted%s%s", images, tags,
-             failed ? "; some could not be deleted (Logs say which)" : "",
-             images ? "; the clean-up frees their space" : "");
+    if (!(result = cleanup_apply(&io, rules, plan, (long long)time(NULL), &e)))
+        goto fail;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(result, "failed"), i, x)
+        log_warn("clean-up rules: deleting %s@%.19s failed: %s",
+                 json_string_value(json_object_get(x, "name")),
+                 json_string_value(json_object_get(x, "digest")),
+                 json_string_value(json_object_get(x, "reason")));
+    json_array_foreach(json_object_get(result, "skipped"), i, x)
+        log_warn("clean-up rules: %s skipped, nothing deleted there: %s",
+                 json_string_value(json_object_get(x, "name")),
+                 json_string_value(json_object_get(x, "reason")));
+    sentence_of(result, msg, sizeof msg);
     log_info("clean-up rules: %s", msg);
-    retention_done(m, failed == 0, images, tags, msg);
+    int ok = json_array_size(json_object_get(result, "failed")) == 0 &&
+             json_array_size(json_object_get(result, "skipped")) == 0;
+    retention_done(m, ok, result, msg);
     pthread_mutex_lock(&m->mu);
     m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
     pthread_mutex_unlock(&m->mu);
+    int stopped = job_stopped(m);
+    scan_io_http_free(&io);
     json_decref(rules);
     json_decref(repos);
     json_decref(plan);
+    json_decref(result);
     secret_wipe(&lg, sizeof lg);
-    mgr_run_gc(m);
+    if (!stopped)
+        mgr_run_gc(m);
     return;
 fail:
-    retention_done(m, 0, images, tags, e.message[0] ? e.message : "the clean-up rules failed");
+    retention_done(m, 0, NULL, e.message[0] ? e.message : "the clean-up rules failed");
+    scan_io_http_free(&io);
     json_decref(rules);
     json_decref(repos);
     json_decref(plan);

@@ -119,6 +119,7 @@ void mgr_set_phase(struct manager *m, const char *phase)
 static void *worker_main(void *arg)
 {
     struct manager *m = arg;
+    mgr_repair_leftover(m); /* lifecycle.c: what an interrupted clean-up left */
     pthread_mutex_lock(&m->mu);
     for (;;) {
         while (!m->shutdown && m->pending == JOB_NONE)
@@ -784,14 +785,11 @@ json_t *manager_retention_preview(struct manager *m, json_t *body, struct err *e
             return NULL;
         }
     }
-    json_t *plan = NULL, *repos = NULL;
+    json_t *plan = NULL;
     struct mgr_login lg;
-    if (registry_base(m, 0, base, sizeof base, &lg, e) == 0 &&
-        (repos = mgr_retention_collect(base, &lg.l, rules, e)) != NULL &&
-        !(plan = retention_plan(rules, repos)))
-        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    if (registry_base(m, 0, base, sizeof base, &lg, e) == 0)
+        plan = mgr_retention_preview_plan(m, base, &lg.l, rules, e);
     secret_wipe(&lg, sizeof lg);
-    json_decref(repos);
     json_decref(rules);
     return plan;
 }

@@ -138,12 +138,22 @@ void mgr_cache_url(const struct settings *s, char *out, size_t len);
 int mgr_registry_answers(const char *url, const struct mgr_login *lg, long timeout_ms);
 
 /* lifecycle.c: the start, stop and remove steps */
-int mgr_configure_if_new(struct manager *m, const struct spec_container *sc, const char *id,
-                         struct err *e);
+/* Puts a kept container's files in again before it starts (a running one
+ * whose configuration is not its own: and stops it). 0, or -1 with e. */
+int mgr_configure_existing(struct manager *m, const struct spec_container *sc, const char *id,
+                           struct err *e);
 int mgr_create_container(struct manager *m, struct spec_container *sc, char id[72], struct err *e);
 int mgr_remove_stale(struct manager *m, const char *hash, const struct spec_set *set,
                      char keep[SPEC_MAX][72], struct err *e);
 void mgr_run_remove(struct manager *m, int purge);
+/* A clean-up the last backend did not finish (stopped, killed or updated
+ * while the registry ran read-only: gc.c) leaves the registry running with
+ * the read-only configuration, and the gc container; the spec hash still
+ * matches, so nothing else would restart it. Removes such a gc container
+ * and restarts a registry whose configuration is not its own, saying so in
+ * the log and in lastGc (phase "repairing", job "start" meanwhile). On the
+ * worker thread, before its first job. */
+void mgr_repair_leftover(struct manager *m);
 void mgr_run_start(struct manager *m, int from_run);
 void mgr_run_stop(struct manager *m);
 
@@ -157,11 +167,12 @@ void mgr_run_check(struct manager *m);
 void mgr_run_gc(struct manager *m);
 /* Applies the clean-up rules: deletes what they say, then cleans up. */
 void mgr_run_retention(struct manager *m);
-/* What the registry at base holds, as retention_plan takes it: every
- * repository, with the creation time of the tags of those a rule matches.
- * New reference, or NULL with e. */
-json_t *mgr_retention_collect(const char *base, const struct browse_login *login, json_t *rules,
-                              struct err *e);
+/* The plan of rules for the registry at base (cleanup_read, then
+ * retention_plan): every repository a rule matches read whole, or listed as
+ * skipped. A shutdown stops it. New reference, or NULL with e. */
+json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
+                                   const struct browse_login *login, json_t *rules,
+                                   struct err *e);
 
 /* access.c: the registry's users, and how the backend logs in to it */
 struct mgr_login {

@@ -180,7 +180,9 @@ struct tagref {
     const char *created;
 };
 
-/* Newest first; RFC 3339 UTC times compare as text; ties by tag name. */
+/* Newest first; RFC 3339 UTC times to the second compare as text; the same
+ * time is the same image here (ties between images are "age unknown"), so
+ * the name only makes the order stable. */
 static int by_created_desc(const void *a, const void *b)
 {
     const struct tagref *x = a, *y = b;
@@ -203,20 +205,84 @@ static int matches_any(json_t *patterns, const char *s)
     return 0;
 }
 
-static json_t *plan_repo(json_t *rule, json_t *repo)
+/* Whether t is "YYYY-MM-DDTHH:MM:SSZ" between 2000-01-01 and latest (the
+ * same form): build tools that write a fixed time (1980, 1970) or a clock
+ * far off say nothing about which image is newer. */
+static int time_plausible(const char *t, const char *latest)
 {
-    json_t *tags = json_object_get(repo, "tags");
+    static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (!t || strlen(t) != sizeof form - 1)
+        return 0;
+    for (size_t i = 0; form[i]; i++)
+        if (form[i] == 'd' ? !isdigit((unsigned char)t[i]) : t[i] != form[i])
+            return 0;
+    return strcmp(t, "2000-01-01T00:00:00Z") >= 0 && strcmp(t, latest) <= 0;
+}
+
+/* Marks digest and every manifest reachable from it through children
+ * (index -> its manifests, nested) in reach. */
+static void reach_from(json_t *children, const char *digest, json_t *reach)
+{
+    if (json_object_get(reach, digest))
+        return;
+    json_object_set_new(reach, digest, json_true());
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(children, digest), i, c)
+    {
+        if (json_is_string(c))
+            reach_from(children, json_string_value(c), reach);
+    }
+}
+
+static json_t *skipped_repo(json_t *repo)
+{
+    json_t *keep = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(repo, "tags"), i, t)
+    {
+        if (json_is_string(json_object_get(t, "tag")))
+            json_array_append_new(keep, json_pack("{s:O, s:s}", "tag", json_object_get(t, "tag"),
+                                                  "reason", "not read whole"));
+    }
+    const char *problem = json_string_value(json_object_get(repo, "problem"));
+    return json_pack("{s:O, s:s, s:[], s:o}", "name", json_object_get(repo, "name"), "skipped",
+                     problem ? problem : "it was not read whole", "delete", "keep", keep);
+}
+
+static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
+{
+    if (!json_is_true(json_object_get(repo, "complete")))
+        return skipped_repo(repo);
+    json_t *tags = json_object_get(repo, "tags"), *children = json_object_get(repo, "children");
     size_t n = json_array_size(tags), k = 0;
-    json_t *keep = json_array(), *del = json_array(), *kept_digests = json_object(),
-           *reason_of = json_object();
+    json_t *keep = json_array(), *del = json_array(), *reason_of = json_object(),
+           *direct = json_object(), *reach = json_object(), *time_digest = json_object(),
+           *tied = json_object(), *by_digest = json_object();
     struct tagref *dated = calloc(n ? n : 1, sizeof *dated);
     json_t *out = NULL;
-    if (!keep || !del || !kept_digests || !reason_of || !dated)
+    if (!keep || !del || !reason_of || !direct || !reach || !time_digest || !tied || !by_digest ||
+        !dated)
         goto out;
     json_t *keep_tags = json_object_get(rule, "keepTags");
     json_t *keep_last = json_object_get(rule, "keepLast");
     size_t i;
     json_t *t;
+    /* the times that two images share: their order is not known */
+    json_array_foreach(tags, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "tag"));
+        const char *digest = json_string_value(json_object_get(t, "digest"));
+        const char *created = json_string_value(json_object_get(t, "created"));
+        if (!name || !digest || matches_any(keep_tags, name) || !time_plausible(created, latest))
+            continue;
+        const char *seen = json_string_value(json_object_get(time_digest, created));
+        if (!seen)
+            json_object_set_new(time_digest, created, json_string(digest));
+        else if (strcmp(seen, digest) != 0)
+            json_object_set_new(tied, created, json_true());
+    }
     json_array_foreach(tags, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "tag"));
@@ -225,7 +291,7 @@ static json_t *plan_repo(json_t *rule, json_t *repo)
             continue;
         if (matches_any(keep_tags, name))
             json_object_set_new(reason_of, name, json_string("pattern"));
-        else if (!created || !*created)
+        else if (!time_plausible(created, latest) || json_object_get(tied, created))
             json_object_set_new(reason_of, name, json_string("age unknown"));
         else
             dated[k++] = (struct tagref){t, created};
@@ -236,18 +302,17 @@ static json_t *plan_repo(json_t *rule, json_t *repo)
     for (size_t j = 0; j < k && j < keep_n; j++)
         json_object_set_new(reason_of, json_string_value(json_object_get(dated[j].tag, "tag")),
                             json_string("recent"));
-    /* the digests any kept tag points at stay */
+    /* what a kept tag points at stays, and everything reachable from it */
     json_array_foreach(tags, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "tag"));
         const char *digest = json_string_value(json_object_get(t, "digest"));
-        if (name && digest && json_object_get(reason_of, name))
-            json_object_set_new(kept_digests, digest, json_true());
+        if (name && digest && json_object_get(reason_of, name)) {
+            json_object_set_new(direct, digest, json_true());
+            reach_from(children, digest, reach);
+        }
     }
     /* the rest: by digest, each image once with all its tags */
-    json_t *by_digest = json_object();
-    if (!by_digest)
-        goto out;
     json_array_foreach(tags, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "tag"));
@@ -255,10 +320,12 @@ static json_t *plan_repo(json_t *rule, json_t *repo)
         if (!name || !digest)
             continue;
         json_t *why = json_object_get(reason_of, name);
-        if (!why && json_object_get(kept_digests, digest))
-            why = json_string("same image");
-        else if (why)
+        if (why)
             json_incref(why);
+        else if (json_object_get(direct, digest))
+            why = json_string("same image");
+        else if (json_object_get(reach, digest))
+            why = json_string("in a kept index");
         if (why) {
             json_array_append_new(keep, json_pack("{s:s, s:o}", "tag", name, "reason", why));
             continue;
@@ -271,57 +338,72 @@ static json_t *plan_repo(json_t *rule, json_t *repo)
                           created ? created : json_null(), "size",
                           json_is_integer(size) ? json_integer_value(size) : (json_int_t)0);
             if (!d)
-                continue;
+                goto out;
             json_object_set_new(by_digest, digest, d);
             json_array_append(del, d);
         }
         json_array_append_new(json_object_get(d, "tags"), json_string(name));
     }
-    json_decref(by_digest);
     out = json_pack("{s:O, s:O, s:O}", "name", json_object_get(repo, "name"), "delete", del, "keep",
                     keep);
 out:
     free(dated);
     json_decref(keep);
     json_decref(del);
-    json_decref(kept_digests);
     json_decref(reason_of);
+    json_decref(direct);
+    json_decref(reach);
+    json_decref(time_digest);
+    json_decref(tied);
+    json_decref(by_digest);
     return out;
 }
 
-json_t *retention_plan(json_t *rules, json_t *repos)
+int retention_rule_of(json_t *rules, const char *name)
 {
-    json_t *out = json_pack("{s:[], s:i, s:i, s:I, s:O}", "repositories", "images", 0, "tags", 0,
-                            "bytes", (json_int_t)0, "deleteUntagged",
+    size_t r;
+    json_t *rule;
+    json_array_foreach(json_object_get(rules, "rules"), r, rule)
+    {
+        const char *p = json_string_value(json_object_get(rule, "repositories"));
+        if (p && name && fnmatch(p, name, 0) == 0)
+            return (int)r;
+    }
+    return -1;
+}
+
+json_t *retention_plan(json_t *rules, json_t *repos, long long now)
+{
+    json_t *out = json_pack("{s:[], s:i, s:i, s:I, s:[], s:O}", "repositories", "images", 0, "tags",
+                            0, "bytes", (json_int_t)0, "skipped", "deleteUntagged",
                             json_object_get(rules, "deleteUntagged")
                                 ? json_object_get(rules, "deleteUntagged")
                                 : json_true());
     if (!out)
         return NULL;
-    json_t *list = json_object_get(out, "repositories"), *ruleset = json_object_get(rules, "rules");
+    char latest[32];
+    format_time_utc(now + 86400, latest, sizeof latest);
+    json_t *list = json_object_get(out, "repositories");
     long long images = 0, tags = 0, bytes = 0;
     size_t i;
     json_t *repo;
     json_array_foreach(repos, i, repo)
     {
         const char *name = json_string_value(json_object_get(repo, "name"));
-        if (!name)
+        int r = retention_rule_of(rules, name);
+        if (r < 0)
             continue;
-        size_t r, nrules = json_array_size(ruleset);
-        json_t *rule = NULL;
-        for (r = 0; r < nrules; r++) {
-            rule = json_array_get(ruleset, r);
-            if (fnmatch(json_string_value(json_object_get(rule, "repositories")), name, 0) == 0)
-                break;
-        }
-        if (r >= nrules)
-            continue;
-        json_t *p = plan_repo(rule, repo);
+        json_t *p =
+            plan_repo(json_array_get(json_object_get(rules, "rules"), (size_t)r), repo, latest);
         if (!p) {
             json_decref(out);
             return NULL;
         }
-        json_object_set_new(p, "rule", json_integer((json_int_t)r));
+        json_object_set_new(p, "rule", json_integer(r));
+        if (json_object_get(p, "skipped"))
+            json_array_append_new(
+                json_object_get(out, "skipped"),
+                json_pack("{s:s, s:O}", "name", name, "reason", json_object_get(p, "skipped")));
         size_t d;
         json_t *img;
         json_array_foreach(json_object_get(p, "delete"), d, img)

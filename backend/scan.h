@@ -87,6 +87,11 @@ json_t *scan_catalog(struct scan_io *io, struct err *e);
  * meaning), so that reading again costs a tags list and one HEAD per tag. */
 json_t *scan_repo(struct scan_io *io, const char *name);
 
+/* Deletes the manifest digest of repository name (and with it every tag on
+ * it), tried like a read. 0; -1 with e: 404 (not there), 409
+ * E_DELETE_DISABLED (the registry refuses deletes), 502/503 otherwise. */
+int scan_delete(struct scan_io *io, const char *name, const char *digest, struct err *e);
+
 /* Forgets the cached facts (tests; memory). */
 void scan_cache_clear(void);
 

@@ -109,7 +109,7 @@ static void test_parse_bad(void **state)
 
 /* team/app: five tags over four images; v1 and old share an image. */
 #define REPOS                                                                                      \
-    "[{\"name\":\"team/app\",\"tags\":["                                                           \
+    "[{\"name\":\"team/app\",\"complete\":true,\"tags\":["                                         \
     "{\"tag\":\"v1\",\"digest\":\"sha256:a1\",\"created\":\"2026-01-01T00:00:00Z\",\"size\":100}," \
     "{\"tag\":\"old\",\"digest\":\"sha256:a1\",\"created\":\"2026-01-01T00:00:00Z\",\"size\":100}" \
     ","                                                                                            \
@@ -118,8 +118,11 @@ static void test_parse_bad(void **state)
     "{\"tag\":\"latest\",\"digest\":\"sha256:d4\",\"created\":\"2026-04-01T00:00:00Z\","           \
     "\"size\":400},"                                                                               \
     "{\"tag\":\"mystery\",\"digest\":\"sha256:e5\",\"created\":null,\"size\":500}]},"              \
-    "{\"name\":\"other/app\",\"tags\":["                                                           \
+    "{\"name\":\"other/app\",\"complete\":true,\"tags\":["                                         \
     "{\"tag\":\"x\",\"digest\":\"sha256:f6\",\"created\":\"2020-01-01T00:00:00Z\",\"size\":1}]}]"
+
+/* 2026-06-01T00:00:00Z */
+#define NOW 1780272000LL
 
 static json_t *plan_of(const char *rules_text)
 {
@@ -128,7 +131,7 @@ static json_t *plan_of(const char *rules_text)
     assert_non_null(rules);
     json_t *repos = json_loads(REPOS, 0, NULL);
     assert_non_null(repos);
-    json_t *p = retention_plan(rules, repos);
+    json_t *p = retention_plan(rules, repos, NOW);
     assert_non_null(p);
     json_decref(rules);
     json_decref(repos);
@@ -227,6 +230,140 @@ static void test_plan(void **state)
     json_decref(p);
 }
 
+/* The deletions of the plan of rules_text for one repository given as the
+ * JSON text repo_text (scan_repo's form). */
+static void plan_one(const char *rules_text, const char *repo_text, char *got, size_t len,
+                     json_t **plan_out)
+{
+    struct err e = {0};
+    json_t *rules = parse_text(rules_text, &e);
+    json_error_t je;
+    json_t *repo = json_loads(repo_text, 0, &je);
+    if (!repo)
+        fail_msg("bad test repo at %d: %s", je.position, je.text);
+    json_t *repos = json_pack("[o]", repo);
+    assert_non_null(rules);
+    json_t *p = retention_plan(rules, repos, NOW);
+    assert_non_null(p);
+    deletions(p, json_string_value(json_object_get(repo, "name")), got, len);
+    json_decref(rules);
+    json_decref(repos);
+    if (plan_out)
+        *plan_out = p;
+    else
+        json_decref(p);
+}
+
+#define TAG(t, d, c) "{\"tag\":\"" t "\",\"digest\":\"sha256:" d "\",\"created\":" c ",\"size\":10}"
+
+/* Issue 16's cases, each of which deleted a kept image before. */
+static void test_plan_safety(void **state)
+{
+    char got[512];
+    json_t *p;
+    /* 1. per-arch tags combined into latest: the platforms stay with it */
+    plan_one(
+        "{\"rules\":[{\"repositories\":\"multi\",\"keepLast\":0,\"keepTags\":[\"latest\"]}]}",
+        "{\"name\":\"multi\",\"complete\":true,\"tags\":[" TAG("build-1-amd64", "a1", "\"2026-01-01T00:00:00Z\"") "," TAG(
+            "build-1-arm64", "b2",
+            "\"2026-01-01T00:00:01Z\"") "," TAG("latest", "ix",
+                                                "\"2026-01-01T00:00:00Z\"") "," TAG("old", "o1",
+                                                                                    "\"2025-01-"
+                                                                                    "01T00:00:"
+                                                                                    "00Z\"") "],"
+                                                                                             "\"chi"
+                                                                                             "ldren"
+                                                                                             "\":{"
+                                                                                             "\"sha"
+                                                                                             "256:"
+                                                                                             "ix\":"
+                                                                                             "[\"sh"
+                                                                                             "a256:"
+                                                                                             "a1\","
+                                                                                             "\"sha"
+                                                                                             "256:"
+                                                                                             "b2\"]"
+                                                                                             "}}",
+        got, sizeof got, &p);
+    assert_string_equal(got, "o1:old");
+    assert_string_equal(reason(p, "multi", "build-1-amd64"), "in a kept index");
+    assert_string_equal(reason(p, "multi", "build-1-arm64"), "in a kept index");
+    json_decref(p);
+    /* nested: an index in an index */
+    plan_one("{\"rules\":[{\"repositories\":\"n\",\"keepLast\":0,\"keepTags\":[\"top\"]}]}",
+             "{\"name\":\"n\",\"complete\":true,\"tags\":[" TAG("top", "t0", "null") "," TAG(
+                 "inner", "i0",
+                 "\"2026-01-01T00:00:00Z\"") "," TAG("leaf", "l0",
+                                                     "\"2026-01-02T00:00:00Z\"") "],"
+                                                                                 "\"children\":{"
+                                                                                 "\"sha256:t0\":["
+                                                                                 "\"sha256:i0\"],"
+                                                                                 "\"sha256:i0\":["
+                                                                                 "\"sha256:l0\"]}}",
+             got, sizeof got, NULL);
+    assert_string_equal(got, "");
+    /* 4. fixed build timestamps: the order is unknown, nothing goes */
+    plan_one(
+        "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":3}]}",
+        "{\"name\":\"r\",\"complete\":true,\"tags\":[" TAG("1.0.1", "01", "\"2026-01-01T00:00:00Z\"") "," TAG(
+            "1.0.10", "10",
+            "\"2026-01-01T00:00:00Z\"") "," TAG("1.0.11", "11",
+                                                "\"2026-01-01T00:00:00Z\"") "," TAG("1.0.12", "12",
+                                                                                    "\"2026-01-"
+                                                                                    "01T00:00:"
+                                                                                    "00Z\"") "],"
+                                                                                             "\"chi"
+                                                                                             "ldren"
+                                                                                             "\":{}"
+                                                                                             "}",
+        got, sizeof got, NULL);
+    assert_string_equal(got, "");
+    /* implausible times: 1980, 1970, the far future, not UTC, no time */
+    plan_one(
+        "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":0}]}",
+        "{\"name\":\"r\",\"complete\":true,\"tags\":[" TAG("a", "01", "\"1980-01-01T00:00:01Z\"") "," TAG(
+            "b", "02",
+            "\"1970-01-01T00:00:00Z\"") "," TAG("c", "03",
+                                                "\"2030-01-01T00:00:00Z\"") "," TAG("d", "04",
+                                                                                    "\"2026-01-"
+                                                                                    "01T00:00:00+"
+                                                                                    "02:00\"") "," TAG("e",
+                                                                                                       "05",
+                                                                                                       "null") "," TAG("f",
+                                                                                                                       "06",
+                                                                                                                       "\"2026-01-01T00:00:00Z\"") "],\"children\":{}}",
+        got, sizeof got, NULL);
+    assert_string_equal(got, "06:f");
+    /* the same time on the same image is no tie */
+    plan_one(
+        "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":1}]}",
+        "{\"name\":\"r\",\"complete\":true,\"tags\":[" TAG(
+            "a", "01",
+            "\"2026-01-01T00:00:00Z\"") "," TAG("b", "01",
+                                                "\"2026-01-01T00:00:00Z\"") "," TAG("c", "03",
+                                                                                    "\"2026-02-"
+                                                                                    "01T00:00:"
+                                                                                    "00Z\"") "],"
+                                                                                             "\"chi"
+                                                                                             "ldren"
+                                                                                             "\":{}"
+                                                                                             "}",
+        got, sizeof got, NULL);
+    assert_string_equal(got, "01:a,b");
+    /* 2, 3, 5. a repository not read whole deletes nothing and says why */
+    plan_one("{\"rules\":[{\"repositories\":\"r\",\"keepLast\":0}]}",
+             "{\"name\":\"r\",\"complete\":false,\"problem\":\"1 of 2 tags could not be "
+             "read\",\"tags\":[" TAG("a", "01", "\"2026-01-01T00:00:00Z\"") "],\"children\":{}}",
+             got, sizeof got, &p);
+    assert_string_equal(got, "");
+    assert_string_equal(reason(p, "r", "a"), "not read whole");
+    assert_int_equal(json_array_size(json_object_get(p, "skipped")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(p, "skipped"), 0), "reason")),
+                        "1 of 2 tags could not be read");
+    json_decref(p);
+}
+
 static void test_file(void **state)
 {
     char dir[] = "/tmp/sr-retention-XXXXXX", path[128];
@@ -286,8 +423,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_plan),       cmocka_unit_test(test_file),
-        cmocka_unit_test(test_due),
+        cmocka_unit_test(test_plan),       cmocka_unit_test(test_plan_safety),
+        cmocka_unit_test(test_file),       cmocka_unit_test(test_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,182 @@
+#include "cleanup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "retention.h"
+
+json_t *cleanup_read(struct scan_io *io, json_t *rules, struct err *e)
+{
+    json_t *names = scan_catalog(io, e), *out = json_array();
+    if (!names || !out)
+        goto fail;
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+    {
+        if (retention_rule_of(rules, json_string_value(n)) < 0)
+            continue;
+        if (io->cancelled && io->cancelled(io->ctx)) {
+            err_set(e, 499, E_CANCELLED, NULL, "the reading was stopped");
+            goto fail;
+        }
+        json_t *repo = scan_repo(io, json_string_value(n));
+        if (!repo) {
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+            goto fail;
+        }
+        json_array_append_new(out, repo);
+    }
+    json_decref(names);
+    return out;
+fail:
+    if (!e->message[0])
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    json_decref(names);
+    json_decref(out);
+    return NULL;
+}
+
+/* The image digest in the deletes of a plan's repository, or NULL. */
+static json_t *find_image(json_t *plan_repo, const char *digest)
+{
+    size_t i;
+    json_t *img;
+    json_array_foreach(json_object_get(plan_repo, "delete"), i, img)
+    {
+        if (strcmp(json_string_value(json_object_get(img, "digest")), digest) == 0)
+            return img;
+    }
+    return NULL;
+}
+
+static int has_string(json_t *list, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Why image old (of the plan) must not go any more, judged on the new plan
+ * of the repository read again and the tags now there: NULL when it may
+ * go. The answer is a static sentence or written into why. */
+static const char *still_goes(json_t *old, json_t *fresh, json_t *new_repo, char *why, size_t len)
+{
+    const char *digest = json_string_value(json_object_get(old, "digest"));
+    json_t *now = find_image(new_repo, digest);
+    if (!now) {
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(fresh, "tags"), i, t)
+        {
+            if (str_eq(json_string_value(json_object_get(t, "digest")), digest))
+                return "the rules keep it now: a tag changed since the plan";
+        }
+        return "it is not tagged any more (deleted meanwhile)";
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(now, "tags"), i, t)
+    {
+        if (!has_string(json_object_get(old, "tags"), json_string_value(t))) {
+            snprintf(why, len, "tag %.128s was moved onto it since the plan", json_string_value(t));
+            return why;
+        }
+    }
+    return NULL;
+}
+
+static int add(json_t *list, json_t *item)
+{
+    return item ? json_array_append_new(list, item) : -1;
+}
+
+json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long now, struct err *e)
+{
+    json_t *planned = json_object_get(plan, "skipped");
+    json_t *out =
+        json_pack("{s:i, s:i, s:[], s:[], s:[], s:o}", "images", 0, "tags", 0, "deleted", "kept",
+                  "failed", "skipped", planned ? json_deep_copy(planned) : json_array());
+    if (!out || !json_is_array(json_object_get(out, "skipped"))) {
+        json_decref(out);
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        return NULL;
+    }
+    json_t *deleted = json_object_get(out, "deleted"), *kept = json_object_get(out, "kept"),
+           *failed = json_object_get(out, "failed"), *skipped = json_object_get(out, "skipped");
+    long long images = 0, tags = 0;
+    size_t i, j;
+    json_t *r, *img;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (!name || json_array_size(json_object_get(r, "delete")) == 0)
+            continue;
+        if (io->cancelled && io->cancelled(io->ctx)) {
+            add(skipped, json_pack("{s:s, s:s}", "name", name, "reason",
+                                   "a stop came before its turn: nothing deleted"));
+            continue;
+        }
+        /* read again right before deleting: what changed since the plan
+         * is judged anew */
+        json_t *fresh = scan_repo(io, name), *fresh_list = json_array(), *np = NULL;
+        if (fresh && fresh_list && json_array_append(fresh_list, fresh) == 0)
+            np = retention_plan(rules, fresh_list, now);
+        json_t *new_repo = json_array_get(json_object_get(np, "repositories"), 0);
+        json_decref(fresh_list);
+        if (!fresh || !np) {
+            json_decref(fresh);
+            json_decref(np);
+            json_decref(out);
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+            return NULL;
+        }
+        const char *skip = !new_repo ? "no rule matches it any more"
+                                     : json_string_value(json_object_get(new_repo, "skipped"));
+        if (skip) {
+            char reason[500];
+            snprintf(reason, sizeof reason, "read again before deleting: %s", skip);
+            add(skipped, json_pack("{s:s, s:s}", "name", name, "reason", reason));
+        }
+        json_array_foreach(json_object_get(r, "delete"), j, img)
+        {
+            if (skip)
+                break;
+            const char *digest = json_string_value(json_object_get(img, "digest"));
+            char why[200];
+            const char *no = still_goes(img, fresh, new_repo, why, sizeof why);
+            if (no) {
+                add(kept,
+                    json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason", no));
+                continue;
+            }
+            struct err de = {0};
+            if (scan_delete(io, name, digest, &de) == 0) {
+                images++;
+                tags += (long long)json_array_size(json_object_get(img, "tags"));
+                add(deleted, json_pack("{s:s, s:s, s:O}", "name", name, "digest", digest, "tags",
+                                       json_object_get(img, "tags")));
+            } else if (de.status == 409) {
+                json_decref(fresh);
+                json_decref(np);
+                json_decref(out);
+                *e = de;
+                return NULL;
+            } else {
+                add(de.status == 404 ? kept : failed,
+                    json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason",
+                              de.status == 404 ? "it was deleted meanwhile" : de.message));
+            }
+        }
+        json_decref(fresh);
+        json_decref(np);
+    }
+    json_object_set_new(out, "images", json_integer(images));
+    json_object_set_new(out, "tags", json_integer(tags));
+    return out;
+}
