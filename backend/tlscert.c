@@ -9,12 +9,23 @@
 #include <string.h>
 #include <time.h>
 
+/* The passphrase callback for every PEM read. Without one (NULL) OpenSSL
+ * asks on the terminal and waits: under `make run` a pasted encrypted key
+ * would hang PUT /api/config with the settings lock held. This one refuses
+ * and notes in *asked (an int, when not NULL) that a passphrase was wanted. */
+static int refuse_passphrase(char *buf, int size, int rwflag, void *asked)
+{
+    if (asked)
+        *(int *)asked = 1;
+    return -1;
+}
+
 static X509 *first_cert(const char *pem)
 {
     if (!pem || strlen(pem) > TLSCERT_MAX_PEM)
         return NULL;
     BIO *b = BIO_new_mem_buf(pem, (int)strlen(pem));
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, refuse_passphrase, NULL) : NULL;
     BIO_free(b);
     return x;
 }
@@ -31,11 +42,17 @@ int tlscert_check(const char *cert, const char *key, struct err *e)
                 "tls.certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----)");
         goto out;
     }
+    int asked = 0;
     if (!key || strlen(key) > TLSCERT_MAX_PEM || !strstr(key, "PRIVATE KEY-----") ||
         !(b = BIO_new_mem_buf(key, (int)strlen(key))) ||
-        !(k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
-        err_set(e, 400, E_INVALID_VALUE, "tls.key",
-                "tls.key must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)");
+        !(k = PEM_read_bio_PrivateKey(b, NULL, refuse_passphrase, &asked))) {
+        if (asked || (key && strstr(key, "ENCRYPTED")))
+            err_set(e, 400, E_INVALID_VALUE, "tls.key",
+                    "the key is encrypted: export it without a passphrase "
+                    "(openssl pkey -in key.pem -out plain.pem)");
+        else
+            err_set(e, 400, E_INVALID_VALUE, "tls.key",
+                    "tls.key must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)");
         goto out;
     }
     if (X509_check_private_key(x, k) != 1) {

@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "api.h"
 #include "regconfig.h"
@@ -522,6 +525,88 @@ static void test_tlscert(void **state)
     json_decref(f);
 }
 
+/* A passphrase-protected key or certificate is refused with a message and
+ * never reaches OpenSSL's default callback, which prompts on the terminal
+ * and would hang PUT /api/config. Run in a child with no controlling
+ * terminal, stdin at EOF and an alarm, so the test cannot hang either way. */
+static int encrypted_pem_child(void)
+{
+    /* where the default callback would prompt when there is no terminal */
+    char prompts[] = "/tmp/test_users_prompt_XXXXXX";
+    int pfd = mkstemp(prompts);
+    if (setsid() < 0 || !freopen("/dev/null", "r", stdin) || pfd < 0 || dup2(pfd, 2) < 0)
+        return 2;
+    unlink(prompts);
+    alarm(10);
+    BIO *in = BIO_new_mem_buf(KEY_A, -1), *kout = BIO_new(BIO_s_mem()),
+        *cin = BIO_new_mem_buf(CERT_A, -1), *cout = BIO_new(BIO_s_mem());
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+    X509 *x = PEM_read_bio_X509(cin, NULL, NULL, NULL);
+    unsigned char pass[] = "secret-pass";
+    /* PKCS#8 (-----BEGIN ENCRYPTED PRIVATE KEY-----) and the traditional
+     * Proc-Type: 4,ENCRYPTED form, and a certificate under the same header */
+    if (!k || !x ||
+        !PEM_write_bio_PrivateKey(kout, k, EVP_aes_256_cbc(), pass, (int)strlen((char *)pass), NULL,
+                                  NULL) ||
+        !PEM_write_bio_PrivateKey_traditional(kout, k, EVP_aes_128_cbc(), pass,
+                                              (int)strlen((char *)pass), NULL, NULL) ||
+        !PEM_ASN1_write_bio((i2d_of_void *)i2d_X509, PEM_STRING_X509, cout, x, EVP_aes_128_cbc(),
+                            pass, (int)strlen((char *)pass), NULL, NULL))
+        return 3;
+    char *kpem, *cpem;
+    long kn = BIO_get_mem_data(kout, &kpem), cn = BIO_get_mem_data(cout, &cpem);
+    char *both = strndup(kpem, (size_t)kn), *cert = strndup(cpem, (size_t)cn);
+    char *trad = strstr(both, "-----BEGIN EC PRIVATE KEY-----");
+    if (!trad || !strstr(both, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+        !strstr(cert, "Proc-Type: 4,ENCRYPTED"))
+        return 4;
+    char *pkcs8 = strndup(both, (size_t)(trad - both));
+    struct err e = {0};
+    int bad = 0;
+    const char *keys[] = {pkcs8, trad};
+    for (int i = 0; i < 2; i++) {
+        memset(&e, 0, sizeof e);
+        if (tlscert_check(CERT_A, keys[i], &e) != -1 || e.status != 400 ||
+            strcmp(e.field, "tls.key") != 0 || !strstr(e.message, "the key is encrypted") ||
+            !strstr(e.message, "openssl pkey"))
+            bad |= 8 << i;
+    }
+    memset(&e, 0, sizeof e);
+    char pin[80];
+    json_t *f = tlscert_facts(cert);
+    if (tlscert_check(cert, KEY_A, &e) != -1 || strcmp(e.field, "tls.certificate") != 0 || f ||
+        tlscert_pin(cert, pin, sizeof pin) != -1)
+        bad |= 32;
+    json_decref(f);
+    fflush(stderr);
+    if (lseek(pfd, 0, SEEK_END) != 0)
+        bad |= 64; /* something asked for a passphrase */
+    free(pkcs8);
+    free(both);
+    free(cert);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(in);
+    BIO_free(kout);
+    BIO_free(cin);
+    BIO_free(cout);
+    return bad;
+}
+
+static void test_tlscert_encrypted(void **state)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(encrypted_pem_child());
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    CHECK(!WIFSIGNALED(st), "child killed by signal %d (SIGALRM: it waited for a passphrase)",
+          WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child exit %d", WEXITSTATUS(st));
+}
+
 static void test_settings_tls(void **state)
 {
     struct settings cur, out;
@@ -703,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_spec_htpasswd),
         cmocka_unit_test(test_bind_loopback),
         cmocka_unit_test(test_tlscert),
+        cmocka_unit_test(test_tlscert_encrypted),
         cmocka_unit_test(test_settings_tls),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_bad_bodies),
