@@ -86,22 +86,4 @@ int browse_digest_valid(const char *digest);
 int browse_delete(const char *base, const struct browse_login *login, const char *name,
                   const char *digest, struct err *e);
 
-/* When the image at digest in repository name was built: the "created" of
- * its config (for an index, of its first platform's image), RFC 3339 UTC,
- * into out. Cached by digest. 0, or -1 with e (the registry did not answer,
- * or the image carries no creation time in UTC). */
-int browse_created(const char *base, const struct browse_login *login, const char *name,
-                   const char *digest, char *out, size_t len, struct err *e);
-
-/* browse_created for n images (names[i] @ digests[i]) by up to
- * BROWSE_CREATED_THREADS threads: each is two or three registry requests,
- * so many of them wait on the registry's latency (on Storj, the gateway's
- * and the satellite's), not on CPU. created[i] is "" where the time could
- * not be read, and then why[i] (when why is not NULL) says why. */
-#define BROWSE_CREATED_THREADS 8
-#define BROWSE_CREATED_LEN 40
-void browse_created_many(const char *base, const struct browse_login *login, size_t n,
-                         const char *const *names, const char *const *digests,
-                         char (*created)[BROWSE_CREATED_LEN], char (*why)[160]);
-
 #endif

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "browse.h"
+#include "scan.h"
 #include "miniserver.h"
 #include "testutil.h"
 
@@ -479,59 +480,78 @@ static void test_listing(void **state)
 /* creation times for the clean-up rules: an image's from its config, an
  * index's from its first platform's, to the second; read by several
  * threads at once; cached by digest; a config without one is said why */
-static void test_created_many(void **state)
+/* scan.c over real HTTP (scan_io_http) against the same fake registry:
+ * a repository read whole with its index's children, creation times and
+ * sizes; readers at the same time on kept connections; a second reading
+ * asks HEADs and no manifest or config again; a registry that stops
+ * answering gives a repository marked not read whole. */
+static void test_scan_http(void **state)
 {
     (void)state;
     struct mini_server srv;
+    struct scan_io io;
     assert_int_equal(mini_start(&srv, NULL, fake_registry, NULL), 0);
-    browse_cache_clear();
+    scan_cache_clear();
     memset(&seen, 0, sizeof seen);
-    /* 24 lookups of 4 images, each answer held 30 ms */
-    enum { N = 24 };
-    const char *names[N], *digests[N];
-    static const char *const imgs[][2] = {
-        {"a/one", IMG_ONE}, {"a/one", IDX}, {"b/two", IMG_TWO}, {"a/one", IMG_ARM}};
-    for (int i = 0; i < N; i++) {
-        names[i] = imgs[i % 4][0];
-        digests[i] = imgs[i % 4][1];
-    }
-    char created[N][BROWSE_CREATED_LEN], why[N][160];
-    memset(created, 'x', sizeof created);
-    memset(why, 0, sizeof why);
+    assert_int_equal(scan_io_http_init(&io, srv.url, NULL, NULL, NULL), 0);
     __atomic_store_n(&slow_ms, 30, __ATOMIC_SEQ_CST);
     __atomic_store_n(&max_in_flight, 0, __ATOMIC_SEQ_CST);
     int conns = __atomic_load_n(&srv.connections, __ATOMIC_SEQ_CST);
-    browse_created_many(srv.url, NULL, N, names, digests, created, why);
+    json_t *r = scan_repo(&io, "a/one");
     __atomic_store_n(&slow_ms, 0, __ATOMIC_SEQ_CST);
-    /* each reader keeps its connection: not one per image */
     conns = __atomic_load_n(&srv.connections, __ATOMIC_SEQ_CST) - conns;
-    CHECK(conns >= 1 && conns <= BROWSE_CREATED_THREADS, "%d connections for %d images", conns, N);
-    for (int i = 0; i < N; i++) {
-        static const char *const want[] = {"2026-01-02T03:04:05Z", "2026-03-01T00:00:00Z", "",
-                                           "2026-03-01T00:00:01Z"};
-        CHECK(strcmp(created[i], want[i % 4]) == 0, "%d: %s", i, created[i]);
-        if (i % 4 == 2)
-            CHECK(strstr(why[i], "no creation time") != NULL, "%d: why: %s", i, why[i]);
-        else
-            CHECK(why[i][0] == '\0', "%d: why: %s", i, why[i]);
-    }
-    /* not one after the other: with 8 readers several wait at once */
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "complete")));
+    json_t *got = json_object_get(r, "tags");
+    assert_int_equal(json_array_size(got), 2);
+    json_t *v1 = json_array_get(got, 0), *v2 = json_array_get(got, 1);
+    assert_string_equal(json_string_value(json_object_get(v1, "digest")), IMG_ONE);
+    assert_string_equal(json_string_value(json_object_get(v1, "created")), "2026-01-02T03:04:05Z");
+    assert_int_equal(json_integer_value(json_object_get(v1, "size")), 1100);
+    /* an index: its first platform's time, its platforms' blobs once */
+    assert_string_equal(json_string_value(json_object_get(v2, "digest")), IDX);
+    assert_string_equal(json_string_value(json_object_get(v2, "created")), "2026-03-01T00:00:00Z");
+    assert_int_equal(json_integer_value(json_object_get(v2, "size")), 10 + 1000 + 20 + 3000);
+    json_t *kids = json_object_get(json_object_get(r, "children"), IDX);
+    assert_int_equal(json_array_size(kids), 2);
+    assert_string_equal(json_string_value(json_array_get(kids, 0)), IMG_AMD);
+    CHECK(conns >= 1 && conns <= SCAN_THREADS, "%d connections", conns);
     CHECK(max_in_flight > 1, "at most %d request in flight", max_in_flight);
-    CHECK(max_in_flight <= BROWSE_CREATED_THREADS, "%d requests in flight", max_in_flight);
-    /* a known time is read once; the unknown one each time it is asked */
+    json_decref(r);
+    /* again: the facts are known by digest, one HEAD per tag */
     memset(&seen, 0, sizeof seen);
-    browse_created_many(srv.url, NULL, N, names, digests, created, NULL);
-    assert_int_equal(seen.blobs, N / 4);
-    assert_string_equal(created[1], "2026-03-01T00:00:00Z");
-    /* none, and a registry that does not answer: unknown, never a crash */
-    browse_created_many(srv.url, NULL, 0, names, digests, created, why);
+    r = scan_repo(&io, "a/one");
+    assert_true(json_is_true(json_object_get(r, "complete")));
+    assert_int_equal(seen.heads, 2);
+    assert_int_equal(seen.gets, 0);
+    assert_int_equal(seen.blobs, 0);
+    json_decref(r);
+    /* a config without a time: unknown, the repository still whole */
+    r = scan_repo(&io, "b/two");
+    assert_true(json_is_true(json_object_get(r, "complete")));
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(r, "tags"), 0), "created")));
+    json_decref(r);
+    /* the catalog, page by page (the fake's Link pages) */
+    struct err e = {0};
+    json_t *cat = scan_catalog(&io, &e);
+    assert_non_null(cat);
+    assert_int_equal(json_array_size(cat), 4);
+    json_decref(cat);
+    /* nothing answers: not read whole, with the reason */
     mini_stop(&srv);
-    browse_cache_clear();
-    memset(why, 0, sizeof why);
-    browse_created_many(srv.url, NULL, 2, names, digests, created, why);
-    assert_string_equal(created[0], "");
-    assert_true(why[0][0] != '\0');
-    browse_cache_clear();
+    scan_cache_clear();
+    scan_io_http_free(&io);
+    assert_int_equal(scan_io_http_init(&io, srv.url, NULL, NULL, NULL), 0);
+    io.pause = NULL; /* no waiting between tries */
+    r = scan_repo(&io, "a/one");
+    assert_false(json_is_true(json_object_get(r, "complete")));
+    CHECK(strstr(json_string_value(json_object_get(r, "problem")), "could not be listed") != NULL,
+          "problem: %s", json_string_value(json_object_get(r, "problem")));
+    json_decref(r);
+    assert_null(scan_catalog(&io, &e));
+    scan_io_http_free(&io);
+    scan_cache_clear();
 }
 
 int main(void)
@@ -541,7 +561,7 @@ int main(void)
         cmocka_unit_test(test_names),          cmocka_unit_test(test_digests),
         cmocka_unit_test(test_manifest_facts), cmocka_unit_test(test_next_page),
         cmocka_unit_test(test_page_args),      cmocka_unit_test(test_listing),
-        cmocka_unit_test(test_created_many),
+        cmocka_unit_test(test_scan_http),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
