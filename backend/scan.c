@@ -196,7 +196,7 @@ static json_t *facts_from(struct scan *s, int worker, json_t *doc, int depth, st
     json_t *config = json_object_get(doc, "config");
     if (json_is_array(list)) {
         json_object_set_new(f, "kind", json_string("index"));
-        json_t *created = NULL;
+        int dated = 0;
         size_t i;
         json_t *d;
         json_array_foreach(list, i, d)
@@ -216,13 +216,11 @@ static json_t *facts_from(struct scan *s, int worker, json_t *doc, int depth, st
              * platforms of one build share it; attestations say unknown) */
             const char *os =
                 json_string_value(json_object_get(json_object_get(d, "platform"), "os"));
-            if (!created && (!os || strcmp(os, "unknown") != 0) &&
+            if (!dated && (!os || strcmp(os, "unknown") != 0) &&
                 json_is_string(json_object_get(cf, "created")))
-                created = json_incref(json_object_get(cf, "created"));
+                dated = json_object_set(f, "created", json_object_get(cf, "created")) == 0;
             json_decref(cf);
         }
-        if (created)
-            json_object_set_new(f, "created", created);
         return f;
     }
     if (json_is_object(config)) {
