@@ -190,11 +190,23 @@ function ruleRow(r, i) {
   );
 }
 
+/** Why tags stay, counted: "2 recent, 1 by pattern, 3 of unknown age".
+ * @param {any[]} keep */
+function keptWhy(keep) {
+  /** @type {Record<string, string>} */
+  const words = { recent: 'recent', pattern: 'by pattern', 'same image': 'on a kept image', 'in a kept index': 'in a kept multi-platform image', 'age unknown': 'of unknown age' };
+  /** @type {Map<string, number>} */
+  const counts = new Map();
+  for (const k of keep) counts.set(k.reason, (counts.get(k.reason) || 0) + 1);
+  return [...counts].map(([r, n]) => `${n} ${words[r] || r}`).join(', ');
+}
+
 /** @param {any} p */
 function planView(p) {
   if (!p) return null;
   const repos = p.repositories || [];
   if (!repos.length) return el('p', { class: 'images-empty' }, 'No repository matches these rules.');
+  const skipped = p.skipped || [];
   const total =
     p.images === 0
       ? 'Nothing would be deleted.'
@@ -203,6 +215,16 @@ function planView(p) {
     'div',
     { class: 'plan' },
     el('p', { class: 'plan-total' }, total, p.deleteUntagged ? ' The clean-up also deletes untagged manifests.' : ''),
+    skipped.length
+      ? el(
+          'p',
+          { class: 'field-error', role: 'alert' },
+          `${skipped.length} repositor${skipped.length === 1 ? 'y was' : 'ies were'} not read whole, so nothing would be deleted there: ${skipped
+            .slice(0, 3)
+            .map((/** @type {any} */ x) => `${x.name} (${x.reason})`)
+            .join('; ')}${skipped.length > 3 ? '; …' : ''}. Preview again; if it persists, the registry's storage is failing: see Logs.`,
+        )
+      : null,
     el(
       'ul',
       { class: 'plan-list' },
@@ -212,7 +234,7 @@ function planView(p) {
           {},
           el('span', { class: 'mono' }, r.name),
           ' ',
-          el('span', { class: 'muted small' }, `rule ${r.rule + 1}: ${r.delete.length} to delete, ${r.keep.length} tag(s) kept`),
+          el('span', { class: 'muted small' }, r.skipped ? `rule ${r.rule + 1}: skipped, nothing deleted (${r.skipped})` : `rule ${r.rule + 1}: ${r.delete.length} to delete, ${r.keep.length} tag(s) kept${r.keep.length ? ` (${keptWhy(r.keep)})` : ''}`),
           r.delete.length
             ? el(
                 'ul',
@@ -234,7 +256,7 @@ function lastRunLine() {
   const parts = [];
   if (s.lastRun) {
     const at = new Date(s.lastRun.at).toLocaleString();
-    parts.push(`Last applied ${at}: ${s.lastRun.ok ? '' : 'failed: '}${sentence(s.lastRun.message)}`);
+    parts.push(`Last applied ${at}: ${s.lastRun.ok ? '' : s.lastRun.images ? 'partly done: ' : 'nothing deleted: '}${sentence(s.lastRun.message)}`);
   }
   if (s.nextRun) parts.push(`Next run ${new Date(s.nextRun).toLocaleString()} (daily at ${s.schedule} UTC).`);
   return parts.join(' ');
