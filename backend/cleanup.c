@@ -12,6 +12,10 @@ json_t *cleanup_read(struct scan_io *io, json_t *rules, struct err *e)
         goto fail;
     size_t i;
     json_t *n;
+    io->repos = 0;
+    json_array_foreach(names, i, n) io->repos +=
+        retention_rule_of(rules, json_string_value(n)) >= 0;
+    io->repo_at = 0;
     json_array_foreach(names, i, n)
     {
         if (retention_rule_of(rules, json_string_value(n)) < 0)
@@ -26,6 +30,7 @@ json_t *cleanup_read(struct scan_io *io, json_t *rules, struct err *e)
             goto fail;
         }
         json_array_append_new(out, repo);
+        io->repo_at++;
     }
     json_decref(names);
     return out;
@@ -112,6 +117,10 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
     long long images = 0, tags = 0;
     size_t i, j;
     json_t *r, *img;
+    io->repos = 0;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r) io->repos +=
+        json_array_size(json_object_get(r, "delete")) > 0;
+    io->repo_at = 0;
     json_array_foreach(json_object_get(plan, "repositories"), i, r)
     {
         const char *name = json_string_value(json_object_get(r, "name"));
@@ -175,6 +184,7 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
         }
         json_decref(fresh);
         json_decref(np);
+        io->repo_at++;
     }
     json_object_set_new(out, "images", json_integer(images));
     json_object_set_new(out, "tags", json_integer(tags));

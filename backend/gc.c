@@ -283,13 +283,45 @@ static int job_stopped(void *ctx)
     return stop;
 }
 
+static void reading_told(void *ctx, const char *repo, size_t at, size_t repos, size_t done,
+                         size_t total)
+{
+    struct manager *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    snprintf(m->reading_repo, sizeof m->reading_repo, "%s", repo);
+    m->reading_at = at;
+    m->reading_repos = repos;
+    m->reading_done = done;
+    m->reading_total = total;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* The registry at base for a reading, its progress told to GET
+ * /api/retention until io_close. */
 static int io_open(struct scan_io *io, const char *base, const struct browse_login *login,
                    int (*stopped)(void *), struct manager *m, struct err *e)
 {
     struct scan_io_login sl = {login->user, login->password, login->tls_pin};
     if (scan_io_http_init(io, base, &sl, stopped, m))
         return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    io->progress = reading_told;
+    io->pctx = m;
+    pthread_mutex_lock(&m->mu);
+    m->reading++;
+    m->reading_repo[0] = '\0';
+    m->reading_at = m->reading_repos = m->reading_done = m->reading_total = 0;
+    pthread_mutex_unlock(&m->mu);
     return 0;
+}
+
+static void io_close(struct scan_io *io, struct manager *m)
+{
+    if (!io->ctx)
+        return;
+    scan_io_http_free(io);
+    pthread_mutex_lock(&m->mu);
+    m->reading--;
+    pthread_mutex_unlock(&m->mu);
 }
 
 json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
@@ -299,7 +331,7 @@ json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
     if (io_open(&io, base, login, shutting_down, m, e))
         return NULL;
     json_t *repos = cleanup_read(&io, rules, e), *plan = NULL;
-    scan_io_http_free(&io);
+    io_close(&io, m);
     if (repos && !(plan = retention_plan(rules, repos, (long long)time(NULL))))
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     json_decref(repos);
@@ -426,7 +458,7 @@ void mgr_run_retention(struct manager *m)
     m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
     pthread_mutex_unlock(&m->mu);
     int stopped = job_stopped(m);
-    scan_io_http_free(&io);
+    io_close(&io, m);
     json_decref(rules);
     json_decref(repos);
     json_decref(plan);
@@ -437,7 +469,7 @@ void mgr_run_retention(struct manager *m)
     return;
 fail:
     retention_done(m, 0, NULL, e.message[0] ? e.message : "the clean-up rules failed");
-    scan_io_http_free(&io);
+    io_close(&io, m);
     json_decref(rules);
     json_decref(repos);
     json_decref(plan);

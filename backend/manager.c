@@ -730,6 +730,13 @@ static json_t *retention_locked(struct manager *m)
         next = json_string(at);
     }
     json_object_set_new(out, "nextRun", next);
+    json_object_set_new(
+        out, "reading",
+        m->reading ? json_pack("{s:s, s:I, s:I, s:I, s:I}", "repository", m->reading_repo,
+                               "repositoryAt", (json_int_t)m->reading_at, "repositories",
+                               (json_int_t)m->reading_repos, "tagsRead",
+                               (json_int_t)m->reading_done, "tags", (json_int_t)m->reading_total)
+                   : json_null());
     return out;
 }
 

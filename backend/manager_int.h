@@ -105,6 +105,11 @@ struct manager {
     char retention_path[PATH_MAX];
     json_t *retention;
     json_t *last_retention;
+    /* how far the clean-up rules' reading is (a preview's or an apply's),
+     * for GET /api/retention: readings under way, and the last told */
+    int reading;
+    char reading_repo[256];
+    size_t reading_at, reading_repos, reading_done, reading_total;
     long sched_day;
     int gc_keep_untagged;
 
@@ -171,8 +176,7 @@ void mgr_run_retention(struct manager *m);
  * retention_plan): every repository a rule matches read whole, or listed as
  * skipped. A shutdown stops it. New reference, or NULL with e. */
 json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
-                                   const struct browse_login *login, json_t *rules,
-                                   struct err *e);
+                                   const struct browse_login *login, json_t *rules, struct err *e);
 
 /* access.c: the registry's users, and how the backend logs in to it */
 struct mgr_login {

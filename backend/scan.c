@@ -168,9 +168,18 @@ struct scan {
     json_t *tags;  /* the tag names */
     json_t **entries;
     char (*why)[200];
-    size_t next;
+    size_t next, done;
     int failed;
 };
+
+/* every this many tags read, the progress is told */
+#define PROGRESS_EVERY 25
+
+static void tell(struct scan *s, size_t done, size_t total)
+{
+    if (s->io->progress)
+        s->io->progress(s->io->pctx, s->name, s->io->repo_at, s->io->repos, done, total);
+}
 
 static void note_facts(struct scan *s, const char *digest, json_t *facts)
 {
@@ -487,6 +496,7 @@ json_t *scan_repo(struct scan_io *io, const char *name)
         goto done;
     }
     size_t n = json_array_size(s.tags);
+    tell(&s, 0, n);
     s.entries = calloc(n + 1, sizeof *s.entries);
     s.why = calloc(n + 1, sizeof *s.why);
     if (!s.entries || !s.why)
@@ -514,6 +524,7 @@ json_t *scan_repo(struct scan_io *io, const char *name)
     tag_worker(&args[0]);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    tell(&s, n, n);
     if (io_cancelled(io)) {
         out = incomplete(name, "the reading was stopped");
         goto done;

@@ -48,12 +48,19 @@ struct scan_reply {
  * whether to give up (a stop, a shutdown); pause (may be NULL) sleeps ms
  * between tries (tests make it free). */
 struct scan_io {
-    int (*call)(void *ctx, int worker, const char *method, const char *path,
-                struct scan_reply *r);
+    int (*call)(void *ctx, int worker, const char *method, const char *path, struct scan_reply *r);
     int (*cancelled)(void *ctx);
     void (*pause)(void *ctx, long ms);
     void *ctx;
     int threads; /* readers to use, 1 .. SCAN_THREADS (0: SCAN_THREADS) */
+    /* optional: how far a reading is, told as it goes (from any reader,
+     * never with a lock of scan's held): repository repo, number repo_at
+     * (from 0) of repos, tags_done of its tags_total read. cleanup_read
+     * sets repo_at and repos. */
+    void (*progress)(void *pctx, const char *repo, size_t repo_at, size_t repos, size_t tags_done,
+                     size_t tags_total);
+    void *pctx;
+    size_t repo_at, repos;
 };
 
 /* The real registry at base ("http://127.0.0.1:9999") with an optional

@@ -6,6 +6,9 @@
 const TIMEOUT_MS = 20000;
 // Saving storj-hosted settings registers the grant with Storj's Auth Service.
 const SLOW_TIMEOUT_MS = 60000;
+// a preview reads every tag of every repository a rule matches, whole: on
+// Storj thousands of tags take minutes (its progress shows meanwhile)
+const PREVIEW_TIMEOUT_MS = 30 * 60000;
 
 /**
  * A failed call. kind is 'unreachable' (no HTTP answer: the backend is down,
@@ -184,7 +187,7 @@ export const api = {
   /** @param {object} body */
   putRetention: (body) => call('PUT', '/api/retention', body),
   /** what the rules would delete now (reads every repository) @param {object} body */
-  previewRetention: (body) => call('POST', '/api/retention/preview', body, SLOW_TIMEOUT_MS),
+  previewRetention: (body) => call('POST', '/api/retention/preview', body, PREVIEW_TIMEOUT_MS),
   applyRetention: () => call('POST', '/api/retention/apply', {}),
   /**
    * What a grant allows and whether it suits a registry in a mode; fields

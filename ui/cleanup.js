@@ -27,7 +27,40 @@ const cleanup = {
   plan: null,
   /** @type {{field: string, message: string} | null} */
   error: null,
+  /** @type {any} how far a preview's or an apply's reading is (GET /api/retention .reading) */
+  reading: null,
+  /** @type {number | undefined} */
+  readingTimer: undefined,
 };
+
+/** While a preview or an apply reads the registry, asks every second how far
+ * it is and shows it: a preview over thousands of tags on Storj takes minutes. */
+function followReading() {
+  const reading = cleanup.busy === 'preview' || state.status?.job === 'retention';
+  if (reading && cleanup.readingTimer === undefined) {
+    cleanup.readingTimer = window.setInterval(async () => {
+      try {
+        const r = await api.getRetention();
+        cleanup.reading = r?.reading || null;
+      } catch {
+        cleanup.reading = null;
+      }
+      const line = document.getElementById('rules-reading');
+      if (line) line.textContent = readingLine();
+    }, 1000);
+  } else if (!reading && cleanup.readingTimer !== undefined) {
+    window.clearInterval(cleanup.readingTimer);
+    cleanup.readingTimer = undefined;
+    cleanup.reading = null;
+  }
+}
+
+function readingLine() {
+  const r = cleanup.reading;
+  if (!r || !r.repository) return cleanup.busy === 'preview' || state.status?.job === 'retention' ? 'Reading what the registry holds…' : '';
+  const of = r.repositories > 1 ? ` (repository ${Math.min(r.repositoryAt + 1, r.repositories)} of ${r.repositories})` : '';
+  return `Reading ${r.repository}${of}: ${r.tagsRead.toLocaleString()} of ${r.tags.toLocaleString()} tags…`;
+}
 
 /** @param {any} r @returns {RulesDraft} */
 function draftOf(r) {
@@ -104,6 +137,7 @@ async function preview() {
   if (!cleanup.draft || cleanup.busy) return;
   cleanup.busy = 'preview';
   cleanup.error = null;
+  followReading();
   renderRules();
   try {
     // the rules as typed, saved or not
@@ -114,6 +148,7 @@ async function preview() {
     showError(err);
   } finally {
     cleanup.busy = '';
+    followReading();
     renderRules();
   }
 }
@@ -302,6 +337,7 @@ export function renderRules() {
       el('button', { type: 'button', id: 'rules-apply', class: `btn btn-text btn-small btn-danger-text${cleanup.busy === 'apply' || state.status?.job === 'retention' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !serving || !d.rules.length }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, 'Apply now…')),
     ),
     el('p', { class: 'muted small', id: 'rules-last' }, lastRunLine()),
+    el('p', { class: 'muted small', id: 'rules-reading', role: 'status' }, readingLine()),
     el('div', { id: 'rules-plan', 'aria-live': 'polite' }, planView(cleanup.plan)),
   ];
   box.replaceChildren(.../** @type {Node[]} */ (parts.filter(Boolean)));
@@ -358,6 +394,9 @@ export function bindCleanup() {
     if (!cleanup.saved && !cleanup.draft) loadRules();
   });
   onRender(() => {
+    followReading();
+    const line = document.getElementById('rules-reading');
+    if (line) line.textContent = readingLine();
     // only what depends on the status: the buttons' availability
     const serving = currentState() === 'running' && !state.status?.job;
     const pv = /** @type {HTMLButtonElement | null} */ (document.getElementById('rules-preview'));

@@ -485,6 +485,14 @@ static void test_listing(void **state)
  * sizes; readers at the same time on kept connections; a second reading
  * asks HEADs and no manifest or config again; a registry that stops
  * answering gives a repository marked not read whole. */
+static size_t told_done, told_total, told_count;
+static void told(void *ctx, const char *repo, size_t at, size_t repos, size_t done, size_t total)
+{
+    (void)ctx, (void)at, (void)repos;
+    assert_string_equal(repo, "a/one");
+    told_done = done, told_total = total, told_count++;
+}
+
 static void test_scan_http(void **state)
 {
     (void)state;
@@ -497,7 +505,13 @@ static void test_scan_http(void **state)
     __atomic_store_n(&slow_ms, 30, __ATOMIC_SEQ_CST);
     __atomic_store_n(&max_in_flight, 0, __ATOMIC_SEQ_CST);
     int conns = __atomic_load_n(&srv.connections, __ATOMIC_SEQ_CST);
+    io.progress = told;
     json_t *r = scan_repo(&io, "a/one");
+    io.progress = NULL;
+    /* told as it starts and as it ends */
+    assert_true(told_count >= 2);
+    assert_int_equal(told_done, 2);
+    assert_int_equal(told_total, 2);
     __atomic_store_n(&slow_ms, 0, __ATOMIC_SEQ_CST);
     conns = __atomic_load_n(&srv.connections, __ATOMIC_SEQ_CST) - conns;
     assert_non_null(r);
