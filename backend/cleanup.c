@@ -13,8 +13,10 @@ json_t *cleanup_read(struct scan_io *io, json_t *rules, struct err *e)
     size_t i;
     json_t *n;
     io->repos = 0;
-    json_array_foreach(names, i, n) io->repos +=
-        retention_rule_of(rules, json_string_value(n)) >= 0;
+    json_array_foreach(names, i, n)
+    {
+        io->repos += retention_rule_of(rules, json_string_value(n)) >= 0;
+    }
     io->repo_at = 0;
     json_array_foreach(names, i, n)
     {
@@ -118,8 +120,10 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
     size_t i, j;
     json_t *r, *img;
     io->repos = 0;
-    json_array_foreach(json_object_get(plan, "repositories"), i, r) io->repos +=
-        json_array_size(json_object_get(r, "delete")) > 0;
+    json_array_foreach(json_object_get(plan, "repositories"), i, r)
+    {
+        io->repos += json_array_size(json_object_get(r, "delete")) > 0;
+    }
     io->repo_at = 0;
     json_array_foreach(json_object_get(plan, "repositories"), i, r)
     {

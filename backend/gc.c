@@ -441,14 +441,18 @@ void mgr_run_retention(struct manager *m)
     size_t i;
     json_t *x;
     json_array_foreach(json_object_get(result, "failed"), i, x)
+    {
         log_warn("clean-up rules: deleting %s@%.19s failed: %s",
                  json_string_value(json_object_get(x, "name")),
                  json_string_value(json_object_get(x, "digest")),
                  json_string_value(json_object_get(x, "reason")));
+    }
     json_array_foreach(json_object_get(result, "skipped"), i, x)
+    {
         log_warn("clean-up rules: %s skipped, nothing deleted there: %s",
                  json_string_value(json_object_get(x, "name")),
                  json_string_value(json_object_get(x, "reason")));
+    }
     sentence_of(result, msg, sizeof msg);
     log_info("clean-up rules: %s", msg);
     int ok = json_array_size(json_object_get(result, "failed")) == 0 &&

@@ -237,7 +237,10 @@ static json_t *facts_from(struct scan *s, int worker, json_t *doc, int depth, st
         add_blob(blobs, config);
         size_t i;
         json_t *l;
-        json_array_foreach(json_object_get(doc, "layers"), i, l) add_blob(blobs, l);
+        json_array_foreach(json_object_get(doc, "layers"), i, l)
+        {
+            add_blob(blobs, l);
+        }
         const char *cd = json_string_value(json_object_get(config, "digest"));
         if (cd && browse_digest_valid(cd)) {
             char path[512];
@@ -507,7 +510,7 @@ json_t *scan_repo(struct scan_io *io, const char *name)
     /* a digest's facts are mostly known from an earlier reading: a HEAD per
      * tag then, and the manifest only for new digests */
     int head = !cache_empty();
-    struct worker_arg args[SCAN_THREADS];
+    struct worker_arg args[SCAN_THREADS] = {{0}};
     pthread_t tids[SCAN_THREADS];
     int started = 0;
     pthread_attr_t at;
