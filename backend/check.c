@@ -193,7 +193,7 @@ void mgr_run_check(struct manager *m)
         goto out;
     }
     if (mgr_remove_stale(m, set.hash, &set, ids, &e) ||
-        (ids[0][0] ? mgr_configure_if_new(m, &set.c[0], ids[0], &e)
+        (ids[0][0] ? mgr_configure_existing(m, &set.c[0], ids[0], &e)
                    : mgr_create_container(m, &set.c[0], ids[0], &e))) {
         record_check(m, &s, check_failure("reach", e.message, "Logs may say more; try again."), &e,
                      hint, sizeof hint);

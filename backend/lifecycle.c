@@ -11,6 +11,9 @@
 
 /* How long a start waits for the Docker Hub cache once the registry answers. */
 #define CACHE_GRACE_MS 10000
+/* Caps the engine's answer when a configuration file is read back from a
+ * container: a tar of one file of a few KiB (with TLS, the config only). */
+#define CONFIG_READ_MAX (256 * 1024)
 
 /* ---- jobs ----------------------------------------------------------------- */
 
@@ -133,22 +136,74 @@ int mgr_create_container(struct manager *m, struct spec_container *sc, char id[7
     return 0;
 }
 
-/* A container kept from an earlier run that was never started may have
- * missed its files (the backend was killed between create and upload):
- * put them in again, they replace what is there. */
-int mgr_configure_if_new(struct manager *m, const struct spec_container *sc, const char *id,
-                         struct err *e)
+/* How the configuration in container id compares with the one sc puts in
+ * (spec.h), read back through the engine's archive API; a missing file is
+ * SPEC_CONFIG_OTHER. 0 with *out, or -1 with e when the engine could not
+ * tell. */
+static int config_in(struct manager *m, const struct spec_container *sc, const char *id,
+                     enum spec_config *out, struct err *e)
+{
+    char path[512];
+    long status = 0;
+    struct buf b = {.max = CONFIG_READ_MAX};
+    size_t n = (size_t)snprintf(path, sizeof path, "/containers/%.72s/archive?path=", id);
+    for (const char *c = spec_config_path(sc); *c && n < sizeof path - 4; c++) {
+        if (*c == '/') {
+            memcpy(path + n, "%2F", 3);
+            n += 3;
+        } else {
+            path[n++] = *c;
+        }
+    }
+    path[n] = '\0';
+    int rc = docker_call(&m->docker, "GET", path, NULL, NULL, 0, &status, &b, 30, e);
+    if (rc == 0 && status == 200)
+        *out = spec_config_compare(sc, b.data, b.len);
+    else if (rc == 0 && status == 404)
+        *out = SPEC_CONFIG_OTHER;
+    else if (rc == 0)
+        rc = err_set(e, 502, E_DOCKER_BAD_ANSWER, NULL,
+                     "the Docker engine answered %ld when asked for the %s container's "
+                     "configuration",
+                     status, sc->role);
+    if (b.data) /* it holds the container's secrets */
+        secret_wipe(b.data, b.len);
+    buf_free(&b);
+    return rc;
+}
+
+/* A container kept from an earlier run gets its files again before it
+ * starts, whatever it holds: the backend may have been killed between
+ * create and upload, or in the middle of a clean-up that had put a
+ * read-only configuration in (gc.c), and the spec hash says nothing about
+ * the files. A running one gets them only when its configuration is not
+ * its own, and is then stopped, so that the start that follows reads them;
+ * a running gateway is left alone (only its create puts files in, and the
+ * registry lives in its network namespace). 0, or -1 with e. */
+int mgr_configure_existing(struct manager *m, const struct spec_container *sc, const char *id,
+                           struct err *e)
 {
     json_t *j = docker_inspect(&m->docker, id, e);
     if (!j)
         return -1;
-    const char *st = json_string_value(json_object_get(json_object_get(j, "State"), "Status"));
-    int fresh = st && strcmp(st, "created") == 0;
+    int running = json_is_true(json_object_get(json_object_get(j, "State"), "Running"));
     json_decref(j);
-    if (!fresh)
+    if (!running)
+        return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e);
+    if (strcmp(sc->role, "gateway") == 0)
         return 0;
-    log_info("%s container %.12s was never started: writing its configuration again", sc->role, id);
-    return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e);
+    enum spec_config c;
+    if (config_in(m, sc, id, &c, e))
+        return -1;
+    if (c == SPEC_CONFIG_OWN)
+        return 0;
+    log_warn("the %s container %.12s runs with %s: writing its own and restarting it", sc->role, id,
+             c == SPEC_CONFIG_READONLY ? "the read-only configuration of an interrupted clean-up"
+                                       : "another configuration than its settings'");
+    return docker_put_archive(&m->docker, id, sc->tar.data, sc->tar.len, e) ||
+                   docker_stop(&m->docker, id, STOP_TIMEOUT_S, e)
+               ? -1
+               : 0;
 }
 
 /* 0 when the container is running; -1 (with its exit code and last log line
@@ -234,7 +289,7 @@ void mgr_run_start(struct manager *m, int from_run)
                 goto fail;
     }
     for (int i = 0; i < set.count; i++)
-        if (ids[i][0] ? mgr_configure_if_new(m, &set.c[i], ids[i], &e)
+        if (ids[i][0] ? mgr_configure_existing(m, &set.c[i], ids[i], &e)
                       : mgr_create_container(m, &set.c[i], ids[i], &e)) {
             goto fail;
         }
@@ -323,6 +378,108 @@ fail:
     }
 out:
     secret_wipe(&lg, sizeof lg);
+    spec_free(&set);
+    settings_free(&s);
+}
+
+/* Says in lastGc what became of a clean-up the last backend did not finish. */
+static void interrupted_gc(struct manager *m, const char *message)
+{
+    pthread_mutex_lock(&m->mu);
+    m->gc_at = (long long)time(NULL);
+    m->gc_ok = 0;
+    snprintf(m->gc_message, sizeof m->gc_message, "%s", message);
+    mgr_unlock_changed(m);
+}
+
+void mgr_repair_leftover(struct manager *m)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    char reg_id[72], reg_hash[65], gc_id[72] = "";
+    enum spec_config conf = SPEC_CONFIG_OWN;
+    memset(&set, 0, sizeof set);
+    pthread_mutex_lock(&m->mu);
+    int docker_ok = m->docker_ok, running = m->reg.running;
+    const struct settings *eff = mgr_effective_locked(m);
+    int from_run = eff == &m->run;
+    int copied = settings_copy(&s, eff);
+    snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
+    snprintf(reg_hash, sizeof reg_hash, "%s", m->reg.hash);
+    pthread_mutex_unlock(&m->mu);
+    if (copied)
+        return;
+    if (!docker_ok)
+        goto out;
+    json_t *gc = docker_inspect(&m->docker, GC_NAME, &e);
+    int kind = spec_gc_kind(gc);
+    if (kind)
+        snprintf(gc_id, sizeof gc_id, "%s", json_string_value(json_object_get(gc, "Id")));
+    json_decref(gc);
+    if (running && spec_build(&s, &m->sopts, &set, &e) == 0 &&
+        config_in(m, spec_find(&set, "registry"), reg_id, &conf, &e) == 0 &&
+        conf == SPEC_CONFIG_OTHER && strcmp(set.hash, reg_hash) != 0)
+        conf = SPEC_CONFIG_OWN; /* made with other settings: not ours to judge */
+    /* a garbage-collect container left behind means the registry was
+     * restarted read-only and nothing restarted it since */
+    int restart = running && (conf != SPEC_CONFIG_OWN || kind == 2);
+    int readonly = restart && (conf == SPEC_CONFIG_READONLY || kind == 2);
+    if (!gc_id[0] && !restart)
+        goto out;
+    if (restart) {
+        log_warn("%s: restarting it with its own configuration",
+                 readonly ? "an interrupted clean-up left the registry read-only"
+                          : "the registry's configuration in its container is not its own");
+        pthread_mutex_lock(&m->mu);
+        m->running_job = JOB_START;
+        m->phase = "repairing";
+        m->cancel_start = 0;
+        m->job_failed = 0;
+        m->job_hint[0] = '\0';
+        pthread_cond_signal(&m->monitor_cv);
+        mgr_unlock_changed(m);
+        if (readonly)
+            interrupted_gc(m, "the last clean-up was interrupted (the backend stopped during it) "
+                              "and left the registry read-only: it is restarting with its own "
+                              "configuration");
+    }
+    /* garbage-collect must not run while the registry takes pushes: the
+     * clean-up container goes first, and when it cannot, the registry
+     * stays as it is */
+    if (gc_id[0]) {
+        log_info("removing the clean-up container %.12s an interrupted clean-up left", gc_id);
+        if (docker_remove(&m->docker, gc_id, &e)) {
+            log_warn("could not remove the clean-up container: %s", e.message);
+            restart = 0;
+        }
+    }
+    if (restart) {
+        struct err ignored; /* a registry that does not stop fails the start below */
+        docker_stop(&m->docker, reg_id, STOP_TIMEOUT_S, &ignored);
+        mgr_run_start(m, from_run); /* writes its own configuration (mgr_configure_existing) */
+        pthread_mutex_lock(&m->mu);
+        int ok = !m->job_failed && !m->cancel_start && !m->shutdown;
+        pthread_mutex_unlock(&m->mu);
+        if (readonly && ok)
+            interrupted_gc(m, "the last clean-up was interrupted (the backend stopped during it) "
+                              "and left the registry read-only: it was restarted with its own "
+                              "configuration");
+        if (ok)
+            log_info("the registry runs with its own configuration again");
+    }
+    pthread_mutex_lock(&m->mu);
+    int stopping = m->shutdown;
+    pthread_mutex_unlock(&m->mu);
+    if (!stopping)
+        mgr_observe(m);
+    pthread_mutex_lock(&m->mu);
+    if (m->running_job == JOB_START) {
+        m->running_job = JOB_NONE;
+        m->phase = NULL;
+    }
+    mgr_unlock_changed(m);
+out:
     spec_free(&set);
     settings_free(&s);
 }

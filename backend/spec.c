@@ -1,5 +1,6 @@
 #include "spec.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -366,4 +367,119 @@ json_t *spec_gc_container(json_t *registry_create, int untagged)
     json_object_del(json_object_get(c, "HostConfig"), "PortBindings");
     json_object_set_new(json_object_get(c, "Labels"), SPEC_LABEL_ROLE, json_string("gc"));
     return c;
+}
+
+/* ---- reading back what a container holds ------------------------------- */
+
+static int tar_octal(const char *p, size_t n, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    while (i < n && p[i] == ' ')
+        i++;
+    if (i == n || p[i] < '0' || p[i] > '7')
+        return -1; /* empty, or GNU's base-256 (never this small) */
+    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++) {
+        if (v > (ULLONG_MAX >> 3))
+            return -1;
+        v = v * 8 + (unsigned)(p[i] - '0');
+    }
+    for (; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\0')
+            return -1;
+    *out = v;
+    return 0;
+}
+
+static const char *strip_root(const char *p)
+{
+    for (;;) {
+        if (p[0] == '/')
+            p++;
+        else if (p[0] == '.' && p[1] == '/')
+            p += 2;
+        else
+            return p;
+    }
+}
+
+int spec_tar_find(const void *tar, size_t tar_len, const char *name, const char **data, size_t *len)
+{
+    const unsigned char *t = tar;
+    size_t off = 0;
+    if (!t)
+        return -1;
+    while (off + 512 <= tar_len) {
+        const unsigned char *h = t + off;
+        unsigned long long chk, size;
+        unsigned sum = 0;
+        int zero = 1;
+        for (int i = 0; i < 512; i++) {
+            sum += (i >= 148 && i < 156) ? ' ' : h[i];
+            zero = zero && h[i] == 0;
+        }
+        if (zero) /* the end of the archive */
+            return -1;
+        if (tar_octal((const char *)h + 148, 8, &chk) || chk != sum ||
+            tar_octal((const char *)h + 124, 12, &size) || size > tar_len - off - 512)
+            return -1;
+        char type = (char)h[156];
+        if (type == '0' || type == '\0' || type == '7') {
+            char path[100 + 1 + 155 + 1];
+            /* POSIX ustar: prefix "/" name, each NUL-terminated or full
+             * (GNU's "ustar  " keeps other fields there) */
+            if (memcmp(h + 257, "ustar\0", 6) == 0 && h[345])
+                snprintf(path, sizeof path, "%.155s/%.100s", (const char *)h + 345,
+                         (const char *)h);
+            else
+                snprintf(path, sizeof path, "%.100s", (const char *)h);
+            if (!name || strcmp(strip_root(path), strip_root(name)) == 0) {
+                *data = (const char *)h + 512;
+                *len = (size_t)size;
+                return 0;
+            }
+        }
+        size_t padded = ((size_t)size + 511) / 512 * 512;
+        if (padded > tar_len - off - 512)
+            return -1;
+        off += 512 + padded;
+    }
+    return -1;
+}
+
+const char *spec_config_path(const struct spec_container *sc)
+{
+    return strcmp(sc->role, "gateway") == 0 ? REGCONFIG_GATEWAY_PATH : REGCONFIG_PATH;
+}
+
+enum spec_config spec_config_compare(const struct spec_container *sc, const void *found,
+                                     size_t found_len)
+{
+    const char *own, *got;
+    size_t own_len, got_len;
+    if (spec_tar_find(sc->tar.data, sc->tar.len, spec_config_path(sc), &own, &own_len) || !found ||
+        spec_tar_find(found, found_len, NULL, &got, &got_len))
+        return SPEC_CONFIG_OTHER;
+    if (got_len == own_len && memcmp(got, own, own_len) == 0)
+        return SPEC_CONFIG_OWN;
+    /* the registry's configuration is JSON (regconfig.h) */
+    json_t *j = json_loadb(got, got_len, 0, NULL);
+    json_t *ro = json_object_get(
+        json_object_get(json_object_get(json_object_get(j, "storage"), "maintenance"), "readonly"),
+        "enabled");
+    enum spec_config r = json_is_true(ro) ? SPEC_CONFIG_READONLY : SPEC_CONFIG_OTHER;
+    json_decref(j);
+    return r;
+}
+
+int spec_gc_kind(json_t *inspect)
+{
+    json_t *config = json_object_get(inspect, "Config");
+    json_t *labels = json_object_get(config, "Labels");
+    const char *managed = json_string_value(json_object_get(labels, SPEC_LABEL_MANAGED));
+    const char *role = json_string_value(json_object_get(labels, SPEC_LABEL_ROLE));
+    const char *cmd = json_string_value(json_array_get(json_object_get(config, "Cmd"), 0));
+    if (!managed || strcmp(managed, "true") != 0)
+        return 0;
+    return role && strcmp(role, "gc") == 0 && cmd && strcmp(cmd, "garbage-collect") == 0 ? 2 : 1;
 }

@@ -74,11 +74,40 @@ int spec_tar_file(struct buf *out, const char *path, const void *data, size_t le
  * before by this process, so that a running registry 3 reads it again. */
 int spec_tar_htpasswd(struct buf *out, const char *htpasswd);
 
+/* The content of a regular file in a tar archive: the entry whose path is
+ * name (a leading "/" or "./" ignored on both sides), or with name NULL the
+ * first regular file (what GET /containers/{id}/archive answers for one
+ * file, named by its base name). pax and GNU long-name headers and other
+ * entry types are skipped. 0 with *data pointing into tar and *len; -1 when
+ * there is no such file or the archive is malformed (checksum, sizes). */
+int spec_tar_find(const void *tar, size_t tar_len, const char *name, const char **data,
+                  size_t *len);
+
+/* Where a container of the set keeps its configuration file. */
+const char *spec_config_path(const struct spec_container *sc);
+
+enum spec_config {
+    SPEC_CONFIG_OWN,     /* byte for byte what sc puts in */
+    SPEC_CONFIG_OTHER,   /* missing, unreadable or different */
+    SPEC_CONFIG_READONLY /* different, with storage.maintenance.readonly on:
+                          * what a clean-up puts in for its time (gc.c) */
+};
+/* How the configuration in a container (found: the tar Docker answered
+ * for spec_config_path, or NULL) compares with the one sc puts in. */
+enum spec_config spec_config_compare(const struct spec_container *sc, const void *found,
+                                     size_t found_len);
+
 /* The create body of the garbage-collection container: the registry's own
  * (registry_create, from spec_build), running `garbage-collect` once with
  * no port published and the role label "gc". untagged: also delete
  * manifests no tag names (safe on distribution 3 only). New reference, or
  * NULL when out of memory. */
 json_t *spec_gc_container(json_t *registry_create, int untagged);
+
+/* What a container (its inspect answer, or its create body under "Config")
+ * is to the clean-up: 2 a garbage-collect container of ours
+ * (spec_gc_container), 1 another one-shot container of ours by that name
+ * (the version probe), 0 not ours. */
+int spec_gc_kind(json_t *inspect);
 
 #endif

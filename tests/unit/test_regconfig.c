@@ -1078,6 +1078,303 @@ static void test_registry_readonly(void **state)
     }
 }
 
+/* ---- reading back what a container holds (spec_tar_find, spec_config_compare) */
+
+/* One raw tar entry, as other writers make them: POSIX ustar ("ustar\0")
+ * with an optional prefix, or GNU ("ustar  "); type as given. */
+static void raw_entry(struct buf *b, const char *prefix, const char *name, char type,
+                      const char *data, size_t len, int gnu)
+{
+    char h[512] = {0};
+    snprintf(h, 100, "%s", name);
+    snprintf(h + 100, 8, "%07o", 0644);
+    snprintf(h + 108, 8, "%07o", 0);
+    snprintf(h + 116, 8, "%07o", 0);
+    snprintf(h + 124, 12, "%011o", (unsigned)len);
+    snprintf(h + 136, 12, "%011o", 1700000000);
+    h[156] = type;
+    memcpy(h + 257,
+           gnu ? "ustar  "
+               : "ustar\0"
+                 "00",
+           8);
+    if (prefix)
+        snprintf(h + 345, 155, "%s", prefix);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum += (unsigned char)h[i];
+    snprintf(h + 148, 8, "%06o", sum);
+    static const char zeros[512];
+    assert_int_equal(buf_append(b, h, 512), 0);
+    assert_int_equal(buf_append(b, data, len), 0);
+    assert_int_equal(buf_append(b, zeros, (512 - len % 512) % 512), 0);
+}
+
+static void raw_end(struct buf *b)
+{
+    static const char zeros[1024];
+    assert_int_equal(buf_append(b, zeros, sizeof zeros), 0);
+}
+
+/* finds name (or the first file) in b: the data as a string, or NULL */
+static char *found(const struct buf *b, const char *name)
+{
+    const char *d;
+    size_t n;
+    if (spec_tar_find(b->data, b->len, name, &d, &n))
+        return NULL;
+    char *out = malloc(n + 1);
+    assert_non_null(out);
+    memcpy(out, d, n);
+    out[n] = '\0';
+    return out;
+}
+
+static void expect_found(const char *what, const struct buf *b, const char *name, const char *want)
+{
+    char *got = found(b, name);
+    if (!want)
+        CHECK(!got, "%s: found \"%s\", want none", what, got);
+    else
+        CHECK(got && strcmp(got, want) == 0, "%s: found \"%s\", want \"%s\"", what,
+              got ? got : "(none)", want);
+    free(got);
+}
+
+static void test_tar_find(void **state)
+{
+    struct buf b = {0};
+    /* ours, by its path written any way, or as the first file */
+    assert_int_equal(spec_tar_file(&b, "etc/storj-registry/config.yml", "ours", 4), 0);
+    expect_found("ours by path", &b, "etc/storj-registry/config.yml", "ours");
+    expect_found("ours by absolute path", &b, REGCONFIG_PATH, "ours");
+    expect_found("ours by ./path", &b, "./etc/storj-registry/config.yml", "ours");
+    expect_found("ours first", &b, NULL, "ours");
+    expect_found("another name", &b, "etc/storj-registry/htpasswd", NULL);
+    buf_free(&b);
+
+    /* what an engine answers: pax header, a directory, then the file under
+     * its base name; 600 bytes spans two blocks */
+    char big[601];
+    memset(big, 'x', 600);
+    big[600] = '\0';
+    raw_entry(&b, NULL, "PaxHeaders/config.yml", 'x', "30 mtime=1700000000.123456789\n", 30, 0);
+    raw_entry(&b, NULL, "etc/", '5', "", 0, 0);
+    raw_entry(&b, NULL, "config.yml", '0', big, 600, 0);
+    raw_entry(&b, NULL, "second", '0', "2nd", 3, 0);
+    raw_end(&b);
+    expect_found("engine's answer, first file", &b, NULL, big);
+    expect_found("the entry after a two-block file", &b, "second", "2nd");
+    expect_found("a directory is no file", &b, "etc", NULL);
+    buf_free(&b);
+
+    /* a long path in ustar's prefix; GNU headers have no prefix; old tar's
+     * type NUL is a file */
+    raw_entry(&b, "etc/storj-registry", "config.yml", '0', "prefixed", 8, 0);
+    raw_entry(&b, NULL, "gnu.yml", '0', "gnu", 3, 1);
+    raw_entry(&b, NULL, "old.yml", '\0', "old", 3, 0);
+    raw_end(&b);
+    expect_found("prefix and name", &b, REGCONFIG_PATH, "prefixed");
+    expect_found("GNU header", &b, "gnu.yml", "gnu");
+    expect_found("type NUL", &b, "old.yml", "old");
+    buf_free(&b);
+
+    /* malformed: nothing is found, nothing read past the end */
+    raw_entry(&b, NULL, "config.yml", '0', "data", 4, 0);
+    raw_end(&b);
+    b.data[148] ^= 1; /* checksum */
+    expect_found("bad checksum", &b, NULL, NULL);
+    b.data[148] ^= 1;
+    expect_found("intact again", &b, NULL, "data");
+    size_t whole = b.len;
+    b.len = 511;
+    expect_found("shorter than a header", &b, NULL, NULL);
+    b.len = whole;
+    memcpy(b.data + 124, "77777777777", 11); /* a size past the end */
+    expect_found("size past the end", &b, NULL, NULL);
+    memcpy(b.data + 124, "0000000000x", 11);
+    expect_found("size not octal", &b, NULL, NULL);
+    buf_free(&b);
+    raw_end(&b);
+    expect_found("only the end blocks", &b, NULL, NULL);
+    buf_free(&b);
+    const char *d;
+    size_t n;
+    assert_int_equal(spec_tar_find(NULL, 0, NULL, &d, &n), -1);
+}
+
+/* an archive tar(1) writes in pax format, as Go's archive/tar may */
+static void test_tar_find_tar_tool(void **state)
+{
+    if (access("/usr/bin/tar", X_OK) != 0 && access("/bin/tar", X_OK) != 0) {
+        skip();
+    }
+    char dir[] = "/tmp/sr-spec-find-XXXXXX", cmd[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && printf '{\"version\":\"0.1\"}' >config.yml && "
+             "tar --format=pax -cf a.tar config.yml 2>&1",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/a.tar", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    struct buf b = {0};
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(buf_append(&b, chunk, k), 0);
+    fclose(f);
+    expect_found("tar --format=pax", &b, NULL, "{\"version\":\"0.1\"}");
+    buf_free(&b);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A one-file archive named as an engine names it (the base name). */
+static void engine_archive(struct buf *b, const char *data, size_t len)
+{
+    memset(b, 0, sizeof *b);
+    raw_entry(b, NULL, "config.yml", '0', data, len, 0);
+    raw_end(b);
+}
+
+/* the config a container of set puts in */
+static char *own_config(struct spec_container *c)
+{
+    char *got = found(&c->tar, spec_config_path(c));
+    assert_non_null(got);
+    return got;
+}
+
+static void test_config_compare(void **state)
+{
+    static const enum mode modes[] = {MODE_LOCAL, MODE_S3, MODE_STORJ, MODE_STORJ_HOSTED};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        struct settings s;
+        struct spec_set set, ro, other;
+        struct err e = {0};
+        struct buf b;
+        const char *mode = settings_mode_name(modes[i]);
+        make_settings(modes[i], &s);
+        assert_int_equal(spec_build(&s, &opts_publish, &set, &e), 0);
+        s.maintenance_readonly = 1; /* what the clean-up puts in (gc.c) */
+        assert_int_equal(spec_build(&s, &opts_publish, &ro, &e), 0);
+        s.maintenance_readonly = 0;
+        s.port = 5555; /* in the host network the config names the port */
+        assert_int_equal(spec_build(&s, &opts_host, &other, &e), 0);
+        struct spec_container *r = spec_find(&set, "registry");
+        assert_string_equal(spec_config_path(r), REGCONFIG_PATH);
+
+        char *own = own_config(r);
+        engine_archive(&b, own, strlen(own));
+        CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_OWN, "%s: own config", mode);
+        buf_free(&b);
+        CHECK(spec_config_compare(r, r->tar.data, r->tar.len) == SPEC_CONFIG_OWN,
+              "%s: its own archive", mode);
+
+        char *rotext = own_config(spec_find(&ro, "registry"));
+        engine_archive(&b, rotext, strlen(rotext));
+        CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_READONLY,
+              "%s: the clean-up's read-only config", mode);
+        buf_free(&b);
+
+        char *othertext = own_config(spec_find(&other, "registry"));
+        engine_archive(&b, othertext, strlen(othertext));
+        CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_OTHER,
+              "%s: another listener's config", mode);
+        buf_free(&b);
+
+        /* one byte more is another file */
+        own[strlen(own) - 1] = ' ';
+        engine_archive(&b, own, strlen(own));
+        CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_OTHER, "%s: changed", mode);
+        buf_free(&b);
+        engine_archive(&b, "", 0);
+        CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_OTHER, "%s: empty", mode);
+        buf_free(&b);
+        engine_archive(&b, "{\"storage\":{\"maintenance\":{\"readonly\":{\"enabled\":false}}}}",
+                       58);
+        CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_OTHER,
+              "%s: read-only off is not the clean-up's", mode);
+        buf_free(&b);
+        CHECK(spec_config_compare(r, NULL, 0) == SPEC_CONFIG_OTHER, "%s: no file", mode);
+        CHECK(spec_config_compare(r, "garbage", 7) == SPEC_CONFIG_OTHER, "%s: no archive", mode);
+
+        if (modes[i] == MODE_STORJ) {
+            struct spec_container *g = spec_find(&set, "gateway");
+            assert_string_equal(spec_config_path(g), REGCONFIG_GATEWAY_PATH);
+            CHECK(spec_config_compare(g, g->tar.data, g->tar.len) == SPEC_CONFIG_OWN,
+                  "gateway: its own");
+            CHECK(spec_config_compare(g, r->tar.data, r->tar.len) == SPEC_CONFIG_OTHER,
+                  "gateway: the registry's");
+        }
+        free(own);
+        free(rotext);
+        free(othertext);
+        spec_free(&set);
+        spec_free(&ro);
+        spec_free(&other);
+        settings_free(&s);
+    }
+
+    /* with users and TLS the archive holds more files: the config decides */
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    struct buf b;
+    make_settings(MODE_LOCAL, &s);
+    s.htpasswd = xstrdup("alice:$2y$05$abcdefghijklmnopqrstuv\n");
+    s.tls_cert = xstrdup("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    s.tls_key = xstrdup("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
+    assert_int_equal(spec_build(&s, &opts_publish, &set, &e), 0);
+    struct spec_container *r = spec_find(&set, "registry");
+    expect_found("the key in a registry's archive", &r->tar, REGCONFIG_TLS_KEY_PATH, s.tls_key);
+    expect_found("the users in a registry's archive", &r->tar, REGCONFIG_HTPASSWD_PATH, s.htpasswd);
+    char *own = own_config(r);
+    engine_archive(&b, own, strlen(own));
+    CHECK(spec_config_compare(r, b.data, b.len) == SPEC_CONFIG_OWN, "users and TLS: own config");
+    buf_free(&b);
+    free(own);
+    spec_free(&set);
+    settings_free(&s);
+}
+
+/* A container left by an interrupted clean-up is known by its labels and
+ * command (inspect's Config holds them as the create body does). */
+static void test_spec_gc_kind(void **state)
+{
+    struct settings s;
+    struct spec_set set;
+    struct err e = {0};
+    make_settings(MODE_LOCAL, &s);
+    assert_int_equal(spec_build(&s, &opts_publish, &set, &e), 0);
+    json_t *reg = spec_find(&set, "registry")->create;
+    for (int untagged = 0; untagged <= 1; untagged++) {
+        json_t *gc = spec_gc_container(reg, untagged);
+        json_t *inspect = json_pack("{s:s, s:o}", "Id", "abc", "Config", gc);
+        assert_int_equal(spec_gc_kind(inspect), 2);
+        /* the version probe (gc.c) runs by the same name */
+        json_object_set_new(gc, "Cmd", json_pack("[s]", "--version"));
+        assert_int_equal(spec_gc_kind(inspect), 1);
+        /* not ours: another's container by that name */
+        json_object_set_new(json_object_get(gc, "Labels"), SPEC_LABEL_MANAGED,
+                            json_string("false"));
+        assert_int_equal(spec_gc_kind(inspect), 0);
+        json_object_del(gc, "Labels");
+        assert_int_equal(spec_gc_kind(inspect), 0);
+        json_decref(inspect);
+    }
+    json_t *inspect = json_pack("{s:O}", "Config", reg);
+    assert_int_equal(spec_gc_kind(inspect), 1); /* ours, but no clean-up */
+    json_decref(inspect);
+    assert_int_equal(spec_gc_kind(NULL), 0);
+    spec_free(&set);
+    settings_free(&s);
+}
+
 /* ---- the Docker Hub cache ------------------------------------------------ */
 
 #define HUB_TOKEN "dckr_pat_CacheTokenNeverInABody"
@@ -1284,6 +1581,10 @@ int main(void)
         cmocka_unit_test(test_spec_env),
         cmocka_unit_test(test_registry_readonly),
         cmocka_unit_test(test_spec_gc_container),
+        cmocka_unit_test(test_tar_find),
+        cmocka_unit_test(test_tar_find_tar_tool),
+        cmocka_unit_test(test_config_compare),
+        cmocka_unit_test(test_spec_gc_kind),
         cmocka_unit_test(test_spec_incomplete),
         cmocka_unit_test(test_spec_hash),
         cmocka_unit_test(test_spec_hash_ignores_unused),
