@@ -98,6 +98,55 @@ static const char *still_goes(json_t *old, json_t *fresh, json_t *new_repo, char
     return NULL;
 }
 
+/* The images of the plan's repository r that may go now, judged on the
+ * repository read again (fresh) and planned again (new_repo): a new object
+ * digest -> null (it goes) or why it stays. Whatever a tag that stays
+ * reaches stays too, to a fixpoint: an index kept because a tag was pushed
+ * onto it keeps its platforms. NULL when out of memory. */
+static json_t *judge(json_t *r, json_t *fresh, json_t *new_repo)
+{
+    json_t *verdict = json_object();
+    if (!verdict)
+        return NULL;
+    size_t i;
+    json_t *img, *t;
+    json_array_foreach(json_object_get(r, "delete"), i, img)
+    {
+        char why[200];
+        const char *no = still_goes(img, fresh, new_repo, why, sizeof why);
+        json_object_set_new(verdict, json_string_value(json_object_get(img, "digest")),
+                            no ? json_string(no) : json_null());
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        json_t *reach = json_object();
+        if (!reach) {
+            json_decref(verdict);
+            return NULL;
+        }
+        json_array_foreach(json_object_get(fresh, "tags"), i, t)
+        {
+            const char *d = json_string_value(json_object_get(t, "digest"));
+            json_t *v = d ? json_object_get(verdict, d) : NULL;
+            if (d && !json_is_null(v)) /* the tag stays, and what it reaches */
+                retention_reach(json_object_get(fresh, "children"), d, reach);
+        }
+        const char *d;
+        json_t *v;
+        json_object_foreach(verdict, d, v)
+        {
+            if (json_is_null(v) && json_object_get(reach, d)) {
+                json_object_set_new(verdict, d,
+                                    json_string("an index that stays names it (a tag changed "
+                                                "since the plan)"));
+                changed = 1;
+            }
+        }
+        json_decref(reach);
+    }
+    return verdict;
+}
+
 static int add(json_t *list, json_t *item)
 {
     return item ? json_array_append_new(list, item) : -1;
@@ -156,13 +205,20 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
             snprintf(reason, sizeof reason, "read again before deleting: %s", skip);
             add(skipped, json_pack("{s:s, s:s}", "name", name, "reason", reason));
         }
+        json_t *verdict = skip ? NULL : judge(r, fresh, new_repo);
+        if (!skip && !verdict) {
+            json_decref(fresh);
+            json_decref(np);
+            json_decref(out);
+            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+            return NULL;
+        }
         json_array_foreach(json_object_get(r, "delete"), j, img)
         {
             if (skip)
                 break;
             const char *digest = json_string_value(json_object_get(img, "digest"));
-            char why[200];
-            const char *no = still_goes(img, fresh, new_repo, why, sizeof why);
+            const char *no = json_string_value(json_object_get(verdict, digest));
             if (no) {
                 add(kept,
                     json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason", no));
@@ -175,6 +231,7 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
                 add(deleted, json_pack("{s:s, s:s, s:O}", "name", name, "digest", digest, "tags",
                                        json_object_get(img, "tags")));
             } else if (de.status == 409) {
+                json_decref(verdict);
                 json_decref(fresh);
                 json_decref(np);
                 json_decref(out);
@@ -186,6 +243,7 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
                               de.status == 404 ? "it was deleted meanwhile" : de.message));
             }
         }
+        json_decref(verdict);
         json_decref(fresh);
         json_decref(np);
         io->repo_at++;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 json_t *retention_default(void)
 {
@@ -210,18 +211,10 @@ static int matches_any(json_t *patterns, const char *s)
  * far off say nothing about which image is newer. */
 static int time_plausible(const char *t, const char *latest)
 {
-    static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
-    if (!t || strlen(t) != sizeof form - 1)
-        return 0;
-    for (size_t i = 0; form[i]; i++)
-        if (form[i] == 'd' ? !isdigit((unsigned char)t[i]) : t[i] != form[i])
-            return 0;
-    return strcmp(t, "2000-01-01T00:00:00Z") >= 0 && strcmp(t, latest) <= 0;
+    return time_utc_valid(t) && strcmp(t, "2000-01-01T00:00:00Z") >= 0 && strcmp(t, latest) <= 0;
 }
 
-/* Marks digest and every manifest reachable from it through children
- * (index -> its manifests, nested) in reach. */
-static void reach_from(json_t *children, const char *digest, json_t *reach)
+void retention_reach(json_t *children, const char *digest, json_t *reach)
 {
     if (json_object_get(reach, digest))
         return;
@@ -231,7 +224,7 @@ static void reach_from(json_t *children, const char *digest, json_t *reach)
     json_array_foreach(json_object_get(children, digest), i, c)
     {
         if (json_is_string(c))
-            reach_from(children, json_string_value(c), reach);
+            retention_reach(children, json_string_value(c), reach);
     }
 }
 
@@ -309,7 +302,7 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         const char *digest = json_string_value(json_object_get(t, "digest"));
         if (name && digest && json_object_get(reason_of, name)) {
             json_object_set_new(direct, digest, json_true());
-            reach_from(children, digest, reach);
+            retention_reach(children, digest, reach);
         }
     }
     /* the rest: by digest, each image once with all its tags */

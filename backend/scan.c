@@ -148,7 +148,7 @@ static json_t *created_of(json_t *config)
         return json_null();
     char out[24];
     snprintf(out, sizeof out, "%.19sZ", c);
-    return json_string(out);
+    return time_utc_valid(out) ? json_string(out) : json_null();
 }
 
 static void add_blob(json_t *blobs, json_t *desc)

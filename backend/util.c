@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -194,6 +195,22 @@ void format_time_utc(long long t, char *out, size_t len)
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int time_utc_valid(const char *t)
+{
+    static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (!t || strlen(t) != sizeof form - 1)
+        return 0;
+    for (size_t i = 0; form[i]; i++)
+        if (form[i] == 'd' ? !isdigit((unsigned char)t[i]) : t[i] != form[i])
+            return 0;
+    struct tm tm = {0};
+    if (!strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return 0;
+    char again[32];
+    format_time_utc((long long)timegm(&tm), again, sizeof again);
+    return strcmp(again, t) == 0;
 }
 
 int str_redact(struct buf *out, const char *in, size_t len, const char *const *secrets, int n)

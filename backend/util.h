@@ -62,6 +62,9 @@ int str_eq(const char *a, const char *b);
 int random_hex(char *out, size_t n);
 /* RFC 3339 UTC for t into out (at least 21 bytes). */
 void format_time_utc(long long t, char *out, size_t len);
+/* 1 when t is "YYYY-MM-DDTHH:MM:SSZ" naming a real moment (no month 13, no
+ * February 30, no hour 24), as format_time_utc writes it; else 0. */
+int time_utc_valid(const char *t);
 
 /* Replaces every byte that is not part of a valid UTF-8 sequence by '?', in
  * place, so that any process output can become a JSON string. */

@@ -254,115 +254,83 @@ static void plan_one(const char *rules_text, const char *repo_text, char *got, s
         json_decref(p);
 }
 
+/* One tag of a repository in scan_repo's form: name, digest ("sha256:" and
+ * the rest), created (JSON: a quoted time or null). */
 #define TAG(t, d, c) "{\"tag\":\"" t "\",\"digest\":\"sha256:" d "\",\"created\":" c ",\"size\":10}"
+#define T(x) "\"" x "\""
 
 /* Issue 16's cases, each of which deleted a kept image before. */
+// clang-format off
 static void test_plan_safety(void **state)
 {
     char got[512];
     json_t *p;
     /* 1. per-arch tags combined into latest: the platforms stay with it */
-    plan_one(
-        "{\"rules\":[{\"repositories\":\"multi\",\"keepLast\":0,\"keepTags\":[\"latest\"]}]}",
-        "{\"name\":\"multi\",\"complete\":true,\"tags\":[" TAG("build-1-amd64", "a1", "\"2026-01-01T00:00:00Z\"") "," TAG(
-            "build-1-arm64", "b2",
-            "\"2026-01-01T00:00:01Z\"") "," TAG("latest", "ix",
-                                                "\"2026-01-01T00:00:00Z\"") "," TAG("old", "o1",
-                                                                                    "\"2025-01-"
-                                                                                    "01T00:00:"
-                                                                                    "00Z\"") "],"
-                                                                                             "\"chi"
-                                                                                             "ldren"
-                                                                                             "\":{"
-                                                                                             "\"sha"
-                                                                                             "256:"
-                                                                                             "ix\":"
-                                                                                             "[\"sh"
-                                                                                             "a256:"
-                                                                                             "a1\","
-                                                                                             "\"sha"
-                                                                                             "256:"
-                                                                                             "b2\"]"
-                                                                                             "}}",
-        got, sizeof got, &p);
+    plan_one("{\"rules\":[{\"repositories\":\"multi\",\"keepLast\":0,\"keepTags\":[\"latest\"]}]}",
+             "{\"name\":\"multi\",\"complete\":true,\"tags\":["
+             TAG("build-1-amd64", "a1", T("2026-01-01T00:00:00Z")) ","
+             TAG("build-1-arm64", "b2", T("2026-01-01T00:00:01Z")) ","
+             TAG("latest", "ix", T("2026-01-01T00:00:02Z")) ","
+             TAG("old", "o1", T("2025-01-01T00:00:00Z")) "],"
+             "\"children\":{\"sha256:ix\":[\"sha256:a1\",\"sha256:b2\"]}}",
+             got, sizeof got, &p);
     assert_string_equal(got, "o1:old");
     assert_string_equal(reason(p, "multi", "build-1-amd64"), "in a kept index");
     assert_string_equal(reason(p, "multi", "build-1-arm64"), "in a kept index");
     json_decref(p);
     /* nested: an index in an index */
     plan_one("{\"rules\":[{\"repositories\":\"n\",\"keepLast\":0,\"keepTags\":[\"top\"]}]}",
-             "{\"name\":\"n\",\"complete\":true,\"tags\":[" TAG("top", "t0", "null") "," TAG(
-                 "inner", "i0",
-                 "\"2026-01-01T00:00:00Z\"") "," TAG("leaf", "l0",
-                                                     "\"2026-01-02T00:00:00Z\"") "],"
-                                                                                 "\"children\":{"
-                                                                                 "\"sha256:t0\":["
-                                                                                 "\"sha256:i0\"],"
-                                                                                 "\"sha256:i0\":["
-                                                                                 "\"sha256:l0\"]}}",
+             "{\"name\":\"n\",\"complete\":true,\"tags\":["
+             TAG("top", "t0", "null") ","
+             TAG("inner", "i0", T("2026-01-01T00:00:00Z")) ","
+             TAG("leaf", "l0", T("2026-01-02T00:00:00Z")) "],"
+             "\"children\":{\"sha256:t0\":[\"sha256:i0\"],\"sha256:i0\":[\"sha256:l0\"]}}",
              got, sizeof got, NULL);
     assert_string_equal(got, "");
     /* 4. fixed build timestamps: the order is unknown, nothing goes */
-    plan_one(
-        "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":3}]}",
-        "{\"name\":\"r\",\"complete\":true,\"tags\":[" TAG("1.0.1", "01", "\"2026-01-01T00:00:00Z\"") "," TAG(
-            "1.0.10", "10",
-            "\"2026-01-01T00:00:00Z\"") "," TAG("1.0.11", "11",
-                                                "\"2026-01-01T00:00:00Z\"") "," TAG("1.0.12", "12",
-                                                                                    "\"2026-01-"
-                                                                                    "01T00:00:"
-                                                                                    "00Z\"") "],"
-                                                                                             "\"chi"
-                                                                                             "ldren"
-                                                                                             "\":{}"
-                                                                                             "}",
-        got, sizeof got, NULL);
+    plan_one("{\"rules\":[{\"repositories\":\"r\",\"keepLast\":3}]}",
+             "{\"name\":\"r\",\"complete\":true,\"tags\":["
+             TAG("1.0.1", "01", T("2026-01-01T00:00:00Z")) ","
+             TAG("1.0.10", "10", T("2026-01-01T00:00:00Z")) ","
+             TAG("1.0.11", "11", T("2026-01-01T00:00:00Z")) ","
+             TAG("1.0.12", "12", T("2026-01-01T00:00:00Z")) "],\"children\":{}}",
+             got, sizeof got, NULL);
     assert_string_equal(got, "");
-    /* implausible times: 1980, 1970, the far future, not UTC, no time */
-    plan_one(
-        "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":0}]}",
-        "{\"name\":\"r\",\"complete\":true,\"tags\":[" TAG("a", "01", "\"1980-01-01T00:00:01Z\"") "," TAG(
-            "b", "02",
-            "\"1970-01-01T00:00:00Z\"") "," TAG("c", "03",
-                                                "\"2030-01-01T00:00:00Z\"") "," TAG("d", "04",
-                                                                                    "\"2026-01-"
-                                                                                    "01T00:00:00+"
-                                                                                    "02:00\"") "," TAG("e",
-                                                                                                       "05",
-                                                                                                       "null") "," TAG("f",
-                                                                                                                       "06",
-                                                                                                                       "\"2026-01-01T00:00:00Z\"") "],\"children\":{}}",
-        got, sizeof got, NULL);
+    /* implausible times: 1980, 1970, the far future, not UTC, no time, no
+     * real moment (month 13, February 30) */
+    plan_one("{\"rules\":[{\"repositories\":\"r\",\"keepLast\":0}]}",
+             "{\"name\":\"r\",\"complete\":true,\"tags\":["
+             TAG("a", "01", T("1980-01-01T00:00:01Z")) ","
+             TAG("b", "02", T("1970-01-01T00:00:00Z")) ","
+             TAG("c", "03", T("2030-01-01T00:00:00Z")) ","
+             TAG("d", "04", T("2026-01-01T00:00:00+02:00")) ","
+             TAG("e", "05", "null") ","
+             TAG("g", "07", T("2024-13-45T99:00:00Z")) ","
+             TAG("h", "08", T("2024-02-30T10:00:00Z")) ","
+             TAG("f", "06", T("2026-01-01T00:00:00Z")) "],\"children\":{}}",
+             got, sizeof got, NULL);
     assert_string_equal(got, "06:f");
     /* the same time on the same image is no tie */
-    plan_one(
-        "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":1}]}",
-        "{\"name\":\"r\",\"complete\":true,\"tags\":[" TAG(
-            "a", "01",
-            "\"2026-01-01T00:00:00Z\"") "," TAG("b", "01",
-                                                "\"2026-01-01T00:00:00Z\"") "," TAG("c", "03",
-                                                                                    "\"2026-02-"
-                                                                                    "01T00:00:"
-                                                                                    "00Z\"") "],"
-                                                                                             "\"chi"
-                                                                                             "ldren"
-                                                                                             "\":{}"
-                                                                                             "}",
-        got, sizeof got, NULL);
+    plan_one("{\"rules\":[{\"repositories\":\"r\",\"keepLast\":1}]}",
+             "{\"name\":\"r\",\"complete\":true,\"tags\":["
+             TAG("a", "01", T("2026-01-01T00:00:00Z")) ","
+             TAG("b", "01", T("2026-01-01T00:00:00Z")) ","
+             TAG("c", "03", T("2026-02-01T00:00:00Z")) "],\"children\":{}}",
+             got, sizeof got, NULL);
     assert_string_equal(got, "01:a,b");
     /* 2, 3, 5. a repository not read whole deletes nothing and says why */
     plan_one("{\"rules\":[{\"repositories\":\"r\",\"keepLast\":0}]}",
-             "{\"name\":\"r\",\"complete\":false,\"problem\":\"1 of 2 tags could not be "
-             "read\",\"tags\":[" TAG("a", "01", "\"2026-01-01T00:00:00Z\"") "],\"children\":{}}",
+             "{\"name\":\"r\",\"complete\":false,\"problem\":\"1 of 2 tags could not be read\","
+             "\"tags\":[" TAG("a", "01", T("2026-01-01T00:00:00Z")) "],\"children\":{}}",
              got, sizeof got, &p);
     assert_string_equal(got, "");
     assert_string_equal(reason(p, "r", "a"), "not read whole");
+    json_t *sk = json_array_get(json_object_get(p, "skipped"), 0);
     assert_int_equal(json_array_size(json_object_get(p, "skipped")), 1);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(p, "skipped"), 0), "reason")),
-                        "1 of 2 tags could not be read");
+    assert_string_equal(json_string_value(json_object_get(sk, "reason")), "1 of 2 tags could not be read");
     json_decref(p);
 }
+// clang-format on
 
 static void test_file(void **state)
 {
