@@ -58,8 +58,11 @@ function renderView() {
 function shownState() {
   const st = currentState();
   if (state.unreachable) return st;
-  const JOB_STATES = { stop: 'stopping', remove: 'removing', gc: 'cleaning', check: 'checking' };
+  const JOB_STATES = { stop: 'stopping', remove: 'removing', gc: 'cleaning', check: 'checking', retention: 'applying' };
   const job = state.status?.job || '';
+  const phase = state.status?.phase || '';
+  // the clean-up of a free-space run or of the rules: read-only meanwhile
+  if ((job === 'gc' || job === 'retention') && (phase === 'read-only' || phase === 'collecting')) return 'read-only';
   return /** @type {Record<string,string>} */ (JOB_STATES)[job] || st;
 }
 
@@ -126,7 +129,12 @@ const SUMMARY = {
   unreachable: () => 'The extension’s backend does not answer, so the registry’s state is unknown.',
   stopping: () => 'Stopping the registry…',
   removing: () => 'Removing the registry’s containers…',
-  cleaning: () => 'Cleaning up: the registry pauses while unused layers are deleted, then starts again.',
+  cleaning: () => 'Cleaning up: the registry restarts read-only while unused layers are deleted, then runs as before.',
+  applying: () =>
+    state.status?.phase === 'deleting'
+      ? 'Applying the clean-up rules: deleting the images they select. Pushes and pulls keep working; the registry goes read-only for the clean-up after this.'
+      : 'Applying the clean-up rules: reading what the registry holds. Pushes and pulls keep working.',
+  'read-only': () => 'Read-only while cleaning up: pulls keep working, pushes are refused until it is done (a few minutes at most).',
   checking: () => 'Checking the storage…',
   unknown: () => 'Asking the backend for the registry’s state…',
 };

@@ -77,6 +77,8 @@ interface Status {
   docker?: { reachable?: boolean; version?: string; apiVersion?: string };
   containers?: ContainerInfo[];
   job?: string | null;
+  /** what the job at hand is doing: "pulling", "reading", "deleting", "read-only", "collecting", ... */
+  phase?: string | null;
   pendingRestart?: boolean;
   pendingChange?: PendingChange | null;
   lastGc?: { at?: string; ok?: boolean; message?: string } | null;

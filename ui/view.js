@@ -53,6 +53,8 @@ const STATE_WORDS = {
   stopping: 'Stopping',
   removing: 'Removing',
   cleaning: 'Cleaning up',
+  applying: 'Applying clean-up rules',
+  'read-only': 'Read-only: cleaning up',
   checking: 'Checking storage',
   unknown: 'Loading…',
 };

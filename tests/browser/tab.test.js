@@ -941,10 +941,19 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.click('#rules-apply');
   await page.waitForSelector('#confirm-dialog[open]');
   assert.match(await page.textContent('#confirm-dialog'), /read-only/);
+  // every state the badge shows while the rules apply (it said Running,
+  // "Ready for docker push", while the registry was read-only)
+  await page.evaluate(() => {
+    const badge = document.getElementById('state-badge');
+    const seen = (window.__badgeSeen = [badge.dataset.state]);
+    new MutationObserver(() => seen.push(`${badge.dataset.state}|${document.getElementById('state-summary')?.textContent || ''}`)).observe(badge, { attributes: true, attributeFilter: ['data-state'] });
+  });
   await page.click('#confirm-ok');
   await page.waitForFunction(() => /Last applied/.test(document.getElementById('rules-last').textContent), null, { timeout: 120000 });
   assert.match(await page.textContent('#rules-last'), /1 image\(s\) with 1 tag\(s\) deleted/);
   await waitBadge(page, 'running', 60000);
+  const seen = await page.evaluate(() => window.__badgeSeen);
+  assert.ok(seen.some((x) => /^read-only/.test(x)), `the badge said read-only while the clean-up ran: ${JSON.stringify(seen)}`);
   const tags = await (await fetch(`http://127.0.0.1:${port}/v2/acme/app/tags/list`)).json();
   assert.deepEqual(tags.tags, ['2'], 'the newest tag stays');
 
