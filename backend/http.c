@@ -99,6 +99,27 @@ int http_origin_allowed(const char *origin, const char *bound, int port)
     return http_host_allowed(origin + 7, bound, port);
 }
 
+static int str_is(const char *s, const char *want)
+{
+    return s && strcmp(s, want) == 0;
+}
+
+int http_from_allowed(const struct http_from *f, const char *method, const char *url,
+                      const char *bound, int port)
+{
+    if (!http_origin_allowed(f->origin, bound, port))
+        return 0;
+    /* no Sec-Fetch-Site: no browser (curl, scripts) or an old one, which
+     * still sends Origin on everything but a GET */
+    if (!f->site || str_is(f->site, "same-origin") || str_is(f->site, "none"))
+        return 1;
+    /* another site, or another port of localhost ("same-site"): only the
+     * user opening the UI from a link there, which reads nothing back */
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0;
+    return get && !api && str_is(f->mode, "navigate") && str_is(f->dest, "document");
+}
+
 /* Every answer is JSON, even when the real one could not be made. */
 static const char fallback_body[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"the backend could not encode its "
@@ -216,12 +237,6 @@ static enum MHD_Result send_static(struct http_server *s, struct MHD_Connection 
 static const char *arg_lookup(void *ctx, const char *key)
 {
     return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
-}
-
-static int is_state_changing(const char *method)
-{
-    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-           strcmp(method, "OPTIONS") != 0;
 }
 
 /* Requests that may take seconds (they talk to the registry, read logs or
@@ -371,10 +386,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 return send_error(c, 403, E_FORBIDDEN_HOST,
                                   "this server answers only to 127.0.0.1, localhost and [::1] "
                                   "on its own port");
-            const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-            if (is_state_changing(method) && !http_origin_allowed(origin, s->bound, s->port))
+            /* every method: a page looping no-cors GETs at /api/ would fill
+             * the slow-request slots */
+            struct http_from from = {
+                .origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+                .site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site"),
+                .mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Mode"),
+                .dest = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Dest"),
+            };
+            if (!http_from_allowed(&from, method, url, s->bound, s->port))
                 return send_error(c, 403, E_FORBIDDEN_ORIGIN,
-                                  "requests from other sites may not change anything here");
+                                  "requests from other sites are refused here: open the UI "
+                                  "at its own address");
         }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

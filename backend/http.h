@@ -27,7 +27,25 @@ void http_stop(struct http_server *s);
  * the address it is bound to as a Host writes it ("127.0.0.1", "[::1]") or
  * localhost, with its port. Pure; exposed for tests. */
 int http_host_allowed(const char *host, const char *bound, int port);
-/* Whether an Origin header may change state through the TCP listener. */
+/* Whether an Origin header names the TCP listener itself (or is absent:
+ * not a browser's cross-site request). Pure; exposed for tests. */
 int http_origin_allowed(const char *origin, const char *bound, int port);
+
+/* The headers by which a browser says where a request comes from; each
+ * NULL when absent. */
+struct http_from {
+    const char *origin; /* Origin */
+    const char *site;   /* Sec-Fetch-Site */
+    const char *mode;   /* Sec-Fetch-Mode */
+    const char *dest;   /* Sec-Fetch-Dest */
+};
+
+/* Whether the TCP listener answers a request, whatever its method: one from
+ * no browser page (curl, scripts), from the UI's own origin, or the user
+ * opening the UI by a link on another site (a GET or HEAD navigation to a
+ * document outside /api/). A page on another site or port is refused, GETs
+ * included. Pure; exposed for tests. */
+int http_from_allowed(const struct http_from *f, const char *method, const char *url,
+                      const char *bound, int port);
 
 #endif
