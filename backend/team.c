@@ -235,8 +235,14 @@ struct ctx {
     struct err *e;
 };
 
+/* Takes content. A file that holds a secret (or its placeholder) is 0600
+ * whatever mode is asked: the tab's tar and the test harness write the
+ * mode given here, and a Kubernetes or Helm file with includeSecrets holds
+ * the S3 secret, the grant or the users' hashes. */
 static int add_file(struct ctx *c, const char *path, int mode, int secret, char *content)
 {
+    if (secret)
+        mode = 0600;
     if (!content)
         return err_set(c->e, 500, E_NO_MEMORY, NULL, "out of memory building %s", path);
     struct team_file *f = realloc(c->out->files, (c->out->n + 1) * sizeof *f);
@@ -698,7 +704,7 @@ static int add_docs(struct ctx *c, const char *path, const char *header, json_t 
         buf_free(&b);
         return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
     }
-    return add_buf(c, path, 0644, c->o->include_secrets, &b);
+    return add_buf(c, path, c->o->include_secrets ? 0600 : 0644, c->o->include_secrets, &b);
 }
 
 /* ---- Helm (twuni/docker-registry) -------------------------------------- */
@@ -1137,7 +1143,7 @@ static int export_helm(struct ctx *c)
         return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write values.yaml");
     }
     json_decref(v);
-    rc = add_buf(c, "values.yaml", 0644, 1, &b);
+    rc = add_buf(c, "values.yaml", 0600, 1, &b);
     json_t *redis = rc ? NULL : redis_docs(K8S_REDIS, 6379);
     rc = rc || add_docs(c, "redis.yaml",
                         "# Redis for the registries' blob descriptor cache (the chart has "

@@ -273,7 +273,26 @@ static void test_secrets_only_when_asked(void **state)
                         if (strncmp(f->path, "secrets/", 8) == 0)
                             CHECK(f->secret && f->mode == 0600, "%s: %s mode %o", row_mode, f->path,
                                   (unsigned)f->mode);
+                        /* a file that holds a secret is readable by its owner
+                         * only, on disk and in the tab's tar (which takes
+                         * the mode from the API's answer) */
+                        if (f->secret)
+                            CHECK(f->mode == 0600, "%s/%s/%d: %s holds a secret, mode %o", row_mode,
+                                  row_fmt, sec, f->path, (unsigned)f->mode);
                     }
+                    json_t *j = team_bundle_json(&b, &o);
+                    CHECK(j, "%s/%s: no JSON", row_mode, row_fmt);
+                    size_t ji;
+                    json_t *jf;
+                    json_array_foreach(json_object_get(j, "files"), ji, jf)
+                    {
+                        const char *jm = json_string_value(json_object_get(jf, "mode"));
+                        if (json_is_true(json_object_get(jf, "secret")))
+                            CHECK(jm && strcmp(jm, "0600") == 0, "%s/%s/%d: %s is %s in the JSON",
+                                  row_mode, row_fmt, sec,
+                                  json_string_value(json_object_get(jf, "path")), jm);
+                    }
+                    json_decref(j);
                     if (sec) {
                         int storj = modes[mi] == MODE_STORJ;
                         /* the storage credentials travel, and the shared http secret */
@@ -445,8 +464,10 @@ static void test_kubernetes_and_helm_shape(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "format")), "helm");
     assert_true(json_is_true(json_object_get(j, "includeSecrets")));
     assert_int_equal(json_array_size(json_object_get(j, "files")), b.n);
+    /* values.yaml, with the secrets in it: owner only */
     json_t *f0 = json_array_get(json_object_get(j, "files"), 0);
-    assert_string_equal(json_string_value(json_object_get(f0, "mode")), "0644");
+    assert_string_equal(json_string_value(json_object_get(f0, "path")), "values.yaml");
+    assert_string_equal(json_string_value(json_object_get(f0, "mode")), "0600");
     json_decref(j);
     team_bundle_free(&b);
     settings_free(&s);
