@@ -70,28 +70,11 @@ void browse_set_concurrency(int n)
     concurrency = n < 1 ? 1 : n > BROWSE_MAX_CONCURRENCY ? BROWSE_MAX_CONCURRENCY : n;
 }
 
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t len)
-{
-    size_t k = strlen(name);
-    if (n <= k || strncasecmp(line, name, k) != 0)
-        return;
-    const char *v = line + k;
-    size_t vl = n - k;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl < len) {
-        memcpy(out, v, vl);
-        out[vl] = '\0';
-    }
-}
-
 static void on_header(void *ctx, const char *p, size_t n)
 {
     struct reply *r = ctx;
-    header_value(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
-    header_value(p, n, "Link:", r->link, sizeof r->link);
+    httpc_header_value(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
+    httpc_header_value(p, n, "Link:", r->link, sizeof r->link);
 }
 
 static int client_init(struct client *cl, const char *base, const struct browse_login *login,

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_CONNECT_MS 10000L
 
@@ -258,4 +259,21 @@ long httpc_get_status(const char *url, long timeout_ms)
     if (httpc_do(NULL, &req, &resp) != HTTPC_OK)
         return 0;
     return resp.status;
+}
+
+void httpc_header_value(const char *line, size_t n, const char *name, char *out, size_t len)
+{
+    size_t k = strlen(name);
+    if (n <= k || strncasecmp(line, name, k) != 0)
+        return;
+    const char *v = line + k;
+    size_t vl = n - k;
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    if (vl < len) {
+        memcpy(out, v, vl);
+        out[vl] = '\0';
+    }
 }

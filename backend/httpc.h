@@ -97,6 +97,12 @@ long httpc_get_status(const char *url, long timeout_ms);
 /* Milliseconds from now to the CLOCK_MONOTONIC time at (negative: past). */
 long httpc_ms_left(const struct timespec *at);
 
+/* The value of header `name` ("Link:", matched without case) in one header
+ * line of n bytes (as on_header gets it), without surrounding blanks and
+ * CRLF, into out; out is left as it was when the line is another header or
+ * the value does not fit in len. */
+void httpc_header_value(const char *line, size_t n, const char *name, char *out, size_t len);
+
 /* A short name of a result ("timeout", ...), for logs and tests. */
 const char *httpc_result_name(enum httpc_result r);
 

@@ -637,28 +637,11 @@ struct scan_http {
     void *cancel_ctx;
 };
 
-static void header_into(const char *line, size_t n, const char *name, char *out, size_t len)
-{
-    size_t k = strlen(name);
-    if (n <= k || strncasecmp(line, name, k) != 0)
-        return;
-    const char *v = line + k;
-    size_t vl = n - k;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    if (vl < len) {
-        memcpy(out, v, vl);
-        out[vl] = '\0';
-    }
-}
-
 static void http_header(void *ctx, const char *p, size_t n)
 {
     struct scan_reply *r = ctx;
-    header_into(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
-    header_into(p, n, "Link:", r->link, sizeof r->link);
+    httpc_header_value(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
+    httpc_header_value(p, n, "Link:", r->link, sizeof r->link);
 }
 
 static int http_cancel(void *ctx)
