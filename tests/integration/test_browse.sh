@@ -177,6 +177,71 @@ api POST /api/registry/start >/dev/null
 t_check "the registry starts again after the cancelled clean-up" wait_state running 120
 t_eq "and takes pushes (no read-only left over)" 202 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/v2/team/keep/blobs/uploads/")"
 
+# A backend stopped in the middle of a clean-up (Desktop quitting, an
+# extension update, Ctrl-C) leaves the registry running read-only and the gc
+# container behind: the next backend must find that leftover and give the
+# registry its own configuration back, without anybody pressing anything.
+upload_answer() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$PORT/v2/team/keep/blobs/uploads/"; }
+writable() { [ "$(upload_answer)" = 202 ]; }
+read_only() { [ "$(upload_answer)" = 405 ]; }
+idle_running() { api GET /api/status | jq -e '.state == "running" and .job == null' >/dev/null; }
+caught=""
+for attempt in 1 2 3; do
+  api POST /api/registry/gc >/dev/null
+  for _ in $(seq 200); do
+    cmd=$($DOCKER ps --no-trunc --filter name=storj-registry-gc --format '{{.Command}}' 2>/dev/null)
+    if [[ $cmd == *garbage-collect* ]] && $DOCKER pause storj-registry-gc >/dev/null 2>&1 &&
+      [ "$($DOCKER inspect -f '{{.State.Paused}}' storj-registry-gc 2>/dev/null)" = true ]; then caught=1; break; fi
+    sleep 0.02
+  done
+  [ -n "$caught" ] && break
+  wait_until 120 idle_running
+done
+if [ -n "$caught" ]; then
+  t_eq "the clean-up is collecting when the backend stops" collecting "$(api GET /api/status | jq -r .phase)"
+  stop_backend || t_fail "backend exits cleanly in the middle of a clean-up"
+  # the gc container finishes by itself meanwhile, as it would without us
+  $DOCKER unpause storj-registry-gc >/dev/null 2>&1
+  t_check "without a backend the registry is left read-only (the case to repair)" read_only
+  log_from=$(($(wc -l <"$BLOG") + 1))
+  start_backend browse || t_fail "backend starts again"
+  t_check "the next backend gives the registry its own configuration back (pushes work within 60 s)" wait_until 60 writable
+  t_check "and is done with it" wait_until 60 idle_running
+  st=$(api GET /api/status)
+  echo "# lastGc after the repair: $(jq -c .lastGc <<<"$st")"
+  t_check "status says the interrupted clean-up was repaired" grep -q 'interrupted' <<<"$(jq -r '.lastGc.message // ""' <<<"$st")"
+  repair_log=$(tail -n +"$log_from" "$BLOG" | grep -i 'interrupted clean-up')
+  echo "# $repair_log"
+  t_check "the log says what was repaired" test -n "$repair_log"
+  t_eq "no gc container left behind after the repair" 0 "$($DOCKER ps -aq --filter label=io.storj.registry.role=gc | wc -l)"
+  $DOCKER tag "localhost:$PORT/team/keep:stable" "localhost:$PORT/team/after:2"
+  t_check "a docker push works after the repair" $DOCKER push -q "localhost:$PORT/team/after:2"
+else
+  t_fail "the gc container could be caught running garbage-collect (3 tries)"
+fi
+# Start and Restart write the registry's own configuration again: a
+# read-only configuration put into its container (as a clean-up does) does
+# not survive them
+readonly_config() {
+  $DOCKER cp storj-registry:/etc/storj-registry/config.yml - | tar -xO >"$WORK/browse-config.json" &&
+    jq '.storage.maintenance.readonly = {enabled: true}' "$WORK/browse-config.json" >"$WORK/config.yml" &&
+    tar -C "$WORK" -cf - config.yml | $DOCKER cp - storj-registry:/etc/storj-registry/ &&
+    rm -f "$WORK/browse-config.json" "$WORK/config.yml"
+}
+readonly_config && $DOCKER restart storj-registry >/dev/null
+t_check "a registry restarted with a read-only configuration refuses pushes" wait_until 30 read_only
+api POST /api/registry/restart >/dev/null
+t_check "Restart gives it its own configuration back" wait_until 90 writable
+wait_until 60 idle_running
+readonly_config && $DOCKER restart storj-registry >/dev/null
+t_check "read-only again" wait_until 30 read_only
+api POST /api/registry/start >/dev/null
+t_check "Start of the running registry gives it its own configuration back" wait_until 90 writable
+wait_until 60 idle_running
+readonly_config && $DOCKER stop storj-registry >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "Start of the stopped registry gives it its own configuration back" wait_until 90 writable
+
 api DELETE /api/registry >/dev/null; wait_state stopped 60
 stop_backend || t_fail "backend exits cleanly"
 remove_managed
