@@ -294,6 +294,25 @@ t_eq "front: a bad control request names the field" 400 \
   "$(curl -s -o "$WORK/fbody" -w '%{http_code}' -X PUT --data-binary '{"pathCipher":"ENC_FOO"}' "$HF_EP/_standin/keys/$FAK")"
 t_check "  (pathCipher)" grep -q '^pathCipher:' "$WORK/fbody"
 
+# fault switches: 500 to reads (one in N, with a burst per key; or by pattern)
+"$SF" faults "$HF_EP" '{"failOneIn":3,"failBurst":2,"failScope":"^big/"}' 2>/dev/null || t_fail "front takes fault switches"
+codes=
+for k in o1 o2 o3 o3 o3 o4; do codes+="$(s3 "$HF_EP" GET "/$FB/big/$k") "; done
+t_eq "faults: every 3rd read under big/ fails, and its key once more (burst 2)" "200 200 500 500 200 200 " "$codes"
+t_eq "  as S3's InternalError, from the front" "InternalError" "$(s3 "$HF_EP" GET "/$FB/big/o5" >/dev/null; s3_code)"
+t_eq "  reads outside the scope never fail" "200 200 200" "$(for k in a b c; do s3 "$HF_EP" GET "/$FB/dir/$k"; echo; done | xargs)"
+t_eq "  writes never fail" 200 "$(s3 "$HF_EP" PUT "/$FB/big/o1" --data-binary 1)"
+"$SF" faults "$HF_EP" '{"failMatch":"^dir/(a|b)$"}' 2>/dev/null
+t_eq "faults: every read matching failMatch fails (GET, HEAD, a listing by its prefix)" "500 500 500 200 200" \
+  "$({ s3 "$HF_EP" GET "/$FB/dir/a"; echo; s3 "$HF_EP" HEAD "/$FB/dir/b" -I; echo; s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2Fa"; echo
+     s3 "$HF_EP" GET "/$FB/dir/c"; echo; s3 "$HF_EP" GET "/$FB?list-type=2&prefix=dir%2F"; echo; } | xargs)"
+t_eq "  counted (3 matched, 6 failed in all)" "3 6" "$("$SF" faults "$HF_EP" | jq -r '"\(.matched) \(.injected)"')"
+"$SF" faults "$HF_EP" '{}' 2>/dev/null
+t_eq "faults: off again" 200 "$(s3 "$HF_EP" GET "/$FB/dir/a")"
+t_eq "faults: a bad switch names the field" 400 \
+  "$(curl -s -o "$WORK/fbody" -w '%{http_code}' -X PUT --data-binary '{"failMatch":"("}' "$HF_EP/_standin/faults")"
+t_check "  (failMatch)" grep -q '^failMatch:' "$WORK/fbody"
+
 # the gateway stand-in and the Auth Service stand-in tell the front the cipher
 NULL_GRANT=$(python3 "$GC" set "$GRANT" ENC_NULL)
 t_eq "grantcipher: the sample grant (no cipher set) reads as ENC_AESGCM" ENC_AESGCM "$(python3 "$GC" show "$GRANT")"

@@ -36,6 +36,19 @@ miniogw/gateway_listing.go, multipart.go):
   ListMultipartUploads with a delimiter other than '' or '/': 501.
   With ENC_NULL the listings are those of a plain gateway (RGW's, lexical).
 
+Fault switches (off by default), for the retry and give-up paths of S3
+clients: reads only (GET and HEAD of objects, listings too), answered by the
+front with 500 InternalError as S3 does, never forwarded. The target of a
+read is its object key, or for a listing its prefix (bucket not included).
+  --fail-one-in N   (env FAIL_ONE_IN) every Nth read fails; with --fail-scope
+                    RE (FAIL_SCOPE) only reads whose target matches RE count
+  --fail-burst K    (env FAIL_BURST, default 1) a target picked that way
+                    fails its next K-1 reads too: an S3 client retries on its
+                    own (the registry's AWS SDK tries 4 times), so K > 4 lets
+                    the failure reach the client's client
+  --fail-match RE   (env FAIL_MATCH) every read whose target matches RE fails
+                    (a Python regular expression, searched, not anchored)
+
 Which rules apply is decided per S3 access key (from the Authorization header
 or X-Amz-Credential). Keys are told to the front on its control endpoint:
 
@@ -45,6 +58,9 @@ or X-Amz-Credential). Keys are told to the front on its control endpoint:
   DELETE /_standin/keys/<accessKey>                               -> 204
   GET  /_standin/stats   counters and keys (never a secret), JSON -> 200
   POST /_standin/reset   counters back to 0                       -> 204
+  PUT  /_standin/faults  {"failOneIn": N, "failBurst": K, "failScope": RE,
+        "failMatch": RE} (missing: off; replaces all four)          -> 204
+  GET  /_standin/faults  the switches and their counters, JSON    -> 200
   GET  /_standin/health                                           -> 200
 
 The gateway stand-in (gateway/fwd.c) registers its key pair at start, the
@@ -56,6 +72,8 @@ ENC_AESGCM, as in storj/common). A key nobody registered gets
     storjfront.py [--profile hosted|selfhosted] [--port P] [--listen ADDR]...
                   [--upstream HOST:PORT] [--exhaustive-limit N]
                   [--min-part-size BYTES] [--default-cipher C]
+                  [--fail-one-in N] [--fail-burst K] [--fail-scope RE]
+                  [--fail-match RE]
 
 Listens on 127.0.0.1 and, when $HOST_IP is set (the host's address on the
 tests' 198.18.0.0/15 bridge), on it too, same port; --listen replaces both.
@@ -121,12 +139,92 @@ class Key:
         return self.cipher != CIPHERS["ENC_NULL"]
 
 
+class Faults:
+    """The fault switches (see the header). Called under State.lock."""
+
+    def __init__(self):
+        self.one_in, self.burst, self.scope, self.match = 0, 1, None, None
+        self.left = {}  # target -> failures still due in its burst
+        self.zero()
+
+    def zero(self):
+        self.reads = self.counted = self.injected = self.matched = 0
+        self.bursts = self.bursts_spent = 0
+
+    @staticmethod
+    def parse(d):
+        """(error, (one_in, burst, scope, match)) from a JSON object."""
+        if not isinstance(d, dict):
+            return "body: not a JSON object", None
+        for f in d:
+            if f not in ("failOneIn", "failBurst", "failScope", "failMatch"):
+                return f"{f}: unknown field", None
+        vals = []
+        for f, lo, dflt in (("failOneIn", 0, 0), ("failBurst", 1, 1)):
+            v = d.get(f, dflt)
+            if not isinstance(v, int) or isinstance(v, bool) or v < lo or v > 1000000:
+                return f"{f}: an integer from {lo} to 1000000", None
+            vals.append(v)
+        for f in ("failScope", "failMatch"):
+            v = d.get(f) or None
+            if v is not None:
+                if not isinstance(v, str) or len(v) > 1024:
+                    return f"{f}: a regular expression (a string)", None
+                try:
+                    v = re.compile(v)
+                except re.error as e:
+                    return f"{f}: not a regular expression: {e}", None
+            vals.append(v)
+        return None, tuple(vals)
+
+    def set(self, one_in, burst, scope, match):
+        self.one_in, self.burst, self.scope, self.match = one_in, burst, scope, match
+        self.left.clear()
+
+    def decide(self, target):
+        """Whether this read fails."""
+        self.reads += 1
+        if self.match is not None and self.match.search(target):
+            self.matched += 1
+            self.injected += 1
+            return True
+        left = self.left.get(target)
+        if left:
+            if left == 1:
+                del self.left[target]
+                self.bursts_spent += 1
+            else:
+                self.left[target] = left - 1
+            self.injected += 1
+            return True
+        if self.one_in and (self.scope is None or self.scope.search(target)):
+            self.counted += 1
+            if self.counted % self.one_in == 0:
+                self.bursts += 1
+                if self.burst > 1:
+                    self.left[target] = self.burst - 1
+                else:
+                    self.bursts_spent += 1
+                self.injected += 1
+                return True
+        return False
+
+    def view(self):
+        return {"failOneIn": self.one_in, "failBurst": self.burst,
+                "failScope": self.scope.pattern if self.scope else None,
+                "failMatch": self.match.pattern if self.match else None,
+                "reads": self.reads, "counted": self.counted, "injected": self.injected,
+                "matched": self.matched, "bursts": self.bursts, "burstsSpent": self.bursts_spent}
+
+
 class State:
     def __init__(self, opts):
         self.opts = opts
         self.lock = threading.Lock()
         self.keys = {}
         self.parts = {}   # uploadId -> {partNumber: size or None}
+        self.faults = Faults()
+        self.faults.set(opts.fail_one_in, opts.fail_burst, opts.fail_scope, opts.fail_match)
         self.reset()
 
     def reset(self):
@@ -135,6 +233,8 @@ class State:
                              "singleLookups": 0, "reordered": 0,
                              "refused": {"uploadPartCopy": 0, "listing": 0, "entityTooSmall": 0,
                                          "tooManyItems": 0, "delimiter": 0}}
+            if hasattr(self, "faults"):
+                self.faults.zero()
 
     def count(self, name, n=1, refused=False):
         with self.lock:
@@ -156,6 +256,7 @@ class State:
             out["profile"] = self.opts.profile
             out["exhaustiveLimit"] = self.opts.exhaustive_limit
             out["minPartSize"] = self.opts.min_part_size
+            out["faults"] = self.faults.view()
             out["keys"] = {ak: {"pathCipher": CIPHER_NAMES.get(k.cipher, str(k.cipher)),
                                 "secretKey": {"set": bool(k.secret)},
                                 "uploadPartCopy": k.upc, "source": k.source}
@@ -566,6 +667,24 @@ class Conn:
         elif path == "/_standin/reset" and req.method == "POST":
             self.st.reset()
             self.sock.sendall(plain(204, "No Content", b""))
+        elif path == "/_standin/faults" and req.method == "GET":
+            with self.st.lock:
+                v = self.st.faults.view()
+            self.sock.sendall(plain(200, "OK", json.dumps(v) + "\n", "application/json"))
+        elif path == "/_standin/faults" and req.method == "PUT":
+            try:
+                d = json.loads(body.decode("utf-8") or "{}")
+            except (ValueError, UnicodeDecodeError):
+                d = None
+            err, vals = Faults.parse(d) if d is not None else ("body: not JSON", None)
+            if err:
+                self.sock.sendall(plain(400, "Bad Request", err + "\n"))
+                return True
+            with self.st.lock:
+                self.st.faults.set(*vals)
+                v = self.st.faults.view()
+            log("fault switches: " + json.dumps({k: x for k, x in v.items() if k.startswith("fail")}))
+            self.sock.sendall(plain(204, "No Content", b""))
         elif path.startswith("/_standin/keys/") and req.method in ("PUT", "DELETE"):
             ak = path[len("/_standin/keys/"):]
             if not re.fullmatch(r"[A-Za-z0-9._~+=-]{1,128}", ak):
@@ -637,6 +756,20 @@ class Conn:
         key = self.st.key(req.access_key())
         qy = req.query
         m = req.method
+        if m in ("GET", "HEAD") and req.bucket:
+            target = req.key if req.key else qy.get("prefix", "")
+            with self.st.lock:
+                fail = self.st.faults.decide(target)
+            if fail:
+                fr = req.framing()
+                if fr[0] != "none":
+                    self.rd.copy_body(None, fr)
+                if DEBUG:
+                    log(f"debug: fault: 500 for {m} /{req.bucket}/{target[:160]}")
+                self.sock.sendall(s3_error(500, "Internal Server Error", "InternalError",
+                                           "We encountered an internal error. Please try again. "
+                                           "(storjfront stand-in: an injected fault)", req, False))
+                return True
         if m == "PUT" and req.key and "partNumber" in qy and "uploadId" in qy:
             if req.h("x-amz-copy-source"):
                 if not key.upc:
@@ -830,7 +963,17 @@ def main():
     p.add_argument("--exhaustive-limit", type=int, default=100000)
     p.add_argument("--min-part-size", type=int, default=5 * 1024 * 1024)
     p.add_argument("--default-cipher", default="ENC_NULL", choices=sorted(CIPHERS))
+    env = os.environ.get
+    p.add_argument("--fail-one-in", type=int, default=env("FAIL_ONE_IN") or "0", metavar="N")
+    p.add_argument("--fail-burst", type=int, default=env("FAIL_BURST") or "1", metavar="K")
+    p.add_argument("--fail-scope", default=env("FAIL_SCOPE") or None, metavar="RE")
+    p.add_argument("--fail-match", default=env("FAIL_MATCH") or None, metavar="RE")
     opts = p.parse_args()
+    err, vals = Faults.parse({"failOneIn": opts.fail_one_in, "failBurst": opts.fail_burst,
+                              "failScope": opts.fail_scope, "failMatch": opts.fail_match})
+    if err:
+        p.error(err)
+    opts.fail_one_in, opts.fail_burst, opts.fail_scope, opts.fail_match = vals
     opts.default_cipher = CIPHERS[opts.default_cipher] or CIPHERS["ENC_AESGCM"]
     opts.upstream = parse_hostport(opts.upstream)
     if not allowed_address(opts.upstream[0]):
@@ -855,7 +998,9 @@ def main():
     where = ", ".join(f"{a}:{port}" for a in addrs)
     log(f"listening on {where}; Storj-behaviour S3 front (a stand-in, not Storj), profile "
         f"{opts.profile}, upstream {opts.upstream[0]}:{opts.upstream[1]}, exhaustive limit "
-        f"{opts.exhaustive_limit}, default cipher {CIPHER_NAMES[opts.default_cipher]}")
+        f"{opts.exhaustive_limit}, default cipher {CIPHER_NAMES[opts.default_cipher]}"
+        + (f", faults: one read in {opts.fail_one_in} (burst {opts.fail_burst})" if opts.fail_one_in else "")
+        + (f", faults: every read matching {opts.fail_match.pattern!r}" if opts.fail_match else ""))
 
     def accept_loop(ls):
         while True:

@@ -4,6 +4,8 @@
 #
 #   storjfront.sh start [--profile hosted|selfhosted] [--port P] [--upstream H:P]
 #                       [--exhaustive-limit N] [--default-cipher C] [--log FILE]
+#                       [--fail-one-in N] [--fail-burst K] [--fail-scope RE]
+#                       [--fail-match RE]
 #       starts it in the background and prints, for eval:
 #         FRONT_ENDPOINT=http://127.0.0.1:P   (S3 endpoint, and the control endpoint)
 #         FRONT_HOST_ENDPOINT=http://$HOST_IP:P  (only when $HOST_IP is set: what
@@ -18,6 +20,14 @@
 #       enables UploadPartCopy for that key (gateway --s3.upload-part-copy.enable).
 #   storjfront.sh stats ENDPOINT      counters as JSON (exhaustiveListings, ...)
 #   storjfront.sh reset ENDPOINT      counters back to 0
+#   storjfront.sh faults ENDPOINT [JSON]
+#       sets the fault switches (reads only, answered 500 InternalError):
+#       {"failOneIn": N, "failBurst": K, "failScope": RE, "failMatch": RE},
+#       missing ones off ('{}': all off); without JSON prints them with their
+#       counters. failOneIn: every Nth read fails (only reads whose key, or a
+#       listing's prefix, matches failScope count); failBurst: the key picked
+#       fails its next K-1 reads too (outlasting the S3 client's own retries);
+#       failMatch: every read whose key or prefix matches fails.
 #   storjfront.sh stop PID            stops the front started with that pid
 #   storjfront.sh gateway-image HOST:PORT [BASE_IMAGE]
 #       builds (in $DOCKER_HOST's engine) an image FROM the gateway stand-in
@@ -36,7 +46,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-usage() { sed -n '2,36p' "$0" >&2; exit 2; }
+usage() { sed -n '2,46p' "$0" >&2; exit 2; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || usage
@@ -47,7 +57,8 @@ case $cmd in
     while [ $# -gt 0 ]; do
       case $1 in
         --log) logf=$2; shift 2 ;;
-        --profile | --port | --upstream | --exhaustive-limit | --default-cipher | --min-part-size | --listen)
+        --profile | --port | --upstream | --exhaustive-limit | --default-cipher | --min-part-size | --listen | \
+          --fail-one-in | --fail-burst | --fail-scope | --fail-match)
           [ $# -ge 2 ] || usage
           args+=("$1" "$2"); shift 2 ;;
         *) usage ;;
@@ -85,6 +96,12 @@ print(json.dumps(d))' "$cipher" "$sk" "$upc")
     ;;
   stats) [ $# -eq 1 ] || usage; curl -sf "$1/_standin/stats" ;;
   reset) [ $# -eq 1 ] || usage; curl -sf -X POST "$1/_standin/reset" ;;
+  faults)
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage
+    if [ $# -eq 1 ]; then curl -sf "$1/_standin/faults"; exit; fi
+    out=$(curl -s -w '\n%{http_code}' -X PUT --data-binary "$2" "$1/_standin/faults") || exit 1
+    [ "${out##*$'\n'}" = 204 ] || { echo "storjfront: faults: ${out%$'\n'*}" >&2; exit 1; }
+    ;;
   stop)
     [ $# -eq 1 ] || usage
     kill "$1" 2>/dev/null || true
