@@ -35,8 +35,14 @@ $(BIN): $(OBJS)
 backend/%.o: backend/%.c $(wildcard backend/*.h)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c $(LIB_SRCS) $(SUPPORT) $(wildcard backend/*.h tests/unit/support/*.h)
-	$(CC) $(CFLAGS) -Ibackend -Itests/unit/support -o $@ $< $(LIB_SRCS) $(SUPPORT) $(LDFLAGS) $(LDLIBS) -lcmocka
+# each test links the backend's objects, compiled once (with the same
+# CFLAGS: `make asan` rebuilds them all with the sanitizers)
+SUPPORT_OBJS := $(SUPPORT:.c=.o)
+tests/unit/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h backend/*.h)
+	$(CC) $(CFLAGS) -Ibackend -Itests/unit/support -c -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJS) $(SUPPORT_OBJS) $(wildcard backend/*.h tests/unit/support/*.h)
+	$(CC) $(CFLAGS) -Ibackend -Itests/unit/support -o $@ $< $(LIB_OBJS) $(SUPPORT_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 help:
 	@echo "make            build $(BIN)"
@@ -133,7 +139,7 @@ format:
 	clang-format -i backend/*.c backend/*.h tests/unit/*.c tests/unit/support/*.[ch]
 
 clean-objs:
-	rm -f backend/*.o $(UNIT_BINS) $(BIN)
+	rm -f backend/*.o tests/unit/support/*.o $(UNIT_BINS) $(BIN)
 
 clean: clean-objs
 	rm -rf build bench/results
