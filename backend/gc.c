@@ -380,7 +380,7 @@ static void sentence_of(json_t *result, char *msg, size_t len)
                 buf_printf(&b, " ...");
                 break;
             }
-            buf_printf(&b, "%s %s (%.160s)", i ? "," : "",
+            buf_printf(&b, "%s %s: %.160s", i ? ";" : "",
                        json_string_value(json_object_get(x, "name")),
                        json_string_value(json_object_get(x, "reason")));
         }

@@ -95,7 +95,8 @@ json_t *scan_catalog(struct scan_io *io, struct err *e);
 json_t *scan_repo(struct scan_io *io, const char *name);
 
 /* Deletes the manifest digest of repository name (and with it every tag on
- * it), tried like a read. 0; -1 with e: 404 (not there), 409
+ * it), tried like a read. 0 (also a 404 after a try that failed: the
+ * failed try deleted it); -1 with e: 404 (not there), 409
  * E_DELETE_DISABLED (the registry refuses deletes), 502/503 otherwise. */
 int scan_delete(struct scan_io *io, const char *name, const char *digest, struct err *e);
 

@@ -16,6 +16,9 @@
 #include <cmocka.h>
 
 #include "retention.h"
+#include "scan.h"
+
+#define DIGEST64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #include "testutil.h"
 
 static json_t *parse_text(const char *text, struct err *e)
@@ -332,6 +335,41 @@ static void test_plan_safety(void **state)
 }
 // clang-format on
 
+/* scan_delete against scripted answers: a 500 that deleted the manifest,
+ * then 404, counts as deleted; a plain 404 does not; 405 is refused. */
+static long script[4];
+static int script_at;
+static int scripted(void *ctx, int worker, const char *method, const char *path,
+                    struct scan_reply *r)
+{
+    (void)ctx, (void)worker, (void)path;
+    memset(r, 0, sizeof *r);
+    assert_string_equal(method, "DELETE");
+    r->status = script[script_at++];
+    return 0;
+}
+
+static void test_delete_tries(void **state)
+{
+    struct scan_io io = {.call = scripted, .threads = 1};
+    static const struct {
+        long answers[4];
+        int rc, status, calls;
+    } rows[] = {
+        {{202}, 0, 0, 1},    {{500, 404}, 0, 0, 2}, {{503, 500, 202}, 0, 0, 3},
+        {{404}, -1, 404, 1}, {{405}, -1, 409, 1},   {{500, 500, 500, 500}, -1, 502, 4},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        struct err e = {0};
+        memcpy(script, rows[i].answers, sizeof script);
+        script_at = 0;
+        int rc = scan_delete(&io, "team/app", "sha256:" DIGEST64, &e);
+        CHECK(rc == rows[i].rc && (rc == 0 || e.status == rows[i].status) &&
+                  script_at == rows[i].calls,
+              "row %zu: rc %d status %d calls %d", i, rc, e.status, script_at);
+    }
+}
+
 static void test_file(void **state)
 {
     char dir[] = "/tmp/sr-retention-XXXXXX", path[128];
@@ -390,9 +428,10 @@ static void test_due(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_plan),       cmocka_unit_test(test_plan_safety),
-        cmocka_unit_test(test_file),       cmocka_unit_test(test_due),
+        cmocka_unit_test(test_parse_good),   cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_plan),         cmocka_unit_test(test_plan_safety),
+        cmocka_unit_test(test_delete_tries), cmocka_unit_test(test_file),
+        cmocka_unit_test(test_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
