@@ -18,6 +18,12 @@
 #define K8S_SECRET "storj-registry-secrets"
 #define K8S_CONFIG "storj-registry-config"
 #define HELM_RELEASE "storj-registry"
+/* the chart mounts the Secret named by tlsSecretName here (tls.crt, tls.key) */
+#define HELM_TLS_SECRET "storj-registry-tls"
+#define HELM_TLS_DIR "/etc/ssl/docker"
+#define HELM_HTPASSWD_PATH "/auth/htpasswd"
+/* where a Kubernetes replica finds its certificate: the desktop's paths */
+#define K8S_TLS_DIR "/etc/storj-registry"
 #define SECRETS_DIR "/run/secrets"
 #define CONFIG_PATH "/etc/distribution/config.yml"
 #define GATEWAY_PORT 7777
@@ -223,6 +229,7 @@ struct secret {
     const char *value;
     const char *what; /* for the placeholder and the README */
     const char *how;  /* a command that makes one, or NULL */
+    int public;       /* goes with the secrets, is none: always the value (the certificate) */
 };
 
 struct ctx {
@@ -288,7 +295,7 @@ static int add_yaml(struct ctx *c, const char *path, const char *header, json_t 
 static char *secret_text(const struct ctx *c, const struct secret *sc)
 {
     char *t = NULL;
-    if (c->o->include_secrets && sc->value)
+    if ((c->o->include_secrets || sc->public) && sc->value)
         return xstrdup(sc->value);
     if (asprintf(&t, TEAM_PLACEHOLDER ": %s", sc->what) < 0)
         return NULL;
@@ -298,7 +305,19 @@ static char *secret_text(const struct ctx *c, const struct secret *sc)
 static void add_secret(struct ctx *c, const char *file, const char *key, const char *value,
                        const char *what, const char *how)
 {
-    c->sec[c->nsec++] = (struct secret){file, key, value, what, how};
+    c->sec[c->nsec++] = (struct secret){file, key, value, what, how, 0};
+}
+
+/* Who reads a secret in a compose bundle or which Secret holds it. */
+enum secret_user { FOR_REGISTRY, FOR_GATEWAY, FOR_BALANCER };
+
+static enum secret_user secret_user(const struct secret *sc)
+{
+    if (strcmp(sc->file, "storj-access-grant") == 0 || strncmp(sc->file, "gateway-", 8) == 0)
+        return FOR_GATEWAY;
+    if (strncmp(sc->file, "tls.", 4) == 0)
+        return FOR_BALANCER; /* compose; on Kubernetes the registries serve TLS */
+    return FOR_REGISTRY;
 }
 
 static const struct secret *find_secret(const struct ctx *c, const char *file)
@@ -314,6 +333,13 @@ static int storj(const struct ctx *c)
     return c->s->mode == MODE_STORJ;
 }
 
+/* The desktop's registry serves HTTPS with the user's certificate, so the
+ * team's must too (compose: at the balancer). */
+static int tls(const struct ctx *c)
+{
+    return c->s->tls_cert && c->s->tls_key;
+}
+
 static const char *endpoint_of(const struct settings *s)
 {
     return s->s3_endpoint ? s->s3_endpoint : SETTINGS_HOSTED_ENDPOINT;
@@ -321,14 +347,27 @@ static const char *endpoint_of(const struct settings *s)
 
 /* The registries' shared configuration: the desktop's (regconfig.h) with
  * the S3 keys taken out (they come from the secrets), the blob descriptor
- * cache in Redis, the gateway at gateway_url in storj mode, and htpasswd
- * at htpasswd_path when there are users (NULL: none, or set elsewhere). */
+ * cache in Redis, the gateway at gateway_url in storj mode, htpasswd at
+ * htpasswd_path when there are users, and http.tls from tls_dir (tls.crt,
+ * tls.key) when the settings have a certificate. Each path is one the
+ * bundle provides; NULL: none (compose: TLS is the balancer's). The
+ * desktop's own paths for htpasswd and TLS never stay: nothing in a
+ * bundle puts files there unless it is given as tls_dir. */
 static json_t *registry_config(const struct ctx *c, const char *redis_addr, const char *gateway_url,
-                               const char *htpasswd_path)
+                               const char *htpasswd_path, const char *tls_dir)
 {
     json_t *cfg = regconfig_registry(c->s, 0);
     if (!cfg)
         return NULL;
+    json_object_del(cfg, "auth");
+    json_object_del(json_object_get(cfg, "http"), "tls");
+    if (tls_dir && tls(c)) {
+        char crt[96], key[96];
+        snprintf(crt, sizeof crt, "%s/tls.crt", tls_dir);
+        snprintf(key, sizeof key, "%s/tls.key", tls_dir);
+        json_object_set_new(json_object_get(cfg, "http"), "tls",
+                            json_pack("{s:s, s:s}", "certificate", crt, "key", key));
+    }
     json_t *storage = json_object_get(cfg, "storage");
     json_t *s3 = json_object_get(storage, "s3");
     json_object_del(s3, "accesskey");
@@ -410,6 +449,7 @@ static char *haproxy_cfg(const struct ctx *c)
         "global\n"
         "    log stdout format raw local0 info\n"
         "    maxconn 4096\n"
+        "%s"
         "\n"
         "defaults\n"
         "    mode http\n"
@@ -429,7 +469,7 @@ static char *haproxy_cfg(const struct ctx *c)
         "    hold valid 5s\n"
         "\n"
         "frontend registry\n"
-        "    bind :%d\n"
+        "    bind :%d%s\n"
         "    # the registry builds its upload URLs from Host and X-Forwarded-Proto\n"
         "    option forwardfor\n"
         "    http-request set-header X-Forwarded-Proto https if { ssl_fc }\n"
@@ -444,7 +484,14 @@ static char *haproxy_cfg(const struct ctx *c)
         "    http-check expect status 200\n"
         "    default-server check inter 2s fall 2 rise 2 resolvers docker init-addr "
         "last,libc,none\n",
-        BALANCER_PORT);
+        tls(c) ? "    # HTTPS with the certificate of the tab (/run/secrets/tls.crt) and its key\n"
+                 "    # (tls.key beside it): the balancer starts as root to read the key, a\n"
+                 "    # 0600 file, and then runs as haproxy\n"
+                 "    ssl-load-extra-del-ext\n"
+                 "    user haproxy\n"
+                 "    group haproxy\n"
+               : "",
+        BALANCER_PORT, tls(c) ? " ssl crt " SECRETS_DIR "/tls.crt" : "");
     for (int i = 1; !bad && i <= c->o->replicas; i++)
         bad = buf_printf(&b, "    server registry-%d registry-%d:5000\n", i, i);
     if (bad) {
@@ -480,15 +527,16 @@ static json_t *entry_prefix(const struct ctx *c, int gateway)
     return a;
 }
 
-static json_t *secret_names(const struct ctx *c, int gateway)
+/* The compose secrets a service reads: the registries share the gateway's
+ * key pair, not its grant. */
+static json_t *secret_names(const struct ctx *c, enum secret_user who)
 {
     json_t *a = json_array();
     for (int i = 0; i < c->nsec; i++) {
-        const char *f = c->sec[i].file;
-        int gw = strcmp(f, "storj-access-grant") == 0 || strncmp(f, "gateway-", 8) == 0;
-        int reg = strcmp(f, "storj-access-grant") != 0;
-        if (gateway ? gw : reg)
-            json_array_append_new(a, json_string(f));
+        enum secret_user u = secret_user(&c->sec[i]);
+        int gw_key = strncmp(c->sec[i].file, "gateway-", 8) == 0;
+        if (u == who || (who == FOR_REGISTRY && gw_key))
+            json_array_append_new(a, json_string(c->sec[i].file));
     }
     return a;
 }
@@ -516,7 +564,7 @@ static json_t *compose_doc(const struct ctx *c)
                       "REGISTRY_STORAGE_MAINTENANCE_READONLY",
                       "{\"enabled\": ${REGISTRY_READONLY:-false}}", "volumes",
                       "./config.yml:" CONFIG_PATH ":ro", "./secrets-env.sh:/secrets-env.sh:ro",
-                      "secrets", secret_names(c, 0), "depends_on", dep));
+                      "secrets", secret_names(c, FOR_REGISTRY), "depends_on", dep));
         json_array_append_new(deps, json_string(name));
     }
     json_object_set_new(
@@ -530,21 +578,37 @@ static json_t *compose_doc(const struct ctx *c)
         char addr[32];
         snprintf(addr, sizeof addr, "0.0.0.0:%d", GATEWAY_PORT);
         json_array_append_new(entry, json_string("/entrypoint"));
-        json_object_set_new(
-            services, SVC_GATEWAY,
-            json_pack("{s:s, s:s, s:o, s:[s, s, s, s], s:[s], s:o}", "image", TEAM_GATEWAY_IMAGE,
-                      "restart", "unless-stopped", "entrypoint", entry, "command", "run",
-                      "--server.address", addr, "--s3.upload-part-copy.enable", "volumes",
-                      "./secrets-env.sh:/secrets-env.sh:ro", "secrets", secret_names(c, 1)));
+        json_object_set_new(services, SVC_GATEWAY,
+                            json_pack("{s:s, s:s, s:o, s:[s, s, s, s], s:[s], s:o}", "image",
+                                      TEAM_GATEWAY_IMAGE, "restart", "unless-stopped", "entrypoint",
+                                      entry, "command", "run", "--server.address", addr,
+                                      "--s3.upload-part-copy.enable", "volumes",
+                                      "./secrets-env.sh:/secrets-env.sh:ro", "secrets",
+                                      secret_names(c, FOR_GATEWAY)));
     }
     char ports[96];
     snprintf(ports, sizeof ports, "${REGISTRY_BIND:-%s}:${REGISTRY_PORT:-%d}:%d",
              c->o->htpasswd ? "0.0.0.0" : "127.0.0.1", c->o->port, BALANCER_PORT);
-    json_object_set_new(services, SVC_BALANCER,
-                        json_pack("{s:s, s:s, s:[s], s:[s], s:o}", "image", TEAM_HAPROXY_IMAGE,
-                                  "restart", "unless-stopped", "ports", ports, "volumes",
-                                  "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro",
-                                  "depends_on", deps));
+    json_t *balancer =
+        json_pack("{s:s, s:s, s:[s], s:[s], s:o}", "image", TEAM_HAPROXY_IMAGE, "restart",
+                  "unless-stopped", "ports", ports, "volumes",
+                  "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro", "depends_on", deps);
+    if (balancer && tls(c)) {
+        /* HTTPS at the balancer with the tab's certificate; the key file is
+         * the user's, 0600, so haproxy starts as root to read it and then
+         * runs as haproxy (global user/group in haproxy.cfg) */
+        json_object_set_new(balancer, "user", json_string("0:0"));
+        json_object_set_new(balancer, "entrypoint",
+                            json_pack("[s, s, s, s, s, s]", "/bin/sh", "/secrets-env.sh", "tls.crt",
+                                      "tls.key", "--", "docker-entrypoint.sh"));
+        json_object_set_new(
+            balancer, "command",
+            json_pack("[s, s, s]", "haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"));
+        json_array_append_new(json_object_get(balancer, "volumes"),
+                              json_string("./secrets-env.sh:/secrets-env.sh:ro"));
+        json_object_set_new(balancer, "secrets", secret_names(c, FOR_BALANCER));
+    }
+    json_object_set_new(services, SVC_BALANCER, balancer);
     for (int i = 0; i < c->nsec; i++) {
         char file[96];
         snprintf(file, sizeof file, "./secrets/%s", c->sec[i].file);
@@ -574,8 +638,7 @@ static json_t *k8s_secret(const struct ctx *c, const char *name, int which)
     json_t *data = json_object();
     for (int i = 0; i < c->nsec; i++) {
         const struct secret *sc = &c->sec[i];
-        int gw =
-            strcmp(sc->file, "storj-access-grant") == 0 || strncmp(sc->file, "gateway-", 8) == 0;
+        int gw = secret_user(sc) == FOR_GATEWAY;
         if (which >= 0 && gw != which)
             continue;
         char *t = secret_text(c, sc);
@@ -621,8 +684,9 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
 {
     char gw_url[64];
     snprintf(gw_url, sizeof gw_url, "http://127.0.0.1:%d", GATEWAY_PORT);
-    json_t *cfg = registry_config(c, K8S_REDIS ":6379", gw_url,
-                                  c->o->htpasswd ? "/etc/distribution/auth/htpasswd" : NULL);
+    json_t *cfg =
+        registry_config(c, K8S_REDIS ":6379", gw_url,
+                        c->o->htpasswd ? "/etc/distribution/auth/htpasswd" : NULL, K8S_TLS_DIR);
     struct buf b = {0};
     if (!cfg || team_yaml(&b, cfg, 0)) {
         json_decref(cfg);
@@ -650,8 +714,21 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
                                               "secret", "secretName", K8S_SECRET, "items", "key",
                                               "htpasswd", "path", "htpasswd"));
     }
+    if (tls(c)) {
+        /* where config.yml's http.tls names them; the key readable by root
+         * only in the pod (defaultMode 0400) */
+        json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", "tls", "mountPath",
+                                                K8S_TLS_DIR, "readOnly", 1));
+        json_array_append_new(vols,
+                              json_pack("{s:s, s:{s:s, s:i, s:[{s:s, s:s}, {s:s, s:s}]}}", "name",
+                                        "tls", "secret", "secretName", K8S_SECRET, "defaultMode",
+                                        0400, "items", "key", "tlsCertificate", "path", "tls.crt",
+                                        "key", "tlsKey", "path", "tls.key"));
+    }
     json_t *probe =
         json_pack("{s:{s:s, s:i}, s:i}", "httpGet", "path", "/", "port", 5000, "periodSeconds", 10);
+    if (probe && tls(c))
+        json_object_set_new(json_object_get(probe, "httpGet"), "scheme", json_string("HTTPS"));
     json_t *containers =
         json_pack("[{s:s, s:s, s:[s, s, s], s:o, s:[{s:i}], s:o, s:O, s:o}]", "name", "registry",
                   "image", TEAM_REGISTRY_IMAGE, "command", "registry", "serve", CONFIG_PATH, "env",
@@ -713,8 +790,11 @@ static json_t *helm_values(const struct ctx *c)
 {
     char gw_url[64];
     snprintf(gw_url, sizeof gw_url, "http://%s:%d", K8S_GATEWAY, GATEWAY_PORT);
-    /* the chart sets auth from secrets.htpasswd itself (/auth/htpasswd) */
-    json_t *cfg = registry_config(c, K8S_REDIS ":6379", gw_url, NULL);
+    /* what the chart mounts: secrets.htpasswd at /auth/htpasswd, the Secret
+     * named by tlsSecretName in /etc/ssl/docker (it sets both in the
+     * environment too) */
+    json_t *cfg = registry_config(c, K8S_REDIS ":6379", gw_url,
+                                  c->o->htpasswd ? HELM_HTPASSWD_PATH : NULL, HELM_TLS_DIR);
     if (!cfg)
         return NULL;
     json_t *s3cfg = json_object_get(json_object_get(cfg, "storage"), "s3");
@@ -750,7 +830,27 @@ static json_t *helm_values(const struct ctx *c)
         json_object_set_new(v, "service",
                             json_pack("{s:s, s:s, s:i}", "name", "registry", "type", "ClusterIP",
                                       "port", c->o->port));
+    if (v && tls(c))
+        json_object_set_new(v, "tlsSecretName", json_string(HELM_TLS_SECRET));
     return v;
+}
+
+/* The Secret the chart mounts for TLS (tlsSecretName): the certificate and
+ * its key, or the key's placeholder. */
+static json_t *helm_tls_docs(const struct ctx *c)
+{
+    char *crt = secret_text(c, find_secret(c, "tls.crt"));
+    char *key = secret_text(c, find_secret(c, "tls.key"));
+    json_t *docs = NULL;
+    if (crt && key)
+        docs = json_pack("[{s:s, s:s, s:o, s:s, s:{s:s, s:s}}]", "apiVersion", "v1", "kind",
+                         "Secret", "metadata", meta(HELM_TLS_SECRET, K8S_NAME), "type",
+                         "kubernetes.io/tls", "stringData", "tls.crt", crt, "tls.key", key);
+    if (key)
+        secret_wipe(key, strlen(key));
+    free(crt);
+    free(key);
+    return docs;
 }
 
 static json_t *helm_gateway_docs(const struct ctx *c)
@@ -793,6 +893,8 @@ static int readme_secrets(struct buf *b, const struct ctx *c, const char *where)
     bad |= buf_printf(b, "| secret | what goes there |\n| --- | --- |\n");
     for (int i = 0; i < c->nsec && !bad; i++) {
         const struct secret *sc = &c->sec[i];
+        if (sc->public)
+            continue;
         bad |= buf_printf(b, "| `%s` | %s%s%s%s |\n",
                           c->o->format == TEAM_COMPOSE ? sc->file : sc->key, sc->what,
                           sc->how ? ": `" : "", sc->how ? sc->how : "", sc->how ? "`" : "");
@@ -858,18 +960,22 @@ static char *readme_compose(const struct ctx *c)
     bad |= buf_printf(
         &b,
         "| `balancer` | `%s` on port %d: spreads requests over the replicas, skips one that is "
-        "down within seconds, passes `Host`, `X-Forwarded-Proto` and `X-Forwarded-For` |\n\n"
+        "down within seconds, passes `Host`, `X-Forwarded-Proto` and `X-Forwarded-For`%s |\n\n"
         "Secrets reach the containers as files (compose `secrets:`, under `/run/secrets`); "
         "`secrets-env.sh` exports them to the program it starts, so no secret is in "
         "`compose.yaml`, in `docker inspect` or on a command line.\n\n"
         "## 1. Secrets\n\n",
-        TEAM_HAPROXY_IMAGE, c->o->port);
+        TEAM_HAPROXY_IMAGE, c->o->port,
+        tls(c) ? "; speaks HTTPS with the tab's certificate (`secrets/tls.crt`, "
+                 "`secrets/tls.key`), the replicas behind it plain HTTP on the compose network"
+               : "");
     bad |= readme_secrets(&b, c, "the files in `secrets/`");
     if (!c->o->include_secrets) {
         bad |= buf_printf(&b, "For example (a value you paste starts the line with a space, so "
                               "that your shell history keeps no copy):\n\n```sh\n");
         for (int i = 0; i < c->nsec && !bad; i++)
-            bad |= c->sec[i].how ? buf_printf(&b, "%s\n", c->sec[i].how)
+            bad |= c->sec[i].public ? 0
+                   : c->sec[i].how  ? buf_printf(&b, "%s\n", c->sec[i].how)
                    : strcmp(c->sec[i].file, "htpasswd") == 0
                        ? buf_printf(&b, "htpasswd -Bbn NAME PASSWORD >> secrets/htpasswd\n")
                        : buf_printf(&b, " printf '%%s\\n' 'PASTE-THE-VALUE' > secrets/%s\n",
@@ -896,20 +1002,33 @@ static char *readme_compose(const struct ctx *c)
                 "export again) or put it behind your own access control. To open it anyway: "
                 "`REGISTRY_BIND=0.0.0.0 docker compose up -d` (or a `.env` file beside "
                 "`compose.yaml` with `REGISTRY_BIND=0.0.0.0` and `REGISTRY_PORT=...`).\n\n");
-    bad |= buf_printf(
-        &b,
-        "## 3. Clients\n\n"
-        "- On this machine: `docker tag alpine localhost:%d/alpine && docker push "
-        "localhost:%d/alpine`.\n"
-        "- Other machines use `HOST:%d`, HOST being this machine's name or address. The "
-        "balancer speaks plain HTTP, which Docker accepts only from loopback, so either add "
-        "`\"insecure-registries\": [\"HOST:%d\"]` to each client's `daemon.json` (Docker "
-        "Desktop: Settings > Docker Engine) and restart Docker, or give the balancer a "
-        "certificate: put the certificate and key in one PEM file beside `haproxy.cfg`, mount "
-        "it into `balancer` and change `bind :%d` to `bind :%d ssl crt "
-        "/usr/local/etc/haproxy/registry.pem` (the registries then see `X-Forwarded-Proto: "
-        "https`).\n",
-        c->o->port, c->o->port, c->o->port, c->o->port, BALANCER_PORT, BALANCER_PORT);
+    bad |= buf_printf(&b,
+                      "## 3. Clients\n\n"
+                      "- On this machine: `docker tag alpine localhost:%d/alpine && docker push "
+                      "localhost:%d/alpine`.\n",
+                      c->o->port, c->o->port);
+    if (tls(c))
+        bad |= buf_printf(
+            &b,
+            "- Other machines use `HOST:%d`, HOST being a name or address that the certificate "
+            "in `secrets/tls.crt` carries: the balancer speaks HTTPS with it. A client whose "
+            "Docker does not trust its issuer needs the issuer's certificate (for a "
+            "self-signed one, the certificate itself) in `/etc/docker/certs.d/HOST:%d/ca.crt`."
+            "\n",
+            c->o->port, c->o->port);
+    else
+        bad |= buf_printf(
+            &b,
+            "- Other machines use `HOST:%d`, HOST being this machine's name or address. The "
+            "balancer speaks plain HTTP, which Docker accepts only from loopback, so either add "
+            "`\"insecure-registries\": [\"HOST:%d\"]` to each client's `daemon.json` (Docker "
+            "Desktop: Settings > Docker Engine) and restart Docker, or give the balancer a "
+            "certificate: put the certificate and key in one PEM file beside `haproxy.cfg`, mount "
+            "it into `balancer` and change `bind :%d` to `bind :%d ssl crt "
+            "/usr/local/etc/haproxy/registry.pem` (the registries then see `X-Forwarded-Proto: "
+            "https`). Or set a certificate in the tab (Users, *Other machines*) and export "
+            "again: the balancer then speaks HTTPS with it.\n",
+            c->o->port, c->o->port, BALANCER_PORT, BALANCER_PORT);
     if (c->o->htpasswd)
         bad |=
             buf_printf(&b, "- `docker login HOST:%d` first, with a user of the tab.\n", c->o->port);
@@ -985,11 +1104,17 @@ static char *readme_k8s(const struct ctx *c)
             "kubectl port-forward service/%s %d:%d   # then: docker push localhost:%d/NAME\n"
             "```\n\n"
             "For other machines, put an Ingress or a LoadBalancer Service in front of `%s`, "
-            "with TLS (Docker talks plain HTTP only to loopback, or to hosts in its "
-            "`insecure-registries`), no request body limit (layers are large) and the `Host` "
+            "%s, no request body limit (layers are large) and the `Host` "
             "and `X-Forwarded-Proto` headers passed.\n\n"
             "## 3. Clean-up (garbage collection)\n\n",
-            K8S_NAME, K8S_NAME, c->o->port, c->o->port, c->o->port, K8S_NAME);
+            K8S_NAME, K8S_NAME, c->o->port, c->o->port, c->o->port, K8S_NAME,
+            tls(c) ? "which reaches the replicas over HTTPS: they serve it themselves with the "
+                     "tab's certificate (`tlsCertificate` and `tlsKey` of the Secret, mounted "
+                     "at `" K8S_TLS_DIR "`, where `config.yml` names them), so a LoadBalancer "
+                     "passes TLS through and an Ingress must speak HTTPS to them (ingress-nginx: "
+                     "`nginx.ingress.kubernetes.io/backend-protocol: HTTPS`)"
+                   : "with TLS (Docker talks plain HTTP only to loopback, or to hosts in its "
+                     "`insecure-registries`)");
         bad |= readme_cleanup_note(&b);
         bad |= buf_printf(
             &b,
@@ -1007,21 +1132,31 @@ static char *readme_k8s(const struct ctx *c)
             "replicas, an explicit `secrets.haSharedSecret` (the chart would otherwise make a "
             "random one at every render), the S3 settings in `s3` and, with the keys the chart "
             "has no values for (path style, 64 MiB chunks, the copy threshold, Redis), in "
-            "`configData`. The chart has no Redis: `redis.yaml` adds it (`%s`)%s.\n\n"
+            "`configData`. The chart has no Redis: `redis.yaml` adds it (`%s`)%s.%s\n\n"
             "## 1. Secrets\n\n",
             TEAM_HELM_REGISTRY_TAG, c->o->replicas, K8S_REDIS,
             storj(c) ? "; `storj-gateway.yaml` adds the Storj gateway (`" K8S_GATEWAY
                        "`) the registries use, with its own Secret"
-                     : "");
-        bad |= readme_secrets(&b, c,
-                              storj(c) ? "`secrets` in `values.yaml`; `stringData` in "
-                                         "`storj-gateway.yaml`"
-                                       : "`secrets` in `values.yaml`");
+                     : "",
+            tls(c) ? " The registries serve HTTPS with the tab's certificate: `tls-secret.yaml` "
+                     "is the Secret `" HELM_TLS_SECRET "` that `tlsSecretName` names (the chart "
+                     "mounts it at `" HELM_TLS_DIR "`, where `configData` names it)."
+                   : "");
+        bad |= readme_secrets(
+            &b, c,
+            storj(c) ? (tls(c) ? "`secrets` in `values.yaml`; `stringData` in "
+                                 "`storj-gateway.yaml`; `tls.key` in `tls-secret.yaml`"
+                               : "`secrets` in `values.yaml`; `stringData` in "
+                                 "`storj-gateway.yaml`")
+                     : (tls(c) ? "`secrets` in `values.yaml`; `tls.key` in `tls-secret.yaml`"
+                               : "`secrets` in `values.yaml`"));
         bad |= buf_printf(&b, "## 2. Install\n\n"
                               "```sh\n"
                               "kubectl apply -f redis.yaml\n");
         if (storj(c))
             bad |= buf_printf(&b, "kubectl apply -f storj-gateway.yaml\n");
+        if (tls(c))
+            bad |= buf_printf(&b, "kubectl apply -f tls-secret.yaml\n");
         bad |=
             buf_printf(&b,
                        "helm repo add twuni https://helm.twun.io\n"
@@ -1082,6 +1217,15 @@ static int collect_secrets(struct ctx *c)
                    "the registry users, bcrypt (`htpasswd -Bbn NAME PASSWORD >> "
                    "secrets/htpasswd`, from apache2-utils)",
                    NULL);
+    if (tls(c)) {
+        /* the certificate is no secret: always the tab's */
+        add_secret(c, "tls.crt", "tlsCertificate", s->tls_cert,
+                   "the registry's TLS certificate (PEM)", NULL);
+        c->sec[c->nsec - 1].public = 1;
+        add_secret(c, "tls.key", "tlsKey", s->tls_key,
+                   "the private key of the TLS certificate (PEM, without a passphrase)",
+                   "cp KEY.pem secrets/tls.key");
+    }
     return 0;
 }
 
@@ -1090,7 +1234,7 @@ static int export_compose(struct ctx *c)
     char gw_url[64];
     snprintf(gw_url, sizeof gw_url, "http://%s:%d", SVC_GATEWAY, GATEWAY_PORT);
     json_t *cfg = registry_config(c, SVC_REDIS ":6379", gw_url,
-                                  c->o->htpasswd ? SECRETS_DIR "/htpasswd" : NULL);
+                                  c->o->htpasswd ? SECRETS_DIR "/htpasswd" : NULL, NULL);
     json_t *doc = cfg ? compose_doc(c) : NULL;
     int rc = add_yaml(c, "compose.yaml",
                       "# Storj Registry for a team, written by Storj Registry: see README.md.\n"
@@ -1109,7 +1253,7 @@ static int export_compose(struct ctx *c)
         if (t)
             secret_wipe(t, strlen(t));
         free(t);
-        rc = add_file(c, path, 0600, 1, line);
+        rc = add_file(c, path, c->sec[i].public ? 0644 : 0600, !c->sec[i].public, line);
     }
     return rc || add_file(c, "README.md", 0644, 0, readme_compose(c));
 }
@@ -1150,6 +1294,14 @@ static int export_helm(struct ctx *c)
                         "none).\n",
                         redis);
     json_decref(redis);
+    if (!rc && tls(c)) {
+        json_t *t = helm_tls_docs(c);
+        rc = add_docs(c, "tls-secret.yaml",
+                      "# The certificate and key the chart's registries serve HTTPS with "
+                      "(tlsSecretName).\n",
+                      t);
+        json_decref(t);
+    }
     if (!rc && storj(c)) {
         json_t *gw = helm_gateway_docs(c);
         rc = add_docs(c, "storj-gateway.yaml",

@@ -473,6 +473,208 @@ static void test_kubernetes_and_helm_shape(void **state)
     settings_free(&s);
 }
 
+/* ---- TLS and users: every file the registries' configuration names is in
+ * the bundle, where the configuration says ---- */
+
+#define TLS_CERT "-----BEGIN CERTIFICATE-----\nMIIteamcertificate\n-----END CERTIFICATE-----\n"
+#define TLS_KEY "-----BEGIN PRIVATE KEY-----\nMIIteamtlskeysecret\n-----END PRIVATE KEY-----\n"
+
+/* The text of text after the first occurrence of from up to the first
+ * occurrence of to after it (to starts with a newline, which is kept), or
+ * to the end. New string. */
+static char *section(const char *text, const char *from, const char *to)
+{
+    const char *a = strstr(text, from);
+    if (!a)
+        fail_msg("no %s", from);
+    a += strlen(from);
+    const char *z = to ? strstr(a, to) : NULL;
+    return strndup(a, z ? (size_t)(z - a) + 1 : strlen(a));
+}
+
+/* Calls want(path, cls) for every absolute path a distribution
+ * configuration (YAML text) names as http.tls.certificate, http.tls.key
+ * or auth.htpasswd.path; the number of them. */
+static int config_paths(const char *cfg, void (*want)(const char *path, void *cls), void *cls)
+{
+    int n = 0;
+    for (const char *l = cfg; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        while (*l == ' ')
+            l++;
+        static const char *const keys[] = {"certificate: ", "key: ", "path: "};
+        for (size_t k = 0; k < 3; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(l, keys[k], kl) != 0)
+                continue;
+            const char *v = l + kl;
+            v += *v == '"';
+            if (*v != '/')
+                continue;
+            char path[256];
+            size_t len = strcspn(v, "\"\n");
+            snprintf(path, sizeof path, "%.*s", (int)len, v);
+            want(path, cls);
+            n++;
+        }
+    }
+    return n;
+}
+
+struct provided {
+    const struct team_bundle *b;
+    const char *what; /* the row, for messages */
+    const char *text; /* where the paths must be provided */
+};
+
+/* compose: /run/secrets/NAME among the registry's secrets, or config.yml */
+static void compose_provides(const char *path, void *cls)
+{
+    const struct provided *p = cls;
+    char item[300];
+    CHECK(strncmp(path, "/run/secrets/", 13) == 0, "%s: config.yml names %s", p->what, path);
+    snprintf(item, sizeof item, "\n      - %s\n", path + 13);
+    CHECK(strstr(p->text, item), "%s: %s is no secret of registry-1", p->what, path);
+    snprintf(item, sizeof item, "secrets/%s", path + 13);
+    CHECK(file(p->b, item), "%s: no %s in the bundle", p->what, item);
+}
+
+/* kubernetes: a volumeMount at the directory, a volume item of the name */
+static void k8s_provides(const char *path, void *cls)
+{
+    const struct provided *p = cls;
+    const char *slash = strrchr(path, '/');
+    char mount[300], item[300];
+    snprintf(mount, sizeof mount, "mountPath: %.*s\n", (int)(slash - path), path);
+    snprintf(item, sizeof item, "path: %s\n", slash + 1);
+    CHECK(strstr(p->text, mount), "%s: the ConfigMap names %s, nothing is mounted at its directory",
+          p->what, path);
+    CHECK(strstr(p->text, item), "%s: the ConfigMap names %s, no volume item %s", p->what, path,
+          slash + 1);
+}
+
+/* helm (twuni/docker-registry): what the chart mounts, when asked for */
+static void helm_provides(const char *path, void *cls)
+{
+    const struct provided *p = cls;
+    if (strcmp(path, "/auth/htpasswd") == 0) {
+        CHECK(strstr(p->text, "\n  htpasswd: "), "%s: %s without secrets.htpasswd", p->what, path);
+        return;
+    }
+    CHECK(strcmp(path, "/etc/ssl/docker/tls.crt") == 0 ||
+              strcmp(path, "/etc/ssl/docker/tls.key") == 0,
+          "%s: configData names %s, which the chart does not provide", p->what, path);
+    CHECK(strstr(p->text, "\ntlsSecretName: storj-registry-tls\n"), "%s: %s without tlsSecretName",
+          p->what, path);
+    const char *t = content(p->b, "tls-secret.yaml");
+    CHECK(strstr(t, "\nkind: Secret\n") && strstr(t, "\n  name: storj-registry-tls\n") &&
+              strstr(t, "\n  tls.crt: |\n") && strstr(t, "\n  tls.key: "),
+          "%s: tls-secret.yaml is not the Secret storj-registry-tls with tls.crt and tls.key",
+          p->what);
+}
+
+static void test_config_paths_provided(void **state)
+{
+    (void)state;
+    static const enum mode modes[] = {MODE_S3, MODE_STORJ};
+    static const enum team_format formats[] = {TEAM_COMPOSE, TEAM_KUBERNETES, TEAM_HELM};
+    for (size_t mi = 0; mi < 2; mi++)
+        for (size_t fi = 0; fi < 3; fi++)
+            for (int tls = 0; tls <= 1; tls++)
+                for (int users = 0; users <= 1; users++)
+                    for (int sec = 0; sec <= 1; sec++) {
+                        struct settings s;
+                        struct team_opts o;
+                        struct team_bundle b;
+                        struct err e = {0};
+                        make_settings(modes[mi], &s);
+                        /* the desktop's own configuration has both (regconfig.h) */
+                        s.users = users;
+                        if (tls) {
+                            s.tls_cert = xstrdup(TLS_CERT);
+                            s.tls_key = xstrdup(TLS_KEY);
+                        }
+                        make_opts(&o, formats[fi], sec, users ? HTPASSWD : NULL);
+                        char what[96];
+                        snprintf(what, sizeof what, "%s/%s tls %d users %d secrets %d",
+                                 settings_mode_name(modes[mi]), team_format_name(formats[fi]), tls,
+                                 users, sec);
+                        CHECK(team_export(&s, &o, &b, &e) == 0, "%s: %s", what, e.message);
+                        /* the key is a secret like the others; the certificate is not */
+                        for (size_t i = 0; i < b.n; i++) {
+                            const struct team_file *f = &b.files[i];
+                            if (strstr(f->content, "MIIteamtlskeysecret"))
+                                CHECK(sec && f->secret && f->mode == 0600, "%s: the key in %s",
+                                      what, f->path);
+                        }
+                        int n = 0;
+                        if (formats[fi] == TEAM_COMPOSE) {
+                            const char *c = content(&b, "compose.yaml");
+                            char *reg = section(c, "\n  registry-1:\n", "\n  registry-2:\n");
+                            struct provided p = {&b, what, reg};
+                            n = config_paths(content(&b, "config.yml"), compose_provides, &p);
+                            CHECK(n == users, "%s: config.yml names %d files", what, n);
+                            free(reg);
+                            /* TLS at the balancer, with the tab's certificate and key */
+                            const char *h = content(&b, "haproxy.cfg");
+                            char *bal = section(c, "\n  balancer:\n", "\nsecrets:\n");
+                            if (tls) {
+                                CHECK(strstr(h, "\n    bind :8080 ssl crt /run/secrets/tls.crt\n"),
+                                      "%s: haproxy binds without TLS", what);
+                                CHECK(strstr(bal, "\n      - tls.crt\n") &&
+                                          strstr(bal, "\n      - tls.key\n"),
+                                      "%s: the balancer lacks the certificate or key", what);
+                                CHECK(strstr(c, "\n  tls.key:\n    file: \"./secrets/tls.key\"\n"),
+                                      "%s: no secret tls.key", what);
+                                const struct team_file *cf = file(&b, "secrets/tls.crt");
+                                const struct team_file *kf = file(&b, "secrets/tls.key");
+                                CHECK(cf && strcmp(cf->content, TLS_CERT) == 0 && !cf->secret,
+                                      "%s: secrets/tls.crt", what);
+                                CHECK(kf && kf->secret && kf->mode == 0600 &&
+                                          (sec ? strcmp(kf->content, TLS_KEY) == 0
+                                               : strncmp(kf->content, TEAM_PLACEHOLDER, 10) == 0),
+                                      "%s: secrets/tls.key", what);
+                            } else {
+                                CHECK(!strstr(h, " ssl ") && !strstr(bal, "tls.") &&
+                                          !file(&b, "secrets/tls.key"),
+                                      "%s: TLS without a certificate", what);
+                            }
+                            free(bal);
+                        } else if (formats[fi] == TEAM_KUBERNETES) {
+                            const char *k = content(&b, "registry.yaml");
+                            char *cfg = section(k, "  config.yml: |\n", "\n---\n");
+                            char *dep = section(k, "\nkind: Deployment\n", "\n---\n");
+                            struct provided p = {&b, what, dep};
+                            n = config_paths(cfg, k8s_provides, &p);
+                            CHECK(n == users + 2 * tls, "%s: the ConfigMap names %d files", what,
+                                  n);
+                            if (tls) {
+                                CHECK(strstr(k, "\n  tlsCertificate: |\n") &&
+                                          strstr(k, "\n  tlsKey: ") &&
+                                          strstr(dep, "- key: tlsCertificate\n") &&
+                                          strstr(dep, "- key: tlsKey\n"),
+                                      "%s: the certificate or key is not in the Secret", what);
+                                CHECK(count(dep, "scheme: HTTPS\n") == 2,
+                                      "%s: the probes do not speak HTTPS", what);
+                            } else {
+                                CHECK(!strstr(dep, "HTTPS"), "%s: HTTPS probes", what);
+                            }
+                            free(cfg);
+                            free(dep);
+                        } else {
+                            const char *v = content(&b, "values.yaml");
+                            char *cfg = section(v, "\nconfigData:\n", "\nservice:\n");
+                            struct provided p = {&b, what, v};
+                            n = config_paths(cfg, helm_provides, &p);
+                            CHECK(n == users + 2 * tls, "%s: configData names %d files", what, n);
+                            CHECK(!tls == !file(&b, "tls-secret.yaml"), "%s: tls-secret.yaml",
+                                  what);
+                            free(cfg);
+                        }
+                        team_bundle_free(&b);
+                        settings_free(&s);
+                    }
+}
+
 static void test_yaml(void **state)
 {
     (void)state;
@@ -541,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_secrets_only_when_asked),
         cmocka_unit_test(test_compose_shape),
         cmocka_unit_test(test_kubernetes_and_helm_shape),
+        cmocka_unit_test(test_config_paths_provided),
         cmocka_unit_test(test_yaml),
         cmocka_unit_test(test_fresh_secrets),
     };
