@@ -6,8 +6,9 @@
  * (scan_repo). Applying a plan (retention_plan of that reading), per
  * repository with something to delete: the repository is read again right
  * before its deletes and planned again with the same rules; an image is
- * deleted only when the new plan deletes it too and every tag now on it
- * was on it in the plan (a tag moved onto it meanwhile keeps it). A
+ * deleted only when the new plan deletes it too, every tag now on it was on
+ * it in the plan (a tag moved onto it meanwhile keeps it), and no tag that
+ * stays reaches it (the platforms of an index kept that way stay too). A
  * repository that cannot be read whole again deletes nothing. */
 #ifndef SR_CLEANUP_H
 #define SR_CLEANUP_H

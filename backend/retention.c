@@ -179,19 +179,45 @@ int retention_due(int minute, long last_day, long long now)
 struct tagref {
     json_t *tag; /* the tag object of the input, borrowed */
     const char *created;
+    int index; /* its digest is an index (it names other manifests) */
 };
 
-/* Newest first; RFC 3339 UTC times to the second compare as text; the same
- * time is the same image here (ties between images are "age unknown"), so
- * the name only makes the order stable. */
+/* Newest first; RFC 3339 UTC times to the second compare as text. The same
+ * time is one build here (times shared by unrelated images are "age
+ * unknown"): its index before its platforms, so that a keepLast that takes
+ * one of them takes the one that reaches the others, then by name. */
 static int by_created_desc(const void *a, const void *b)
 {
     const struct tagref *x = a, *y = b;
     int c = strcmp(y->created, x->created);
     if (c)
         return c;
+    if (x->index != y->index)
+        return y->index - x->index;
     return strcmp(json_string_value(json_object_get(x->tag, "tag")),
                   json_string_value(json_object_get(y->tag, "tag")));
+}
+
+/* Whether the distinct digests in list (one creation time) are more than
+ * one build: none of them reaches all the others. An index and the
+ * platforms it names are one build; two images at one time without an
+ * index naming both are two, whose order is not known. */
+static int several_builds(json_t *children, json_t *list)
+{
+    size_t n = json_array_size(list), i, j;
+    for (i = 0; i < n; i++) {
+        json_t *reach = json_object();
+        if (!reach)
+            return 1; /* cannot tell: the order is unknown */
+        retention_reach(children, json_string_value(json_array_get(list, i)), reach);
+        for (j = 0; j < n; j++)
+            if (!json_object_get(reach, json_string_value(json_array_get(list, j))))
+                break;
+        json_decref(reach);
+        if (j == n)
+            return 0;
+    }
+    return 1;
 }
 
 static int matches_any(json_t *patterns, const char *s)
@@ -262,7 +288,7 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
     json_t *keep_last = json_object_get(rule, "keepLast");
     size_t i;
     json_t *t;
-    /* the times that two images share: their order is not known */
+    /* the times that two builds share: their order is not known */
     json_array_foreach(tags, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "tag"));
@@ -270,11 +296,27 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         const char *created = json_string_value(json_object_get(t, "created"));
         if (!name || !digest || matches_any(keep_tags, name) || !time_plausible(created, latest))
             continue;
-        const char *seen = json_string_value(json_object_get(time_digest, created));
-        if (!seen)
-            json_object_set_new(time_digest, created, json_string(digest));
-        else if (strcmp(seen, digest) != 0)
-            json_object_set_new(tied, created, json_true());
+        json_t *list = json_object_get(time_digest, created);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(time_digest, created, list);
+        }
+        size_t k2;
+        json_t *d2;
+        int known = 0;
+        json_array_foreach(list, k2, d2)
+        {
+            known |= strcmp(json_string_value(d2), digest) == 0;
+        }
+        if (!known)
+            json_array_append_new(list, json_string(digest));
+    }
+    const char *when;
+    json_t *list;
+    json_object_foreach(time_digest, when, list)
+    {
+        if (json_array_size(list) > 1 && several_builds(children, list))
+            json_object_set_new(tied, when, json_true());
     }
     json_array_foreach(tags, i, t)
     {
@@ -287,7 +329,10 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         else if (!time_plausible(created, latest) || json_object_get(tied, created))
             json_object_set_new(reason_of, name, json_string("age unknown"));
         else
-            dated[k++] = (struct tagref){t, created};
+            dated[k++] = (struct tagref){
+                t, created,
+                json_array_size(json_object_get(
+                    children, json_string_value(json_object_get(t, "digest")))) > 0};
     }
     qsort(dated, k, sizeof *dated, by_created_desc);
     /* null keepLast: every tag stays by age */

@@ -48,8 +48,10 @@ json_t *retention_parse(json_t *body, struct err *e);
  *  - a tag matching a keepTags pattern stays ("pattern");
  *  - a tag whose age is unknown stays ("age unknown"): no creation time, a
  *    time that is no RFC 3339 UTC time, before 2000-01-01, more than a day
- *    in the future, or the same time as another candidate on a different
- *    image (fixed build timestamps: the order is not known);
+ *    in the future, or the same time as a candidate of another build
+ *    (fixed build timestamps: the order is not known). The images at one
+ *    time are one build when one of them (an index) reaches all the
+ *    others; then the index counts as newer than its platforms;
  *  - of the other tags the keepLast newest stay ("recent"; null keepLast:
  *    all of them);
  *  - every manifest reachable from a kept tag's digest through "children"

@@ -84,8 +84,11 @@ json_t *scan_catalog(struct scan_io *io, struct err *e);
  *    "complete": true | false,
  *    "problem": "3 of 1204 tags could not be read: ..." (when not complete),
  *    "tags": [{"tag", "digest", "created" (RFC 3339 UTC to the second, or
- *              null when unknown), "size" (bytes, config + layers; for an
- *              index its platforms' blobs, each once)}],
+ *              null when unknown or no real moment; for an index the time
+ *              of the first manifest it names, in order, whose platform is
+ *              not "unknown" (attestations) and that has one), "size"
+ *              (bytes, config + layers; for an index its platforms' blobs,
+ *              each once)}],
  *    "children": {digest: [digest, ...]}  (every index reached from a tag,
  *              nested ones too: the manifests it names)}
  * A tag deleted while it was read is left out; a repository whose every

@@ -1123,10 +1123,11 @@ static const char *time_of(const struct model *m, int mi, char *const *idx_creat
 
 /* What must stay (must[], under every reading) and what may stay (may[],
  * under some reading) of repository ri under rule, 1 per manifest id. The
- * readings: which digests count as candidates for a tie (every tag with a
- * known time but pattern ones / also not on a pattern-kept digest / every
- * one), whether keepLast counts tags (with or without those on already
- * kept digests) or images, and any order among equal times. */
+ * readings (equal times are a tie unless one of those digests reaches all
+ * the others: one build, retention.h): which digests count as candidates for a tie (every tag with
+ * a known time but pattern ones / also not on a pattern-kept digest / every one), whether keepLast
+ * counts tags (with or without those on already kept digests) or images, and any order among equal
+ * times. */
 static void oracle(const struct model *m, int ri, const json_t *rule, char *const *idx_created,
                    char *must, char *may)
 {
@@ -1170,9 +1171,28 @@ static void oracle(const struct model *m, int ri, const json_t *rule, char *cons
                 ord[no++] = &d[i];
         }
         qsort(ord, (size_t)no, sizeof(*ord), cmp_dg_time);
-        for (int i = 0; i + 1 < no; i++)
-            if (ord[i]->t == ord[i + 1]->t)
-                tied[ord[i] - d] = tied[ord[i + 1] - d] = 1;
+        /* equal times are one build (no tie) when one of them reaches all
+         * the others (an index and its platforms: retention.h) */
+        char *reach = malloc((size_t)m->nman + 1);
+        for (int i = 0; i < no;) {
+            int j = i;
+            while (j < no && ord[j]->t == ord[i]->t)
+                j++;
+            int one_build = j - i == 1;
+            for (int y = i; y < j && !one_build; y++) {
+                memset(reach, 0, (size_t)m->nman);
+                closure(m, ord[y]->man, reach);
+                int all = 1;
+                for (int z = i; z < j; z++)
+                    all = all && reach[ord[z]->man];
+                one_build = all;
+            }
+            if (!one_build)
+                for (int y = i; y < j; y++)
+                    tied[ord[y] - d] = 1;
+            i = j;
+        }
+        free(reach);
         for (int i = 0; i < nd; i++)
             kept0[i] = d[i].pat || !d[i].known || tied[i];
         /* cnt 0: keepLast counts tags, also those on digests kept anyway;

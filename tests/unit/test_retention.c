@@ -281,6 +281,24 @@ static void test_plan_safety(void **state)
     assert_string_equal(reason(p, "multi", "build-1-amd64"), "in a kept index");
     assert_string_equal(reason(p, "multi", "build-1-arm64"), "in a kept index");
     json_decref(p);
+    /* per-arch tags and an index per build, all of a build at one time:
+     * one build, not a tie; keepLast 1 keeps the newest build's index and
+     * with it its platforms, the older builds go */
+    plan_one("{\"rules\":[{\"repositories\":\"b\",\"keepLast\":1}]}",
+             "{\"name\":\"b\",\"complete\":true,\"tags\":["
+             TAG("build-1-amd64", "a1", T("2026-01-01T00:00:00Z")) ","
+             TAG("build-1-arm64", "b1", T("2026-01-01T00:00:00Z")) ","
+             TAG("build-1", "i1", T("2026-01-01T00:00:00Z")) ","
+             TAG("build-2-amd64", "a2", T("2026-02-01T00:00:00Z")) ","
+             TAG("build-2-arm64", "b2", T("2026-02-01T00:00:00Z")) ","
+             TAG("build-2", "i2", T("2026-02-01T00:00:00Z")) "],"
+             "\"children\":{\"sha256:i1\":[\"sha256:a1\",\"sha256:b1\"],"
+             "\"sha256:i2\":[\"sha256:a2\",\"sha256:b2\"]}}",
+             got, sizeof got, &p);
+    assert_string_equal(got, "a1:build-1-amd64;b1:build-1-arm64;i1:build-1");
+    assert_string_equal(reason(p, "b", "build-2"), "recent");
+    assert_string_equal(reason(p, "b", "build-2-amd64"), "in a kept index");
+    json_decref(p);
     /* nested: an index in an index */
     plan_one("{\"rules\":[{\"repositories\":\"n\",\"keepLast\":0,\"keepTags\":[\"top\"]}]}",
              "{\"name\":\"n\",\"complete\":true,\"tags\":["
