@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "settings.h"
 
 static void check(int ok)
@@ -28,7 +29,11 @@ static char dir[64];
 
 static void check_error(const struct err *e)
 {
-    check(e->code != NULL && e->message[0] != '\0');
+    /* a code the API can name (struct err's code was its name, a string,
+     * before the error enum; E_NONE has none), an HTTP error status and a
+     * message */
+    check(ecode_name(e->code) != NULL && e->status >= 400 && e->status < 600 &&
+          e->message[0] != '\0');
     json_t *m = json_string(e->message); /* must be UTF-8, or no answer is sent */
     check(m != NULL);
     json_decref(m);
