@@ -1,45 +1,108 @@
 #include "cleanup.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "retention.h"
 
+/* Several repositories read at once: many small ones (2 tags each) would
+ * otherwise wait on the registry one after another; the workers are shared
+ * out (8 readers of 1 worker, 2 of 4, 1 of 8). */
+struct readers {
+    struct scan_io *io;
+    json_t *names; /* the matched ones, in catalog order */
+    json_t **repos;
+    size_t next;
+    int threads; /* workers per reader */
+    pthread_mutex_t mu;
+};
+
+struct reader {
+    struct readers *rs;
+    int slot;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    struct readers *rs = r->rs;
+    struct scan_io io = *rs->io;
+    io.threads = rs->threads;
+    io.worker_base = r->slot * rs->threads;
+    for (;;) {
+        pthread_mutex_lock(&rs->mu);
+        size_t i = rs->next < json_array_size(rs->names) ? rs->next++ : (size_t)-1;
+        pthread_mutex_unlock(&rs->mu);
+        if (i == (size_t)-1 || (io.cancelled && io.cancelled(io.ctx)))
+            break;
+        io.repo_at = i;
+        rs->repos[i] = scan_repo(&io, json_string_value(json_array_get(rs->names, i)));
+    }
+    return NULL;
+}
+
 json_t *cleanup_read(struct scan_io *io, json_t *rules, struct err *e)
 {
-    json_t *names = scan_catalog(io, e), *out = json_array();
-    if (!names || !out)
+    json_t *names = scan_catalog(io, e), *matched = json_array(), *out = json_array();
+    struct readers rs = {.io = io};
+    if (!names || !matched || !out)
         goto fail;
     size_t i;
     json_t *n;
-    io->repos = 0;
     json_array_foreach(names, i, n)
     {
-        io->repos += retention_rule_of(rules, json_string_value(n)) >= 0;
+        if (retention_rule_of(rules, json_string_value(n)) >= 0)
+            json_array_append(matched, n);
     }
-    io->repo_at = 0;
-    json_array_foreach(names, i, n)
-    {
-        if (retention_rule_of(rules, json_string_value(n)) < 0)
-            continue;
-        if (io->cancelled && io->cancelled(io->ctx)) {
-            err_set(e, 499, E_CANCELLED, NULL, "the reading was stopped");
+    size_t count = json_array_size(matched);
+    io->repos = count;
+    rs.names = matched;
+    rs.repos = calloc(count + 1, sizeof *rs.repos);
+    if (!rs.repos)
+        goto fail;
+    int total = io->threads > 0 && io->threads <= SCAN_THREADS ? io->threads : SCAN_THREADS;
+    int readers = count < (size_t)total ? (int)(count ? count : 1) : total;
+    rs.threads = total / readers;
+    pthread_mutex_init(&rs.mu, NULL);
+    struct reader args[SCAN_THREADS] = {{0}};
+    pthread_t tids[SCAN_THREADS];
+    int started = 0;
+    for (int r = 0; r < readers; r++)
+        args[r] = (struct reader){&rs, r};
+    for (int r = 1; r < readers; r++) {
+        if (pthread_create(&tids[started], NULL, reader_main, &args[r]))
+            break;
+        started++;
+    }
+    reader_main(&args[0]);
+    for (int r = 0; r < started; r++)
+        pthread_join(tids[r], NULL);
+    pthread_mutex_destroy(&rs.mu);
+    for (i = 0; i < count; i++) {
+        if (!rs.repos[i]) {
+            if (io->cancelled && io->cancelled(io->ctx))
+                err_set(e, 499, E_CANCELLED, NULL, "the reading was stopped");
             goto fail;
         }
-        json_t *repo = scan_repo(io, json_string_value(n));
-        if (!repo) {
-            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
-            goto fail;
-        }
-        json_array_append_new(out, repo);
-        io->repo_at++;
+        json_array_append(out, rs.repos[i]);
     }
+    for (i = 0; i < count; i++)
+        json_decref(rs.repos[i]);
+    free(rs.repos);
     json_decref(names);
+    json_decref(matched);
     return out;
 fail:
     if (!e->message[0])
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    if (rs.repos)
+        for (i = 0; i < json_array_size(matched); i++)
+            json_decref(rs.repos[i]);
+    free(rs.repos);
     json_decref(names);
+    json_decref(matched);
     json_decref(out);
     return NULL;
 }

@@ -178,6 +178,7 @@ struct scan {
     char (*why)[200];
     size_t next, done;
     int failed;
+    int base; /* the first worker of this reading (io->worker_base) */
 };
 
 /* every this many tags read, the progress is told */
@@ -449,7 +450,7 @@ static json_t *list_tags(struct scan *s, struct err *e)
     for (int first = 1;; first = 0) {
         struct scan_reply r;
         json_t *tl = NULL;
-        int rc = ask_json(s->io, 0, path, &tl, &r, e);
+        int rc = ask_json(s->io, s->base, path, &tl, &r, e);
         if (rc < 0)
             goto fail;
         if (rc == 0) {
@@ -493,7 +494,10 @@ static json_t *incomplete(const char *name, const char *problem)
 
 json_t *scan_repo(struct scan_io *io, const char *name)
 {
-    struct scan s = {.io = io, .name = name};
+    struct scan s = {
+        .io = io,
+        .name = name,
+        .base = io->worker_base >= 0 && io->worker_base < SCAN_THREADS ? io->worker_base : 0};
     struct err e = {0};
     char problem[400];
     json_t *out = NULL;
@@ -512,7 +516,9 @@ json_t *scan_repo(struct scan_io *io, const char *name)
     s.why = calloc(n + 1, sizeof *s.why);
     if (!s.entries || !s.why)
         goto done;
-    int threads = io->threads > 0 && io->threads <= SCAN_THREADS ? io->threads : SCAN_THREADS;
+    int base = s.base;
+    int threads =
+        io->threads > 0 && io->threads <= SCAN_THREADS - base ? io->threads : SCAN_THREADS - base;
     if ((size_t)threads > n)
         threads = n ? (int)n : 1;
     /* a digest's facts are mostly known from an earlier reading: a HEAD per
@@ -525,7 +531,7 @@ json_t *scan_repo(struct scan_io *io, const char *name)
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, WORKER_STACK);
     for (int i = 0; i < threads; i++)
-        args[i] = (struct worker_arg){.s = &s, .index = i, .head = head};
+        args[i] = (struct worker_arg){.s = &s, .index = base + i, .head = head};
     for (int i = 1; i < threads; i++) {
         if (pthread_create(&tids[started], &at, tag_worker, &args[i]))
             break;

@@ -53,6 +53,10 @@ struct scan_io {
     void (*pause)(void *ctx, long ms);
     void *ctx;
     int threads; /* readers to use, 1 .. SCAN_THREADS (0: SCAN_THREADS) */
+    /* the readers of a scan_repo are workers worker_base .. worker_base +
+     * threads - 1 (several readings at once each take their own; the sum
+     * stays within SCAN_THREADS) */
+    int worker_base;
     /* optional: how far a reading is, told as it goes (from any reader,
      * never with a lock of scan's held): repository repo, number repo_at
      * (from 0) of repos, tags_done of its tags_total read. cleanup_read
