@@ -7,8 +7,11 @@
 # file, the bundle itself unchanged. Secrets are filled in as the bundle's
 # README says. Push through the balancer, stop one replica, pull through the
 # balancer; the clean-up procedure of the README (every replica read-only,
-# one garbage-collect); a second backend ("another desktop", its own state)
-# with the same bucket settings sees the pushed image. The Kubernetes and
+# one garbage-collect). With the tab's TLS certificate: the export ships it
+# and its key (0600 on disk, as every secret file), the balancer speaks HTTPS
+# with them (curl --cacert, a push), the replicas behind it build https
+# URLs. A second backend ("another desktop", its own state) with the same
+# bucket settings sees the pushed image. The Kubernetes and
 # Helm files are checked for shape with PyYAML only (untested on a cluster).
 # No export holds a secret unless includeSecrets is asked.
 set -uo pipefail
@@ -207,6 +210,72 @@ gc=$(compose run --rm --no-deps registry-1 garbage-collect --delete-untagged /et
 t_check "garbage-collect runs once with the bundle's configuration" grep -q 'blobs marked' <<<"$gc"
 t_check "and keeps the image's blobs" grep -q 'teamtrip: marking manifest' <<<"$gc"
 $DOCKER rmi "localhost:$PORT/teamro:1" srt-src/teamro:1 >/dev/null 2>&1
+
+# ---- TLS: the bundle ships the tab's certificate and key; the balancer ------
+# speaks HTTPS with them, the replicas plain HTTP behind it
+cleanup_compose
+TLS=$WORK/team-tls
+rm -rf "$TLS" && mkdir -p "$TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$TLS/key.pem" -out "$TLS/cert.pem" >/dev/null 2>&1 || t_fail "tls: openssl made a test certificate"
+api PUT /api/config "$(jq -nc --rawfile c "$TLS/cert.pem" --rawfile k "$TLS/key.pem" '{tls:{certificate:$c,key:$k}}')" >/dev/null
+t_eq "tls: certificate and key saved" 200 "$(last_status)"
+api POST /api/team/export '{"format":"compose","replicas":2,"includeSecrets":true}' >"$WORK/team-tls.json"
+t_eq "tls: compose export with the secrets answers 200" 200 "$(last_status)"
+BT=$WORK/team-bundle-tls
+rm -rf "$BT" && mkdir -p "$BT"
+python3 - "$WORK/team-tls.json" "$BT" <<'PY'
+import json, os, sys
+for f in json.load(open(sys.argv[1]))["files"]:
+    p = os.path.join(sys.argv[2], f["path"])
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "w") as fh:
+        fh.write(f["content"])
+    os.chmod(p, int(f["mode"], 8))
+PY
+t_eq "tls: secrets/tls.key is the tab's key, mode 600" "600 same" \
+  "$(stat -c %a "$BT/secrets/tls.key") $(cmp -s "$BT/secrets/tls.key" "$TLS/key.pem" && echo same)"
+not600=$(jq -r '.files[] | select(.secret) | .path' "$WORK/team-tls.json" |
+  while read -r f; do [ "$(stat -c %a "$BT/$f")" = 600 ] || echo "$f"; done)
+t_eq "tls: every file that holds a secret is 600 on disk" "" "$not600"
+t_check "tls: config.yml names no file of the desktop's (no http.tls: TLS is the balancer's)" \
+  bash -c "! grep -qE 'tls:|/etc/storj-registry' '$BT/config.yml'"
+PROJECT_TLS=srt-team-tls-$$
+PORT_TLS=$(free_port)
+cp "$B/override.yaml" "$BT/override.yaml" # the same change: local images
+compose_tls() { (cd "$BT" && REGISTRY_PORT=$PORT_TLS timeout 180 docker-compose -p "$PROJECT_TLS" -f compose.yaml -f override.yaml "$@"); }
+cleanup_tls() { compose_tls down -v --remove-orphans >/dev/null 2>&1 || true; }
+trap cleanup_tls EXIT
+t_check "tls: docker-compose accepts the bundle" compose_tls config -q
+up_tls() { compose_tls up -d >"$WORK/team-tls-up.log" 2>&1 || { tail -5 "$WORK/team-tls-up.log"; return 1; }; }
+t_check "tls: docker-compose up -d" up_tls
+v2_tls() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$TLS/cert.pem" "https://localhost:$PORT_TLS/v2/")" = 200 ]; }
+t_check "tls: the registries answer through the balancer over HTTPS (curl --cacert)" wait_until 60 v2_tls
+v2_tls || compose_tls logs balancer 2>&1 | tail -20
+t_check "tls: no plain HTTP on the balancer's port" \
+  bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 'http://127.0.0.1:$PORT_TLS/v2/')\" != 200 ]"
+loc=$(curl -s -o /dev/null -D - --cacert "$TLS/cert.pem" -X POST "https://localhost:$PORT_TLS/v2/teamtls/blobs/uploads/" |
+  tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+t_check "tls: the replicas build https upload URLs from X-Forwarded-Proto (${loc:0:60})" \
+  bash -c "[[ '$loc' == https://localhost:$PORT_TLS/v2/teamtls/blobs/uploads/* ]]"
+# "NAME UID" of each process in the balancer, the haproxy user's uid as "haproxy"
+procs=$($DOCKER exec "${PROJECT_TLS}_balancer_1" sh -c 'h=$(id -u haproxy); for s in /proc/[0-9]*/status; do
+  awk -v h="$h" "/^Name:/ {n = \$2} /^Uid:/ {print n, (\$2 == h ? \"haproxy\" : \$2)}" "$s"; done' 2>&1 | sort -u | tr '\n' ' ')
+t_check "tls: haproxy read the key as root, its worker serves as user haproxy ($procs)" \
+  grep -q 'haproxy haproxy' <<<"$procs"
+"$ROOT/tests/env/random-image.sh" srt-src/teamtls:1 2 256 >/dev/null
+$DOCKER tag srt-src/teamtls:1 "localhost:$PORT_TLS/teamtls:1"
+t_check "tls: push through the HTTPS balancer" bash -c "$DOCKER push localhost:$PORT_TLS/teamtls:1 >'$WORK/team-tls-push.log' 2>&1"
+t_eq "tls: the manifest is served over HTTPS" 200 \
+  "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TLS/cert.pem" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "https://localhost:$PORT_TLS/v2/teamtls/manifests/1")"
+$DOCKER rmi "localhost:$PORT_TLS/teamtls:1" srt-src/teamtls:1 >/dev/null 2>&1
+cleanup_tls
+trap - EXIT
+rm -rf "$BT" "$TLS"
+api PUT /api/config '{"tls":null}' >/dev/null
+t_eq "tls: certificate cleared" 200 "$(last_status)"
 
 # ---- another desktop on the same bucket ------------------------------------
 stop_backend || t_fail "backend A exits cleanly"
