@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "retention.h"
@@ -191,8 +192,13 @@ static json_t *judge(json_t *r, json_t *fresh, json_t *new_repo)
         {
             const char *d = json_string_value(json_object_get(t, "digest"));
             json_t *v = d ? json_object_get(verdict, d) : NULL;
-            if (d && !json_is_null(v)) /* the tag stays, and what it reaches */
-                retention_reach(json_object_get(fresh, "children"), d, reach);
+            /* the tag stays, and what it reaches */
+            if (d && !json_is_null(v) &&
+                retention_reach(json_object_get(fresh, "children"), d, reach)) {
+                json_decref(reach);
+                json_decref(verdict);
+                return NULL;
+            }
         }
         const char *d;
         json_t *v;
@@ -215,22 +221,119 @@ static int add(json_t *list, json_t *item)
     return item ? json_array_append_new(list, item) : -1;
 }
 
+/* What one apply carries from repository to repository. */
+struct apply {
+    struct scan_io *io;
+    json_t *rules;
+    long long now;
+    json_t *out; /* the answer being built */
+    long long images, tags;
+    int refused; /* the registry refuses deletes: nothing more is tried */
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Deletes the images the plan's repository r plans, each judged on a
+ * reading of the repository at most CLEANUP_FRESH_S old (a long run of
+ * deletes reads it again). 0, or -1 when out of memory. */
+static int apply_repo(struct apply *a, json_t *r)
+{
+    const char *name = json_string_value(json_object_get(r, "name"));
+    json_t *fresh = NULL, *np = NULL, *verdict = NULL;
+    json_t *kept = json_object_get(a->out, "kept"), *failed = json_object_get(a->out, "failed"),
+           *skipped = json_object_get(a->out, "skipped"),
+           *deleted = json_object_get(a->out, "deleted");
+    struct timespec read_at = {0};
+    int rc = 0;
+    size_t j;
+    json_t *img;
+    json_array_foreach(json_object_get(r, "delete"), j, img)
+    {
+        if (a->io->cancelled && a->io->cancelled(a->io->ctx)) {
+            add(skipped, json_pack("{s:s, s:s}", "name", name, "reason",
+                                   j ? "a stop came midway: the images left kept"
+                                     : "a stop came before its turn: nothing deleted"));
+            break;
+        }
+        if (!verdict || seconds_since(&read_at) > CLEANUP_FRESH_S) {
+            /* read again right before deleting: what changed since the
+             * plan is judged anew */
+            json_decref(verdict);
+            json_decref(np);
+            json_decref(fresh);
+            verdict = np = NULL;
+            json_t *list = json_array();
+            fresh = scan_repo(a->io, name);
+            if (fresh && list && json_array_append(list, fresh) == 0)
+                np = retention_plan(a->rules, list, a->now);
+            json_decref(list);
+            clock_gettime(CLOCK_MONOTONIC, &read_at);
+            json_t *new_repo = json_array_get(json_object_get(np, "repositories"), 0);
+            if (!fresh || !np) {
+                rc = -1;
+                break;
+            }
+            const char *skip = !new_repo ? "no rule matches it any more"
+                                         : json_string_value(json_object_get(new_repo, "skipped"));
+            if (skip) {
+                char reason[500];
+                snprintf(reason, sizeof reason, "read again before deleting%s: %s",
+                         j ? " (the images left kept)" : "", skip);
+                add(skipped, json_pack("{s:s, s:s}", "name", name, "reason", reason));
+                break;
+            }
+            if (!(verdict = judge(r, fresh, new_repo))) {
+                rc = -1;
+                break;
+            }
+        }
+        const char *digest = json_string_value(json_object_get(img, "digest"));
+        const char *no = json_string_value(json_object_get(verdict, digest));
+        if (no) {
+            add(kept, json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason", no));
+            continue;
+        }
+        struct err de = {0};
+        if (scan_delete(a->io, name, digest, &de) == 0) {
+            a->images++;
+            a->tags += (long long)json_array_size(json_object_get(img, "tags"));
+            add(deleted, json_pack("{s:s, s:s, s:O}", "name", name, "digest", digest, "tags",
+                                   json_object_get(img, "tags")));
+            continue;
+        }
+        add(de.status == 404 ? kept : failed,
+            json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason",
+                      de.status == 404 ? "it was deleted meanwhile" : de.message));
+        if (de.status == 409) {
+            a->refused = 1;
+            break;
+        }
+    }
+    json_decref(verdict);
+    json_decref(np);
+    json_decref(fresh);
+    return rc;
+}
+
 json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long now, struct err *e)
 {
     json_t *planned = json_object_get(plan, "skipped");
-    json_t *out =
+    struct apply a = {.io = io, .rules = rules, .now = now};
+    a.out =
         json_pack("{s:i, s:i, s:[], s:[], s:[], s:o}", "images", 0, "tags", 0, "deleted", "kept",
                   "failed", "skipped", planned ? json_deep_copy(planned) : json_array());
-    if (!out || !json_is_array(json_object_get(out, "skipped"))) {
-        json_decref(out);
+    if (!a.out || !json_is_array(json_object_get(a.out, "skipped"))) {
+        json_decref(a.out);
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
-    json_t *deleted = json_object_get(out, "deleted"), *kept = json_object_get(out, "kept"),
-           *failed = json_object_get(out, "failed"), *skipped = json_object_get(out, "skipped");
-    long long images = 0, tags = 0;
-    size_t i, j;
-    json_t *r, *img;
+    size_t i;
+    json_t *r;
     io->repos = 0;
     json_array_foreach(json_object_get(plan, "repositories"), i, r)
     {
@@ -242,76 +345,21 @@ json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long
         const char *name = json_string_value(json_object_get(r, "name"));
         if (!name || json_array_size(json_object_get(r, "delete")) == 0)
             continue;
-        if (io->cancelled && io->cancelled(io->ctx)) {
-            add(skipped, json_pack("{s:s, s:s}", "name", name, "reason",
-                                   "a stop came before its turn: nothing deleted"));
+        if (a.refused) {
+            add(json_object_get(a.out, "skipped"),
+                json_pack("{s:s, s:s}", "name", name, "reason",
+                          "the registry refuses deletes: nothing deleted"));
             continue;
         }
-        /* read again right before deleting: what changed since the plan
-         * is judged anew */
-        json_t *fresh = scan_repo(io, name), *fresh_list = json_array(), *np = NULL;
-        if (fresh && fresh_list && json_array_append(fresh_list, fresh) == 0)
-            np = retention_plan(rules, fresh_list, now);
-        json_t *new_repo = json_array_get(json_object_get(np, "repositories"), 0);
-        json_decref(fresh_list);
-        if (!fresh || !np) {
-            json_decref(fresh);
-            json_decref(np);
-            json_decref(out);
+        if (apply_repo(&a, r)) {
+            json_decref(a.out);
             err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
             return NULL;
         }
-        const char *skip = !new_repo ? "no rule matches it any more"
-                                     : json_string_value(json_object_get(new_repo, "skipped"));
-        if (skip) {
-            char reason[500];
-            snprintf(reason, sizeof reason, "read again before deleting: %s", skip);
-            add(skipped, json_pack("{s:s, s:s}", "name", name, "reason", reason));
-        }
-        json_t *verdict = skip ? NULL : judge(r, fresh, new_repo);
-        if (!skip && !verdict) {
-            json_decref(fresh);
-            json_decref(np);
-            json_decref(out);
-            err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
-            return NULL;
-        }
-        json_array_foreach(json_object_get(r, "delete"), j, img)
-        {
-            if (skip)
-                break;
-            const char *digest = json_string_value(json_object_get(img, "digest"));
-            const char *no = json_string_value(json_object_get(verdict, digest));
-            if (no) {
-                add(kept,
-                    json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason", no));
-                continue;
-            }
-            struct err de = {0};
-            if (scan_delete(io, name, digest, &de) == 0) {
-                images++;
-                tags += (long long)json_array_size(json_object_get(img, "tags"));
-                add(deleted, json_pack("{s:s, s:s, s:O}", "name", name, "digest", digest, "tags",
-                                       json_object_get(img, "tags")));
-            } else if (de.status == 409) {
-                json_decref(verdict);
-                json_decref(fresh);
-                json_decref(np);
-                json_decref(out);
-                *e = de;
-                return NULL;
-            } else {
-                add(de.status == 404 ? kept : failed,
-                    json_pack("{s:s, s:s, s:s}", "name", name, "digest", digest, "reason",
-                              de.status == 404 ? "it was deleted meanwhile" : de.message));
-            }
-        }
-        json_decref(verdict);
-        json_decref(fresh);
-        json_decref(np);
         io->repo_at++;
     }
-    json_object_set_new(out, "images", json_integer(images));
-    json_object_set_new(out, "tags", json_integer(tags));
-    return out;
+    json_object_set_new(a.out, "images", json_integer(a.images));
+    json_object_set_new(a.out, "tags", json_integer(a.tags));
+    json_object_set_new(a.out, "refused", json_boolean(a.refused));
+    return a.out;
 }

@@ -18,6 +18,11 @@
 #include "scan.h"
 #include "util.h"
 
+/* a reading older than this is read again before the next delete of a
+ * repository: what moved since is judged within this window, and only
+ * the deletes of this window race with pushes */
+#define CLEANUP_FRESH_S 30
+
 /* The repositories of the registry that a rule of rules matches, each as
  * scan_repo reads it, in catalog order: the input of retention_plan. New
  * array, or NULL with e (the catalog could not be read, a stop). */
@@ -29,10 +34,11 @@ json_t *cleanup_read(struct scan_io *io, json_t *rules, struct err *e);
  *    "deleted": [{"name", "digest", "tags"}],
  *    "kept": [{"name", "digest", "reason"}]   (planned, not deleted: why),
  *    "failed": [{"name", "digest", "reason"}] (the registry refused),
- *    "skipped": [{"name", "reason"}]          (the plan's and the new ones)}
- * New reference, or NULL with e (out of memory, the registry refuses
- * deletes: nothing more is tried). A stop ends it early: the repositories
- * not done are in "skipped". */
+ *    "skipped": [{"name", "reason"}]          (the plan's and the new ones),
+ *    "refused": true when the registry refuses deletes (405: then nothing
+ *               more is tried, and the rest is in "skipped")}
+ * New reference, or NULL with e (out of memory). A stop ends it early: the
+ * repositories not done are in "skipped". */
 json_t *cleanup_apply(struct scan_io *io, json_t *rules, json_t *plan, long long now,
                       struct err *e);
 

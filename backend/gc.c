@@ -147,6 +147,10 @@ void mgr_run_gc(struct manager *m)
     memset(&ro_set, 0, sizeof ro_set);
     char reg_id[72];
     pthread_mutex_lock(&m->mu);
+    /* asked by the clean-up rules that ran just before, for this run only
+     * (read and reset before anything can end the run) */
+    int keep_untagged = m->gc_keep_untagged;
+    m->gc_keep_untagged = 0;
     /* the configuration the registry runs with, even when other settings
      * were saved since (they wait for a restart) */
     const struct settings *eff = mgr_effective_locked(m);
@@ -192,10 +196,6 @@ void mgr_run_gc(struct manager *m)
      * of a kept index with them, and so may a version it does not tell;
      * clean-up rules may ask to keep untagged manifests */
     int major = image_major(m, create);
-    pthread_mutex_lock(&m->mu);
-    int keep_untagged = m->gc_keep_untagged;
-    m->gc_keep_untagged = 0;
-    pthread_mutex_unlock(&m->mu);
     int untagged = major >= 3 && !keep_untagged;
     if (!untagged) {
         json_decref(create);
@@ -391,7 +391,10 @@ static void sentence_of(json_t *result, char *msg, size_t len)
                    json_string_value(json_object_get(x, "name")),
                    json_string_value(json_object_get(x, "reason")));
     }
-    if (json_array_size(failed))
+    if (json_is_true(json_object_get(result, "refused")))
+        buf_printf(&b, "; the registry refuses deletes (storage.delete is off): nothing more was "
+                       "tried");
+    else if (json_array_size(failed))
         buf_printf(&b, "; %zu could not be deleted (Logs say which)", json_array_size(failed));
     if (images)
         buf_printf(&b, "; the clean-up frees their space");
@@ -458,10 +461,12 @@ void mgr_run_retention(struct manager *m)
     int ok = json_array_size(json_object_get(result, "failed")) == 0 &&
              json_array_size(json_object_get(result, "skipped")) == 0;
     retention_done(m, ok, result, msg);
-    pthread_mutex_lock(&m->mu);
-    m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
-    pthread_mutex_unlock(&m->mu);
     int stopped = job_stopped(m);
+    if (!stopped) {
+        pthread_mutex_lock(&m->mu);
+        m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
+        pthread_mutex_unlock(&m->mu);
+    }
     io_close(&io, m);
     json_decref(rules);
     json_decref(repos);

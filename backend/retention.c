@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,10 @@ static int several_builds(json_t *children, json_t *list)
         json_t *reach = json_object();
         if (!reach)
             return 1; /* cannot tell: the order is unknown */
-        retention_reach(children, json_string_value(json_array_get(list, i)), reach);
+        if (retention_reach(children, json_string_value(json_array_get(list, i)), reach)) {
+            json_decref(reach);
+            return 1;
+        }
         for (j = 0; j < n; j++)
             if (!json_object_get(reach, json_string_value(json_array_get(list, j))))
                 break;
@@ -240,18 +244,21 @@ static int time_plausible(const char *t, const char *latest)
     return time_utc_valid(t) && strcmp(t, "2000-01-01T00:00:00Z") >= 0 && strcmp(t, latest) <= 0;
 }
 
-void retention_reach(json_t *children, const char *digest, json_t *reach)
+int retention_reach(json_t *children, const char *digest, json_t *reach)
 {
     if (json_object_get(reach, digest))
-        return;
-    json_object_set_new(reach, digest, json_true());
+        return 0;
+    if (json_object_set_new(reach, digest, json_true()))
+        return -1;
     size_t i;
     json_t *c;
+    int rc = 0;
     json_array_foreach(json_object_get(children, digest), i, c)
     {
-        if (json_is_string(c))
-            retention_reach(children, json_string_value(c), reach);
+        if (json_is_string(c) && retention_reach(children, json_string_value(c), reach))
+            rc = -1;
     }
+    return rc;
 }
 
 static json_t *skipped_repo(json_t *repo)
@@ -281,6 +288,9 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
            *tied = json_object(), *by_digest = json_object();
     struct tagref *dated = calloc(n ? n : 1, sizeof *dated);
     json_t *out = NULL;
+    /* a fact lost for want of memory could turn a keep into a delete: then
+     * there is no plan at all */
+    int oom = 0;
     if (!keep || !del || !reason_of || !direct || !reach || !time_digest || !tied || !by_digest ||
         !dated)
         goto out;
@@ -299,7 +309,7 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         json_t *list = json_object_get(time_digest, created);
         if (!list) {
             list = json_array();
-            json_object_set_new(time_digest, created, list);
+            oom |= json_object_set_new(time_digest, created, list);
         }
         size_t k2;
         json_t *d2;
@@ -309,14 +319,14 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
             known |= strcmp(json_string_value(d2), digest) == 0;
         }
         if (!known)
-            json_array_append_new(list, json_string(digest));
+            oom |= json_array_append_new(list, json_string(digest));
     }
     const char *when;
     json_t *list;
     json_object_foreach(time_digest, when, list)
     {
         if (json_array_size(list) > 1 && several_builds(children, list))
-            json_object_set_new(tied, when, json_true());
+            oom |= json_object_set_new(tied, when, json_true());
     }
     json_array_foreach(tags, i, t)
     {
@@ -325,9 +335,9 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         if (!name || !json_string_value(json_object_get(t, "digest")))
             continue;
         if (matches_any(keep_tags, name))
-            json_object_set_new(reason_of, name, json_string("pattern"));
+            oom |= json_object_set_new(reason_of, name, json_string("pattern"));
         else if (!time_plausible(created, latest) || json_object_get(tied, created))
-            json_object_set_new(reason_of, name, json_string("age unknown"));
+            oom |= json_object_set_new(reason_of, name, json_string("age unknown"));
         else
             dated[k++] = (struct tagref){
                 t, created,
@@ -338,18 +348,21 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
     /* null keepLast: every tag stays by age */
     size_t keep_n = json_is_integer(keep_last) ? (size_t)json_integer_value(keep_last) : k;
     for (size_t j = 0; j < k && j < keep_n; j++)
-        json_object_set_new(reason_of, json_string_value(json_object_get(dated[j].tag, "tag")),
-                            json_string("recent"));
+        oom |=
+            json_object_set_new(reason_of, json_string_value(json_object_get(dated[j].tag, "tag")),
+                                json_string("recent"));
     /* what a kept tag points at stays, and everything reachable from it */
     json_array_foreach(tags, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "tag"));
         const char *digest = json_string_value(json_object_get(t, "digest"));
         if (name && digest && json_object_get(reason_of, name)) {
-            json_object_set_new(direct, digest, json_true());
-            retention_reach(children, digest, reach);
+            oom |= json_object_set_new(direct, digest, json_true());
+            oom |= retention_reach(children, digest, reach);
         }
     }
+    if (oom)
+        goto out;
     /* the rest: by digest, each image once with all its tags */
     json_array_foreach(tags, i, t)
     {
@@ -365,7 +378,8 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         else if (json_object_get(reach, digest))
             why = json_string("in a kept index");
         if (why) {
-            json_array_append_new(keep, json_pack("{s:s, s:o}", "tag", name, "reason", why));
+            if (json_array_append_new(keep, json_pack("{s:s, s:o}", "tag", name, "reason", why)))
+                goto out;
             continue;
         }
         json_t *d = json_object_get(by_digest, digest);
@@ -448,7 +462,8 @@ json_t *retention_plan(json_t *rules, json_t *repos, long long now)
         {
             images++;
             tags += (long long)json_array_size(json_object_get(img, "tags"));
-            bytes += json_integer_value(json_object_get(img, "size"));
+            json_int_t b = json_integer_value(json_object_get(img, "size"));
+            bytes = b > 0 && bytes > INT64_MAX - b ? INT64_MAX : bytes + (b > 0 ? b : 0);
         }
         json_array_append_new(list, p);
     }

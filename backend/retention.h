@@ -68,8 +68,9 @@ json_t *retention_plan(json_t *rules, json_t *repos, long long now);
 
 /* Marks digest and every manifest reachable from it through children
  * (index digest -> the digests it names, nested; scan_repo's "children")
- * as keys of the object reach. */
-void retention_reach(json_t *children, const char *digest, json_t *reach);
+ * as keys of the object reach. 0, or -1 when out of memory (reach is then
+ * short of some). */
+int retention_reach(json_t *children, const char *digest, json_t *reach);
 
 /* The index of the first rule whose pattern matches name, or -1. */
 int retention_rule_of(json_t *rules, const char *name);

@@ -1,5 +1,6 @@
 #include "scan.h"
 
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -91,6 +92,11 @@ static int ask_json(struct scan_io *io, int worker, const char *path, json_t **o
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
+        if (status == 401 || status == 403)
+            return err_set(e, 502, E_REGISTRY_ERROR, NULL,
+                           "the registry refused the backend's login (HTTP %ld): Restart the "
+                           "registry so that it takes the backend's credential",
+                           status);
         return err_set(e, 502, E_REGISTRY_ERROR, NULL,
                        status == 200 ? "%.200s is no JSON document" : "%.200s answered HTTP %ld",
                        path, status);
@@ -386,6 +392,10 @@ static json_t *tag_read(struct scan *s, int worker, const char *tag, int head, i
     int fgone = 0;
     f = facts_of(s, worker, digest, doc, 0, &fgone, e);
     json_decref(doc);
+    if (!f && fgone && head)
+        /* the digest went after the HEAD: the tag may have moved since,
+         * onto another image; read it again, whole */
+        return tag_read(s, worker, tag, 0, gone, e);
     if (!f) {
         /* the tag named a digest that went meanwhile: the tag went too */
         *gone = fgone;
@@ -435,9 +445,41 @@ static void *tag_worker(void *arg)
             snprintf(s->why[i], sizeof s->why[i], "%.199s",
                      e.message[0] ? e.message : "unreadable");
         }
+        size_t done = ++s->done, total = json_array_size(s->tags);
         pthread_mutex_unlock(&s->mu);
+        if (done % PROGRESS_EVERY == 0)
+            tell(s, done, total);
     }
     return NULL;
+}
+
+/* A tag as distribution takes it: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+static int tag_valid(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 128 || t[0] == '.' || t[0] == '-')
+        return 0;
+    for (; *t; t++)
+        if (!isalnum((unsigned char)*t) && *t != '_' && *t != '.' && *t != '-')
+            return 0;
+    return 1;
+}
+
+/* The path of the page after the answer r into path: 1, or 0 at the end,
+ * or -1 with e when the answer names a next page that cannot be followed
+ * (another host, too long) or the page added nothing (a Link that loops):
+ * a listing that stops there is not whole. */
+static int next_page(const struct scan_reply *r, char *path, size_t len, int added, struct err *e)
+{
+    int more = r->next || strstr(r->link, "rel=\"next\"") != NULL;
+    if (!more)
+        return 0;
+    if (browse_next_page(r->link, path, len))
+        return err_set(e, 502, E_REGISTRY_ERROR, NULL,
+                       "the registry names a next page the backend cannot follow");
+    if (!added)
+        return err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry's pages repeat themselves");
+    return 1;
 }
 
 /* Every tag of the repository, following the pages. New array; NULL with e
@@ -459,24 +501,38 @@ static json_t *list_tags(struct scan *s, struct err *e)
             err_set(e, 502, E_REGISTRY_ERROR, NULL, "a page of its tags went missing");
             goto fail;
         }
-        size_t i;
+        size_t i, before = json_array_size(tags);
         json_t *t;
         json_array_foreach(json_object_get(tl, "tags"), i, t)
         {
-            /* storage whose listings are not in order (Storj with
-             * encrypted keys) can repeat a name across pages */
-            if (!json_is_string(t) || json_object_get(seen, json_string_value(t)))
+            /* a name that cannot be a tag cannot be asked for: what it
+             * points at would go unseen */
+            if (!json_is_string(t) || !tag_valid(json_string_value(t))) {
+                json_decref(tl);
+                err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry lists a tag that is no tag");
+                goto fail;
+            }
+            /* distribution sorts every tag before it pages them; a name
+             * seen again (a storage listing out of order) is read once */
+            if (json_object_get(seen, json_string_value(t)))
                 continue;
-            json_object_set(seen, json_string_value(t), json_true());
-            json_array_append(tags, t);
+            if (json_object_set(seen, json_string_value(t), json_true()) ||
+                json_array_append(tags, t)) {
+                json_decref(tl);
+                err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+                goto fail;
+            }
         }
         json_decref(tl);
         if (json_array_size(tags) > SCAN_MAX_TAGS) {
             err_set(e, 413, E_TRUNCATED, NULL, "more than %d tags", SCAN_MAX_TAGS);
             goto fail;
         }
-        if (browse_next_page(r.link, path, sizeof path))
+        if (next_page(&r, path, sizeof path, json_array_size(tags) > before, e) <= 0) {
+            if (e->message[0])
+                goto fail;
             break;
+        }
     }
     json_decref(seen);
     return tags;
@@ -598,6 +654,7 @@ json_t *scan_catalog(struct scan_io *io, struct err *e)
         }
         size_t i;
         json_t *n;
+        size_t before = json_array_size(names);
         json_array_foreach(json_object_get(page, "repositories"), i, n)
         {
             if (!json_is_string(n) || json_object_get(seen, json_string_value(n)))
@@ -606,6 +663,7 @@ json_t *scan_catalog(struct scan_io *io, struct err *e)
             json_array_append(names, n);
         }
         json_decref(page);
+        int added = json_array_size(names) > before;
         if (json_array_size(names) > SCAN_MAX_REPOS) {
             err_set(e, 413, E_TRUNCATED, NULL, "the catalog has more than %d repositories",
                     SCAN_MAX_REPOS);
@@ -613,7 +671,12 @@ json_t *scan_catalog(struct scan_io *io, struct err *e)
             names = NULL;
             break;
         }
-        if (browse_next_page(r.link, path, sizeof path))
+        int more = next_page(&r, path, sizeof path, added, e);
+        if (more < 0) {
+            json_decref(names);
+            names = NULL;
+        }
+        if (more <= 0)
             break;
     }
     json_decref(seen);
@@ -660,6 +723,8 @@ static void http_header(void *ctx, const char *p, size_t n)
     struct scan_reply *r = ctx;
     httpc_header_value(p, n, "Docker-Content-Digest:", r->digest, sizeof r->digest);
     httpc_header_value(p, n, "Link:", r->link, sizeof r->link);
+    if (n > 5 && strncasecmp(p, "Link:", 5) == 0 && memmem(p, n, "rel=\"next\"", 10))
+        r->next = 1;
 }
 
 static int http_cancel(void *ctx)

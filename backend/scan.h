@@ -38,6 +38,9 @@ struct scan_reply {
     struct buf body;
     char digest[80]; /* Docker-Content-Digest, "" when absent */
     char link[768];  /* Link, "" when absent */
+    /* the answer names a next page (a Link with rel="next"), also one too
+     * long for link: a page that cannot be followed is a reading not whole */
+    int next;
 };
 
 /* How scan reaches the registry. call sends method ("GET", "HEAD",

@@ -249,7 +249,7 @@ function planView(p) {
   return el(
     'div',
     { class: 'plan' },
-    el('p', { class: 'plan-total' }, total, p.deleteUntagged ? ' The clean-up also deletes untagged manifests.' : ''),
+    el('p', { class: 'plan-total' }, total, p.deleteUntagged ? ' The clean-up after it also deletes untagged manifests in every repository (those no tag names; the platforms of a tagged multi-platform image stay).' : ''),
     skipped.length
       ? el(
           'p',

@@ -388,6 +388,45 @@ static void test_delete_tries(void **state)
     }
 }
 
+/* A tag list whose pages cannot be read whole: scan_repo says not whole. */
+static const char *page_link, *page_body;
+static int paged(void *ctx, int worker, const char *method, const char *path, struct scan_reply *r)
+{
+    (void)ctx, (void)worker, (void)method, (void)path;
+    memset(r, 0, sizeof *r);
+    r->status = 200;
+    snprintf(r->link, sizeof r->link, "%s", page_link);
+    buf_append(&r->body, page_body, strlen(page_body));
+    return 0;
+}
+
+static void test_pages_not_whole(void **state)
+{
+    struct scan_io io = {.call = paged, .threads = 1};
+    static const struct {
+        const char *link, *body, *problem;
+    } rows[] = {
+        /* a next page on another host (a proxy's absolute link) */
+        {"<https://elsewhere/v2/r/tags/list?last=a&n=1>; rel=\"next\"", "{\"tags\":[\"a\"]}",
+         "cannot follow"},
+        /* a Link that names the same page again and again */
+        {"</v2/r/tags/list?last=a&n=1>; rel=\"next\"", "{\"tags\":[\"a\"]}", "repeat"},
+        /* a name no tag can have (it would be asked for as a path) */
+        {"", "{\"tags\":[\"../x\"]}", "no tag"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        page_link = rows[i].link;
+        page_body = rows[i].body;
+        scan_cache_clear();
+        json_t *r = scan_repo(&io, "r");
+        const char *problem = json_string_value(json_object_get(r, "problem"));
+        CHECK(!json_is_true(json_object_get(r, "complete")) && problem &&
+                  strstr(problem, rows[i].problem),
+              "row %zu: %s", i, problem ? problem : "read whole");
+        json_decref(r);
+    }
+}
+
 static void test_file(void **state)
 {
     char dir[] = "/tmp/sr-retention-XXXXXX", path[128];
@@ -448,8 +487,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),   cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_plan),         cmocka_unit_test(test_plan_safety),
-        cmocka_unit_test(test_delete_tries), cmocka_unit_test(test_file),
-        cmocka_unit_test(test_due),
+        cmocka_unit_test(test_delete_tries), cmocka_unit_test(test_pages_not_whole),
+        cmocka_unit_test(test_file),         cmocka_unit_test(test_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
