@@ -403,7 +403,9 @@ sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/s
     -H 'Content-Type: application/json' --data "{\"mode\":\"local\",\"port\":$RPORT}" http://localhost/api/config)
   t_eq "the shipped backend saves settings in its volume" 200 "$code"
   curl -s -o /dev/null --unix-socket "$S2" -X POST http://localhost/api/registry/start
-  running() { curl -s --unix-socket "$S2" http://localhost/api/status | grep -q '"state":"running"'; }
+  # the registry's state, not a container's ("containers":[{"state":"running"}]
+  # matches as soon as the container runs, before the registry answers)
+  running() { curl -s --unix-socket "$S2" http://localhost/api/status | jq -e '.state == "running"' >/dev/null; }
   t_check "the shipped backend starts a registry that answers" wait_until 60 running
   t_check "  on 127.0.0.1:$RPORT" curl -sf -o /dev/null "http://127.0.0.1:$RPORT/v2/"
   RID=$("$ROOT/tests/env/random-image.sh" "srt-src/ext:1" 1 64 2>/dev/null)
