@@ -842,13 +842,18 @@ int browse_delete(const char *base, const struct browse_login *login, const char
     if (rc)
         return -1;
     buf_free(&r.body);
-    if (r.status == 202)
+    return browse_delete_answer(r.status, name, digest, e);
+}
+
+int browse_delete_answer(long status, const char *name, const char *digest, struct err *e)
+{
+    if (status == 202 || status == 200)
         return 0;
-    if (r.status == 404)
-        return err_set(e, 404, E_NOT_FOUND, NULL, "%s has no image %s", name, digest);
-    if (r.status == 405)
+    if (status == 404)
+        return err_set(e, 404, E_NOT_FOUND, NULL, "%s has no image %.80s", name, digest);
+    if (status == 405)
         return err_set(e, 409, E_DELETE_DISABLED, NULL,
                        "the registry refuses deletes (storage.delete is off)");
     return err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry answered the delete with HTTP %ld",
-                   r.status);
+                   status);
 }

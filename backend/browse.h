@@ -82,6 +82,11 @@ void browse_cache_clear(void);
 int browse_name_valid(const char *name);
 int browse_digest_valid(const char *digest);
 
+/* What the registry's answer (HTTP status) to a manifest DELETE means
+ * (pure): 0 (202), or -1 with e: 404 (not there), 409 E_DELETE_DISABLED
+ * (405: the registry refuses deletes), 502 otherwise. */
+int browse_delete_answer(long status, const char *name, const char *digest, struct err *e);
+
 /* Deletes the manifest (and every tag that points at it). 0 or -1. */
 int browse_delete(const char *base, const struct browse_login *login, const char *name,
                   const char *digest, struct err *e);

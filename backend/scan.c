@@ -697,15 +697,9 @@ int scan_delete(struct scan_io *io, const char *name, const char *digest, struct
     /* distribution removes the manifest before it reads the tag links: a
      * 500 then may mean it is gone, and the try after it says 404. Its tags
      * may stay listed, naming nothing (a reading leaves them out). */
-    if (r.status == 202 || r.status == 200 || (r.status == 404 && failed_before))
+    if (r.status == 404 && failed_before)
         return 0;
-    if (r.status == 404)
-        return err_set(e, 404, E_NOT_FOUND, NULL, "%s has no image %.19s", name, digest);
-    if (r.status == 405)
-        return err_set(e, 409, E_DELETE_DISABLED, NULL,
-                       "the registry refuses deletes (storage.delete is off)");
-    return err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry answered the delete with HTTP %ld",
-                   r.status);
+    return browse_delete_answer(r.status, name, digest, e);
 }
 
 /* ---- the real registry ------------------------------------------------------ */
