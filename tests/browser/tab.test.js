@@ -937,7 +937,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.click('#rules-preview');
   await page.waitForFunction(() => /Would delete 1 image/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
   assert.match(await page.textContent('#rules-plan'), /acme\/app/);
-  await shots(page, 'cleanup-rules-preview');
+  await shotsAtWidths(page, 'cleanup-rules-preview');
   await page.click('#rules-apply');
   await page.waitForSelector('#confirm-dialog[open]');
   assert.match(await page.textContent('#confirm-dialog'), /read-only/);
