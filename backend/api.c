@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include "indexer.h"
 #include "browse.h"
 #include "team.h"
 
@@ -25,6 +26,7 @@ static const struct route_def routes[] = {
     {"/api/grant/inspect", "POST", ROUTE_GRANT_INSPECT},
     {"/api/registry/gc", "POST", ROUTE_GC},
     {"/api/repositories", "GET", ROUTE_REPOSITORIES},
+    {"/api/index/refresh", "POST", ROUTE_INDEX_REFRESH},
     {"/api/storage/check", "POST", ROUTE_STORAGE_CHECK},
     {"/api/users", "GET", ROUTE_USERS},
     {"/api/users", "POST", ROUTE_USERS},
@@ -88,6 +90,24 @@ static const char *allowed_for(const char *path)
         if (strcmp(routes[i].path, path) == 0)
             return routes[i].method;
     return NULL;
+}
+
+/* the status text with "index" (indexer.h) added, when there is one */
+static char *with_index(char *status)
+{
+    char *ix = status ? indexer_status_text() : NULL;
+    size_t n = status ? strlen(status) : 0;
+    if (!ix || n < 2 || status[n - 1] != '}')
+        goto out;
+    char *joined = malloc(n + strlen(ix) + 16);
+    if (joined) {
+        snprintf(joined, n + strlen(ix) + 16, "%.*s,\"index\":%s}", (int)(n - 1), status, ix);
+        free(status);
+        status = joined;
+    }
+out:
+    free(ix);
+    return status;
 }
 
 int api_route(const char *method, const char *path, enum api_route *route, const char **allow)
@@ -395,7 +415,7 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         return;
     case ROUTE_STATUS:
         res->status = 200;
-        if ((res->raw = manager_status_text(m)))
+        if ((res->raw = with_index(manager_status_text(m))))
             return;
         err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         break;
@@ -519,10 +539,42 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         json_decref(body);
         submit(m, JOB_RETENTION, 0, res);
         return;
+    case ROUTE_INDEX_REFRESH:
+        if (!(body = parse_body(req, 1, &e)))
+            break;
+        json_decref(body);
+        if (!indexer_ready()) {
+            err_set(&e, 409, E_NOT_APPLICABLE, NULL,
+                    "the index is not open (Logs say why): browsing reads the registry");
+            break;
+        }
+        indexer_refresh();
+        ok(res, 202, json_pack("{s:b}", "refreshing", 1));
+        return;
     case ROUTE_REPOSITORIES: {
         const char *which = req->arg ? req->arg(req->arg_ctx, "registry") : NULL;
         if (which && strcmp(which, "cache") != 0 && strcmp(which, "push") != 0) {
             err_set(&e, 400, E_INVALID_VALUE, "registry", "registry must be push or cache");
+            break;
+        }
+        const char *src = req->arg ? req->arg(req->arg_ctx, "source") : NULL;
+        const char *q = req->arg ? req->arg(req->arg_ctx, "q") : NULL;
+        const char *sort = req->arg ? req->arg(req->arg_ctx, "sort") : NULL;
+        const char *order = req->arg ? req->arg(req->arg_ctx, "order") : NULL;
+        if (src && strcmp(src, "index") != 0 && strcmp(src, "registry") != 0) {
+            err_set(&e, 400, E_INVALID_VALUE, "source", "source must be index or registry");
+            break;
+        }
+        /* the index answers when asked for it, or for what only it can do
+         * (search, sorting); the Docker Hub cache is not indexed */
+        if ((!which || strcmp(which, "cache") != 0) &&
+            ((src && strcmp(src, "index") == 0) || (!src && (q || sort || order)))) {
+            json_t *repos = indexer_repositories(q, sort, order, req->arg(req->arg_ctx, "offset"),
+                                                 req->arg(req->arg_ctx, "limit"), &e);
+            if (repos) {
+                ok(res, 200, repos);
+                return;
+            }
             break;
         }
         json_t *repos = manager_repositories(m, which && strcmp(which, "cache") == 0,

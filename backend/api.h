@@ -26,6 +26,7 @@ enum api_route {
     ROUTE_GRANT_INSPECT,
     ROUTE_GC,
     ROUTE_REPOSITORIES,
+    ROUTE_INDEX_REFRESH, /* POST /api/index/refresh */
     ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
     ROUTE_STORAGE_CHECK,
     ROUTE_USERS,         /* /api/users */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "docker.h"
+#include "indexer.h"
 #include "http.h"
 #include "lean.h"
 #include "manager.h"
@@ -47,6 +49,9 @@ static void usage(FILE *f)
         "  --gateway-image IMG    Storj gateway image (storj mode)   [$SR_GATEWAY_IMAGE, %s]\n"
         "  --native-image IMG     native Storj driver registry       [$SR_NATIVE_IMAGE, %s]\n"
         "  --monitor-interval MS  how often Docker is checked when idle [$SR_MONITOR_MS, 2000]\n"
+        "  the index (index.db in the state folder): $SR_INDEX=off turns it off;\n"
+        "  $SR_INDEX_RATE registry requests a second while reading (50); $SR_INDEX_PERIOD\n"
+        "  seconds between readings of the whole registry (300)\n"
         "  --help, --version\n",
         DEFAULT_SOCKET, DEFAULT_UI, DEFAULT_STATE, DEFAULT_DOCKER, DEFAULT_REGISTRY_IMAGE,
         DEFAULT_GATEWAY_IMAGE, DEFAULT_NATIVE_IMAGE);
@@ -146,6 +151,42 @@ static int parse(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* The IPv4 gateway of Docker's default bridge (where a published
+ * registry reaches this host), or -1 when Docker does not say. */
+static int bridge_gateway(const char *socket, char *ip, size_t len)
+{
+    struct docker d;
+    struct err e = {0};
+    struct buf out = {.max = 256 * 1024};
+    long status = 0;
+    int rc = -1;
+    if (docker_init(&d, socket))
+        return -1;
+    if (docker_negotiate(&d, &e) == 0 &&
+        docker_call(&d, "GET", "/networks/bridge", NULL, NULL, 0, &status, &out, 5, &e) == 0 &&
+        status == 200) {
+        json_t *n = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(json_object_get(n, "IPAM"), "Config"), i, c)
+        {
+            const char *gw = json_string_value(json_object_get(c, "Gateway"));
+            if (rc && gw && strchr(gw, '.') && !strchr(gw, ':') && strlen(gw) < len) {
+                snprintf(ip, len, "%s", gw);
+                rc = 0;
+            }
+        }
+        json_decref(n);
+    }
+    if (rc)
+        log_error("the default bridge's gateway is unknown (%s): pushes show in the tab after "
+                  "the next reading of the registry",
+                  e.message[0] ? e.message : "Docker did not name one");
+    buf_free(&out);
+    docker_cleanup(&d);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -195,11 +236,26 @@ int main(int argc, char **argv)
                  .host_network = strcmp(o.network, "host") == 0},
         .monitor_interval_ms = o.monitor_ms,
     };
+    /* the index first: the registry's configuration names its listener */
+    if (strcmp(env_or("SR_INDEX", "on"), "off") != 0) {
+        char ip[64] = "127.0.0.1";
+        if (!mo.spec.host_network && bridge_gateway(o.docker, ip, sizeof ip))
+            ip[0] = '\0';
+        struct indexer_opts io = {.state_dir = o.state,
+                                  .events_ip = ip,
+                                  .rate = atof(env_or("SR_INDEX_RATE", "50")),
+                                  .period_s = atol(env_or("SR_INDEX_PERIOD", "300")),
+                                  .access = manager_registry_access};
+        struct err ie = {0};
+        if (indexer_start(&io, &ie))
+            log_error("no index (browsing reads the registry): %s", ie.message);
+    }
     m = manager_new(&mo, &e);
     if (!m) {
         log_error("cannot start: %s", e.message);
         goto out;
     }
+    indexer_set_access_ctx(m);
     struct http_opts ho = {.socket_path = o.socket, .listen = o.listen, .ui_dir = o.ui};
     srv = http_start(&ho, m, &e);
     if (!srv) {
@@ -220,6 +276,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     http_stop(srv);
+    indexer_stop();
     manager_free(m);
     curl_global_cleanup();
     return rc;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "indexer.h"
 #include "authsvc.h"
 #include "browse.h"
 #include "grant.h"
@@ -658,6 +659,21 @@ json_t *manager_repositories(struct manager *m, int cache, const char *offset, c
     return r;
 }
 
+int manager_registry_access(void *ctx, struct indexer_access *a)
+{
+    struct manager *m = ctx;
+    struct mgr_login lg;
+    struct err e = {0};
+    int rc = registry_base(m, 0, a->base, sizeof a->base, &lg, &e);
+    if (!rc) {
+        snprintf(a->user, sizeof a->user, "%s", lg.l.user ? lg.l.user : "");
+        snprintf(a->password, sizeof a->password, "%s", lg.l.password ? lg.l.password : "");
+        snprintf(a->pin, sizeof a->pin, "%s", lg.l.tls_pin ? lg.l.tls_pin : "");
+    }
+    secret_wipe(&lg, sizeof lg);
+    return rc;
+}
+
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e)
 {
     char base[128];
@@ -668,6 +684,7 @@ int manager_delete_image(struct manager *m, const char *name, const char *digest
     secret_wipe(&lg, sizeof lg);
     if (rc)
         return -1;
+    indexer_forget(name, digest);
     log_info("deleted an image of repository %s", name);
     return 0;
 }

@@ -108,4 +108,9 @@ int manager_settings_copy(struct manager *m, struct settings *out);
  * user (or no memory). Caller frees. */
 char *manager_users_htpasswd(struct manager *m);
 
+/* indexer.h's access callback (ctx: the manager): the registry's base URL
+ * and the backend's login when it runs and no job holds it; -1 otherwise. */
+struct indexer_access;
+int manager_registry_access(void *ctx, struct indexer_access *a);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "indexer.h"
 #include "spec.h"
 #include "util.h"
 
@@ -119,6 +120,28 @@ json_t *regconfig_registry(const struct settings *s, int host_network)
         json_decref(config);
         return NULL;
     }
+    /* the registry tells the backend's index what it does (indexer.h);
+     * manifests only: blob events would flood it and say nothing the
+     * index keeps */
+    char url[160], token[80], bearer[96];
+    indexer_events(url, sizeof url, token, sizeof token);
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    if (config && url[0] &&
+        json_object_set_new(config, "notifications",
+                            json_pack("{s:[{s:s, s:s, s:{s:[s]}, s:s, s:i, s:s, s:[s, s, s, s]}]}",
+                                      "endpoints", "name", "storj-registry-index", "url", url,
+                                      "headers", "Authorization", bearer, "timeout", "5s",
+                                      "threshold", 3, "backoff", "2s", "ignoredmediatypes",
+                                      "application/octet-stream",
+                                      "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                                      "application/vnd.oci.image.layer.v1.tar+gzip",
+                                      "application/vnd.docker.container.image.v1+json"))) {
+        secret_wipe(bearer, sizeof bearer);
+        json_decref(config);
+        return NULL;
+    }
+    secret_wipe(bearer, sizeof bearer);
+    secret_wipe(token, sizeof token);
     if (config && s->users > 0 &&
         json_object_set_new(config, "auth",
                             json_pack("{s:{s:s, s:s}}", "htpasswd", "realm", REGCONFIG_REALM,

@@ -120,7 +120,42 @@ void scan_cache_clear(void)
     pthread_mutex_unlock(&cache_mu);
 }
 
+static json_t *(*facts_source)(void *ctx, const char *digest);
+static void *facts_source_ctx;
+
+void scan_facts_source(json_t *(*get)(void *ctx, const char *digest), void *ctx)
+{
+    pthread_mutex_lock(&cache_mu);
+    facts_source = get;
+    facts_source_ctx = ctx;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+static json_t *cache_get_mem(const char *digest);
+static void cache_put(const char *digest, json_t *facts);
+
+/* the process's cache, then the source (the index): a digest found there
+ * is cached in memory too */
 static json_t *cache_get(const char *digest)
+{
+    json_t *f = cache_get_mem(digest);
+    pthread_mutex_lock(&cache_mu);
+    json_t *(*get)(void *, const char *) = facts_source;
+    void *ctx = facts_source_ctx;
+    pthread_mutex_unlock(&cache_mu);
+    if (f || !get)
+        return f;
+    f = get(ctx, digest);
+    if (f && (!json_is_object(f) || !json_is_string(json_object_get(f, "kind")))) {
+        json_decref(f);
+        return NULL;
+    }
+    if (f)
+        cache_put(digest, f);
+    return f;
+}
+
+static json_t *cache_get_mem(const char *digest)
 {
     pthread_mutex_lock(&cache_mu);
     const char *t = json_string_value(json_object_get(cache, digest));
@@ -147,7 +182,7 @@ static void cache_put(const char *digest, json_t *facts)
 static int cache_empty(void)
 {
     pthread_mutex_lock(&cache_mu);
-    int empty = json_object_size(cache) == 0;
+    int empty = json_object_size(cache) == 0 && !facts_source;
     pthread_mutex_unlock(&cache_mu);
     return empty;
 }
@@ -163,6 +198,19 @@ static json_t *created_of(json_t *config)
     char out[24];
     snprintf(out, sizeof out, "%.19sZ", c);
     return time_utc_valid(out) ? json_string(out) : json_null();
+}
+
+/* "os/architecture[/variant]" of a platform object or an image config;
+ * "unknown" when it names none. */
+static void platform_name(json_t *p, char *out, size_t len)
+{
+    const char *os = json_string_value(json_object_get(p, "os"));
+    const char *arch = json_string_value(json_object_get(p, "architecture"));
+    const char *v = json_string_value(json_object_get(p, "variant"));
+    if (!os || !arch || !*os || !*arch || strlen(os) > 40 || strlen(arch) > 40)
+        snprintf(out, len, "unknown");
+    else
+        snprintf(out, len, "%s/%s%s%.30s", os, arch, v && *v ? "/" : "", v && *v ? v : "");
 }
 
 static void add_blob(json_t *blobs, json_t *desc)
@@ -218,8 +266,13 @@ static json_t *facts_from(struct scan *s, int worker, json_t *doc, int depth, st
     json_t *blobs = json_object_get(f, "blobs"), *children = json_object_get(f, "children");
     json_t *list = json_object_get(doc, "manifests");
     json_t *config = json_object_get(doc, "config");
+    const char *mt = json_string_value(json_object_get(doc, "mediaType"));
+    if (mt && strlen(mt) < 200)
+        json_object_set_new(f, "mediaType", json_string(mt));
     if (json_is_array(list)) {
         json_object_set_new(f, "kind", json_string("index"));
+        json_t *platforms = json_array();
+        json_object_set_new(f, "platforms", platforms);
         int dated = 0;
         size_t i;
         json_t *d;
@@ -229,6 +282,9 @@ static json_t *facts_from(struct scan *s, int worker, json_t *doc, int depth, st
             if (!cd || !browse_digest_valid(cd))
                 continue;
             json_array_append_new(children, json_string(cd));
+            char pl[128];
+            platform_name(json_object_get(d, "platform"), pl, sizeof pl);
+            json_array_append_new(platforms, json_pack("{s:s, s:s}", "digest", cd, "platform", pl));
             int gone = 0;
             json_t *cf = facts_of(s, worker, cd, NULL, depth + 1, &gone, e);
             if (!cf && gone)
@@ -268,6 +324,12 @@ static json_t *facts_from(struct scan *s, int worker, json_t *doc, int depth, st
             if (rc < 0 && passing(r.status == 0, r.status))
                 goto fail;
             json_object_set_new(f, "created", rc > 0 ? created_of(c) : json_null());
+            if (rc > 0) {
+                char pl[128];
+                platform_name(c, pl, sizeof pl);
+                if (strcmp(pl, "unknown") != 0)
+                    json_object_set_new(f, "platform", json_string(pl));
+            }
             json_decref(c);
         }
         return f;
@@ -622,8 +684,8 @@ json_t *scan_repo(struct scan_io *io, const char *name)
         if (strcmp(json_string_value(json_object_get(f, "kind")), "index") == 0)
             json_object_set(children, d, json_object_get(f, "children"));
     }
-    out = json_pack("{s:s, s:b, s:o, s:o}", "name", name, "complete", 1, "tags", tags, "children",
-                    children);
+    out = json_pack("{s:s, s:b, s:o, s:o, s:O}", "name", name, "complete", 1, "tags", tags,
+                    "children", children, "manifests", s.facts);
 done:
     if (s.entries)
         for (size_t i = 0; i < json_array_size(s.tags); i++)
@@ -710,7 +772,39 @@ struct scan_http {
     struct httpc h[SCAN_THREADS];
     int (*cancelled)(void *);
     void *cancel_ctx;
+    /* pacing (scan_io_http_pace): requests start at most per_s a second,
+     * across all readers */
+    double per_s;
+    pthread_mutex_t pace_mu;
+    double next_at; /* monotonic seconds the next request may start at */
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* waits for this request's turn: each takes 1/per_s of a second */
+static void pace(struct scan_http *h)
+{
+    if (h->per_s <= 0)
+        return;
+    pthread_mutex_lock(&h->pace_mu);
+    double now = now_s(), at = h->next_at > now ? h->next_at : now;
+    h->next_at = at + 1.0 / h->per_s;
+    pthread_mutex_unlock(&h->pace_mu);
+    if (at > now)
+        usleep((useconds_t)((at - now) * 1e6));
+}
+
+void scan_io_http_pace(struct scan_io *io, double per_s)
+{
+    struct scan_http *h = io->ctx;
+    if (h)
+        h->per_s = per_s;
+}
 
 static void http_header(void *ctx, const char *p, size_t n)
 {
@@ -749,6 +843,7 @@ static int http_call(void *ctx, int worker, const char *method, const char *path
                                 h->login.user ? h->login.password ? h->login.password : "" : NULL,
                             .tls_pin = h->login.tls_pin};
     struct httpc_resp resp;
+    pace(h);
     enum httpc_result res = httpc_do(&h->h[worker], &req, &resp);
     r->status = resp.status;
     r->body = resp.body;
@@ -784,6 +879,7 @@ int scan_io_http_init(struct scan_io *io, const char *base, const struct scan_io
         h->login = *login;
     h->cancelled = cancelled;
     h->cancel_ctx = cancel_ctx;
+    pthread_mutex_init(&h->pace_mu, NULL);
     for (int i = 0; i < SCAN_THREADS; i++)
         if (httpc_init(&h->h[i])) {
             for (int j = 0; j < i; j++)
@@ -806,6 +902,7 @@ void scan_io_http_free(struct scan_io *io)
         return;
     for (int i = 0; i < SCAN_THREADS; i++)
         httpc_free(&h->h[i]);
+    pthread_mutex_destroy(&h->pace_mu);
     secret_wipe(h, sizeof *h);
     free(h);
     io->ctx = NULL;

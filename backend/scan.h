@@ -80,6 +80,16 @@ struct scan_io_login {
 int scan_io_http_init(struct scan_io *io, const char *base, const struct scan_io_login *login,
                       int (*cancelled)(void *), void *cancel_ctx);
 void scan_io_http_free(struct scan_io *io);
+/* Paces the requests of io (scan_io_http) to at most per_s a second across
+ * all its readers (0: no pacing): a reading that runs in the background
+ * stays below the storage's request limit. */
+void scan_io_http_pace(struct scan_io *io, double per_s);
+
+/* A second place for the facts of a digest, asked when the process's cache
+ * has none (the index, so that a reading after a restart costs one HEAD
+ * per tag): get answers a new reference to facts as scan_repo's
+ * "manifests" hold them, or NULL. NULL get: none. */
+void scan_facts_source(json_t *(*get)(void *ctx, const char *digest), void *ctx);
 
 /* Every repository name of the catalog, following its pages. New array, or
  * NULL with e (the catalog could not be read whole: a clean-up then does
@@ -97,7 +107,13 @@ json_t *scan_catalog(struct scan_io *io, struct err *e);
  *              (bytes, config + layers; for an index its platforms' blobs,
  *              each once)}],
  *    "children": {digest: [digest, ...]}  (every index reached from a tag,
- *              nested ones too: the manifests it names)}
+ *              nested ones too: the manifests it names),
+ *    "manifests": {digest: {"kind": "image"|"index"|"other", "mediaType"?,
+ *              "created", "blobs": {digest: size} (an index: its
+ *              platforms' blobs), "children": [digest], "platform"?
+ *              ("linux/amd64", an image whose config names one),
+ *              "platforms"? ([{digest, platform}], an index)}}
+ *              (only when complete)}
  * A tag deleted while it was read is left out; a repository whose every
  * tag is gone has "tags": []. New reference, NULL only when out of memory.
  * Facts of a digest are cached in the process (a digest never changes

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "grant.h"
+#include "indexer.h"
 #include "tlscert.h"
 
 #define MAX_URL 512
@@ -690,15 +691,25 @@ int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS])
                                          s->gw_secret_key[0] ? s->gw_secret_key : NULL,
                                          s->tls_key,
                                          s->registry_password,
-                                         s->cache_token};
+                                         s->cache_token,
+                                         NULL};
     memset(out, 0, SETTINGS_SECRETS * sizeof *out);
     /* a grant that cannot be derived goes nowhere, so it has no copy to hide */
     struct err e;
     if (settings_unencrypted_applies(s) && settings_outgoing_grant(s, &out[1], &e) &&
         e.code == E_NO_MEMORY)
         return -1;
+    /* the token the registry's notifications carry: the registry logs its
+     * endpoints' headers at start */
+    char url[160], token[80];
+    indexer_events(url, sizeof url, token, sizeof token);
+    if (token[0] && !(out[8] = strdup(token))) {
+        settings_secrets_free(out);
+        return -1;
+    }
+    secret_wipe(token, sizeof token);
     for (int i = 0; i < SETTINGS_SECRETS; i++) {
-        if (i == 1 || !src[i])
+        if (i == 1 || i == 8 || !src[i])
             continue;
         out[i] = strdup(src[i]);
         if (!out[i]) {

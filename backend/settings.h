@@ -113,7 +113,7 @@ int settings_outgoing_grant(const struct settings *s, char **out, struct err *e)
  * (NULL for those not set; free with settings_secrets_free); 0, or -1 when
  * memory ran out (nothing is left allocated). Decodes the grant: call it
  * outside locks. */
-#define SETTINGS_SECRETS 8
+#define SETTINGS_SECRETS 9
 int settings_secrets(const struct settings *s, char *out[SETTINGS_SECRETS]);
 void settings_secrets_free(char *out[SETTINGS_SECRETS]);
 

@@ -360,6 +360,8 @@ static json_t *registry_config(const struct ctx *c, const char *redis_addr, cons
     if (!cfg)
         return NULL;
     json_object_del(cfg, "auth");
+    /* no backend listens for a team's replicas */
+    json_object_del(cfg, "notifications");
     json_object_del(json_object_get(cfg, "http"), "tls");
     if (tls_dir && tls(c)) {
         char crt[96], key[96];

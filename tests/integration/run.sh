@@ -16,8 +16,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 
-BOTH=(network api local pull browse retention retention_safety docker_down drills drills_engine users cache)
-ONLY28=(s3 check storj storj_hosted storj_native standins drills_s3 team cache_s3)
+BOTH=(network api local pull browse index retention retention_safety docker_down drills drills_engine users cache)
+ONLY28=(index_host s3 check storj storj_hosted storj_native standins drills_s3 team cache_s3)
 ONLY20=(smoke28)
 in_list() { local x=$1; shift; local y; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
 engines_of() { # engines_of SUITE: the engines a suite runs on

@@ -1,0 +1,143 @@
+#!/bin/bash
+# The index (backend/regindex.c, indexer.c, events.c): the registry's
+# notifications reach the backend's listener in the network mode of the run
+# (publish: the engine's bridge gateway; host: 127.0.0.1), a push shows in
+# GET /api/repositories?source=index without a Refresh, Docker's pull
+# (HEAD by tag, then GET by digest) counts once, a delete and a re-tag show,
+# a push while the backend is down is found by the reading at its next
+# start, a second writer of the same storage is found by the periodic
+# reading, a damaged index file is set aside and rebuilt, and the listener
+# refuses a wrong token (401) and a body over 1 MiB (413). Local mode (the
+# volume), so the second writer is a plain registry on the same volume.
+set -uo pipefail
+T_NAME=${T_NAME:-index}
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+t_begin
+remove_managed
+$DOCKER volume rm -f storj-registry-data >/dev/null 2>&1
+rm -rf "$WORK/index.state"
+PORT=$(free_port)
+# a reading of the whole registry every 8 s, so the second writer shows soon
+export SR_INDEX_PERIOD=8
+start_backend index || { t_fail "backend starts"; t_end; exit 1; }
+api PUT /api/config "{\"port\":$PORT}" >/dev/null
+api POST /api/registry/start >/dev/null
+t_check "registry running" wait_state running 90
+ix() { api GET "/api/repositories?source=index${1:-}"; }
+index_state() { api GET /api/status | jq -r '.index.state'; }
+t_check "the index is read whole once the registry runs" wait_until 30 \
+  sh -c "[ \"\$(curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -r .index.state)\" = ready ]"
+st=$(api GET /api/status)
+t_eq "status says the listener listens" true "$(jq -r .index.events.listening <<<"$st")"
+t_check "status has reconciledAt" jq -e '.index.reconciledAt | test("^20[0-9-]+T")' <<<"$st"
+
+# the registry's configuration names the listener, with its token
+cfg=$(container_file storj-registry /etc/storj-registry/config.yml 2>/dev/null || true)
+url=$(jq -r '.notifications.endpoints[0].url // empty' <<<"$cfg")
+t_check "the registry's configuration names the events listener" test -n "$url"
+case $SR_TEST_NETWORK in
+  host) t_check "  on 127.0.0.1 (host network)" grep -q '^http://127\.0\.0\.1:' <<<"$url" ;;
+  *) t_check "  on the bridge's gateway (publish), never a private range" grep -qE '^http://198\.1[89]\.' <<<"$url" ;;
+esac
+token=$(jq -r '.notifications.endpoints[0].headers.Authorization[0] // empty' <<<"$cfg")
+t_check "no token in the registry's logs as the tab shows them" \
+  sh -c "! curl -s --unix-socket '$API_SOCK' 'http://localhost/api/registry/logs?tail=500' | grep -qF '${token#Bearer }'"
+t_check "no token in the backend's log" sh -c "! grep -qF '${token#Bearer }' '$BLOG'"
+t_check "events.json is 0600" test "$(stat -c %a "$STATE/events.json")" = 600
+
+# a push shows without a Refresh, with who and when
+"$ROOT/tests/env/random-image.sh" srt-src/ix:1 2 256 >/dev/null
+$DOCKER tag srt-src/ix:1 "localhost:$PORT/apps/web:1"
+t0=$(date +%s)
+$DOCKER push "localhost:$PORT/apps/web:1" >/dev/null 2>&1 || t_fail "push apps/web:1"
+seen() { ix "&q=$1" | jq -e --arg r "$1" --arg t "$2" '.repositories[] | select(.name == $r) | .tags[] | select(.tag == $t)' >/dev/null; }
+t_check "the push shows in the index without a Refresh" wait_until 10 seen apps/web 1
+echo "  (visible $(($(date +%s) - t0)) s after the push began)"
+sized() { ix "&q=apps/web" | jq -e '.repositories[0].tags[0] | .size > 0 and .created != null' >/dev/null; }
+t_check "its size and creation time follow (the repository read again)" wait_until 15 sized
+r=$(ix "&q=apps/web")
+t_check "  pushed is a time" jq -e '.repositories[0].tags[0].pushed | test("^20")' <<<"$r"
+t_eq "  no pull yet" 0 "$(jq -r '.repositories[0].tags[0].pulls' <<<"$r")"
+t_check "  a platform with its size" jq -e '.repositories[0].tags[0].platforms[0] | (.platform | test("/")) and .size > 0' <<<"$r"
+t_check "  the repository's size and tag count" jq -e '.repositories[0] | .size > 0 and .tagCount == 1' <<<"$r"
+t_check "  'as of' the last reading" jq -e '.index.reconciledAt | test("^20")' <<<"$r"
+
+# Docker's pull: HEAD by tag, then GET by digest: one pull
+$DOCKER rmi "localhost:$PORT/apps/web:1" >/dev/null 2>&1
+$DOCKER pull "localhost:$PORT/apps/web:1" >/dev/null 2>&1 || t_fail "pull apps/web:1"
+pulled() { ix "&q=apps/web" | jq -e '.repositories[0].tags[0].pulls == 1 and .repositories[0].tags[0].lastPulled != null' >/dev/null; }
+t_check "docker pull counts one pull with its time" wait_until 10 pulled
+# a HEAD and the backend's own reads are no pulls
+curl -s -o /dev/null -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  "http://127.0.0.1:$PORT/v2/apps/web/manifests/1"
+api POST /api/index/refresh >/dev/null
+t_eq "Refresh is accepted" 202 "$(last_status)"
+sleep 3
+t_eq "a HEAD and the backend's own reading count no pull" 1 "$(ix "&q=apps/web" | jq -r '.repositories[0].tags[0].pulls')"
+
+# re-tag and search by tag
+$DOCKER tag srt-src/ix:1 "localhost:$PORT/apps/web:stable"
+$DOCKER push "localhost:$PORT/apps/web:stable" >/dev/null 2>&1 || t_fail "push apps/web:stable"
+t_check "a second tag on the same image shows" wait_until 10 seen apps/web stable
+t_eq "search by a tag finds only that tag" stable "$(ix "&q=stab" | jq -r '[.repositories[].tags[].tag] | join(",")')"
+"$ROOT/tests/env/random-image.sh" srt-src/ix:2 1 64 >/dev/null
+$DOCKER tag srt-src/ix:2 "localhost:$PORT/apps/api:1"
+$DOCKER push "localhost:$PORT/apps/api:1" >/dev/null 2>&1 || t_fail "push apps/api:1"
+t_check "a second repository shows" wait_until 10 seen apps/api 1
+t_eq "sort by name" "apps/api,apps/web" "$(ix "&sort=name" | jq -r '[.repositories[].name] | join(",")')"
+t_eq "sort by pulls time: the pulled one first" apps/web "$(ix "&sort=pulled" | jq -r '.repositories[0].name')"
+t_eq "paging: limit 1 says what comes next" 1 "$(ix "&sort=name&limit=1" | jq -r '.nextOffset')"
+body=$(ix "&sort=color")
+t_eq "a bad sort is a 400 naming the field" "400 sort" "$(last_status) $(jq -r .error.field <<<"$body")"
+
+# a delete from the tab
+d=$(ix "&q=apps/api" | jq -r '.repositories[0].tags[0].digest')
+api DELETE "/api/repositories/apps/api/manifests/$d" >/dev/null
+t_eq "deleted from the tab" 200 "$(last_status)"
+gone() { ! ix "&q=apps/api" | jq -e '.repositories[] | select(.name == "apps/api")' >/dev/null; }
+t_check "  gone from the index at once" gone
+
+# the listener: wrong token, too big
+lurl=$(sed 's,^http://,,' <<<"$url")
+t_eq "the listener refuses a wrong token with 401" 401 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer wrong' --data '{"events":[]}' "http://$lurl")"
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$WORK/index.big"
+t_eq "and a body over 1 MiB with 413" 413 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: $token" --data-binary @"$WORK/index.big" "http://$lurl")"
+t_eq "and garbage with 400" 400 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: $token" --data 'not json' "http://$lurl")"
+t_eq "status still answers" running "$(state)"
+
+# a push while the backend is down: found by the reading at the next start
+stop_backend || t_fail "backend stopped cleanly"
+$DOCKER tag srt-src/ix:2 "localhost:$PORT/apps/offline:1"
+$DOCKER push "localhost:$PORT/apps/offline:1" >/dev/null 2>&1 || t_fail "push while the backend is down"
+start_backend index || t_fail "backend starts again"
+t_check "a push while the backend was down is found by the next reading" wait_until 30 seen apps/offline 1
+t_eq "  the pull count survived the restart" 1 "$(ix "&q=apps/web" | jq -r '.repositories[0].tags[] | select(.tag == "1") | .pulls')"
+
+# a second writer of the same storage (a team replica, another desktop):
+# a plain registry on the same volume, heard by nobody
+W2=$(free_port)
+$DOCKER run -d --name srt-index-writer2 --network host -v storj-registry-data:/var/lib/registry \
+  -e REGISTRY_HTTP_ADDR=127.0.0.1:$W2 "$REG_IMAGE" >/dev/null || t_fail "second writer starts"
+wait_until 20 curl -sf "http://127.0.0.1:$W2/v2/" >/dev/null || t_fail "second writer answers"
+$DOCKER tag srt-src/ix:2 "localhost:$W2/team/other:1"
+$DOCKER push "localhost:$W2/team/other:1" >/dev/null 2>&1 || t_fail "push through the second writer"
+t_check "the periodic reading finds what another writer pushed" wait_until 40 seen team/other 1
+$DOCKER rm -f srt-index-writer2 >/dev/null 2>&1
+
+# a damaged index file: set aside and rebuilt
+stop_backend || t_fail "backend stopped cleanly"
+printf 'this is not a database, it was damaged' >"$STATE/index.db"
+rm -f "$STATE/index.db-wal" "$STATE/index.db-shm"
+start_backend index || t_fail "backend starts with a damaged index"
+t_check "  the damaged file is set aside" sh -c "ls '$STATE' | grep -q '^index.db.broken-'"
+t_check "  status says why" sh -c "curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -e '.index.rebuilt | test(\"set aside\")' >/dev/null"
+t_check "  and the index is rebuilt from the registry" wait_until 30 seen apps/web stable
+
+api DELETE /api/registry >/dev/null
+stop_backend || t_fail "backend exits cleanly"
+$DOCKER volume rm -f storj-registry-data >/dev/null 2>&1
+t_end
