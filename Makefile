@@ -85,9 +85,10 @@ FUZZ_SECONDS ?= 60
 # every parser of outside input: the grant decoder for FUZZ_SECONDS, the
 # Docker stream decoders, settings (request body and file), the registry's
 # manifests and the clean-up's reading, plan and apply from fuzzed registry
-# answers (plan) for a third of it each
+# answers (plan), the registry's notifications into the index (events)
+# for a third of it each
 FUZZ_CC    := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DSR_VERSION='"fuzz"' -Wno-string-plus-int -Ibackend
-FUZZ_TARGETS := grant dstream settings browse plan
+FUZZ_TARGETS := grant dstream settings browse plan events
 fuzz:
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_grant.c backend/grant.c backend/errors.c \
@@ -96,6 +97,7 @@ fuzz:
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_settings.c $(LIB_SRCS) -o build/fuzz/fuzz_settings $(PKG_LIBS) -pthread
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_browse.c $(LIB_SRCS) -o build/fuzz/fuzz_browse $(PKG_LIBS) -pthread
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_plan.c $(LIB_SRCS) -o build/fuzz/fuzz_plan $(PKG_LIBS) -pthread
+	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_events.c $(LIB_SRCS) -o build/fuzz/fuzz_events $(PKG_LIBS) -pthread
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  secs=$(FUZZ_SECONDS); [ $$t = grant ] || secs=$$(( $(FUZZ_SECONDS) / 3 + 1 )); \
 	  rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \

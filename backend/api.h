@@ -27,7 +27,7 @@ enum api_route {
     ROUTE_GC,
     ROUTE_REPOSITORIES,
     ROUTE_INDEX_REFRESH, /* POST /api/index/refresh */
-    ROUTE_IMAGE, /* /api/repositories/{name}/manifests/{digest} */
+    ROUTE_IMAGE,         /* /api/repositories/{name}/manifests/{digest} */
     ROUTE_STORAGE_CHECK,
     ROUTE_USERS,         /* /api/users */
     ROUTE_USER,          /* /api/users/{name} */

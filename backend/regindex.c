@@ -337,7 +337,7 @@ int rix_put_repo(struct rix *x, json_t *scan, long long started, struct err *e)
         ok = run(stmt(x->w,
                       "INSERT INTO tags(repo,tag,digest,pushed,pushed_by) VALUES(?1,?2,?3,0,NULL) "
                       "ON CONFLICT(repo,tag) DO UPDATE SET digest=excluded.digest, pushed=0, "
-                      "pushed_by=NULL WHERE tags.digest<>excluded.digest AND tags.pushed<?4",
+                      "pushed_by=NULL WHERE tags.digest<>excluded.digest AND tags.pushed<=?4",
                       "sssi", name, tag, dg, started)) == 0;
         if (ok && complete)
             ok = run(stmt(x->w, "INSERT OR IGNORE INTO temp.seen(tag) VALUES(?)", "s", tag)) == 0;
@@ -346,7 +346,7 @@ int rix_put_repo(struct rix *x, json_t *scan, long long started, struct err *e)
      * after it began */
     if (ok && complete)
         ok = run(stmt(x->w,
-                      "DELETE FROM tags WHERE repo=? AND pushed<? AND tag NOT IN (SELECT tag "
+                      "DELETE FROM tags WHERE repo=? AND pushed<=? AND tag NOT IN (SELECT tag "
                       "FROM temp.seen)",
                       "si", name, started)) == 0;
     ok = ok && recompute(x->w, name) == 0;
