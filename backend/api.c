@@ -1,11 +1,13 @@
 #include "api.h"
 
 #include "indexer.h"
+#include "retention.h"
 #include "browse.h"
 #include "team.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct route_def {
     const char *path;
@@ -90,6 +92,35 @@ static const char *allowed_for(const char *path)
         if (strcmp(routes[i].path, path) == 0)
             return routes[i].method;
     return NULL;
+}
+
+/* The clean-up rules' plan from the index alone (indexer_plan_input): at
+ * once, as of its last whole reading ("asOf"); apply reads the registry
+ * anyway. rules: the body's, or the saved ones. */
+static json_t *index_preview(struct manager *m, json_t *body, struct err *e)
+{
+    json_t *saved = body ? NULL : manager_retention(m);
+    /* the saved document without what GET adds (lastRun, reading, nextRun) */
+    json_object_del(saved, "lastRun");
+    json_object_del(saved, "reading");
+    json_object_del(saved, "nextRun");
+    json_t *rules = retention_parse(body ? body : saved, e), *plan = NULL;
+    json_decref(saved);
+    if (!rules)
+        return NULL;
+    char as_of[32];
+    json_t *repos = indexer_plan_input(rules, as_of, sizeof as_of);
+    if (!repos)
+        err_set(e, 409, E_NOT_APPLICABLE, "source",
+                "the index has not read the registry whole yet: preview with source=registry, "
+                "or wait until the status says the index is ready");
+    else if (!(plan = retention_plan(rules, repos, (long long)time(NULL))))
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    else
+        json_object_set_new(plan, "asOf", json_string(as_of));
+    json_decref(repos);
+    json_decref(rules);
+    return plan;
 }
 
 /* the status text with "index" (indexer.h) added, when there is one */
@@ -525,7 +556,15 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
         /* rules in the body (not yet saved), or the saved ones */
         if (!(body = parse_body(req, 1, &e)))
             break;
-        json_t *plan = manager_retention_preview(m, json_object_size(body) ? body : NULL, &e);
+        const char *src = req->arg ? req->arg(req->arg_ctx, "source") : NULL;
+        if (src && strcmp(src, "index") != 0 && strcmp(src, "registry") != 0) {
+            json_decref(body);
+            err_set(&e, 400, E_INVALID_VALUE, "source", "source must be index or registry");
+            break;
+        }
+        json_t *plan = src && strcmp(src, "index") == 0
+                           ? index_preview(m, json_object_size(body) ? body : NULL, &e)
+                           : manager_retention_preview(m, json_object_size(body) ? body : NULL, &e);
         json_decref(body);
         if (plan) {
             ok(res, 200, plan);

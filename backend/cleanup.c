@@ -40,6 +40,8 @@ static void *reader_main(void *arg)
             break;
         io.repo_at = i;
         rs->repos[i] = scan_repo(&io, json_string_value(json_array_get(rs->names, i)));
+        if (rs->repos[i] && io.annotate)
+            io.annotate(io.actx, rs->repos[i]);
     }
     return NULL;
 }
@@ -269,6 +271,8 @@ static int apply_repo(struct apply *a, json_t *r)
             verdict = np = NULL;
             json_t *list = json_array();
             fresh = scan_repo(a->io, name);
+            if (fresh && a->io->annotate)
+                a->io->annotate(a->io->actx, fresh);
             if (fresh && list && json_array_append(list, fresh) == 0)
                 np = retention_plan(a->rules, list, a->now);
             json_decref(list);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "indexer.h"
 #include "browse.h"
 #include "cleanup.h"
 #include "retention.h"
@@ -306,6 +307,7 @@ static int io_open(struct scan_io *io, const char *base, const struct browse_log
         return err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
     io->progress = reading_told;
     io->pctx = m;
+    indexer_io(io); /* the index's push and pull times */
     pthread_mutex_lock(&m->mu);
     m->reading++;
     m->reading_repo[0] = '\0';
@@ -334,6 +336,9 @@ json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
     io_close(&io, m);
     if (repos && !(plan = retention_plan(rules, repos, (long long)time(NULL))))
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+    /* read now, from the registry */
+    if (plan)
+        json_object_set_new(plan, "asOf", json_null());
     json_decref(repos);
     return plan;
 }

@@ -10,6 +10,7 @@
 #include "browse.h"
 #include "events.h"
 #include "regindex.h"
+#include "retention.h"
 #include "scan.h"
 
 /* repositories named by events, waiting to be read again; past this a
@@ -98,7 +99,8 @@ static int sink(void *ctx, json_t *event)
     pthread_mutex_lock(&g.mu);
     snprintf(actor, sizeof actor, "%s", g.own_actor);
     pthread_mutex_unlock(&g.mu);
-    if (rix_event(g.x, event, actor[0] ? actor : NULL, &look, &e)) {
+    if (rix_note_events(g.x, (long long)time(NULL)) ||
+        rix_event(g.x, event, actor[0] ? actor : NULL, &look, &e)) {
         log_error("index: an event could not be stored: %s", e.message);
         return -1;
     }
@@ -489,4 +491,44 @@ json_t *indexer_repositories(const char *q, const char *sort, const char *order,
                                   g.reconciled_at[0] ? g.reconciled_at : NULL));
     pthread_mutex_unlock(&g.mu);
     return r;
+}
+
+static void annotate(void *ctx, json_t *repo)
+{
+    (void)ctx;
+    if (rix_annotate(g.x, repo))
+        log_error("index: the push and pull times of %s could not all be read: they count as "
+                  "unknown",
+                  json_string_value(json_object_get(repo, "name")));
+}
+
+void indexer_io(struct scan_io *io)
+{
+    if (g.started) {
+        io->annotate = annotate;
+        io->actx = NULL;
+    }
+}
+
+struct wanted {
+    json_t *rules;
+};
+
+static int wanted(void *ctx, const char *name)
+{
+    struct wanted *w = ctx;
+    return retention_rule_of(w->rules, name) >= 0;
+}
+
+json_t *indexer_plan_input(json_t *rules, char *as_of, size_t len)
+{
+    as_of[0] = '\0';
+    pthread_mutex_lock(&g.mu);
+    int ok = g.started && g.reconciled_at[0];
+    snprintf(as_of, len, "%s", g.reconciled_at);
+    pthread_mutex_unlock(&g.mu);
+    if (!ok)
+        return NULL;
+    struct wanted w = {rules};
+    return rix_plan_input(g.x, wanted, &w);
 }

@@ -64,4 +64,15 @@ void indexer_forget(const char *repo, const char *digest);
 json_t *indexer_repositories(const char *q, const char *sort, const char *order, const char *offset,
                              const char *limit, struct err *e);
 
+/* Makes the clean-up's readings through io take the index's push and
+ * pull times (rix_annotate) for every repository they read. */
+struct scan_io;
+void indexer_io(struct scan_io *io);
+
+/* The clean-up rules' input from the index (rix_plan_input) for the
+ * repositories a rule of rules matches, as of the last whole reading
+ * (as_of, RFC 3339 UTC); NULL when there is no index or it was never read
+ * whole (then the registry is read). */
+json_t *indexer_plan_input(json_t *rules, char *as_of, size_t len);
+
 #endif

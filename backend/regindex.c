@@ -22,13 +22,17 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS repos(name TEXT PRIMARY KEY, size INTEGER NOT NULL DEFAULT 0,"
     " tags INTEGER NOT NULL DEFAULT 0, pushed INTEGER NOT NULL DEFAULT 0,"
-    " pulled INTEGER NOT NULL DEFAULT 0, pulls INTEGER NOT NULL DEFAULT 0);"
+    " pulled INTEGER NOT NULL DEFAULT 0, pulls INTEGER NOT NULL DEFAULT 0,"
+    /* whole: the last reading of it was whole (else it is known in part) */
+    " whole INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS repos_size ON repos(size);"
     "CREATE INDEX IF NOT EXISTS repos_pushed ON repos(pushed);"
     "CREATE INDEX IF NOT EXISTS repos_pulled ON repos(pulled);"
-    /* pushed: when the tag was pushed onto digest (0: before the index knew) */
+    /* pushed: when the tag was pushed onto digest (0: before the index
+     * knew); seen: when the index first knew it there */
     "CREATE TABLE IF NOT EXISTS tags(repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,"
-    " pushed INTEGER NOT NULL DEFAULT 0, pushed_by TEXT, PRIMARY KEY(repo, tag)) WITHOUT ROWID;"
+    " pushed INTEGER NOT NULL DEFAULT 0, pushed_by TEXT, seen INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(repo, tag)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS tags_digest ON tags(repo, digest);"
     /* facts: JSON as scan_repo's "manifests" hold them (a digest never
      * changes meaning) */
@@ -335,10 +339,11 @@ int rix_put_repo(struct rix *x, json_t *scan, long long started, struct err *e)
         if (!ok || !tag || !dg || !browse_digest_valid(dg))
             continue;
         ok = run(stmt(x->w,
-                      "INSERT INTO tags(repo,tag,digest,pushed,pushed_by) VALUES(?1,?2,?3,0,NULL) "
-                      "ON CONFLICT(repo,tag) DO UPDATE SET digest=excluded.digest, pushed=0, "
-                      "pushed_by=NULL WHERE tags.digest<>excluded.digest AND tags.pushed<=?4",
-                      "sssi", name, tag, dg, started)) == 0;
+                      "INSERT INTO tags(repo,tag,digest,pushed,pushed_by,seen) "
+                      "VALUES(?1,?2,?3,0,NULL,?5) ON CONFLICT(repo,tag) DO UPDATE SET "
+                      "digest=excluded.digest, pushed=0, pushed_by=NULL, seen=excluded.seen "
+                      "WHERE tags.digest<>excluded.digest AND tags.pushed<=?4",
+                      "sssii", name, tag, dg, started, (long long)time(NULL))) == 0;
         if (ok && complete)
             ok = run(stmt(x->w, "INSERT OR IGNORE INTO temp.seen(tag) VALUES(?)", "s", tag)) == 0;
     }
@@ -350,6 +355,8 @@ int rix_put_repo(struct rix *x, json_t *scan, long long started, struct err *e)
                       "FROM temp.seen)",
                       "si", name, started)) == 0;
     ok = ok && recompute(x->w, name) == 0;
+    ok = ok && run(stmt(x->w, "UPDATE repos SET whole=? WHERE name=?", "is", (long long)complete,
+                        name)) == 0;
     return end(x, ok, e);
 }
 
@@ -454,9 +461,11 @@ int rix_event(struct rix *x, json_t *ev, const char *own_actor, int *look, struc
         if (begin(x))
             return db_fail(x->w, e);
         ok = run(stmt(x->w,
-                      "INSERT INTO tags(repo,tag,digest,pushed,pushed_by) VALUES(?1,?2,?3,?4,?5) "
-                      "ON CONFLICT(repo,tag) DO UPDATE SET digest=excluded.digest, "
-                      "pushed=excluded.pushed, pushed_by=excluded.pushed_by WHERE "
+                      "INSERT INTO tags(repo,tag,digest,pushed,pushed_by,seen) "
+                      "VALUES(?1,?2,?3,?4,?5,?4) ON CONFLICT(repo,tag) DO UPDATE SET "
+                      "digest=excluded.digest, pushed=excluded.pushed, "
+                      "pushed_by=excluded.pushed_by, seen=CASE WHEN tags.digest=excluded.digest "
+                      "THEN min(tags.seen, excluded.seen) ELSE excluded.seen END WHERE "
                       "tags.pushed<=excluded.pushed",
                       "sssis", repo, tag, digest, at, actor)) == 0 &&
              recompute(x->w, repo) == 0;
@@ -706,4 +715,169 @@ int rix_meta_get(struct rix *x, const char *key, char *out, size_t len)
     sqlite3_finalize(st);
     pthread_mutex_unlock(&x->rmu);
     return rc;
+}
+
+/* ---- the clean-up's input ------------------------------------------------ */
+
+/* t as RFC 3339 UTC into the object o at key, or null */
+static void put_time(json_t *o, const char *key, long long t)
+{
+    json_object_set_new(o, key, time_json(t));
+}
+
+/* pulls of an image in a repository are counted since the later of when
+ * the index first heard the registry and when it first saw the tag there */
+static void annotate_tag(json_t *t, long long pushed, long long seen, long long pulled,
+                         long long since)
+{
+    put_time(t, "pushed", pushed);
+    put_time(t, "seen", seen);
+    put_time(t, "lastPulled", pulled);
+    put_time(t, "pullsSince", since > 0 ? (seen > since ? seen : since) : 0);
+}
+
+static long long meta_time(sqlite3 *db, const char *key)
+{
+    sqlite3_stmt *st = stmt(db, "SELECT v FROM meta WHERE k=?", "s", key);
+    long long t = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        t = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return t;
+}
+
+int rix_annotate(struct rix *x, json_t *repo)
+{
+    const char *name = json_string_value(json_object_get(repo, "name"));
+    if (!name)
+        return -1;
+    pthread_mutex_lock(&x->rmu);
+    long long since = meta_time(x->r, "pullsSince");
+    size_t i;
+    json_t *t;
+    int rc = 0;
+    json_array_foreach(json_object_get(repo, "tags"), i, t)
+    {
+        const char *tag = json_string_value(json_object_get(t, "tag"));
+        const char *digest = json_string_value(json_object_get(t, "digest"));
+        sqlite3_stmt *st = tag && digest
+                               ? stmt(x->r,
+                                      "SELECT t.pushed, t.seen, coalesce(p.last,0) FROM tags t "
+                                      "LEFT JOIN pulls p ON p.repo=t.repo AND p.digest=t.digest "
+                                      "WHERE t.repo=? AND t.tag=? AND t.digest=?",
+                                      "sss", name, tag, digest)
+                               : NULL;
+        /* the index knows this tag on this image, or nothing of it */
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            annotate_tag(t, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                         sqlite3_column_int64(st, 2), since);
+        else
+            annotate_tag(t, 0, 0, 0, 0);
+        if (!st)
+            rc = -1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&x->rmu);
+    return rc;
+}
+
+json_t *rix_plan_input(struct rix *x, int (*wanted)(void *ctx, const char *name), void *ctx)
+{
+    json_t *repos = json_array(), *facts = json_object();
+    pthread_mutex_lock(&x->rmu);
+    long long since = meta_time(x->r, "pullsSince");
+    sqlite3_stmt *rs = stmt(x->r, "SELECT name, whole FROM repos ORDER BY name", "");
+    int failed = !rs || !repos || !facts;
+    while (!failed && sqlite3_step(rs) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(rs, 0);
+        if (!wanted(ctx, name))
+            continue;
+        int whole = sqlite3_column_int(rs, 1);
+        json_t *tags = json_array(), *children = json_object();
+        json_t *r = json_pack("{s:s, s:b, s:o, s:o}", "name", name, "complete", whole, "tags", tags,
+                              "children", children);
+        if (!r || json_array_append_new(repos, r)) {
+            failed = 1;
+            break;
+        }
+        if (!whole)
+            json_object_set_new(r, "problem",
+                                json_string("the index has not read it whole yet: Refresh, "
+                                            "then preview again"));
+        sqlite3_stmt *ts = stmt(x->r,
+                                "SELECT t.tag, t.digest, t.pushed, t.seen, coalesce(p.last,0) "
+                                "FROM tags t LEFT JOIN pulls p ON p.repo=t.repo AND "
+                                "p.digest=t.digest WHERE t.repo=? ORDER BY t.tag",
+                                "s", name);
+        while (ts && sqlite3_step(ts) == SQLITE_ROW) {
+            const char *digest = (const char *)sqlite3_column_text(ts, 1);
+            /* the facts of the image and of everything it reaches */
+            json_t *todo = json_pack("[s]", digest), *f;
+            const char *d;
+            int known = 1;
+            for (size_t k = 0; k < json_array_size(todo) && k < 10000; k++) {
+                d = json_string_value(json_array_get(todo, k));
+                if (!(f = json_object_get(facts, d))) {
+                    f = facts_on(x->r, d);
+                    if (!f) {
+                        if (k == 0)
+                            known = 0;
+                        continue;
+                    }
+                    json_object_set_new(facts, d, f);
+                }
+                json_t *ch = json_object_get(f, "children");
+                if (json_array_size(ch) && !json_object_get(children, d))
+                    json_object_set(children, d, ch);
+                size_t c;
+                json_t *cd;
+                json_array_foreach(ch, c, cd)
+                {
+                    json_array_append(todo, cd);
+                }
+            }
+            json_decref(todo);
+            f = json_object_get(facts, digest);
+            json_t *t = json_pack(
+                "{s:s, s:s, s:O, s:I}", "tag", (const char *)sqlite3_column_text(ts, 0), "digest",
+                digest, "created",
+                f && json_object_get(f, "created") ? json_object_get(f, "created") : json_null(),
+                "size", f ? blob_sum(f) : 0);
+            if (!t) {
+                failed = 1;
+                break;
+            }
+            annotate_tag(t, sqlite3_column_int64(ts, 2), sqlite3_column_int64(ts, 3),
+                         sqlite3_column_int64(ts, 4), since);
+            json_array_append_new(tags, t);
+            /* an image the index has no facts of: the repository is not
+             * known whole */
+            if (!known && json_is_true(json_object_get(r, "complete"))) {
+                json_object_set_new(r, "complete", json_false());
+                json_object_set_new(r, "problem",
+                                    json_string("the index does not know all its images yet: "
+                                                "Refresh, then preview again"));
+            }
+        }
+        if (!ts)
+            failed = 1;
+        sqlite3_finalize(ts);
+    }
+    sqlite3_finalize(rs);
+    pthread_mutex_unlock(&x->rmu);
+    json_decref(facts);
+    if (failed) {
+        json_decref(repos);
+        return NULL;
+    }
+    return repos;
+}
+
+int rix_note_events(struct rix *x, long long now)
+{
+    char v[32];
+    if (rix_meta_get(x, "pullsSince", v, sizeof v) == 0 && v[0])
+        return 0;
+    snprintf(v, sizeof v, "%lld", now);
+    return rix_meta_set(x, "pullsSince", v);
 }

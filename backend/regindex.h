@@ -74,6 +74,24 @@ json_t *rix_facts(struct rix *x, const char *digest);
 /* Repositories and tags the index holds. */
 int rix_counts(struct rix *x, long long *repos, long long *tags);
 
+/* Adds to each tag of repo (scan_repo's answer) what the index knows of
+ * it on that image, as retention_plan takes it: "pushed", "seen",
+ * "lastPulled", "pullsSince" (RFC 3339 UTC or null; all null when the
+ * index knows the tag on another image or not at all). 0, or -1 when a
+ * part could not be read (those stay null: unknown). */
+int rix_annotate(struct rix *x, json_t *repo);
+
+/* retention_plan's input from the index alone: every repository for which
+ * wanted says 1, with its tags (digest, created, size, and the times of
+ * rix_annotate) and the children of every index they reach; "complete" is
+ * false (with "problem") for a repository the last reading did not read
+ * whole, or with an image whose facts the index lacks. New array, or NULL. */
+json_t *rix_plan_input(struct rix *x, int (*wanted)(void *ctx, const char *name), void *ctx);
+
+/* Notes that the registry's events arrive (the first time: from now on
+ * pulls are counted: "pullsSince"). */
+int rix_note_events(struct rix *x, long long now);
+
 /* meta values (reconciledAt...) */
 int rix_meta_set(struct rix *x, const char *key, const char *value);
 int rix_meta_get(struct rix *x, const char *key, char *out, size_t len);

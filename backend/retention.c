@@ -49,11 +49,13 @@ static json_t *parse_rule(json_t *r, size_t i, struct err *e)
     json_object_foreach(r, key, v)
     {
         if (strcmp(key, "repositories") != 0 && strcmp(key, "keepLast") != 0 &&
-            strcmp(key, "keepTags") != 0) {
+            strcmp(key, "keepTags") != 0 && strcmp(key, "keepPulledWithin") != 0 &&
+            strcmp(key, "keepPushedWithin") != 0) {
             snprintf(field, sizeof field, "rules[%zu].%.30s", i, key);
             str_utf8_cut(field);
             err_set(e, 400, E_UNKNOWN_FIELD, field,
-                    "a rule has repositories, keepLast and keepTags only");
+                    "a rule has repositories, keepLast, keepTags, keepPulledWithin and "
+                    "keepPushedWithin only");
             return NULL;
         }
     }
@@ -95,8 +97,25 @@ static json_t *parse_rule(json_t *r, size_t i, struct err *e)
             return NULL;
         }
     }
-    json_t *out = json_pack("{s:O, s:O, s:O}", "repositories", repos, "keepLast",
-                            keep ? keep : json_null(), "keepTags", tags ? tags : json_null());
+    static const char *const within[] = {"keepPulledWithin", "keepPushedWithin"};
+    for (int w = 0; w < 2; w++) {
+        json_t *d = json_object_get(r, within[w]);
+        if (d && !json_is_null(d) &&
+            (!json_is_integer(d) || json_integer_value(d) < 1 ||
+             json_integer_value(d) > RETENTION_MAX_DAYS)) {
+            snprintf(field, sizeof field, "rules[%zu].%s", i, within[w]);
+            err_set(e, 400, E_INVALID_VALUE, field,
+                    "%s is a number of days from 1 to %d, or null for none", within[w],
+                    RETENTION_MAX_DAYS);
+            return NULL;
+        }
+    }
+    json_t *pulled = json_object_get(r, "keepPulledWithin");
+    json_t *pushed = json_object_get(r, "keepPushedWithin");
+    json_t *out = json_pack("{s:O, s:O, s:O, s:O, s:O}", "repositories", repos, "keepLast",
+                            keep ? keep : json_null(), "keepTags", tags ? tags : json_null(),
+                            "keepPulledWithin", pulled ? pulled : json_null(), "keepPushedWithin",
+                            pushed ? pushed : json_null());
     if (out && json_is_null(json_object_get(out, "keepTags")))
         json_object_set_new(out, "keepTags", json_array());
     if (!out)
@@ -277,7 +296,50 @@ static json_t *skipped_repo(json_t *repo)
                      problem ? problem : "it was not read whole", "delete", "keep", keep);
 }
 
-static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
+/* Whether time t (RFC 3339 UTC, as the index writes it) is at or after
+ * since (the same form); an unknown or malformed t is not. */
+static int at_or_after(const char *t, const char *since)
+{
+    return t && time_utc_valid(t) && strcmp(t, since) >= 0;
+}
+
+/* Why a tag stays by its push or pull time under rule, or NULL:
+ *  - keepPushedWithin N: pushed within N days ("pushed recently"); no push
+ *    time but first seen by the index within N days, or neither known
+ *    ("push time unknown": it may have been pushed since);
+ *  - keepPulledWithin N: last pulled within N days ("pulled recently");
+ *    not pulled since the index began counting this image's pulls, where
+ *    that began less than N days ago or is unknown ("pull time unknown":
+ *    a pull before the index counted is not "never pulled"). */
+static const char *kept_by_use(json_t *rule, json_t *t, long long now)
+{
+    char since[32];
+    json_t *d = json_object_get(rule, "keepPushedWithin");
+    if (json_is_integer(d)) {
+        format_time_utc(now - json_integer_value(d) * 86400LL, since, sizeof since);
+        const char *pushed = json_string_value(json_object_get(t, "pushed"));
+        const char *seen = json_string_value(json_object_get(t, "seen"));
+        if (time_utc_valid(pushed ? pushed : ""))
+            ; /* known: decided below */
+        else if (!time_utc_valid(seen ? seen : "") || at_or_after(seen, since))
+            return "push time unknown";
+        if (at_or_after(pushed, since))
+            return "pushed recently";
+    }
+    d = json_object_get(rule, "keepPulledWithin");
+    if (json_is_integer(d)) {
+        format_time_utc(now - json_integer_value(d) * 86400LL, since, sizeof since);
+        const char *pulled = json_string_value(json_object_get(t, "lastPulled"));
+        const char *from = json_string_value(json_object_get(t, "pullsSince"));
+        if (at_or_after(pulled, since))
+            return "pulled recently";
+        if (!time_utc_valid(from ? from : "") || strcmp(from, since) > 0)
+            return "pull time unknown";
+    }
+    return NULL;
+}
+
+static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest, long long now)
 {
     if (!json_is_true(json_object_get(repo, "complete")))
         return skipped_repo(repo);
@@ -334,8 +396,11 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest)
         const char *created = json_string_value(json_object_get(t, "created"));
         if (!name || !json_string_value(json_object_get(t, "digest")))
             continue;
+        const char *use = NULL;
         if (matches_any(keep_tags, name))
             oom |= json_object_set_new(reason_of, name, json_string("pattern"));
+        else if ((use = kept_by_use(rule, t, now)))
+            oom |= json_object_set_new(reason_of, name, json_string(use));
         else if (!time_plausible(created, latest) || json_object_get(tied, created))
             oom |= json_object_set_new(reason_of, name, json_string("age unknown"));
         else
@@ -445,8 +510,8 @@ json_t *retention_plan(json_t *rules, json_t *repos, long long now)
         int r = retention_rule_of(rules, name);
         if (r < 0)
             continue;
-        json_t *p =
-            plan_repo(json_array_get(json_object_get(rules, "rules"), (size_t)r), repo, latest);
+        json_t *p = plan_repo(json_array_get(json_object_get(rules, "rules"), (size_t)r), repo,
+                              latest, now);
         if (!p) {
             json_decref(out);
             return NULL;

@@ -5,7 +5,8 @@
  *
  * The rules document:
  *   {"rules": [{"repositories": "team/\u002a", "keepLast": 5,
- *               "keepTags": ["latest", "v*"]}],
+ *               "keepTags": ["latest", "v*"],
+ *               "keepPulledWithin": 30 | null, "keepPushedWithin": 7 | null}],
  *    "deleteUntagged": true,
  *    "schedule": "03:00" | null}                  (UTC, daily)
  * A repository follows the first rule whose pattern matches its name
@@ -24,6 +25,8 @@
 #define RETENTION_MAX_RULES 50
 #define RETENTION_MAX_PATTERNS 20
 #define RETENTION_MAX_KEEP 10000
+/* keepPulledWithin, keepPushedWithin: at most this many days */
+#define RETENTION_MAX_DAYS 3650
 
 /* The rules with nothing to do: no rule, untagged manifests deleted by a
  * clean-up, no schedule. New reference. */
@@ -37,7 +40,12 @@ json_t *retention_parse(json_t *body, struct err *e);
 /* The plan for repos, what the registry holds as scan_repo reads it
  * (scan.h):
  *   [{"name", "complete", "problem", "tags": [{"tag", "digest", "created",
- *     "size"}], "children": {index digest: [digest, ...]}}]
+ *     "size", "pushed"?, "seen"?, "lastPulled"?, "pullsSince"?}],
+ *     "children": {index digest: [digest, ...]}}]
+ * (the four optional times come from the index, RFC 3339 UTC or null:
+ * when the tag was pushed onto its image, when the index first saw it
+ * there, when the image was last pulled in this repository, and since when
+ * the index counts that image's pulls there)
  * now: seconds since the epoch (a creation time more than a day after it
  * is implausible).
  *
@@ -46,6 +54,15 @@ json_t *retention_parse(json_t *body, struct err *e);
  *    whole ("complete" not true) deletes nothing: it is listed with
  *    "skipped" (its problem) and every tag kept as "not read whole";
  *  - a tag matching a keepTags pattern stays ("pattern");
+ *  - with keepPushedWithin N (days): a tag pushed within N days of now
+ *    stays ("pushed recently"); one with no valid push time stays ("push
+ *    time unknown") unless its valid "seen" time is more than N days ago
+ *    (it was pushed before that);
+ *  - with keepPulledWithin N: a tag whose image was last pulled within N
+ *    days stays ("pulled recently"); one not pulled since is kept ("pull
+ *    time unknown") when "pullsSince" is not a valid time or is less than
+ *    N days ago (pulls before the index counted are unknown, never "not
+ *    pulled");
  *  - a tag whose age is unknown stays ("age unknown"): no creation time, a
  *    time that is no RFC 3339 UTC time, before 2000-01-01, more than a day
  *    in the future, or the same time as a candidate of another build

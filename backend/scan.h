@@ -68,6 +68,11 @@ struct scan_io {
                      size_t tags_total);
     void *pctx;
     size_t repo_at, repos;
+    /* optional: adds to a repository read (scan_repo's answer) what else
+     * is known of its tags (the index's push and pull times); the clean-up
+     * calls it on every repository it reads */
+    void (*annotate)(void *actx, json_t *repo);
+    void *actx;
 };
 
 /* The real registry at base ("http://127.0.0.1:9999") with an optional

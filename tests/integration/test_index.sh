@@ -107,6 +107,19 @@ t_eq "and a body over 1 MiB with 413" 413 \
   "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: $token" --data-binary @"$WORK/index.big" "http://$lurl")"
 t_eq "and garbage with 400" 400 \
   "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: $token" --data 'not json' "http://$lurl")"
+# a flood of events (4 senders, 200 envelopes of 20 pulls each) while the
+# status is asked: it answers from memory throughout
+D0=$(ix "&q=apps/web" | jq -r '.repositories[0].tags[0].digest')
+env=$(jq -nc --arg d "$D0" '{events:[range(20) | {action:"pull",timestamp:"2026-01-01T00:00:00Z",target:{repository:"flood/x",digest:$d,url:"http://r/v2/flood/x/manifests/\($d)"},request:{method:"GET",useragent:"flood"}}]}')
+for n in 1 2 3 4; do
+  (for _ in $(seq 50); do curl -s -o /dev/null -X POST -H "Authorization: $token" --data "$env" "http://$lurl"; done) &
+done
+answered=0
+for _ in $(seq 20); do
+  [ "$(curl -s --max-time 2 --unix-socket "$API_SOCK" http://localhost/api/status | jq -r .state)" = running ] && answered=$((answered + 1))
+done
+wait
+t_eq "status answered every time during a flood of events" 20 "$answered"
 t_eq "status still answers" running "$(state)"
 
 # a push while the backend is down: found by the reading at the next start
@@ -127,6 +140,45 @@ $DOCKER tag srt-src/ix:2 "localhost:$W2/team/other:1"
 $DOCKER push "localhost:$W2/team/other:1" >/dev/null 2>&1 || t_fail "push through the second writer"
 t_check "the periodic reading finds what another writer pushed" wait_until 40 seen team/other 1
 $DOCKER rm -f srt-index-writer2 >/dev/null 2>&1
+
+# the clean-up rules by pull and push time, end to end: the index's clock
+# moved back 30 days (pulls counted since then, every tag first seen then),
+# so "not pulled within 7 days" is known for what was not pulled
+stop_backend || t_fail "backend stopped cleanly"
+old=$(($(date +%s) - 30 * 86400))
+python3 - "$STATE/index.db" "$old" <<'PY' || t_fail "the index's times moved back"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); t = int(sys.argv[2])
+c.execute("INSERT OR REPLACE INTO meta(k,v) VALUES('pullsSince', ?)", (str(t),))
+c.execute("UPDATE tags SET seen=?, pushed=CASE WHEN pushed>0 THEN ? ELSE 0 END", (t, t))
+c.commit()
+PY
+start_backend index || t_fail "backend starts again"
+t_check "the index is read whole again" wait_until 30 \
+  sh -c "[ \"\$(curl -s --unix-socket '$API_SOCK' http://localhost/api/status | jq -r .index.state)\" = ready ]"
+rules='{"rules":[{"repositories":"apps/*","keepLast":0,"keepPulledWithin":7}]}'
+p=$(api POST "/api/retention/preview?source=index" "$rules")
+t_eq "preview from the index" 200 "$(last_status)"
+t_check "  as of the last reading" jq -e '.asOf | test("^20")' <<<"$p"
+t_eq "  the pulled image stays: pulled recently" "pulled recently" \
+  "$(jq -r '.repositories[] | select(.name == "apps/web") | .keep[] | select(.tag == "1") | .reason' <<<"$p")"
+t_eq "  the image nobody pulled in 7 days goes" "1" \
+  "$(jq -r '[.repositories[] | select(.name == "apps/offline") | .delete[].tags[]] | join(",")' <<<"$p")"
+p2=$(api POST "/api/retention/preview?source=index" '{"rules":[{"repositories":"apps/*","keepLast":0,"keepPushedWithin":7}]}')
+t_eq "  keepPushedWithin: pushed 30 days ago goes" "apps/offline,apps/web" \
+  "$(jq -r '[.repositories[] | select(.delete | length > 0) | .name] | sort | join(",")' <<<"$p2")"
+api PUT /api/retention "$rules" >/dev/null
+t_eq "rules saved" 200 "$(last_status)"
+api POST /api/retention/apply >/dev/null
+t_eq "apply accepted" 202 "$(last_status)"
+ran() { api GET /api/retention | jq -e '.lastRun != null' >/dev/null; }
+t_check "the rules ran" wait_until 120 ran
+wait_state running 90 >/dev/null
+t_eq "  apply deleted what nobody pulled (read from the registry, times from the index)" 404 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$PORT/v2/apps/offline/manifests/1")"
+t_eq "  and kept the pulled image" 200 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$PORT/v2/apps/web/manifests/1")"
+api PUT /api/retention '{"rules":[]}' >/dev/null
 
 # a damaged index file: set aside and rebuilt
 stop_backend || t_fail "backend stopped cleanly"
