@@ -24,7 +24,7 @@ RUN_LISTEN ?= 127.0.0.1:8090
 RUN_STATE  ?= $(CURDIR)/.state
 RUN_ARGS   ?=
 
-.PHONY: lint-ui all run test unit integration browser extension install-extension \
+.PHONY: lint-ui bench-index all run test unit integration browser extension install-extension \
         asan valgrind fuzz lint format bench deps clean help
 
 all: $(BIN)
@@ -124,6 +124,10 @@ test:
 
 bench: $(BIN)
 	bench/run.sh
+
+# the index alone (issue 17): pages, search, preview, memory, push to visible
+bench-index: $(BIN)
+	bench/index.sh
 
 lint: lint-ui
 	clang-format --dry-run --Werror backend/*.c backend/*.h

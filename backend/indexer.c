@@ -29,9 +29,10 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop;
-    int full_due;      /* a whole reading is due */
-    long long full_at; /* when the last whole reading ended (monotonic s) */
-    int was_up;        /* the registry answered on the last look */
+    int full_due;        /* a whole reading is due */
+    long long full_at;   /* when the last whole reading ended (monotonic s) */
+    int was_up;          /* the registry answered on the last look */
+    unsigned idle_ticks; /* idle waits, for giving memory back */
     char *queue[QUEUE_MAX];
     int queued;
     /* what the status shows, kept in memory (a flood of events or a long
@@ -218,6 +219,12 @@ static void *run(void *arg)
             ts.tv_sec += 2;
             if (pthread_cond_timedwait(&g.cond, &g.mu, &ts) == ETIMEDOUT)
                 break;
+        }
+        /* idle: the page caches go back (every 16 s without work) */
+        if (!g.stop && !g.full_due && !g.queued && ++g.idle_ticks % 8 == 0) {
+            pthread_mutex_unlock(&g.mu);
+            rix_release(g.x);
+            pthread_mutex_lock(&g.mu);
         }
         int stop = g.stop;
         pthread_mutex_unlock(&g.mu);

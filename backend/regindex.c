@@ -36,16 +36,96 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS tags_digest ON tags(repo, digest);"
     /* facts: JSON as scan_repo's "manifests" hold them (a digest never
      * changes meaning) */
-    "CREATE TABLE IF NOT EXISTS manifests(digest TEXT PRIMARY KEY, facts TEXT NOT NULL)"
+    "CREATE TABLE IF NOT EXISTS manifests(digest TEXT PRIMARY KEY, facts TEXT NOT NULL,"
+    " kind TEXT, media_type TEXT, created TEXT, size INTEGER NOT NULL DEFAULT 0, platform TEXT)"
     " WITHOUT ROWID;"
+    /* the blobs of a manifest (an index: its platforms' too), so that sizes
+     * count each blob once without reading the facts */
+    "CREATE TABLE IF NOT EXISTS blobs(digest TEXT NOT NULL, blob TEXT NOT NULL,"
+    " size INTEGER NOT NULL, PRIMARY KEY(digest, blob)) WITHOUT ROWID;"
+    /* what an index names: its platforms with their platform names */
+    "CREATE TABLE IF NOT EXISTS children(parent TEXT NOT NULL, child TEXT NOT NULL,"
+    " platform TEXT, ord INTEGER NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;"
     /* pulls of an image in a repository; first: when the index began to count */
     "CREATE TABLE IF NOT EXISTS pulls(repo TEXT NOT NULL, digest TEXT NOT NULL,"
     " last INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(repo, digest)) WITHOUT ROWID;";
 
+/* Prepared statements are kept and used again (preparing one costs more
+ * than running most of ours): by connection and SQL text, each used by one
+ * caller at a time. */
+#define CACHED 48
+static struct cached {
+    sqlite3 *db;
+    char *sql;
+    sqlite3_stmt *st;
+    int busy;
+} cache[CACHED];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int free_slot = -1;
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; i < CACHED; i++) {
+        if (cache[i].db == db && !cache[i].busy && strcmp(cache[i].sql, sql) == 0) {
+            cache[i].busy = 1;
+            st = cache[i].st;
+            break;
+        }
+        if (!cache[i].db && free_slot < 0)
+            free_slot = i;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(db, sql, -1, free_slot >= 0 ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    char *copy = free_slot >= 0 ? strdup(sql) : NULL;
+    pthread_mutex_lock(&cache_mu);
+    if (copy && !cache[free_slot].db)
+        cache[free_slot] = (struct cached){db, copy, st, 1};
+    else
+        free(copy);
+    pthread_mutex_unlock(&cache_mu);
+    return st;
+}
+
+/* the end of a statement's use: a kept one is reset for the next, any
+ * other finalized */
+static void done(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; i < CACHED; i++)
+        if (cache[i].st == st) {
+            sqlite3_reset(st);
+            cache[i].busy = 0;
+            pthread_mutex_unlock(&cache_mu);
+            return;
+        }
+    pthread_mutex_unlock(&cache_mu);
+    sqlite3_finalize(st);
+}
+
 static void db_close(sqlite3 **db)
 {
-    if (*db)
-        sqlite3_close(*db);
+    if (!*db)
+        return;
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; i < CACHED; i++)
+        if (cache[i].db == *db) {
+            sqlite3_finalize(cache[i].st);
+            free(cache[i].sql);
+            cache[i] = (struct cached){0};
+        }
+    pthread_mutex_unlock(&cache_mu);
+    sqlite3_close(*db);
     *db = NULL;
 }
 
@@ -56,12 +136,15 @@ static int db_open(const char *path, sqlite3 **db, int create)
     if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK)
         return -1;
     sqlite3_busy_timeout(*db, 5000);
+    /* no lookaside slots (100 x 1200 bytes a connection, kept for good):
+     * the backend idles far more than it reads */
+    sqlite3_db_config(*db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
     /* a small page cache: the backend stays small with 50,000 tags; WAL
      * with synchronous NORMAL: a kill -9 loses no committed write (a power
      * cut may lose the last ones, which the next reading brings back) */
     return sqlite3_exec(*db,
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                        "PRAGMA cache_size=-512; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;"
+                        "PRAGMA cache_size=-256; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;"
                         "PRAGMA foreign_keys=OFF;",
                         NULL, NULL, NULL) == SQLITE_OK
                ? 0
@@ -76,7 +159,7 @@ static int int_of(sqlite3 *db, const char *sql, long long *out)
         *out = sqlite3_column_int64(st, 0);
         rc = 0;
     }
-    sqlite3_finalize(st);
+    done(st);
     return rc;
 }
 
@@ -107,7 +190,7 @@ static void check_file(const char *path, char *why, size_t len)
                  sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
                                             : sqlite3_errmsg(db));
 out:
-    sqlite3_finalize(st);
+    done(st);
     db_close(&db);
 }
 
@@ -165,8 +248,8 @@ void rix_close(struct rix *x)
 /* prepares sql and binds the arguments: 's' text (NULL: null), 'i' int64 */
 static sqlite3_stmt *stmt(sqlite3 *db, const char *sql, const char *types, ...)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = prepare(db, sql);
+    if (!st)
         return NULL;
     va_list ap;
     va_start(ap, types);
@@ -193,7 +276,7 @@ static int run(sqlite3_stmt *st)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         ;
-    sqlite3_finalize(st);
+    done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -236,7 +319,7 @@ static json_t *facts_on(sqlite3 *db, const char *digest)
         const char *t = (const char *)sqlite3_column_text(st, 0);
         f = t ? json_loads(t, 0, NULL) : NULL;
     }
-    sqlite3_finalize(st);
+    done(st);
     return f;
 }
 
@@ -256,12 +339,12 @@ static int recompute(sqlite3 *db, const char *name)
     sqlite3_stmt *st =
         stmt(db, "SELECT count(*), coalesce(max(pushed),0) FROM tags WHERE repo=?", "s", name);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        done(st);
         return -1;
     }
     n = sqlite3_column_int64(st, 0);
     pushed = sqlite3_column_int64(st, 1);
-    sqlite3_finalize(st);
+    done(st);
     if (n == 0)
         return run(stmt(db, "DELETE FROM repos WHERE name=?", "s", name));
     st = stmt(db,
@@ -272,27 +355,15 @@ static int recompute(sqlite3 *db, const char *name)
         pulled = sqlite3_column_int64(st, 0);
         pulls = sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    done(st);
     /* the blobs of every image a tag reaches, each once */
-    json_t *blobs = json_object();
     st = stmt(db,
-              "SELECT m.facts FROM manifests m WHERE m.digest IN (SELECT DISTINCT digest FROM "
-              "tags WHERE repo=?)",
+              "SELECT coalesce(sum(size),0) FROM (SELECT DISTINCT b.blob, b.size FROM blobs b "
+              "WHERE b.digest IN (SELECT DISTINCT digest FROM tags WHERE repo=?))",
               "s", name);
-    while (st && blobs && sqlite3_step(st) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        json_t *f = t ? json_loads(t, 0, NULL) : NULL;
-        json_object_update(blobs, json_object_get(f, "blobs"));
-        json_decref(f);
-    }
-    sqlite3_finalize(st);
-    const char *k;
-    json_t *v;
-    json_object_foreach(blobs, k, v)
-    {
-        size += json_integer_value(v);
-    }
-    json_decref(blobs);
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        size = sqlite3_column_int64(st, 0);
+    done(st);
     return run(stmt(db,
                     "INSERT INTO repos(name,size,tags,pushed,pulled,pulls) VALUES(?,?,?,?,?,?) "
                     "ON CONFLICT(name) DO UPDATE SET size=excluded.size, tags=excluded.tags, "
@@ -300,13 +371,86 @@ static int recompute(sqlite3 *db, const char *name)
                     "siiiii", name, size, n, pushed, pulled, pulls));
 }
 
+/* what an event changes of a repository's row without reading every image
+ * of it (a big repository would cost a pass over all its facts per event):
+ * the tag count and the last push; its size follows with the reading the
+ * event asks for */
+static int recount(sqlite3 *db, const char *name)
+{
+    long long n = 0;
+    sqlite3_stmt *st = stmt(db, "SELECT count(*) FROM tags WHERE repo=?", "s", name);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        done(st);
+        return -1;
+    }
+    n = sqlite3_column_int64(st, 0);
+    done(st);
+    if (n == 0)
+        return run(stmt(db, "DELETE FROM repos WHERE name=?", "s", name));
+    return run(stmt(db,
+                    "INSERT INTO repos(name,tags,pushed) VALUES(?1,?2,(SELECT "
+                    "coalesce(max(pushed),0) FROM tags WHERE repo=?1)) ON CONFLICT(name) DO "
+                    "UPDATE SET tags=excluded.tags, pushed=excluded.pushed",
+                    "si", name, n));
+}
+
+static json_int_t blob_sum(json_t *facts)
+{
+    json_int_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(facts, "blobs"), k, v)
+    {
+        n += json_integer_value(v);
+    }
+    return n;
+}
+
+/* a digest's facts, once: they never change */
 static int put_facts(sqlite3 *db, const char *digest, json_t *facts)
 {
+    sqlite3_stmt *st = stmt(db, "SELECT 1 FROM manifests WHERE digest=?", "s", digest);
+    int known = st && sqlite3_step(st) == SQLITE_ROW;
+    done(st);
+    if (known)
+        return 0;
     char *t = json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS);
-    int rc = t ? run(stmt(db, "INSERT OR REPLACE INTO manifests(digest,facts) VALUES(?,?)", "ss",
-                          digest, t))
+    int rc = t ? run(stmt(db,
+                          "INSERT INTO manifests(digest,facts,kind,media_type,created,size,"
+                          "platform) VALUES(?,?,?,?,?,?,?)",
+                          "sssssis", digest, t, json_string_value(json_object_get(facts, "kind")),
+                          json_string_value(json_object_get(facts, "mediaType")),
+                          json_string_value(json_object_get(facts, "created")),
+                          (long long)blob_sum(facts),
+                          json_string_value(json_object_get(facts, "platform"))))
                : -1;
     free(t);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(facts, "blobs"), k, v)
+    {
+        if (!rc && browse_digest_valid(k))
+            rc = run(stmt(db, "INSERT OR IGNORE INTO blobs(digest,blob,size) VALUES(?,?,?)", "ssi",
+                          digest, k, (long long)json_integer_value(v)));
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(facts, "children"), i, c)
+    {
+        const char *cd = json_string_value(c), *pl = NULL;
+        size_t j;
+        json_t *p;
+        json_array_foreach(json_object_get(facts, "platforms"), j, p)
+        {
+            if (cd && str_eq(json_string_value(json_object_get(p, "digest")), cd))
+                pl = json_string_value(json_object_get(p, "platform"));
+        }
+        if (!rc && cd && browse_digest_valid(cd))
+            rc = run(stmt(db,
+                          "INSERT OR IGNORE INTO children(parent,child,platform,ord) "
+                          "VALUES(?,?,?,?)",
+                          "sssi", digest, cd, pl, (long long)i));
+    }
     return rc;
 }
 
@@ -468,7 +612,7 @@ int rix_event(struct rix *x, json_t *ev, const char *own_actor, int *look, struc
                       "THEN min(tags.seen, excluded.seen) ELSE excluded.seen END WHERE "
                       "tags.pushed<=excluded.pushed",
                       "sssis", repo, tag, digest, at, actor)) == 0 &&
-             recompute(x->w, repo) == 0;
+             recount(x->w, repo) == 0;
         return end(x, ok, e);
     }
     if (strcmp(action, "pull") == 0) {
@@ -485,7 +629,10 @@ int rix_event(struct rix *x, json_t *ev, const char *own_actor, int *look, struc
                       "CONFLICT(repo,digest) DO UPDATE SET count=count+1, last=max(last, "
                       "excluded.last)",
                       "ssi", repo, digest, at)) == 0 &&
-             recompute(x->w, repo) == 0;
+             run(stmt(x->w,
+                      "UPDATE repos SET pulls=pulls+1, pulled=max(pulled, ?3) WHERE name=?1 AND "
+                      "EXISTS (SELECT 1 FROM tags WHERE repo=?1 AND digest=?2)",
+                      "ssi", repo, digest, at)) == 0;
         return end(x, ok, e);
     }
     if (strcmp(action, "delete") == 0) {
@@ -522,71 +669,100 @@ static json_t *time_json(long long t)
     return json_string(s);
 }
 
-static json_int_t blob_sum(json_t *facts)
+/* the platforms of an image (its own) or an index (what it names), with
+ * their sizes */
+static json_t *platforms_of(sqlite3 *db, const char *digest, const char *kind, const char *platform,
+                            long long size)
 {
-    json_int_t n = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(facts, "blobs"), k, v)
-    {
-        n += json_integer_value(v);
+    json_t *out = json_array();
+    if (platform && kind && strcmp(kind, "image") == 0) {
+        json_array_append_new(out, json_pack("{s:s, s:s, s:I}", "platform", platform, "digest",
+                                             digest, "size", (json_int_t)size));
+        return out;
     }
-    return n;
+    if (!kind || strcmp(kind, "index") != 0)
+        return out;
+    sqlite3_stmt *st = stmt(db,
+                            "SELECT c.child, coalesce(c.platform,'unknown'), coalesce(m.size,0) "
+                            "FROM children c LEFT JOIN manifests m ON m.digest=c.child WHERE "
+                            "c.parent=? ORDER BY c.ord",
+                            "s", digest);
+    while (st && out && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(out, json_pack("{s:s, s:s, s:I}", "platform",
+                                             (const char *)sqlite3_column_text(st, 1), "digest",
+                                             (const char *)sqlite3_column_text(st, 0), "size",
+                                             (json_int_t)sqlite3_column_int64(st, 2)));
+    done(st);
+    return out;
 }
 
-/* the tags of one repository (only those holding q when q_tags), with
- * what the index knows of each image; the page's blobs go into blobs */
-static json_t *tags_of(sqlite3 *db, const char *name, const char *like, json_t *blobs)
+/* the tags of one repository (only those like `like`, when given), with
+ * what the index knows of each image; their digests go into page */
+static json_t *tags_of(sqlite3 *db, const char *name, const char *like, json_t *page)
 {
     sqlite3_stmt *st =
         stmt(db,
              "SELECT t.tag, t.digest, t.pushed, t.pushed_by, coalesce(p.last,0), "
-             "coalesce(p.count,0), m.facts FROM tags t LEFT JOIN pulls p ON p.repo=t.repo AND "
+             "coalesce(p.count,0), m.kind, m.media_type, m.created, m.size, m.platform, "
+             "m.digest IS NOT NULL FROM tags t LEFT JOIN pulls p ON p.repo=t.repo AND "
              "p.digest=t.digest LEFT JOIN manifests m ON m.digest=t.digest WHERE t.repo=?1 AND "
              "(?2 IS NULL OR t.tag LIKE ?2 ESCAPE '\\') ORDER BY t.tag",
              "ss", name, like);
     json_t *out = json_array();
     while (st && out && sqlite3_step(st) == SQLITE_ROW) {
-        const char *ft = (const char *)sqlite3_column_text(st, 6);
-        json_t *f = ft ? json_loads(ft, 0, NULL) : NULL;
-        const char *kind = json_string_value(json_object_get(f, "kind"));
-        json_t *platforms = json_array();
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(f, "platforms"), i, p)
-        {
-            const char *pd = json_string_value(json_object_get(p, "digest"));
-            json_t *pf = pd ? facts_on(db, pd) : NULL;
-            json_array_append_new(
-                platforms, json_pack("{s:O, s:O, s:I}", "platform", json_object_get(p, "platform"),
-                                     "digest", json_object_get(p, "digest"), "size", blob_sum(pf)));
-            json_decref(pf);
-        }
-        if (json_is_string(json_object_get(f, "platform")))
-            json_array_append_new(platforms, json_pack("{s:O, s:s, s:I}", "platform",
-                                                       json_object_get(f, "platform"), "digest",
-                                                       (const char *)sqlite3_column_text(st, 1),
-                                                       "size", blob_sum(f)));
-        const char *by = (const char *)sqlite3_column_text(st, 3);
-        json_t *t = json_pack("{s:s, s:s, s:s?, s:O?, s:I, s:O?, s:o, s:s?, s:o, s:I, s:o}", "tag",
-                              (const char *)sqlite3_column_text(st, 0), "digest",
-                              (const char *)sqlite3_column_text(st, 1), "kind", kind, "mediaType",
-                              json_object_get(f, "mediaType"), "size", f ? blob_sum(f) : 0,
-                              "created", json_object_get(f, "created"), "pushed",
-                              time_json(sqlite3_column_int64(st, 2)), "pushedBy", by, "lastPulled",
-                              time_json(sqlite3_column_int64(st, 4)), "pulls",
-                              (json_int_t)sqlite3_column_int64(st, 5), "platforms", platforms);
-        if (t && !f)
+        const char *digest = (const char *)sqlite3_column_text(st, 1);
+        const char *kind = (const char *)sqlite3_column_text(st, 6);
+        long long size = sqlite3_column_int64(st, 9);
+        int known = sqlite3_column_int(st, 11);
+        json_t *t = json_pack(
+            "{s:s, s:s, s:s?, s:s?, s:o, s:s?, s:o, s:s?, s:o, s:I, s:o}", "tag",
+            (const char *)sqlite3_column_text(st, 0), "digest", digest, "kind", kind, "mediaType",
+            (const char *)sqlite3_column_text(st, 7), "size",
+            known ? json_integer(size) : json_null(), "created",
+            (const char *)sqlite3_column_text(st, 8), "pushed",
+            time_json(sqlite3_column_int64(st, 2)), "pushedBy",
+            (const char *)sqlite3_column_text(st, 3), "lastPulled",
+            time_json(sqlite3_column_int64(st, 4)), "pulls",
+            (json_int_t)sqlite3_column_int64(st, 5), "platforms",
+            platforms_of(db, digest, kind, (const char *)sqlite3_column_text(st, 10), size));
+        if (!t)
+            continue;
+        if (!json_object_get(t, "created"))
             json_object_set_new(t, "created", json_null());
-        if (t && !kind)
+        if (!json_object_get(t, "kind"))
             json_object_set_new(t, "kind", json_null());
-        json_object_update(blobs, json_object_get(f, "blobs"));
-        json_decref(f);
-        if (t)
-            json_array_append_new(out, t);
+        if (!json_object_get(t, "mediaType"))
+            json_object_set_new(t, "mediaType", json_null());
+        json_object_set_new(page, digest, json_true());
+        json_array_append_new(out, t);
     }
-    sqlite3_finalize(st);
+    done(st);
     return out;
+}
+
+/* the blobs of the images in page (digests as keys), each once */
+static long long page_size(sqlite3 *db, json_t *page)
+{
+    long long size = 0;
+    if (run(stmt(db, "CREATE TEMP TABLE IF NOT EXISTS page(digest TEXT PRIMARY KEY)", "")) ||
+        run(stmt(db, "DELETE FROM temp.page", "")))
+        return 0;
+    sqlite3_exec(db, "SAVEPOINT page", NULL, NULL, NULL);
+    const char *d;
+    json_t *v;
+    json_object_foreach(page, d, v)
+    {
+        run(stmt(db, "INSERT OR IGNORE INTO temp.page VALUES(?)", "s", d));
+    }
+    sqlite3_stmt *st = stmt(db,
+                            "SELECT coalesce(sum(size),0) FROM (SELECT DISTINCT b.blob, b.size "
+                            "FROM blobs b WHERE b.digest IN (SELECT digest FROM temp.page))",
+                            "");
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        size = sqlite3_column_int64(st, 0);
+    done(st);
+    sqlite3_exec(db, "RELEASE page", NULL, NULL, NULL);
+    return size;
 }
 
 /* q as a LIKE pattern ("%q%", with % _ \ escaped), or NULL for none */
@@ -626,51 +802,51 @@ json_t *rix_repositories(struct rix *x, const char *q, const char *sort, int des
         err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
         return NULL;
     }
-    char sql[600];
+    /* one pass: the page and, by a window, how many match in all; the
+     * repositories with a matching tag are found by one scan of the tags */
+    char sql[700];
     snprintf(sql, sizeof sql,
              "SELECT name, size, tags, pushed, pulled, pulls, (?1 IS NULL OR name LIKE ?1 ESCAPE "
-             "'\\') FROM repos WHERE ?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 "
-             "FROM tags t WHERE t.repo=repos.name AND t.tag LIKE ?1 ESCAPE '\\') ORDER BY %s %s, "
+             "'\\'), count(*) OVER () FROM repos WHERE ?1 IS NULL OR name LIKE ?1 ESCAPE '\\' "
+             "OR name IN (SELECT repo FROM tags WHERE tag LIKE ?1 ESCAPE '\\') ORDER BY %s %s, "
              "name LIMIT ?2 OFFSET ?3",
              col, desc ? "DESC" : "ASC");
     pthread_mutex_lock(&x->rmu);
-    json_t *repos = json_array(), *blobs = json_object();
+    json_t *repos = json_array(), *page = json_object();
+    long long total = -1;
     sqlite3_stmt *st = stmt(x->r, sql, "sii", like, (long long)limit, (long long)offset);
-    while (st && repos && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && repos && page && sqlite3_step(st) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         int name_hit = sqlite3_column_int(st, 6);
+        total = sqlite3_column_int64(st, 7);
         json_t *r = json_pack("{s:s, s:I, s:I, s:o, s:o, s:I, s:o}", "name", name, "size",
                               (json_int_t)sqlite3_column_int64(st, 1), "tagCount",
                               (json_int_t)sqlite3_column_int64(st, 2), "pushed",
                               time_json(sqlite3_column_int64(st, 3)), "lastPulled",
                               time_json(sqlite3_column_int64(st, 4)), "pulls",
                               (json_int_t)sqlite3_column_int64(st, 5), "tags",
-                              tags_of(x->r, name, name_hit ? NULL : like, blobs));
+                              tags_of(x->r, name, name_hit ? NULL : like, page));
         if (r)
             json_array_append_new(repos, r);
     }
-    int failed = !st || !repos || !blobs;
-    sqlite3_finalize(st);
-    long long total = 0;
-    st = stmt(x->r,
-              "SELECT count(*) FROM repos WHERE ?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR EXISTS "
-              "(SELECT 1 FROM tags t WHERE t.repo=repos.name AND t.tag LIKE ?1 ESCAPE '\\')",
-              "s", like);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        total = sqlite3_column_int64(st, 0);
-    else
-        failed = 1;
-    sqlite3_finalize(st);
+    int failed = !st || !repos || !page;
+    done(st);
+    /* a page past the end still says how many there are */
+    if (!failed && total < 0) {
+        st = stmt(x->r,
+                  "SELECT count(*) FROM repos WHERE ?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR "
+                  "name IN (SELECT repo FROM tags WHERE tag LIKE ?1 ESCAPE '\\')",
+                  "s", like);
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int64(st, 0);
+        else
+            failed = 1;
+        done(st);
+    }
+    long long size = failed ? 0 : page_size(x->r, page);
     pthread_mutex_unlock(&x->rmu);
     free(like);
-    json_int_t size = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(blobs, k, v)
-    {
-        size += json_integer_value(v);
-    }
-    json_decref(blobs);
+    json_decref(page);
     if (failed) {
         json_decref(repos);
         err_set(e, 500, E_INTERNAL, NULL, "the index could not be read");
@@ -679,7 +855,7 @@ json_t *rix_repositories(struct rix *x, const char *q, const char *sort, int des
     long long next = offset + (long long)json_array_size(repos);
     return json_pack("{s:o, s:I, s:b, s:I, s:o, s:I, s:b}", "repositories", repos, "total",
                      (json_int_t)total, "totalKnown", 1, "offset", (json_int_t)offset, "nextOffset",
-                     next < total ? json_integer(next) : json_null(), "totalSize", size,
+                     next < total ? json_integer(next) : json_null(), "totalSize", (json_int_t)size,
                      "truncated", next < total);
 }
 
@@ -712,7 +888,7 @@ int rix_meta_get(struct rix *x, const char *key, char *out, size_t len)
         snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
         rc = 0;
     }
-    sqlite3_finalize(st);
+    done(st);
     pthread_mutex_unlock(&x->rmu);
     return rc;
 }
@@ -742,7 +918,7 @@ static long long meta_time(sqlite3 *db, const char *key)
     long long t = 0;
     if (st && sqlite3_step(st) == SQLITE_ROW)
         t = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    done(st);
     return t;
 }
 
@@ -775,19 +951,51 @@ int rix_annotate(struct rix *x, json_t *repo)
             annotate_tag(t, 0, 0, 0, 0);
         if (!st)
             rc = -1;
-        sqlite3_finalize(st);
+        done(st);
     }
     pthread_mutex_unlock(&x->rmu);
     return rc;
 }
 
+/* children[d] = what index d names, for d and everything it reaches;
+ * -1 when an index reached has no facts in the index */
+static int reach_children(sqlite3 *db, const char *digest, json_t *children, int depth)
+{
+    if (depth > 8 || json_object_get(children, digest))
+        return 0;
+    sqlite3_stmt *st =
+        stmt(db, "SELECT child FROM children WHERE parent=? ORDER BY ord", "s", digest);
+    json_t *list = json_array();
+    while (st && list && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(list, json_string((const char *)sqlite3_column_text(st, 0)));
+    done(st);
+    if (!st || !list) {
+        json_decref(list);
+        return -1;
+    }
+    if (!json_array_size(list)) {
+        json_decref(list);
+        return 0;
+    }
+    json_object_set_new(children, digest, list);
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(list, i, c)
+    {
+        if (reach_children(db, json_string_value(c), children, depth + 1))
+            rc = -1;
+    }
+    return rc;
+}
+
 json_t *rix_plan_input(struct rix *x, int (*wanted)(void *ctx, const char *name), void *ctx)
 {
-    json_t *repos = json_array(), *facts = json_object();
+    json_t *repos = json_array();
     pthread_mutex_lock(&x->rmu);
     long long since = meta_time(x->r, "pullsSince");
     sqlite3_stmt *rs = stmt(x->r, "SELECT name, whole FROM repos ORDER BY name", "");
-    int failed = !rs || !repos || !facts;
+    int failed = !rs || !repos;
     while (!failed && sqlite3_step(rs) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(rs, 0);
         if (!wanted(ctx, name))
@@ -800,72 +1008,50 @@ json_t *rix_plan_input(struct rix *x, int (*wanted)(void *ctx, const char *name)
             failed = 1;
             break;
         }
-        if (!whole)
-            json_object_set_new(r, "problem",
-                                json_string("the index has not read it whole yet: Refresh, "
-                                            "then preview again"));
-        sqlite3_stmt *ts = stmt(x->r,
-                                "SELECT t.tag, t.digest, t.pushed, t.seen, coalesce(p.last,0) "
-                                "FROM tags t LEFT JOIN pulls p ON p.repo=t.repo AND "
-                                "p.digest=t.digest WHERE t.repo=? ORDER BY t.tag",
-                                "s", name);
+        const char *problem = whole ? NULL
+                                    : "the index has not read it whole yet: Refresh, then "
+                                      "preview again";
+        sqlite3_stmt *ts =
+            stmt(x->r,
+                 "SELECT t.tag, t.digest, t.pushed, t.seen, coalesce(p.last,0), m.created, "
+                 "coalesce(m.size,0), m.digest IS NOT NULL, m.kind FROM tags t LEFT JOIN pulls p "
+                 "ON p.repo=t.repo AND p.digest=t.digest LEFT JOIN manifests m ON "
+                 "m.digest=t.digest WHERE t.repo=? ORDER BY t.tag",
+                 "s", name);
         while (ts && sqlite3_step(ts) == SQLITE_ROW) {
             const char *digest = (const char *)sqlite3_column_text(ts, 1);
-            /* the facts of the image and of everything it reaches */
-            json_t *todo = json_pack("[s]", digest), *f;
-            const char *d;
-            int known = 1;
-            for (size_t k = 0; k < json_array_size(todo) && k < 10000; k++) {
-                d = json_string_value(json_array_get(todo, k));
-                if (!(f = json_object_get(facts, d))) {
-                    f = facts_on(x->r, d);
-                    if (!f) {
-                        if (k == 0)
-                            known = 0;
-                        continue;
-                    }
-                    json_object_set_new(facts, d, f);
-                }
-                json_t *ch = json_object_get(f, "children");
-                if (json_array_size(ch) && !json_object_get(children, d))
-                    json_object_set(children, d, ch);
-                size_t c;
-                json_t *cd;
-                json_array_foreach(ch, c, cd)
-                {
-                    json_array_append(todo, cd);
-                }
-            }
-            json_decref(todo);
-            f = json_object_get(facts, digest);
-            json_t *t = json_pack(
-                "{s:s, s:s, s:O, s:I}", "tag", (const char *)sqlite3_column_text(ts, 0), "digest",
-                digest, "created",
-                f && json_object_get(f, "created") ? json_object_get(f, "created") : json_null(),
-                "size", f ? blob_sum(f) : 0);
-            if (!t) {
+            const char *created = (const char *)sqlite3_column_text(ts, 5);
+            const char *kind = (const char *)sqlite3_column_text(ts, 8);
+            json_t *t =
+                json_pack("{s:s, s:s, s:o, s:I}", "tag", (const char *)sqlite3_column_text(ts, 0),
+                          "digest", digest, "created", created ? json_string(created) : json_null(),
+                          "size", (json_int_t)sqlite3_column_int64(ts, 6));
+            if (!t || json_array_append_new(tags, t)) {
                 failed = 1;
                 break;
             }
             annotate_tag(t, sqlite3_column_int64(ts, 2), sqlite3_column_int64(ts, 3),
                          sqlite3_column_int64(ts, 4), since);
-            json_array_append_new(tags, t);
-            /* an image the index has no facts of: the repository is not
-             * known whole */
-            if (!known && json_is_true(json_object_get(r, "complete"))) {
-                json_object_set_new(r, "complete", json_false());
-                json_object_set_new(r, "problem",
-                                    json_string("the index does not know all its images yet: "
-                                                "Refresh, then preview again"));
-            }
+            /* an image the index has no facts of, or an index whose
+             * platforms it does not all know: not known whole */
+            if (!sqlite3_column_int(ts, 7))
+                problem = "the index does not know all its images yet: Refresh, then preview "
+                          "again";
+            else if (kind && strcmp(kind, "index") == 0 &&
+                     reach_children(x->r, digest, children, 0))
+                problem = "the index does not know all its images yet: Refresh, then preview "
+                          "again";
         }
         if (!ts)
             failed = 1;
-        sqlite3_finalize(ts);
+        done(ts);
+        if (problem) {
+            json_object_set_new(r, "complete", json_false());
+            json_object_set_new(r, "problem", json_string(problem));
+        }
     }
-    sqlite3_finalize(rs);
+    done(rs);
     pthread_mutex_unlock(&x->rmu);
-    json_decref(facts);
     if (failed) {
         json_decref(repos);
         return NULL;
@@ -880,4 +1066,14 @@ int rix_note_events(struct rix *x, long long now)
         return 0;
     snprintf(v, sizeof v, "%lld", now);
     return rix_meta_set(x, "pullsSince", v);
+}
+
+void rix_release(struct rix *x)
+{
+    pthread_mutex_lock(&x->rmu);
+    sqlite3_db_release_memory(x->r);
+    pthread_mutex_unlock(&x->rmu);
+    pthread_mutex_lock(&x->wmu);
+    sqlite3_db_release_memory(x->w);
+    pthread_mutex_unlock(&x->wmu);
 }

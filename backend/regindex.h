@@ -92,6 +92,9 @@ json_t *rix_plan_input(struct rix *x, int (*wanted)(void *ctx, const char *name)
  * pulls are counted: "pullsSince"). */
 int rix_note_events(struct rix *x, long long now);
 
+/* Gives back the page caches of both connections (idle). */
+void rix_release(struct rix *x);
+
 /* meta values (reconciledAt...) */
 int rix_meta_set(struct rix *x, const char *key, const char *value);
 int rix_meta_get(struct rix *x, const char *key, char *out, size_t len);

@@ -292,11 +292,14 @@ static void test_search_sort_page(void **state)
     struct rix *x = open_ix();
     struct err e = {0};
     const char *names[] = {"a/one", "b/two", "c/100%", "d/x_y"};
+    /* a digest never changes meaning: each repository its own image */
+    const char *digests[] = {D("a"), D("b"), D("c"), D("d")};
+    const char *blobs[] = {D("1"), D("2"), D("3"), D("4")};
     for (int i = 0; i < 4; i++) {
         json_t *m = json_object();
-        json_object_set_new(m, D("a"), image(NULL, NULL, 1, D("1"), 10 * (i + 1)));
-        json_t *s =
-            scan_of(names[i], 1, json_pack("[o, o]", tag("v1", D("a")), tag("dev", D("a"))), m);
+        json_object_set_new(m, digests[i], image(NULL, NULL, 1, blobs[i], 10 * (i + 1)));
+        json_t *s = scan_of(names[i], 1,
+                            json_pack("[o, o]", tag("v1", digests[i]), tag("dev", digests[i])), m);
         /* names with % and _ are not registry names: only the search is
          * tried with them */
         if (strchr(names[i], '%') || strchr(names[i], '_'))

@@ -1,0 +1,87 @@
+#!/bin/bash
+# The index's figures (issue 17), side by side with their goals, into
+# bench/results/index-latest.md (figures, not pass/fail; `make bench-index`):
+#   1. bench/index_bench.c on an index of BENCH_INDEX_REPOS (10,000)
+#      repositories x 5 tags: the first page of 100 (by name, by size), a
+#      search among the 50,000 tags, the clean-up preview's input and plan
+#      over 20,000 tags, push events stored, bytes a tag; wall and CPU time
+#      (the CPU time is what a loaded machine does not inflate);
+#   2. the backend (development build) idle with that index in its state
+#      folder: resident memory;
+#   3. a push visible in GET /api/repositories?source=index: the time from
+#      `docker push` returning to the tag being listed, 5 pushes, local
+#      storage on the test engine.
+# The index is read from SQLite on local disk: what the storage costs (the
+# 50 ms front of bench/run.sh) does not enter any of these figures; it only
+# delays when a push's size is known (the reading after its event).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+OUT=bench/results; mkdir -p "$OUT"
+W=${BENCH_WORK:-/tmp/srt/bench-index}; rm -rf "$W"; mkdir -p "$W/state"
+REPOS=${BENCH_INDEX_REPOS:-10000}
+make -s all
+cc -O2 -Wall -Werror -D_GNU_SOURCE -Ibackend $(pkg-config --cflags jansson sqlite3) \
+  -o "$W/index_bench" bench/index_bench.c backend/regindex.o backend/retention.o backend/util.o \
+  backend/browse.o backend/errors.o backend/httpc.o \
+  $(pkg-config --libs jansson sqlite3 libcurl libcrypto) -pthread
+{
+  echo "# The index ($(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo
+  echo "| figure | measured | goal | ratio |"
+  echo "| --- | --- | --- | --- |"
+} >"$W/table.md"
+"$W/index_bench" "$W/state" "$REPOS" 5 | tee -a "$W/table.md"
+
+# the backend idle with that index (no Docker engine: it waits for one)
+BIN=backend/storj-registryd
+SR_INDEX_PERIOD=3600 "$BIN" --socket "$W/api.sock" --state-dir "$W/state" \
+  --docker-socket "$W/no-docker.sock" >"$W/backend.log" 2>&1 &
+BPID=$!
+trap 'kill $BPID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf --unix-socket "$W/api.sock" http://l/api/health >/dev/null && break; sleep 0.1; done
+curl -sf --unix-socket "$W/api.sock" "http://l/api/repositories?source=index&limit=100" >/dev/null || true
+sleep 5
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$BPID/status")
+anon=$(awk '/RssAnon/ {print $2}' "/proc/$BPID/status")
+tags=$(curl -sf --unix-socket "$W/api.sock" http://l/api/status | jq -r '.index.tags')
+echo "| backend idle (development build, Debian's shared libraries) with an index of $tags tags, after a first page | $rss KiB ($anon KiB anonymous) | at most 4096 KiB (shipped, static) | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
+  tee -a "$W/table.md"
+kill $BPID; wait $BPID 2>/dev/null || true
+
+# a push visible in the index
+if [ -z "${BENCH_SKIP_PUSH:-}" ]; then
+  eval "$(tests/env/docker-engine.sh start)"; export DOCKER_HOST
+  eval "$(tests/env/images.sh registry)"
+  DOCKER=${DOCKER:-/usr/bin/docker}
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  rm -rf "$W/state2"; mkdir -p "$W/state2"
+  $DOCKER rm -f $($DOCKER ps -aq --filter label=io.storj.registry.managed=true) >/dev/null 2>&1 || true
+  "$BIN" --socket "$W/api2.sock" --state-dir "$W/state2" --docker-socket "${DOCKER_HOST#unix://}" \
+    --registry-image "$REGISTRY_IMAGE" >"$W/backend2.log" 2>&1 &
+  BPID=$!
+  trap 'kill $BPID 2>/dev/null || true; $DOCKER rm -f $($DOCKER ps -aq --filter label=io.storj.registry.managed=true) >/dev/null 2>&1 || true' EXIT
+  for _ in $(seq 100); do curl -sf --unix-socket "$W/api2.sock" http://l/api/health >/dev/null && break; sleep 0.1; done
+  curl -sf --unix-socket "$W/api2.sock" -X PUT --data "{\"port\":$PORT}" http://l/api/config >/dev/null
+  curl -sf --unix-socket "$W/api2.sock" -X POST http://l/api/registry/start >/dev/null
+  for _ in $(seq 300); do [ "$(curl -sf --unix-socket "$W/api2.sock" http://l/api/status | jq -r .state)" = running ] && break; sleep 0.2; done
+  tests/env/random-image.sh bench-src/ix:1 1 64 >/dev/null
+  times=()
+  for i in 1 2 3 4 5; do
+    $DOCKER tag bench-src/ix:1 "localhost:$PORT/bench/visible:$i"
+    $DOCKER push "localhost:$PORT/bench/visible:$i" >/dev/null 2>&1
+    t0=$(date +%s%N)
+    for _ in $(seq 2000); do
+      curl -sf --unix-socket "$W/api2.sock" "http://l/api/repositories?source=index&q=bench/visible" |
+        jq -e --arg t "$i" '.repositories[0].tags[] | select(.tag == $t)' >/dev/null && break
+      sleep 0.005
+    done
+    times+=($((($(date +%s%N) - t0) / 1000000)))
+  done
+  sorted=$(printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' ')
+  med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
+  echo "| a push visible in the index after \`docker push\` returned (5 pushes, local storage) | median $med ms (all: $sorted) | under 1 s | $(awk -v a="$med" 'BEGIN {printf "%.2f", a / 1000}') |" |
+    tee -a "$W/table.md"
+fi
+cp "$W/table.md" "$OUT/index-latest.md"
+echo "written: $OUT/index-latest.md"
