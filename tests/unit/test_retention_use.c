@@ -121,9 +121,11 @@ static const char *const malformed[] = {"2026-13-01T00:00:00Z", "yesterday", "20
 
 /* One of the four times in any state; days are the rules' N (boundaries).
  * NULL: leave the field out. */
-static json_t *gen_time(struct gen *g, const int *days, int nd)
+static json_t *gen_time(struct gen *g, const int *days, int nd, int old)
 {
     int d = nd ? days[rint_(g, nd)] : 30;
+    if (old && rint_(g, 4)) /* mostly known and old: something may go */
+        return time_str(NOW - (61 + rint_(g, 2000)) * DAY - rint_(g, (int)DAY));
     switch (rint_(g, 9)) {
     case 0:
         return NULL;
@@ -160,7 +162,7 @@ static json_t *gen_repo(struct gen *g, const char *name, const int *days, int nd
     json_t *created[MAXDIG];
     for (int i = 0; i < ndig; i++) {
         snprintf(dig[i], sizeof dig[i], "sha256:%016llx%048d", (unsigned long long)next_(g), i);
-        switch (rint_(g, 12)) {
+        switch (rint_(g, 24)) {
         case 0:
             created[i] = json_null();
             break;
@@ -208,8 +210,8 @@ static json_t *gen_repo(struct gen *g, const char *name, const int *days, int nd
     /* pull times mostly per image, as the index records them */
     json_t *lp[MAXDIG], *ps[MAXDIG];
     for (int i = 0; i < ndig; i++) {
-        lp[i] = gen_time(g, days, nd);
-        ps[i] = gen_time(g, days, nd);
+        lp[i] = rint_(g, 3) ? json_null() : gen_time(g, days, nd, 0);
+        ps[i] = gen_time(g, days, nd, 1);
     }
     json_t *tags = json_array();
     int ntag = 1 + rint_(g, MAXTAG - 1);
@@ -219,14 +221,14 @@ static json_t *gen_repo(struct gen *g, const char *name, const int *days, int nd
         snprintf(tname, sizeof tname, "%s%d", prefixes[rint_(g, 5)], k);
         json_t *t = json_pack("{s:s, s:s, s:O, s:I}", "tag", tname, "digest", dig[i], "created",
                               created[i], "size", (json_int_t)(100 + i));
-        set_opt(t, "pushed", gen_time(g, days, nd));
-        set_opt(t, "seen", gen_time(g, days, nd));
+        set_opt(t, "pushed", gen_time(g, days, nd, 1));
+        set_opt(t, "seen", gen_time(g, days, nd, 1));
         if (rint_(g, 5)) {
             set_opt(t, "lastPulled", lp[i] ? json_deep_copy(lp[i]) : NULL);
             set_opt(t, "pullsSince", ps[i] ? json_deep_copy(ps[i]) : NULL);
         } else {
-            set_opt(t, "lastPulled", gen_time(g, days, nd));
-            set_opt(t, "pullsSince", gen_time(g, days, nd));
+            set_opt(t, "lastPulled", gen_time(g, days, nd, 0));
+            set_opt(t, "pullsSince", gen_time(g, days, nd, 1));
         }
         json_array_append_new(tags, t);
     }
@@ -258,7 +260,7 @@ static json_t *gen_rules(struct gen *g, int use, int *days, int *nd)
     *nd = 0;
     for (int r = 0; r < nr; r++) {
         json_t *rule = json_pack("{s:s}", "repositories", repo_pats[rint_(g, 5)]);
-        int kl = rint_(g, 7);
+        int kl = rint_(g, 3) ? rint_(g, 3) : rint_(g, 7);
         json_object_set_new(rule, "keepLast", kl == 6 ? json_null() : json_integer(kl));
         json_t *kt = json_array();
         for (int n = rint_(g, 3); n > 0; n--)
@@ -424,7 +426,7 @@ static int one_build(json_t *repo, const char *a, const char *b)
 
 struct run {
     int verbose, bad;
-    long checks, deleted;
+    long checks, deleted, use_deleted, kept_by_use, must_go, boundary;
 };
 
 static void violation(struct run *u, const char *repo, const char *fmt, ...)
@@ -510,6 +512,8 @@ static void check_repo(struct run *u, json_t *rules, json_t *repo, json_t *plan)
             json_object_set_new(seen, json_string_value(x), json_string(dg));
         }
         u->deleted++;
+        u->use_deleted += json_is_integer(json_object_get(rule, "keepPulledWithin")) ||
+                          json_is_integer(json_object_get(rule, "keepPushedWithin"));
     }
     json_array_foreach(json_object_get(pr, "keep"), i, t)
     {
@@ -604,6 +608,8 @@ static void check_repo(struct run *u, json_t *rules, json_t *repo, json_t *plan)
     for (i = 0; i < n; i++) {
         const char *tg = json_string_value(json_object_get(json_array_get(tags, i), "tag"));
         u->checks++;
+        u->kept_by_use += push[i].keep == YES || pull[i].keep == YES;
+        u->must_go += !json_object_get(maykeep, DIG(i));
         if (json_object_get(keep, DIG(i)) && json_object_get(deleted, DIG(i)))
             violation(u, name, "DATA SAFETY: %s (tag %s) must stay but is deleted", DIG(i), tg);
         if (!json_object_get(maykeep, DIG(i)) && !json_object_get(deleted, DIG(i)))
@@ -738,8 +744,9 @@ static void test_random(void **state)
     for (long i = 0; i < n; i++)
         if (run_seed(&u, first + (uint64_t)i) && ++bad_seeds >= 5)
             break;
-    printf("retention use model: %ld seeds, %ld tags checked, %ld images planned to go\n", n,
-           u.checks, u.deleted);
+    printf("retention use model: %ld seeds, %ld tags checked (%ld kept by use for sure, %ld "
+           "certain to go), %ld images planned to go (%ld under a use rule)\n",
+           n, u.checks, u.kept_by_use, u.must_go, u.deleted, u.use_deleted);
     CHECK(bad_seeds == 0, "%d seeds failed (the first are above)", bad_seeds);
 }
 
