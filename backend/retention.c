@@ -333,6 +333,9 @@ static const char *kept_by_use(json_t *rule, json_t *t, long long now)
         const char *from = json_string_value(json_object_get(t, "pullsSince"));
         if (at_or_after(pulled, since))
             return "pulled recently";
+        json_t *lp = json_object_get(t, "lastPulled");
+        if (lp && !json_is_null(lp) && !time_utc_valid(pulled ? pulled : ""))
+            return "pull time unknown";
         if (!time_utc_valid(from ? from : "") || strcmp(from, since) > 0)
             return "pull time unknown";
     }

@@ -59,10 +59,11 @@ json_t *retention_parse(json_t *body, struct err *e);
  *    time unknown") unless its valid "seen" time is more than N days ago
  *    (it was pushed before that);
  *  - with keepPulledWithin N: a tag whose image was last pulled within N
- *    days stays ("pulled recently"); one not pulled since is kept ("pull
- *    time unknown") when "pullsSince" is not a valid time or is less than
- *    N days ago (pulls before the index counted are unknown, never "not
- *    pulled");
+ *    days stays ("pulled recently"); one whose "lastPulled" is there but no
+ *    valid time stays ("pull time unknown"); one not pulled since (null
+ *    "lastPulled") is kept ("pull time unknown") when "pullsSince" is not
+ *    a valid time or is less than N days ago (pulls before the index
+ *    counted are unknown, never "not pulled");
  *  - a tag whose age is unknown stays ("age unknown"): no creation time, a
  *    time that is no RFC 3339 UTC time, before 2000-01-01, more than a day
  *    in the future, or the same time as a candidate of another build

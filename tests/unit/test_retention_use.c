@@ -28,8 +28,9 @@
  *  - "pullsSince ... less than N days ago": now - pullsSince < N days
  *    (strict), so pullsSince exactly N days ago counts the whole window and
  *    a tag not pulled in it may go; a pullsSince in the future keeps;
- *  - a malformed lastPulled is not covered by the words: when pullsSince
- *    alone would let the tag go, either answer is allowed;
+ *  - a malformed lastPulled (there, but no valid time) keeps the tag
+ *    ("pull time unknown"), as retention.h says since the first run of
+ *    this test found the words silent on it;
  *  - valid = "YYYY-MM-DDTHH:MM:SSZ" with a real date; anything else
  *    ("2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "yesterday", a
  *    number) is not a valid time;
@@ -362,8 +363,9 @@ static struct verdict pull_rule(json_t *rule, json_t *tag)
         return (struct verdict){YES, "pulled recently"};
     if (lk == 1 && l > NOW)
         return unknown.keep == YES ? (struct verdict){YES, NULL} : (struct verdict){MAYBE, NULL};
+    /* retention.h: a lastPulled that is there but no valid time keeps */
     if (lk == -1)
-        return unknown.keep == YES ? unknown : (struct verdict){MAYBE, NULL};
+        return (struct verdict){YES, "pull time unknown"};
     return unknown;
 }
 
