@@ -388,12 +388,14 @@ sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/s
   t_eq "container still running" true "$("$DOCKER" inspect -f '{{.State.Running}}' "$CID" 2>/dev/null)"
 
   # the shipped binary does real work: a registry started from inside the
-  # extension container (host network here, as the test engine has no bridge)
+  # extension container as Docker Desktop runs it (the container in the host
+  # network, the registry published on the engine's bridge, its events
+  # posted to the backend at the bridge's gateway)
   eval "$("$ROOT/tests/env/images.sh" registry 2>/dev/null)"
   "$DOCKER" rm -f $("$DOCKER" ps -aq --filter label=io.storj.registry.managed=true) >/dev/null 2>&1
   mkdir -p "$WORK/gs2"
   CID2=$(quiet "$DOCKER" run --pull never -d --network host \
-    -e SR_NETWORK=host -e SR_REGISTRY_IMAGE="$REGISTRY_IMAGE" \
+    -e SR_NETWORK=publish -e SR_REGISTRY_IMAGE="$REGISTRY_IMAGE" \
     -v "$DOCKER_SOCKET:/var/run/docker.sock" -v "$WORK/gs2:/run/guest-services" \
     --mount type=volume,dst=/data "$IMAGE")
   S2="$WORK/gs2/backend.sock"
@@ -411,6 +413,12 @@ sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/s
   RID=$("$ROOT/tests/env/random-image.sh" "srt-src/ext:1" 1 64 2>/dev/null)
   "$DOCKER" tag srt-src/ext:1 "localhost:$RPORT/ext:1"
   t_check "  and takes a docker push" bash -c "'$DOCKER' push 'localhost:$RPORT/ext:1' >/dev/null 2>&1"
+  indexed() { # indexed REPO TAG: the shipped backend's index lists it
+    curl -s --unix-socket "$S2" "http://localhost/api/repositories?source=index&q=$1" |
+      jq -e --arg r "$1" --arg t "$2" '.repositories[] | select(.name == $r) | .tags[] | select(.tag == $t)' >/dev/null
+  }
+  t_check "  the push reaches the shipped backend's index (the registry's events, SQLite linked in)" \
+    wait_until 20 indexed ext 1
   if [ "$STORE" = containerd ]; then
     # what users do with the built image: push it; both platforms go
     "$DOCKER" tag "$IMAGE" "localhost:$RPORT/storj-registry-extension:multi"
@@ -420,6 +428,12 @@ sys.exit(0 if (s.get("docker") or {}).get("reachable") is True else 1)' "$WORK/s
       "http://127.0.0.1:$RPORT/v2/storj-registry-extension/manifests/multi" >"$WORK/pushed.json"
     t_eq "  the registry holds the index with linux/amd64 and linux/arm64" "linux/amd64 linux/arm64" \
       "$(jq -r '[.manifests[]?.platform | "\(.os)/\(.architecture)"] | sort | join(" ")' "$WORK/pushed.json")"
+    plats() {
+      curl -s --unix-socket "$S2" "http://localhost/api/repositories?source=index&q=storj-registry-extension" |
+        jq -r '[.repositories[0].tags[0].platforms[]? | select(.size > 0 and (.platform | startswith("unknown") | not)) | .platform] | sort | join(" ")'
+    }
+    both() { [ "$(plats)" = "linux/amd64 linux/arm64" ]; }
+    t_check "  the backend's index lists both platforms with their sizes" wait_until 20 both
     "$DOCKER" rmi "localhost:$RPORT/storj-registry-extension:multi" >/dev/null 2>&1
   fi
   curl -s -o /dev/null --unix-socket "$S2" -X DELETE 'http://localhost/api/registry?purge=true'
