@@ -91,6 +91,34 @@ t_eq "paging: limit 1 says what comes next" 1 "$(ix "&sort=name&limit=1" | jq -r
 body=$(ix "&sort=color")
 t_eq "a bad sort is a 400 naming the field" "400 sort" "$(last_status) $(jq -r .error.field <<<"$body")"
 
+# a multi-arch index pushed by hand (two platforms pushed by digest, then
+# the index by tag): its platforms with their sizes, its size each blob once
+R=http://127.0.0.1:$PORT/v2/apps/multi
+MT_IMG="application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
+children=()
+for n in 1 2; do
+  "$ROOT/tests/env/random-image.sh" "srt-src/ixm:$n" 1 96 >/dev/null
+  $DOCKER tag "srt-src/ixm:$n" "localhost:$PORT/apps/multi:p$n"
+  $DOCKER push "localhost:$PORT/apps/multi:p$n" >/dev/null 2>&1 || t_fail "push platform $n"
+  head=$(curl -sfI -H "Accept: $MT_IMG" "$R/manifests/p$n" | tr -d '\r')
+  d=$(sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p' <<<"$head")
+  mt=$(sed -n 's/^[Cc]ontent-[Tt]ype: //p' <<<"$head")
+  size=$(curl -sf -H "Accept: $MT_IMG" "$R/manifests/p$n" | wc -c)
+  children+=("$(jq -nc --arg d "$d" --argjson s "$size" --arg mt "$mt" --arg a "$([ $n = 1 ] && echo amd64 || echo arm64)" \
+    '{mediaType:$mt, digest:$d, size:$s, platform:{os:"linux", architecture:$a}}')")
+done
+MT_IDX=application/vnd.oci.image.index.v1+json
+index=$(jq -nc --arg mt "$MT_IDX" --argjson a "${children[0]}" --argjson b "${children[1]}" '{schemaVersion:2, mediaType:$mt, manifests:[$a,$b]}')
+t_eq "a multi-arch index is pushed" 201 "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: $MT_IDX" --data-binary "$index" "$R/manifests/multi")"
+multi() {
+  ix "&q=apps/multi" | jq -e '.repositories[0].tags[] | select(.tag == "multi") |
+    .kind == "index" and ([.platforms[] | select(.size > 0) | .platform] | sort) == ["linux/amd64", "linux/arm64"]' >/dev/null
+}
+t_check "  the index lists its platforms with their sizes" wait_until 15 multi
+r=$(ix "&q=apps/multi")
+t_check "  the repository's size counts each blob once" jq -e \
+  '(.repositories[0].size) == ([.repositories[0].tags[] | select(.tag != "multi") | .size] | add)' <<<"$r"
+
 # a delete from the tab
 d=$(ix "&q=apps/api" | jq -r '.repositories[0].tags[0].digest')
 api DELETE "/api/repositories/apps/api/manifests/$d" >/dev/null
@@ -111,16 +139,27 @@ t_eq "and garbage with 400" 400 \
 # status is asked: it answers from memory throughout
 D0=$(ix "&q=apps/web" | jq -r '.repositories[0].tags[0].digest')
 env=$(jq -nc --arg d "$D0" '{events:[range(20) | {action:"pull",timestamp:"2026-01-01T00:00:00Z",target:{repository:"flood/x",digest:$d,url:"http://r/v2/flood/x/manifests/\($d)"},request:{method:"GET",useragent:"flood"}}]}')
+senders=()
 for n in 1 2 3 4; do
-  (for _ in $(seq 50); do curl -s -o /dev/null -X POST -H "Authorization: $token" --data "$env" "http://$lurl"; done) &
+  (for _ in $(seq 50); do curl -s --max-time 10 -o /dev/null -X POST -H "Authorization: $token" --data "$env" "http://$lurl"; done) &
+  senders+=($!)
 done
 answered=0
 for _ in $(seq 20); do
   [ "$(curl -s --max-time 2 --unix-socket "$API_SOCK" http://localhost/api/status | jq -r .state)" = running ] && answered=$((answered + 1))
 done
-wait
+wait "${senders[@]}" # not the backend, a child too
 t_eq "status answered every time during a flood of events" 20 "$answered"
 t_eq "status still answers" running "$(state)"
+
+# a registry restart loses the registry's queue of events: a whole reading
+# follows
+before=$(api GET /api/status | jq -r .index.reconciledAt)
+sleep 1
+api POST /api/registry/restart >/dev/null
+t_check "registry restarted" wait_state running 90
+newer() { [ "$(api GET /api/status | jq -r .index.reconciledAt)" \> "$before" ]; }
+t_check "  the index reads the whole registry again after the restart" wait_until 30 newer
 
 # a push while the backend is down: found by the reading at the next start
 stop_backend || t_fail "backend stopped cleanly"
@@ -165,7 +204,7 @@ t_eq "  the pulled image stays: pulled recently" "pulled recently" \
 t_eq "  the image nobody pulled in 7 days goes" "1" \
   "$(jq -r '[.repositories[] | select(.name == "apps/offline") | .delete[].tags[]] | join(",")' <<<"$p")"
 p2=$(api POST "/api/retention/preview?source=index" '{"rules":[{"repositories":"apps/*","keepLast":0,"keepPushedWithin":7}]}')
-t_eq "  keepPushedWithin: pushed 30 days ago goes" "apps/offline,apps/web" \
+t_eq "  keepPushedWithin: pushed 30 days ago goes" "apps/multi,apps/offline,apps/web" \
   "$(jq -r '[.repositories[] | select(.delete | length > 0) | .name] | sort | join(",")' <<<"$p2")"
 api PUT /api/retention "$rules" >/dev/null
 t_eq "rules saved" 200 "$(last_status)"
