@@ -57,7 +57,7 @@ help:
 	@echo "make extension  build the extension image (one index: linux/amd64 + linux/arm64; build/*.oci.tar)"
 	@echo "make install-extension  install it in Docker Desktop"
 	@echo "make bench      memory, latency and start-time figures into bench/results/"
-	@echo "make lint       clang-format check + cppcheck; make format rewrites"
+	@echo "make lint       clang-format check + cppcheck + no circle among backend files; make format rewrites"
 
 deps:
 	@scripts/install-deps.sh
@@ -129,9 +129,12 @@ bench: $(BIN)
 bench-index: $(BIN)
 	bench/index.sh
 
+# file-cycles.py fails when backend files call each other in a circle: the
+# manager's files are layers, each calling only those below (docs/architecture.md)
 lint: lint-ui
 	clang-format --dry-run --Werror backend/*.c backend/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -D_GNU_SOURCE backend/
+	python3 scripts/file-cycles.py backend
 
 # The tab's JavaScript: // @ts-check with JSDoc types, checked by TypeScript's
 # compiler (from npm, in tests/browser's dev dependencies; nothing emitted).

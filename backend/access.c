@@ -1,4 +1,5 @@
-/* The registry's logins, for the manager: its users (users.h) in the
+/* Layer 1 of the manager, above the state (state.c) only. The registry's
+ * logins: its users (users.h) in the
  * htpasswd that goes into the registry container (at create, and again on
  * every change while it exists: distribution 3 reads the file again when
  * its modification time changed), the backend's internal credential, and

@@ -1,6 +1,10 @@
-/* Garbage collection: the registry restarts read-only (pulls keep working,
- * pushes are refused at once), a container with its spec runs `registry
- * garbage-collect`, the registry restarts with its own configuration. */
+/* Layer 5 of the manager, the clean-up jobs, above the start (lifecycle.c)
+ * that they end with. Garbage collection: the registry restarts read-only
+ * (pulls keep working, pushes are refused at once), a container with its
+ * spec runs `registry garbage-collect`, the registry restarts with its own
+ * configuration. The clean-up rules: read what they match, delete what
+ * they plan, then collect garbage. Reports through the state's calls
+ * (state.c). */
 #include "manager_int.h"
 
 #include <fnmatch.h>
@@ -53,15 +57,6 @@ static int image_major(struct manager *m, json_t *gc)
     return major;
 }
 
-static void gc_done(struct manager *m, int ok, const char *message)
-{
-    pthread_mutex_lock(&m->mu);
-    m->gc_at = (long long)time(NULL);
-    m->gc_ok = ok;
-    snprintf(m->gc_message, sizeof m->gc_message, "%s", message);
-    mgr_unlock_changed(m);
-}
-
 /* Waits up to timeout_s for a container to exit, asking the engine every
  * 300 ms, so that a stop (cancel_start) or a shutdown ends the wait at once.
  * 0 with *code, or -1 with e (code "cancelled" when asked to give up). */
@@ -70,10 +65,7 @@ static int wait_exit(struct manager *m, const char *id, long timeout_s, int *cod
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        pthread_mutex_lock(&m->mu);
-        int cancel = m->cancel_start || m->shutdown;
-        pthread_mutex_unlock(&m->mu);
-        if (cancel)
+        if (mgr_cancelled(m))
             return err_set(e, 499, E_CANCELLED, NULL, "the clean-up was cancelled by a stop");
         json_t *c = docker_inspect(&m->docker, id, e);
         if (!c)
@@ -113,10 +105,7 @@ static int restart_with(struct manager *m, const char *id, const struct buf *tar
             mgr_observe(m);
             return 0;
         }
-        pthread_mutex_lock(&m->mu);
-        int cancel = m->cancel_start || m->shutdown;
-        pthread_mutex_unlock(&m->mu);
-        if (cancel)
+        if (mgr_cancelled(m))
             return err_set(e, 499, E_CANCELLED, NULL, "the clean-up was cancelled by a stop");
         usleep(100 * 1000);
     }
@@ -134,7 +123,9 @@ static const struct buf *r_tar(struct spec_set *set)
     return &spec_find(set, "registry")->tar;
 }
 
-void mgr_run_gc(struct manager *m)
+/* The garbage collection; keep_untagged: the clean-up rules that ran
+ * just before ask to keep untagged manifests. */
+static void run_gc(struct manager *m, int keep_untagged)
 {
     struct settings s;
     struct spec_set set;
@@ -147,24 +138,16 @@ void mgr_run_gc(struct manager *m)
     memset(&set, 0, sizeof set);
     memset(&ro_set, 0, sizeof ro_set);
     char reg_id[72];
-    pthread_mutex_lock(&m->mu);
-    /* asked by the clean-up rules that ran just before, for this run only
-     * (read and reset before anything can end the run) */
-    int keep_untagged = m->gc_keep_untagged;
-    m->gc_keep_untagged = 0;
     /* the configuration the registry runs with, even when other settings
      * were saved since (they wait for a restart) */
-    const struct settings *eff = mgr_effective_locked(m);
-    int from_run = eff == &m->run;
-    int copied = settings_copy(&s, eff);
-    int running = m->reg.running;
-    snprintf(reg_id, sizeof reg_id, "%s", m->reg.id);
-    pthread_mutex_unlock(&m->mu);
-    if (copied) {
+    struct mgr_look lk;
+    if (mgr_look(m, MGR_EFFECTIVE, &s, &lk)) {
         err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         mgr_job_fail(m, &e, NULL);
         return;
     }
+    int from_run = lk.from_run, running = lk.reg.running;
+    snprintf(reg_id, sizeof reg_id, "%s", lk.reg.id);
     if (!running) {
         err_set(&e, 409, E_REGISTRY_NOT_RUNNING, NULL,
                 "start the registry first: clean-up runs on a registry that is up");
@@ -231,20 +214,18 @@ void mgr_run_gc(struct manager *m)
                                "of multi-arch images)"
                              : "; untagged manifests kept (the registry did not tell its version)");
     log_info("garbage collection: %s", msg);
-    gc_done(m, 1, msg);
+    mgr_gc_done(m, 1, msg);
     done = 1;
 fail:
     if (!done)
         /* a clean-up that failed or was cancelled says so in lastGc; the
          * registry's own state is not its to change */
-        gc_done(m, 0, e.message[0] ? e.message : "the clean-up failed");
+        mgr_gc_done(m, 0, e.message[0] ? e.message : "the clean-up failed");
     if (id[0]) {
         struct err ignored;
         docker_remove(&m->docker, id, &ignored);
     }
-    pthread_mutex_lock(&m->mu);
-    int cancelled = m->cancel_start || m->shutdown;
-    pthread_mutex_unlock(&m->mu);
+    int cancelled = mgr_cancelled(m);
     if (readonly) {
         /* back to its own configuration: written now, so that the start
          * after a stop that cancelled us finds it too */
@@ -264,37 +245,27 @@ fail:
         mgr_run_start(m, from_run); /* the same container again, then wait until it answers */
 }
 
+void mgr_run_gc(struct manager *m)
+{
+    run_gc(m, 0);
+}
+
 /* ---- clean-up rules -------------------------------------------------------- */
 
 static int shutting_down(void *ctx)
 {
-    struct manager *m = ctx;
-    pthread_mutex_lock(&m->mu);
-    int stop = m->shutdown;
-    pthread_mutex_unlock(&m->mu);
-    return stop;
+    return mgr_shutting_down(ctx);
 }
 
 static int job_stopped(void *ctx)
 {
-    struct manager *m = ctx;
-    pthread_mutex_lock(&m->mu);
-    int stop = m->cancel_start || m->shutdown;
-    pthread_mutex_unlock(&m->mu);
-    return stop;
+    return mgr_cancelled(ctx);
 }
 
 static void reading_told(void *ctx, const char *repo, size_t at, size_t repos, size_t done,
                          size_t total)
 {
-    struct manager *m = ctx;
-    pthread_mutex_lock(&m->mu);
-    snprintf(m->reading_repo, sizeof m->reading_repo, "%s", repo);
-    m->reading_at = at;
-    m->reading_repos = repos;
-    m->reading_done = done;
-    m->reading_total = total;
-    pthread_mutex_unlock(&m->mu);
+    mgr_reading_told(ctx, repo, at, repos, done, total);
 }
 
 /* The registry at base for a reading, its progress told to GET
@@ -308,11 +279,7 @@ static int io_open(struct scan_io *io, const char *base, const struct browse_log
     io->progress = reading_told;
     io->pctx = m;
     indexer_io(io); /* the index's push and pull times */
-    pthread_mutex_lock(&m->mu);
-    m->reading++;
-    m->reading_repo[0] = '\0';
-    m->reading_at = m->reading_repos = m->reading_done = m->reading_total = 0;
-    pthread_mutex_unlock(&m->mu);
+    mgr_reading_begin(m);
     return 0;
 }
 
@@ -321,9 +288,7 @@ static void io_close(struct scan_io *io, struct manager *m)
     if (!io->ctx)
         return;
     scan_io_http_free(io);
-    pthread_mutex_lock(&m->mu);
-    m->reading--;
-    pthread_mutex_unlock(&m->mu);
+    mgr_reading_end(m);
 }
 
 json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
@@ -347,12 +312,10 @@ json_t *mgr_retention_preview_plan(struct manager *m, const char *base,
  * not be done and why (the first few repositories and images by name). */
 static void retention_done(struct manager *m, int ok, json_t *result, const char *message)
 {
-    pthread_mutex_lock(&m->mu);
-    json_decref(m->last_retention);
     char at[32];
     format_time_utc((long long)time(NULL), at, sizeof at);
     json_t *skipped = json_object_get(result, "skipped");
-    m->last_retention = json_pack(
+    json_t *last = json_pack(
         "{s:s, s:b, s:I, s:I, s:s, s:o, s:o, s:o}", "at", at, "ok", ok, "images",
         json_integer_value(json_object_get(result, "images")), "tags",
         json_integer_value(json_object_get(result, "tags")), "message", message, "skipped",
@@ -362,7 +325,7 @@ static void retention_done(struct manager *m, int ok, json_t *result, const char
         "failed",
         json_object_get(result, "failed") ? json_deep_copy(json_object_get(result, "failed"))
                                           : json_array());
-    mgr_unlock_changed(m);
+    mgr_set_last_retention(m, last);
 }
 
 static void sentence_of(json_t *result, char *msg, size_t len)
@@ -416,16 +379,20 @@ void mgr_run_retention(struct manager *m)
     struct err e = {0};
     char url[128], base[128], msg[1024];
     struct scan_io io = {0};
-    pthread_mutex_lock(&m->mu);
-    json_t *rules = json_deep_copy(m->retention);
-    int up = m->reg.running && m->reg_healthy;
-    mgr_probe_url(mgr_effective_locked(m), url, sizeof url);
-    struct mgr_login lg;
-    mgr_login_of(mgr_effective_locked(m), &lg); /* access.c */
-    pthread_mutex_unlock(&m->mu);
-    snprintf(base, sizeof base, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
+    struct settings s;
+    struct mgr_look lk;
+    struct mgr_login lg = {0};
+    json_t *rules = mgr_rules_copy(m);
+    int copied = mgr_look(m, MGR_EFFECTIVE, &s, &lk) == 0;
+    int up = lk.reg.running && lk.reg_healthy;
+    if (copied) {
+        mgr_probe_url(&s, url, sizeof url);
+        mgr_login_of(&s, &lg); /* access.c */
+        settings_free(&s);
+        snprintf(base, sizeof base, "%.*s", (int)(strlen(url) - 4), url); /* without "/v2/" */
+    }
     json_t *repos = NULL, *plan = NULL, *result = NULL;
-    if (!rules) {
+    if (!rules || !copied) {
         err_set(&e, 500, E_NO_MEMORY, NULL, "out of memory");
         goto fail;
     }
@@ -467,11 +434,8 @@ void mgr_run_retention(struct manager *m)
              json_array_size(json_object_get(result, "skipped")) == 0;
     retention_done(m, ok, result, msg);
     int stopped = job_stopped(m);
-    if (!stopped) {
-        pthread_mutex_lock(&m->mu);
-        m->gc_keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
-        pthread_mutex_unlock(&m->mu);
-    }
+    /* the rules may ask the clean-up after them to keep untagged manifests */
+    int keep_untagged = json_is_false(json_object_get(rules, "deleteUntagged"));
     io_close(&io, m);
     json_decref(rules);
     json_decref(repos);
@@ -479,7 +443,7 @@ void mgr_run_retention(struct manager *m)
     json_decref(result);
     secret_wipe(&lg, sizeof lg);
     if (!stopped)
-        mgr_run_gc(m);
+        run_gc(m, keep_untagged);
     return;
 fail:
     retention_done(m, 0, NULL, e.message[0] ? e.message : "the clean-up rules failed");

@@ -1,4 +1,6 @@
-/* The containers' logs for the tab, with every secret redacted. */
+/* Layer 1 of the manager, above the state (state.c) only: the containers'
+ * logs for the tab, with every secret redacted, and a stopped container's
+ * last words for the jobs' errors. */
 #include "manager_int.h"
 
 #include <string.h>

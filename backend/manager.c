@@ -1,3 +1,6 @@
+/* Layer 6 of the manager, on top: the job queue and its worker thread, and
+ * the public calls of manager.h (settings, status, images, clean-up rules).
+ * Uses every layer below (docs/architecture.md). */
 #include "manager_int.h"
 
 #include <errno.h>
@@ -12,110 +15,6 @@
 #include "readiness.h"
 #include "retention.h"
 #include "status.h"
-
-/* Unlocks after a change that status shows. */
-void mgr_unlock_changed(struct manager *m)
-{
-    m->gen++;
-    pthread_mutex_unlock(&m->mu);
-}
-
-/* ---- helpers ------------------------------------------------------------ */
-
-void mgr_compute_desired_hash(struct manager *m)
-{
-    struct spec_set set;
-    struct err e;
-    if (spec_build(&m->settings, &m->sopts, &set, &e) == 0)
-        snprintf(m->desired_hash, sizeof m->desired_hash, "%s", set.hash);
-    else
-        m->desired_hash[0] = '\0';
-    spec_free(&set);
-}
-
-/* The settings the registry container was created with, when it exists
- * and they are known; else the saved ones. Caller holds m->mu. */
-const struct settings *mgr_effective_locked(struct manager *m)
-{
-    if (m->has_run && m->reg.exists && strcmp(m->reg.hash, m->run_hash) == 0)
-        return &m->run;
-    return &m->settings;
-}
-
-/* Remembers s as what runs (spec hash hash), in memory and in running.json. */
-void mgr_record_run(struct manager *m, const struct settings *s, const char *hash)
-{
-    struct settings copy;
-    struct err e;
-    if (settings_copy(&copy, s))
-        return;
-    if (settings_save(m->running_path, &copy, &e))
-        log_warn("could not record the running settings: %s", e.message);
-    pthread_mutex_lock(&m->mu);
-    if (m->has_run)
-        settings_free(&m->run);
-    m->run = copy;
-    m->has_run = 1;
-    snprintf(m->run_hash, sizeof m->run_hash, "%s", hash);
-    mgr_unlock_changed(m);
-}
-
-void mgr_forget_run(struct manager *m)
-{
-    pthread_mutex_lock(&m->mu);
-    if (m->has_run)
-        settings_free(&m->run);
-    m->has_run = 0;
-    m->run_hash[0] = '\0';
-    mgr_unlock_changed(m);
-    unlink(m->running_path);
-}
-
-/* Records whether the user wants the registry running, in memory and, when
- * that differs from what the file says, in the file. The file is written
- * outside m->mu (an fsync on a slow disk must not stall status) but under
- * m->save_mu, taken before m->mu by every writer of the settings file, so
- * that a save never overwrites a newer one with an older copy. */
-void mgr_set_desired_running(struct manager *m, int on)
-{
-    struct err e;
-    struct settings copy;
-    pthread_mutex_lock(&m->save_mu);
-    pthread_mutex_lock(&m->mu);
-    m->settings.desired_running = on;
-    int write = m->desired_on_disk != on && settings_copy(&copy, &m->settings) == 0;
-    mgr_unlock_changed(m);
-    if (write) {
-        int rc = settings_save(m->settings_path, &copy, &e);
-        settings_free(&copy);
-        if (rc) {
-            log_warn("could not record the desired state: %s", e.message);
-        } else {
-            pthread_mutex_lock(&m->mu);
-            m->desired_on_disk = on;
-            pthread_mutex_unlock(&m->mu);
-        }
-    }
-    pthread_mutex_unlock(&m->save_mu);
-}
-
-void mgr_job_fail(struct manager *m, const struct err *e, const char *hint)
-{
-    pthread_mutex_lock(&m->mu);
-    m->job_failed = 1;
-    m->job_err = *e;
-    snprintf(m->job_hint, sizeof m->job_hint, "%s", hint ? hint : "");
-    mgr_unlock_changed(m);
-    log_warn("%s failed: %s (%s)", m->running_job == JOB_STOP ? "stop" : "job", ecode_name(e->code),
-             e->message);
-}
-
-void mgr_set_phase(struct manager *m, const char *phase)
-{
-    pthread_mutex_lock(&m->mu);
-    m->phase = phase;
-    mgr_unlock_changed(m);
-}
 
 static void *worker_main(void *arg)
 {

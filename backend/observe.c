@@ -1,6 +1,9 @@
-/* Observation: the monitor thread looks at Docker and probes the registry,
- * so that status answers from memory; it also resumes a registry the user
- * left running when Docker comes back. */
+/* Layer 2 of the manager: observation. The monitor thread looks at Docker
+ * and probes the registry, so that status answers from memory; it also
+ * resumes a registry the user left running when Docker comes back, and
+ * queues the clean-up rules at their daily time. Uses the state (state.c)
+ * and the backend's login (access.c); the steps, the jobs and the queue
+ * above look through it. */
 #include "lean.h"
 #include "manager_int.h"
 

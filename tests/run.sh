@@ -56,7 +56,7 @@ units() { # units MAKE-TARGET
 }
 
 step build make -s all
-step "lint (clang-format, cppcheck)" make -s lint
+step "lint (clang-format, cppcheck, no file circle)" make -s lint
 step "unit tests" units unit
 step "unit tests under ASan+UBSan" units asan
 step "unit tests under valgrind" units valgrind
