@@ -88,6 +88,33 @@ t_check "objects land under docker/registry/v2/ in the bucket" bash -c "'$ROOT/t
 browse_delete_gc "ENC_NULL" storj/mixed "$BUCKET"
 t_check "ENC_NULL: a plain round trip after the clean-up" push_pull_roundtrip "$PORT" storjtrip
 
+# ---- what registry operations cost in storage requests (the front's counters) -----
+# (each figure includes the registry's storage health check, one request
+# every 10 s, when one fell in the window)
+t_eq "the front runs with Storj's limits: 100/s burst 100, key writes 1/s burst 3" "100 100 1 3" \
+  "$(front_stat '.limits | "\(.rate) \(.burst) \(.keyWrites.rate) \(.keyWrites.burst)"')"
+docker_quiet() { $DOCKER "$@" >"$WORK/cost-docker.log" 2>&1 || { tail -3 "$WORK/cost-docker.log"; return 1; }; }
+COST_ID=$("$ROOT/tests/env/random-image.sh" srt-src/storj/cost:1 2 256)
+$DOCKER tag srt-src/storj/cost:1 "localhost:$PORT/storj/cost:1"
+front_reset
+t_check "cost: push of a small image (2 layers of 256 KiB)" docker_quiet push "localhost:$PORT/storj/cost:1"
+front_cost "docker push, new image of 2 layers of 256 KiB"
+t_check "cost: push of the same tag again" docker_quiet push "localhost:$PORT/storj/cost:1"
+front_cost "docker push again, nothing new"
+$DOCKER rmi "localhost:$PORT/storj/cost:1" srt-src/storj/cost:1 >/dev/null 2>&1
+front_reset
+t_check "cost: pull" docker_quiet pull "localhost:$PORT/storj/cost:1"
+front_cost "docker pull of it"
+t_eq "cost: the pulled image is the pushed one" "$COST_ID" "$($DOCKER image inspect --format '{{.Id}}' "localhost:$PORT/storj/cost:1")"
+nrepo=$(api GET /api/repositories | jq '.repositories | length')
+t_eq "cost: browsing answers 200" 200 "$(last_status)"
+front_cost "browse (GET /api/repositories: $nrepo repositories, first visit)"
+api GET /api/repositories >/dev/null
+front_cost "browse again ($nrepo repositories)"
+api POST /api/retention/preview '{"rules":[{"repositories":"*","keepLast":1}]}' >/dev/null
+t_eq "cost: a clean-up preview answers 200" 200 "$(last_status)"
+front_cost "clean-up preview (keep the newest tag of each of $nrepo repositories)"
+
 gwconf=$(container_file storj-registry-gateway /root/.local/share/storj/gateway/config.yaml)
 t_check "the gateway got the grant in its config file" grep -qF "access: \"$NULL_GRANT\"" <<<"$gwconf"
 t_check "and the key pair" grep -qF "minio.secret-key: \"$GW_SK\"" <<<"$gwconf"
