@@ -360,6 +360,14 @@ sleep 1.2
 t_eq "limits: a second later the key takes a write again" 200 "$(s3 "$LF_EP" PUT "/$FB/kw/one" --data-binary kw)"
 t_eq "  counted: 1 refused by the key-write limit, 0 by the rate, 6 PutObject" "1 0 6" \
   "$(stat_of "$LF_EP" '"\(.refused.keyWriteLimit) \(.refused.rateLimit) \(.ops.PutObject)"')"
+"$SF" key "$SH_EP" "$FAK" ENC_SECRETBOX "$FSK" 2>/dev/null
+"$SF" limits "$SH_EP" '{"rate":0.25,"burst":2}'
+"$SF" reset "$SH_EP"
+t_eq "limits: a gateway-side listing's own requests count too (the listing, its lookup, then its first page refused)" \
+  "429 SlowDown" "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=dir%2Fzz") $(s3_code)"
+t_eq "  counted: 1 S3 request, 2 of the gateway's, 1 refused" "1 2 1" \
+  "$(stat_of "$SH_EP" '"\(.requests) \(.gatewayRequests) \(.refused.rateLimit)"')"
+"$SF" limits "$SH_EP" '{}'
 t_eq "limits: a bad limit names the field" 400 \
   "$(curl -s -o "$WORK/fbody" -w '%{http_code}' -X PUT --data-binary '{"keyWrites":{"burst":0}}' "$LF_EP/_standin/limits")"
 t_check "  (keyWrites.burst)" grep -q '^keyWrites.burst:' "$WORK/fbody"

@@ -52,6 +52,10 @@ Storj's request limits (on by default, as on Storj; 0 turns one off):
                  satellite/metainfo checkObjectUploadRate; burst 3 in
                  endpoint_object_test.go TestEndpoint_Object_Limit). Parts,
                  copies, deletes and reads are not key writes.
+  The selfhosted profile's own lookups and listing pages for a gateway-side
+  listing take a token each too (stats "gatewayRequests"): on Storj they are
+  satellite requests of the project; over the limit the listing is answered
+  429 SlowDown.
   Both refusals are the satellite's ResourceExhausted "Too Many Requests",
   which storj/uplink common.go turns into uplink.ErrTooManyRequests, and
   storj/gateway-st miniogw/gateway.go ConvertError into ErrSlowDown:
@@ -422,7 +426,8 @@ class State:
 
     def reset(self):
         with self.lock:
-            self.counters = {"requests": 0, "exhaustiveListings": 0, "exhaustiveItems": 0,
+            self.counters = {"requests": 0, "gatewayRequests": 0, "exhaustiveListings": 0,
+                             "exhaustiveItems": 0,
                              "singleLookups": 0, "reordered": 0,
                              "ops": {op: 0 for op in OPS},
                              "refused": {"uploadPartCopy": 0, "listing": 0, "entityTooSmall": 0,
@@ -1043,6 +1048,14 @@ class Conn:
                 return self.listing(req, key)
         return self.forward(req)
 
+    def gateway_call(self):
+        """A request the gateway makes itself (a lookup or a page of a
+        gateway-side listing) costs the project a satellite request too:
+        whether the rate limit lets it through."""
+        with self.st.lock:
+            self.st.counters["gatewayRequests"] += 1
+            return self.st.limits.allow_request(time.monotonic())
+
     def listing(self, req, key):
         prefix = req.query.get("prefix", "")
         delim = req.query.get("delimiter", "")
@@ -1063,10 +1076,14 @@ class Conn:
         if not supported_prefix:
             # listObjectsSingle: the exact key, and "prefix/" with delimiter '/'
             self.st.count("singleLookups")
+            if not self.gateway_call():
+                return self.slow_down(req, "ListObjects", "rateLimit", self.st.limits.retry_after)
             status, _ = signer.request("HEAD", req.bucket, prefix)
             if status == 200:
                 return self.forward(req)
             if delim == "/":
+                if not self.gateway_call():
+                    return self.slow_down(req, "ListObjects", "rateLimit", self.st.limits.retry_after)
                 n, _, _ = signer.list_page(req.bucket, prefix + "/", "", "")
                 if n:
                     return self.forward(req)
@@ -1076,6 +1093,8 @@ class Conn:
         recursive = delim != "/"
         fetched, token, too_many = 0, "", False
         while True:
+            if not self.gateway_call():
+                return self.slow_down(req, "ListObjects", "rateLimit", self.st.limits.retry_after)
             n, more, token = signer.list_page(req.bucket, list_prefix, "" if recursive else "/", token)
             fetched += n
             if fetched > self.opts.exhaustive_limit:
