@@ -979,9 +979,11 @@ class Conn:
         close = fr[0] != "none" and expect
         if fr[0] != "none" and not expect:
             self.rd.copy_body(None, fr)
-        self.st.count(limit, refused=True)
-        if DEBUG:
-            log(f"debug: 429 SlowDown ({limit}): {op} /{req.bucket}/{req.key[:120]}")
+        with self.st.lock:
+            self.st.counters["refused"][limit] += 1
+            n = self.st.counters["refused"][limit]
+        if DEBUG or n & (n - 1) == 0:  # the 1st, 2nd, 4th, 8th... of each limit
+            log(f"429 SlowDown ({limit}, {n} so far): {op} /{req.bucket}/{req.key[:120]}")
         data = s3_error(429, "Too Many Requests", "SlowDown", MSG_SLOW_DOWN, req, close)
         if retry_after and req.method != "HEAD":
             data = data.replace(b"\r\n", b"\r\nRetry-After: %d\r\n" % retry_after, 1)
