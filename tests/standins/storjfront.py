@@ -302,9 +302,8 @@ class Limits:
             return "body: not a JSON object", None
 
         def number(name, v, lo, hi, integer=False):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-                return f"{name}: {'an integer' if integer else 'a number'} from {lo} to {hi}"
-            if v < lo or v > hi:
+            ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+            if isinstance(v, bool) or not ok or not lo <= v <= hi:  # NaN fails the range too
                 return f"{name}: {'an integer' if integer else 'a number'} from {lo} to {hi}"
             return None
 
