@@ -114,6 +114,17 @@ front_cost "browse again ($nrepo repositories)"
 api POST /api/retention/preview '{"rules":[{"repositories":"*","keepLast":1}]}' >/dev/null
 t_eq "cost: a clean-up preview answers 200" 200 "$(last_status)"
 front_cost "clean-up preview (keep the newest tag of each of $nrepo repositories)"
+# over the limit: the registry's AWS SDK retries 429 SlowDown (Retry-After 1 s
+# here, Storj's 12 s would make this slow) and push, pull and browse still work
+"$SF" limits "$FRONT_ENDPOINT" '{"rate":10,"burst":10,"retryAfter":1}' || t_fail "the front takes limits"
+t0=$(date +%s)
+t_check "at 10 requests/s: a push and a pull of a small image still work" push_pull_roundtrip "$PORT" storjslow
+api GET /api/repositories >/dev/null
+t_eq "at 10 requests/s: browsing answers 200" 200 "$(last_status)"
+front_cost "push, pull and browse at 10 requests/s ($(($(date +%s) - t0)) s)"
+t_check "  the front refused some of the registry's requests, and it retried them" \
+  test "$(jq .rateLimit <<<"$FRONT_COST")" -ge 1
+"$SF" limits "$FRONT_ENDPOINT" '{}'
 
 gwconf=$(container_file storj-registry-gateway /root/.local/share/storj/gateway/config.yaml)
 t_check "the gateway got the grant in its config file" grep -qF "access: \"$NULL_GRANT\"" <<<"$gwconf"
