@@ -13,6 +13,12 @@
 
 #define CONNECT_TIMEOUT_S 5L
 #define REQUEST_TIMEOUT_S 30L
+/* Over a request rate limit (Storj: 100 a second per project, one write a
+ * second to one key) a request is asked again this many times, after
+ * SLOWDOWN_FIRST_MS, then twice as long each time: the limiter's bucket
+ * refills within a second, and a user waits for the check. */
+#define SLOWDOWN_RETRIES 3
+#define SLOWDOWN_FIRST_MS 500
 #define CHECK_BODY "storj-registry storage check: safe to delete\n"
 
 static void put(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -170,6 +176,14 @@ static void explain(const char *step, int curl_code, long status, const char *s3
         o->code = "read_mismatch";
         put(o->message, "The object just written could not be read back (404).");
         put(o->fix, "The S3 service may be eventually consistent or misbehave: try again.");
+    } else if (status == 429 || is(s3code, "SlowDown")) {
+        o->code = "too_many_requests";
+        put(o->message,
+            "%s refused the request: too many requests (HTTP %ld%s%s), the project's "
+            "request rate limit (Storj's is 100 a second).",
+            where, status, s3code ? " " : "", s3code ? s3code : "");
+        put(o->fix, "Wait a minute and check again; something else may be using the same "
+                    "project or bucket heavily.");
     } else if (status >= 500) {
         o->code = "server_error";
         put(o->message, "%s failed on its side (HTTP %ld%s%s).", where, status, s3code ? ", " : "",
@@ -219,7 +233,16 @@ static size_t collect(void *userp, const char *p, size_t n)
     return n;
 }
 
-/* One signed request: method on endpoint/bucket[/key][?query]. */
+/* Over a rate limit: Storj's gateways answer 429 SlowDown (gateway-st
+ * miniogw/gateway.go ErrSlowDown), S3 503 SlowDown; a HEAD has no body. */
+static int slowed_down(const struct answer *a)
+{
+    return a->curl_code == CURLE_OK &&
+           (a->status == 429 || (a->status == 503 && strcmp(a->s3code, "SlowDown") == 0));
+}
+
+/* One signed request: method on endpoint/bucket[/key][?query], asked again
+ * while the endpoint says to slow down. */
 static void request(const struct s3check_target *t, const char *method, const char *key,
                     const char *query, const char *body, struct answer *a)
 {
@@ -252,11 +275,17 @@ static void request(const struct s3check_target *t, const char *method, const ch
         .sink = collect,
         .ctx = &a->body,
     };
-    struct httpc_resp resp;
-    httpc_do(NULL, &req, &resp);
-    a->curl_code = resp.curl_code;
-    a->status = resp.status;
-    s3check_error_code(a->body.data, a->body.len, a->s3code, sizeof a->s3code);
+    for (int tries = 0;; tries++) {
+        struct httpc_resp resp;
+        httpc_do(NULL, &req, &resp);
+        a->curl_code = resp.curl_code;
+        a->status = resp.status;
+        s3check_error_code(a->body.data, a->body.len, a->s3code, sizeof a->s3code);
+        if (!slowed_down(a) || tries == SLOWDOWN_RETRIES || (t->cancel && *t->cancel))
+            return;
+        buf_free(&a->body); /* keeps the cap */
+        usleep((useconds_t)(SLOWDOWN_FIRST_MS << tries) * 1000u);
+    }
 }
 
 static int ok_status(long s)

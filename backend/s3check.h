@@ -44,7 +44,8 @@ struct s3check_outcome {
  *
  * Codes: unreachable, tls, wrong_key, clock_skew, access_denied, forbidden,
  * no_such_bucket, wrong_region, encrypted_keys_listing, not_implemented,
- * read_mismatch, server_error, s3_error.
+ * read_mismatch, too_many_requests (429, or SlowDown), server_error,
+ * s3_error.
  */
 void s3check_explain(const char *step, int curl_code, long status, const char *s3code,
                      const char *bucket, const char *where, int can_create,

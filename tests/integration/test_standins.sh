@@ -18,6 +18,9 @@
 #    cap, EntityTooSmall, non-lexical order) fails and passes as it should.
 #  - The gateway stand-in registers its key pair and its grant's path
 #    cipher with the front; grantcipher.py and fwd.c decode alike.
+#  - The front's Storj request limits (project rate, writes to one key):
+#    over them 429 SlowDown with Retry-After, as gateway-st answers; after a
+#    pause a request passes; refusals and requests by S3 operation counted.
 #
 # Needs the private engine and Ceph (started here when not running).
 set -uo pipefail
@@ -312,6 +315,64 @@ t_eq "faults: off again" 200 "$(s3 "$HF_EP" GET "/$FB/dir/a")"
 t_eq "faults: a bad switch names the field" 400 \
   "$(curl -s -o "$WORK/fbody" -w '%{http_code}' -X PUT --data-binary '{"failMatch":"("}' "$HF_EP/_standin/faults")"
 t_check "  (failMatch)" grep -q '^failMatch:' "$WORK/fbody"
+
+# Storj's request limits: 429 SlowDown from the front, as gateway-st answers
+# uplink.ErrTooManyRequests (miniogw/gateway.go ErrSlowDown), never forwarded
+start_front LF --profile hosted --rate 2 || t_fail "front starts (rate 2/s)"
+t_eq "limits: set at start, key writes at Storj's 1/s burst 3, Retry-After 12" \
+  '{"rate":2,"burst":2,"keyWrites":{"rate":1,"burst":3},"retryAfter":12}' \
+  "$("$SF" limits "$LF_EP" | jq -c 'del(.refused)')"
+s3many() { # s3many EP METHOD DATA PATH...: one request per PATH on one connection, their statuses
+  local ep=$1 m=$2 data=$3 p args=(); shift 3
+  for p in "$@"; do args+=(-o /dev/null "$ep$p"); done
+  [ -z "$data" ] || args=(--data-binary "$data" "${args[@]}")
+  curl -s -w '%{http_code} ' -X "$m" --aws-sigv4 "aws:amz:us-east-1:s3" --user "$FAK:$FSK" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "${args[@]}"
+}
+times() { local i; for ((i = 0; i < $1; i++)); do echo "$2"; done; }
+codes=$(s3many "$LF_EP" GET "" $(times 20 "/$FB/dir/a"))
+n200=$(grep -o 200 <<<"$codes" | wc -l) n429=$(grep -o 429 <<<"$codes" | wc -l)
+t_check "limits: 20 reads at once at 2/s (burst 2): the first pass, most are refused ($codes)" \
+  test "$n200" -ge 2 -a "$n200" -le 10 -a $((n200 + n429)) -eq 20 -a "${codes:0:8}" = "200 200 "
+# one token every 4 s from here: what follows runs well within it
+"$SF" limits "$LF_EP" '{"rate":0.25,"burst":1}' || t_fail "front takes limits (PUT /_standin/limits)"
+t_eq "limits: set again, the bucket is full: a read passes" 200 "$(s3 "$LF_EP" GET "/$FB/dir/a")"
+code=$(curl -s -D "$WORK/fhead" -o "$WORK/fbody" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+  --user "$FAK:$FSK" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$LF_EP/$FB/dir/a")
+t_eq "limits: over the rate: 429 SlowDown (gateway-st's ErrSlowDown)" "429 SlowDown" "$code $(s3_code)"
+t_check "  with its message" grep -q '<Message>Please reduce your request rate.</Message>' "$WORK/fbody"
+t_check "  and Retry-After: 12 (storj/minio's default)" grep -qi '^Retry-After: 12' "$WORK/fhead"
+t_check "  from the front (RGW was not asked)" grep -q '<HostId>storjfront-standin</HostId>' "$WORK/fbody"
+t_eq "limits: a HEAD over the rate: 429 without Retry-After" "429 0" \
+  "$(curl -s -I -o "$WORK/fhead" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" --user "$FAK:$FSK" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$LF_EP/$FB/dir/a") $(grep -ci '^Retry-After' "$WORK/fhead")"
+sleep 4.2
+t_eq "limits: after a pause a request passes" 200 "$(s3 "$LF_EP" GET "/$FB/dir/a")"
+t_eq "  counted: refusals by the rate limit, every read as GetObject/HeadObject" "$((n429 + 2)) 23 1" \
+  "$(stat_of "$LF_EP" '"\(.refused.rateLimit) \(.ops.GetObject) \(.ops.HeadObject)"')"
+"$SF" limits "$LF_EP" '{"rate":0}' || t_fail "front takes limits: rate 0"
+t_eq "limits: rate 0 is off, 20 reads at once pass" 20 "$(s3many "$LF_EP" GET "" $(times 20 "/$FB/dir/a") | grep -o 200 | wc -l)"
+"$SF" reset "$LF_EP"
+t_eq "limits: writes to one key at 1/s burst 3: the 4th quick one is refused, another key's passes" \
+  "200 200 200 429 200 " \
+  "$(s3many "$LF_EP" PUT kw $(times 4 "/$FB/kw/one") "/$FB/kw/two")"
+sleep 1.2
+t_eq "limits: a second later the key takes a write again" 200 "$(s3 "$LF_EP" PUT "/$FB/kw/one" --data-binary kw)"
+t_eq "  counted: 1 refused by the key-write limit, 0 by the rate, 6 PutObject" "1 0 6" \
+  "$(stat_of "$LF_EP" '"\(.refused.keyWriteLimit) \(.refused.rateLimit) \(.ops.PutObject)"')"
+"$SF" key "$SH_EP" "$FAK" ENC_SECRETBOX "$FSK" 2>/dev/null
+"$SF" limits "$SH_EP" '{"rate":0.25,"burst":2}'
+"$SF" reset "$SH_EP"
+t_eq "limits: a gateway-side listing's own requests count too (the listing, its lookup, then its first page refused)" \
+  "429 SlowDown" "$(s3 "$SH_EP" GET "/$FB?list-type=2&prefix=dir%2Fzz") $(s3_code)"
+t_eq "  counted: 1 S3 request, 2 of the gateway's, 1 refused" "1 2 1" \
+  "$(stat_of "$SH_EP" '"\(.requests) \(.gatewayRequests) \(.refused.rateLimit)"')"
+"$SF" limits "$SH_EP" '{}'
+t_eq "limits: a bad limit names the field" 400 \
+  "$(curl -s -o "$WORK/fbody" -w '%{http_code}' -X PUT --data-binary '{"keyWrites":{"burst":0}}' "$LF_EP/_standin/limits")"
+t_check "  (keyWrites.burst)" grep -q '^keyWrites.burst:' "$WORK/fbody"
+t_eq "limits: {} gives Storj's defaults" '{"rate":100,"burst":100,"keyWrites":{"rate":1,"burst":3},"retryAfter":12}' \
+  "$("$SF" limits "$LF_EP" '{}' && "$SF" limits "$LF_EP" | jq -c 'del(.refused)')"
 
 # the gateway stand-in and the Auth Service stand-in tell the front the cipher
 NULL_GRANT=$(python3 "$GC" set "$GRANT" ENC_NULL)

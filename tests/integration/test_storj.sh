@@ -88,6 +88,44 @@ t_check "objects land under docker/registry/v2/ in the bucket" bash -c "'$ROOT/t
 browse_delete_gc "ENC_NULL" storj/mixed "$BUCKET"
 t_check "ENC_NULL: a plain round trip after the clean-up" push_pull_roundtrip "$PORT" storjtrip
 
+# ---- what registry operations cost in storage requests (the front's counters) -----
+# (each figure includes the registry's storage health check, one request
+# every 10 s, when one fell in the window)
+t_eq "the front runs with Storj's limits: 100/s burst 100, key writes 1/s burst 3" "100 100 1 3" \
+  "$(front_stat '.limits | "\(.rate) \(.burst) \(.keyWrites.rate) \(.keyWrites.burst)"')"
+docker_quiet() { $DOCKER "$@" >"$WORK/cost-docker.log" 2>&1 || { tail -3 "$WORK/cost-docker.log"; return 1; }; }
+COST_ID=$("$ROOT/tests/env/random-image.sh" srt-src/storj/cost:1 2 256)
+$DOCKER tag srt-src/storj/cost:1 "localhost:$PORT/storj/cost:1"
+front_reset
+t_check "cost: push of a small image (2 layers of 256 KiB)" docker_quiet push "localhost:$PORT/storj/cost:1"
+front_cost "docker push, new image of 2 layers of 256 KiB"
+t_check "cost: push of the same tag again" docker_quiet push "localhost:$PORT/storj/cost:1"
+front_cost "docker push again, nothing new"
+$DOCKER rmi "localhost:$PORT/storj/cost:1" srt-src/storj/cost:1 >/dev/null 2>&1
+front_reset
+t_check "cost: pull" docker_quiet pull "localhost:$PORT/storj/cost:1"
+front_cost "docker pull of it"
+t_eq "cost: the pulled image is the pushed one" "$COST_ID" "$($DOCKER image inspect --format '{{.Id}}' "localhost:$PORT/storj/cost:1")"
+nrepo=$(api GET /api/repositories | jq '.repositories | length')
+t_eq "cost: browsing answers 200" 200 "$(last_status)"
+front_cost "browse (GET /api/repositories: $nrepo repositories, first visit)"
+api GET /api/repositories >/dev/null
+front_cost "browse again ($nrepo repositories)"
+api POST /api/retention/preview '{"rules":[{"repositories":"*","keepLast":1}]}' >/dev/null
+t_eq "cost: a clean-up preview answers 200" 200 "$(last_status)"
+front_cost "clean-up preview (keep the newest tag of each of $nrepo repositories)"
+# over the limit: the registry's AWS SDK retries 429 SlowDown (Retry-After 1 s
+# here, Storj's 12 s would make this slow) and push, pull and browse still work
+"$SF" limits "$FRONT_ENDPOINT" '{"rate":10,"burst":10,"retryAfter":1}' || t_fail "the front takes limits"
+t0=$(date +%s)
+t_check "at 10 requests/s: a push and a pull of a small image still work" push_pull_roundtrip "$PORT" storjslow
+api GET /api/repositories >/dev/null
+t_eq "at 10 requests/s: browsing answers 200" 200 "$(last_status)"
+front_cost "push, pull and browse at 10 requests/s ($(($(date +%s) - t0)) s)"
+t_check "  the front refused some of the registry's requests, and it retried them" \
+  test "$(jq .rateLimit <<<"$FRONT_COST")" -ge 1
+"$SF" limits "$FRONT_ENDPOINT" '{}'
+
 gwconf=$(container_file storj-registry-gateway /root/.local/share/storj/gateway/config.yaml)
 t_check "the gateway got the grant in its config file" grep -qF "access: \"$NULL_GRANT\"" <<<"$gwconf"
 t_check "and the key pair" grep -qF "minio.secret-key: \"$GW_SK\"" <<<"$gwconf"

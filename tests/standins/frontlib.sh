@@ -5,6 +5,9 @@
 SF=$ROOT/tests/standins/storjfront.sh
 GRANTCIPHER=$ROOT/tests/standins/grantcipher.py
 
+# The front runs with Storj's request limits (project 100 requests/s, burst
+# 100; writes to one key 1/s, burst 3; over them 429 SlowDown, Retry-After
+# 12) unless args say otherwise (--rate 0 --key-write-rate 0: off).
 # front_start PROFILE [args]: FRONT_ENDPOINT (for the host), FRONT_PID,
 # FRONT_LOG, and FRONT_CADDR: HOST:PORT where containers reach it ($HOST_IP
 # when the front listens there: bridged and host-network containers both
@@ -19,6 +22,16 @@ front_start() {
 front_stop() { [ -z "${FRONT_PID:-}" ] || "$SF" stop "$FRONT_PID"; FRONT_PID=; }
 front_stat() { "$SF" stats "$FRONT_ENDPOINT" | jq -r "$1"; }
 front_reset() { "$SF" reset "$FRONT_ENDPOINT"; }
+# front_cost LABEL: one "# cost:" line with the storage requests the front
+# saw since the last reset (total, by S3 operation, refused by each limit),
+# then resets; FRONT_COST holds the counters as compact JSON
+front_cost() {
+  FRONT_COST=$("$SF" stats "$FRONT_ENDPOINT" | jq -c '{requests, ops: (.ops | with_entries(select(.value > 0))),
+    rateLimit: .refused.rateLimit, keyWriteLimit: .refused.keyWriteLimit}')
+  jq -r --arg l "$1" '"# cost: \($l): \(.requests) requests (" + ([.ops | to_entries[] | "\(.key) \(.value)"] | join(", "))
+    + "); refused by the rate limit \(.rateLimit), by the key-write limit \(.keyWriteLimit)"' <<<"$FRONT_COST"
+  front_reset
+}
 
 # grant_with_cipher GRANT CIPHER: the grant with another default path cipher
 grant_with_cipher() { python3 "$GRANTCIPHER" set "$1" "$2"; }

@@ -36,6 +36,42 @@ miniogw/gateway_listing.go, multipart.go):
   ListMultipartUploads with a delimiter other than '' or '/': 501.
   With ENC_NULL the listings are those of a plain gateway (RGW's, lexical).
 
+Storj's request limits (on by default, as on Storj; 0 turns one off):
+  project rate   every S3 request through the front takes a token from one
+                 bucket refilled at --rate per second (default 100) holding at
+                 most --burst (default: the rate): the satellite's per-project
+                 limiter (storj/storj satellite/metainfo validation.go
+                 checkRate: rate.NewLimiter(RateLimiter.Rate, burst = the
+                 rate), RateLimiter.Rate default 100). Every S3 request counts
+                 as one; on Storj a request costs one or more satellite calls.
+  key writes     a write to one object key (PutObject, CreateMultipartUpload:
+                 the satellite's BeginObject) takes a token from a bucket of
+                 that key refilled at --key-write-rate per second (default 1)
+                 holding at most --key-write-burst (default 3): the
+                 satellite's UploadLimiter, SingleObjectLimit 1s (storj/storj
+                 satellite/metainfo checkObjectUploadRate; burst 3 in
+                 endpoint_object_test.go TestEndpoint_Object_Limit). Parts,
+                 copies, deletes and reads are not key writes.
+  The selfhosted profile's own lookups and listing pages for a gateway-side
+  listing take a token each too (stats "gatewayRequests"): on Storj they are
+  satellite requests of the project; over the limit the listing is answered
+  429 SlowDown.
+  Both refusals are the satellite's ResourceExhausted "Too Many Requests",
+  which storj/uplink common.go turns into uplink.ErrTooManyRequests, and
+  storj/gateway-st miniogw/gateway.go ConvertError into ErrSlowDown:
+      429 Too Many Requests, <Code>SlowDown</Code>,
+      <Message>Please reduce your request rate.</Message>
+  Not S3's usual 503: gateway-st says so, ErrSlowDown's StatusCode is
+  http.StatusTooManyRequests. storj/minio cmd/api-response.go
+  WriteErrorResponse adds "Retry-After: 12" (STORJ_MINIO_RETRY_AFTER) to a
+  SlowDown; a HEAD's error has no body and no Retry-After
+  (writeErrorResponseHeadersOnly). --retry-after S sets the header (0: none).
+  The registry's AWS SDK (aws-sdk-go v1) retries a 429 as a throttle and
+  waits Retry-After on top of its backoff. A refused request is never
+  forwarded to RGW.
+  --rate R --burst N --key-write-rate R --key-write-burst N --retry-after S
+  (env RATE_LIMIT, RATE_BURST, KEY_WRITE_RATE, KEY_WRITE_BURST, RETRY_AFTER)
+
 Fault switches (off by default), for the retry and give-up paths of S3
 clients: reads only (GET and HEAD of objects, listings too), answered by the
 front with 500 InternalError as S3 does, never forwarded. The target of a
@@ -56,11 +92,16 @@ or X-Amz-Credential). Keys are told to the front on its control endpoint:
         "ENC_SECRETBOX"|"ENC_UNSPECIFIED"|0..3, "secretKey"?: "...",
         "uploadPartCopy"?: bool}                                  -> 204
   DELETE /_standin/keys/<accessKey>                               -> 204
-  GET  /_standin/stats   counters and keys (never a secret), JSON -> 200
+  GET  /_standin/stats   counters (requests by S3 operation in "ops", refusals
+        by rule and limit in "refused") and keys (never a secret), JSON -> 200
   POST /_standin/reset   counters back to 0                       -> 204
   PUT  /_standin/faults  {"failOneIn": N, "failBurst": K, "failScope": RE,
         "failMatch": RE} (missing: off; replaces all four)          -> 204
   GET  /_standin/faults  the switches and their counters, JSON    -> 200
+  PUT  /_standin/limits  {"rate": R, "burst": N, "keyWrites": {"rate": R,
+        "burst": N}, "retryAfter": S} (a missing field: Storj's default;
+        rate 0: off); the buckets start full again                  -> 204
+  GET  /_standin/limits  the limits and their refusals, JSON      -> 200
   GET  /_standin/health                                           -> 200
 
 The gateway stand-in (gateway/fwd.c) registers its key pair at start, the
@@ -73,7 +114,8 @@ ENC_AESGCM, as in storj/common). A key nobody registered gets
                   [--upstream HOST:PORT] [--exhaustive-limit N]
                   [--min-part-size BYTES] [--default-cipher C]
                   [--fail-one-in N] [--fail-burst K] [--fail-scope RE]
-                  [--fail-match RE]
+                  [--fail-match RE] [--rate R] [--burst N] [--key-write-rate R]
+                  [--key-write-burst N] [--retry-after S]
 
 Listens on 127.0.0.1 and, when $HOST_IP is set (the host's address on the
 tests' 198.18.0.0/15 bridge), on it too, same port; --listen replaces both.
@@ -93,6 +135,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 
 HEAD_MAX = 64 * 1024          # request or response head
@@ -112,6 +155,13 @@ MSG_LISTING = ("Projects with self-managed encryption created after 2025-11-30 o
 MSG_TOO_MANY = ("ListObjects(V2): listing too many items for gateway-side filtering using "
                 "arbitrary delimiter/prefix")
 MSG_TOO_SMALL = "Your proposed upload is smaller than the minimum allowed object size."
+MSG_SLOW_DOWN = "Please reduce your request rate."  # gateway-st miniogw/gateway.go ErrSlowDown
+
+# S3 operations counted in the stats ("ops"), in the order they are shown
+OPS = ("GetObject", "HeadObject", "PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
+       "ListObjects", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
+       "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
+       "HeadBucket", "CreateBucket", "ListBuckets", "Other")
 
 LIST_PARAMS = {"list-type", "prefix", "delimiter", "marker", "max-keys", "continuation-token",
                "start-after", "encoding-type", "fetch-owner", "x-id"}
@@ -217,6 +267,150 @@ class Faults:
                 "matched": self.matched, "bursts": self.bursts, "burstsSpent": self.bursts_spent}
 
 
+class Bucket:
+    """A token bucket: golang.org/x/time/rate's Limiter.Allow, which the
+    satellite uses (a refused request takes no token)."""
+    __slots__ = ("tokens", "at")
+
+    def __init__(self, burst, now):
+        self.tokens, self.at = float(burst), now
+
+    def allow(self, rate, burst, now):
+        self.tokens = min(float(burst), self.tokens + (now - self.at) * rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Limits:
+    """Storj's request limits (see the header). Called under State.lock."""
+    KEYS_MAX = 10000  # key buckets kept (the satellite's cache holds 10000 locations)
+
+    def __init__(self):
+        self.rate, self.burst, self.kw_rate, self.kw_burst, self.retry_after = 100.0, 100, 1.0, 3, 12
+        self.project = None
+        self.keys = {}
+
+    @staticmethod
+    def parse(d):
+        """(error, (rate, burst, kw_rate, kw_burst, retry_after)) from a JSON
+        object; a missing field takes Storj's default, a missing burst the
+        rate's (at least 1)."""
+        if not isinstance(d, dict):
+            return "body: not a JSON object", None
+
+        def number(name, v, lo, hi, integer=False):
+            ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+            if isinstance(v, bool) or not ok or not lo <= v <= hi:  # NaN fails the range too
+                return f"{name}: {'an integer' if integer else 'a number'} from {lo} to {hi}"
+            return None
+
+        for f in d:
+            if f not in ("rate", "burst", "keyWrites", "retryAfter"):
+                return f"{f}: unknown field", None
+        kw = d.get("keyWrites", {})
+        if not isinstance(kw, dict):
+            return "keyWrites: an object {rate, burst}", None
+        for f in kw:
+            if f not in ("rate", "burst"):
+                return f"keyWrites.{f}: unknown field", None
+        rate = d.get("rate", 100)
+        err = number("rate", rate, 0, 1000000)
+        if err:
+            return err, None
+        burst = d.get("burst", max(1, int(rate)))
+        err = number("burst", burst, 1, 1000000, True)
+        if err:
+            return err, None
+        kw_rate = kw.get("rate", 1)
+        err = number("keyWrites.rate", kw_rate, 0, 1000000)
+        if err:
+            return err, None
+        kw_burst = kw.get("burst", 3)
+        err = number("keyWrites.burst", kw_burst, 1, 1000000, True)
+        if err:
+            return err, None
+        ra = d.get("retryAfter", 12)
+        err = number("retryAfter", ra, 0, 3600, True)
+        if err:
+            return err, None
+        return None, (float(rate), burst, float(kw_rate), kw_burst, ra)
+
+    def set(self, rate, burst, kw_rate, kw_burst, retry_after):
+        self.rate, self.burst, self.kw_rate, self.kw_burst = rate, burst, kw_rate, kw_burst
+        self.retry_after = retry_after
+        self.project = None
+        self.keys.clear()
+
+    def allow_request(self, now):
+        if self.rate <= 0:
+            return True
+        if self.project is None:
+            self.project = Bucket(self.burst, now)
+        return self.project.allow(self.rate, self.burst, now)
+
+    def allow_key_write(self, where, now):
+        if self.kw_rate <= 0:
+            return True
+        b = self.keys.get(where)
+        if b is None:
+            if len(self.keys) >= self.KEYS_MAX:
+                full = self.kw_burst / self.kw_rate
+                for k in [k for k, x in self.keys.items() if now - x.at >= full]:
+                    del self.keys[k]
+                if len(self.keys) >= self.KEYS_MAX:  # all busy: forget the oldest, as a cache would
+                    del self.keys[min(self.keys, key=lambda k: self.keys[k].at)]
+            b = self.keys[where] = Bucket(self.kw_burst, now)
+        return b.allow(self.kw_rate, self.kw_burst, now)
+
+    def view(self):
+        def num(x):
+            return int(x) if x == int(x) else x
+        return {"rate": num(self.rate), "burst": self.burst,
+                "keyWrites": {"rate": num(self.kw_rate), "burst": self.kw_burst},
+                "retryAfter": self.retry_after}
+
+
+def s3_op(req):
+    """The S3 operation of a request, for the stats."""
+    m, qy, b, k = req.method, req.query, req.bucket, req.key
+    if not b:
+        return "ListBuckets" if m == "GET" else "Other"
+    if not k:
+        if m == "GET":
+            if "uploads" in qy:
+                return "ListMultipartUploads"
+            return "ListObjects" if set(qy) <= LIST_PARAMS else "Other"
+        if m == "HEAD":
+            return "HeadBucket"
+        if m == "PUT" and not qy:
+            return "CreateBucket"
+        if m == "POST" and "delete" in qy:
+            return "DeleteObjects"
+        return "Other"
+    if m == "GET":
+        return "ListParts" if "uploadId" in qy else ("GetObject" if not qy.keys() - {"versionId", "partNumber"} else "Other")
+    if m == "HEAD":
+        return "HeadObject"
+    if m == "PUT":
+        if "partNumber" in qy and "uploadId" in qy:
+            return "UploadPartCopy" if req.h("x-amz-copy-source") else "UploadPart"
+        if qy.keys() - {"versionId"}:
+            return "Other"
+        return "CopyObject" if req.h("x-amz-copy-source") else "PutObject"
+    if m == "POST":
+        if "uploads" in qy:
+            return "CreateMultipartUpload"
+        if "uploadId" in qy:
+            return "CompleteMultipartUpload"
+        return "Other"
+    if m == "DELETE":
+        return "AbortMultipartUpload" if "uploadId" in qy else "DeleteObject"
+    return "Other"
+
+
 class State:
     def __init__(self, opts):
         self.opts = opts
@@ -225,14 +419,19 @@ class State:
         self.parts = {}   # uploadId -> {partNumber: size or None}
         self.faults = Faults()
         self.faults.set(opts.fail_one_in, opts.fail_burst, opts.fail_scope, opts.fail_match)
+        self.limits = Limits()
+        self.limits.set(*opts.limits)
         self.reset()
 
     def reset(self):
         with self.lock:
-            self.counters = {"requests": 0, "exhaustiveListings": 0, "exhaustiveItems": 0,
+            self.counters = {"requests": 0, "gatewayRequests": 0, "exhaustiveListings": 0,
+                             "exhaustiveItems": 0,
                              "singleLookups": 0, "reordered": 0,
+                             "ops": {op: 0 for op in OPS},
                              "refused": {"uploadPartCopy": 0, "listing": 0, "entityTooSmall": 0,
-                                         "tooManyItems": 0, "delimiter": 0}}
+                                         "tooManyItems": 0, "delimiter": 0,
+                                         "rateLimit": 0, "keyWriteLimit": 0}}
             if hasattr(self, "faults"):
                 self.faults.zero()
 
@@ -257,6 +456,7 @@ class State:
             out["exhaustiveLimit"] = self.opts.exhaustive_limit
             out["minPartSize"] = self.opts.min_part_size
             out["faults"] = self.faults.view()
+            out["limits"] = self.limits.view()
             out["keys"] = {ak: {"pathCipher": CIPHER_NAMES.get(k.cipher, str(k.cipher)),
                                 "secretKey": {"set": bool(k.secret)},
                                 "uploadPartCopy": k.upc, "source": k.source}
@@ -641,7 +841,6 @@ class Conn:
                 if req.path.startswith("/_standin/"):
                     keep = self.control(req)
                 else:
-                    self.st.count("requests")
                     keep = self.s3(req)
                 if not keep or req.wants_close() or req.http10:
                     break
@@ -684,6 +883,25 @@ class Conn:
                 self.st.faults.set(*vals)
                 v = self.st.faults.view()
             log("fault switches: " + json.dumps({k: x for k, x in v.items() if k.startswith("fail")}))
+            self.sock.sendall(plain(204, "No Content", b""))
+        elif path == "/_standin/limits" and req.method == "GET":
+            with self.st.lock:
+                v = self.st.limits.view()
+                v["refused"] = {k: self.st.counters["refused"][k] for k in ("rateLimit", "keyWriteLimit")}
+            self.sock.sendall(plain(200, "OK", json.dumps(v) + "\n", "application/json"))
+        elif path == "/_standin/limits" and req.method == "PUT":
+            try:
+                d = json.loads(body.decode("utf-8") or "{}")
+            except (ValueError, UnicodeDecodeError):
+                d = None
+            err, vals = Limits.parse(d) if d is not None else ("body: not JSON", None)
+            if err:
+                self.sock.sendall(plain(400, "Bad Request", err + "\n"))
+                return True
+            with self.st.lock:
+                self.st.limits.set(*vals)
+                v = self.st.limits.view()
+            log("limits: " + json.dumps(v))
             self.sock.sendall(plain(204, "No Content", b""))
         elif path.startswith("/_standin/keys/") and req.method in ("PUT", "DELETE"):
             ak = path[len("/_standin/keys/"):]
@@ -752,7 +970,41 @@ class Conn:
         self.sock.sendall(s3_error(status, reason, code, message, req, close))
         return not close
 
+    def slow_down(self, req, op, limit, retry_after):
+        """Storj's answer to a request over a limit (see the header): 429
+        SlowDown, Retry-After but on a HEAD; never forwarded."""
+        fr = req.framing()
+        expect = req.h("expect").lower() == "100-continue"
+        close = fr[0] != "none" and expect
+        if fr[0] != "none" and not expect:
+            self.rd.copy_body(None, fr)
+        with self.st.lock:
+            self.st.counters["refused"][limit] += 1
+            n = self.st.counters["refused"][limit]
+        if DEBUG or n & (n - 1) == 0:  # the 1st, 2nd, 4th, 8th... of each limit
+            log(f"429 SlowDown ({limit}, {n} so far): {op} /{req.bucket}/{req.key[:120]}")
+        data = s3_error(429, "Too Many Requests", "SlowDown", MSG_SLOW_DOWN, req, close)
+        if retry_after and req.method != "HEAD":
+            data = data.replace(b"\r\n", b"\r\nRetry-After: %d\r\n" % retry_after, 1)
+        self.sock.sendall(data)
+        return not close
+
     def s3(self, req):
+        op = s3_op(req)
+        now = time.monotonic()
+        with self.st.lock:
+            self.st.counters["requests"] += 1
+            self.st.counters["ops"][op] += 1
+            lim = self.st.limits
+            limited = None
+            if not lim.allow_request(now):
+                limited = "rateLimit"
+            elif op in ("PutObject", "CreateMultipartUpload") and \
+                    not lim.allow_key_write(req.bucket + "/" + req.key, now):
+                limited = "keyWriteLimit"
+            retry_after = lim.retry_after
+        if limited:
+            return self.slow_down(req, op, limited, retry_after)
         key = self.st.key(req.access_key())
         qy = req.query
         m = req.method
@@ -797,6 +1049,14 @@ class Conn:
                 return self.listing(req, key)
         return self.forward(req)
 
+    def gateway_call(self):
+        """A request the gateway makes itself (a lookup or a page of a
+        gateway-side listing) costs the project a satellite request too:
+        whether the rate limit lets it through."""
+        with self.st.lock:
+            self.st.counters["gatewayRequests"] += 1
+            return self.st.limits.allow_request(time.monotonic())
+
     def listing(self, req, key):
         prefix = req.query.get("prefix", "")
         delim = req.query.get("delimiter", "")
@@ -817,10 +1077,14 @@ class Conn:
         if not supported_prefix:
             # listObjectsSingle: the exact key, and "prefix/" with delimiter '/'
             self.st.count("singleLookups")
+            if not self.gateway_call():
+                return self.slow_down(req, "ListObjects", "rateLimit", self.st.limits.retry_after)
             status, _ = signer.request("HEAD", req.bucket, prefix)
             if status == 200:
                 return self.forward(req)
             if delim == "/":
+                if not self.gateway_call():
+                    return self.slow_down(req, "ListObjects", "rateLimit", self.st.limits.retry_after)
                 n, _, _ = signer.list_page(req.bucket, prefix + "/", "", "")
                 if n:
                     return self.forward(req)
@@ -830,6 +1094,8 @@ class Conn:
         recursive = delim != "/"
         fetched, token, too_many = 0, "", False
         while True:
+            if not self.gateway_call():
+                return self.slow_down(req, "ListObjects", "rateLimit", self.st.limits.retry_after)
             n, more, token = signer.list_page(req.bucket, list_prefix, "" if recursive else "/", token)
             fetched += n
             if fetched > self.opts.exhaustive_limit:
@@ -968,7 +1234,19 @@ def main():
     p.add_argument("--fail-burst", type=int, default=env("FAIL_BURST") or "1", metavar="K")
     p.add_argument("--fail-scope", default=env("FAIL_SCOPE") or None, metavar="RE")
     p.add_argument("--fail-match", default=env("FAIL_MATCH") or None, metavar="RE")
+    p.add_argument("--rate", type=float, default=env("RATE_LIMIT") or "100", metavar="R")
+    p.add_argument("--burst", type=int, default=env("RATE_BURST") or None, metavar="N")
+    p.add_argument("--key-write-rate", type=float, default=env("KEY_WRITE_RATE") or "1", metavar="R")
+    p.add_argument("--key-write-burst", type=int, default=env("KEY_WRITE_BURST") or "3", metavar="N")
+    p.add_argument("--retry-after", type=int, default=env("RETRY_AFTER") or "12", metavar="S")
     opts = p.parse_args()
+    lim = {"rate": opts.rate, "keyWrites": {"rate": opts.key_write_rate, "burst": opts.key_write_burst},
+           "retryAfter": opts.retry_after}
+    if opts.burst is not None:
+        lim["burst"] = opts.burst
+    err, opts.limits = Limits.parse(lim)
+    if err:
+        p.error(err)
     err, vals = Faults.parse({"failOneIn": opts.fail_one_in, "failBurst": opts.fail_burst,
                               "failScope": opts.fail_scope, "failMatch": opts.fail_match})
     if err:
@@ -1000,7 +1278,9 @@ def main():
         f"{opts.profile}, upstream {opts.upstream[0]}:{opts.upstream[1]}, exhaustive limit "
         f"{opts.exhaustive_limit}, default cipher {CIPHER_NAMES[opts.default_cipher]}"
         + (f", faults: one read in {opts.fail_one_in} (burst {opts.fail_burst})" if opts.fail_one_in else "")
-        + (f", faults: every read matching {opts.fail_match.pattern!r}" if opts.fail_match else ""))
+        + (f", faults: every read matching {opts.fail_match.pattern!r}" if opts.fail_match else "")
+        + (f", rate limit {opts.limits[0]:g}/s (burst {opts.limits[1]})" if opts.limits[0] else ", no rate limit")
+        + (f", key writes {opts.limits[2]:g}/s (burst {opts.limits[3]})" if opts.limits[2] else ", no key-write limit"))
 
     def accept_loop(ls):
         while True:

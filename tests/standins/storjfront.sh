@@ -5,7 +5,8 @@
 #   storjfront.sh start [--profile hosted|selfhosted] [--port P] [--upstream H:P]
 #                       [--exhaustive-limit N] [--default-cipher C] [--log FILE]
 #                       [--fail-one-in N] [--fail-burst K] [--fail-scope RE]
-#                       [--fail-match RE]
+#                       [--fail-match RE] [--rate R] [--burst N]
+#                       [--key-write-rate R] [--key-write-burst N] [--retry-after S]
 #       starts it in the background and prints, for eval:
 #         FRONT_ENDPOINT=http://127.0.0.1:P   (S3 endpoint, and the control endpoint)
 #         FRONT_HOST_ENDPOINT=http://$HOST_IP:P  (only when $HOST_IP is set: what
@@ -28,6 +29,13 @@
 #       listing's prefix, matches failScope count); failBurst: the key picked
 #       fails its next K-1 reads too (outlasting the S3 client's own retries);
 #       failMatch: every read whose key or prefix matches fails.
+#   storjfront.sh limits ENDPOINT [JSON]
+#       sets Storj's request limits, answered 429 SlowDown (Retry-After S):
+#       {"rate": R, "burst": N, "keyWrites": {"rate": R, "burst": N},
+#       "retryAfter": S}; a missing field takes Storj's default (rate 100/s,
+#       burst = rate, key writes 1/s burst 3, Retry-After 12); rate 0 turns
+#       that limit off. Without JSON prints them with their refusals. At
+#       start they are Storj's defaults (--rate 0 --key-write-rate 0: off).
 #   storjfront.sh stop PID            stops the front started with that pid
 #   storjfront.sh gateway-image HOST:PORT [BASE_IMAGE]
 #       builds (in $DOCKER_HOST's engine) an image FROM the gateway stand-in
@@ -46,7 +54,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-usage() { sed -n '2,46p' "$0" >&2; exit 2; }
+usage() { sed -n '2,55p' "$0" >&2; exit 2; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || usage
@@ -58,7 +66,8 @@ case $cmd in
       case $1 in
         --log) logf=$2; shift 2 ;;
         --profile | --port | --upstream | --exhaustive-limit | --default-cipher | --min-part-size | --listen | \
-          --fail-one-in | --fail-burst | --fail-scope | --fail-match)
+          --fail-one-in | --fail-burst | --fail-scope | --fail-match | --rate | --burst | \
+          --key-write-rate | --key-write-burst | --retry-after)
           [ $# -ge 2 ] || usage
           args+=("$1" "$2"); shift 2 ;;
         *) usage ;;
@@ -101,6 +110,12 @@ print(json.dumps(d))' "$cipher" "$sk" "$upc")
     if [ $# -eq 1 ]; then curl -sf "$1/_standin/faults"; exit; fi
     out=$(curl -s -w '\n%{http_code}' -X PUT --data-binary "$2" "$1/_standin/faults") || exit 1
     [ "${out##*$'\n'}" = 204 ] || { echo "storjfront: faults: ${out%$'\n'*}" >&2; exit 1; }
+    ;;
+  limits)
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage
+    if [ $# -eq 1 ]; then curl -sf "$1/_standin/limits"; exit; fi
+    out=$(curl -s -w '\n%{http_code}' -X PUT --data-binary "$2" "$1/_standin/limits") || exit 1
+    [ "${out##*$'\n'}" = 204 ] || { echo "storjfront: limits: ${out%$'\n'*}" >&2; exit 1; }
     ;;
   stop)
     [ $# -eq 1 ] || usage

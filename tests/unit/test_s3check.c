@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "miniserver.h"
 #include "s3check.h"
 #include "testutil.h"
 
@@ -69,7 +70,12 @@ static void test_explain_table(void **state)
         {"bucket", 0, 301, NULL, 0, "wrong_region", "another region", "region"},
         /* the rest */
         {"read", 0, 404, "NoSuchKey", 0, "read_mismatch", "read back", "try again"},
-        {"read", 0, 503, "SlowDown", 0, "server_error", "HTTP 503, SlowDown", "later"},
+        /* over a request rate limit: Storj's gateways answer 429 SlowDown
+         * (gateway-st ErrSlowDown), S3 503 SlowDown */
+        {"write", 0, 429, "SlowDown", 0, "too_many_requests", "too many requests", "minute"},
+        {"read", 0, 503, "SlowDown", 0, "too_many_requests", "HTTP 503 SlowDown", "minute"},
+        {"list", 0, 429, NULL, 0, "too_many_requests", "HTTP 429", "minute"},
+        {"read", 0, 503, NULL, 0, "server_error", "HTTP 503", "later"},
         {"list", 0, 500, NULL, 0, "server_error", "HTTP 500", "later"},
         {"write", 0, 400, "InvalidArgument", 0, "s3_error", "HTTP 400 InvalidArgument", "Check"},
         {"write", 0, 400, "", 0, "s3_error", "HTTP 400 when", "Check"},
@@ -120,11 +126,116 @@ static void test_error_code(void **state)
     assert_string_equal(small, "");
 }
 
+/* An S3 bucket on a miniserver that answers the first `slow` requests (or
+ * the first `slow_puts` writes of an object) with Storj's 429 SlowDown, then
+ * like a bucket holding the one object written. */
+struct slow_bucket {
+    int slow;      /* requests still to refuse; -1: every one */
+    int slow_puts; /* object writes still to refuse */
+    int puts;      /* object writes seen, refused ones included */
+    int refused;
+    char key[512];
+    char body[128];
+};
+
+static const char SLOW_DOWN[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown"
+    "</Code><Message>Please reduce your request rate.</Message></Error>";
+
+static int slow_handler(struct mini_server *s, const struct mini_req *r, int fd)
+{
+    struct slow_bucket *b = s->ctx;
+    const char *obj = strchr(r->path + 1, '/'); /* /bucket/key */
+    int put = obj && strcmp(r->method, "PUT") == 0;
+    b->puts += put;
+    if (b->slow != 0 || (put && b->slow_puts > 0)) {
+        if (b->slow > 0)
+            b->slow--;
+        else if (put && b->slow_puts > 0)
+            b->slow_puts--;
+        b->refused++;
+        if (strcmp(r->method, "HEAD") == 0)
+            return mini_respond(fd, 429, NULL, "", 0);
+        return mini_respond(fd, 429, "Retry-After: 12\r\nContent-Type: application/xml\r\n",
+                            SLOW_DOWN, sizeof SLOW_DOWN - 1);
+    }
+    if (strcmp(r->method, "PUT") == 0 && obj) {
+        snprintf(b->key, sizeof b->key, "%s", obj + 1);
+        snprintf(b->body, sizeof b->body, "%.*s", (int)r->body_len, r->body);
+        return mini_respond(fd, 200, NULL, "", 0);
+    }
+    if (strcmp(r->method, "GET") == 0 && obj)
+        return mini_respond(fd, 200, NULL, b->body, strlen(b->body));
+    if (strcmp(r->method, "GET") == 0) {
+        char list[1024];
+        int n = snprintf(list, sizeof list,
+                         "<ListBucketResult><Contents><Key>%s</Key></Contents>"
+                         "</ListBucketResult>",
+                         b->key);
+        return mini_respond(fd, 200, NULL, list, (size_t)n);
+    }
+    if (strcmp(r->method, "DELETE") == 0)
+        return mini_respond(fd, 204, NULL, "", 0);
+    return mini_respond(fd, 200, NULL, "", 0); /* HEAD of the bucket */
+}
+
+static json_t *check_slow_bucket(struct slow_bucket *b)
+{
+    struct mini_server srv;
+    assert_int_equal(mini_start(&srv, NULL, slow_handler, b), 0);
+    struct s3check_target t = {.endpoint = srv.url,
+                               .region = "us-east-1",
+                               .access_key = "ak",
+                               .secret_key = "sk",
+                               .bucket = "registry",
+                               .where = WHERE};
+    json_t *out = s3check_run(&t);
+    mini_stop(&srv);
+    assert_non_null(out);
+    return out;
+}
+
+static const char *step_code(json_t *out, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(out, "steps"), i), "id"));
+}
+
+/* A storage over its request rate answers SlowDown for a moment: the check
+ * waits and asks again rather than failing (the registry's AWS SDK does the
+ * same), and when it lasts says so. */
+static void test_slow_down_retried(void **state)
+{
+    (void)state;
+    struct slow_bucket b = {.slow = 2};
+    json_t *out = check_slow_bucket(&b);
+    CHECK(json_is_true(json_object_get(out, "ok")), "two SlowDowns, then fine: ok (%d refused)",
+          b.refused);
+    assert_int_equal(b.refused, 2);
+    json_decref(out);
+
+    struct slow_bucket w = {.slow_puts = 1};
+    out = check_slow_bucket(&w);
+    CHECK(json_is_true(json_object_get(out, "ok")), "a write over the key's limit, then fine");
+    CHECK(w.puts == 2 && w.refused == 1, "the write asked again: %d writes, %d refused", w.puts,
+          w.refused);
+    json_decref(out);
+
+    struct slow_bucket always = {.slow = -1};
+    out = check_slow_bucket(&always);
+    assert_true(json_is_false(json_object_get(out, "ok")));
+    assert_string_equal(json_string_value(json_object_get(out, "code")), "too_many_requests");
+    assert_string_equal(step_code(out, 1), "bucket");
+    CHECK(always.refused == 4 + 4, "the HEAD and the GET each tried 4 times: %d", always.refused);
+    json_decref(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explain_table),
         cmocka_unit_test(test_error_code),
+        cmocka_unit_test(test_slow_down_retried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
