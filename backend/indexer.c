@@ -1,6 +1,7 @@
 #include "indexer.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,7 @@ static void *run(void *arg)
         if (!g.stop && !g.full_due && !g.queued && ++g.idle_ticks % 8 == 0) {
             pthread_mutex_unlock(&g.mu);
             rix_release(g.x);
+            malloc_trim(64 * 1024);
             pthread_mutex_lock(&g.mu);
         }
         int stop = g.stop;

@@ -1068,12 +1068,28 @@ int rix_note_events(struct rix *x, long long now)
     return rix_meta_set(x, "pullsSince", v);
 }
 
+/* finalizes the kept statements of db that nobody uses (they are
+ * prepared again when next needed) */
+static void forget_statements(sqlite3 *db)
+{
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; i < CACHED; i++)
+        if (cache[i].db == db && !cache[i].busy) {
+            sqlite3_finalize(cache[i].st);
+            free(cache[i].sql);
+            cache[i] = (struct cached){0};
+        }
+    pthread_mutex_unlock(&cache_mu);
+}
+
 void rix_release(struct rix *x)
 {
     pthread_mutex_lock(&x->rmu);
+    forget_statements(x->r);
     sqlite3_db_release_memory(x->r);
     pthread_mutex_unlock(&x->rmu);
     pthread_mutex_lock(&x->wmu);
+    forget_statements(x->w);
     sqlite3_db_release_memory(x->w);
     pthread_mutex_unlock(&x->wmu);
 }

@@ -92,7 +92,8 @@ json_t *rix_plan_input(struct rix *x, int (*wanted)(void *ctx, const char *name)
  * pulls are counted: "pullsSince"). */
 int rix_note_events(struct rix *x, long long now);
 
-/* Gives back the page caches of both connections (idle). */
+/* Gives back the page caches and the kept statements of both connections
+ * (idle). */
 void rix_release(struct rix *x);
 
 /* meta values (reconciledAt...) */

@@ -10,7 +10,12 @@
 #      folder: resident memory;
 #   3. a push visible in GET /api/repositories?source=index: the time from
 #      `docker push` returning to the tag being listed, 5 pushes, local
-#      storage on the test engine.
+#      storage on the test engine;
+#   4. the first reading of BENCH_RECONCILE_REPOS (1,000) repositories x 2
+#      tags (every 10th multi-arch; bench/populate.py) by a fresh index, s3
+#      mode on Ceph through the Storj-rules front with Storj's 100 requests a
+#      second: seconds, storage requests a tag, refusals; what browsing lists
+#      while it runs.
 # The index is read from SQLite on local disk: what the storage costs (the
 # 50 ms front of bench/run.sh) does not enter any of these figures; it only
 # delays when a push's size is known (the reading after its event).
@@ -41,11 +46,12 @@ BPID=$!
 trap 'kill $BPID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf --unix-socket "$W/api.sock" http://l/api/health >/dev/null && break; sleep 0.1; done
 curl -sf --unix-socket "$W/api.sock" "http://l/api/repositories?source=index&limit=100" >/dev/null || true
-sleep 5
+# idle: the index gives its caches back after 16 s without work
+sleep 20
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$BPID/status")
 anon=$(awk '/RssAnon/ {print $2}' "/proc/$BPID/status")
 tags=$(curl -sf --unix-socket "$W/api.sock" http://l/api/status | jq -r '.index.tags')
-echo "| backend idle (development build, Debian's shared libraries) with an index of $tags tags, after a first page | $rss KiB ($anon KiB anonymous) | at most 4096 KiB (shipped, static) | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
+echo "| backend idle (development build, Debian's shared libraries) with an index of $tags tags, idle 20 s after a first page | $rss KiB ($anon KiB anonymous) | at most 4096 KiB (shipped, static) | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
   tee -a "$W/table.md"
 kill $BPID; wait $BPID 2>/dev/null || true
 
@@ -82,6 +88,58 @@ if [ -z "${BENCH_SKIP_PUSH:-}" ]; then
   med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
   echo "| a push visible in the index after \`docker push\` returned (5 pushes, local storage) | median $med ms (all: $sorted) | under 1 s | $(awk -v a="$med" 'BEGIN {printf "%.2f", a / 1000}') |" |
     tee -a "$W/table.md"
+fi
+# the first reading of a registry the index has never seen, through the
+# Storj-rules front with Storj's request limit (100 a second, 429 SlowDown)
+if [ -z "${BENCH_SKIP_RECONCILE:-}" ]; then
+  eval "$(tests/env/docker-engine.sh start)"; export DOCKER_HOST
+  eval "$(tests/env/images.sh registry)"
+  eval "$(tests/env/ceph-s3.sh)"
+  DOCKER=${DOCKER:-/usr/bin/docker}
+  NREC=${BENCH_RECONCILE_REPOS:-1000}
+  BK=srix$RANDOM$RANDOM
+  curl -s -o /dev/null -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$S3_ENDPOINT/$BK"
+  BPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf '{"version":"0.1","storage":{"s3":{"region":"%s","regionendpoint":"%s","bucket":"%s","accesskey":"%s","secretkey":"%s","forcepathstyle":true,"secure":false,"rootdirectory":"/"}},"http":{"addr":"127.0.0.1:%s"}}\n' \
+    "$S3_REGION" "$S3_ENDPOINT" "$BK" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$BPORT" >"$W/bare.yml"
+  $DOCKER rm -f bench-ix-bare >/dev/null 2>&1 || true
+  $DOCKER run -d --name bench-ix-bare --network host -v "$W/bare.yml:/etc/bare.yml:ro" "$REGISTRY_IMAGE" serve /etc/bare.yml >/dev/null
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BPORT/v2/" >/dev/null && break; sleep 0.1; done
+  POPULATE_SALT=ix python3 bench/populate.py "http://127.0.0.1:$BPORT" "$NREC" 16 >/dev/null
+  $DOCKER rm -f bench-ix-bare >/dev/null
+  eval "$(tests/standins/storjfront.sh start --default-cipher ENC_NULL --rate 100 --key-write-rate 1 --key-write-burst 3)"
+  trap 'kill $BPID $FRONT_PID 2>/dev/null || true; $DOCKER rm -f $($DOCKER ps -aq --filter label=io.storj.registry.managed=true) >/dev/null 2>&1 || true' EXIT
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  rm -rf "$W/state3"; mkdir -p "$W/state3"
+  $DOCKER rm -f $($DOCKER ps -aq --filter label=io.storj.registry.managed=true) >/dev/null 2>&1 || true
+  SR_INDEX_PERIOD=3600 "$BIN" --socket "$W/api3.sock" --state-dir "$W/state3" --network host \
+    --docker-socket "${DOCKER_HOST#unix://}" --registry-image "$REGISTRY_IMAGE" >"$W/backend3.log" 2>&1 &
+  BPID=$!
+  A3() { curl -sf --unix-socket "$W/api3.sock" "$@"; }
+  for _ in $(seq 100); do A3 http://l/api/health >/dev/null && break; sleep 0.1; done
+  A3 -X PUT --data "{\"mode\":\"s3\",\"port\":$PORT,\"bucket\":\"$BK\",\"s3\":{\"endpoint\":\"$FRONT_ENDPOINT\",\"region\":\"$S3_REGION\",\"accessKey\":\"$S3_ACCESS_KEY\",\"secretKey\":\"$S3_SECRET_KEY\"}}" http://l/api/config >/dev/null
+  A3 -X POST http://l/api/registry/start >/dev/null
+  for _ in $(seq 600); do [ "$(A3 http://l/api/status | jq -r .state)" = running ] && break; sleep 0.2; done
+  curl -s -o /dev/null -X POST "$FRONT_ENDPOINT/_standin/reset"
+  t0=$(date +%s%N); mid=""
+  for _ in $(seq 36000); do
+    st=$(A3 http://l/api/status)
+    [ "$(jq -r .index.state <<<"$st")" = ready ] && break
+    # browsing answers from what is known meanwhile
+    if [ -z "$mid" ] && [ "$(jq -r .index.repositories <<<"$st")" -gt $((NREC / 2)) ]; then
+      mid=$(A3 "http://l/api/repositories?source=index&limit=100" | jq -r '"\(.total) repositories listed while the reading ran"')
+    fi
+    sleep 0.1
+  done
+  secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
+  stats=$(curl -s "$FRONT_ENDPOINT/_standin/stats")
+  req=$(jq -r .requests <<<"$stats"); refused=$(jq -r '.refused.rateLimit // 0' <<<"$stats")
+  tags=$(A3 http://l/api/status | jq -r .index.tags)
+  echo "| first reading of $NREC repositories ($tags tags) by the index, s3 through the Storj-rules front at 100 requests a second | $secs s; $req storage requests ($(awk -v a="$req" -v b="$tags" 'BEGIN {printf "%.1f", a / b}') a tag), $refused refused with 429 SlowDown and retried by the registry; ${mid:-the reading ended before half was known} | reported | |" |
+    tee -a "$W/table.md"
+  kill $BPID; wait $BPID 2>/dev/null || true
+  tests/standins/storjfront.sh stop "$FRONT_PID" >/dev/null 2>&1 || true
 fi
 cp "$W/table.md" "$OUT/index-latest.md"
 echo "written: $OUT/index-latest.md"
