@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VERSION    := 0.1.0
 CC         ?= cc
-PKGS       := libmicrohttpd jansson libcurl libcrypto libcrypt
+PKGS       := libmicrohttpd jansson libcurl libcrypto libcrypt yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
