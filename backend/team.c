@@ -1,12 +1,11 @@
 #include "team.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "regconfig.h"
+#include "yamlgen.h"
 
 /* Names shared by the files of a bundle. */
 #define SVC_REDIS "redis"
@@ -92,133 +91,6 @@ void team_opts_wipe(struct team_opts *o)
     secret_wipe(o->gw_secret_key, sizeof o->gw_secret_key);
 }
 
-/* ---- YAML --------------------------------------------------------------- */
-
-/* A plain scalar only when no YAML reader can take it for anything but this
- * string: a letter or '/' first, then a small alphabet, and not a word YAML
- * 1.1 reads as a boolean or null. */
-static int yaml_plain_ok(const char *s)
-{
-    static const char *const words[] = {"y",   "n",    "yes",   "no",  "on",
-                                        "off", "true", "false", "null"};
-    if (!isalpha((unsigned char)s[0]) && s[0] != '/')
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("_./-", *p))
-            return 0;
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strcasecmp(s, words[i]) == 0)
-            return 0;
-    return 1;
-}
-
-static int yaml_string(struct buf *b, const char *s)
-{
-    return yaml_plain_ok(s) ? buf_printf(b, "%s", s) : buf_yaml_quoted(b, s);
-}
-
-/* A string with newlines as a literal block: "|" keeps its one final
- * newline, "|-" when it has none. */
-static int yaml_block(struct buf *b, const char *s, int indent)
-{
-    size_t n = strlen(s);
-    if (buf_printf(b, "%s\n", n && s[n - 1] == '\n' ? "|" : "|-"))
-        return -1;
-    const char *p = s;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
-                return -1;
-        if (len && buf_printf(b, "%*s", indent, ""))
-            return -1;
-        if (buf_append(b, p, len) || buf_append(b, "\n", 1))
-            return -1;
-        p += len + (nl ? 1 : 0);
-    }
-    return 0;
-}
-
-static int yaml_scalar(struct buf *b, json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return yaml_string(b, json_string_value(v));
-    case JSON_INTEGER:
-        return buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    case JSON_REAL:
-        return buf_printf(b, "%.17g", json_real_value(v));
-    case JSON_TRUE:
-        return buf_printf(b, "true");
-    case JSON_FALSE:
-        return buf_printf(b, "false");
-    case JSON_NULL:
-        return buf_printf(b, "null");
-    default:
-        return -1;
-    }
-}
-
-static int is_container(json_t *v)
-{
-    return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
-}
-
-/* The value after "key:" or "- ": inline for scalars and empty containers,
- * on the next lines (at indent) for the others. */
-static int yaml_after(struct buf *b, json_t *v, int indent)
-{
-    if (json_is_object(v) && !json_object_size(v))
-        return buf_printf(b, " {}\n");
-    if (json_is_array(v) && !json_array_size(v))
-        return buf_printf(b, " []\n");
-    if (is_container(v))
-        return buf_printf(b, "\n") || team_yaml(b, v, indent);
-    if (json_is_string(v) && strchr(json_string_value(v), '\n'))
-        return buf_printf(b, " ") || yaml_block(b, json_string_value(v), indent);
-    return buf_printf(b, " ") || yaml_scalar(b, v) || buf_printf(b, "\n");
-}
-
-int team_yaml(struct buf *b, json_t *v, int indent)
-{
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *val;
-        json_object_foreach(v, key, val)
-        {
-            if (buf_printf(b, "%*s", indent, "") || yaml_string(b, key) || buf_printf(b, ":") ||
-                yaml_after(b, val, indent + 2))
-                return -1;
-        }
-        return 0;
-    }
-    if (json_is_array(v)) {
-        size_t i;
-        json_t *val;
-        json_array_foreach(v, i, val)
-        {
-            if (buf_printf(b, "%*s-", indent, ""))
-                return -1;
-            if (is_container(val)) {
-                /* the first line of the item goes after the dash */
-                struct buf item = {0};
-                int rc = team_yaml(&item, val, indent + 2);
-                if (rc == 0 && item.len > (size_t)indent + 2)
-                    rc = buf_printf(b, " ") ||
-                         buf_append(b, item.data + indent + 2, item.len - (size_t)indent - 2);
-                buf_free(&item);
-                if (rc)
-                    return -1;
-            } else if (yaml_after(b, val, indent + 2)) {
-                return -1;
-            }
-        }
-        return 0;
-    }
-    return yaml_scalar(b, v) || buf_printf(b, "\n");
-}
-
 /* ---- the bundle ------------------------------------------------------- */
 
 /* One secret of the bundle: the file (compose), the key (Kubernetes
@@ -283,7 +155,7 @@ static int add_buf(struct ctx *c, const char *path, int mode, int secret, struct
 static int add_yaml(struct ctx *c, const char *path, const char *header, json_t *doc)
 {
     struct buf b = {0};
-    if (!doc || buf_printf(&b, "%s", header) || team_yaml(&b, doc, 0)) {
+    if (!doc || buf_printf(&b, "%s", header) || yamlgen_write(&b, doc, 0)) {
         buf_free(&b);
         return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
     }
@@ -688,7 +560,7 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
         registry_config(c, K8S_REDIS ":6379", gw_url,
                         c->o->htpasswd ? "/etc/distribution/auth/htpasswd" : NULL, K8S_TLS_DIR);
     struct buf b = {0};
-    if (!cfg || team_yaml(&b, cfg, 0)) {
+    if (!cfg || yamlgen_write(&b, cfg, 0)) {
         json_decref(cfg);
         buf_free(&b);
         return NULL;
@@ -766,16 +638,7 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
 static int add_docs(struct ctx *c, const char *path, const char *header, json_t *docs)
 {
     struct buf b = {0};
-    size_t i;
-    json_t *d;
-    int bad = !docs || buf_printf(&b, "%s", header);
-    json_array_foreach(docs, i, d)
-    {
-        if (bad)
-            break;
-        bad = (i && buf_printf(&b, "---\n")) || team_yaml(&b, d, 0);
-    }
-    if (bad) {
+    if (!docs || buf_printf(&b, "%s", header) || yamlgen_write(&b, docs, YAMLGEN_DOCUMENTS)) {
         if (b.data)
             secret_wipe(b.data, b.len);
         buf_free(&b);
@@ -1279,7 +1142,7 @@ static int export_helm(struct ctx *c)
     if (!v ||
         buf_printf(&b, "# Values for the twuni/docker-registry chart, written by Storj "
                        "Registry: see README.md.\n# Untested on a cluster.\n") ||
-        team_yaml(&b, v, 0)) {
+        yamlgen_write(&b, v, 0)) {
         if (b.data)
             secret_wipe(b.data, b.len);
         buf_free(&b);

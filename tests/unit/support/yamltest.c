@@ -16,10 +16,12 @@ static const struct {
     {"null", "^(~|null|Null|NULL|)$"},
     {"bool", "^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|"
              "OFF)$"},
-    {"int", "^([-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?0o[0-7]+"
-            "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$"},
-    {"float", "^([-+]?([0-9][0-9_]*)?\\.[0-9_]*([eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
-              "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$"},
+    {"int",
+     "^([-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?0o[0-7]+"
+     "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$"},
+    {"float",
+     "^([-+]?([0-9][0-9_]*)?\\.[0-9_]*([eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+     "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$"},
     {"timestamp", "^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
                   "(([Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](\\.[0-9]*)?"
                   "([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)?$"},
@@ -45,11 +47,12 @@ static json_t *plain(const char *s)
             return json_null();
         if (strcmp(t, "bool") == 0)
             return json_boolean(strchr("yYtT", s[0]) || (s[1] == 'n' || s[1] == 'N'));
-        if (strcmp(t, "int") == 0 && strspn(s + (s[0] == '-'), "0123456789") == strlen(s) - (s[0] == '-') &&
+        if (strcmp(t, "int") == 0 &&
+            strspn(s + (s[0] == '-'), "0123456789") == strlen(s) - (s[0] == '-') &&
             (s[s[0] == '-'] != '0' || !s[1 + (s[0] == '-')]) && strlen(s) < 18)
             return json_integer(strtoll(s, NULL, 10));
-        if (strcmp(t, "float") == 0 && strspn(s, "0123456789.-+eE") == strlen(s) && strchr(s, '.') &&
-            s[0] != '.')
+        if (strcmp(t, "float") == 0 && strspn(s, "0123456789.-+eE") == strlen(s) &&
+            strchr(s, '.') && s[0] != '.')
             return json_real(strtod(s, NULL));
         return json_pack("{s:s, s:s}", "yaml-type", t, "text", s);
     }
