@@ -51,7 +51,7 @@ help:
 	@echo "make unit       cmocka unit tests"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan"
 	@echo "make valgrind   unit tests under valgrind"
-	@echo "make fuzz       the grant decoder fuzzer for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz       the fuzzers (grant decoder for FUZZ_SECONDS, default 60; the others a third each)"
 	@echo "make integration  backend + real Docker engine + real S3 (Ceph RGW)"
 	@echo "make browser    the UI in headless Chromium against the real backend"
 	@echo "make extension  build the extension image (one index: linux/amd64 + linux/arm64; build/*.oci.tar)"
@@ -84,10 +84,11 @@ valgrind: $(UNIT_BINS)
 FUZZ_SECONDS ?= 60
 # every parser of outside input: the grant decoder for FUZZ_SECONDS, the
 # Docker stream decoders, settings (request body and file), the registry's
-# manifests and the clean-up's reading, plan and apply from fuzzed registry
-# answers (plan) for a third of it each
+# manifests, the clean-up's reading, plan and apply from fuzzed registry
+# answers (plan), and every YAML file the backend writes from hostile
+# strings in the settings (yaml) for a third of it each
 FUZZ_CC    := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DSR_VERSION='"fuzz"' -Wno-string-plus-int -Ibackend
-FUZZ_TARGETS := grant dstream settings browse plan
+FUZZ_TARGETS := grant dstream settings browse plan yaml
 fuzz:
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_grant.c backend/grant.c backend/errors.c \
@@ -96,6 +97,8 @@ fuzz:
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_settings.c $(LIB_SRCS) -o build/fuzz/fuzz_settings $(PKG_LIBS) -pthread
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_browse.c $(LIB_SRCS) -o build/fuzz/fuzz_browse $(PKG_LIBS) -pthread
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_plan.c $(LIB_SRCS) -o build/fuzz/fuzz_plan $(PKG_LIBS) -pthread
+	$(FUZZ_CC) $(PKG_CFLAGS) -Itests/unit/support tests/fuzz/fuzz_yaml.c tests/unit/support/yamltest.c $(LIB_SRCS) \
+	  -o build/fuzz/fuzz_yaml $(PKG_LIBS) -pthread
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  secs=$(FUZZ_SECONDS); [ $$t = grant ] || secs=$$(( $(FUZZ_SECONDS) / 3 + 1 )); \
 	  rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
