@@ -14,11 +14,14 @@ int yamlgen_plain_typed(const char *s)
                                         "+.inf", ".nan",  "<<",   "=",  "nan",  "inf"};
     if (!s[0])
         return 1;
-    /* numbers, dates and sexagesimals start with a digit, a sign or a dot
-     * before a digit: quote them all rather than follow each reader's
-     * grammar (1_000, 0o7, 1:20, 2001-12-14, .5, 5s) */
-    if ((s[0] >= '0' && s[0] <= '9') ||
-        (strchr("+-.", s[0]) && ((s[1] >= '0' && s[1] <= '9') || s[1] == '.')))
+    /* numbers, dates and sexagesimals start with a digit, or a sign or a
+     * dot before a digit: quote them all rather than follow each reader's
+     * grammar (1_000, 0o7, 1:20, 2001-12-14, .5, 5s); YAML 1.1's float
+     * grammar also takes ".", "-.", ".e+1" and "1..2" */
+    const char *p = s + (s[0] == '+' || s[0] == '-');
+    if (p[0] >= '0' && p[0] <= '9')
+        return 1;
+    if (p[0] == '.' && (!p[1] || (p[1] >= '0' && p[1] <= '9') || strchr(".eE", p[1])))
         return 1;
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         if (strcasecmp(s, words[i]) == 0)

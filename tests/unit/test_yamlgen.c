@@ -110,13 +110,13 @@ static void test_documents_and_quoting(void **state)
 static void test_plain_typed(void **state)
 {
     (void)state;
-    static const char *const typed[] = {"",     "yes",        "NO", "On",    "off",  "Y",    "n",
-                                        "TRUE", "Null",       "~",  "0",     "007",  "0x1F", "0o7",
-                                        "1e3",  "1.5",        ".5", "-.inf", ".NaN", "+1",   "-1",
-                                        "1:20", "2001-12-14", "<<", "=",     "5s"};
+    static const char *const typed[] = {
+        "",           "yes",  "NO",  "On",  "off", "Y",  "n",     "TRUE", "Null", "~",  "0",
+        "007",        "0x1F", "0o7", "1e3", "1.5", ".5", "-.inf", ".NaN", "+1",   "-1", "1:20",
+        "2001-12-14", "<<",   "=",   "5s",  ".",   "-.", ".e+1",  "..",   "+5"};
     static const char *const plain[] = {"a",          "plain", "yesno",  "onion", "nullable",
                                         "x1",         "-v",    "--save", "/etc",  "a b",
-                                        "registry:3", "-",     "."};
+                                        "registry:3", "-",     "-a",     ".a",    "a."};
     for (size_t i = 0; i < sizeof typed / sizeof *typed; i++)
         CHECK(yamlgen_plain_typed(typed[i]), "%s: not typed", typed[i]);
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
