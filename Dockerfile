@@ -64,13 +64,13 @@ RUN set -eu; \
     sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > /etc/apt/sources.list.d/src.list 2>/dev/null || true; \
     native=$(dpkg --print-architecture); \
     pkgs="gcc libc6-dev make pkg-config binutils ca-certificates dpkg-dev autoconf automake libtool patch jq \
-          libjansson-dev libssl-dev zlib1g-dev libsqlite3-dev"; \
+          libjansson-dev libssl-dev zlib1g-dev libsqlite3-dev libyaml-dev"; \
     for a in $ARCHES; do \
       [ "$a" != "$native" ] || continue; \
       case $a in amd64) t=x86-64-linux-gnu ;; arm64) t=aarch64-linux-gnu ;; \
         *) echo "unsupported architecture $a" >&2; exit 1 ;; esac; \
       dpkg --add-architecture "$a"; \
-      pkgs="$pkgs gcc-$t binutils-$t libc6-dev:$a libjansson-dev:$a libssl-dev:$a zlib1g-dev:$a libsqlite3-dev:$a"; \
+      pkgs="$pkgs gcc-$t binutils-$t libc6-dev:$a libjansson-dev:$a libssl-dev:$a zlib1g-dev:$a libsqlite3-dev:$a libyaml-dev:$a"; \
     done; \
     apt-get update; \
     apt-get install -y --no-install-recommends $pkgs; \
@@ -144,7 +144,7 @@ RUN set -eu; \
       B=/build/$a; R=/out/$a/rootfs; \
       mkdir -p $B; cp -a /src/Makefile /src/backend $B/; \
       PKG_CONFIG_PATH=/opt/deps/$a/lib/pkgconfig make -s -C $B backend/storj-registryd LDFLAGS=-no-pie \
-        LDLIBS="-L/opt/deps/$a/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lsqlite3 -lssl -lcrypto -lz -lcrypt -Wl,-Bdynamic -pthread -ldl -lm"; \
+        LDLIBS="-L/opt/deps/$a/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lsqlite3 -lyaml -lssl -lcrypto -lz -lcrypt -Wl,-Bdynamic -pthread -ldl -lm"; \
       mkdir -p $R/etc/ssl/certs $R/tmp $R/data $R/run/guest-services $R/var; \
       ln -s /run $R/var/run; \
       chmod 1777 $R/tmp; \

@@ -6,6 +6,7 @@
 #include "indexer.h"
 #include "spec.h"
 #include "util.h"
+#include "yamlgen.h"
 
 /* Storj stores objects in 64 MiB segments: parts of exactly that size map one
  * part to one segment (storj.md §4.1-4.2). */
@@ -198,12 +199,16 @@ json_t *regconfig_cache(const struct settings *s, int host_network)
     return config;
 }
 
-/* key: "value"; our values are base58, hex and host:port, but quoted and
- * escaped anyway so no value can break the document. */
-static int yaml_kv(struct buf *b, const char *key, const char *value)
+/* A string of v wiped before v is freed: the values hold secrets. */
+static void wipe_strings(json_t *v)
 {
-    return buf_printf(b, "%s: ", key) || buf_yaml_quoted(b, value) || buf_append(b, "\n", 1) ? -1
-                                                                                             : 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+    {
+        if (json_is_string(val))
+            secret_wipe((char *)json_string_value(val), json_string_length(val));
+    }
 }
 
 char *regconfig_gateway(const struct settings *s)
@@ -216,21 +221,28 @@ char *regconfig_gateway(const struct settings *s)
      * makes from the satellite (storj.md 4.4a) */
     if (settings_outgoing_grant(s, &grant, &e) || !grant)
         return NULL;
-    if (buf_printf(&b, "# written by storj-registryd; the access grant stays in this file, "
+    /* every value double-quoted: our values are base58, hex and host:port,
+     * quoted anyway so that no value can be read as anything else */
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:b}", "access", grant, "minio.access-key",
+                            s->gw_access_key, "minio.secret-key", s->gw_secret_key,
+                            /* only the registry, in the same network namespace, may talk
+                             * to it */
+                            "server.address", REGCONFIG_GATEWAY_ADDR,
+                            /* a blob pushed in several PATCH requests is resumed with
+                             * UploadPartCopy (storj.md §4.3) */
+                            "s3.upload-part-copy.enable", 1);
+    secret_free(&grant);
+    if (!doc ||
+        buf_printf(&b, "# written by storj-registryd; the access grant stays in this file, "
                        "never in the environment\n") ||
-        yaml_kv(&b, "access", grant) || yaml_kv(&b, "minio.access-key", s->gw_access_key) ||
-        yaml_kv(&b, "minio.secret-key", s->gw_secret_key) ||
-        /* only the registry, in the same network namespace, may talk to it */
-        yaml_kv(&b, "server.address", REGCONFIG_GATEWAY_ADDR) ||
-        /* a blob pushed in several PATCH requests is resumed with
-         * UploadPartCopy (storj.md §4.3) */
-        buf_printf(&b, "s3.upload-part-copy.enable: true\n")) {
+        yamlgen_write(&b, doc, YAMLGEN_QUOTE_VALUES)) {
         if (b.data)
             secret_wipe(b.data, b.len);
         buf_free(&b);
-        secret_free(&grant);
-        return NULL;
+        b.data = NULL;
     }
-    secret_free(&grant);
+    if (doc)
+        wipe_strings(doc);
+    json_decref(doc);
     return b.data;
 }

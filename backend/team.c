@@ -1,12 +1,12 @@
 #include "team.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "regconfig.h"
+#include "tpl.h"
+#include "yamlgen.h"
 
 /* Names shared by the files of a bundle. */
 #define SVC_REDIS "redis"
@@ -92,133 +92,6 @@ void team_opts_wipe(struct team_opts *o)
     secret_wipe(o->gw_secret_key, sizeof o->gw_secret_key);
 }
 
-/* ---- YAML --------------------------------------------------------------- */
-
-/* A plain scalar only when no YAML reader can take it for anything but this
- * string: a letter or '/' first, then a small alphabet, and not a word YAML
- * 1.1 reads as a boolean or null. */
-static int yaml_plain_ok(const char *s)
-{
-    static const char *const words[] = {"y",   "n",    "yes",   "no",  "on",
-                                        "off", "true", "false", "null"};
-    if (!isalpha((unsigned char)s[0]) && s[0] != '/')
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("_./-", *p))
-            return 0;
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strcasecmp(s, words[i]) == 0)
-            return 0;
-    return 1;
-}
-
-static int yaml_string(struct buf *b, const char *s)
-{
-    return yaml_plain_ok(s) ? buf_printf(b, "%s", s) : buf_yaml_quoted(b, s);
-}
-
-/* A string with newlines as a literal block: "|" keeps its one final
- * newline, "|-" when it has none. */
-static int yaml_block(struct buf *b, const char *s, int indent)
-{
-    size_t n = strlen(s);
-    if (buf_printf(b, "%s\n", n && s[n - 1] == '\n' ? "|" : "|-"))
-        return -1;
-    const char *p = s;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
-                return -1;
-        if (len && buf_printf(b, "%*s", indent, ""))
-            return -1;
-        if (buf_append(b, p, len) || buf_append(b, "\n", 1))
-            return -1;
-        p += len + (nl ? 1 : 0);
-    }
-    return 0;
-}
-
-static int yaml_scalar(struct buf *b, json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return yaml_string(b, json_string_value(v));
-    case JSON_INTEGER:
-        return buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    case JSON_REAL:
-        return buf_printf(b, "%.17g", json_real_value(v));
-    case JSON_TRUE:
-        return buf_printf(b, "true");
-    case JSON_FALSE:
-        return buf_printf(b, "false");
-    case JSON_NULL:
-        return buf_printf(b, "null");
-    default:
-        return -1;
-    }
-}
-
-static int is_container(json_t *v)
-{
-    return (json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v));
-}
-
-/* The value after "key:" or "- ": inline for scalars and empty containers,
- * on the next lines (at indent) for the others. */
-static int yaml_after(struct buf *b, json_t *v, int indent)
-{
-    if (json_is_object(v) && !json_object_size(v))
-        return buf_printf(b, " {}\n");
-    if (json_is_array(v) && !json_array_size(v))
-        return buf_printf(b, " []\n");
-    if (is_container(v))
-        return buf_printf(b, "\n") || team_yaml(b, v, indent);
-    if (json_is_string(v) && strchr(json_string_value(v), '\n'))
-        return buf_printf(b, " ") || yaml_block(b, json_string_value(v), indent);
-    return buf_printf(b, " ") || yaml_scalar(b, v) || buf_printf(b, "\n");
-}
-
-int team_yaml(struct buf *b, json_t *v, int indent)
-{
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *val;
-        json_object_foreach(v, key, val)
-        {
-            if (buf_printf(b, "%*s", indent, "") || yaml_string(b, key) || buf_printf(b, ":") ||
-                yaml_after(b, val, indent + 2))
-                return -1;
-        }
-        return 0;
-    }
-    if (json_is_array(v)) {
-        size_t i;
-        json_t *val;
-        json_array_foreach(v, i, val)
-        {
-            if (buf_printf(b, "%*s-", indent, ""))
-                return -1;
-            if (is_container(val)) {
-                /* the first line of the item goes after the dash */
-                struct buf item = {0};
-                int rc = team_yaml(&item, val, indent + 2);
-                if (rc == 0 && item.len > (size_t)indent + 2)
-                    rc = buf_printf(b, " ") ||
-                         buf_append(b, item.data + indent + 2, item.len - (size_t)indent - 2);
-                buf_free(&item);
-                if (rc)
-                    return -1;
-            } else if (yaml_after(b, val, indent + 2)) {
-                return -1;
-            }
-        }
-        return 0;
-    }
-    return yaml_scalar(b, v) || buf_printf(b, "\n");
-}
-
 /* ---- the bundle ------------------------------------------------------- */
 
 /* One secret of the bundle: the file (compose), the key (Kubernetes
@@ -283,7 +156,7 @@ static int add_buf(struct ctx *c, const char *path, int mode, int secret, struct
 static int add_yaml(struct ctx *c, const char *path, const char *header, json_t *doc)
 {
     struct buf b = {0};
-    if (!doc || buf_printf(&b, "%s", header) || team_yaml(&b, doc, 0)) {
+    if (!doc || buf_printf(&b, "%s", header) || yamlgen_write(&b, doc, 0)) {
         buf_free(&b);
         return err_set(c->e, 500, E_NO_MEMORY, NULL, "could not write %s", path);
     }
@@ -405,103 +278,9 @@ static int add_config_yml(struct ctx *c, const char *path, json_t *cfg)
 
 /* ---- compose ----------------------------------------------------------- */
 
-static const char secrets_env_sh[] =
-    "#!/bin/sh\n"
-    "# Storj Registry team bundle: puts secrets from /run/secrets into the environment\n"
-    "# of the program it starts, so that no secret is in compose.yaml, in `docker\n"
-    "# inspect` or on a command line. Usage:\n"
-    "#   secrets-env.sh [VAR=FILE | FILE]... -- PROGRAM [ARG...]\n"
-    "# VAR=FILE exports the first line of /run/secrets/FILE as VAR; a bare FILE is\n"
-    "# only checked. A file that is missing, empty or still holds its placeholder\n"
-    "# stops the container with a message that names it.\n"
-    "set -e\n"
-    "while [ \"$#\" -gt 0 ] && [ \"$1\" != \"--\" ]; do\n"
-    "    case $1 in\n"
-    "    *=*) var=${1%%=*} file=" SECRETS_DIR "/${1#*=} ;;\n"
-    "    *) var= file=" SECRETS_DIR "/$1 ;;\n"
-    "    esac\n"
-    "    val=\n"
-    "    if [ ! -r \"$file\" ] || ! { IFS= read -r val || [ -n \"$val\" ]; } <\"$file\"; then\n"
-    "        echo \"secrets-env: $file is missing or empty: see README.md, step 1\" >&2\n"
-    "        exit 1\n"
-    "    fi\n"
-    "    case $val in\n"
-    "    \"\" | " TEAM_PLACEHOLDER "*)\n"
-    "        echo \"secrets-env: $file still holds its placeholder: put the real value there "
-    "(README.md, step 1)\" >&2\n"
-    "        exit 1 ;;\n"
-    "    esac\n"
-    "    [ -z \"$var\" ] || export \"$var=$val\"\n"
-    "    shift\n"
-    "done\n"
-    "[ \"$#\" -eq 0 ] || shift\n"
-    "exec \"$@\"\n";
-
-static char *haproxy_cfg(const struct ctx *c)
-{
-    struct buf b = {0};
-    int bad = buf_printf(
-        &b,
-        "# The balancer in front of the registry replicas, written by Storj Registry.\n"
-        "# haproxy rather than nginx: it checks each replica actively and stops sending\n"
-        "# to one that is down within seconds, retries a refused connection on another\n"
-        "# (option redispatch), starts and keeps running while a replica's name does not\n"
-        "# resolve (Docker's DNS, init-addr none), and streams uploads instead of\n"
-        "# buffering them.\n"
-        "global\n"
-        "    log stdout format raw local0 info\n"
-        "    maxconn 4096\n"
-        "%s"
-        "\n"
-        "defaults\n"
-        "    mode http\n"
-        "    log global\n"
-        "    option httplog\n"
-        "    option redispatch\n"
-        "    retries 3\n"
-        "    timeout connect 5s\n"
-        "    timeout http-request 60s\n"
-        "    timeout queue 60s\n"
-        "    # a layer of several GiB can take long on a slow link\n"
-        "    timeout client 30m\n"
-        "    timeout server 30m\n"
-        "\n"
-        "resolvers docker\n"
-        "    nameserver docker 127.0.0.11:53\n"
-        "    hold valid 5s\n"
-        "\n"
-        "frontend registry\n"
-        "    bind :%d%s\n"
-        "    # the registry builds its upload URLs from Host and X-Forwarded-Proto\n"
-        "    option forwardfor\n"
-        "    http-request set-header X-Forwarded-Proto https if { ssl_fc }\n"
-        "    http-request set-header X-Forwarded-Proto http unless { ssl_fc }\n"
-        "    http-request set-header X-Forwarded-Host %%[req.hdr(host)]\n"
-        "    default_backend replicas\n"
-        "\n"
-        "backend replicas\n"
-        "    balance roundrobin\n"
-        "    # / answers 200 on every replica, with or without users (distribution docs)\n"
-        "    option httpchk GET /\n"
-        "    http-check expect status 200\n"
-        "    default-server check inter 2s fall 2 rise 2 resolvers docker init-addr "
-        "last,libc,none\n",
-        tls(c) ? "    # HTTPS with the certificate of the tab (/run/secrets/tls.crt) and its key\n"
-                 "    # (tls.key beside it): the balancer starts as root to read the key, a\n"
-                 "    # 0600 file, and then runs as haproxy\n"
-                 "    ssl-load-extra-del-ext\n"
-                 "    user haproxy\n"
-                 "    group haproxy\n"
-               : "",
-        BALANCER_PORT, tls(c) ? " ssl crt " SECRETS_DIR "/tls.crt" : "");
-    for (int i = 1; !bad && i <= c->o->replicas; i++)
-        bad = buf_printf(&b, "    server registry-%d registry-%d:5000\n", i, i);
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    return b.data;
-}
+/* The bundle's text files from backend/templates/ (tpl.h), filled with
+ * what the settings and options say. NULL on memory. */
+static char *from_template(const struct ctx *c, const char *file);
 
 /* ["/bin/sh", "/secrets-env.sh", VAR=FILE..., "--"] for a container. */
 static json_t *entry_prefix(const struct ctx *c, int gateway)
@@ -690,7 +469,7 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
         registry_config(c, K8S_REDIS ":6379", gw_url,
                         c->o->htpasswd ? "/etc/distribution/auth/htpasswd" : NULL, K8S_TLS_DIR);
     struct buf b = {0};
-    if (!cfg || team_yaml(&b, cfg, 0)) {
+    if (!cfg || yamlgen_write(&b, cfg, 0)) {
         json_decref(cfg);
         buf_free(&b);
         return NULL;
@@ -768,16 +547,7 @@ static json_t *k8s_docs(const struct ctx *c, char **config_text)
 static int add_docs(struct ctx *c, const char *path, const char *header, json_t *docs)
 {
     struct buf b = {0};
-    size_t i;
-    json_t *d;
-    int bad = !docs || buf_printf(&b, "%s", header);
-    json_array_foreach(docs, i, d)
-    {
-        if (bad)
-            break;
-        bad = (i && buf_printf(&b, "---\n")) || team_yaml(&b, d, 0);
-    }
-    if (bad) {
+    if (!docs || buf_printf(&b, "%s", header) || yamlgen_write(&b, docs, YAMLGEN_DOCUMENTS)) {
         if (b.data)
             secret_wipe(b.data, b.len);
         buf_free(&b);
@@ -873,26 +643,12 @@ static json_t *helm_gateway_docs(const struct ctx *c)
     return json_pack("[o, o, o]", k8s_secret(c, K8S_GATEWAY, 1), dep, svc);
 }
 
-/* ---- README -------------------------------------------------------------- */
+/* ---- README and the other texts (backend/templates/) ------------------ */
 
-static int readme_secrets(struct buf *b, const struct ctx *c, const char *where)
+/* The secrets table's rows of the README: "| name | what: `how` |" */
+static int secret_rows(struct buf *b, const struct ctx *c)
 {
     int bad = 0;
-    if (c->o->include_secrets)
-        return buf_printf(b,
-                          "The secrets are in this bundle, as you asked: %s. Keep the bundle "
-                          "private (it opens your bucket), and delete what you do not need.\n\n",
-                          where);
-    bad |= buf_printf(b,
-                      "No secret is in this bundle: every secret holds a placeholder starting "
-                      "with `" TEAM_PLACEHOLDER "`. Put the real value in its place (%s) before "
-                      "the first start;%s\n\n",
-                      where,
-                      c->o->format == TEAM_COMPOSE
-                          ? " a container whose secret still holds its placeholder stops at once "
-                            "and says which file."
-                          : "");
-    bad |= buf_printf(b, "| secret | what goes there |\n| --- | --- |\n");
     for (int i = 0; i < c->nsec && !bad; i++) {
         const struct secret *sc = &c->sec[i];
         if (sc->public)
@@ -901,285 +657,105 @@ static int readme_secrets(struct buf *b, const struct ctx *c, const char *where)
                           c->o->format == TEAM_COMPOSE ? sc->file : sc->key, sc->what,
                           sc->how ? ": `" : "", sc->how ? sc->how : "", sc->how ? "`" : "");
     }
-    if (!bad && c->s->unencrypted_keys && storj(c))
-        bad |=
-            buf_printf(b, "\nYour settings use *unencrypted object keys*: the gateway must get "
-                          "the copy of your grant with unencrypted object keys, or it will not "
-                          "see what the desktop stored. Export with the secrets included to get "
-                          "it, or make one with `uplink access create --unencrypted-object-keys`."
-                          "\n");
-    return bad || buf_printf(b, "\n");
-}
-
-static int readme_common_head(struct buf *b, const struct ctx *c, const char *title)
-{
-    const char *mode = settings_mode_name(c->s->mode);
-    int bad = buf_printf(b,
-                         "# %s\n\n"
-                         "Exported by Storj Registry (%s) from the tab's saved settings: storage "
-                         "mode `%s`, bucket `%s`, ",
-                         title, SR_VERSION, mode, c->s->bucket);
-    if (storj(c))
-        bad |= buf_printf(b,
-                          "through Storj's self-hosted S3 gateway (`%s`), which encrypts "
-                          "end to end where it runs.\n",
-                          TEAM_GATEWAY_IMAGE);
-    else
-        bad |= buf_printf(b, "S3 endpoint `%s`.\n", endpoint_of(c->s));
-    bad |= buf_printf(
-        b, "Every replica and the desktop read and write the same objects under "
-           "`docker/registry/v2/` in the bucket, so all of them serve the same images.\n\n");
     return bad;
 }
 
-static int readme_cleanup_note(struct buf *b)
+/* The commands that fill the compose bundle's secrets/ (placeholders). */
+static int secret_commands(struct buf *b, const struct ctx *c)
 {
-    return buf_printf(
-        b, "Garbage collection deletes blobs no image refers to; a push in flight on any "
-           "registry of this bucket (a replica, or a desktop's own registry) would lose its "
-           "blobs. So it runs only while every registry of the bucket is read-only or stopped, "
-           "the desktops' too (do not press *Clean up* in a tab meanwhile).\n\n");
+    int bad = 0;
+    for (int i = 0; i < c->nsec && !bad; i++)
+        bad |= c->sec[i].public ? 0
+               : c->sec[i].how  ? buf_printf(b, "%s\n", c->sec[i].how)
+               : strcmp(c->sec[i].file, "htpasswd") == 0
+                   ? buf_printf(b, "htpasswd -Bbn NAME PASSWORD >> secrets/htpasswd\n")
+                   : buf_printf(b, " printf '%%s\\n' 'PASTE-THE-VALUE' > secrets/%s\n",
+                                c->sec[i].file);
+    return bad;
 }
 
-static char *readme_compose(const struct ctx *c)
+/* Where the README says the secrets go. */
+static const char *secrets_where(const struct ctx *c)
 {
-    struct buf b = {0};
-    int bad = readme_common_head(&b, c, "Storj Registry for a team: Docker Compose");
-    bad |= buf_printf(
-        &b,
-        "## What runs\n\n"
-        "| service | what it does |\n| --- | --- |\n"
-        "| `registry-1` ... `registry-%d` | `%s`, %d replicas, one shared `config.yml`, the same "
-        "`http.secret` (so an upload started on one replica can finish on another) |\n"
-        "| `redis` | `%s`: the registries' shared blob descriptor cache (`allkeys-lru`, nothing "
-        "written to disk) |\n",
-        c->o->replicas, TEAM_REGISTRY_IMAGE, c->o->replicas, TEAM_REDIS_IMAGE);
-    if (storj(c))
-        bad |= buf_printf(&b,
-                          "| `storj-gateway` | `%s` with your access grant: S3 for the "
-                          "registries, on the compose network only (not published) |\n",
-                          TEAM_GATEWAY_IMAGE);
-    bad |= buf_printf(
-        &b,
-        "| `balancer` | `%s` on port %d: spreads requests over the replicas, skips one that is "
-        "down within seconds, passes `Host`, `X-Forwarded-Proto` and `X-Forwarded-For`%s |\n\n"
-        "Secrets reach the containers as files (compose `secrets:`, under `/run/secrets`); "
-        "`secrets-env.sh` exports them to the program it starts, so no secret is in "
-        "`compose.yaml`, in `docker inspect` or on a command line.\n\n"
-        "## 1. Secrets\n\n",
-        TEAM_HAPROXY_IMAGE, c->o->port,
-        tls(c) ? "; speaks HTTPS with the tab's certificate (`secrets/tls.crt`, "
-                 "`secrets/tls.key`), the replicas behind it plain HTTP on the compose network"
-               : "");
-    bad |= readme_secrets(&b, c, "the files in `secrets/`");
-    if (!c->o->include_secrets) {
-        bad |= buf_printf(&b, "For example (a value you paste starts the line with a space, so "
-                              "that your shell history keeps no copy):\n\n```sh\n");
-        for (int i = 0; i < c->nsec && !bad; i++)
-            bad |= c->sec[i].public ? 0
-                   : c->sec[i].how  ? buf_printf(&b, "%s\n", c->sec[i].how)
-                   : strcmp(c->sec[i].file, "htpasswd") == 0
-                       ? buf_printf(&b, "htpasswd -Bbn NAME PASSWORD >> secrets/htpasswd\n")
-                       : buf_printf(&b, " printf '%%s\\n' 'PASTE-THE-VALUE' > secrets/%s\n",
-                                    c->sec[i].file);
-        bad |= buf_printf(&b, "chmod 600 secrets/*\n```\n\n");
-    }
-    bad |= buf_printf(
-        &b,
-        "## 2. Start\n\n"
-        "```sh\n"
-        "docker compose up -d        # or: docker-compose up -d\n"
-        "docker compose ps           # every service Up; `docker compose logs balancer` shows "
-        "requests\n"
-        "```\n\n"
-        "The balancer listens on `${REGISTRY_BIND}:${REGISTRY_PORT}`, by default %s:%d. ",
-        c->o->htpasswd ? "0.0.0.0" : "127.0.0.1", c->o->port);
-    if (c->o->htpasswd)
-        bad |= buf_printf(&b, "Only the users of `secrets/htpasswd` can push and pull "
-                              "(`docker login`).\n\n");
-    else
-        bad |= buf_printf(
-            &b, "No users are set, so anyone who reaches the port can push and delete images: "
-                "it stays on this machine's loopback until you add users (the tab's Users, then "
-                "export again) or put it behind your own access control. To open it anyway: "
-                "`REGISTRY_BIND=0.0.0.0 docker compose up -d` (or a `.env` file beside "
-                "`compose.yaml` with `REGISTRY_BIND=0.0.0.0` and `REGISTRY_PORT=...`).\n\n");
-    bad |= buf_printf(&b,
-                      "## 3. Clients\n\n"
-                      "- On this machine: `docker tag alpine localhost:%d/alpine && docker push "
-                      "localhost:%d/alpine`.\n",
-                      c->o->port, c->o->port);
-    if (tls(c))
-        bad |= buf_printf(
-            &b,
-            "- Other machines use `HOST:%d`, HOST being a name or address that the certificate "
-            "in `secrets/tls.crt` carries: the balancer speaks HTTPS with it. A client whose "
-            "Docker does not trust its issuer needs the issuer's certificate (for a "
-            "self-signed one, the certificate itself) in `/etc/docker/certs.d/HOST:%d/ca.crt`."
-            "\n",
-            c->o->port, c->o->port);
-    else
-        bad |= buf_printf(
-            &b,
-            "- Other machines use `HOST:%d`, HOST being this machine's name or address. The "
-            "balancer speaks plain HTTP, which Docker accepts only from loopback, so either add "
-            "`\"insecure-registries\": [\"HOST:%d\"]` to each client's `daemon.json` (Docker "
-            "Desktop: Settings > Docker Engine) and restart Docker, or give the balancer a "
-            "certificate: put the certificate and key in one PEM file beside `haproxy.cfg`, mount "
-            "it into `balancer` and change `bind :%d` to `bind :%d ssl crt "
-            "/usr/local/etc/haproxy/registry.pem` (the registries then see `X-Forwarded-Proto: "
-            "https`). Or set a certificate in the tab (Users, *Other machines*) and export "
-            "again: the balancer then speaks HTTPS with it.\n",
-            c->o->port, c->o->port, BALANCER_PORT, BALANCER_PORT);
-    if (c->o->htpasswd)
-        bad |=
-            buf_printf(&b, "- `docker login HOST:%d` first, with a user of the tab.\n", c->o->port);
-    bad |= buf_printf(
-        &b, "- Storj Registry on another desktop, with the same storage settings (mode, bucket, "
-            "keys), shows the same images in its tab.\n\n"
-            "## 4. Clean-up (garbage collection)\n\n");
-    bad |= readme_cleanup_note(&b);
-    char replica_list[TEAM_MAX_REPLICAS * 16] = "";
-    for (int i = 1; i <= c->o->replicas; i++)
+    if (c->o->format == TEAM_COMPOSE)
+        return "the files in `secrets/`";
+    if (c->o->format == TEAM_KUBERNETES)
+        return "`stringData` of the Secret in `registry.yaml`";
+    return storj(c) ? (tls(c) ? "`secrets` in `values.yaml`; `stringData` in "
+                                "`storj-gateway.yaml`; `tls.key` in `tls-secret.yaml`"
+                              : "`secrets` in `values.yaml`; `stringData` in "
+                                "`storj-gateway.yaml`")
+                    : (tls(c) ? "`secrets` in `values.yaml`; `tls.key` in `tls-secret.yaml`"
+                              : "`secrets` in `values.yaml`");
+}
+
+static char *from_template(const struct ctx *c, const char *file)
+{
+    static const char *const titles[] = {"Storj Registry for a team: Docker Compose",
+                                         "Storj Registry for a team: Kubernetes",
+                                         "Storj Registry for a team: Helm (twuni/docker-registry)"};
+    struct buf rows = {0}, cmds = {0}, servers = {0}, out = {0};
+    char replicas[16], port[16], balancer_port[16], replica_list[TEAM_MAX_REPLICAS * 16] = "";
+    snprintf(replicas, sizeof replicas, "%d", c->o->replicas);
+    snprintf(port, sizeof port, "%d", c->o->port);
+    snprintf(balancer_port, sizeof balancer_port, "%d", BALANCER_PORT);
+    int bad = secret_rows(&rows, c) || secret_commands(&cmds, c);
+    for (int i = 1; i <= c->o->replicas && !bad; i++) {
         snprintf(replica_list + strlen(replica_list), sizeof replica_list - strlen(replica_list),
                  " registry-%d", i);
-    bad |= buf_printf(
-        &b,
-        "```sh\n"
-        "REGISTRY_READONLY=true docker compose up -d   # every replica restarts read-only: "
-        "pulls work, pushes are refused\n"
-        "docker compose run --rm --no-deps registry-1 garbage-collect "
-        "--delete-untagged " CONFIG_PATH "\n"
-        "docker compose up -d                          # read-write again\n"
-        "```\n\n"
-        "Debian's `docker-compose` 1.x cannot recreate containers on Docker Engine 25 or later "
-        "(`KeyError: 'ContainerConfig'`): run `docker-compose rm -fs%s` before each `up -d` "
-        "above.\n\n"
-        "## 5. Stop\n\n"
-        "`docker compose down` stops and removes the containers; the images stay in the "
-        "bucket.\n\n"
-        "## Files\n\n"
-        "| file | |\n| --- | --- |\n"
-        "| `compose.yaml` | the services |\n"
-        "| `config.yml` | the registries' configuration (no secret) |\n"
-        "| `haproxy.cfg` | the balancer |\n"
-        "| `secrets-env.sh` | secrets from files into the environment of the registries%s |\n"
-        "| `secrets/` | one file per secret |\n",
-        replica_list, storj(c) ? " and the gateway" : "");
+        bad = buf_printf(&servers, "%s    server registry-%d registry-%d:5000", i > 1 ? "\n" : "",
+                         i, i);
+    }
+    const char *yes = "1";
+    const struct tpl_var vars[] = {
+        {"title", titles[c->o->format]},
+        {"version", SR_VERSION},
+        {"mode", settings_mode_name(c->s->mode)},
+        {"bucket", c->s->bucket},
+        {"endpoint", endpoint_of(c->s)},
+        {"storj", storj(c) ? yes : NULL},
+        {"tls", tls(c) ? yes : NULL},
+        {"users", c->o->htpasswd ? yes : NULL},
+        {"included", c->o->include_secrets ? yes : NULL},
+        {"compose", c->o->format == TEAM_COMPOSE ? yes : NULL},
+        {"unencrypted", c->s->unencrypted_keys && storj(c) ? yes : NULL},
+        {"where", secrets_where(c)},
+        {"secret_rows", rows.data},
+        {"secret_commands", cmds.data},
+        {"servers", servers.data},
+        {"replica_list", replica_list},
+        {"replicas", replicas},
+        {"port", port},
+        {"balancer_port", balancer_port},
+        {"bind", c->o->htpasswd ? "0.0.0.0" : "127.0.0.1"},
+        {"placeholder", TEAM_PLACEHOLDER},
+        {"secrets_dir", SECRETS_DIR},
+        {"config_path", CONFIG_PATH},
+        {"registry_image", TEAM_REGISTRY_IMAGE},
+        {"gateway_image", TEAM_GATEWAY_IMAGE},
+        {"redis_image", TEAM_REDIS_IMAGE},
+        {"haproxy_image", TEAM_HAPROXY_IMAGE},
+        {"helm_tag", TEAM_HELM_REGISTRY_TAG},
+        {"helm_release", HELM_RELEASE},
+        {"helm_tls_secret", HELM_TLS_SECRET},
+        {"helm_tls_dir", HELM_TLS_DIR},
+        {"k8s_name", K8S_NAME},
+        {"k8s_secret", K8S_SECRET},
+        {"k8s_config", K8S_CONFIG},
+        {"k8s_redis", K8S_REDIS},
+        {"k8s_gateway", K8S_GATEWAY},
+        {"k8s_tls_dir", K8S_TLS_DIR},
+    };
+    bad = bad || rows.overflow || cmds.overflow ||
+          tpl_fill(&out, file, vars, sizeof vars / sizeof *vars);
+    buf_free(&rows);
+    buf_free(&cmds);
+    buf_free(&servers);
     if (bad) {
-        buf_free(&b);
+        buf_free(&out);
         return NULL;
     }
-    return b.data;
-}
-
-static char *readme_k8s(const struct ctx *c)
-{
-    struct buf b = {0};
-    int helm = c->o->format == TEAM_HELM;
-    int bad = readme_common_head(&b, c,
-                                 helm ? "Storj Registry for a team: Helm (twuni/docker-registry)"
-                                      : "Storj Registry for a team: Kubernetes");
-    bad |= buf_printf(
-        &b, "These files are checked for shape by Storj Registry's tests, and are **untested on "
-            "a cluster**: read them before you apply them.\n\n");
-    if (!helm) {
-        bad |= buf_printf(
-            &b,
-            "## What runs\n\n"
-            "`registry.yaml` holds: the Secret `%s`, the ConfigMap `%s` (the registries' "
-            "`config.yml`, no secret), the Deployment `%s` (%d replicas of `%s`%s), the Service "
-            "`%s` (port %d), and Redis (`%s`, Deployment and Service `%s`) as the shared blob "
-            "descriptor cache with `allkeys-lru`. Every replica gets the same `http.secret` "
-            "from the Secret.\n\n"
-            "## 1. Secrets\n\n",
-            K8S_SECRET, K8S_CONFIG, K8S_NAME, c->o->replicas, TEAM_REGISTRY_IMAGE,
-            storj(c) ? ", each with a Storj gateway beside it on the pod's loopback" : "", K8S_NAME,
-            c->o->port, TEAM_REDIS_IMAGE, K8S_REDIS);
-        bad |= readme_secrets(&b, c, "`stringData` of the Secret in `registry.yaml`");
-        bad |= buf_printf(
-            &b,
-            "## 2. Apply\n\n"
-            "```sh\n"
-            "kubectl apply -f registry.yaml\n"
-            "kubectl rollout status deployment/%s\n"
-            "kubectl port-forward service/%s %d:%d   # then: docker push localhost:%d/NAME\n"
-            "```\n\n"
-            "For other machines, put an Ingress or a LoadBalancer Service in front of `%s`, "
-            "%s, no request body limit (layers are large) and the `Host` "
-            "and `X-Forwarded-Proto` headers passed.\n\n"
-            "## 3. Clean-up (garbage collection)\n\n",
-            K8S_NAME, K8S_NAME, c->o->port, c->o->port, c->o->port, K8S_NAME,
-            tls(c) ? "which reaches the replicas over HTTPS: they serve it themselves with the "
-                     "tab's certificate (`tlsCertificate` and `tlsKey` of the Secret, mounted "
-                     "at `" K8S_TLS_DIR "`, where `config.yml` names them), so a LoadBalancer "
-                     "passes TLS through and an Ingress must speak HTTPS to them (ingress-nginx: "
-                     "`nginx.ingress.kubernetes.io/backend-protocol: HTTPS`)"
-                   : "with TLS (Docker talks plain HTTP only to loopback, or to hosts in its "
-                     "`insecure-registries`)");
-        bad |= readme_cleanup_note(&b);
-        bad |= buf_printf(
-            &b,
-            "Add `maintenance: {readonly: {enabled: true}}` under `storage` in the ConfigMap, "
-            "`kubectl apply -f registry.yaml && kubectl rollout restart deployment/%s`, run "
-            "`registry garbage-collect --delete-untagged " CONFIG_PATH "` once (`kubectl exec "
-            "deployment/%s -c registry -- registry garbage-collect --delete-untagged " CONFIG_PATH
-            "`), then remove the line and restart again.\n",
-            K8S_NAME, K8S_NAME);
-    } else {
-        bad |= buf_printf(
-            &b,
-            "## What runs\n\n"
-            "`values.yaml` for the chart `twuni/docker-registry` (3.x, `registry:%s`): %d "
-            "replicas, an explicit `secrets.haSharedSecret` (the chart would otherwise make a "
-            "random one at every render), the S3 settings in `s3` and, with the keys the chart "
-            "has no values for (path style, 64 MiB chunks, the copy threshold, Redis), in "
-            "`configData`. The chart has no Redis: `redis.yaml` adds it (`%s`)%s.%s\n\n"
-            "## 1. Secrets\n\n",
-            TEAM_HELM_REGISTRY_TAG, c->o->replicas, K8S_REDIS,
-            storj(c) ? "; `storj-gateway.yaml` adds the Storj gateway (`" K8S_GATEWAY
-                       "`) the registries use, with its own Secret"
-                     : "",
-            tls(c) ? " The registries serve HTTPS with the tab's certificate: `tls-secret.yaml` "
-                     "is the Secret `" HELM_TLS_SECRET "` that `tlsSecretName` names (the chart "
-                     "mounts it at `" HELM_TLS_DIR "`, where `configData` names it)."
-                   : "");
-        bad |= readme_secrets(
-            &b, c,
-            storj(c) ? (tls(c) ? "`secrets` in `values.yaml`; `stringData` in "
-                                 "`storj-gateway.yaml`; `tls.key` in `tls-secret.yaml`"
-                               : "`secrets` in `values.yaml`; `stringData` in "
-                                 "`storj-gateway.yaml`")
-                     : (tls(c) ? "`secrets` in `values.yaml`; `tls.key` in `tls-secret.yaml`"
-                               : "`secrets` in `values.yaml`"));
-        bad |= buf_printf(&b, "## 2. Install\n\n"
-                              "```sh\n"
-                              "kubectl apply -f redis.yaml\n");
-        if (storj(c))
-            bad |= buf_printf(&b, "kubectl apply -f storj-gateway.yaml\n");
-        if (tls(c))
-            bad |= buf_printf(&b, "kubectl apply -f tls-secret.yaml\n");
-        bad |=
-            buf_printf(&b,
-                       "helm repo add twuni https://helm.twun.io\n"
-                       "helm install %s twuni/docker-registry -f values.yaml\n"
-                       "```\n\n"
-                       "The release name `%s` matters: `configData` names `%s:6379`%s.\n\n"
-                       "## 3. Clean-up (garbage collection)\n\n",
-                       HELM_RELEASE, HELM_RELEASE, K8S_REDIS,
-                       storj(c) ? " and `" K8S_GATEWAY ":7777`, both made by the files above" : "");
-        bad |= readme_cleanup_note(&b);
-        bad |= buf_printf(
-            &b, "The chart's own `garbageCollect` CronJob runs while the replicas keep serving "
-                "pushes: leave it off. Instead add `maintenance: {readonly: {enabled: true}}` "
-                "under `configData.storage`, `helm upgrade`, run `registry garbage-collect "
-                "--delete-untagged` once in one pod, then remove it and upgrade again.\n");
-    }
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    return out.data ? out.data : strdup("");
 }
 
 /* ---- export ------------------------------------------------------------ */
@@ -1243,8 +819,8 @@ static int export_compose(struct ctx *c)
                       "# No secret here; they are files in secrets/.\n",
                       doc) ||
              add_config_yml(c, "config.yml", cfg) ||
-             add_file(c, "haproxy.cfg", 0644, 0, haproxy_cfg(c)) ||
-             add_file(c, "secrets-env.sh", 0755, 0, strdup(secrets_env_sh));
+             add_file(c, "haproxy.cfg", 0644, 0, from_template(c, "haproxy.cfg")) ||
+             add_file(c, "secrets-env.sh", 0755, 0, from_template(c, "secrets-env.sh"));
     json_decref(cfg);
     json_decref(doc);
     for (int i = 0; !rc && i < c->nsec; i++) {
@@ -1257,7 +833,7 @@ static int export_compose(struct ctx *c)
         free(t);
         rc = add_file(c, path, c->sec[i].public ? 0644 : 0600, !c->sec[i].public, line);
     }
-    return rc || add_file(c, "README.md", 0644, 0, readme_compose(c));
+    return rc || add_file(c, "README.md", 0644, 0, from_template(c, "readme-compose.md"));
 }
 
 static int export_k8s(struct ctx *c)
@@ -1270,7 +846,7 @@ static int export_k8s(struct ctx *c)
                       "README.md.\n# Untested on a cluster: read before you apply.\n",
                       docs);
     json_decref(docs);
-    return rc || add_file(c, "README.md", 0644, 0, readme_k8s(c));
+    return rc || add_file(c, "README.md", 0644, 0, from_template(c, "readme-kubernetes.md"));
 }
 
 static int export_helm(struct ctx *c)
@@ -1281,7 +857,7 @@ static int export_helm(struct ctx *c)
     if (!v ||
         buf_printf(&b, "# Values for the twuni/docker-registry chart, written by Storj "
                        "Registry: see README.md.\n# Untested on a cluster.\n") ||
-        team_yaml(&b, v, 0)) {
+        yamlgen_write(&b, v, 0)) {
         if (b.data)
             secret_wipe(b.data, b.len);
         buf_free(&b);
@@ -1310,7 +886,7 @@ static int export_helm(struct ctx *c)
                       "# The Storj gateway the chart's registries use (S3 on port 7777).\n", gw);
         json_decref(gw);
     }
-    return rc || add_file(c, "README.md", 0644, 0, readme_k8s(c));
+    return rc || add_file(c, "README.md", 0644, 0, from_template(c, "readme-helm.md"));
 }
 
 int team_export(const struct settings *s, const struct team_opts *o, struct team_bundle *out,

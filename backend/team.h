@@ -91,12 +91,6 @@ void team_bundle_free(struct team_bundle *b);
  * [{"path","mode" (octal text),"secret","content"}]}. New reference. */
 json_t *team_bundle_json(const struct team_bundle *b, const struct team_opts *o);
 
-/* A JSON value as block-style YAML into out, each line indented by indent
- * spaces: strings quoted whenever a plain scalar could be read as something
- * else, multi-line strings as literal blocks. 0, or -1 (memory, or a
- * control character in a string). Exposed for the unit tests. */
-int team_yaml(struct buf *out, json_t *v, int indent);
-
 const char *team_format_name(enum team_format f);
 
 #endif

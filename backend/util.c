@@ -66,27 +66,6 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
-int buf_yaml_quoted(struct buf *b, const char *s)
-{
-    if (buf_append(b, "\"", 1))
-        return -1;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\t') {
-            if (buf_append(b, "\\t", 2))
-                return -1;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7f)
-            return -1;
-        if ((c == '"' || c == '\\') && buf_append(b, "\\", 1))
-            return -1;
-        if (buf_append(b, p, 1))
-            return -1;
-    }
-    return buf_append(b, "\"", 1);
-}
-
 void buf_free(struct buf *b)
 {
     free(b->data);

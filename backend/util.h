@@ -24,10 +24,6 @@ struct buf {
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);
-/* s as a YAML double-quoted scalar: '"' and '\\' escaped, a tab as \t.
- * -1 for any other control character (no value may break the document)
- * or out of memory. */
-int buf_yaml_quoted(struct buf *b, const char *s);
 void buf_free(struct buf *b);
 
 /* Errors: an HTTP-ish status, a stable code, the field at fault (validation

@@ -8,7 +8,7 @@
 # Only installs what is missing; needs root (or sudo) when something is.
 set -euo pipefail
 
-BUILD="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev libcrypt-dev libsqlite3-dev"
+BUILD="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev libcrypt-dev libsqlite3-dev libyaml-dev"
 RUN="docker.io curl ca-certificates"
 TEST="libcmocka-dev valgrind clang libclang-rt-14-dev jq docker-registry ceph-mon ceph-osd radosgw
       chromium debootstrap nodejs npm python3 uuid-runtime iproute2 procps clang-format cppcheck

@@ -138,25 +138,6 @@ static void test_buf_printf(void **state)
 
 /* YAML double-quoted scalars, as the gateway's config and the team export
  * write them */
-static void test_buf_yaml_quoted(void **state)
-{
-    struct buf b = {0};
-    assert_int_equal(buf_yaml_quoted(&b, "1Ab:9999"), 0);
-    assert_string_equal(b.data, "\"1Ab:9999\"");
-    buf_reset(&b);
-    assert_int_equal(buf_yaml_quoted(&b, "a\"b\\c\td"), 0);
-    assert_string_equal(b.data, "\"a\\\"b\\\\c\\td\"");
-    buf_reset(&b);
-    assert_int_equal(buf_yaml_quoted(&b, ""), 0);
-    assert_string_equal(b.data, "\"\"");
-    /* a newline or another control character could end the scalar */
-    buf_reset(&b);
-    assert_int_equal(buf_yaml_quoted(&b, "a\nkey: x"), -1);
-    buf_reset(&b);
-    assert_int_equal(buf_yaml_quoted(&b, "a\x7f"), -1);
-    buf_free(&b);
-}
-
 /* ---- err_set ------------------------------------------------------------ */
 
 static void test_err_set(void **state)
@@ -443,7 +424,6 @@ int main(void)
         cmocka_unit_test(test_buf_empty_append_gives_string),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_printf),
-        cmocka_unit_test(test_buf_yaml_quoted),
         cmocka_unit_test(test_err_set),
         cmocka_unit_test(test_str_redact),
         cmocka_unit_test(test_str_redact_bytes),
