@@ -15,12 +15,13 @@ import { initActions, submit, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
 import { isLoopback } from './validate.js';
 import { bindImages, renderImages } from './images.js';
-import { bindCleanup } from './cleanup.js';
+import { bindCleanup, cleanupMarker } from './cleanup.js';
+import { bindSections, setMarker, openPush, openTeam } from './sections.js';
 import { bindLogs } from './logs.js';
 import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 import { bindUsers, renderUsersState } from './users.js';
-import { bindCache, ttlWords, upstreamName } from './cache.js';
+import { bindCache, ttlWords, upstreamName, cacheEnabled, cacheStatus } from './cache.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const button = (/** @type {string} */ id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
@@ -39,15 +40,22 @@ function currentView() {
 
 let lastView = '';
 
+const README_URL = 'https://github.com/storj-registry/storj-registry#readme';
+
 function renderView() {
   const v = currentView();
   $('view-setup').hidden = v !== 'setup';
   $('view-overview').hidden = v !== 'overview';
+  // first run is the setup card alone; once configured the header holds the actions
+  const configured = v !== 'loading' && isConfigured();
+  $('header-actions').hidden = !configured;
+  $('header-endpoint').hidden = !configured;
+  setTextIfChanged($('endpoint-text'), configured ? runningEndpoint() : '');
   if (v !== lastView) {
     document.documentElement.dataset.view = v;
     // the control that was used is gone: focus goes to the new view's heading
     const lost = !document.activeElement || document.activeElement === document.body || document.activeElement.closest('[hidden]');
-    if (lastView && lastView !== 'loading' && lost) (v === 'setup' ? $('setup-heading') : $('state-summary')).focus();
+    if (lastView && lastView !== 'loading' && lost) (v === 'setup' ? $('setup-heading') : /** @type {HTMLElement} */ ($('sections').querySelector('[aria-selected=true]') || $('state-summary'))).focus();
     lastView = v;
   }
 }
@@ -219,8 +227,9 @@ function renderStatus() {
   create.disabled = Boolean(busy || job) || state.unreachable;
   create.classList.toggle('busy', busy === 'create-bucket' || (job === 'check' && canCreate));
 
+  // Restart whenever it runs (the hints name it), primary with a pending change
   const restart = button('btn-restart');
-  restart.hidden = !pending;
+  restart.hidden = !pending && !(active && !state.unreachable) && !(st?.state === 'failed' && isConfigured());
   restart.disabled = Boolean(busy || job) || state.unreachable;
   restart.classList.toggle('busy', busy === 'restart' || job === 'restart');
   restart.className = `btn ${pending && !canCreate ? 'btn-primary' : 'btn-outlined'}${restart.classList.contains('busy') ? ' busy' : ''}`;
@@ -360,6 +369,27 @@ function renderContainers() {
   const rm = button('btn-remove');
   rm.disabled = Boolean(state.busy) || state.unreachable || list.length === 0 || Boolean(state.status?.job);
   rm.classList.toggle('busy', state.busy === 'remove' || state.status?.job === 'remove');
+  button('menu-remove').disabled = rm.disabled;
+  button('menu-remove').hidden = !isConfigured() && list.length === 0;
+}
+
+/* ---------- sections: markers, the cache's and the team's pieces ---------- */
+
+function renderSections() {
+  const c = state.config;
+  const mode = c?.mode || 'local';
+  // the export works where the bucket can be shared: not local, not the native driver
+  $('team-card').hidden = !c || mode === 'local' || mode === 'storj-native';
+  const on = cacheEnabled();
+  $('cache-off-text').hidden = on;
+  setTextIfChanged(/** @type {HTMLElement} */ ($('btn-cache-edit')), on ? 'Change…' : 'Turn on…');
+  const cs = cacheStatus();
+  setMarker('cache', on ? (cs?.state === 'running' ? 'on' : stateWords(cs?.state || 'stopped').toLowerCase()) : 'off', on && cs?.state === 'running' ? 'ok' : '');
+  const auth = $('users-auth').textContent || '';
+  setMarker('access', /on/.test(auth) ? 'logins on' : '', 'ok');
+  setMarker('cleanup', cleanupMarker());
+  const err = state.status?.error;
+  setMarker('settings', !state.unreachable && err && typeof err === 'object' && err.code === 'storage_check_failed' ? 'check failed' : '', 'bad');
 }
 
 /* ---------- render ---------- */
@@ -374,6 +404,7 @@ function renderAll() {
   renderSummary();
   renderContainers();
   renderUsersState();
+  renderSections();
 }
 
 /* ---------- events ---------- */
@@ -455,6 +486,21 @@ function bind() {
     render();
   });
   bindCopy();
+  $('help-link').addEventListener('click', () => openExternal(README_URL));
+  button('btn-push-help').addEventListener('click', () => openPush());
+  button('btn-team-open').addEventListener('click', () => openTeam());
+  button('btn-cache-edit').addEventListener('click', () => {
+    state.editing = true;
+    render();
+    queueMicrotask(() => {
+      $('cache-section').scrollIntoView({ block: 'center' });
+      $('f-cache-enabled').focus();
+    });
+  });
+  // the empty list's own Push button
+  $('images').addEventListener('click', (e) => {
+    if (/** @type {HTMLElement} */ (e.target).closest('[data-action=push]')) openPush();
+  });
 
   for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('a.ext-link'))) {
     a.addEventListener('click', (e) => {
@@ -494,6 +540,7 @@ function init() {
       if (state.config) form.fill(state.config);
     }
   });
+  bindSections();
   bind();
   bindDialogs();
   bindImages();

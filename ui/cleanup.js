@@ -297,6 +297,15 @@ function lastRunLine() {
   return parts.join(' ');
 }
 
+/** The section's marker: the next daily run, or '' without one. */
+export function cleanupMarker() {
+  const s = cleanup.saved;
+  if (!s?.nextRun) return '';
+  const d = new Date(s.nextRun);
+  if (Number.isNaN(d.getTime())) return '';
+  return `next ${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`;
+}
+
 export function renderRules() {
   const box = $('rules');
   if (!box) return;

@@ -253,13 +253,14 @@ export function renderImages() {
     : '';
   if (!all.length) {
     box.replaceChildren(
-      el(
-        'p',
-        { class: 'images-empty' },
-        cache
-          ? `Nothing cached yet: pull through ${endpoint} (docker pull ${endpoint}/library/alpine, or any pull once Docker uses the mirror) and what Docker Hub sent shows here.`
-          : 'No images yet. Push one with the commands above.',
-      ),
+      cache
+        ? el('p', { class: 'images-empty' }, `Nothing cached yet: pull through ${endpoint} (docker pull ${endpoint}/library/alpine, or any pull once Docker uses the mirror) and what Docker Hub sent shows here.`)
+        : el(
+            'div',
+            { class: 'images-empty images-empty-push' },
+            el('p', {}, 'No images yet. Tag an image with the registry’s address and push it.'),
+            el('button', { type: 'button', class: 'btn btn-primary btn-small', 'data-action': 'push' }, 'Push an image'),
+          ),
     );
     return;
   }

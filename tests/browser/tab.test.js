@@ -299,8 +299,35 @@ async function docker(...args) {
   return run(DOCKER, args, { env, maxBuffer: 16 << 20 });
 }
 
+/** Shows one of the overview's sections (the tabs under the header). */
+async function section(page, name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#panel-${name}`, { state: 'visible' });
+}
+
+/** Opens Images › Push an image (the tag/push/pull commands) unless it is open. */
+async function pushDialog(page) {
+  if (await page.isVisible('#push-dialog')) return;
+  await section(page, 'images');
+  await page.click('#btn-push-help');
+  await page.waitForSelector('#push-dialog[open]');
+}
+
+async function closePush(page) {
+  if (await page.isVisible('#push-dialog')) await page.click('#push-close');
+  await page.waitForSelector('#push-dialog', { state: 'hidden' });
+}
+
+/** The header's menu (Help, Remove containers…): opens it and picks one. */
+async function menu(page, id) {
+  await page.click('#btn-menu');
+  await page.waitForSelector('#header-menu', { state: 'visible' });
+  await page.click(`#${id}`);
+}
+
 /** Clicks a copy button and returns what landed on the clipboard. */
 async function copied(page, id) {
+  if (/^cmd-(tag|push|pull)$/.test(id)) await pushDialog(page);
   await page.evaluate(() => navigator.clipboard.writeText(''));
   await page.click(`[data-copy="${id}"]`);
   return waitFor(`the ${id} command on the clipboard`, () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100);
@@ -520,7 +547,9 @@ test('first run: one recommended choice, the others folded, Advanced folded, a H
   assert.match(await page.textContent('#btn-save'), /Save and start/);
   assert.equal(await page.$$eval('.btn-primary:not([hidden])', (n) => n.filter((b) => b.offsetParent).length), 1, 'one primary action');
   // Help opens through Desktop
-  await page.click('#help-link');
+  assert.equal(await page.isVisible('#btn-toggle'), false, 'first run: the setup card alone, no registry actions in the header');
+  assert.equal(await page.isVisible('#sections'), false, 'no sections before setup');
+  await menu(page, 'help-link');
   assert.ok((await page.evaluate(() => window.__ddCalls)).some((c) => /^open https:\/\/.+#readme$/.test(c)), 'Help goes through ddClient.host.openExternal');
   assert.equal(
     await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--dd-bg').trim()),
@@ -632,6 +661,7 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
 
   // the overview: commands, images, the storage summary with Edit
   await page.waitForSelector('#view-overview', { state: 'visible' });
+  await section(page, 'settings');
   assert.match(await page.textContent('#summary'), new RegExp(bucket));
   assert.match(await page.textContent('#summary'), /Storj \(recommended\)/);
   assert.match(await page.textContent('#summary'), /unencrypted/);
@@ -641,6 +671,7 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
   assert.ok((await page.evaluate(() => window.__ddCalls)).includes(`navigate viewContainerLogs ${regId}`));
 
   // The copied commands, run for real.
+  await pushDialog(page);
   await page.fill('#howto-image', 'acme/web:1.0');
   const tag = await copied(page, 'cmd-tag');
   const push = await copied(page, 'cmd-push');
@@ -651,6 +682,7 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
   await runCopied(tag);
   const pushed = await runCopied(push);
   assert.match(pushed.stdout, /digest: sha256:/);
+  await closePush(page);
   // the push is seen in the registry's logs: the list refreshes by itself
   await page.waitForFunction(() => /acme\/web/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   const keys = await listBucket(bucket, 'docker/registry/v2/repositories/acme/web/');
@@ -659,11 +691,12 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
     const stats = await frontStats('selfhosted');
     assert.equal(stats.exhaustiveListings, 0, `the one click spared the gateway its exhaustive listings: ${JSON.stringify(stats)}`);
   }
-  await page.click('#logs-fold summary');
+  await section(page, 'logs');
   await page.waitForFunction(() => document.querySelectorAll('#logs .log-line').length > 0, null, { timeout: 15000 });
   const logText = await page.textContent('#logs');
   assert.doesNotMatch(logText, /"GET \/v2\/ HTTP\/1\.1" 200 2 "" ""/, 'the backend’s /v2/ probes are filtered out');
-  await page.click('#logs-fold summary');
+  await shotsAtWidths(page, 'logs');
+  await section(page, 'images');
   await shotsAtWidths(page, 'running');
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -675,6 +708,7 @@ test('a port change while running: the copied push works before and after Restar
   await waitBadge(page, 'running');
   const oldPort = registryPort;
   const newPort = await freePort(15000, 15999);
+  await section(page, 'settings');
   await page.click('#btn-edit');
   await page.waitForSelector('#view-setup', { state: 'visible' });
   assert.match(await page.textContent('#setup-heading'), /Storage settings/);
@@ -693,6 +727,7 @@ test('a port change while running: the copied push works before and after Restar
   assert.equal(st.state, 'running', 'a pending change does not make the registry unhealthy');
 
   // before Restart: the commands still name the port that serves
+  await pushDialog(page);
   await page.fill('#howto-image', 'acme/api:2.0');
   let push = await copied(page, 'cmd-push');
   assert.equal(push, `docker push localhost:${oldPort}/acme/api:2.0`);
@@ -701,6 +736,7 @@ test('a port change while running: the copied push works before and after Restar
   await runCopied(await copied(page, 'cmd-tag'));
   pushedImages.add(`localhost:${oldPort}/acme/api:2.0`);
   assert.match((await runCopied(push)).stdout, /digest: sha256:/);
+  await closePush(page);
   await shotsAtWidths(page, 'pending-change');
 
   await page.click('#btn-restart');
@@ -713,6 +749,7 @@ test('a port change while running: the copied push works before and after Restar
   pushedImages.add(`localhost:${newPort}/acme/api:2.0`);
   const again = await runCopied(push);
   assert.match(again.stdout, /digest: sha256:|Layer already exists/);
+  await closePush(page);
   registryPort = newPort;
   await page.waitForFunction(() => /acme\/api/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   assert.deepEqual(page.errors, []);
@@ -760,6 +797,7 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
     const st = (await apiJSON('GET', '/api/status')).body;
     assert.equal(st.mode, 'storj-hosted');
     assert.equal(st.lastCheck?.ok, true, 'the start checked the storage');
+    await pushDialog(page);
     await page.fill('#howto-image', 'tools/ci-runner:1');
     await randomImage('tools/ci-runner:1');
     pushedImages.add('tools/ci-runner:1');
@@ -771,7 +809,9 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
       const stats = await frontStats('hosted');
       assert.equal(stats.refused?.listing ?? 0, 0, `no listing refused: the grant registered has unencrypted keys: ${JSON.stringify(stats)}`);
     }
+    await closePush(page);
     // the Check button runs the same check again, with progress, then its steps
+    await section(page, 'settings');
     await page.click('#btn-check');
     await page.waitForFunction(() => /Passed/.test(document.getElementById('check-meta').textContent), null, { timeout: 60000 });
     assert.equal(await page.isVisible('#check-steps'), false, 'a passed check is one line');
@@ -804,7 +844,9 @@ test('first run in the Storj native driver (2022) mode (STAND-IN image without t
   assert.equal(await page.isVisible('#status-error-raw'), false, 'the raw error is folded');
   await page.click('#status-error-details summary');
   assert.match(await page.textContent('#status-error-raw'), /container_exited/);
+  await section(page, 'settings');
   assert.equal(await page.isVisible('#check-box'), false, 'no storage check in this mode');
+  assert.equal(await page.isVisible('#team-card'), false, 'no team export with the native driver');
   await shots(page, 'native-failed', { schemes: ['light', 'dark'] });
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -850,7 +892,6 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
     const page = await newPage({ desktop: true, width: 1200, height: 800, scale: 2, scheme });
     await page.goto(`${backend.url}/`);
     await waitBadge(page, 'running');
-    await page.fill('#howto-image', 'acme/web:1.4.2');
     await page.waitForFunction(() => /tools\/ci-runner/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
     await page.evaluate(() => document.activeElement?.blur());
     await sleep(300);
@@ -880,16 +921,19 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.click('#btn-save');
   await waitBadge(page, 'running', 90000);
   assert.match(await page.textContent('#btn-toggle'), /Stop/);
+  await section(page, 'settings');
   assert.equal(await page.isVisible('#check-box'), false, 'nothing to check on a local volume');
   await page.click('#btn-volume');
   assert.ok((await page.evaluate(() => window.__ddCalls)).includes('navigate viewVolume storj-registry-data'), 'the data volume opens in Desktop');
 
+  await pushDialog(page);
   await page.fill('#howto-image', 'acme/worker:3');
   await randomImage('acme/worker:3');
   pushedImages.add('acme/worker:3');
   await runCopied(await copied(page, 'cmd-tag'));
   pushedImages.add(`localhost:${port}/acme/worker:3`);
   assert.match((await runCopied(await copied(page, 'cmd-push'))).stdout, /digest: sha256:/);
+  await closePush(page);
   // seen in the logs: the list refreshes without a click
   await page.waitForFunction(() => /acme\/worker:3/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   assert.match(await page.textContent('#images-total'), /1 tag in 1 repository/);
@@ -921,6 +965,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
     await docker('push', `localhost:${port}/acme/app:${t}`);
     await sleep(1100); // creation times count to the second
   }
+  await section(page, 'cleanup');
   await page.click('#rule-add');
   await page.fill('[data-field="rules[0].repositories"]', 'acme/*');
   await page.fill('[data-field="rules[0].keepLast"]', 'x1');
@@ -966,6 +1011,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await waitBadge(page, 'running', 60000);
 
   // remove asks first, keeps focus inside, and purges the volume when asked
+  await section(page, 'settings');
   await page.click('#btn-remove');
   await page.waitForSelector('#remove-dialog[open]');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'remove-cancel');
@@ -979,7 +1025,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.getElementById('remove-dialog').open);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-remove');
-  await page.click('#btn-remove');
+  await menu(page, 'menu-remove');
   await page.check('#remove-purge');
   const del = page.waitForRequest((r) => r.method() === 'DELETE');
   await page.click('#remove-confirm');
@@ -1007,6 +1053,7 @@ test('registry users: add with a generated password shown once, a typed one, a b
     const headers = user ? { Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` } : {};
     return (await fetch(`http://127.0.0.1:${port}/v2/`, { headers })).status;
   };
+  await section(page, 'access');
   await page.waitForFunction(() => /Logins off/.test(document.getElementById('users-auth').textContent));
   assert.match(await page.textContent('#users-empty'), /No users/);
   assert.equal(await v2(), 200, 'no users: no login');
@@ -1051,8 +1098,10 @@ test('registry users: add with a generated password shown once, a typed one, a b
   assert.equal(await v2('alice', typed), 200);
   await page.waitForFunction(() => document.getElementById('users-auth').textContent.trim() === 'Logins on', null, { timeout: 20000 });
   // the tab still browses (its own credential)
+  await section(page, 'images');
   await page.waitForFunction(() => /No images|repositor/i.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   assert.doesNotMatch(await page.textContent('#images-card'), /401|unauthorized|not answer/i);
+  await section(page, 'access');
 
   // a new password for alice, generated: the old one stops working at once
   await page.click('li[data-user="alice"] [data-act="reset"]');
@@ -1085,6 +1134,7 @@ test('registry users: add with a generated password shown once, a typed one, a b
   assert.equal((await apiJSON('PUT', '/api/config', { bind: '198.18.0.1' })).status, 200);
   await page.reload();
   await waitBadge(page, 'running', 30000);
+  assert.equal(await page.isVisible('#panel-access'), true, 'the section is remembered across a reload');
   await page.evaluate(() => (document.getElementById('users-remote').open = true));
   await page.waitForFunction(() => /insecure-registries/.test(document.getElementById('users-remote-body').textContent));
   const remote = await page.textContent('#users-remote-body');
@@ -1128,11 +1178,12 @@ test('run this for my team: local mode refused in plain words; an s3 export prev
   const page = await newPage({ desktop: true, width: 1280 });
   await page.goto(`${backend.url}/`);
   await waitBadge(page, 'stopped');
-  await page.click('#team-fold > summary');
-  await page.click('#btn-team-preview');
-  await page.waitForSelector('#team-error:not([hidden])');
-  assert.match(await page.textContent('#team-error'), /pick a bucket mode/);
-  assert.equal(await page.isDisabled('#btn-team-download'), true);
+  await section(page, 'settings');
+  assert.equal(await page.isVisible('#team-card'), false, 'no export in local mode, where it cannot work');
+  assert.equal(await page.isVisible('#btn-team-open'), false);
+  // the API still says why, in plain words
+  const refused = await apiJSON('POST', '/api/team/export', { format: 'compose', replicas: 2, port: 5000 });
+  assert.match(JSON.stringify(refused.body), /pick a bucket mode/);
 
   const put = await apiJSON('PUT', '/api/config', {
     mode: 's3',
@@ -1142,7 +1193,10 @@ test('run this for my team: local mode refused in plain words; an s3 export prev
   assert.equal(put.status, 200);
   await page.reload();
   await waitBadge(page, 'stopped');
-  await page.click('#team-fold > summary');
+  await page.waitForSelector('#panel-settings', { state: 'visible' });
+  await page.click('#btn-team-open');
+  await page.waitForSelector('#team-dialog[open]');
+  assert.equal(await page.isDisabled('#btn-team-download'), true);
   // a bad count is refused in the tab, naming the field
   await page.fill('#team-replicas', '0');
   await page.click('#btn-team-preview');
@@ -1172,7 +1226,7 @@ test('run this for my team: local mode refused in plain words; an s3 export prev
   const api = (await apiJSON('POST', '/api/team/export', { format: 'compose', replicas: 3, port: 5055 })).body;
   assert.equal(clip, api.files.find((f) => f.path === 'compose.yaml').content);
   await page.click('details[data-path="compose.yaml"] > summary');
-  await shots(page, 'team-export', { fullPage: true });
+  await shots(page, 'team-export', { fullPage: false });
 
   // download: one .tar with the files, their modes, under one folder
   const dl = page.waitForEvent('download');
@@ -1282,6 +1336,7 @@ test('field errors: a bad bucket as you type and from the backend', { timeout: 6
   await page.click('#btn-save');
   assert.equal((await put).status(), 200);
   await page.waitForSelector('#view-overview', { state: 'visible' });
+  await section(page, 'settings');
   await page.click('#btn-edit');
   await page.waitForSelector('#secret-set', { state: 'visible' });
   assert.equal(await page.inputValue('#f-secretkey'), '', 'the secret is not shown back');
@@ -1528,6 +1583,21 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   const rows = () => page.locator('#images tbody tr').count();
   assert.equal(await rows(), 150);
   assert.equal(await page.isVisible('#images-filter'), true);
+  // the other sections stay one click away, whatever the list's length
+  const usersTab = await page.locator('#tab-access').boundingBox();
+  assert.ok(usersTab && usersTab.y < 200, `the Access tab is at the top (${JSON.stringify(usersTab)})`);
+  await page.click('#tab-access');
+  await page.waitForSelector('#users-card', { state: 'visible' });
+  assert.equal(await page.isVisible('#images-card'), false, 'one section at a time');
+  // keyboard: arrows move between the tabs (ARIA tabs), focus follows
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-cleanup');
+  assert.equal(await page.getAttribute('#tab-cleanup', 'aria-selected'), 'true');
+  assert.equal(await page.getAttribute('#tab-access', 'tabindex'), '-1', 'one tab stop for the tab list');
+  await page.keyboard.press('End');
+  assert.equal(await page.isVisible('#panel-logs'), true);
+  await page.keyboard.press('Home');
+  await page.waitForSelector('#images-filter', { state: 'visible' });
 
   // a name
   await page.fill('#images-filter', 'app-0042');
@@ -1632,9 +1702,12 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.isVisible('#cache-card'), false, 'no cache card while the cache is off');
     assert.equal(await page.isVisible('#cache-status'), false);
     assert.equal(await page.isVisible('#images-source'), false, 'no switch while the cache is off');
+    assert.equal((await page.textContent('#mark-cache')).trim(), 'off', 'the section\'s marker says the cache is off');
 
-    // the form: defaults, then the stand-in as the upstream
-    await page.click('#btn-edit');
+    // the form: defaults, then the stand-in as the upstream, from the cache's own section
+    await section(page, 'cache');
+    assert.equal(await page.isVisible('#cache-off-text'), true, 'what the cache is, while it is off');
+    await page.click('#btn-cache-edit');
     assert.equal(await page.isVisible('#f-cache-port'), false, 'the cache fields show once it is enabled');
     await page.check('#f-cache-enabled');
     assert.equal(await page.inputValue('#f-cache-port'), '9998');
@@ -1689,11 +1762,16 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.ok((status.containers || []).some((c) => c.role === 'cache'), 'the cache container is listed');
     assert.equal(await page.textContent('#cache-endpoint'), `localhost:${cachePort}`);
     assert.match(await page.textContent('#cache-upstream-fact'), new RegExp(`from ${upIP.replace(/\./g, '\\.')}:5000 · keeps images for 1 day`));
+    assert.equal((await page.textContent('#mark-cache')).trim(), 'on');
+    await section(page, 'settings');
     assert.equal(await page.isVisible('li[data-role="cache"]'), true);
+    await section(page, 'cache');
 
     // the steps, copied as shown
     await page.waitForSelector('#cache-card', { state: 'visible' });
     assert.equal(await copied(page, 'cache-cmd-mirror'), `"registry-mirrors": ["http://localhost:${cachePort}"]`);
+    assert.equal(await page.isVisible('#cache-cmd-daemon'), false, 'the Linux steps sit behind a link');
+    await page.click('.cache-linux > summary');
     assert.deepEqual(JSON.parse(await copied(page, 'cache-cmd-daemon')), { 'registry-mirrors': [`http://localhost:${cachePort}`] });
     assert.equal(await copied(page, 'cache-cmd-restart'), 'sudo systemctl restart docker');
     assert.equal(await copied(page, 'cache-cmd-pull'), `docker pull localhost:${cachePort}/library/alpine`);
@@ -1712,7 +1790,9 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.match((await docker('pull', throughCache)).stdout, /Downloaded newer image|Pull complete/);
     assert.equal((await docker('image', 'inspect', '-f', '{{.Id}}', throughCache)).stdout.trim(), imageId);
 
+    await shotsAtWidths(page, 'cache-section');
     // what the cache holds: listed read-only, with its own pull command
+    await section(page, 'images');
     await page.waitForSelector('#images-source', { state: 'visible' });
     await page.click('[data-source="cache"]');
     assert.equal(await page.getAttribute('[data-source="cache"]', 'aria-pressed'), 'true');
@@ -1733,17 +1813,19 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
       if (st.cache) Object.assign(st.cache, { endpoint: `${remoteIP}:${cachePort}`, mirror: `https://${remoteIP}:${cachePort}`, bind: remoteIP });
       await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(st) });
     });
+    await section(page, 'cache');
     await page.waitForFunction((a) => document.getElementById('cache-notes').textContent.includes(`docker login ${a}`), `${remoteIP}:${cachePort}`, { timeout: 20000 });
     const remoteNote = await page.textContent('#cache-notes');
     assert.ok(remoteNote.includes(`docker pull ${remoteIP}:${cachePort}/library/alpine`), remoteNote);
     assert.ok(remoteNote.includes(`/etc/docker/certs.d/${remoteIP}:${cachePort}/ca.crt`), 'with TLS: the certificate in certs.d');
-    assert.ok(remoteNote.includes('Users card'), remoteNote);
+    assert.ok(remoteNote.includes('Access › Users'), remoteNote);
     assert.ok(!remoteNote.includes('insecure-registries'), remoteNote);
     assert.equal(await page.textContent('#cache-cmd-mirror'), `"registry-mirrors": ["https://${remoteIP}:${cachePort}"]`);
     await shots(page, 'cache-remote');
     await page.unroute('**/api/status');
     await page.waitForFunction(() => !document.getElementById('cache-notes').textContent.includes('docker login'), null, { timeout: 20000 });
     // the cache not running (409 cache_not_running), in plain words
+    await section(page, 'images');
     await page.route('**/api/repositories?registry=cache**', (route) =>
       route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'cache_not_running', message: 'the Docker Hub cache is not running' } }) }),
     );
@@ -1756,6 +1838,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.locator('#images [data-delete]').count(), 0);
 
     // the cache's settings read back: the form shows what is saved
+    await section(page, 'settings');
     await page.click('#btn-edit');
     assert.equal(await page.isChecked('#f-cache-enabled'), true);
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort));
@@ -1769,6 +1852,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(off.status(), 200);
     assert.deepEqual(off.request().postDataJSON().cache, { enabled: false });
     assert.equal((await apiJSON('GET', '/api/config')).body.cache.port, cachePort, 'the cache\'s settings stay saved');
+    await section(page, 'cache');
     await page.waitForFunction(() => /turned off/.test(document.getElementById('cache-upstream-fact').textContent), null, { timeout: 20000 });
     assert.equal(await page.isVisible('#cache-card'), false, 'no steps for a cache that is off');
     await page.waitForSelector('#pending-change', { state: 'visible' });
@@ -1776,11 +1860,13 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     await page.click('#btn-restart');
     await page.waitForSelector('#cache-status', { state: 'hidden', timeout: 120000 });
     await waitBadge(page, 'running', 120000);
+    await section(page, 'images');
     assert.equal(await page.isVisible('#images-source'), false, 'no switch once the cache is gone');
 
     // a Docker Hub user and token: a user alone is named at the token; a saved
     // token is never shown back, reads "saved", and an empty field keeps it
     const token = `dckr_pat_srt${rnd()}${rnd()}`;
+    await section(page, 'settings');
     await page.click('#btn-edit');
     await page.check('#f-cache-enabled');
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort), 'the settings kept while off come back');
