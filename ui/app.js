@@ -10,13 +10,13 @@ import { watchTheme } from './theme.js';
 import { toast, openExternal, copyText, desktopNavigate, navigate } from './desktop.js';
 import { SettingsForm, secretIsSet } from './form.js';
 import { state, onRender, onStatus, onConfig, onConfigError, render, poller, loadConfig, currentState, isConfigured, runningEndpoint, isActive, announce, saveUiPrefs } from './state.js';
-import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
+import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, hintFor, renderHint, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
 import { initActions, submit, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
 import { isLoopback } from './validate.js';
 import { bindImages, renderImages } from './images.js';
 import { bindCleanup, cleanupMarker } from './cleanup.js';
-import { bindSections, setMarker, openPush, openTeam } from './sections.js';
+import { bindSections, setMarker, openPush, openTeam, showSection } from './sections.js';
 import { bindLogs } from './logs.js';
 import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
@@ -190,6 +190,16 @@ function renderStatus() {
     }
   }
 
+  // the saved settings could not be read: say so, and what to do, above the setup card
+  const sp = !state.unreachable ? st?.settingsProblem : null;
+  $('settings-problem').hidden = !sp;
+  if (sp) {
+    setTextIfChanged($('settings-problem-message'), sentence(sp.message || 'The saved settings could not be read'));
+    const what = isConfigured() ? 'Open Settings, press Edit and enter them again.' : 'Enter your settings again below and save them.';
+    setTextIfChanged($('settings-problem-hint'), `${what} The unreadable file is kept in the extension’s state folder${sp.keptAs ? ` as ${sp.keptAs}` : ''}.`);
+    setTextIfChanged($('settings-problem-raw'), [sp.code ? `code: ${sp.code}` : '', sp.detail || ''].filter(Boolean).join('\n'));
+  }
+
   // saved, not applied
   const active = isActive();
   const pc = st?.pendingChange;
@@ -208,8 +218,8 @@ function renderStatus() {
   if (showErr) {
     const port = String(state.config?.port || '');
     setTextIfChanged($('status-error-message'), plainCause(err, { port }));
-    const hint = sentence(err.hint || '');
-    setTextIfChanged($('status-error-hint'), hint);
+    const hint = hintFor(err);
+    renderHint($('status-error-hint'), hint);
     $('status-error-hint').hidden = !hint || fromCheck;
     const steps = $('status-error-steps');
     if (fromCheck) renderSteps(steps, lastCheck()?.steps, err.message);
@@ -229,7 +239,7 @@ function renderStatus() {
 
   // Restart whenever it runs (the hints name it), primary with a pending change
   const restart = button('btn-restart');
-  restart.hidden = !pending && !(active && !state.unreachable) && !(st?.state === 'failed' && isConfigured());
+  restart.hidden = !pending && !(active && !state.unreachable);
   restart.disabled = Boolean(busy || job) || state.unreachable;
   restart.classList.toggle('busy', busy === 'restart' || job === 'restart');
   restart.className = `btn ${pending && !canCreate ? 'btn-primary' : 'btn-outlined'}${restart.classList.contains('busy') ? ' busy' : ''}`;
@@ -263,7 +273,7 @@ function renderCommands() {
     ? 'The commands work once the registry runs.'
     : local
       ? 'Only this computer can reach the registry.'
-      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, after docker login (Users).`;
+      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, after docker login (a user from Access).`;
   setTextIfChanged($('howto-note'), note);
 }
 
@@ -317,7 +327,7 @@ function renderSummary() {
   } else {
     const at = chk.at ? new Date(chk.at) : null;
     const when = at && !Number.isNaN(at.getTime()) ? at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
-    $('check-meta').textContent = `${chk.ok ? 'Passed' : 'Failed'}${when ? ` at ${when}` : ''}${chk.bucket ? ` · bucket ${chk.bucket}` : ''}${fromCheck ? ' (see above)' : ''}`;
+    $('check-meta').textContent = `${chk.ok ? 'Passed' : 'Failed'}${when ? ` at ${when}` : ''}${chk.bucket ? ` · bucket ${chk.bucket}` : ''}${fromCheck ? ' (see the top of the tab)' : ''}`;
   }
   $('check-meta').classList.toggle('check-bad', Boolean(chk && !chk.ok && !running));
   $('check-meta').classList.toggle('check-ok', Boolean(chk && chk.ok && !running));
@@ -496,6 +506,11 @@ function bind() {
       $('cache-section').scrollIntoView({ block: 'center' });
       $('f-cache-enabled').focus();
     });
+  });
+  // a hint's section names go to the section
+  $('alerts').addEventListener('click', (e) => {
+    const b = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-goto]'));
+    if (b?.dataset.goto) showSection(b.dataset.goto, { focus: true });
   });
   // the empty list's own Push button
   $('images').addEventListener('click', (e) => {

@@ -83,6 +83,8 @@ interface Status {
   pendingChange?: PendingChange | null;
   lastGc?: { at?: string; ok?: boolean; message?: string } | null;
   lastCheck?: LastCheck | null;
+  /** the saved settings could not be read: the backend started with defaults */
+  settingsProblem?: { code?: string; keptAs?: string; message?: string; detail?: string; hint?: string } | null;
 }
 
 interface SecretFact { set?: boolean; satellite?: string }

@@ -1453,6 +1453,81 @@ test('polling pauses while the tab is hidden and resumes when shown', { timeout:
   await page.context().close();
 });
 
+test('every hint names a control that is on screen: each error code of backend/errors.c with a hint, shown as the status error; settingsProblem said with what to do', { timeout: 120000 }, async () => {
+  // the codes and hints, read from the C table itself
+  const table = readFileSync(path.join(ROOT, 'backend/errors.c'), 'utf8');
+  const hints = [];
+  for (const m of table.matchAll(/\[E_[A-Z0-9_]+\]\s*=\s*\{\s*"([a-z0-9_]+)",\s*((?:"(?:[^"\\]|\\.)*"\s*)+|NULL)\s*\}/g)) {
+    if (m[2] === 'NULL') continue;
+    hints.push({ code: m[1], hint: [...m[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]).join('') });
+  }
+  assert.ok(hints.length >= 15, `errors.c read: ${hints.length} hints`);
+  assert.ok(hints.some((h) => h.code === 'gateway_stopped' && /Press Restart/.test(h.hint)));
+  const page = await newPage({ width: 960 });
+  let status = null;
+  await page.route('**/api/status', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(status) }));
+  await page.route('**/api/config', (route) =>
+    route.request().method() === 'GET' ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ mode: 'local', port: 5999, bind: '127.0.0.1' }) }) : route.continue(),
+  );
+  await page.route('**/api/registry/logs**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"lines":[]}' }));
+  await page.route('**/api/repositories**', (route) => route.fulfill({ status: 409, contentType: 'application/json', body: '{"error":{"code":"registry_not_running","message":"the registry is not running"}}' }));
+  const registry = (st) => [{ role: 'registry', id: 'c0ffee', name: 'storj-registry', state: st }];
+  // what each word of a hint names, and where it must be
+  const NAMED = [
+    [/\bRestart\b(?! Docker)/, '#btn-restart'],
+    [/\bStart\b(?! Docker)/, '#btn-toggle'],
+    [/\bSettings\b/, '#tab-settings'],
+    [/\bLogs\b/, '#tab-logs'],
+    [/\bAccess\b|\bUsers\b/, '#tab-access'],
+  ];
+  const seen = [];
+  for (const { code, hint } of hints) {
+    const unhealthy = code === 'gateway_stopped' || code === 'registry_unhealthy';
+    status = {
+      state: unhealthy ? 'unhealthy' : 'failed', configured: true, mode: 'local', endpoint: 'localhost:5999',
+      error: { code, message: `the ${code.replace(/_/g, ' ')} failure`, hint },
+      docker: { reachable: true, version: '28.5.0', apiVersion: '1.51' },
+      containers: registry(unhealthy ? 'running' : 'exited'), job: null, pendingRestart: false, pendingChange: null, lastGc: null, lastCheck: null,
+    };
+    await page.goto(`${backend.url}/`);
+    await waitBadge(page, status.state === 'unhealthy' ? 'unhealthy' : 'failed');
+    await page.waitForSelector('#status-error-hint', { state: 'visible' });
+    const shown = (await page.textContent('#status-error-hint')).trim();
+    assert.ok(shown.length > 0, code);
+    assert.doesNotMatch(shown, /image setting|\(Users\)|Users card|Storage ›/, `${code}: "${shown}" names a control the tab does not have`);
+    for (const [word, control] of NAMED) {
+      if (!word.test(shown)) continue;
+      assert.equal(await page.isVisible(control), true, `${code}: "${shown}" names ${word}, so ${control} is on screen`);
+      if (control === '#btn-toggle') assert.match(await page.textContent('#btn-toggle'), /Start/, `${code}: the toggle says Start`);
+      seen.push(control);
+    }
+  }
+  for (const c of ['#btn-restart', '#btn-toggle', '#tab-settings', '#tab-logs', '#tab-access']) assert.ok(seen.includes(c), `some hint names ${c}`);
+  // a section named in a hint is a link to it
+  status.error = { code: 'port_in_use', message: 'port 5999 is in use', hint: 'x' };
+  await page.goto(`${backend.url}/`);
+  await page.click('#status-error-hint [data-goto="settings"]');
+  await page.waitForSelector('#btn-edit', { state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-settings');
+  await shotsAtWidths(page, 'hint-port-in-use');
+
+  // the saved settings could not be read: said, with what to do, above the setup card
+  status = {
+    state: 'not-configured', configured: false, mode: 'storj', endpoint: 'localhost:9999', error: null, docker: { reachable: true }, containers: [], job: null,
+    settingsProblem: { code: 'settings_reset', keptAs: 'settings.json.unreadable-20261207', message: 'the saved settings could not be read, so the backend started with defaults', detail: 'settings.json: line 1: end of file expected', hint: 'Enter your settings again and save them.' },
+  };
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'not-configured');
+  await page.waitForSelector('#settings-problem', { state: 'visible' });
+  assert.match(await page.textContent('#settings-problem-message'), /^The saved settings could not be read/);
+  assert.match(await page.textContent('#settings-problem-hint'), /Enter your settings again below and save them\..*settings\.json\.unreadable-20261207/);
+  assert.equal(await page.isVisible('#settings-problem-raw'), false, 'the raw detail is folded');
+  assert.equal(await page.isVisible('#view-setup'), true, 'the setup card is where to enter them');
+  await shots(page, 'settings-problem', { fullPage: false });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
   const page = await newPage();
   await page.goto(`${backend.url}/`);
