@@ -83,13 +83,39 @@ export function sentence(text) {
   return /[.!?…]$/.test(s) ? s : `${s}.`;
 }
 
-/** @param {number} n */
+/**
+ * Sizes as Docker Desktop shows them: decimal B, kB, MB, GB, three
+ * significant digits (never "0.00 MB").
+ * @param {number} n
+ */
 export function formatBytes(n) {
   if (!Number.isFinite(n) || n < 0) return '—';
-  if (n < 1e5) return `${(n / 1e6).toFixed(2)} MB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e9).toFixed(2)} GB`;
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 999.5 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const digits = v < 9.995 ? 2 : v < 99.95 ? 1 : 0;
+  return `${v.toFixed(digits)} ${units[i]}`;
 }
+
+/**
+ * A date as a short local date and time; '' for what is not a date.
+ * @param {string | undefined | null} iso
+ */
+export function shortDate(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  // one formatter for every row (toLocaleString builds one per call)
+  dateFormat = dateFormat || new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return dateFormat.format(d);
+}
+/** @type {Intl.DateTimeFormat | null} */
+let dateFormat = null;
 
 /** @param {string} d */
 export function icon(d) {

@@ -951,7 +951,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.click('#btn-gc');
   await page.waitForSelector('#confirm-dialog[open]');
   await page.click('#confirm-ok');
-  await page.waitForFunction(() => /Last clean-up/.test(document.getElementById('images-meta').textContent), null, { timeout: 90000 });
+  await page.waitForFunction(() => /Free up space, last run/.test(document.getElementById('images-meta').textContent), null, { timeout: 90000 });
   assert.doesNotMatch(await page.textContent('#images-meta'), /failed/);
   await waitBadge(page, 'running', 60000);
 
@@ -1613,9 +1613,11 @@ function fakeRepositories(count, extra = []) {
     const digest = (n) => `sha256:${(i * 2 + n).toString(16).padStart(64, '0')}`;
     const tag = (t, n) =>
       multi
-        ? { tag: t, digest: digest(n), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 0, layers: 0, platforms: ['linux/amd64', 'linux/arm64'] }
+        ? { tag: t, digest: digest(n), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 2400000 + i, layers: 0, platforms: ['linux/amd64', 'linux/arm64'] }
         : { tag: t, digest: digest(n), kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1000000 + i, layers: 3 };
-    all.push({ name, tags: [tag('latest', 0), tag(`v${i % 7}.0`, 1)], size: 2000000 });
+    // the index's optional facts (issue 18): dates and pulls on the tags
+    const facts = { created: new Date(Date.UTC(2026, 0, 1) + i * 3600000).toISOString(), pushed: new Date(Date.UTC(2026, 5, 1) + i * 3600000).toISOString(), pulls: i };
+    all.push({ name, tags: [{ ...tag('latest', 0), ...facts }, { ...tag(`v${i % 7}.0`, 1), ...facts }], size: 2000000 + i * 1000 });
   }
   return all.concat(extra);
 }
@@ -1628,7 +1630,7 @@ function pageOf(all, url) {
   const next = off + repos.length < all.length ? off + repos.length : null;
   // as the backend answers: the catalog read only as far as this page (a first page does not know the total)
   const known = Math.min(all.length, off + lim);
-  return { repositories: repos, totalSize: repos.length * 2000000, total: known, totalKnown: known === all.length, offset: off, nextOffset: next, truncated: next !== null };
+  return { repositories: repos, totalSize: repos.length * 2000000, total: known, totalKnown: known === all.length, offset: off, nextOffset: next, truncated: next !== null, index: { state: 'ready', reconciledAt: '2026-12-07T10:00:00Z' } };
 }
 
 test('stored images: a filter box over 1,000 repositories (paged answers, incremental rows, count, clear, Esc, typing kept across a refresh, light and dark)', { timeout: 120000 }, async () => {
@@ -1654,9 +1656,10 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   await page.waitForFunction(() => /2,000 tags in 1,000 repositories/.test(document.getElementById('images-total').textContent), null, { timeout: 20000 });
   assert.match(asked[0], /offset=0&limit=100$/, 'the first answer is a small page');
   assert.match(asked[1], /offset=100&limit=1000$/, 'the rest follows from nextOffset');
-  // incremental: not 2,000 rows at once
+  // incremental: not 2,000 rows at once; 1,000 repositories start closed (one row each)
   const rows = () => page.locator('#images tbody tr').count();
   assert.equal(await rows(), 150);
+  assert.equal(await page.locator('#images tr.tag-row').count(), 0, 'a long list shows its repositories, closed');
   assert.equal(await page.isVisible('#images-filter'), true);
   // the other sections stay one click away, whatever the list's length
   const usersTab = await page.locator('#tab-access').boundingBox();
@@ -1677,12 +1680,29 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   // a name
   await page.fill('#images-filter', 'app-0042');
   await page.waitForFunction(() => document.getElementById('images-count').textContent === '1 of 1,000 repositories');
-  assert.equal(await rows(), 2);
+  assert.equal(await rows(), 3, 'a search opens what it found: the repository and its 2 tags');
   assert.equal(await page.isVisible('#images-filter-clear'), true);
   // name:tag
   await page.fill('#images-filter', 'app-0042:v');
-  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 1);
-  assert.match(await page.textContent('#images tbody'), /team-2\/app-0042:v0\.0/);
+  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 2);
+  assert.match(await page.textContent('#images tbody tr.tag-row'), /team-2\/app-0042:v0\.0/);
+  // the row: the full digest with a copy button, the platforms, a size in kB/MB/GB, the optional dates and pulls
+  const digest = `sha256:${(42 * 2 + 1).toString(16).padStart(64, '0')}`;
+  assert.equal((await page.textContent('#images tr.tag-row .digest')).trim(), digest, 'the full digest');
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await page.click('#images tr.tag-row [data-copy-digest]');
+  assert.equal(await waitFor('the digest on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), digest);
+  assert.equal((await page.textContent('#images tr.tag-row td:nth-last-child(2)')).trim(), '1.00 MB', 'sizes as Desktop shows them');
+  const heads = await page.$$eval('#images thead th', (ths) => ths.map((t) => t.textContent.replace(/[▲▼]/g, '').trim()));
+  assert.deepEqual(heads, ['', 'Name', 'Digest', 'Platforms', 'Created', 'Pushed', 'Pulls', 'Size', 'Actions'], 'optional columns shown when the answer has them (no Last pulled here)');
+  assert.match(await page.textContent('#images'), /As of /, 'the index says how fresh it is');
+  // a multi-platform image: its platforms and its summed size, never "—" nor "0.00 MB"
+  await page.fill('#images-filter', 'app-0040:latest');
+  await page.waitForSelector('#images tr.tag-row[data-repo="team-0/app-0040"]');
+  assert.equal(await page.locator('#images tr.tag-row').count(), 1);
+  assert.match(await page.textContent('#images tr.tag-row'), /linux\/amd64, linux\/arm64/);
+  assert.match(await page.textContent('#images tr.tag-row'), /2\.40 MB/);
+  assert.doesNotMatch(await page.textContent('#images'), /0\.00 MB/);
   // a tag only
   await page.fill('#images-filter', 'v3.0');
   await page.waitForFunction(() => /^143 of 1,000 repositories$/.test(document.getElementById('images-count').textContent));
@@ -1691,7 +1711,7 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   await page.waitForFunction(() => document.getElementById('images-count').textContent === '100 of 1,000 repositories');
   assert.equal(await rows(), 150);
   await page.locator('[data-more]').scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 200);
+  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 300);
   assert.equal(await page.locator('[data-more]').count(), 0);
   // nothing
   await page.fill('#images-filter', 'no-such-thing');
@@ -1706,6 +1726,46 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   assert.equal(await page.inputValue('#images-filter'), '');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'images-filter');
   assert.equal(await page.isVisible('#images-filter-clear'), false);
+
+  // sorting: by size, biggest first, then smallest; aria-sort says which
+  await page.click('#images [data-sort="size"]');
+  assert.equal(await page.getAttribute('#images th[aria-sort]', 'aria-sort'), 'descending');
+  assert.equal(await page.getAttribute('#images tbody tr.repo-row', 'data-repo'), 'team-9/app-0999');
+  assert.match(await page.textContent('#images tbody tr.repo-row'), /3\.00 MB/, 'a repository shows its size');
+  await page.click('#images [data-sort="size"]');
+  assert.equal(await page.getAttribute('#images th[aria-sort]', 'aria-sort'), 'ascending');
+  assert.equal(await page.getAttribute('#images tbody tr.repo-row', 'data-repo'), 'team-0/app-0000');
+  await page.click('#images [data-sort="name"]');
+  assert.equal(await page.getAttribute('#images tbody tr.repo-row', 'data-repo'), 'team-0/app-0000');
+  // a repository opens to its tags, from the keyboard too
+  await page.focus('#images [data-toggle="team-1/app-0001"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#images tr.tag-row[data-repo="team-1/app-0001"]');
+  assert.equal(await page.getAttribute('#images [data-toggle="team-1/app-0001"]', 'aria-expanded'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.toggle), 'team-1/app-0001', 'focus stays on the row');
+  // bulk delete: checkboxes, a confirmation naming what goes, one DELETE per image
+  const deleted = [];
+  await page.route('**/api/repositories/**', (route) => {
+    if (route.request().method() !== 'DELETE') return route.fallback();
+    deleted.push(decodeURIComponent(new URL(route.request().url()).pathname));
+    return route.fulfill({ status: 200, contentType: 'application/json', body: '{"deleted":true}' });
+  });
+  assert.equal(await page.isVisible('#btn-bulk-delete'), false, 'nothing selected, no bulk delete');
+  await page.check('#images [data-select-repo="team-1/app-0001"]');
+  assert.match(await page.textContent('#btn-bulk-delete'), /Delete 2 selected/);
+  for (const width of [960, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await shots(page, `images-selected-${width}`, { fullPage: false });
+  }
+  await page.setViewportSize({ width: 1200, height: 800 });
+  await page.click('#btn-bulk-delete');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-title'), /Delete 2 images \(2 tags\)/);
+  assert.match(await page.textContent('#confirm-desc'), /team-1\/app-0001:latest; team-1\/app-0001:v1\.0/);
+  await page.click('#confirm-ok');
+  await waitFor('two deletes', () => deleted.length === 2, 5000, 100);
+  assert.ok(deleted.every((d) => d.startsWith('/api/repositories/team-1/app-0001/manifests/sha256:')), JSON.stringify(deleted));
+  await page.waitForSelector('#btn-bulk-delete', { state: 'hidden' });
 
   // responsive: filtering 2,000 tags and drawing the rows takes little time
   const ms = await page.evaluate(() => {
