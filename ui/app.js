@@ -16,7 +16,7 @@ import { bindDialogs } from './dialogs.js';
 import { isLoopback } from './validate.js';
 import { bindImages, renderImages } from './images.js';
 import { bindCleanup, cleanupMarker } from './cleanup.js';
-import { bindSections, setMarker, openPush, openTeam, showSection } from './sections.js';
+import { bindSections, setMarker, openPush, openTeam, openHelp, showSection } from './sections.js';
 import { bindLogs } from './logs.js';
 import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
@@ -39,8 +39,6 @@ function currentView() {
 }
 
 let lastView = '';
-
-const README_URL = 'https://github.com/storj-registry/storj-registry#readme';
 
 function renderView() {
   const v = currentView();
@@ -496,7 +494,7 @@ function bind() {
     render();
   });
   bindCopy();
-  $('help-link').addEventListener('click', () => openExternal(README_URL));
+  $('help-link').addEventListener('click', () => openHelp());
   button('btn-push-help').addEventListener('click', () => openPush());
   button('btn-team-open').addEventListener('click', () => openTeam());
   button('btn-cache-edit').addEventListener('click', () => {

@@ -148,6 +148,8 @@ function bindPanelDialog(dialogId, closeId) {
 export let openPush = () => {};
 /** Opens the Export for a team dialog. */
 export let openTeam = () => {};
+/** Opens the short guide (Help). */
+export let openHelp = () => {};
 
 export function bindSections() {
   const list = $('sections');
@@ -169,5 +171,6 @@ export function bindSections() {
   bindMenu();
   openPush = bindPanelDialog('push-dialog', 'push-close');
   openTeam = bindPanelDialog('team-dialog', 'team-close');
+  openHelp = bindPanelDialog('help-dialog', 'help-close');
   showSection(stored(), { remember: false });
 }

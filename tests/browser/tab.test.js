@@ -549,8 +549,16 @@ test('first run: one recommended choice, the others folded, Advanced folded, a H
   // Help opens through Desktop
   assert.equal(await page.isVisible('#btn-toggle'), false, 'first run: the setup card alone, no registry actions in the header');
   assert.equal(await page.isVisible('#sections'), false, 'no sections before setup');
+  // Help: a short guide in the tab, the README one link away (through Desktop)
   await menu(page, 'help-link');
-  assert.ok((await page.evaluate(() => window.__ddCalls)).some((c) => /^open https:\/\/.+#readme$/.test(c)), 'Help goes through ddClient.host.openExternal');
+  await page.waitForSelector('#help-dialog[open]');
+  const guide = await page.textContent('#help-dialog');
+  for (const part of ['Set it up', 'Push and pull', 'Other machines', 'Docker Hub cache', 'Clean-up']) assert.ok(guide.includes(part), `the guide covers ${part}`);
+  await shots(page, 'help', { fullPage: false });
+  await page.click('#help-readme');
+  assert.ok((await page.evaluate(() => window.__ddCalls)).some((c) => /^open https:\/\/.+#readme$/.test(c)), 'the README opens through ddClient.host.openExternal');
+  await page.click('#help-close');
+  await page.waitForSelector('#help-dialog', { state: 'hidden' });
   assert.equal(
     await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--dd-bg').trim()),
     'rgb(244, 244, 246)',
@@ -970,6 +978,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.fill('[data-field="rules[0].repositories"]', 'acme/*');
   await page.fill('[data-field="rules[0].keepLast"]', 'x1');
   assert.equal(await page.inputValue('[data-field="rules[0].keepLast"]'), 'x1', 'what is typed stays while the form re-renders');
+  assert.equal(await page.isDisabled('#rules-apply'), true, 'Apply now waits for the edits to be saved (it applies the saved rules)');
   await page.click('#rules-save');
   await page.waitForSelector('[data-field="rules[0].keepLast"][aria-invalid="true"]');
   assert.match(await page.textContent('#rules'), /newest tags to keep \(keepLast\) must be a whole number/);
@@ -979,8 +988,10 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.fill('[data-field="rules[0].keepTags"]', '');
   await page.click('#rules-save');
   await page.waitForFunction(() => /Saved/.test(document.getElementById('rules-save').textContent));
+  assert.equal(await page.isDisabled('#rules-apply'), false, 'saved: Apply now can run');
   await page.click('#rules-preview');
-  await page.waitForFunction(() => /Would delete 1 image/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
+  await page.waitForFunction(() => /Would delete 1 image with 1 tag,/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
+  assert.doesNotMatch(await page.textContent('#rules'), /\(s\)/, 'no "image(s)"');
   assert.match(await page.textContent('#rules-plan'), /acme\/app/);
   await shotsAtWidths(page, 'cleanup-rules-preview');
   await page.click('#rules-apply');
@@ -1526,6 +1537,21 @@ test('every hint names a control that is on screen: each error code of backend/e
   await shots(page, 'settings-problem', { fullPage: false });
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test('the clean-up schedule shows the local time next to UTC; sizes read as Desktop writes them', { timeout: 30000 }, async () => {
+  const ctx = await browser.newContext({ timezoneId: 'Asia/Kolkata', locale: 'en-GB' });
+  const page = await ctx.newPage();
+  await page.goto(`${backend.url}/`);
+  const r = await page.evaluate(async () => {
+    const { localTimeOf } = await import('/cleanup.js');
+    const { formatBytes } = await import('/view.js');
+    return { three: localTimeOf('03:00'), bad: localTimeOf('25:00'), sizes: [0, 5, 999, 1000, 12345, 999999, 1000042, 2400040, 123456789, 4.2e9].map(formatBytes) };
+  });
+  assert.equal(r.three, '(08:30 your time)');
+  assert.equal(r.bad, '');
+  assert.deepEqual(r.sizes, ['0 B', '5 B', '999 B', '1.00 kB', '12.3 kB', '1.00 MB', '1.00 MB', '2.40 MB', '123 MB', '4.20 GB']);
+  await ctx.close();
 });
 
 test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
