@@ -188,7 +188,12 @@ async function newPage({ width = 960, height = 800, scheme = 'light', init, desk
   if (desktop) await context.addInitScript(desktopLikeClient);
   const page = await context.newPage();
   page.errors = [];
+  page.netErrors = []; // requests that failed (a module that did not load leaves no pageerror)
   page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('requestfailed', (r) => page.netErrors.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && /\.(js|css|html)$/.test(new URL(r.url()).pathname)) page.netErrors.push(`${r.status()} ${r.url()}`);
+  });
   page.on('console', (m) => {
     if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/.test(m.text())) page.errors.push(m.text());
   });
@@ -285,11 +290,28 @@ const badgeState = (page) => page.getAttribute('#state-badge', 'data-state');
 
 async function waitBadge(page, states, timeoutMs = 30000) {
   const want = [].concat(states);
+  const wait = () => page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
   try {
-    await page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
+    try {
+      await wait();
+    } catch (e) {
+      // Chromium drops requests in flight when the host's interfaces change
+      // (net::ERR_NETWORK_CHANGED: the test engines create and remove bridges
+      // and veths): a module lost that way leaves the tab unstarted, as a
+      // network blip would. Load it once more, then judge.
+      const lost = (page.netErrors || []).some((x) => /ERR_NETWORK_CHANGED/.test(x));
+      const started = await page.evaluate(() => Boolean(document.documentElement.dataset.scheme)).catch(() => true);
+      if (!lost || started) throw e;
+      console.log(`# the tab's modules were dropped by a network change (${page.netErrors.length} requests): reloading once`);
+      page.netErrors.length = 0;
+      await page.reload();
+      await wait();
+    }
   } catch (e) {
     const st = await apiJSON('GET', '/api/status').catch(() => ({}));
-    throw new Error(`the badge did not show ${want.join(' or ')} (it shows ${await badgeState(page)}; status ${JSON.stringify(st.body)}): ${e.message}`);
+    // what the page itself saw: its errors, and whether its script ran at all
+    const seen = await page.evaluate(() => ({ view: document.documentElement.dataset.view || '', scheme: document.documentElement.dataset.scheme || '', ready: document.readyState })).catch((x) => ({ evaluate: String(x) }));
+    throw new Error(`the badge did not show ${want.join(' or ')} (it shows ${await badgeState(page)}; page ${JSON.stringify(seen)}, errors ${JSON.stringify(page.errors || [])}, failed requests ${JSON.stringify(page.netErrors || [])}; status ${JSON.stringify(st.body)}): ${e.message}`);
   }
   return badgeState(page);
 }
