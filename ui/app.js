@@ -10,17 +10,18 @@ import { watchTheme } from './theme.js';
 import { toast, openExternal, copyText, desktopNavigate, navigate } from './desktop.js';
 import { SettingsForm, secretIsSet } from './form.js';
 import { state, onRender, onStatus, onConfig, onConfigError, render, poller, loadConfig, currentState, isConfigured, runningEndpoint, isActive, announce, saveUiPrefs } from './state.js';
-import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
+import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, hintFor, renderHint, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
 import { initActions, submit, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
 import { isLoopback } from './validate.js';
 import { bindImages, renderImages } from './images.js';
-import { bindCleanup } from './cleanup.js';
+import { bindCleanup, cleanupMarker } from './cleanup.js';
+import { bindSections, setMarker, openPush, openTeam, openHelp, showSection } from './sections.js';
 import { bindLogs } from './logs.js';
 import { bindTeam } from './team.js';
 import { initGrant, inspectSoon, bindFindings, renderFindings } from './grant.js';
 import { bindUsers, renderUsersState } from './users.js';
-import { bindCache, ttlWords, upstreamName } from './cache.js';
+import { bindCache, ttlWords, upstreamName, cacheEnabled, cacheStatus } from './cache.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const button = (/** @type {string} */ id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
@@ -43,11 +44,16 @@ function renderView() {
   const v = currentView();
   $('view-setup').hidden = v !== 'setup';
   $('view-overview').hidden = v !== 'overview';
+  // first run is the setup card alone; once configured the header holds the actions
+  const configured = v !== 'loading' && isConfigured();
+  $('header-actions').hidden = !configured;
+  $('header-endpoint').hidden = !configured;
+  setTextIfChanged($('endpoint-text'), configured ? runningEndpoint() : '');
   if (v !== lastView) {
     document.documentElement.dataset.view = v;
     // the control that was used is gone: focus goes to the new view's heading
     const lost = !document.activeElement || document.activeElement === document.body || document.activeElement.closest('[hidden]');
-    if (lastView && lastView !== 'loading' && lost) (v === 'setup' ? $('setup-heading') : $('state-summary')).focus();
+    if (lastView && lastView !== 'loading' && lost) (v === 'setup' ? $('setup-heading') : /** @type {HTMLElement} */ ($('sections').querySelector('[aria-selected=true]') || $('state-summary'))).focus();
     lastView = v;
   }
 }
@@ -182,6 +188,16 @@ function renderStatus() {
     }
   }
 
+  // the saved settings could not be read: say so, and what to do, above the setup card
+  const sp = !state.unreachable ? st?.settingsProblem : null;
+  $('settings-problem').hidden = !sp;
+  if (sp) {
+    setTextIfChanged($('settings-problem-message'), sentence(sp.message || 'The saved settings could not be read'));
+    const what = isConfigured() ? 'Open Settings, press Edit and enter them again.' : 'Enter your settings again below and save them.';
+    setTextIfChanged($('settings-problem-hint'), `${what} The unreadable file is kept in the extension’s state folder${sp.keptAs ? ` as ${sp.keptAs}` : ''}.`);
+    setTextIfChanged($('settings-problem-raw'), [sp.code ? `code: ${sp.code}` : '', sp.detail || ''].filter(Boolean).join('\n'));
+  }
+
   // saved, not applied
   const active = isActive();
   const pc = st?.pendingChange;
@@ -200,8 +216,8 @@ function renderStatus() {
   if (showErr) {
     const port = String(state.config?.port || '');
     setTextIfChanged($('status-error-message'), plainCause(err, { port }));
-    const hint = sentence(err.hint || '');
-    setTextIfChanged($('status-error-hint'), hint);
+    const hint = hintFor(err);
+    renderHint($('status-error-hint'), hint);
     $('status-error-hint').hidden = !hint || fromCheck;
     const steps = $('status-error-steps');
     if (fromCheck) renderSteps(steps, lastCheck()?.steps, err.message);
@@ -219,8 +235,9 @@ function renderStatus() {
   create.disabled = Boolean(busy || job) || state.unreachable;
   create.classList.toggle('busy', busy === 'create-bucket' || (job === 'check' && canCreate));
 
+  // Restart whenever it runs (the hints name it), primary with a pending change
   const restart = button('btn-restart');
-  restart.hidden = !pending;
+  restart.hidden = !pending && !(active && !state.unreachable);
   restart.disabled = Boolean(busy || job) || state.unreachable;
   restart.classList.toggle('busy', busy === 'restart' || job === 'restart');
   restart.className = `btn ${pending && !canCreate ? 'btn-primary' : 'btn-outlined'}${restart.classList.contains('busy') ? ' busy' : ''}`;
@@ -254,7 +271,7 @@ function renderCommands() {
     ? 'The commands work once the registry runs.'
     : local
       ? 'Only this computer can reach the registry.'
-      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, after docker login (Users).`;
+      : `Other machines reach it through this computer’s address on port ${endpoint.split(':').pop()}, after docker login (a user from Access).`;
   setTextIfChanged($('howto-note'), note);
 }
 
@@ -308,7 +325,7 @@ function renderSummary() {
   } else {
     const at = chk.at ? new Date(chk.at) : null;
     const when = at && !Number.isNaN(at.getTime()) ? at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
-    $('check-meta').textContent = `${chk.ok ? 'Passed' : 'Failed'}${when ? ` at ${when}` : ''}${chk.bucket ? ` · bucket ${chk.bucket}` : ''}${fromCheck ? ' (see above)' : ''}`;
+    $('check-meta').textContent = `${chk.ok ? 'Passed' : 'Failed'}${when ? ` at ${when}` : ''}${chk.bucket ? ` · bucket ${chk.bucket}` : ''}${fromCheck ? ' (see the top of the tab)' : ''}`;
   }
   $('check-meta').classList.toggle('check-bad', Boolean(chk && !chk.ok && !running));
   $('check-meta').classList.toggle('check-ok', Boolean(chk && chk.ok && !running));
@@ -360,6 +377,27 @@ function renderContainers() {
   const rm = button('btn-remove');
   rm.disabled = Boolean(state.busy) || state.unreachable || list.length === 0 || Boolean(state.status?.job);
   rm.classList.toggle('busy', state.busy === 'remove' || state.status?.job === 'remove');
+  button('menu-remove').disabled = rm.disabled;
+  button('menu-remove').hidden = !isConfigured() && list.length === 0;
+}
+
+/* ---------- sections: markers, the cache's and the team's pieces ---------- */
+
+function renderSections() {
+  const c = state.config;
+  const mode = c?.mode || 'local';
+  // the export works where the bucket can be shared: not local, not the native driver
+  $('team-card').hidden = !c || mode === 'local' || mode === 'storj-native';
+  const on = cacheEnabled();
+  $('cache-off-text').hidden = on;
+  setTextIfChanged(/** @type {HTMLElement} */ ($('btn-cache-edit')), on ? 'Change…' : 'Turn on…');
+  const cs = cacheStatus();
+  setMarker('cache', on ? (cs?.state === 'running' ? 'on' : stateWords(cs?.state || 'stopped').toLowerCase()) : 'off', on && cs?.state === 'running' ? 'ok' : '');
+  const auth = $('users-auth').textContent || '';
+  setMarker('access', /on/.test(auth) ? 'logins on' : '', 'ok');
+  setMarker('cleanup', cleanupMarker());
+  const err = state.status?.error;
+  setMarker('settings', !state.unreachable && err && typeof err === 'object' && err.code === 'storage_check_failed' ? 'check failed' : '', 'bad');
 }
 
 /* ---------- render ---------- */
@@ -374,6 +412,7 @@ function renderAll() {
   renderSummary();
   renderContainers();
   renderUsersState();
+  renderSections();
 }
 
 /* ---------- events ---------- */
@@ -455,6 +494,26 @@ function bind() {
     render();
   });
   bindCopy();
+  $('help-link').addEventListener('click', () => openHelp());
+  button('btn-push-help').addEventListener('click', () => openPush());
+  button('btn-team-open').addEventListener('click', () => openTeam());
+  button('btn-cache-edit').addEventListener('click', () => {
+    state.editing = true;
+    render();
+    queueMicrotask(() => {
+      $('cache-section').scrollIntoView({ block: 'center' });
+      $('f-cache-enabled').focus();
+    });
+  });
+  // a hint's section names go to the section
+  $('alerts').addEventListener('click', (e) => {
+    const b = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-goto]'));
+    if (b?.dataset.goto) showSection(b.dataset.goto, { focus: true });
+  });
+  // the empty list's own Push button
+  $('images').addEventListener('click', (e) => {
+    if (/** @type {HTMLElement} */ (e.target).closest('[data-action=push]')) openPush();
+  });
 
   for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('a.ext-link'))) {
     a.addEventListener('click', (e) => {
@@ -494,6 +553,7 @@ function init() {
       if (state.config) form.fill(state.config);
     }
   });
+  bindSections();
   bind();
   bindDialogs();
   bindImages();

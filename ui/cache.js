@@ -177,7 +177,7 @@ function remoteCache(endpoint, tls, runBind) {
   if (isLoopback(bind)) return null;
   const addr = remoteAddress(bind, endpoint.split(':').pop() || '9998');
   return li(
-    'Other machines pull through it by name, logged in as a registry user (see the Users card): ',
+    'Other machines pull through it by name, logged in as a registry user (Access › Users): ',
     code(`docker login ${addr}`),
     ', then ',
     code(`docker pull ${addr}/library/alpine`),
@@ -217,7 +217,7 @@ function renderCacheCard() {
   ];
   const remote = remoteCache(endpoint, mirror.startsWith('https:'), c.bind);
   if (remote) notes.push(remote);
-  if (c.state !== 'running') notes.push(li('The cache runs while the registry runs: Start or Restart it above.'));
+  if (c.state !== 'running') notes.push(li('The cache runs while the registry runs: Start or Restart it at the top of the tab.'));
   // rebuilt only when the words change (a poll must not reset a selection)
   const key = notes.map((n) => n.textContent).join('\n');
   if (key !== lastNotes) {

@@ -160,11 +160,11 @@ async function apply() {
     return;
   }
   const p = cleanup.plan;
-  const what = p ? `${p.images} image(s) with ${p.tags} tag(s), up to ${formatBytes(p.bytes)}` : 'what the saved rules select (press Preview to see it first)';
+  const what = p ? `${plural(p.images, 'image')} with ${plural(p.tags, 'tag')}, up to ${formatBytes(p.bytes)}` : 'what the saved rules select (press Preview to see it first)';
   const ok = await confirmDialog({
     title: 'Apply the clean-up rules?',
-    body: `This deletes ${what}, then cleans up the storage. Meanwhile the registry stays up read-only: pulls keep working, pushes are refused until it is done.`,
-    confirm: 'Delete and clean up',
+    body: `This deletes ${what}, then frees up their space. Meanwhile the registry stays up read-only: pulls keep working, pushes are refused until it is done.`,
+    confirm: 'Delete and free up space',
   });
   if (!ok) return;
   cleanup.busy = 'apply';
@@ -182,6 +182,11 @@ async function apply() {
     renderRules();
     poller.poll();
   }
+}
+
+/** "1 image", "3 images" @param {number} n @param {string} word */
+function plural(n, word) {
+  return `${Number(n).toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** @param {string} field @param {string} text */
@@ -245,7 +250,7 @@ function planView(p) {
   const total =
     p.images === 0
       ? 'Nothing would be deleted.'
-      : `Would delete ${p.images} image(s) with ${p.tags} tag(s), freeing up to ${formatBytes(p.bytes)} (layers that kept images share stay).`;
+      : `Would delete ${plural(p.images, 'image')} with ${plural(p.tags, 'tag')}, freeing up to ${formatBytes(p.bytes)} (layers that kept images share stay).`;
   return el(
     'div',
     { class: 'plan' },
@@ -269,7 +274,7 @@ function planView(p) {
           {},
           el('span', { class: 'mono' }, r.name),
           ' ',
-          el('span', { class: 'muted small' }, r.skipped ? `rule ${r.rule + 1}: skipped, nothing deleted (${r.skipped})` : `rule ${r.rule + 1}: ${r.delete.length} to delete, ${r.keep.length} tag(s) kept${r.keep.length ? ` (${keptWhy(r.keep)})` : ''}`),
+          el('span', { class: 'muted small' }, r.skipped ? `rule ${r.rule + 1}: skipped, nothing deleted (${r.skipped})` : `rule ${r.rule + 1}: ${r.delete.length} to delete, ${plural(r.keep.length, 'tag')} kept${r.keep.length ? ` (${keptWhy(r.keep)})` : ''}`),
           r.delete.length
             ? el(
                 'ul',
@@ -297,6 +302,25 @@ function lastRunLine() {
   return parts.join(' ');
 }
 
+/** The section's marker: the next daily run, or '' without one. */
+export function cleanupMarker() {
+  const s = cleanup.saved;
+  if (!s?.nextRun) return '';
+  const d = new Date(s.nextRun);
+  if (Number.isNaN(d.getTime())) return '';
+  return `next ${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`;
+}
+
+/** "(04:00 your time)" for a daily "HH:MM" in UTC; '' when it is not a time or the same. @param {string} hhmm */
+export function localTimeOf(hhmm) {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(String(hhmm || '').trim());
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return '';
+  const d = new Date();
+  d.setUTCHours(Number(m[1]), Number(m[2]), 0, 0);
+  if (d.getTimezoneOffset() === 0) return '';
+  return `(${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })} your time)`;
+}
+
 export function renderRules() {
   const box = $('rules');
   if (!box) return;
@@ -315,7 +339,7 @@ export function renderRules() {
     el(
       'div',
       { class: 'rules-options' },
-      el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'rules-untagged', checked: d.deleteUntagged }), ' The clean-up also deletes untagged manifests'),
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'rules-untagged', checked: d.deleteUntagged }), ' Also delete images that no tag names (a tagged multi-platform image keeps its platforms)'),
       el(
         'label',
         { class: 'check' },
@@ -323,6 +347,7 @@ export function renderRules() {
         ' Apply daily at ',
         el('input', { type: 'text', id: 'rules-time', class: 'time-input', value: d.time, 'data-field': 'schedule', 'aria-label': 'Time of day (UTC)', disabled: !d.scheduleOn, 'aria-invalid': cleanup.error?.field === 'schedule' ? 'true' : undefined }),
         ' UTC',
+        el('span', { class: 'muted small local-time', id: 'rules-local-time' }, localTimeOf(d.time)),
       ),
     ),
     errorFor('schedule', cleanup.error?.message || ''),
@@ -334,7 +359,7 @@ export function renderRules() {
       { class: 'rules-actions' },
       el('button', { type: 'button', id: 'rules-save', class: `btn btn-outlined btn-small${cleanup.busy === 'save' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !cleanup.dirty }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, cleanup.dirty ? 'Save rules' : 'Saved')),
       el('button', { type: 'button', id: 'rules-preview', class: `btn btn-outlined btn-small${cleanup.busy === 'preview' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !serving, title: serving ? undefined : 'Start the registry to preview' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, 'Preview')),
-      el('button', { type: 'button', id: 'rules-apply', class: `btn btn-text btn-small btn-danger-text${cleanup.busy === 'apply' || state.status?.job === 'retention' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !serving || !d.rules.length }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, 'Apply now…')),
+      el('button', { type: 'button', id: 'rules-apply', class: `btn btn-text btn-small btn-danger-text${cleanup.busy === 'apply' || state.status?.job === 'retention' ? ' busy' : ''}`, disabled: Boolean(cleanup.busy) || !serving || !d.rules.length || cleanup.dirty, title: cleanup.dirty ? 'Save the rules first: Apply uses the saved rules' : undefined }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), el('span', { class: 'btn-label' }, 'Apply now…')),
     ),
     el('p', { class: 'muted small', id: 'rules-last' }, lastRunLine()),
     el('p', { class: 'muted small', id: 'rules-reading', role: 'status' }, readingLine()),
@@ -403,7 +428,7 @@ export function bindCleanup() {
     const ap = /** @type {HTMLButtonElement | null} */ (document.getElementById('rules-apply'));
     if (pv) pv.disabled = Boolean(cleanup.busy) || !serving;
     if (ap) {
-      ap.disabled = Boolean(cleanup.busy) || !serving || !cleanup.draft?.rules.length;
+      ap.disabled = Boolean(cleanup.busy) || !serving || !cleanup.draft?.rules.length || cleanup.dirty;
       ap.classList.toggle('busy', cleanup.busy === 'apply' || state.status?.job === 'retention');
     }
   });

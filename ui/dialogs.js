@@ -63,8 +63,12 @@ export function confirmDialog({ title, body, confirm }) {
   });
 }
 
+/** @type {HTMLElement | null} */
+let removeOpener = null;
+
 export function openRemoveDialog() {
   if (state.busy) return;
+  removeOpener = /** @type {HTMLElement | null} */ (document.activeElement);
   const dlg = dialog('remove-dialog');
   /** @type {HTMLInputElement} */ ($('remove-purge')).checked = false;
   const mode = state.status?.mode || state.config?.mode;
@@ -81,7 +85,9 @@ export function openRemoveDialog() {
 
 async function onRemoveClosed() {
   const dlg = dialog('remove-dialog');
-  $('btn-remove').focus();
+  // back to what opened it (the menu's item is gone with the menu: its button)
+  const back = removeOpener && removeOpener.offsetParent !== null ? removeOpener : $('btn-menu');
+  back.focus();
   if (dlg.returnValue !== 'confirm') return;
   const purge = /** @type {HTMLInputElement} */ ($('remove-purge')).checked && !$('remove-purge-row').hidden;
   state.busy = 'remove';
@@ -107,4 +113,8 @@ export function bindDialogs() {
   trapFocus(dlg);
   trapFocus(dialog('confirm-dialog'));
   $('btn-remove').addEventListener('click', openRemoveDialog);
+  $('menu-remove').addEventListener('click', () => {
+    $('btn-menu').focus();
+    openRemoveDialog();
+  });
 }

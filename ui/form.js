@@ -223,7 +223,7 @@ export class SettingsForm {
     const loop = isLoopback(this.value('bind') || DEFAULTS.bind);
     $('help-bind').textContent = loop
       ? 'Only this computer can reach the registry.'
-      : 'Other machines on your network can reach this registry, without a password.';
+      : 'Other machines on your network can reach this registry, with a login: it needs a registry user first (Access).';
     $('help-bind').classList.toggle('warn', !loop);
     this.updateCache();
     this.updateSecretHints();

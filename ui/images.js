@@ -9,13 +9,14 @@ import { api } from './api.js';
 import { state, onStatus, onRender, render, markUnreachable, poller, setStatus, runningEndpoint, currentState } from './state.js';
 import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
-import { el, icon, formatBytes, sentence } from './view.js';
+import { el, icon, formatBytes, sentence, shortDate } from './view.js';
 import { cacheStatus, cacheRunning, cacheEndpoint, ttlWords } from './cache.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 const COPY_ICON =
   'M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z';
+const PULL_ICON = 'M19 9h-4V3H9v6H5l7 7 7-7zM5 18v2h14v-2H5z';
 const DELETE_ICON = 'M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z';
 
 function registryServes() {
@@ -50,6 +51,15 @@ const view = {
   restError: '',
   /** a newer load supersedes an older one */
   generation: 0,
+  /** @type {'name' | 'size' | 'created' | 'pushed' | 'pulled'} */
+  sort: /** @type {'name' | 'size' | 'created' | 'pushed' | 'pulled'} */ ('name'),
+  /** @type {'asc' | 'desc'} */
+  order: /** @type {'asc' | 'desc'} */ ('asc'),
+  /** repositories opened (a long list starts closed) or closed (a short one starts open) */
+  opened: new Set(),
+  closed: new Set(),
+  /** selected images, as "name@digest" */
+  selected: new Set(),
 };
 
 /** @param {Repositories} page */
@@ -119,7 +129,7 @@ async function deleteImage(name, digest, tags) {
     title: `Delete ${name}:${list[0] || digest.slice(0, 19)}?`,
     body:
       (list.length > 1 ? `The tags ${list.join(', ')} point at the same image and go with it. ` : '') +
-      'The image is removed from the registry; its space is freed by the next clean-up.',
+      'The image is removed from the registry; its space is freed by the next Free up space.',
     confirm: 'Delete',
   });
   if (!ok) return;
@@ -136,9 +146,9 @@ async function deleteImage(name, digest, tags) {
 async function cleanUp() {
   if (state.busy) return;
   const ok = await confirmDialog({
-    title: 'Clean up the storage?',
-    body: 'The registry restarts read-only, the layers that no image uses any more are deleted, and it restarts as before. Pulls keep working meanwhile; pushes are refused until it is done.',
-    confirm: 'Clean up',
+    title: 'Free up space?',
+    body: 'Deletes the layers that no image uses any more (what deleted images left behind). The registry restarts read-only, then as before: pulls keep working meanwhile, pushes are refused until it is done.',
+    confirm: 'Free up space',
   });
   if (!ok) return;
   state.busy = 'gc';
@@ -146,10 +156,10 @@ async function cleanUp() {
   try {
     const res = await api.gc();
     if (res && typeof res === 'object' && typeof res.state === 'string') setStatus(res);
-    toast('success', 'Cleaning up…');
+    toast('success', 'Freeing up space…');
   } catch (err) {
     if (err.unreachable) markUnreachable(err);
-    toast('error', `Could not clean up: ${err.message}`);
+    toast('error', `Could not free up space: ${err.message}`);
   } finally {
     state.busy = null;
     render();
@@ -165,12 +175,6 @@ function contentsOf(t) {
   }
   const n = Number(t.layers);
   return Number.isFinite(n) ? `${n} layer${n === 1 ? '' : 's'}` : '';
-}
-
-/** @param {string | undefined} d */
-function shortDigest(d) {
-  const m = /^sha256:([0-9a-f]{12})/.exec(d || '');
-  return m ? m[1] : String(d || '').slice(0, 19);
 }
 
 const number = (/** @type {number} */ n) => n.toLocaleString('en-US');
@@ -253,13 +257,14 @@ export function renderImages() {
     : '';
   if (!all.length) {
     box.replaceChildren(
-      el(
-        'p',
-        { class: 'images-empty' },
-        cache
-          ? `Nothing cached yet: pull through ${endpoint} (docker pull ${endpoint}/library/alpine, or any pull once Docker uses the mirror) and what Docker Hub sent shows here.`
-          : 'No images yet. Push one with the commands above.',
-      ),
+      cache
+        ? el('p', { class: 'images-empty' }, `Nothing cached yet: pull through ${endpoint} (docker pull ${endpoint}/library/alpine, or any pull once Docker uses the mirror) and what Docker Hub sent shows here.`)
+        : el(
+            'div',
+            { class: 'images-empty images-empty-push' },
+            el('p', {}, 'No images yet. Tag an image with the registry’s address and push it.'),
+            el('button', { type: 'button', class: 'btn btn-primary btn-small', 'data-action': 'push' }, 'Push an image'),
+          ),
     );
     return;
   }
@@ -267,80 +272,65 @@ export function renderImages() {
     box.replaceChildren(el('p', { class: 'images-empty' }, `Nothing matches “${view.filter.trim()}”.`));
     return;
   }
+  const cols = columnsOf(all);
+  const sorted = sortRepos(repos);
+  // a repository opens to its tags; a search opens what it found, a short list is open
+  const openAll = Boolean(view.filter.trim()) || all.length <= OPEN_UP_TO;
   /** @type {HTMLElement[]} */
   const body = [];
   let rows = 0;
   let left = 0;
-  for (const r of repos) {
-    const tags = Array.isArray(r.tags) ? r.tags : [];
+  for (const r of sorted) {
+    const tags = sortTags(Array.isArray(r.tags) ? r.tags : []);
+    const open = openAll ? !view.closed.has(r.name) : view.opened.has(r.name);
+    const want = 1 + (open ? tags.length : 0);
     if (rows >= view.shown) {
-      left += Math.max(tags.length, 1);
+      left += want;
       continue;
     }
+    rows += want;
+    body.push(repoRow(r, tags, open, cols, cache));
+    if (!open) continue;
     if (!tags.length) {
-      rows++;
-      body.push(el('tr', {}, el('td', { class: 'mono' }, r.name), el('td', { colspan: 3, class: 'muted small' }, 'No tags left: its images were deleted.')));
+      body.push(el('tr', { class: 'tag-row' }, el('td', {}), el('td', { colspan: cols.length + 3, class: 'muted small' }, 'No tags left: its images were deleted.')));
       continue;
     }
-    for (const t of tags) {
-      rows++;
-      const ref = `${r.name}:${t.tag}`;
-      const sharing = tags.filter((o) => o.digest === t.digest).map((o) => o.tag);
-      body.push(
-        el(
-          'tr',
-          {},
-          el('td', { class: 'mono image-ref', title: t.digest || '' }, el('span', { class: 'repo' }, r.name), el('span', { class: 'tag' }, `:${t.tag}`), el('span', { class: 'digest muted' }, shortDigest(t.digest))),
-          el('td', { class: 'num' }, t.kind === 'index' ? '—' : formatBytes(Number(t.size) || 0)),
-          el('td', { class: 'muted contents' }, contentsOf(t)),
-          el(
-            'td',
-            { class: 'row-actions' },
-            el(
-              'button',
-              { type: 'button', class: 'btn-icon', 'data-pull': `docker pull ${endpoint}/${ref}`, 'aria-label': `Copy the pull command for ${ref}`, title: 'Copy docker pull' },
-              icon(COPY_ICON),
-            ),
-            // cached images are not deleted here: they expire after the cache's TTL
-            cache
-              ? null
-              : el(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'btn-icon danger',
-                    'data-delete': r.name,
-                    'data-digest': t.digest || '',
-                    'data-tags': sharing.join(','),
-                    'aria-label': `Delete ${ref}`,
-                    title: 'Delete',
-                  },
-                  icon(DELETE_ICON),
-                ),
-          ),
-        ),
-      );
-    }
+    for (const t of tags) body.push(tagRow(r, t, tags, cols, cache, endpoint));
   }
+  const sortable = (/** @type {string} */ key, /** @type {string} */ label, /** @type {string} */ cls = '') => {
+    const on = view.sort === key;
+    return el(
+      'th',
+      { scope: 'col', class: cls, 'aria-sort': on ? (view.order === 'asc' ? 'ascending' : 'descending') : null },
+      el('button', { type: 'button', class: 'sort-btn', 'data-sort': key }, label, el('span', { class: 'sort-mark', 'aria-hidden': 'true' }, on ? (view.order === 'asc' ? '▲' : '▼') : '')),
+    );
+  };
   const table = el(
     'table',
     { class: 'images-table' },
-    el('caption', { class: 'visually-hidden' }, cache ? 'Images in the Docker Hub cache' : 'Images in the registry'),
+    el('caption', { class: 'visually-hidden' }, cache ? 'Images in the Docker Hub cache, by repository' : 'Images in the registry, by repository'),
     el(
       'thead',
       {},
       el(
         'tr',
         {},
-        el('th', { scope: 'col' }, 'Image'),
-        el('th', { scope: 'col', class: 'num' }, 'Size'),
-        el('th', { scope: 'col' }, 'Contents'),
+        el('th', { scope: 'col', class: 'check-col' }, cache ? el('span', { class: 'visually-hidden' }, 'Select') : el('input', { type: 'checkbox', 'data-select-all': '1', 'aria-label': 'Select every image shown', checked: view.selected.size > 0 && selectedAll(sorted) })),
+        sortable('name', 'Name'),
+        el('th', { scope: 'col' }, 'Digest'),
+        el('th', { scope: 'col' }, 'Platforms'),
+        cols.includes('created') ? sortable('created', 'Created') : null,
+        cols.includes('pushed') ? sortable('pushed', 'Pushed') : null,
+        cols.includes('lastPulled') ? sortable('pulled', 'Last pulled') : null,
+        cols.includes('pulls') ? el('th', { scope: 'col', class: 'num' }, 'Pulls') : null,
+        sortable('size', 'Size', 'num'),
         el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Actions')),
       ),
     ),
     el('tbody', {}, body),
   );
   box.replaceChildren(table);
+  renderBulk();
   if (left) {
     // the rest goes in when the user scrolls to it (or asks for it)
     const more = el('button', { type: 'button', class: 'btn btn-text btn-small images-more', 'data-more': '1' }, `Show ${number(Math.min(left, ROW_STEP))} more rows (${number(left)} not shown)`);
@@ -355,6 +345,225 @@ export function renderImages() {
   if (view.restError) box.append(el('p', { class: 'muted small images-error' }, sentence(`Could not read the rest: ${view.restError}`)));
   else if (model.data.truncated && !view.reading && (model.data.nextOffset === null || model.data.nextOffset === undefined))
     box.append(el('p', { class: 'muted small' }, 'The registry holds more than can be listed here; the first ones are shown.'));
+  const idx = model.data.index;
+  if (idx && idx.reconciledAt) box.append(el('p', { class: 'muted small images-asof' }, `As of ${shortDate(idx.reconciledAt)}${idx.state && idx.state !== 'ready' ? ` (index ${idx.state})` : ''}.`));
+}
+
+/* ---------- the table's parts ---------- */
+
+// up to this many repositories, every one is open
+const OPEN_UP_TO = 10;
+
+/** The optional columns that any loaded tag or repository has a value for. @param {RepoInfo[]} repos */
+function columnsOf(repos) {
+  const has = { created: false, pushed: false, lastPulled: false, pulls: false };
+  for (const r of repos) {
+    if (r.pushed) has.pushed = true;
+    if (r.lastPulled) has.lastPulled = true;
+    if (typeof r.pulls === 'number') has.pulls = true;
+    for (const t of r.tags || []) {
+      if (t.created) has.created = true;
+      if (t.pushed) has.pushed = true;
+      if (t.lastPulled) has.lastPulled = true;
+      if (typeof t.pulls === 'number') has.pulls = true;
+    }
+    if (has.created && has.pushed && has.lastPulled && has.pulls) break;
+  }
+  return /** @type {Array<keyof typeof has>} */ (Object.keys(has)).filter((k) => has[k]);
+}
+
+/** @param {string | undefined} iso */
+const timeOf = (iso) => {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(t) ? -Infinity : t;
+};
+
+/** @param {TagInfo} t @param {string} key */
+function tagKey(t, key) {
+  if (key === 'size') return Number(t.size) || 0;
+  if (key === 'created') return timeOf(t.created);
+  if (key === 'pushed') return timeOf(t.pushed);
+  if (key === 'pulled') return timeOf(t.lastPulled);
+  return String(t.tag);
+}
+
+/** @param {RepoInfo} r @param {string} key */
+function repoKey(r, key) {
+  const tags = r.tags || [];
+  const newest = (/** @type {(t: TagInfo) => number} */ f) => tags.reduce((m, t) => Math.max(m, f(t)), -Infinity);
+  if (key === 'size') return Number(r.size) || tags.reduce((n, t) => n + (Number(t.size) || 0), 0);
+  if (key === 'created') return newest((t) => timeOf(t.created));
+  if (key === 'pushed') return r.pushed ? timeOf(r.pushed) : newest((t) => timeOf(t.pushed));
+  if (key === 'pulled') return r.lastPulled ? timeOf(r.lastPulled) : newest((t) => timeOf(t.lastPulled));
+  return String(r.name);
+}
+
+/** @param {string | number} a @param {string | number} b */
+function cmp(a, b) {
+  const c = typeof a === 'string' && typeof b === 'string' ? a.localeCompare(b, undefined, { numeric: true }) : a < b ? -1 : a > b ? 1 : 0;
+  return view.order === 'asc' ? c : -c;
+}
+
+/** @param {RepoInfo[]} repos */
+function sortRepos(repos) {
+  if (view.sort === 'name' && view.order === 'asc') return repos; // the backend's order
+  return [...repos].sort((a, b) => cmp(repoKey(a, view.sort), repoKey(b, view.sort)) || String(a.name).localeCompare(String(b.name)));
+}
+
+/** @param {TagInfo[]} tags */
+function sortTags(tags) {
+  if (view.sort === 'name' && view.order === 'asc') return tags;
+  return [...tags].sort((a, b) => cmp(tagKey(a, view.sort), tagKey(b, view.sort)));
+}
+
+/** A selection key: one image of one repository. @param {string} name @param {string | undefined} digest */
+const selKey = (name, digest) => `${name}@${digest || ''}`;
+
+/** @param {RepoInfo[]} repos */
+function selectedAll(repos) {
+  return repos.every((r) => (r.tags || []).every((t) => view.selected.has(selKey(r.name, t.digest))));
+}
+
+/** @param {string | undefined} iso @param {boolean} [dash] '—' when absent */
+function dateCell(iso, dash = true) {
+  const text = shortDate(iso);
+  return el('td', { class: 'date', title: iso || null }, text || (dash ? el('span', { class: 'muted' }, '—') : ''));
+}
+
+/**
+ * @param {RepoInfo} r @param {TagInfo[]} tags @param {boolean} open
+ * @param {string[]} cols @param {boolean} cache
+ */
+function repoRow(r, tags, open, cols, cache) {
+  const count = typeof r.tagCount === 'number' ? r.tagCount : tags.length;
+  const size = Number(r.size) || tags.reduce((n, t) => n + (Number(t.size) || 0), 0);
+  const all = tags.length > 0 && tags.every((t) => view.selected.has(selKey(r.name, t.digest)));
+  return el(
+    'tr',
+    { class: 'repo-row', dataset: { repo: r.name } },
+    el('td', { class: 'check-col' }, cache || !tags.length ? null : el('input', { type: 'checkbox', 'data-select-repo': r.name, 'aria-label': `Select every tag of ${r.name}`, checked: all })),
+    el(
+      'th',
+      { scope: 'row', class: 'repo-name' },
+      el(
+        'button',
+        { type: 'button', class: 'expand', 'data-toggle': r.name, 'aria-expanded': String(open) },
+        el('span', { class: 'chev', 'aria-hidden': 'true' }, open ? '▾' : '▸'),
+        el('span', { class: 'mono' }, r.name),
+      ),
+      el('span', { class: 'muted small tag-count' }, `${number(count)} tag${count === 1 ? '' : 's'}`),
+    ),
+    el('td', {}),
+    el('td', {}),
+    cols.includes('created') ? dateCell(undefined, false) : null,
+    cols.includes('pushed') ? dateCell(r.pushed, false) : null,
+    cols.includes('lastPulled') ? dateCell(r.lastPulled, false) : null,
+    cols.includes('pulls') ? el('td', { class: 'num' }, typeof r.pulls === 'number' ? number(r.pulls) : '') : null,
+    el('td', { class: 'num' }, size ? formatBytes(size) : ''),
+    el('td', {}),
+  );
+}
+
+/**
+ * @param {RepoInfo} r @param {TagInfo} t @param {TagInfo[]} tags
+ * @param {string[]} cols @param {boolean} cache @param {string} endpoint
+ */
+function tagRow(r, t, tags, cols, cache, endpoint) {
+  const ref = `${r.name}:${t.tag}`;
+  const sharing = tags.filter((o) => o.digest === t.digest).map((o) => o.tag);
+  const key = selKey(r.name, t.digest);
+  return el(
+    'tr',
+    { class: 'tag-row', dataset: { repo: r.name, tag: t.tag } },
+    el('td', { class: 'check-col' }, cache ? null : el('input', { type: 'checkbox', 'data-select': key, 'aria-label': `Select ${ref}`, checked: view.selected.has(key) })),
+    el(
+      'td',
+      { class: 'mono image-ref' },
+      el('span', { class: 'visually-hidden' }, r.name),
+      el('span', { class: 'tag' }, `:${t.tag}`),
+      t.pushedBy ? el('span', { class: 'muted small pushed-by' }, ` by ${t.pushedBy}`) : null,
+    ),
+    el(
+      'td',
+      { class: 'digest-cell' },
+      el('span', { class: 'mono digest', title: t.digest || '' }, t.digest || ''),
+      t.digest ? el('button', { type: 'button', class: 'btn-icon copy-digest', 'data-copy-digest': t.digest, 'aria-label': `Copy the digest of ${ref}`, title: 'Copy the digest' }, icon(COPY_ICON)) : null,
+    ),
+    el('td', { class: 'muted contents' }, contentsOf(t)),
+    cols.includes('created') ? dateCell(t.created) : null,
+    cols.includes('pushed') ? dateCell(t.pushed) : null,
+    cols.includes('lastPulled') ? dateCell(t.lastPulled) : null,
+    cols.includes('pulls') ? el('td', { class: 'num' }, typeof t.pulls === 'number' ? number(t.pulls) : '') : null,
+    el('td', { class: 'num' }, Number.isFinite(Number(t.size)) && t.size !== undefined ? formatBytes(Number(t.size)) : '—'),
+    el(
+      'td',
+      { class: 'row-actions' },
+      el('button', { type: 'button', class: 'btn-icon', 'data-pull': `docker pull ${endpoint}/${ref}`, 'aria-label': `Copy the pull command for ${ref}`, title: 'Copy docker pull' }, icon(PULL_ICON)),
+      // cached images are not deleted here: they expire after the cache's TTL
+      cache
+        ? null
+        : el(
+            'button',
+            { type: 'button', class: 'btn-icon danger', 'data-delete': r.name, 'data-digest': t.digest || '', 'data-tags': sharing.join(','), 'aria-label': `Delete ${ref}`, title: 'Delete' },
+            icon(DELETE_ICON),
+          ),
+    ),
+  );
+}
+
+/** The bulk delete button: shown with a selection, naming how many. */
+function renderBulk() {
+  const b = /** @type {HTMLButtonElement} */ ($('btn-bulk-delete'));
+  const n = view.selected.size;
+  b.hidden = n === 0 || showingCache();
+  b.textContent = `Delete ${number(n)} selected…`;
+}
+
+/** Every image of the loaded list, by selection key: its repository, digest and tags. */
+function imagesByKey() {
+  /** @type {Map<string, {name: string, digest: string, tags: string[]}>} */
+  const m = new Map();
+  const data = state.images.kind === 'data' ? state.images.data : null;
+  for (const r of reposOf(/** @type {Repositories} */ (data))) {
+    for (const t of r.tags || []) {
+      const k = selKey(r.name, t.digest);
+      const e = m.get(k) || { name: r.name, digest: t.digest || '', tags: [] };
+      e.tags.push(t.tag);
+      m.set(k, e);
+    }
+  }
+  return m;
+}
+
+async function bulkDelete() {
+  const all = imagesByKey();
+  const chosen = [...view.selected].map((k) => all.get(k)).filter((x) => x !== undefined);
+  if (!chosen.length) return;
+  const names = chosen.map((c) => `${c.name}:${c.tags.join(', :')}`);
+  const shown = names.slice(0, 8).join('; ') + (names.length > 8 ? `; and ${names.length - 8} more` : '');
+  const tags = chosen.reduce((n, c) => n + c.tags.length, 0);
+  const ok = await confirmDialog({
+    title: `Delete ${chosen.length} image${chosen.length === 1 ? '' : 's'} (${tags} tag${tags === 1 ? '' : 's'})?`,
+    body: `These go, with every tag that points at them: ${shown}. Their space is freed by the next Free up space.`,
+    confirm: 'Delete',
+  });
+  if (!ok) return;
+  let done = 0;
+  /** @type {string[]} */
+  const failed = [];
+  for (const c of chosen) {
+    try {
+      await api.deleteImage(c.name, c.digest);
+      done++;
+      view.selected.delete(selKey(c.name, c.digest));
+    } catch (err) {
+      if (err.unreachable) markUnreachable(err);
+      failed.push(`${c.name}: ${err.message}`);
+    }
+  }
+  if (failed.length) toast('error', `Deleted ${done} of ${chosen.length}; not deleted: ${failed.join('; ')}`);
+  else toast('success', `Deleted ${done} image${done === 1 ? '' : 's'}.`);
+  loadImages();
 }
 
 function showMore() {
@@ -374,6 +583,15 @@ function notRunningCacheText() {
 function renderMeta() {
   const lastGc = state.status?.lastGc;
   const p = $('images-meta');
+  const last = $('gc-last');
+  if (!lastGc || !lastGc.at) last.textContent = '';
+  else {
+    const at = shortDate(lastGc.at) || lastGc.at;
+    last.textContent = `Last run ${at}${lastGc.ok ? '' : ': failed'}`;
+    last.title = sentence(lastGc.message || '');
+  }
+  last.classList.toggle('images-error', Boolean(lastGc && lastGc.at && !lastGc.ok));
+  last.hidden = showingCache();
   if (showingCache()) {
     const ttl = ttlWords(cacheStatus()?.ttl);
     p.textContent = ttl === 'forever' ? 'Cached images are read-only here and kept until you remove the cache’s storage.' : `Cached images are read-only here: each one expires ${ttl} after it was fetched.`;
@@ -381,13 +599,11 @@ function renderMeta() {
     return;
   }
   if (!lastGc || !lastGc.at) {
-    p.textContent = 'Deleting an image frees its space after a clean-up.';
+    p.textContent = 'Deleting an image frees its space after Free up space.';
     p.classList.remove('images-error');
     return;
   }
-  const when = new Date(lastGc.at);
-  const at = Number.isNaN(when.getTime()) ? lastGc.at : when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-  p.textContent = `Last clean-up ${at}: ${lastGc.ok ? '' : 'failed: '}${sentence(lastGc.message || (lastGc.ok ? 'done' : 'no details'))}`;
+  p.textContent = `Free up space, last run ${shortDate(lastGc.at) || lastGc.at}: ${lastGc.ok ? '' : 'failed: '}${sentence(lastGc.message || (lastGc.ok ? 'done' : 'no details'))}`;
   p.classList.toggle('images-error', !lastGc.ok);
 }
 
@@ -427,6 +643,26 @@ export function bindImages() {
     if (b) chooseSource(b.dataset.source === 'cache' ? 'cache' : 'pushed');
   });
   $('btn-images').addEventListener('click', () => loadImages());
+  $('btn-bulk-delete').addEventListener('click', bulkDelete);
+  $('images').addEventListener('change', (e) => {
+    const t = /** @type {HTMLInputElement} */ (e.target);
+    if (t.type !== 'checkbox') return;
+    const data = state.images.kind === 'data' ? state.images.data : null;
+    const repos = reposOf(/** @type {Repositories} */ (data));
+    /** @param {RepoInfo} r */
+    const each = (r) => (r.tags || []).map((x) => selKey(r.name, x.digest));
+    let keys = /** @type {string[]} */ ([]);
+    if (t.dataset.select) keys = [t.dataset.select];
+    else if (t.dataset.selectRepo) keys = each(repos.find((r) => r.name === t.dataset.selectRepo) || { name: '' });
+    else if (t.dataset.selectAll) keys = filterRepos(repos, view.filter).flatMap(each);
+    for (const k of keys) {
+      if (t.checked) view.selected.add(k);
+      else view.selected.delete(k);
+    }
+    const focus = t.dataset.select ? `[data-select="${CSS.escape(t.dataset.select)}"]` : t.dataset.selectRepo ? `[data-select-repo="${CSS.escape(t.dataset.selectRepo)}"]` : '[data-select-all]';
+    renderImages();
+    /** @type {HTMLElement | null} */ ($('images').querySelector(focus))?.focus();
+  });
   $('btn-gc').addEventListener('click', cleanUp);
   const filter = /** @type {HTMLInputElement} */ ($('images-filter'));
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -463,6 +699,38 @@ export function bindImages() {
       showMore();
       return;
     }
+    const sortBtn = /** @type {HTMLElement | null} */ (t.closest('[data-sort]'));
+    if (sortBtn) {
+      const key = /** @type {typeof view.sort} */ (sortBtn.dataset.sort);
+      if (view.sort === key) view.order = view.order === 'asc' ? 'desc' : 'asc';
+      else {
+        view.sort = key;
+        view.order = key === 'name' ? 'asc' : 'desc'; // newest and biggest first
+      }
+      renderImages();
+      /** @type {HTMLElement | null} */ ($('images').querySelector(`[data-sort="${key}"]`))?.focus();
+      return;
+    }
+    const toggle = /** @type {HTMLElement | null} */ (t.closest('[data-toggle]'));
+    if (toggle) {
+      const name = toggle.dataset.toggle || '';
+      const open = toggle.getAttribute('aria-expanded') === 'true';
+      for (const set of [view.opened, view.closed]) set.delete(name);
+      (open ? view.closed : view.opened).add(name);
+      renderImages();
+      /** @type {HTMLElement | null} */ ($('images').querySelector(`[data-toggle="${CSS.escape(name)}"]`))?.focus();
+      return;
+    }
+    const digest = /** @type {HTMLElement | null} */ (t.closest('[data-copy-digest]'));
+    if (digest) {
+      try {
+        await copyText(digest.dataset.copyDigest || '');
+        toast('success', 'Digest copied.');
+      } catch {
+        toast('error', 'Could not copy: select the digest and copy it by hand.');
+      }
+      return;
+    }
     const pull = /** @type {HTMLElement | null} */ (t.closest('[data-pull]'));
     const del = /** @type {HTMLElement | null} */ (t.closest('[data-delete]'));
     if (pull) {
@@ -483,7 +751,7 @@ export function bindImages() {
     const wasServing = before?.state === 'running' && !before?.job;
     if (before?.job === 'gc' && job !== 'gc') {
       const g = state.status?.lastGc;
-      if (g) toast(g.ok ? 'success' : 'error', `Clean-up ${g.ok ? 'done' : 'failed'}: ${g.message || ''}`.trim());
+      if (g) toast(g.ok ? 'success' : 'error', `Free up space ${g.ok ? 'done' : 'failed'}: ${g.message || ''}`.trim());
     }
     const endpointChanged = before?.endpoint !== state.status?.endpoint;
     if (showingCache()) {

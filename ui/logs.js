@@ -3,6 +3,7 @@
 // without the backend's /v2/ health probes. While the registry runs, a
 // manifest PUT seen in the lines means a push: the stored images refresh.
 
+import { currentSection, onSection } from './sections.js';
 import { api } from './api.js';
 import { state, onStatus, markUnreachable, render, saveUiPrefs, currentState } from './state.js';
 import { toast } from './desktop.js';
@@ -46,8 +47,9 @@ function levelOf(text) {
   return '';
 }
 
-function fold() {
-  return /** @type {HTMLDetailsElement} */ ($('logs-fold'));
+/** The Logs section is on screen. */
+function shown() {
+  return currentSection() === 'logs' && !$('panel-logs').hidden && !$('view-overview').hidden;
 }
 
 /** @param {{emptyText?: string}} [o] */
@@ -144,8 +146,8 @@ function notePushes() {
 
 export function bindLogs() {
   $('btn-logs').addEventListener('click', () => loadLogs());
-  fold().addEventListener('toggle', () => {
-    if (fold().open) loadLogs({ quiet: true });
+  onSection((name) => {
+    if (name === 'logs') loadLogs({ quiet: true });
   });
   const follow = /** @type {HTMLInputElement} */ ($('logs-follow'));
   follow.checked = state.ui.follow;
@@ -166,7 +168,7 @@ export function bindLogs() {
     const now = state.status?.state;
     if (now === 'not-configured' || document.hidden) return;
     const changed = before && before.state !== now;
-    const following = fold().open && state.ui.follow;
+    const following = shown() && state.ui.follow;
     const watching = now === 'running' && Date.now() - lastWatch >= WATCH_MS;
     if (!state.logsLoaded || changed || following || watching) loadLogs({ quiet: true });
     render();

@@ -83,6 +83,8 @@ interface Status {
   pendingChange?: PendingChange | null;
   lastGc?: { at?: string; ok?: boolean; message?: string } | null;
   lastCheck?: LastCheck | null;
+  /** the saved settings could not be read: the backend started with defaults */
+  settingsProblem?: { code?: string; keptAs?: string; message?: string; detail?: string; hint?: string } | null;
 }
 
 interface SecretFact { set?: boolean; satellite?: string }
@@ -119,9 +121,9 @@ interface GrantInfo {
 
 interface LogLine { container?: string; stream?: string; text?: string }
 
-interface TagInfo { tag: string; digest?: string; kind?: string; mediaType?: string; size?: number; layers?: number; platforms?: string[] }
-interface RepoInfo { name: string; size?: number; tags?: TagInfo[] }
-interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; totalKnown?: boolean; offset?: number; nextOffset?: number | null }
+interface TagInfo { tag: string; digest?: string; kind?: string; mediaType?: string; size?: number; layers?: number; platforms?: string[]; created?: string; pushed?: string; pushedBy?: string; lastPulled?: string; pulls?: number }
+interface RepoInfo { name: string; size?: number; tags?: TagInfo[]; tagCount?: number; pushed?: string; lastPulled?: string; pulls?: number }
+interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; totalKnown?: boolean; offset?: number; nextOffset?: number | null; index?: { state?: string; reconciledAt?: string } | null }
 
 interface UsersInfo { users?: { name: string }[]; count?: number; authEnabled?: boolean; authRunning?: boolean | null; bind?: string; loopback?: boolean; port?: number }
 interface UserChange { name?: string; applied?: 'live' | 'restart' | 'next-start'; count?: number; password?: string }

@@ -256,7 +256,7 @@ function renderRemote() {
         {},
         'The registry listens on ',
         code(info?.bind || '127.0.0.1'),
-        ' only, so only this machine reaches it. To share it: add a user, then set the listen address (Storage › Edit › Advanced) to this machine’s network address, save and Restart. The steps for the other machines then appear here.',
+        ' only, so only this machine reaches it. To share it: add a user, then set the listen address (Settings › Edit › Advanced) to this machine’s network address, save and Restart. The steps for the other machines then appear here.',
       ),
     );
     return;

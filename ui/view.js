@@ -83,13 +83,39 @@ export function sentence(text) {
   return /[.!?…]$/.test(s) ? s : `${s}.`;
 }
 
-/** @param {number} n */
+/**
+ * Sizes as Docker Desktop shows them: decimal B, kB, MB, GB, three
+ * significant digits (never "0.00 MB").
+ * @param {number} n
+ */
 export function formatBytes(n) {
   if (!Number.isFinite(n) || n < 0) return '—';
-  if (n < 1e5) return `${(n / 1e6).toFixed(2)} MB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e9).toFixed(2)} GB`;
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 999.5 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const digits = v < 9.995 ? 2 : v < 99.95 ? 1 : 0;
+  return `${v.toFixed(digits)} ${units[i]}`;
 }
+
+/**
+ * A date as a short local date and time; '' for what is not a date.
+ * @param {string | undefined | null} iso
+ */
+export function shortDate(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  // one formatter for every row (toLocaleString builds one per call)
+  dateFormat = dateFormat || new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return dateFormat.format(d);
+}
+/** @type {Intl.DateTimeFormat | null} */
+let dateFormat = null;
 
 /** @param {string} d */
 export function icon(d) {
@@ -148,6 +174,49 @@ export function plainCause(error, ctx = {}) {
     default:
       return sentence(msg || code || 'Something went wrong');
   }
+}
+
+/* ---------- hints: each names a control the user can see ---------- */
+
+/**
+ * The backend's hints (backend/errors.c) as the tab shows them: where a hint
+ * names a place the tab does not have, the tab's own words. The browser test
+ * walks every code of errors.c and checks that each control a shown hint
+ * names (Start, Restart, Settings, Logs, Access) is on screen.
+ */
+export const HINT_OVERRIDES = {
+  // "check the image setting": the tab has no image setting
+  start_failed: 'Logs show why it would not start; check the storage settings (Settings › Edit), then press Start.',
+  // the port is under Settings › Edit › Advanced
+  port_in_use: 'Another program uses the port: pick another port in Settings (Edit › Advanced), then press Start.',
+  // users are in the Access section
+  users_required: 'Add a registry user in Access first, or listen on 127.0.0.1 only.',
+  incomplete_settings: 'Open Settings, press Edit, complete the fields for this storage mode and save.',
+};
+
+/** @param {ApiErrorBody} error */
+export function hintFor(error) {
+  const own = /** @type {Record<string,string>} */ (HINT_OVERRIDES)[error.code || ''];
+  return sentence(own || error.hint || '');
+}
+
+/** The sections a hint may name, as the tab's section ids. */
+const HINT_SECTIONS = { Settings: 'settings', Logs: 'logs', Access: 'access' };
+
+/**
+ * A hint's text, with the sections it names as links to them.
+ * @param {HTMLElement} node
+ * @param {string} text
+ */
+export function renderHint(node, text) {
+  if (node.dataset.text === text) return;
+  node.dataset.text = text;
+  const parts = text.split(/\b(Settings|Logs|Access)\b(?! ›\s*Docker)/);
+  node.replaceChildren(
+    ...parts.map((p, i) =>
+      i % 2 ? el('button', { type: 'button', class: 'link-btn', 'data-goto': /** @type {Record<string,string>} */ (HINT_SECTIONS)[p] }, p) : p,
+    ),
+  );
 }
 
 /* ---------- storage check steps ---------- */

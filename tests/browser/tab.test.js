@@ -188,7 +188,12 @@ async function newPage({ width = 960, height = 800, scheme = 'light', init, desk
   if (desktop) await context.addInitScript(desktopLikeClient);
   const page = await context.newPage();
   page.errors = [];
+  page.netErrors = []; // requests that failed (a module that did not load leaves no pageerror)
   page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('requestfailed', (r) => page.netErrors.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && /\.(js|css|html)$/.test(new URL(r.url()).pathname)) page.netErrors.push(`${r.status()} ${r.url()}`);
+  });
   page.on('console', (m) => {
     if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/.test(m.text())) page.errors.push(m.text());
   });
@@ -285,11 +290,28 @@ const badgeState = (page) => page.getAttribute('#state-badge', 'data-state');
 
 async function waitBadge(page, states, timeoutMs = 30000) {
   const want = [].concat(states);
+  const wait = () => page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
   try {
-    await page.waitForFunction((w) => w.includes(document.getElementById('state-badge').dataset.state), want, { timeout: timeoutMs });
+    try {
+      await wait();
+    } catch (e) {
+      // Chromium drops requests in flight when the host's interfaces change
+      // (net::ERR_NETWORK_CHANGED: the test engines create and remove bridges
+      // and veths): a module lost that way leaves the tab unstarted, as a
+      // network blip would. Load it once more, then judge.
+      const lost = (page.netErrors || []).some((x) => /ERR_NETWORK_CHANGED/.test(x));
+      const started = await page.evaluate(() => Boolean(document.documentElement.dataset.scheme)).catch(() => true);
+      if (!lost || started) throw e;
+      console.log(`# the tab's modules were dropped by a network change (${page.netErrors.length} requests): reloading once`);
+      page.netErrors.length = 0;
+      await page.reload();
+      await wait();
+    }
   } catch (e) {
     const st = await apiJSON('GET', '/api/status').catch(() => ({}));
-    throw new Error(`the badge did not show ${want.join(' or ')} (it shows ${await badgeState(page)}; status ${JSON.stringify(st.body)}): ${e.message}`);
+    // what the page itself saw: its errors, and whether its script ran at all
+    const seen = await page.evaluate(() => ({ view: document.documentElement.dataset.view || '', scheme: document.documentElement.dataset.scheme || '', ready: document.readyState })).catch((x) => ({ evaluate: String(x) }));
+    throw new Error(`the badge did not show ${want.join(' or ')} (it shows ${await badgeState(page)}; page ${JSON.stringify(seen)}, errors ${JSON.stringify(page.errors || [])}, failed requests ${JSON.stringify(page.netErrors || [])}; status ${JSON.stringify(st.body)}): ${e.message}`);
   }
   return badgeState(page);
 }
@@ -299,8 +321,35 @@ async function docker(...args) {
   return run(DOCKER, args, { env, maxBuffer: 16 << 20 });
 }
 
+/** Shows one of the overview's sections (the tabs under the header). */
+async function section(page, name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#panel-${name}`, { state: 'visible' });
+}
+
+/** Opens Images › Push an image (the tag/push/pull commands) unless it is open. */
+async function pushDialog(page) {
+  if (await page.isVisible('#push-dialog')) return;
+  await section(page, 'images');
+  await page.click('#btn-push-help');
+  await page.waitForSelector('#push-dialog[open]');
+}
+
+async function closePush(page) {
+  if (await page.isVisible('#push-dialog')) await page.click('#push-close');
+  await page.waitForSelector('#push-dialog', { state: 'hidden' });
+}
+
+/** The header's menu (Help, Remove containers…): opens it and picks one. */
+async function menu(page, id) {
+  await page.click('#btn-menu');
+  await page.waitForSelector('#header-menu', { state: 'visible' });
+  await page.click(`#${id}`);
+}
+
 /** Clicks a copy button and returns what landed on the clipboard. */
 async function copied(page, id) {
+  if (/^cmd-(tag|push|pull)$/.test(id)) await pushDialog(page);
   await page.evaluate(() => navigator.clipboard.writeText(''));
   await page.click(`[data-copy="${id}"]`);
   return waitFor(`the ${id} command on the clipboard`, () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100);
@@ -520,8 +569,18 @@ test('first run: one recommended choice, the others folded, Advanced folded, a H
   assert.match(await page.textContent('#btn-save'), /Save and start/);
   assert.equal(await page.$$eval('.btn-primary:not([hidden])', (n) => n.filter((b) => b.offsetParent).length), 1, 'one primary action');
   // Help opens through Desktop
-  await page.click('#help-link');
-  assert.ok((await page.evaluate(() => window.__ddCalls)).some((c) => /^open https:\/\/.+#readme$/.test(c)), 'Help goes through ddClient.host.openExternal');
+  assert.equal(await page.isVisible('#btn-toggle'), false, 'first run: the setup card alone, no registry actions in the header');
+  assert.equal(await page.isVisible('#sections'), false, 'no sections before setup');
+  // Help: a short guide in the tab, the README one link away (through Desktop)
+  await menu(page, 'help-link');
+  await page.waitForSelector('#help-dialog[open]');
+  const guide = await page.textContent('#help-dialog');
+  for (const part of ['Set it up', 'Push and pull', 'Other machines', 'Docker Hub cache', 'Clean-up']) assert.ok(guide.includes(part), `the guide covers ${part}`);
+  await shots(page, 'help', { fullPage: false });
+  await page.click('#help-readme');
+  assert.ok((await page.evaluate(() => window.__ddCalls)).some((c) => /^open https:\/\/.+#readme$/.test(c)), 'the README opens through ddClient.host.openExternal');
+  await page.click('#help-close');
+  await page.waitForSelector('#help-dialog', { state: 'hidden' });
   assert.equal(
     await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--dd-bg').trim()),
     'rgb(244, 244, 246)',
@@ -632,6 +691,7 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
 
   // the overview: commands, images, the storage summary with Edit
   await page.waitForSelector('#view-overview', { state: 'visible' });
+  await section(page, 'settings');
   assert.match(await page.textContent('#summary'), new RegExp(bucket));
   assert.match(await page.textContent('#summary'), /Storj \(recommended\)/);
   assert.match(await page.textContent('#summary'), /unencrypted/);
@@ -641,6 +701,7 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
   assert.ok((await page.evaluate(() => window.__ddCalls)).includes(`navigate viewContainerLogs ${regId}`));
 
   // The copied commands, run for real.
+  await pushDialog(page);
   await page.fill('#howto-image', 'acme/web:1.0');
   const tag = await copied(page, 'cmd-tag');
   const push = await copied(page, 'cmd-push');
@@ -651,6 +712,7 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
   await runCopied(tag);
   const pushed = await runCopied(push);
   assert.match(pushed.stdout, /digest: sha256:/);
+  await closePush(page);
   // the push is seen in the registry's logs: the list refreshes by itself
   await page.waitForFunction(() => /acme\/web/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   const keys = await listBucket(bucket, 'docker/registry/v2/repositories/acme/web/');
@@ -659,11 +721,12 @@ test('first run in Storj mode (gateway STAND-IN over Ceph): an encrypted-keys gr
     const stats = await frontStats('selfhosted');
     assert.equal(stats.exhaustiveListings, 0, `the one click spared the gateway its exhaustive listings: ${JSON.stringify(stats)}`);
   }
-  await page.click('#logs-fold summary');
+  await section(page, 'logs');
   await page.waitForFunction(() => document.querySelectorAll('#logs .log-line').length > 0, null, { timeout: 15000 });
   const logText = await page.textContent('#logs');
   assert.doesNotMatch(logText, /"GET \/v2\/ HTTP\/1\.1" 200 2 "" ""/, 'the backend’s /v2/ probes are filtered out');
-  await page.click('#logs-fold summary');
+  await shotsAtWidths(page, 'logs');
+  await section(page, 'images');
   await shotsAtWidths(page, 'running');
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -675,6 +738,7 @@ test('a port change while running: the copied push works before and after Restar
   await waitBadge(page, 'running');
   const oldPort = registryPort;
   const newPort = await freePort(15000, 15999);
+  await section(page, 'settings');
   await page.click('#btn-edit');
   await page.waitForSelector('#view-setup', { state: 'visible' });
   assert.match(await page.textContent('#setup-heading'), /Storage settings/);
@@ -693,6 +757,7 @@ test('a port change while running: the copied push works before and after Restar
   assert.equal(st.state, 'running', 'a pending change does not make the registry unhealthy');
 
   // before Restart: the commands still name the port that serves
+  await pushDialog(page);
   await page.fill('#howto-image', 'acme/api:2.0');
   let push = await copied(page, 'cmd-push');
   assert.equal(push, `docker push localhost:${oldPort}/acme/api:2.0`);
@@ -701,6 +766,7 @@ test('a port change while running: the copied push works before and after Restar
   await runCopied(await copied(page, 'cmd-tag'));
   pushedImages.add(`localhost:${oldPort}/acme/api:2.0`);
   assert.match((await runCopied(push)).stdout, /digest: sha256:/);
+  await closePush(page);
   await shotsAtWidths(page, 'pending-change');
 
   await page.click('#btn-restart');
@@ -713,6 +779,7 @@ test('a port change while running: the copied push works before and after Restar
   pushedImages.add(`localhost:${newPort}/acme/api:2.0`);
   const again = await runCopied(push);
   assert.match(again.stdout, /digest: sha256:|Layer already exists/);
+  await closePush(page);
   registryPort = newPort;
   await page.waitForFunction(() => /acme\/api/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   assert.deepEqual(page.errors, []);
@@ -760,6 +827,7 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
     const st = (await apiJSON('GET', '/api/status')).body;
     assert.equal(st.mode, 'storj-hosted');
     assert.equal(st.lastCheck?.ok, true, 'the start checked the storage');
+    await pushDialog(page);
     await page.fill('#howto-image', 'tools/ci-runner:1');
     await randomImage('tools/ci-runner:1');
     pushedImages.add('tools/ci-runner:1');
@@ -771,7 +839,9 @@ test('first run in the Storj hosted gateway mode (Auth Service STAND-IN, Ceph as
       const stats = await frontStats('hosted');
       assert.equal(stats.refused?.listing ?? 0, 0, `no listing refused: the grant registered has unencrypted keys: ${JSON.stringify(stats)}`);
     }
+    await closePush(page);
     // the Check button runs the same check again, with progress, then its steps
+    await section(page, 'settings');
     await page.click('#btn-check');
     await page.waitForFunction(() => /Passed/.test(document.getElementById('check-meta').textContent), null, { timeout: 60000 });
     assert.equal(await page.isVisible('#check-steps'), false, 'a passed check is one line');
@@ -804,7 +874,9 @@ test('first run in the Storj native driver (2022) mode (STAND-IN image without t
   assert.equal(await page.isVisible('#status-error-raw'), false, 'the raw error is folded');
   await page.click('#status-error-details summary');
   assert.match(await page.textContent('#status-error-raw'), /container_exited/);
+  await section(page, 'settings');
   assert.equal(await page.isVisible('#check-box'), false, 'no storage check in this mode');
+  assert.equal(await page.isVisible('#team-card'), false, 'no team export with the native driver');
   await shots(page, 'native-failed', { schemes: ['light', 'dark'] });
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -850,7 +922,6 @@ test('marketplace screenshots: Storj mode on port 9999 with realistic repositori
     const page = await newPage({ desktop: true, width: 1200, height: 800, scale: 2, scheme });
     await page.goto(`${backend.url}/`);
     await waitBadge(page, 'running');
-    await page.fill('#howto-image', 'acme/web:1.4.2');
     await page.waitForFunction(() => /tools\/ci-runner/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
     await page.evaluate(() => document.activeElement?.blur());
     await sleep(300);
@@ -880,16 +951,19 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.click('#btn-save');
   await waitBadge(page, 'running', 90000);
   assert.match(await page.textContent('#btn-toggle'), /Stop/);
+  await section(page, 'settings');
   assert.equal(await page.isVisible('#check-box'), false, 'nothing to check on a local volume');
   await page.click('#btn-volume');
   assert.ok((await page.evaluate(() => window.__ddCalls)).includes('navigate viewVolume storj-registry-data'), 'the data volume opens in Desktop');
 
+  await pushDialog(page);
   await page.fill('#howto-image', 'acme/worker:3');
   await randomImage('acme/worker:3');
   pushedImages.add('acme/worker:3');
   await runCopied(await copied(page, 'cmd-tag'));
   pushedImages.add(`localhost:${port}/acme/worker:3`);
   assert.match((await runCopied(await copied(page, 'cmd-push'))).stdout, /digest: sha256:/);
+  await closePush(page);
   // seen in the logs: the list refreshes without a click
   await page.waitForFunction(() => /acme\/worker:3/.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   assert.match(await page.textContent('#images-total'), /1 tag in 1 repository/);
@@ -907,7 +981,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.click('#btn-gc');
   await page.waitForSelector('#confirm-dialog[open]');
   await page.click('#confirm-ok');
-  await page.waitForFunction(() => /Last clean-up/.test(document.getElementById('images-meta').textContent), null, { timeout: 90000 });
+  await page.waitForFunction(() => /Free up space, last run/.test(document.getElementById('images-meta').textContent), null, { timeout: 90000 });
   assert.doesNotMatch(await page.textContent('#images-meta'), /failed/);
   await waitBadge(page, 'running', 60000);
 
@@ -921,10 +995,12 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
     await docker('push', `localhost:${port}/acme/app:${t}`);
     await sleep(1100); // creation times count to the second
   }
+  await section(page, 'cleanup');
   await page.click('#rule-add');
   await page.fill('[data-field="rules[0].repositories"]', 'acme/*');
   await page.fill('[data-field="rules[0].keepLast"]', 'x1');
   assert.equal(await page.inputValue('[data-field="rules[0].keepLast"]'), 'x1', 'what is typed stays while the form re-renders');
+  assert.equal(await page.isDisabled('#rules-apply'), true, 'Apply now waits for the edits to be saved (it applies the saved rules)');
   await page.click('#rules-save');
   await page.waitForSelector('[data-field="rules[0].keepLast"][aria-invalid="true"]');
   assert.match(await page.textContent('#rules'), /newest tags to keep \(keepLast\) must be a whole number/);
@@ -934,8 +1010,10 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.fill('[data-field="rules[0].keepTags"]', '');
   await page.click('#rules-save');
   await page.waitForFunction(() => /Saved/.test(document.getElementById('rules-save').textContent));
+  assert.equal(await page.isDisabled('#rules-apply'), false, 'saved: Apply now can run');
   await page.click('#rules-preview');
-  await page.waitForFunction(() => /Would delete 1 image/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
+  await page.waitForFunction(() => /Would delete 1 image with 1 tag,/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
+  assert.doesNotMatch(await page.textContent('#rules'), /\(s\)/, 'no "image(s)"');
   assert.match(await page.textContent('#rules-plan'), /acme\/app/);
   await shotsAtWidths(page, 'cleanup-rules-preview');
   await page.click('#rules-apply');
@@ -966,6 +1044,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await waitBadge(page, 'running', 60000);
 
   // remove asks first, keeps focus inside, and purges the volume when asked
+  await section(page, 'settings');
   await page.click('#btn-remove');
   await page.waitForSelector('#remove-dialog[open]');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'remove-cancel');
@@ -979,7 +1058,7 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.getElementById('remove-dialog').open);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-remove');
-  await page.click('#btn-remove');
+  await menu(page, 'menu-remove');
   await page.check('#remove-purge');
   const del = page.waitForRequest((r) => r.method() === 'DELETE');
   await page.click('#remove-confirm');
@@ -1007,6 +1086,7 @@ test('registry users: add with a generated password shown once, a typed one, a b
     const headers = user ? { Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` } : {};
     return (await fetch(`http://127.0.0.1:${port}/v2/`, { headers })).status;
   };
+  await section(page, 'access');
   await page.waitForFunction(() => /Logins off/.test(document.getElementById('users-auth').textContent));
   assert.match(await page.textContent('#users-empty'), /No users/);
   assert.equal(await v2(), 200, 'no users: no login');
@@ -1051,8 +1131,10 @@ test('registry users: add with a generated password shown once, a typed one, a b
   assert.equal(await v2('alice', typed), 200);
   await page.waitForFunction(() => document.getElementById('users-auth').textContent.trim() === 'Logins on', null, { timeout: 20000 });
   // the tab still browses (its own credential)
+  await section(page, 'images');
   await page.waitForFunction(() => /No images|repositor/i.test(document.getElementById('images').textContent), null, { timeout: 30000 });
   assert.doesNotMatch(await page.textContent('#images-card'), /401|unauthorized|not answer/i);
+  await section(page, 'access');
 
   // a new password for alice, generated: the old one stops working at once
   await page.click('li[data-user="alice"] [data-act="reset"]');
@@ -1085,6 +1167,7 @@ test('registry users: add with a generated password shown once, a typed one, a b
   assert.equal((await apiJSON('PUT', '/api/config', { bind: '198.18.0.1' })).status, 200);
   await page.reload();
   await waitBadge(page, 'running', 30000);
+  assert.equal(await page.isVisible('#panel-access'), true, 'the section is remembered across a reload');
   await page.evaluate(() => (document.getElementById('users-remote').open = true));
   await page.waitForFunction(() => /insecure-registries/.test(document.getElementById('users-remote-body').textContent));
   const remote = await page.textContent('#users-remote-body');
@@ -1128,11 +1211,12 @@ test('run this for my team: local mode refused in plain words; an s3 export prev
   const page = await newPage({ desktop: true, width: 1280 });
   await page.goto(`${backend.url}/`);
   await waitBadge(page, 'stopped');
-  await page.click('#team-fold > summary');
-  await page.click('#btn-team-preview');
-  await page.waitForSelector('#team-error:not([hidden])');
-  assert.match(await page.textContent('#team-error'), /pick a bucket mode/);
-  assert.equal(await page.isDisabled('#btn-team-download'), true);
+  await section(page, 'settings');
+  assert.equal(await page.isVisible('#team-card'), false, 'no export in local mode, where it cannot work');
+  assert.equal(await page.isVisible('#btn-team-open'), false);
+  // the API still says why, in plain words
+  const refused = await apiJSON('POST', '/api/team/export', { format: 'compose', replicas: 2, port: 5000 });
+  assert.match(JSON.stringify(refused.body), /pick a bucket mode/);
 
   const put = await apiJSON('PUT', '/api/config', {
     mode: 's3',
@@ -1142,7 +1226,10 @@ test('run this for my team: local mode refused in plain words; an s3 export prev
   assert.equal(put.status, 200);
   await page.reload();
   await waitBadge(page, 'stopped');
-  await page.click('#team-fold > summary');
+  await page.waitForSelector('#panel-settings', { state: 'visible' });
+  await page.click('#btn-team-open');
+  await page.waitForSelector('#team-dialog[open]');
+  assert.equal(await page.isDisabled('#btn-team-download'), true);
   // a bad count is refused in the tab, naming the field
   await page.fill('#team-replicas', '0');
   await page.click('#btn-team-preview');
@@ -1172,7 +1259,7 @@ test('run this for my team: local mode refused in plain words; an s3 export prev
   const api = (await apiJSON('POST', '/api/team/export', { format: 'compose', replicas: 3, port: 5055 })).body;
   assert.equal(clip, api.files.find((f) => f.path === 'compose.yaml').content);
   await page.click('details[data-path="compose.yaml"] > summary');
-  await shots(page, 'team-export', { fullPage: true });
+  await shots(page, 'team-export', { fullPage: false });
 
   // download: one .tar with the files, their modes, under one folder
   const dl = page.waitForEvent('download');
@@ -1282,6 +1369,7 @@ test('field errors: a bad bucket as you type and from the backend', { timeout: 6
   await page.click('#btn-save');
   assert.equal((await put).status(), 200);
   await page.waitForSelector('#view-overview', { state: 'visible' });
+  await section(page, 'settings');
   await page.click('#btn-edit');
   await page.waitForSelector('#secret-set', { state: 'visible' });
   assert.equal(await page.inputValue('#f-secretkey'), '', 'the secret is not shown back');
@@ -1398,6 +1486,96 @@ test('polling pauses while the tab is hidden and resumes when shown', { timeout:
   await page.context().close();
 });
 
+test('every hint names a control that is on screen: each error code of backend/errors.c with a hint, shown as the status error; settingsProblem said with what to do', { timeout: 120000 }, async () => {
+  // the codes and hints, read from the C table itself
+  const table = readFileSync(path.join(ROOT, 'backend/errors.c'), 'utf8');
+  const hints = [];
+  for (const m of table.matchAll(/\[E_[A-Z0-9_]+\]\s*=\s*\{\s*"([a-z0-9_]+)",\s*((?:"(?:[^"\\]|\\.)*"\s*)+|NULL)\s*\}/g)) {
+    if (m[2] === 'NULL') continue;
+    hints.push({ code: m[1], hint: [...m[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]).join('') });
+  }
+  assert.ok(hints.length >= 15, `errors.c read: ${hints.length} hints`);
+  assert.ok(hints.some((h) => h.code === 'gateway_stopped' && /Press Restart/.test(h.hint)));
+  const page = await newPage({ width: 960 });
+  let status = null;
+  await page.route('**/api/status', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(status) }));
+  await page.route('**/api/config', (route) =>
+    route.request().method() === 'GET' ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ mode: 'local', port: 5999, bind: '127.0.0.1' }) }) : route.continue(),
+  );
+  await page.route('**/api/registry/logs**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"lines":[]}' }));
+  await page.route('**/api/repositories**', (route) => route.fulfill({ status: 409, contentType: 'application/json', body: '{"error":{"code":"registry_not_running","message":"the registry is not running"}}' }));
+  const registry = (st) => [{ role: 'registry', id: 'c0ffee', name: 'storj-registry', state: st }];
+  // what each word of a hint names, and where it must be
+  const NAMED = [
+    [/\bRestart\b(?! Docker)/, '#btn-restart'],
+    [/\bStart\b(?! Docker)/, '#btn-toggle'],
+    [/\bSettings\b/, '#tab-settings'],
+    [/\bLogs\b/, '#tab-logs'],
+    [/\bAccess\b|\bUsers\b/, '#tab-access'],
+  ];
+  const seen = [];
+  for (const { code, hint } of hints) {
+    const unhealthy = code === 'gateway_stopped' || code === 'registry_unhealthy';
+    status = {
+      state: unhealthy ? 'unhealthy' : 'failed', configured: true, mode: 'local', endpoint: 'localhost:5999',
+      error: { code, message: `the ${code.replace(/_/g, ' ')} failure`, hint },
+      docker: { reachable: true, version: '28.5.0', apiVersion: '1.51' },
+      containers: registry(unhealthy ? 'running' : 'exited'), job: null, pendingRestart: false, pendingChange: null, lastGc: null, lastCheck: null,
+    };
+    await page.goto(`${backend.url}/`);
+    await waitBadge(page, status.state === 'unhealthy' ? 'unhealthy' : 'failed');
+    await page.waitForSelector('#status-error-hint', { state: 'visible' });
+    const shown = (await page.textContent('#status-error-hint')).trim();
+    assert.ok(shown.length > 0, code);
+    assert.doesNotMatch(shown, /image setting|\(Users\)|Users card|Storage ›/, `${code}: "${shown}" names a control the tab does not have`);
+    for (const [word, control] of NAMED) {
+      if (!word.test(shown)) continue;
+      assert.equal(await page.isVisible(control), true, `${code}: "${shown}" names ${word}, so ${control} is on screen`);
+      if (control === '#btn-toggle') assert.match(await page.textContent('#btn-toggle'), /Start/, `${code}: the toggle says Start`);
+      seen.push(control);
+    }
+  }
+  for (const c of ['#btn-restart', '#btn-toggle', '#tab-settings', '#tab-logs', '#tab-access']) assert.ok(seen.includes(c), `some hint names ${c}`);
+  // a section named in a hint is a link to it
+  status.error = { code: 'port_in_use', message: 'port 5999 is in use', hint: 'x' };
+  await page.goto(`${backend.url}/`);
+  await page.click('#status-error-hint [data-goto="settings"]');
+  await page.waitForSelector('#btn-edit', { state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-settings');
+  await shotsAtWidths(page, 'hint-port-in-use');
+
+  // the saved settings could not be read: said, with what to do, above the setup card
+  status = {
+    state: 'not-configured', configured: false, mode: 'storj', endpoint: 'localhost:9999', error: null, docker: { reachable: true }, containers: [], job: null,
+    settingsProblem: { code: 'settings_reset', keptAs: 'settings.json.unreadable-20261207', message: 'the saved settings could not be read, so the backend started with defaults', detail: 'settings.json: line 1: end of file expected', hint: 'Enter your settings again and save them.' },
+  };
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'not-configured');
+  await page.waitForSelector('#settings-problem', { state: 'visible' });
+  assert.match(await page.textContent('#settings-problem-message'), /^The saved settings could not be read/);
+  assert.match(await page.textContent('#settings-problem-hint'), /Enter your settings again below and save them\..*settings\.json\.unreadable-20261207/);
+  assert.equal(await page.isVisible('#settings-problem-raw'), false, 'the raw detail is folded');
+  assert.equal(await page.isVisible('#view-setup'), true, 'the setup card is where to enter them');
+  await shots(page, 'settings-problem', { fullPage: false });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the clean-up schedule shows the local time next to UTC; sizes read as Desktop writes them', { timeout: 30000 }, async () => {
+  const ctx = await browser.newContext({ timezoneId: 'Asia/Kolkata', locale: 'en-GB' });
+  const page = await ctx.newPage();
+  await page.goto(`${backend.url}/`);
+  const r = await page.evaluate(async () => {
+    const { localTimeOf } = await import('/cleanup.js');
+    const { formatBytes } = await import('/view.js');
+    return { three: localTimeOf('03:00'), bad: localTimeOf('25:00'), sizes: [0, 5, 999, 1000, 12345, 999999, 1000042, 2400040, 123456789, 4.2e9].map(formatBytes) };
+  });
+  assert.equal(r.three, '(08:30 your time)');
+  assert.equal(r.bad, '');
+  assert.deepEqual(r.sizes, ['0 B', '5 B', '999 B', '1.00 kB', '12.3 kB', '1.00 MB', '1.00 MB', '2.40 MB', '123 MB', '4.20 GB']);
+  await ctx.close();
+});
+
 test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
   const page = await newPage();
   await page.goto(`${backend.url}/`);
@@ -1483,9 +1661,11 @@ function fakeRepositories(count, extra = []) {
     const digest = (n) => `sha256:${(i * 2 + n).toString(16).padStart(64, '0')}`;
     const tag = (t, n) =>
       multi
-        ? { tag: t, digest: digest(n), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 0, layers: 0, platforms: ['linux/amd64', 'linux/arm64'] }
+        ? { tag: t, digest: digest(n), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 2400000 + i, layers: 0, platforms: ['linux/amd64', 'linux/arm64'] }
         : { tag: t, digest: digest(n), kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1000000 + i, layers: 3 };
-    all.push({ name, tags: [tag('latest', 0), tag(`v${i % 7}.0`, 1)], size: 2000000 });
+    // the index's optional facts (issue 18): dates and pulls on the tags
+    const facts = { created: new Date(Date.UTC(2026, 0, 1) + i * 3600000).toISOString(), pushed: new Date(Date.UTC(2026, 5, 1) + i * 3600000).toISOString(), pulls: i };
+    all.push({ name, tags: [{ ...tag('latest', 0), ...facts }, { ...tag(`v${i % 7}.0`, 1), ...facts }], size: 2000000 + i * 1000 });
   }
   return all.concat(extra);
 }
@@ -1498,7 +1678,7 @@ function pageOf(all, url) {
   const next = off + repos.length < all.length ? off + repos.length : null;
   // as the backend answers: the catalog read only as far as this page (a first page does not know the total)
   const known = Math.min(all.length, off + lim);
-  return { repositories: repos, totalSize: repos.length * 2000000, total: known, totalKnown: known === all.length, offset: off, nextOffset: next, truncated: next !== null };
+  return { repositories: repos, totalSize: repos.length * 2000000, total: known, totalKnown: known === all.length, offset: off, nextOffset: next, truncated: next !== null, index: { state: 'ready', reconciledAt: '2026-12-07T10:00:00Z' } };
 }
 
 test('stored images: a filter box over 1,000 repositories (paged answers, incremental rows, count, clear, Esc, typing kept across a refresh, light and dark)', { timeout: 120000 }, async () => {
@@ -1524,20 +1704,53 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   await page.waitForFunction(() => /2,000 tags in 1,000 repositories/.test(document.getElementById('images-total').textContent), null, { timeout: 20000 });
   assert.match(asked[0], /offset=0&limit=100$/, 'the first answer is a small page');
   assert.match(asked[1], /offset=100&limit=1000$/, 'the rest follows from nextOffset');
-  // incremental: not 2,000 rows at once
+  // incremental: not 2,000 rows at once; 1,000 repositories start closed (one row each)
   const rows = () => page.locator('#images tbody tr').count();
   assert.equal(await rows(), 150);
+  assert.equal(await page.locator('#images tr.tag-row').count(), 0, 'a long list shows its repositories, closed');
   assert.equal(await page.isVisible('#images-filter'), true);
+  // the other sections stay one click away, whatever the list's length
+  const usersTab = await page.locator('#tab-access').boundingBox();
+  assert.ok(usersTab && usersTab.y < 200, `the Access tab is at the top (${JSON.stringify(usersTab)})`);
+  await page.click('#tab-access');
+  await page.waitForSelector('#users-card', { state: 'visible' });
+  assert.equal(await page.isVisible('#images-card'), false, 'one section at a time');
+  // keyboard: arrows move between the tabs (ARIA tabs), focus follows
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-cleanup');
+  assert.equal(await page.getAttribute('#tab-cleanup', 'aria-selected'), 'true');
+  assert.equal(await page.getAttribute('#tab-access', 'tabindex'), '-1', 'one tab stop for the tab list');
+  await page.keyboard.press('End');
+  assert.equal(await page.isVisible('#panel-logs'), true);
+  await page.keyboard.press('Home');
+  await page.waitForSelector('#images-filter', { state: 'visible' });
 
   // a name
   await page.fill('#images-filter', 'app-0042');
   await page.waitForFunction(() => document.getElementById('images-count').textContent === '1 of 1,000 repositories');
-  assert.equal(await rows(), 2);
+  assert.equal(await rows(), 3, 'a search opens what it found: the repository and its 2 tags');
   assert.equal(await page.isVisible('#images-filter-clear'), true);
   // name:tag
   await page.fill('#images-filter', 'app-0042:v');
-  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 1);
-  assert.match(await page.textContent('#images tbody'), /team-2\/app-0042:v0\.0/);
+  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 2);
+  assert.match(await page.textContent('#images tbody tr.tag-row'), /team-2\/app-0042:v0\.0/);
+  // the row: the full digest with a copy button, the platforms, a size in kB/MB/GB, the optional dates and pulls
+  const digest = `sha256:${(42 * 2 + 1).toString(16).padStart(64, '0')}`;
+  assert.equal((await page.textContent('#images tr.tag-row .digest')).trim(), digest, 'the full digest');
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await page.click('#images tr.tag-row [data-copy-digest]');
+  assert.equal(await waitFor('the digest on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), digest);
+  assert.equal((await page.textContent('#images tr.tag-row td:nth-last-child(2)')).trim(), '1.00 MB', 'sizes as Desktop shows them');
+  const heads = await page.$$eval('#images thead th', (ths) => ths.map((t) => t.textContent.replace(/[▲▼]/g, '').trim()));
+  assert.deepEqual(heads, ['', 'Name', 'Digest', 'Platforms', 'Created', 'Pushed', 'Pulls', 'Size', 'Actions'], 'optional columns shown when the answer has them (no Last pulled here)');
+  assert.match(await page.textContent('#images'), /As of /, 'the index says how fresh it is');
+  // a multi-platform image: its platforms and its summed size, never "—" nor "0.00 MB"
+  await page.fill('#images-filter', 'app-0040:latest');
+  await page.waitForSelector('#images tr.tag-row[data-repo="team-0/app-0040"]');
+  assert.equal(await page.locator('#images tr.tag-row').count(), 1);
+  assert.match(await page.textContent('#images tr.tag-row'), /linux\/amd64, linux\/arm64/);
+  assert.match(await page.textContent('#images tr.tag-row'), /2\.40 MB/);
+  assert.doesNotMatch(await page.textContent('#images'), /0\.00 MB/);
   // a tag only
   await page.fill('#images-filter', 'v3.0');
   await page.waitForFunction(() => /^143 of 1,000 repositories$/.test(document.getElementById('images-count').textContent));
@@ -1546,7 +1759,7 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   await page.waitForFunction(() => document.getElementById('images-count').textContent === '100 of 1,000 repositories');
   assert.equal(await rows(), 150);
   await page.locator('[data-more]').scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 200);
+  await page.waitForFunction(() => document.querySelectorAll('#images tbody tr').length === 300);
   assert.equal(await page.locator('[data-more]').count(), 0);
   // nothing
   await page.fill('#images-filter', 'no-such-thing');
@@ -1561,6 +1774,46 @@ test('stored images: a filter box over 1,000 repositories (paged answers, increm
   assert.equal(await page.inputValue('#images-filter'), '');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'images-filter');
   assert.equal(await page.isVisible('#images-filter-clear'), false);
+
+  // sorting: by size, biggest first, then smallest; aria-sort says which
+  await page.click('#images [data-sort="size"]');
+  assert.equal(await page.getAttribute('#images th[aria-sort]', 'aria-sort'), 'descending');
+  assert.equal(await page.getAttribute('#images tbody tr.repo-row', 'data-repo'), 'team-9/app-0999');
+  assert.match(await page.textContent('#images tbody tr.repo-row'), /3\.00 MB/, 'a repository shows its size');
+  await page.click('#images [data-sort="size"]');
+  assert.equal(await page.getAttribute('#images th[aria-sort]', 'aria-sort'), 'ascending');
+  assert.equal(await page.getAttribute('#images tbody tr.repo-row', 'data-repo'), 'team-0/app-0000');
+  await page.click('#images [data-sort="name"]');
+  assert.equal(await page.getAttribute('#images tbody tr.repo-row', 'data-repo'), 'team-0/app-0000');
+  // a repository opens to its tags, from the keyboard too
+  await page.focus('#images [data-toggle="team-1/app-0001"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#images tr.tag-row[data-repo="team-1/app-0001"]');
+  assert.equal(await page.getAttribute('#images [data-toggle="team-1/app-0001"]', 'aria-expanded'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.toggle), 'team-1/app-0001', 'focus stays on the row');
+  // bulk delete: checkboxes, a confirmation naming what goes, one DELETE per image
+  const deleted = [];
+  await page.route('**/api/repositories/**', (route) => {
+    if (route.request().method() !== 'DELETE') return route.fallback();
+    deleted.push(decodeURIComponent(new URL(route.request().url()).pathname));
+    return route.fulfill({ status: 200, contentType: 'application/json', body: '{"deleted":true}' });
+  });
+  assert.equal(await page.isVisible('#btn-bulk-delete'), false, 'nothing selected, no bulk delete');
+  await page.check('#images [data-select-repo="team-1/app-0001"]');
+  assert.match(await page.textContent('#btn-bulk-delete'), /Delete 2 selected/);
+  for (const width of [960, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await shots(page, `images-selected-${width}`, { fullPage: false });
+  }
+  await page.setViewportSize({ width: 1200, height: 800 });
+  await page.click('#btn-bulk-delete');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-title'), /Delete 2 images \(2 tags\)/);
+  assert.match(await page.textContent('#confirm-desc'), /team-1\/app-0001:latest; team-1\/app-0001:v1\.0/);
+  await page.click('#confirm-ok');
+  await waitFor('two deletes', () => deleted.length === 2, 5000, 100);
+  assert.ok(deleted.every((d) => d.startsWith('/api/repositories/team-1/app-0001/manifests/sha256:')), JSON.stringify(deleted));
+  await page.waitForSelector('#btn-bulk-delete', { state: 'hidden' });
 
   // responsive: filtering 2,000 tags and drawing the rows takes little time
   const ms = await page.evaluate(() => {
@@ -1632,9 +1885,12 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.isVisible('#cache-card'), false, 'no cache card while the cache is off');
     assert.equal(await page.isVisible('#cache-status'), false);
     assert.equal(await page.isVisible('#images-source'), false, 'no switch while the cache is off');
+    assert.equal((await page.textContent('#mark-cache')).trim(), 'off', 'the section\'s marker says the cache is off');
 
-    // the form: defaults, then the stand-in as the upstream
-    await page.click('#btn-edit');
+    // the form: defaults, then the stand-in as the upstream, from the cache's own section
+    await section(page, 'cache');
+    assert.equal(await page.isVisible('#cache-off-text'), true, 'what the cache is, while it is off');
+    await page.click('#btn-cache-edit');
     assert.equal(await page.isVisible('#f-cache-port'), false, 'the cache fields show once it is enabled');
     await page.check('#f-cache-enabled');
     assert.equal(await page.inputValue('#f-cache-port'), '9998');
@@ -1689,11 +1945,16 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.ok((status.containers || []).some((c) => c.role === 'cache'), 'the cache container is listed');
     assert.equal(await page.textContent('#cache-endpoint'), `localhost:${cachePort}`);
     assert.match(await page.textContent('#cache-upstream-fact'), new RegExp(`from ${upIP.replace(/\./g, '\\.')}:5000 · keeps images for 1 day`));
+    assert.equal((await page.textContent('#mark-cache')).trim(), 'on');
+    await section(page, 'settings');
     assert.equal(await page.isVisible('li[data-role="cache"]'), true);
+    await section(page, 'cache');
 
     // the steps, copied as shown
     await page.waitForSelector('#cache-card', { state: 'visible' });
     assert.equal(await copied(page, 'cache-cmd-mirror'), `"registry-mirrors": ["http://localhost:${cachePort}"]`);
+    assert.equal(await page.isVisible('#cache-cmd-daemon'), false, 'the Linux steps sit behind a link');
+    await page.click('.cache-linux > summary');
     assert.deepEqual(JSON.parse(await copied(page, 'cache-cmd-daemon')), { 'registry-mirrors': [`http://localhost:${cachePort}`] });
     assert.equal(await copied(page, 'cache-cmd-restart'), 'sudo systemctl restart docker');
     assert.equal(await copied(page, 'cache-cmd-pull'), `docker pull localhost:${cachePort}/library/alpine`);
@@ -1712,7 +1973,9 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.match((await docker('pull', throughCache)).stdout, /Downloaded newer image|Pull complete/);
     assert.equal((await docker('image', 'inspect', '-f', '{{.Id}}', throughCache)).stdout.trim(), imageId);
 
+    await shotsAtWidths(page, 'cache-section');
     // what the cache holds: listed read-only, with its own pull command
+    await section(page, 'images');
     await page.waitForSelector('#images-source', { state: 'visible' });
     await page.click('[data-source="cache"]');
     assert.equal(await page.getAttribute('[data-source="cache"]', 'aria-pressed'), 'true');
@@ -1733,17 +1996,19 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
       if (st.cache) Object.assign(st.cache, { endpoint: `${remoteIP}:${cachePort}`, mirror: `https://${remoteIP}:${cachePort}`, bind: remoteIP });
       await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(st) });
     });
+    await section(page, 'cache');
     await page.waitForFunction((a) => document.getElementById('cache-notes').textContent.includes(`docker login ${a}`), `${remoteIP}:${cachePort}`, { timeout: 20000 });
     const remoteNote = await page.textContent('#cache-notes');
     assert.ok(remoteNote.includes(`docker pull ${remoteIP}:${cachePort}/library/alpine`), remoteNote);
     assert.ok(remoteNote.includes(`/etc/docker/certs.d/${remoteIP}:${cachePort}/ca.crt`), 'with TLS: the certificate in certs.d');
-    assert.ok(remoteNote.includes('Users card'), remoteNote);
+    assert.ok(remoteNote.includes('Access › Users'), remoteNote);
     assert.ok(!remoteNote.includes('insecure-registries'), remoteNote);
     assert.equal(await page.textContent('#cache-cmd-mirror'), `"registry-mirrors": ["https://${remoteIP}:${cachePort}"]`);
     await shots(page, 'cache-remote');
     await page.unroute('**/api/status');
     await page.waitForFunction(() => !document.getElementById('cache-notes').textContent.includes('docker login'), null, { timeout: 20000 });
     // the cache not running (409 cache_not_running), in plain words
+    await section(page, 'images');
     await page.route('**/api/repositories?registry=cache**', (route) =>
       route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'cache_not_running', message: 'the Docker Hub cache is not running' } }) }),
     );
@@ -1756,6 +2021,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.locator('#images [data-delete]').count(), 0);
 
     // the cache's settings read back: the form shows what is saved
+    await section(page, 'settings');
     await page.click('#btn-edit');
     assert.equal(await page.isChecked('#f-cache-enabled'), true);
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort));
@@ -1769,6 +2035,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(off.status(), 200);
     assert.deepEqual(off.request().postDataJSON().cache, { enabled: false });
     assert.equal((await apiJSON('GET', '/api/config')).body.cache.port, cachePort, 'the cache\'s settings stay saved');
+    await section(page, 'cache');
     await page.waitForFunction(() => /turned off/.test(document.getElementById('cache-upstream-fact').textContent), null, { timeout: 20000 });
     assert.equal(await page.isVisible('#cache-card'), false, 'no steps for a cache that is off');
     await page.waitForSelector('#pending-change', { state: 'visible' });
@@ -1776,11 +2043,13 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     await page.click('#btn-restart');
     await page.waitForSelector('#cache-status', { state: 'hidden', timeout: 120000 });
     await waitBadge(page, 'running', 120000);
+    await section(page, 'images');
     assert.equal(await page.isVisible('#images-source'), false, 'no switch once the cache is gone');
 
     // a Docker Hub user and token: a user alone is named at the token; a saved
     // token is never shown back, reads "saved", and an empty field keeps it
     const token = `dckr_pat_srt${rnd()}${rnd()}`;
+    await section(page, 'settings');
     await page.click('#btn-edit');
     await page.check('#f-cache-enabled');
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort), 'the settings kept while off come back');
