@@ -169,12 +169,13 @@ export const api = {
    * What the running registry holds (409 when it is not running): the
    * repositories offset .. offset+limit-1; the answer's nextOffset names the next page.
    * registry 'cache': what the Docker Hub cache holds (409 cache_not_running when it does not run).
-   * @param {number} [offset] @param {number} [limit] @param {'pushed' | 'cache'} [registry] @returns {Promise<Repositories>}
+   * index: from the backend's index (push and pull times, at once) instead of the registry.
+   * @param {number} [offset] @param {number} [limit] @param {'pushed' | 'cache'} [registry] @param {boolean} [index] @returns {Promise<Repositories>}
    */
-  repositories: (offset = 0, limit = 1000, registry = 'pushed') =>
+  repositories: (offset = 0, limit = 1000, registry = 'pushed', index = false) =>
     call(
       'GET',
-      `/api/repositories?${registry === 'cache' ? 'registry=cache&' : ''}offset=${encodeURIComponent(offset)}&limit=${encodeURIComponent(limit)}`,
+      `/api/repositories?${registry === 'cache' ? 'registry=cache&' : index ? 'source=index&' : ''}offset=${encodeURIComponent(offset)}&limit=${encodeURIComponent(limit)}`,
       undefined,
       SLOW_TIMEOUT_MS,
     ),
@@ -186,8 +187,8 @@ export const api = {
   getRetention: () => call('GET', '/api/retention'),
   /** @param {object} body */
   putRetention: (body) => call('PUT', '/api/retention', body),
-  /** what the rules would delete now (reads every repository) @param {object} body */
-  previewRetention: (body) => call('POST', '/api/retention/preview', body, PREVIEW_TIMEOUT_MS),
+  /** what the rules would delete now: from the index (index: at once, as of its last reading) or reading every repository @param {object} body @param {boolean} [index] */
+  previewRetention: (body, index = false) => call('POST', index ? '/api/retention/preview?source=index' : '/api/retention/preview', body, PREVIEW_TIMEOUT_MS),
   applyRetention: () => call('POST', '/api/retention/apply', {}),
   /**
    * What a grant allows and whether it suits a registry in a mode; fields

@@ -13,7 +13,7 @@ import { el, formatBytes, sentence } from './view.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-/** @typedef {{repositories: string, keepLast: string, keepTags: string}} RuleDraft */
+/** @typedef {{repositories: string, keepLast: string, keepTags: string, keepPulledWithin: string, keepPushedWithin: string}} RuleDraft */
 /** @typedef {{rules: RuleDraft[], deleteUntagged: boolean, scheduleOn: boolean, time: string}} RulesDraft */
 
 const cleanup = {
@@ -69,6 +69,8 @@ function draftOf(r) {
       repositories: x.repositories || '',
       keepLast: x.keepLast === null || x.keepLast === undefined ? '' : String(x.keepLast),
       keepTags: (x.keepTags || []).join(', '),
+      keepPulledWithin: x.keepPulledWithin === null || x.keepPulledWithin === undefined ? '' : String(x.keepPulledWithin),
+      keepPushedWithin: x.keepPushedWithin === null || x.keepPushedWithin === undefined ? '' : String(x.keepPushedWithin),
     })),
     deleteUntagged: r?.deleteUntagged !== false,
     scheduleOn: typeof r?.schedule === 'string',
@@ -79,10 +81,17 @@ function draftOf(r) {
 /** The rules document from the draft; keepLast that is not a number is sent
  * as typed so that the backend names the field. @param {RulesDraft} d */
 function bodyOf(d) {
+  /** days: a number, null when empty, the text as typed otherwise (the backend names the field) */
+  const days = (/** @type {string} */ v) => {
+    const t = (v || '').trim();
+    return t === '' ? null : /^\d+$/.test(t) ? Number(t) : t;
+  };
   return {
     rules: d.rules.map((r) => {
       const n = r.keepLast.trim();
       return {
+        keepPulledWithin: days(r.keepPulledWithin),
+        keepPushedWithin: days(r.keepPushedWithin),
         repositories: r.repositories.trim(),
         keepLast: n === '' ? null : /^\d+$/.test(n) ? Number(n) : n,
         keepTags: r.keepTags
@@ -141,7 +150,9 @@ async function preview() {
   renderRules();
   try {
     // the rules as typed, saved or not
-    cleanup.plan = await api.previewRetention(bodyOf(cleanup.draft));
+    // from the index at once when it has read the registry whole (apply
+    // reads the registry anyway); otherwise the registry is read now
+    cleanup.plan = await api.previewRetention(bodyOf(cleanup.draft), state.status?.index?.state === 'ready');
   } catch (err) {
     if (err.unreachable) markUnreachable(err);
     cleanup.plan = null;
@@ -218,6 +229,18 @@ function ruleRow(r, i) {
       ),
       el(
         'label',
+        { class: 'rule-field rule-narrow', title: 'Keep images pulled within this many days (from the index; an unknown pull time keeps the image)' },
+        el('span', {}, 'Pulled within (days)'),
+        el('input', { type: 'text', inputmode: 'numeric', value: r.keepPulledWithin, placeholder: 'off', 'data-field': f('keepPulledWithin'), 'data-i': i, 'data-k': 'keepPulledWithin', 'aria-invalid': bad('keepPulledWithin') }),
+      ),
+      el(
+        'label',
+        { class: 'rule-field rule-narrow', title: 'Keep images pushed within this many days (from the index; an unknown push time keeps the image)' },
+        el('span', {}, 'Pushed within (days)'),
+        el('input', { type: 'text', inputmode: 'numeric', value: r.keepPushedWithin, placeholder: 'off', 'data-field': f('keepPushedWithin'), 'data-i': i, 'data-k': 'keepPushedWithin', 'aria-invalid': bad('keepPushedWithin') }),
+      ),
+      el(
+        'label',
         { class: 'rule-field' },
         el('span', {}, 'Always keep tags'),
         el('input', { type: 'text', value: r.keepTags, placeholder: 'latest, v*', spellcheck: 'false', 'data-field': f('keepTags'), 'data-i': i, 'data-k': 'keepTags', 'aria-invalid': bad('keepTags') || (cleanup.error?.field.startsWith(f('keepTags')) ? 'true' : undefined) }),
@@ -226,6 +249,8 @@ function ruleRow(r, i) {
     ),
     errorFor(f('repositories'), cleanup.error?.message || ''),
     errorFor(f('keepLast'), cleanup.error?.message || ''),
+    errorFor(f('keepPulledWithin'), cleanup.error?.message || ''),
+    errorFor(f('keepPushedWithin'), cleanup.error?.message || ''),
     cleanup.error?.field.startsWith(f('keepTags')) ? el('p', { class: 'field-error', role: 'alert' }, cleanup.error.message) : null,
   );
 }
@@ -234,7 +259,17 @@ function ruleRow(r, i) {
  * @param {any[]} keep */
 function keptWhy(keep) {
   /** @type {Record<string, string>} */
-  const words = { recent: 'recent', pattern: 'by pattern', 'same image': 'on a kept image', 'in a kept index': 'in a kept multi-platform image', 'age unknown': 'of unknown age' };
+  const words = {
+    recent: 'recent',
+    pattern: 'by pattern',
+    'same image': 'on a kept image',
+    'in a kept index': 'in a kept multi-platform image',
+    'age unknown': 'of unknown age',
+    'pulled recently': 'pulled recently',
+    'pushed recently': 'pushed recently',
+    'pull time unknown': 'of unknown pull time',
+    'push time unknown': 'of unknown push time',
+  };
   /** @type {Map<string, number>} */
   const counts = new Map();
   for (const k of keep) counts.set(k.reason, (counts.get(k.reason) || 0) + 1);
@@ -403,7 +438,7 @@ export function bindCleanup() {
     const b = t.closest('button');
     if (!b || !cleanup.draft) return;
     if (b.id === 'rule-add') {
-      cleanup.draft.rules.push({ repositories: '*', keepLast: '10', keepTags: 'latest' });
+      cleanup.draft.rules.push({ repositories: '*', keepLast: '10', keepTags: 'latest', keepPulledWithin: '', keepPushedWithin: '' });
       changed();
     } else if (b.dataset.remove !== undefined) {
       cleanup.draft.rules.splice(Number(b.dataset.remove), 1);

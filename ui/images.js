@@ -76,7 +76,9 @@ export async function loadImages() {
   renderImages();
   render();
   try {
-    let page = await api.repositories(0, FIRST_PAGE, source);
+    // the index answers at once once it has read the registry whole
+    const fromIndex = source === 'pushed' && !!state.status?.index?.reconciledAt;
+    let page = await api.repositories(0, FIRST_PAGE, source, fromIndex);
     const repos = [...reposOf(page)];
     /** @type {Repositories} */
     const data = { ...page, repositories: repos };
@@ -90,7 +92,7 @@ export async function loadImages() {
     }
     while (more()) {
       try {
-        page = await api.repositories(Number(page.nextOffset), NEXT_PAGE, source);
+        page = await api.repositories(Number(page.nextOffset), NEXT_PAGE, source, fromIndex);
       } catch (err) {
         if (err.unreachable) markUnreachable(err);
         view.restError = err.message || 'no answer';

@@ -66,8 +66,21 @@ interface CacheStatus {
 
 interface CacheConfig { enabled?: boolean; port?: number; upstream?: string; username?: string | null; token?: SecretFact | boolean | string | null; ttl?: string }
 
+/** GET /api/status .index: the backend's index of what the registry holds */
+interface IndexStatus {
+  state?: string;
+  repositories?: number;
+  tags?: number;
+  reconciledAt?: string | null;
+  progress?: { repository?: string; done?: number; total?: number } | null;
+  problem?: string | null;
+  rebuilt?: string | null;
+  events?: { listening?: boolean; received?: number; refused?: number };
+}
+
 interface Status {
   state: string;
+  index?: IndexStatus | null;
   cache?: CacheStatus | null;
   mode?: string;
   endpoint?: string;
