@@ -152,6 +152,53 @@ static int read_one(struct scan_io *io, const char *name)
     return whole;
 }
 
+/* readers of a whole reading: repositories read at once, each with
+ * READER_THREADS of scan's workers (the pacing caps them together) */
+#define READERS 4
+#define READER_THREADS (SCAN_THREADS / READERS)
+
+struct readers {
+    struct scan_io *io;
+    json_t *names;
+    pthread_mutex_t mu;
+    size_t next, done, partial;
+    char problem[400];
+};
+
+struct reader {
+    struct readers *rs;
+    int k;
+};
+
+static void *reader(void *arg)
+{
+    struct reader *r = arg;
+    struct readers *rs = r->rs;
+    struct scan_io io = *rs->io;
+    io.worker_base = r->k * READER_THREADS;
+    io.threads = READER_THREADS;
+    io.repos = json_array_size(rs->names);
+    io.progress = NULL; /* told per repository done, below */
+    for (;;) {
+        pthread_mutex_lock(&rs->mu);
+        size_t i = rs->next < json_array_size(rs->names) ? rs->next++ : (size_t)-1;
+        pthread_mutex_unlock(&rs->mu);
+        if (i == (size_t)-1 || cancelled(NULL))
+            break;
+        const char *name = json_string_value(json_array_get(rs->names, i));
+        io.repo_at = i;
+        int whole = read_one(&io, name);
+        pthread_mutex_lock(&rs->mu);
+        rs->done++;
+        if (!whole && !rs->partial++)
+            snprintf(rs->problem, sizeof rs->problem, "repository %.200s was not read whole", name);
+        size_t done = rs->done;
+        pthread_mutex_unlock(&rs->mu);
+        told(NULL, name, done, io.repos, 0, 0);
+    }
+    return NULL;
+}
+
 /* a whole reading: the catalog, every repository, what is gone removed */
 static void reconcile(struct scan_io *io)
 {
@@ -163,29 +210,32 @@ static void reconcile(struct scan_io *io)
         snprintf(problem, sizeof problem, "the catalog could not be read whole: %.300s", e.message);
         goto out;
     }
-    size_t n = json_array_size(names), i, partial = 0;
-    json_t *v;
-    io->repos = n;
-    json_array_foreach(names, i, v)
-    {
-        if (cancelled(NULL))
-            break;
-        io->repo_at = i;
-        told(NULL, json_string_value(v), i, n, 0, 0);
-        if (!read_one(io, json_string_value(v)) && !partial++)
-            snprintf(problem, sizeof problem, "repository %.200s was not read whole",
-                     json_string_value(v));
+    struct readers rs = {.io = io, .names = names};
+    pthread_mutex_init(&rs.mu, NULL);
+    struct reader args[READERS];
+    pthread_t tids[READERS];
+    int started = 0;
+    for (int k = 1; k < READERS; k++) {
+        args[k] = (struct reader){&rs, k};
+        if (pthread_create(&tids[started], NULL, reader, &args[k]) == 0)
+            started++;
     }
+    args[0] = (struct reader){&rs, 0};
+    reader(&args[0]);
+    for (int k = 0; k < started; k++)
+        pthread_join(tids[k], NULL);
+    pthread_mutex_destroy(&rs.mu);
     if (cancelled(NULL)) {
         json_decref(names);
         return;
     }
+    snprintf(problem, sizeof problem, "%s", rs.problem);
     if (rix_keep_only(g.x, names, &e))
         snprintf(problem, sizeof problem, "%.390s", e.message);
     json_decref(names);
-    if (partial > 1)
+    if (rs.partial > 1)
         snprintf(problem + strlen(problem), sizeof problem - strlen(problem), " (and %zu more)",
-                 partial - 1);
+                 rs.partial - 1);
 out:
     counts_now();
     pthread_mutex_lock(&g.mu);
