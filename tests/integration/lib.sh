@@ -43,7 +43,9 @@ start_backend() {
     --registry-image "$REG_IMAGE" --gateway-image "$GW_IMAGE" --monitor-interval 300 \
     "$@" >>"$BLOG" 2>&1 &
   BPID=$!
-  wait_until 20 curl -sf --unix-socket "$API_SOCK" http://localhost/api/health
+  # under valgrind (SR_WRAP) a start takes longer: it reads every library's
+  # symbols (SQLite and libyaml among them) and runs each instruction slowly
+  wait_until "$([ -n "${SR_WRAP:-}" ] && echo 60 || echo 20)" curl -sf --unix-socket "$API_SOCK" http://localhost/api/health
 }
 
 stop_backend() {
