@@ -124,7 +124,7 @@ fuzz: $(TPL_H)
 	  rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
 	  echo "== fuzz $$t for $$secs s"; \
 	  build/fuzz/fuzz_$$t -max_total_time=$$secs -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus-$$t 2>&1 | \
-	    grep -E '^(stat::number_of_executed_runs|==[0-9]+==ERROR|SUMMARY|INFO: Running|#[0-9]+.*DONE)' ; \
+	    grep -E '^(stat::number_of_executed_runs|==[0-9]+== ?ERROR|SUMMARY|INFO: Running|#[0-9]+.*DONE)|runtime error|in LLVMFuzzerTestOneInput' ; \
 	  test $${PIPESTATUS[0]} -eq 0; done
 
 integration: $(BIN)

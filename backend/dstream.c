@@ -145,8 +145,10 @@ static int line(struct pullprog *p, const char *text, size_t len)
     if (strcmp(status, "Downloading") == 0 && tot > 0) {
         struct pull_layer *l = layer(p, id);
         if (l) {
-            l->total = tot;
-            l->current = cur < tot ? cur : tot;
+            /* the engine's numbers, kept sane: no layer above PULL_MAX_BYTES,
+             * no count below zero or above its total */
+            l->total = tot < PULL_MAX_BYTES ? tot : PULL_MAX_BYTES;
+            l->current = cur < 0 ? 0 : cur < l->total ? cur : l->total;
         }
     } else if (strcmp(status, "Download complete") == 0 || strcmp(status, "Pull complete") == 0 ||
                strcmp(status, "Already exists") == 0 || strcmp(status, "Verifying Checksum") == 0) {
@@ -185,6 +187,8 @@ int pullprog_feed(struct pullprog *p, const char *data, size_t n)
 
 void pullprog_totals(const struct pullprog *p, int64_t *current, int64_t *total)
 {
+    /* at most PULL_MAX_LAYERS layers of at most PULL_MAX_BYTES each: the
+     * sums cannot overflow */
     int64_t c = 0, t = 0;
     for (int i = 0; i < p->nlayers; i++) {
         c += p->layers[i].current;

@@ -9,6 +9,8 @@
 
 #define DEMUX_MAX_LINE 8192 /* longer lines are split */
 #define PULL_MAX_LAYERS 256
+/* a layer counted as at most 1 PiB: 256 of them sum far below INT64_MAX */
+#define PULL_MAX_BYTES ((int64_t)1 << 50)
 #define PULL_MAX_LINE 65536
 
 enum demux_stream { DEMUX_STDIN = 0, DEMUX_STDOUT = 1, DEMUX_STDERR = 2 };

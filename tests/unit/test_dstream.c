@@ -629,6 +629,25 @@ static void test_pull_clamps_and_totals(void **state)
     free(p);
 }
 
+/* found by fuzz_dstream in CI: a negative count, and totals whose sum
+ * overflowed int64 */
+static void test_pull_hostile_numbers(void **state)
+{
+    static const char stream[] =
+        "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":-5,\"total\":10},"
+        "\"id\":\"neg\"}\n"
+        "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,"
+        "\"total\":9223372036854775000},\"id\":\"big1\"}\n"
+        "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":9223372036854775000,"
+        "\"total\":9223372036854775000},\"id\":\"big2\"}\n";
+    struct pullprog *p = new_pullprog();
+    assert_int_equal(pullprog_feed(p, stream, sizeof stream - 1), 0);
+    assert_int_equal(p->nlayers, 3);
+    assert_int_equal(p->layers[0].current, 0);
+    check_totals(p, 1 + PULL_MAX_BYTES, 10 + 2 * PULL_MAX_BYTES, "sane");
+    free(p);
+}
+
 static void test_pull_layer_cap(void **state)
 {
     struct pullprog *p = new_pullprog();
@@ -897,7 +916,8 @@ int main(void)
         cmocka_unit_test(test_pull_step_by_step),     cmocka_unit_test(test_pull_chunkings),
         cmocka_unit_test(test_pull_errors),           cmocka_unit_test(test_pull_long_error_is_cut),
         cmocka_unit_test(test_pull_ignored_lines),    cmocka_unit_test(test_pull_clamps_and_totals),
-        cmocka_unit_test(test_pull_layer_cap),        cmocka_unit_test(test_pull_long_lines),
+        cmocka_unit_test(test_pull_layer_cap),
+        cmocka_unit_test(test_pull_hostile_numbers),        cmocka_unit_test(test_pull_long_lines),
         cmocka_unit_test(test_pull_recorded_engines), cmocka_unit_test(test_regversion_major),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
