@@ -101,11 +101,14 @@ RUN set -eu; \
     patch -R -s -p1 < debian/patches/90_gnutls.patch; \
     autoreconf -fi >/dev/null 2>&1; \
     . /usr/local/lib/cross.sh; \
+    # the architectures side by side (configure runs on one core)
+    pids=; \
     for a in $ARCHES; do \
+      ( set -e; \
       cross "$a"; \
       echo "== curl and libmicrohttpd for $a"; \
-      cp -a /deps/curl-*/ /deps/build-curl; \
-      cd /deps/build-curl; \
+      cp -a /deps/curl-*/ /deps/build-curl-$a; \
+      cd /deps/build-curl-$a; \
       ./configure -q ${HOST:+--host=$HOST} --prefix=/opt/deps/$a --disable-shared --enable-static \
         --with-openssl --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs \
         --enable-threaded-resolver --enable-ipv6 --enable-unix-sockets --enable-proxy \
@@ -118,17 +121,21 @@ RUN set -eu; \
       make -s -C lib install >/dev/null; \
       make -s -C include install >/dev/null; \
       make -s install-pkgconfigDATA >/dev/null; \
-      cp -a /deps/libmicrohttpd-*/ /deps/build-mhd; \
-      cd /deps/build-mhd; \
+      cp -a /deps/libmicrohttpd-*/ /deps/build-mhd-$a; \
+      cd /deps/build-mhd-$a; \
       ./configure -q ${HOST:+--host=$HOST} --prefix=/opt/deps/$a --disable-shared --enable-static --disable-https \
         --disable-curl --disable-doc --disable-examples >/dev/null; \
       make -j"$(nproc)" -s -C src/microhttpd >/dev/null; \
       make -s -C src/microhttpd install >/dev/null; \
       make -s -C src/include install >/dev/null; \
       make -s install-pkgconfigDATA >/dev/null; \
-      cd /deps; rm -rf /deps/build-curl /deps/build-mhd; \
+      cd /deps; rm -rf /deps/build-curl-$a /deps/build-mhd-$a; \
       PKG_CONFIG_PATH=/opt/deps/$a/lib/pkgconfig pkg-config --modversion libcurl libmicrohttpd; \
+      ) > /deps/log-$a 2>&1 & pids="$pids $!"; \
     done; \
+    fail=0; for p in $pids; do wait $p || fail=1; done; \
+    for a in $ARCHES; do cat /deps/log-$a; done; \
+    [ $fail = 0 ]; \
     rm -rf /deps/*
 # The backend for each architecture, and its run-time file system: binary,
 # its shared libraries (read from the ELF headers, so that it works for a
@@ -143,7 +150,7 @@ RUN set -eu; \
       echo "== storj-registryd for $a"; \
       B=/build/$a; R=/out/$a/rootfs; \
       mkdir -p $B; cp -a /src/Makefile /src/backend $B/; \
-      PKG_CONFIG_PATH=/opt/deps/$a/lib/pkgconfig make -s -C $B backend/storj-registryd LDFLAGS=-no-pie \
+      PKG_CONFIG_PATH=/opt/deps/$a/lib/pkgconfig make -j"$(nproc)" -s -C $B backend/storj-registryd LDFLAGS=-no-pie \
         LDLIBS="-L/opt/deps/$a/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lsqlite3 -lyaml -lssl -lcrypto -lz -lcrypt -Wl,-Bdynamic -pthread -ldl -lm"; \
       mkdir -p $R/etc/ssl/certs $R/tmp $R/data $R/run/guest-services $R/var; \
       ln -s /run $R/var/run; \

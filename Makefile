@@ -24,7 +24,7 @@ RUN_LISTEN ?= 127.0.0.1:8090
 RUN_STATE  ?= $(CURDIR)/.state
 RUN_ARGS   ?=
 
-.PHONY: lint-ui bench-index all run test unit integration browser extension install-extension \
+.PHONY: fuzz-build fuzz-run lint-ui bench-index all run test unit integration browser extension install-extension \
         asan valgrind fuzz lint format bench deps clean help
 
 all: $(BIN)
@@ -108,7 +108,9 @@ FUZZ_SECONDS ?= 60
 # for a third of it each
 FUZZ_CC    := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DSR_VERSION='"fuzz"' -Wno-string-plus-int -Ibackend
 FUZZ_TARGETS := grant dstream settings browse plan yaml events
-fuzz: $(TPL_H)
+fuzz: fuzz-build fuzz-run
+
+fuzz-build: $(TPL_H)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(shell pkg-config --cflags jansson) tests/fuzz/fuzz_grant.c backend/grant.c backend/errors.c \
 	  -o build/fuzz/fuzz_grant $(shell pkg-config --libs jansson libcrypto)
@@ -119,6 +121,9 @@ fuzz: $(TPL_H)
 	$(FUZZ_CC) $(PKG_CFLAGS) tests/fuzz/fuzz_events.c $(LIB_SRCS) -o build/fuzz/fuzz_events $(PKG_LIBS) -pthread
 	$(FUZZ_CC) $(PKG_CFLAGS) -Itests/unit/support tests/fuzz/fuzz_yaml.c tests/unit/support/yamltest.c $(LIB_SRCS) \
 	  -o build/fuzz/fuzz_yaml $(PKG_LIBS) -pthread
+
+# runs what fuzz-build built
+fuzz-run:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  secs=$(FUZZ_SECONDS); [ $$t = grant ] || secs=$$(( $(FUZZ_SECONDS) / 3 + 1 )); \
 	  rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \

@@ -55,39 +55,70 @@ units() { # units MAKE-TARGET
   return "$rc"
 }
 
+# bg NAME command...: runs a step's command in the background, its output
+# and tally kept apart (T_TALLY is a file of its own); bg_join NAME, as a
+# step, waits for it, prints its output and hands its tally over. Two cores:
+# what waits on the network and Docker overlaps what keeps a core busy.
+declare -A BG_PID=()
+bg() {
+  local name=$1; shift
+  (T_TALLY=$LOGDIR/$name.tally; : >"$T_TALLY"; export T_TALLY; "$@") >"$LOGDIR/$name.out" 2>&1 &
+  BG_PID[$name]=$!
+}
+bg_join() {
+  local name=$1 rc=0
+  wait "${BG_PID[$name]}" || rc=$?
+  cat "$LOGDIR/$name.out"
+  cat "$LOGDIR/$name.tally" >>"$T_TALLY"
+  return $rc
+}
+
 step build make -s all
 step "lint (clang-format, cppcheck, no file circle)" make -s lint
+# the fuzzers (one core, a fixed time) beside the unit tests (the other)
+make -s fuzz-build >/dev/null
+bg fuzz make -s fuzz-run FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 step "unit tests" units unit
 step "unit tests under ASan+UBSan" units asan
 step "unit tests under valgrind" units valgrind
-step "fuzzers: grant ${FUZZ_SECONDS:-60} s; Docker streams, settings, manifests a third each" make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+step "fuzzers: grant ${FUZZ_SECONDS:-60} s; Docker streams, settings, manifests a third each (beside the unit tests)" bg_join fuzz
 make -s all >/dev/null
-step "integration" tests/integration/run.sh
+step "integration (Engine 20.10 and Engine 28.5 side by side)" tests/integration/run.sh
 
 # the backend itself under the sanitizers and valgrind, driven by the suites
 # sanitized_run NAME CFLAGS ENV-ASSIGNMENT... -- SUITE...: builds the backend
 # with CFLAGS into its own folder, runs the suites with it and the given
 # environment (log_path=$log for the sanitizer), fails on any report
-sanitized_run() {
-  local name=$1 cflags=$2; shift 2
-  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/$name-build log=$LOGDIR/$name-backend envs=()
-  while [ "$1" != -- ]; do envs+=("${1//\$log/$log}"); shift; done; shift
-  rm -rf "$dir" "$log".*; mkdir -p "$dir"
+sanitized_build() { # sanitized_build NAME CFLAGS: the backend built with CFLAGS into its own folder
+  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/$1-build
+  rm -rf "$dir"; mkdir -p "$dir"
   make -s -C "$ROOT" clean-objs >/dev/null
-  make -s all CFLAGS="$cflags" >/dev/null || return 1
+  make -s all CFLAGS="$2" >/dev/null || { make -s clean-objs >/dev/null; make -s all >/dev/null; return 1; }
   cp backend/storj-registryd "$dir/"
   make -s clean-objs >/dev/null; make -s all >/dev/null
+}
+# sanitized_run NAME ENV-ASSIGNMENT... -- SUITE...: runs the suites with the
+# backend sanitized_build made and the given environment (log_path=$log for
+# the sanitizer); fails on any report
+sanitized_run() {
+  local name=$1; shift
+  local dir=${SRT_WORK_DIR:-/tmp/srt/build}/$name-build log=$LOGDIR/$name-backend envs=()
+  while [ "$1" != -- ]; do envs+=("${1//\$log/$log}"); shift; done; shift
+  [ -x "$dir/storj-registryd" ] || { echo "FAIL - the $name backend did not build"; return 1; }
+  rm -f "$log".*
   env "${envs[@]}" SR_BIN="$dir/storj-registryd" tests/integration/run.sh "$@"
   local rc=$?
   if ls "$log".* >/dev/null 2>&1; then echo "$name reports:"; cat "$log".*; return 1; fi
   return $rc
 }
+sanitized_build asan "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+sanitized_build tsan "-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
 asan_backend() {
-  sanitized_run asan "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-    'ASAN_OPTIONS=log_path=$log:detect_leaks=1' 'UBSAN_OPTIONS=log_path=$log:print_stacktrace=1' \
+  sanitized_run asan 'ASAN_OPTIONS=log_path=$log:detect_leaks=1' 'UBSAN_OPTIONS=log_path=$log:print_stacktrace=1' \
     SR_TEST_ENGINES=28 -- api local pull browse docker_down check storj_hosted drills_engine cache_s3
 }
-step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj_hosted, drills_engine, cache_s3; Engine 28.5)" asan_backend
+# ASan on Engine 28.5 beside valgrind and TSan on Engine 20.10
+bg asan asan_backend
 valgrind_backend() {
   SR_WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
     SR_TEST_ENGINES=20 tests/integration/run.sh api browse docker_down
@@ -97,10 +128,10 @@ step "backend under valgrind (api, browse+GC, docker_down; Engine 20.10)" valgri
 # worker, monitor, the clean-up preview's readers) driven by the api, local,
 # cache and retention suites on Engine 20.10
 tsan_backend() {
-  sanitized_run tsan "-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
-    'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local cache retention
+  sanitized_run tsan 'TSAN_OPTIONS=log_path=$log halt_on_error=0' SR_TEST_ENGINES=20 -- api local cache retention
 }
 step "backend under TSan (api, local, cache, retention suites, Engine 20.10)" tsan_backend
+step "backend under ASan+UBSan (api, local, pull, browse+GC, docker_down, check, storj_hosted, drills_engine, cache_s3; Engine 28.5; beside valgrind and TSan)" bg_join asan
 # the extension image built and run on each engine (the legacy builder,
 # DOCKER_BUILDKIT=0: Engine 28 prints a deprecation notice and builds)
 ext_image() { # ext_image ENGINE

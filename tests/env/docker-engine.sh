@@ -34,7 +34,8 @@
 # do not share one), remembered in $D/net. User-defined networks of an engine
 # come from 198.19.N.0/24 (N = its bridge's third octet). Override with
 # SRT_BRIDGE_<20|28>, SRT_BRIDGE_CIDR_<20|28>, SRT_POOL_<20|28>.
-# Both use http://127.0.0.1:9998 (SRT_MIRROR_PORT) as their Docker Hub
+# Engine 20 uses http://127.0.0.1:9998 and engine 28 http://127.0.0.1:9997
+# (SRT_MIRROR_PORT) as their Docker Hub
 # mirror, as a user of the Docker Hub cache configures Docker Desktop
 # (registry-mirrors); nothing answers there unless the cache suites run one,
 # and no test pulls from Docker Hub.
@@ -50,6 +51,9 @@ case "$ENGINE" in
   *) echo "SRT_ENGINE must be 20 or 28" >&2; exit 2 ;;
 esac
 TIMEOUT=${SRT_DOCKER_TIMEOUT:-60}
+# each engine its own mirror port, so that both engines' cache suites can run
+# side by side (tests/integration/cache.sh picks the same)
+MIRROR_PORT=${SRT_MIRROR_PORT:-$([ "$ENGINE" = 28 ] && echo 9997 || echo 9998)}
 CACHE=${SRT_CACHE:-/tmp/srt/cache}
 SID=$CACHE/docker-sid
 SOCK="$D/docker.sock"
@@ -241,7 +245,7 @@ start_engine() {
   log "starting dockerd (state in $D, bridge $BR $CIDR, pool $POOL, log $LOG)"
   # setsid: the daemon must outlive the shell (and process group) that started it
   PATH=$path setsid "$dockerd" "${args[@]}" \
-    --registry-mirror "http://127.0.0.1:${SRT_MIRROR_PORT:-9998}" \
+    --registry-mirror "http://127.0.0.1:$MIRROR_PORT" \
     --bridge "$BR" --default-address-pool "base=$POOL,size=26" \
     --iptables=false --ip-forward=false --ip-masq=false \
     --data-root "$D/data" --exec-root "$D/exec" --pidfile "$PIDFILE" \

@@ -5,15 +5,15 @@
 # Docker Hub's STAND-IN is a real registry (distribution v3.0.0, the test
 # image) on the engine's bridge that asks for a login, as Docker Hub does
 # with a user and an access token. For each mode: the cache starts and stops
-# with the registry on its own port (9998, where the test engines look for
+# with the registry on its own port (9998 on engine 20, 9997 on 28, where the test engines look for
 # their Docker Hub mirror: tests/env/docker-engine.sh) and its own storage
 # root; the first pull goes through it (by name, and as Docker Desktop uses
 # it, through registry-mirrors), the second is served with the upstream
 # stopped; the tab lists what it holds; a push to it is refused; it shows in
 # status and logs; the Docker Hub token is in no answer, log, label or
-# environment. Needs CACHE_PORT 9998 free on 127.0.0.1.
+# environment. Needs CACHE_PORT free on 127.0.0.1.
 
-CACHE_PORT=${SRT_MIRROR_PORT:-9998}
+CACHE_PORT=${SRT_MIRROR_PORT:-$([ "${SRT_ENGINE:-20}" = 28 ] && echo 9997 || echo 9998)}
 HUB_NAME=srt-hub-standin
 HUB_USER=hubuser
 HUB_TOKEN="dckr_pat_StandinToken$RANDOM$RANDOM"

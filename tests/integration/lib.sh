@@ -51,7 +51,21 @@ start_backend() {
 stop_backend() {
   [ -n "${BPID:-}" ] || return 0
   kill -TERM "$BPID" 2>/dev/null || true
-  local rc=0
+  local rc=0 limit=30
+  [ -z "${SR_WRAP:-}" ] || limit=90
+  local end=$((SECONDS + limit))
+  # a backend that does not end on SIGTERM is a failure, not a suite that
+  # waits forever
+  while [ -d "/proc/$BPID" ] && ! grep -q '^[^ ]* ([^)]*) Z' "/proc/$BPID/stat" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$end" ]; then
+      echo "the backend did not end within $limit s of SIGTERM: killed, see $BLOG"
+      kill -KILL "$BPID" 2>/dev/null
+      wait "$BPID" 2>/dev/null
+      BPID=
+      return 1
+    fi
+    sleep 0.1
+  done
   wait "$BPID" 2>/dev/null || rc=$?
   BPID=
   # SIGTERM must end the backend with 0: anything else is a failure (99:

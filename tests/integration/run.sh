@@ -33,39 +33,89 @@ total_p=0 total_f=0 fail=0 summary=()
 
 S3_INSTALL=1 tests/env/ceph-s3.sh >/dev/null || { echo "cannot start Ceph RGW"; fail=1; }
 
-for e in ${SR_TEST_ENGINES:-20 28}; do
-  run=()
-  for s in "${suites[@]}"; do
-    in_list "$e" $(engines_of "$s") && run+=("$s")
+# suites_of E: the chosen suites that run on engine E
+suites_of() {
+  local s
+  for s in "${suites[@]}"; do in_list "$1" $(engines_of "$s") && echo "$s"; done
+}
+
+# run_suite FILE: one suite, at most SR_SUITE_TIMEOUT seconds (a hang is a
+# failure, never a CI run that runs out of time), with its time printed
+run_suite() {
+  local f=$1 t=$SECONDS rc=0 limit=${SR_SUITE_TIMEOUT:-1200}
+  timeout -k 20 "$limit" bash "$f" || rc=$?
+  if [ $rc = 124 ] || [ $rc = 137 ]; then
+    echo "FAIL - $(basename "$f" .sh) did not end within $limit s (killed)"
+    echo "0 1" >>"$T_TALLY"
+  fi
+  echo "# time: $(basename "$f" .sh) $((SECONDS - t)) s"
+  return $rc
+}
+
+# engine_run E: every suite of engine E, one after the other, on that engine
+# (started here, its test images built first), tally in $T_TALLY
+engine_run() {
+  local e=$1 rc=0 s f
+  export T_TALLY SRT_ENGINE=$e
+  # each engine its own scratch folder: the two engines' suites run side by side
+  export SR_TEST_WORK=${SR_TEST_WORK:-/tmp/srt/it}-$e
+  eval "$(tests/env/docker-engine.sh start)" || { echo "FAIL - cannot start test Docker engine $e"; echo "0 1" >>"$T_TALLY"; return 1; }
+  export DOCKER_HOST HOST_IP
+  for s in $(suites_of "$e"); do
+    f=tests/integration/test_$s.sh
+    [ -f "$f" ] || { echo "FAIL - no suite $f"; echo "0 1" >>"$T_TALLY"; rc=1; continue; }
+    run_suite "$f" || rc=1
   done
-  [ ${#run[@]} -gt 0 ] || continue
-  echo "### engine $e: ${run[*]}"
-  export T_TALLY
-  T_TALLY=$(mktemp)
+  # images the suites pushed and pulled back: not needed any more
+  leftovers=$(/usr/bin/docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(localhost:[0-9]+/|srt-src/)' || true)
+  [ -z "$leftovers" ] || /usr/bin/docker rmi $leftovers >/dev/null 2>&1 || true
+  return $rc
+}
+
+engines=()
+for e in ${SR_TEST_ENGINES:-20 28}; do
+  [ -n "$(suites_of "$e")" ] && engines+=("$e")
+done
+# the engines and their test images first, one at a time (the images share a
+# build cache); then the engines' suites side by side unless
+# SR_TEST_SERIAL=1: each engine is its own daemon with its own bridge, and
+# suites pick free ports and bucket names of their own
+for e in "${engines[@]}"; do
   (
     export SRT_ENGINE=$e
-    eval "$(tests/env/docker-engine.sh start)" || { echo "FAIL - cannot start test Docker engine $e"; echo "0 1" >>"$T_TALLY"; exit 1; }
-    export DOCKER_HOST HOST_IP
-    tests/env/images.sh registry gateway >/dev/null || { echo "FAIL - cannot build the test images on engine $e"; echo "0 1" >>"$T_TALLY"; exit 1; }
-    rc=0
-    for s in "${run[@]}"; do
-      f=tests/integration/test_$s.sh
-      [ -f "$f" ] || { echo "FAIL - no suite $f"; echo "0 1" >>"$T_TALLY"; rc=1; continue; }
-      bash "$f" || rc=1
-    done
-    # images the suites pushed and pulled back: not needed any more
-    leftovers=$(/usr/bin/docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(localhost:[0-9]+/|srt-src/)' || true)
-    [ -z "$leftovers" ] || /usr/bin/docker rmi $leftovers >/dev/null 2>&1 || true
-    exit $rc
-  ) || fail=1
+    eval "$(tests/env/docker-engine.sh start)" && export DOCKER_HOST HOST_IP &&
+      tests/env/images.sh registry gateway >/dev/null
+  ) || echo "(engine $e or its test images could not be prepared: its suites say what failed)"
+done
+LOGDIR=${SR_TEST_LOGS:-/tmp/srt/logs}
+mkdir -p "$LOGDIR"
+declare -A tally=() pid=() log=()
+for e in "${engines[@]}"; do
+  tally[$e]=$(mktemp)
+  log[$e]=$LOGDIR/integration-$e.log
+  echo "### engine $e: $(suites_of "$e" | tr '\n' ' ')"
+  if [ "${SR_TEST_SERIAL:-0}" = 1 ] || [ ${#engines[@]} -eq 1 ]; then
+    (T_TALLY=${tally[$e]} engine_run "$e") 2>&1 | tee "${log[$e]}"
+    [ "${PIPESTATUS[0]}" = 0 ] || fail=1
+  else
+    echo "(running beside the other engine; its output follows when both are done, in ${log[$e]})"
+    (T_TALLY=${tally[$e]} engine_run "$e") >"${log[$e]}" 2>&1 &
+    pid[$e]=$!
+  fi
+done
+for e in "${!pid[@]}"; do wait "${pid[$e]}" || fail=1; done
+for e in "${engines[@]}"; do
+  if [ -n "${pid[$e]:-}" ]; then
+    echo; echo "### engine $e: output"; cat "${log[$e]}"
+  fi
   version=$(SRT_ENGINE=$e tests/env/docker-engine.sh env | sed -n 's|^DOCKER_HOST=unix://||p' |
     xargs -I{} curl -s --max-time 5 --unix-socket {} http://localhost/version | jq -r '.Version // empty' |
     cut -d. -f1-2)
-  read -r p f < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$T_TALLY")
-  [ -z "$OUTER_TALLY" ] || cat "$T_TALLY" >>"$OUTER_TALLY"
+  read -r p f < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "${tally[$e]}")
+  [ -z "$OUTER_TALLY" ] || cat "${tally[$e]}" >>"$OUTER_TALLY"
   # tests/run.sh sums these per engine
   [ -z "${SR_ENGINE_TALLY:-}" ] || echo "${version:-$e} $p $f" >>"$SR_ENGINE_TALLY"
-  rm -f "$T_TALLY"
+  rm -f "${tally[$e]}"
   summary+=("engine ${version:-$e}: $p passed, $f failed")
   echo "engine ${version:-$e}: $p passed, $f failed"
   total_p=$((total_p + p)) total_f=$((total_f + f))
