@@ -67,9 +67,15 @@ json_t *retention_parse(json_t *body, struct err *e);
  *  - a tag whose age is unknown stays ("age unknown"): no creation time, a
  *    time that is no RFC 3339 UTC time, before 2000-01-01, more than a day
  *    in the future, or the same time as a candidate of another build
- *    (fixed build timestamps: the order is not known). The images at one
- *    time are one build when one of them (an index) reaches all the
- *    others; then the index counts as newer than its platforms;
+ *    (fixed build timestamps) when the push order cannot tell them apart.
+ *    The images at one time are one build when one of them (an index)
+ *    reaches all the others; then the index counts as newer than its
+ *    platforms. Several builds at one creation time are ordered by push
+ *    time instead when every candidate at that time (a tag no keepTags
+ *    pattern matches) has a valid "pushed" (the same validity as a
+ *    creation time) and no two of them on different digests have the same
+ *    "pushed": the later push is the newer; otherwise every candidate at
+ *    that time stays ("age unknown");
  *  - of the other tags the keepLast newest stay ("recent"; null keepLast:
  *    all of them);
  *  - every manifest reachable from a kept tag's digest through "children"
