@@ -199,18 +199,22 @@ int retention_due(int minute, long last_day, long long now)
 struct tagref {
     json_t *tag; /* the tag object of the input, borrowed */
     const char *created;
-    int index; /* its digest is an index (it names other manifests) */
+    const char *pushed; /* set when builds at this creation time go by push time */
+    int index;          /* its digest is an index (it names other manifests) */
 };
 
-/* Newest first; RFC 3339 UTC times to the second compare as text. The same
- * time is one build here (times shared by unrelated images are "age
- * unknown"): its index before its platforms, so that a keepLast that takes
- * one of them takes the one that reaches the others, then by name. */
+/* Newest first; RFC 3339 UTC times to the second compare as text. At one
+ * creation time: by push time where several builds share it (plan_repo
+ * sets pushed only when every candidate there has a distinct one), then
+ * the index before its platforms, so that a keepLast that takes one of
+ * them takes the one that reaches the others, then by name. */
 static int by_created_desc(const void *a, const void *b)
 {
     const struct tagref *x = a, *y = b;
     int c = strcmp(y->created, x->created);
     if (c)
+        return c;
+    if (x->pushed && y->pushed && (c = strcmp(y->pushed, x->pushed)))
         return c;
     if (x->index != y->index)
         return y->index - x->index;
@@ -278,6 +282,55 @@ int retention_reach(json_t *children, const char *digest, json_t *reach)
             rc = -1;
     }
     return rc;
+}
+
+struct pushref {
+    const char *pushed, *digest;
+};
+
+static int by_pushed(const void *a, const void *b)
+{
+    const struct pushref *x = a, *y = b;
+    int c = strcmp(x->pushed, y->pushed);
+    return c ? c : strcmp(x->digest, y->digest);
+}
+
+/* Whether the builds that share creation time when can be ordered by push
+ * time: every candidate there (a tag no keepTags pattern matches) has a
+ * plausible "pushed", and no two on different digests have the same. 0
+ * also when memory runs out (the order stays unknown: nothing more goes). */
+static int push_order_known(json_t *tags, json_t *keep_tags, const char *when, const char *latest)
+{
+    size_t i, n = 0;
+    json_t *t;
+    struct pushref *refs = calloc(json_array_size(tags) + 1, sizeof *refs);
+    if (!refs)
+        return 0;
+    int known = 1;
+    json_array_foreach(tags, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "tag"));
+        const char *digest = json_string_value(json_object_get(t, "digest"));
+        const char *created = json_string_value(json_object_get(t, "created"));
+        if (!name || !digest || !created || strcmp(created, when) != 0 ||
+            matches_any(keep_tags, name))
+            continue;
+        const char *pushed = json_string_value(json_object_get(t, "pushed"));
+        if (!time_plausible(pushed, latest)) {
+            known = 0;
+            break;
+        }
+        refs[n++] = (struct pushref){pushed, digest};
+    }
+    if (known) {
+        /* one push time on two digests shows up as neighbours */
+        qsort(refs, n, sizeof *refs, by_pushed);
+        for (i = 1; i < n && known; i++)
+            known = strcmp(refs[i].pushed, refs[i - 1].pushed) != 0 ||
+                    strcmp(refs[i].digest, refs[i - 1].digest) == 0;
+    }
+    free(refs);
+    return known;
 }
 
 static json_t *skipped_repo(json_t *repo)
@@ -388,9 +441,16 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest, long lo
     }
     const char *when;
     json_t *list;
+    json_t *by_push = json_object();
+    if (!by_push)
+        goto out;
     json_object_foreach(time_digest, when, list)
     {
-        if (json_array_size(list) > 1 && several_builds(children, list))
+        if (json_array_size(list) <= 1 || !several_builds(children, list))
+            continue;
+        if (push_order_known(tags, keep_tags, when, latest))
+            oom |= json_object_set_new(by_push, when, json_true());
+        else
             oom |= json_object_set_new(tied, when, json_true());
     }
     json_array_foreach(tags, i, t)
@@ -409,9 +469,12 @@ static json_t *plan_repo(json_t *rule, json_t *repo, const char *latest, long lo
         else
             dated[k++] = (struct tagref){
                 t, created,
+                json_object_get(by_push, created) ? json_string_value(json_object_get(t, "pushed"))
+                                                  : NULL,
                 json_array_size(json_object_get(
                     children, json_string_value(json_object_get(t, "digest")))) > 0};
     }
+    json_decref(by_push);
     qsort(dated, k, sizeof *dated, by_created_desc);
     /* null keepLast: every tag stays by age */
     size_t keep_n = json_is_integer(keep_last) ? (size_t)json_integer_value(keep_last) : k;

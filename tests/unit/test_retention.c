@@ -367,6 +367,72 @@ static int scripted(void *ctx, int worker, const char *method, const char *path,
     return 0;
 }
 
+/* Builds that share a creation time (SOURCE_DATE_EPOCH, fixed build
+ * times): ordered by push time when every candidate has a distinct valid
+ * one, else every candidate at that time stays "age unknown" (issue 17) */
+#define TAGP(t, d, c, p)                                                                         \
+    "{\"tag\":\"" t "\",\"digest\":\"sha256:" d "\",\"created\":" c ",\"size\":10,\"pushed\":" p "}"
+static void test_plan_push_order(void **state)
+{
+    char got[512];
+    json_t *p;
+    const char *keep1 = "{\"rules\":[{\"repositories\":\"r\",\"keepLast\":1,\"keepTags\":[\"pin-*\"]}]}";
+    /* three builds at one time, pushed one after the other: the last push
+     * stays; a second tag of the newest build stays with it */
+    plan_one(keep1,
+             "{\"name\":\"r\",\"complete\":true,\"tags\":["
+             TAGP("one", "d1", T("2026-01-01T00:00:00Z"), T("2026-03-01T10:00:00Z")) ","
+             TAGP("three", "d3", T("2026-01-01T00:00:00Z"), T("2026-03-03T10:00:00Z")) ","
+             TAGP("two", "d2", T("2026-01-01T00:00:00Z"), T("2026-03-02T10:00:00Z")) ","
+             TAGP("pin-x", "d1", T("2026-01-01T00:00:00Z"), "null") "],\"children\":{}}",
+             got, sizeof got, &p);
+    /* pin-x keeps d1 by pattern (and is no candidate: its missing push time
+     * does not matter); d2 goes */
+    assert_string_equal(got, "d2:two");
+    assert_string_equal(reason(p, "r", "three"), "recent");
+    assert_string_equal(reason(p, "r", "one"), "same image");
+    json_decref(p);
+    /* one candidate without a valid push time: the order is unknown */
+    static const char *unknown[] = {"null", T("1999-12-31T23:59:59Z"), T("2026-13-01T00:00:00Z"),
+                                    T("2031-01-01T00:00:00Z"), T("yesterday")};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        char repo[1024];
+        snprintf(repo, sizeof repo,
+                 "{\"name\":\"r\",\"complete\":true,\"tags\":["
+                 TAGP("one", "d1", T("2026-01-01T00:00:00Z"), T("2026-03-01T10:00:00Z")) ","
+                 TAGP("two", "d2", T("2026-01-01T00:00:00Z"), "%s") ","
+                 TAGP("old", "d0", T("2025-01-01T00:00:00Z"), T("2026-03-05T10:00:00Z")) "],"
+                 "\"children\":{}}",
+                 unknown[i]);
+        plan_one("{\"rules\":[{\"repositories\":\"r\",\"keepLast\":0}]}", repo, got, sizeof got,
+                 &p);
+        CHECK(strcmp(got, "d0:old") == 0, "pushed %s: deletes '%s'", unknown[i], got);
+        CHECK(strcmp(reason(p, "r", "one"), "age unknown") == 0, "pushed %s: one is %s",
+              unknown[i], reason(p, "r", "one"));
+        json_decref(p);
+    }
+    /* two builds pushed in the same second: unknown too; one build's two
+     * tags pushed in the same second are no tie */
+    plan_one(keep1,
+             "{\"name\":\"r\",\"complete\":true,\"tags\":["
+             TAGP("one", "d1", T("2026-01-01T00:00:00Z"), T("2026-03-01T10:00:00Z")) ","
+             TAGP("two", "d2", T("2026-01-01T00:00:00Z"), T("2026-03-01T10:00:00Z")) "],"
+             "\"children\":{}}",
+             got, sizeof got, &p);
+    assert_string_equal(got, "");
+    assert_string_equal(reason(p, "r", "two"), "age unknown");
+    json_decref(p);
+    plan_one(keep1,
+             "{\"name\":\"r\",\"complete\":true,\"tags\":["
+             TAGP("one", "d1", T("2026-01-01T00:00:00Z"), T("2026-03-01T10:00:00Z")) ","
+             TAGP("uno", "d1", T("2026-01-01T00:00:00Z"), T("2026-03-01T10:00:00Z")) ","
+             TAGP("two", "d2", T("2026-01-01T00:00:00Z"), T("2026-03-02T10:00:00Z")) "],"
+             "\"children\":{}}",
+             got, sizeof got, &p);
+    assert_string_equal(got, "d1:one,uno");
+    json_decref(p);
+}
+
 static void test_delete_tries(void **state)
 {
     struct scan_io io = {.call = scripted, .threads = 1};
@@ -487,6 +553,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),   cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_plan),         cmocka_unit_test(test_plan_safety),
+        cmocka_unit_test(test_plan_push_order),
         cmocka_unit_test(test_delete_tries), cmocka_unit_test(test_pages_not_whole),
         cmocka_unit_test(test_file),         cmocka_unit_test(test_due),
     };
