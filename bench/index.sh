@@ -55,6 +55,32 @@ echo "| backend idle (development build, Debian's shared libraries) with an inde
   tee -a "$W/table.md"
 kill $BPID; wait $BPID 2>/dev/null || true
 
+# the same as shipped: the static backend of the extension image (amd64),
+# in a chroot of its own file system, with the same index in /data
+OCI=${BENCH_OCI:-build/storj-registry-extension-0.1.0.oci.tar}
+if [ -f "$OCI" ]; then
+  bench/oci-rootfs.sh "$OCI" "$W"
+  cp -a "$W/state/." "$W/rootfs/data/"
+  mount -t proc proc "$W/rootfs/proc"
+  SR_INDEX_PERIOD=3600 chroot "$W/rootfs" /storj-registryd --socket /run/guest-services/backend.sock \
+    --state-dir /data --docker-socket /run/no-docker.sock >"$W/ship.log" 2>&1 &
+  BPID=$!
+  trap 'kill $BPID 2>/dev/null || true; umount "$W/rootfs/proc" 2>/dev/null || true' EXIT
+  S=$W/rootfs/run/guest-services/backend.sock
+  for _ in $(seq 100); do curl -sf --unix-socket "$S" http://l/api/health >/dev/null && break; sleep 0.1; done
+  curl -sf --unix-socket "$S" "http://l/api/repositories?source=index&limit=100" >/dev/null || true
+  sleep 20
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$BPID/status")
+  anon=$(awk '/RssAnon/ {print $2}' "/proc/$BPID/status")
+  tags=$(curl -sf --unix-socket "$S" http://l/api/status | jq -r '.index.tags')
+  echo "| backend idle as shipped (extension image, amd64, static) with an index of $tags tags, idle 20 s after a first page | $rss KiB ($anon KiB anonymous) | at most 4096 KiB | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
+    tee -a "$W/table.md"
+  kill $BPID; wait $BPID 2>/dev/null || true
+  sleep 0.5; umount "$W/rootfs/proc" 2>/dev/null || true
+else
+  echo "| backend idle as shipped | not measured: no $OCI (make extension) | at most 4096 KiB | |" | tee -a "$W/table.md"
+fi
+
 # a push visible in the index
 if [ -z "${BENCH_SKIP_PUSH:-}" ]; then
   eval "$(tests/env/docker-engine.sh start)"; export DOCKER_HOST

@@ -225,21 +225,9 @@ fi
 SHIP=""
 OCI=${BENCH_OCI:-build/storj-registry-extension-0.1.0.oci.tar}
 if [ -f "$OCI" ]; then
-  mkdir -p "$W/oci" "$W/rootfs"; tar -xf "$OCI" -C "$W/oci"
-  layer=$(python3 - "$W/oci" <<'PY'
-import json, sys
-d = sys.argv[1]
-blob = lambda g: "%s/blobs/sha256/%s" % (d, g.split(":")[1])
-m = json.load(open(blob(json.load(open(d + "/index.json"))["manifests"][0]["digest"])))
-for x in m.get("manifests", []):
-    if x.get("platform", {}).get("architecture") == "amd64":
-        m = json.load(open(blob(x["digest"])))
-print(" ".join(blob(l["digest"]) for l in m["layers"]))
-PY
-)
-  for l in $layer; do tar -xf "$l" -C "$W/rootfs"; done
+  bench/oci-rootfs.sh "$OCI" "$W"
   # a container has /proc (the backend reads /proc/self/smaps for its idle trim)
-  mkdir -p "$W/rootfs/proc" && mount -t proc proc "$W/rootfs/proc"
+  mount -t proc proc "$W/rootfs/proc"
   chroot "$W/rootfs" /storj-registryd --socket /run/guest-services/backend.sock --state-dir /data >"$W/ship.log" 2>&1 &
   RPID=$!
   sleep 3
