@@ -1576,6 +1576,36 @@ test('the clean-up schedule shows the local time next to UTC; sizes read as Desk
   await ctx.close();
 });
 
+test('clean-up rules saved from the tab keep keepPulledWithin and keepPushedWithin set through the API', { timeout: 120000 }, async () => {
+  await freshBackend('keep-rules');
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port: await freePort(15000, 15999) })).status, 200);
+  const put = await apiJSON('PUT', '/api/retention', { rules: [{ repositories: 'team/*', keepLast: 5, keepTags: ['latest'], keepPulledWithin: 14, keepPushedWithin: 30 }], schedule: '03:00' });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const page = await newPage({ desktop: true });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, ['stopped', 'not-configured', 'running'], 60000);
+  await section(page, 'cleanup');
+  const last = page.locator('#rules [data-k="keepLast"]').first();
+  await last.waitFor({ state: 'visible' });
+  assert.equal(await page.inputValue('#rules [data-k="keepPulledWithin"]'), '14');
+  assert.equal(await page.inputValue('#rules [data-k="keepPushedWithin"]'), '30');
+  // something else changes: the newest kept, and the tags
+  await last.fill('7');
+  await page.locator('#rules [data-k="keepTags"]').first().fill('latest, v*');
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/retention') && r.request().method() === 'PUT');
+  await page.click('#rules-save');
+  assert.equal((await saved).status(), 200);
+  const got = (await apiJSON('GET', '/api/retention')).body;
+  assert.equal(got.rules.length, 1);
+  assert.equal(got.rules[0].keepLast, 7);
+  assert.deepEqual(got.rules[0].keepTags, ['latest', 'v*']);
+  assert.equal(got.rules[0].keepPulledWithin, 14, 'keepPulledWithin survives a save from the tab');
+  assert.equal(got.rules[0].keepPushedWithin, 30, 'keepPushedWithin survives a save from the tab');
+  assert.equal(got.schedule, '03:00');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
   const page = await newPage();
   await page.goto(`${backend.url}/`);
