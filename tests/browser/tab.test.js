@@ -1917,25 +1917,28 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.isVisible('#images-source'), false, 'no switch while the cache is off');
     assert.equal((await page.textContent('#mark-cache')).trim(), 'off', 'the section\'s marker says the cache is off');
 
+    // the switch lives in the cache's own section, not in Storage › Edit nor in Images
+    await section(page, 'settings');
+    await page.click('#btn-edit');
+    assert.equal(await page.locator('#settings #f-cache-enabled').count(), 0, 'no cache switch inside Storage › Edit');
+    await page.click('#btn-cancel-edit');
+    await section(page, 'images');
+    assert.equal(await page.locator('#panel-images input[role="switch"], #panel-images #f-cache-enabled').count(), 0, 'no cache on/off switch in Images');
     // the form: defaults, then the stand-in as the upstream, from the cache's own section
     await section(page, 'cache');
-    assert.equal(await page.isVisible('#cache-off-text'), true, 'what the cache is, while it is off');
-    await page.click('#btn-cache-edit');
+    assert.equal(await page.isVisible('#panel-cache #f-cache-enabled'), true, 'the switch is in the Docker Hub cache section');
+    assert.equal(await page.getAttribute('#f-cache-enabled', 'role'), 'switch');
+    assert.match(await page.textContent('#cache-section'), /keeps the Docker Hub images you pull/, 'what the cache is, while it is off');
     assert.equal(await page.isVisible('#f-cache-port'), false, 'the cache fields show once it is enabled');
     await page.check('#f-cache-enabled');
+    assert.equal(await page.isVisible('#view-setup'), false, 'turning it on does not open the storage form');
+    assert.equal(await page.isVisible('#btn-cache-save'), true, 'a Save beside the switch');
     assert.equal(await page.inputValue('#f-cache-port'), '9998');
     assert.equal(await page.inputValue('#f-cache-ttl'), '168h');
     await page.evaluate(() => (document.getElementById('cache-advanced').open = true));
     assert.equal(await page.inputValue('#f-cache-upstream'), 'https://registry-1.docker.io');
     await page.fill('#f-cache-upstream', `http://${upIP}:5000`);
     await page.selectOption('#f-cache-ttl', '24h');
-    // the storj-native mode cannot have it: disabled, with the reason
-    await chooseMode(page, 'storj-native');
-    assert.equal(await page.isDisabled('#f-cache-enabled'), true);
-    assert.match(await page.textContent('#cache-native'), /native driver/);
-    assert.equal(await page.isVisible('#f-cache-port'), false);
-    await chooseMode(page, 'local');
-    assert.equal(await page.isChecked('#f-cache-enabled'), true, 'the choice comes back with another mode');
 
     // a bad port (the registry's): said as the field is left ...
     await page.fill('#f-cache-port', String(port));
@@ -1944,7 +1947,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     // ... and by the backend, at the same input, with nothing typed lost
     await page.evaluate(() => (window.__storjRegistrySkipClientChecks = true));
     let put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const refused = await put;
     assert.equal(refused.status(), 400);
     const err = (await refused.json()).error;
@@ -1964,10 +1967,14 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     await page.fill('#f-cache-port', String(cachePort));
     assert.equal(await page.textContent('#err-cache\\.port'), '');
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const saved = await put;
     assert.equal(saved.status(), 200);
     assert.deepEqual(saved.request().postDataJSON().cache, { enabled: true, port: cachePort, upstream: `http://${upIP}:5000`, ttl: '24h', username: null });
+    assert.deepEqual(Object.keys(saved.request().postDataJSON()), ['cache'], 'the cache section saves the cache only');
+    await page.waitForSelector('#cache-form-actions', { state: 'hidden' });
+    // the cache runs with the registry: Start in the header
+    await page.click('#btn-toggle');
     await waitBadge(page, 'running', 120000);
     await page.waitForSelector('#cache-state[data-state="running"]', { timeout: 120000 });
     const status = (await apiJSON('GET', '/api/status')).body;
@@ -2051,8 +2058,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.locator('#images [data-delete]').count(), 0);
 
     // the cache's settings read back: the form shows what is saved
-    await section(page, 'settings');
-    await page.click('#btn-edit');
+    await section(page, 'cache');
     assert.equal(await page.isChecked('#f-cache-enabled'), true);
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort));
     assert.equal(await page.inputValue('#f-cache-ttl'), '24h');
@@ -2060,7 +2066,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     // turned off: only that is sent (the rest stays saved); it runs until Restart, then it is gone
     await page.uncheck('#f-cache-enabled');
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const off = await put;
     assert.equal(off.status(), 200);
     assert.deepEqual(off.request().postDataJSON().cache, { enabled: false });
@@ -2079,30 +2085,28 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     // a Docker Hub user and token: a user alone is named at the token; a saved
     // token is never shown back, reads "saved", and an empty field keeps it
     const token = `dckr_pat_srt${rnd()}${rnd()}`;
-    await section(page, 'settings');
-    await page.click('#btn-edit');
+    await section(page, 'cache');
     await page.check('#f-cache-enabled');
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort), 'the settings kept while off come back');
     await page.fill('#f-cache-user', 'srt-hub-user');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     await page.waitForFunction(() => /access token/.test(document.getElementById('err-cache.token').textContent));
     assert.equal(await page.getAttribute('#f-cache-token', 'aria-invalid'), 'true');
     await page.fill('#f-cache-token', token);
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     assert.equal((await put).status(), 200);
     let cfg = (await apiJSON('GET', '/api/config')).body;
     assert.equal(cfg.cache.username, 'srt-hub-user');
     assert.equal(cfg.cache.token.set, true);
     assert.ok(!JSON.stringify(cfg).includes(token), 'the token is never answered');
     assert.ok(!JSON.stringify((await apiJSON('GET', '/api/status')).body).includes(token));
-    await page.click('#btn-edit');
     await page.waitForSelector('#cache-token-set', { state: 'visible' });
     assert.equal(await page.inputValue('#f-cache-token'), '');
     assert.equal(await page.getAttribute('#f-cache-token', 'placeholder'), 'saved — leave empty to keep');
     await page.selectOption('#f-cache-ttl', '0');
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const kept = await put;
     assert.equal(kept.status(), 200);
     assert.equal(kept.request().postDataJSON().cache.token, undefined, 'an empty token is left out of the PUT');
