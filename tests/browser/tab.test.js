@@ -1180,12 +1180,10 @@ test('registry users: add with a generated password shown once, a typed one, a b
   const mk = (name, extra) => run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=198.18.0.1', ...extra, '-keyout', path.join(tlsDir, `${name}.key`), '-out', path.join(tlsDir, `${name}.crt`)]);
   await mk('a', ['-addext', 'subjectAltName=IP:198.18.0.1']);
   await mk('b', []);
-  await page.fill('#u-tls-cert', readFileSync(path.join(tlsDir, 'a.crt'), 'utf8'));
-  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'b.key'), 'utf8'));
-  await page.click('#btn-tls-save');
-  await page.waitForFunction(() => /not the key of/.test(document.getElementById('err-u-tls').textContent));
-  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'a.key'), 'utf8'));
-  await page.click('#btn-tls-save');
+  // (the flow's Save and restart is tested below; here the certificate is saved through the API)
+  assert.equal((await apiJSON('PUT', '/api/config', { tls: { certificate: readFileSync(path.join(tlsDir, 'a.crt'), 'utf8'), key: readFileSync(path.join(tlsDir, 'a.key'), 'utf8') } })).status, 200);
+  await page.reload();
+  await waitBadge(page, 'running', 30000);
   await page.waitForFunction(() => /TLS on: a certificate for 198\.18\.0\.1/.test(document.getElementById('users-tls-state')?.textContent || ''), null, { timeout: 20000 });
   const cfg = (await apiJSON('GET', '/api/config')).body;
   assert.equal(cfg.tls.enabled, true);
@@ -1199,6 +1197,77 @@ test('registry users: add with a generated password shown once, a typed one, a b
   const list = await apiJSON('GET', '/api/users');
   assert.deepEqual(list.body.users, [{ name: 'alice' }]);
   assert.doesNotMatch(JSON.stringify(list.body), /\$2b\$|alice-typed/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('Access › Allow other machines: first user, listen address, optional TLS and Restart on one screen, in that order; a refused step names its field and keeps what was typed; then the registry answers on the address with TLS and logins (the test engine\'s bridge address)', { timeout: 300000 }, async () => {
+  await freshBackend('remote');
+  const port = await freePort(15000, 15999);
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port })).status, 200);
+  assert.equal((await apiJSON('POST', '/api/registry/start')).status, 202);
+  // an address of a bridge the test engine created (198.18.0.0/15), never another network
+  const addr = (await docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}')).stdout.trim();
+  assert.match(addr, /^198\.1[89]\./);
+  const page = await newPage({ desktop: true, width: 960 });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running', 90000);
+  await section(page, 'access');
+  // all four steps visible together, in order
+  const steps = ['#r-user-name', '#r-bind', '#u-tls-cert', '#btn-remote-apply'];
+  let lastY = -1;
+  for (const sel of steps) {
+    await page.waitForSelector(`#remote-card ${sel}`, { state: 'visible' });
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(box.y > lastY, `${sel} comes after the step before it`);
+    lastY = box.y;
+  }
+  assert.match(await page.textContent('#remote-card'), /Restart/);
+  const help = await page.textContent('#help-r-bind');
+  assert.doesNotMatch(help, /without a password/i);
+  assert.doesNotMatch(await page.textContent('#help-bind'), /without a password/i);
+  // no user yet: an outside address is refused at the user step, nothing typed lost
+  await page.fill('#r-bind', addr);
+  await page.click('#btn-remote-apply');
+  await page.waitForFunction(() => /user/i.test(document.getElementById('err-r-user-name').textContent));
+  assert.equal(await page.getAttribute('#r-user-name', 'aria-invalid'), 'true');
+  assert.equal(await page.inputValue('#r-bind'), addr);
+  // a user, the address, and a key that is not the certificate's: the user is
+  // added, the settings are refused at the TLS field, the rest stays typed
+  const tlsDir = mkdtempSync(path.join(WORK, 'remote-tls-'));
+  const mk = (name, extra) => run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${addr}`, ...extra, '-keyout', path.join(tlsDir, `${name}.key`), '-out', path.join(tlsDir, `${name}.crt`)]);
+  await mk('a', ['-addext', `subjectAltName=IP:${addr}`]);
+  await mk('b', []);
+  const cert = readFileSync(path.join(tlsDir, 'a.crt'), 'utf8');
+  await page.fill('#r-user-name', 'remote-bot');
+  await page.fill('#u-tls-cert', cert);
+  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'b.key'), 'utf8'));
+  await page.click('#btn-remote-apply');
+  await page.waitForFunction(() => /not the key of/.test(document.getElementById('err-u-tls').textContent), null, { timeout: 30000 });
+  assert.equal(await page.inputValue('#r-bind'), addr, 'the address stays typed');
+  assert.equal((await page.inputValue('#u-tls-cert')).trim(), cert.trim(), 'the certificate stays pasted');
+  assert.notEqual(await page.inputValue('#u-tls-key'), '', 'the key stays pasted');
+  const generated = (await page.textContent('#users-secret-value')).trim();
+  assert.match(generated, /^[A-Za-z2-9]{24}$/, 'the generated password is shown once');
+  await page.waitForSelector('#remote-user-done', { state: 'visible' });
+  assert.match(await page.textContent('#remote-user-done'), /remote-bot/);
+  assert.equal((await apiJSON('GET', '/api/config')).body.bind || '127.0.0.1', '127.0.0.1', 'a refused save changes nothing');
+  await shots(page, 'access-remote-error');
+  // the right key: saved, restarted, served on the address with TLS and logins
+  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'a.key'), 'utf8'));
+  const restarted = page.waitForResponse((r) => r.url().endsWith('/api/registry/restart') && r.request().method() === 'POST', { timeout: 60000 });
+  await page.click('#btn-remote-apply');
+  assert.equal((await restarted).status(), 202);
+  await waitBadge(page, 'running', 120000);
+  const cfg = (await apiJSON('GET', '/api/config')).body;
+  assert.equal(cfg.bind, addr);
+  assert.equal(cfg.tls.enabled, true);
+  await page.waitForFunction(() => /TLS on/.test(document.getElementById('users-tls-state').textContent), null, { timeout: 20000 });
+  const ca = path.join(tlsDir, 'a.crt');
+  const status = async (auth) => (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', '--cacert', ca, ...(auth ? ['-u', auth] : []), `https://${addr}:${port}/v2/`]).catch((e) => e)).stdout;
+  await waitFor('the registry on the address with TLS', async () => (await status()) === '401', 60000, 500);
+  assert.equal(await status(`remote-bot:${generated}`), '200');
+  await shotsAtWidths(page, 'access-remote');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
