@@ -182,8 +182,8 @@ function tail(file, n = 30) {
   }
 }
 
-async function newPage({ width = 960, height = 800, scheme = 'light', init, desktop = false, scale = 1 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme, deviceScaleFactor: scale });
+async function newPage({ width = 960, height = 800, scheme = 'light', init, desktop = false, scale = 1, timezoneId } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme, deviceScaleFactor: scale, ...(timezoneId ? { timezoneId } : {}) });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: backend.url });
   if (desktop) await context.addInitScript(desktopLikeClient);
   const page = await context.newPage();
@@ -1012,10 +1012,13 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.waitForFunction(() => /Saved/.test(document.getElementById('rules-save').textContent));
   assert.equal(await page.isDisabled('#rules-apply'), false, 'saved: Apply now can run');
   await page.click('#rules-preview');
+  await page.waitForSelector('#plan-dialog[open]', { timeout: 60000 });
   await page.waitForFunction(() => /Would delete 1 image with 1 tag,/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
-  assert.doesNotMatch(await page.textContent('#rules'), /\(s\)/, 'no "image(s)"');
+  assert.doesNotMatch(await page.textContent('#plan-dialog'), /\(s\)/, 'no "image(s)"');
   assert.match(await page.textContent('#rules-plan'), /acme\/app/);
   await shotsAtWidths(page, 'cleanup-rules-preview');
+  await page.click('#plan-close');
+  await page.waitForSelector('#plan-dialog', { state: 'hidden' });
   await page.click('#rules-apply');
   await page.waitForSelector('#confirm-dialog[open]');
   assert.match(await page.textContent('#confirm-dialog'), /read-only/);
@@ -1671,6 +1674,66 @@ test('clean-up rules saved from the tab keep keepPulledWithin and keepPushedWith
   assert.equal(got.rules[0].keepPulledWithin, 14, 'keepPulledWithin survives a save from the tab');
   assert.equal(got.rules[0].keepPushedWithin, 30, 'keepPushedWithin survives a save from the tab');
   assert.equal(got.schedule, '03:00');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('clean-up: the preview opens in a dialog with a bounded, scrollable list (300 repositories); the schedule is a time picker in UTC with the local time beside it, saved as UTC', { timeout: 180000 }, async () => {
+  await freshBackend('cleanup-dialog');
+  const port = await freePort(15000, 15999);
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port })).status, 200);
+  assert.equal((await apiJSON('PUT', '/api/retention', { rules: [{ repositories: '*', keepLast: 1 }], schedule: '03:00' })).status, 200);
+  assert.equal((await apiJSON('POST', '/api/registry/start')).status, 202);
+  const page = await newPage({ desktop: true, timezoneId: 'Asia/Kolkata' });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running', 90000);
+  await section(page, 'cleanup');
+  // the schedule: a time picker holding the UTC time, the local time beside it
+  await page.waitForSelector('#rules-time');
+  assert.equal(await page.getAttribute('#rules-time', 'type'), 'time');
+  assert.equal(await page.inputValue('#rules-time'), '03:00');
+  assert.match(await page.textContent('#rules'), /03:00|UTC/);
+  assert.match((await page.textContent('#rules-local-time')).trim(), /^\(08:30( AM)? your time\)$/);
+  await page.fill('#rules-time', '04:15');
+  await page.waitForFunction(() => document.getElementById('rules-local-time').textContent.includes('09:45'));
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/retention') && r.request().method() === 'PUT');
+  await page.click('#rules-save');
+  assert.equal((await saved).status(), 200);
+  assert.equal((await apiJSON('GET', '/api/retention')).body.schedule, '04:15', 'kept in UTC');
+  await shots(page, 'cleanup-schedule');
+  // a preview of 300 repositories (the backend's answer shape, made large)
+  const repositories = Array.from({ length: 300 }, (_, i) => ({
+    name: `team/app-${String(i).padStart(3, '0')}`,
+    rule: 0,
+    keep: [{ tag: 'latest', reason: 'recent' }],
+    delete: [{ tags: [`v${i}`], digest: `sha256:${'0'.repeat(64)}`, created: '2026-01-01T00:00:00Z', size: 1234567 }],
+  }));
+  await page.route('**/api/retention/preview**', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ images: 300, tags: 300, bytes: 300 * 1234567, repositories, skipped: [], deleteUntagged: false }) }),
+  );
+  await page.click('#rules-preview');
+  await page.waitForSelector('#plan-dialog[open]');
+  await page.waitForFunction(() => /Would delete 300 images with 300 tags/.test(document.getElementById('plan-dialog').textContent));
+  const box = await page.evaluate(() => {
+    const d = document.getElementById('plan-dialog').getBoundingClientRect();
+    const l = document.querySelector('#plan-dialog .plan-list');
+    return { dialogH: d.height, listH: l.clientHeight, scrollH: l.scrollHeight, overflow: getComputedStyle(l).overflowY, vh: window.innerHeight };
+  });
+  assert.ok(box.dialogH <= box.vh, `the dialog fits the window (${box.dialogH} of ${box.vh} px)`);
+  assert.ok(box.scrollH > box.listH, 'the list scrolls inside the dialog');
+  assert.match(box.overflow, /auto|scroll/);
+  const below = await page.evaluate(() => {
+    const l = document.querySelector('#plan-dialog .plan-list');
+    const last = l.lastElementChild;
+    return last.getBoundingClientRect().top >= l.getBoundingClientRect().bottom;
+  });
+  assert.equal(below, true, 'the last row waits below the list\'s fold');
+  await page.locator('#plan-dialog .plan-list li:has-text("team/app-299")').first().scrollIntoViewIfNeeded();
+  await shots(page, 'cleanup-preview-dialog', { fullPage: false });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#plan-dialog', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'rules-preview', 'focus goes back to Preview');
+  await page.unroute('**/api/retention/preview**');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
