@@ -111,6 +111,28 @@ export class SettingsForm {
       }
     };
     this.form.addEventListener('change', onFormChange);
+    // Tab reaches every storage choice in More storage options (a radio
+    // group is one Tab stop, its other choices reached with the arrow keys):
+    // from the fold's summary to its first choice, from choice to choice,
+    // and back; Space picks the focused one
+    this.form.addEventListener('keydown', (e) => {
+      if (e.key !== 'Tab' || e.altKey || e.ctrlKey || e.metaKey) return;
+      const fold = /** @type {HTMLDetailsElement} */ ($('more-modes'));
+      if (!fold.open) return;
+      const choices = /** @type {HTMLInputElement[]} */ ([...fold.querySelectorAll('input[name="mode"]')]).filter((r) => !r.disabled);
+      const t = /** @type {HTMLElement} */ (e.target);
+      const summary = fold.querySelector('summary');
+      let next = null;
+      if (t === summary && !e.shiftKey) next = choices[0];
+      else if (t instanceof HTMLInputElement && choices.includes(t)) {
+        const i = choices.indexOf(t);
+        next = e.shiftKey ? choices[i - 1] || summary : choices[i + 1] || null;
+      }
+      if (next) {
+        e.preventDefault();
+        next.focus();
+      }
+    });
     // the Docker Hub cache's switch and fields live in its own section
     $('cache-form').addEventListener('change', onFormChange);
     for (const btn of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#settings [data-reveal], #cache-form [data-reveal]'))) {

@@ -1738,6 +1738,70 @@ test('clean-up: the preview opens in a dialog with a bounded, scrollable list (3
   await page.context().close();
 });
 
+test('keyboard only (Tab, Enter, Space and typing): first-run setup in local mode, then Access › Allow other machines to Save and restart', { timeout: 240000 }, async () => {
+  await freshBackend('keyboard');
+  const page = await newPage({ desktop: true });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'not-configured', 60000);
+  await page.waitForSelector('#setup-heading');
+  const active = () => page.evaluate(() => {
+    const a = document.activeElement;
+    return { id: a.id, tag: a.tagName, name: a.getAttribute('name') || '', value: a.value || '', text: (a.textContent || '').trim().slice(0, 40) };
+  });
+  /** Tab until the focused element matches; fails after max presses. */
+  const tabTo = async (what, match, max = 40) => {
+    const seen = [];
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      const a = await active();
+      seen.push(a.id || `${a.tag}:${a.name}=${a.value}:${a.text}`);
+      if (match(a)) return a;
+    }
+    throw new Error(`Tab never reached ${what}: ${seen.join(' → ')}`);
+  };
+  // More storage options opens with Enter; every choice in it is a Tab stop; Space picks Local volume
+  await tabTo('More storage options', (a) => a.tag === 'SUMMARY' && /More storage options/.test(a.text));
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.getElementById('more-modes').open), true);
+  await tabTo('the Local volume choice', (a) => a.name === 'mode' && a.value === 'local', 8);
+  await page.keyboard.press('Space');
+  assert.equal(await page.isChecked('input[name=mode][value=local]'), true);
+  const port = await freePort(15000, 15999);
+  // the port, under Advanced (opened with Space)
+  await tabTo('Advanced', (a) => a.tag === 'SUMMARY' && /Advanced/.test(a.text));
+  await page.keyboard.press('Space');
+  await tabTo('the port', (a) => a.id === 'f-port', 3);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(String(port));
+  await tabTo('Save and start', (a) => a.id === 'btn-save');
+  const put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+  await page.keyboard.press('Enter');
+  assert.equal((await put).status(), 200);
+  await waitBadge(page, 'running', 90000);
+  assert.equal((await apiJSON('GET', '/api/config')).body.mode, 'local');
+
+  // Access (the section tabs move with arrow keys, the ARIA tabs pattern: this walk clicks it)
+  await section(page, 'access');
+  const addr = (await docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}')).stdout.trim();
+  await tabTo('the flow\'s user name', (a) => a.id === 'r-user-name', 30);
+  await page.keyboard.type('kbd-bot');
+  await tabTo('the flow\'s password', (a) => a.id === 'r-user-password', 2);
+  await tabTo('the listen address', (a) => a.id === 'r-bind', 2);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(addr);
+  await tabTo('the certificate', (a) => a.id === 'u-tls-cert', 2);
+  await tabTo('the key', (a) => a.id === 'u-tls-key', 2);
+  await tabTo('Save and restart', (a) => a.id === 'btn-remote-apply', 3);
+  const restarted = page.waitForResponse((r) => r.url().endsWith('/api/registry/restart') && r.request().method() === 'POST', { timeout: 60000 });
+  await page.keyboard.press('Enter');
+  assert.equal((await restarted).status(), 202);
+  await waitBadge(page, 'running', 120000);
+  assert.equal((await apiJSON('GET', '/api/config')).body.bind, addr);
+  assert.deepEqual((await apiJSON('GET', '/api/users')).body.users, [{ name: 'kbd-bot' }]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
   const page = await newPage();
   await page.goto(`${backend.url}/`);
