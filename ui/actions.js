@@ -67,6 +67,63 @@ export async function save({ quiet = false } = {}) {
 }
 
 /**
+ * Saves the Docker Hub cache's switch and fields from its own section: the
+ * same PUT /api/config the storage form used for it, with only the "cache"
+ * member (the backend merges member by member). Nothing typed is lost when
+ * the backend refuses it; its message goes beside the field it names.
+ */
+export async function saveCache() {
+  if (state.busy) return;
+  form.clearCacheErrors();
+  const cache = form.cacheBody();
+  if (cache === undefined) return; // off, and off in the saved settings
+  const skipChecks = window.__storjRegistrySkipClientChecks === true;
+  const bad = skipChecks || !form.cacheOn() ? '' : form.checkAll('cache');
+  const errBox = document.getElementById('cache-form-error');
+  /** @param {string} m */
+  const formError = (m) => {
+    if (!errBox) return;
+    errBox.textContent = m;
+    errBox.hidden = !m;
+  };
+  if (bad) {
+    formError('Fix the highlighted fields, then save again.');
+    form.input(bad).focus();
+    return;
+  }
+  state.busy = 'save-cache';
+  render();
+  try {
+    const saved = await api.putConfig({ cache });
+    markReachable();
+    form.input('cache.token').value = '';
+    if (saved && typeof saved === 'object') setConfig(saved);
+    form.discardCache();
+    const msg = cache.enabled
+      ? isActive() ? 'Docker Hub cache saved: Restart to apply it.' : 'Docker Hub cache saved: it starts with the registry.'
+      : isActive() ? 'Docker Hub cache turned off: it stops at the next Restart.' : 'Docker Hub cache turned off.';
+    toast('success', msg);
+    announce(msg);
+  } catch (err) {
+    if (err.unreachable) {
+      markUnreachable(err);
+      formError('Not saved: the backend does not answer.');
+    } else if (err.field) {
+      const shown = form.showServerFieldError(err.field, err.message);
+      if (!shown) formError(`${err.field}: ${err.message}`);
+      toast('error', `Docker Hub cache not saved: ${err.message}`);
+    } else {
+      formError(err.message);
+      toast('error', `Docker Hub cache not saved: ${err.message}`);
+    }
+  } finally {
+    state.busy = null;
+    render();
+    poller.poll();
+  }
+}
+
+/**
  * The form's one button: "Save and start" on a first run, "Save" when
  * editing. Leaves the form for the overview once saved.
  */

@@ -11,7 +11,7 @@ import { toast, openExternal, copyText, desktopNavigate, navigate } from './desk
 import { SettingsForm, secretIsSet } from './form.js';
 import { state, onRender, onStatus, onConfig, onConfigError, render, poller, loadConfig, currentState, isConfigured, runningEndpoint, isActive, announce, saveUiPrefs } from './state.js';
 import { el, modeLabel, stateWords, setTextIfChanged, sentence, formatBytes, plainCause, hintFor, renderHint, renderSteps, renderWarnings, setFormError, renderVersion } from './view.js';
-import { initActions, submit, toggle, act, check } from './actions.js';
+import { initActions, submit, saveCache, toggle, act, check } from './actions.js';
 import { bindDialogs } from './dialogs.js';
 import { isLoopback } from './validate.js';
 import { bindImages, renderImages } from './images.js';
@@ -389,8 +389,13 @@ function renderSections() {
   // the export works where the bucket can be shared: not local, not the native driver
   $('team-card').hidden = !c || mode === 'local' || mode === 'storj-native';
   const on = cacheEnabled();
-  $('cache-off-text').hidden = on;
-  setTextIfChanged(/** @type {HTMLElement} */ ($('btn-cache-edit')), on ? 'Change…' : 'Turn on…');
+  // the cache's own Save and Cancel, while its switch or fields differ from what is saved
+  const cacheDirty = form.cacheDirty();
+  $('cache-form-actions').hidden = !cacheDirty && state.busy !== 'save-cache';
+  const cs0 = button('btn-cache-save');
+  cs0.disabled = Boolean(state.busy);
+  cs0.classList.toggle('busy', state.busy === 'save-cache');
+  setTextIfChanged(/** @type {HTMLElement} */ (cs0.querySelector('.btn-label')), form.cacheOn() && !form.savedCacheOn() ? 'Save and turn on' : form.savedCacheOn() && !form.cacheOn() ? 'Save and turn off' : 'Save');
   const cs = cacheStatus();
   setMarker('cache', on ? (cs?.state === 'running' ? 'on' : stateWords(cs?.state || 'stopped').toLowerCase()) : 'off', on && cs?.state === 'running' ? 'ok' : '');
   const auth = $('users-auth').textContent || '';
@@ -497,13 +502,16 @@ function bind() {
   $('help-link').addEventListener('click', () => openHelp());
   button('btn-push-help').addEventListener('click', () => openPush());
   button('btn-team-open').addEventListener('click', () => openTeam());
-  button('btn-cache-edit').addEventListener('click', () => {
-    state.editing = true;
+  $('cache-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    saveCache();
+  });
+  $('cache-form').addEventListener('input', () => render());
+  button('btn-cache-cancel').addEventListener('click', () => {
+    form.discardCache();
     render();
-    queueMicrotask(() => {
-      $('cache-section').scrollIntoView({ block: 'center' });
-      $('f-cache-enabled').focus();
-    });
+    $('f-cache-enabled').focus();
+    announce('Unsaved changes to the Docker Hub cache discarded.');
   });
   // a hint's section names go to the section
   $('alerts').addEventListener('click', (e) => {

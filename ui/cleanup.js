@@ -6,7 +6,7 @@
 // What the user types stays a draft until saved: refreshes never replace it.
 
 import { api } from './api.js';
-import { state, onStatus, onRender, markUnreachable, poller, setStatus, currentState } from './state.js';
+import { state, onStatus, onRender, markUnreachable, poller, setStatus, currentState, render } from './state.js';
 import { toast } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
 import { el, formatBytes, sentence } from './view.js';
@@ -133,6 +133,7 @@ async function save() {
     cleanup.draft = draftOf(cleanup.saved);
     cleanup.dirty = false;
     toast('success', 'Clean-up rules saved.');
+    render(); // the section's marker: the next run
   } catch (err) {
     if (err.unreachable) markUnreachable(err);
     showError(err);
@@ -162,6 +163,17 @@ async function preview() {
     followReading();
     renderRules();
   }
+  if (cleanup.plan) openPlan();
+}
+
+/** The preview in its dialog: a bounded list that scrolls; Close (or Esc) goes back to Preview. */
+function openPlan() {
+  const dlg = /** @type {HTMLDialogElement} */ (document.getElementById('plan-dialog'));
+  if (!dlg) return;
+  const view = planView(cleanup.plan);
+  $('rules-plan').replaceChildren(...(view ? [view] : []));
+  if (!dlg.open) dlg.showModal();
+  /** @type {HTMLElement} */ ($('plan-close')).focus();
 }
 
 async function apply() {
@@ -376,13 +388,22 @@ export function renderRules() {
       { class: 'rules-options' },
       el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'rules-untagged', checked: d.deleteUntagged }), ' Also delete images that no tag names (a tagged multi-platform image keeps its platforms)'),
       el(
+        'span',
+        { class: 'schedule-group' },
+      el(
         'label',
         { class: 'check' },
         el('input', { type: 'checkbox', id: 'rules-schedule', checked: d.scheduleOn }),
         ' Apply daily at ',
-        el('input', { type: 'text', id: 'rules-time', class: 'time-input', value: d.time, 'data-field': 'schedule', 'aria-label': 'Time of day (UTC)', disabled: !d.scheduleOn, 'aria-invalid': cleanup.error?.field === 'schedule' ? 'true' : undefined }),
-        ' UTC',
+      ),
+      el(
+        'span',
+        { class: 'rules-time-row' },
+        // the backend keeps the schedule as "HH:MM" in UTC: the picker holds that UTC time
+        el('input', { type: 'time', id: 'rules-time', class: 'time-input', value: d.time, step: '60', 'data-field': 'schedule', 'aria-label': 'Time of day, UTC', disabled: !d.scheduleOn, 'aria-invalid': cleanup.error?.field === 'schedule' ? 'true' : undefined }),
+        el('span', { class: 'utc-label' }, 'UTC'),
         el('span', { class: 'muted small local-time', id: 'rules-local-time' }, localTimeOf(d.time)),
+      ),
       ),
     ),
     errorFor('schedule', cleanup.error?.message || ''),
@@ -398,7 +419,6 @@ export function renderRules() {
     ),
     el('p', { class: 'muted small', id: 'rules-last' }, lastRunLine()),
     el('p', { class: 'muted small', id: 'rules-reading', role: 'status' }, readingLine()),
-    el('div', { id: 'rules-plan', 'aria-live': 'polite' }, planView(cleanup.plan)),
   ];
   box.replaceChildren(.../** @type {Node[]} */ (parts.filter(Boolean)));
   // keep the caret where the user was typing
@@ -429,7 +449,24 @@ export function bindCleanup() {
       if (r) /** @type {any} */ (r)[t.dataset.k] = t.value;
     } else if (t.id === 'rules-untagged') d.deleteUntagged = t.checked;
     else if (t.id === 'rules-schedule') d.scheduleOn = t.checked;
-    else if (t.id === 'rules-time') d.time = t.value;
+    else if (t.id === 'rules-time') {
+      // a re-render would move the picker's caret back to the hours: only
+      // what depends on the time changes
+      d.time = t.value;
+      cleanup.dirty = true;
+      cleanup.plan = null;
+      const local = document.getElementById('rules-local-time');
+      if (local) local.textContent = localTimeOf(d.time);
+      const sv = /** @type {HTMLButtonElement | null} */ (document.getElementById('rules-save'));
+      if (sv) {
+        sv.disabled = Boolean(cleanup.busy);
+        const label = sv.querySelector('.btn-label');
+        if (label) label.textContent = 'Save rules';
+      }
+      const ap = /** @type {HTMLButtonElement | null} */ (document.getElementById('rules-apply'));
+      if (ap) ap.disabled = true;
+      return;
+    }
     if (cleanup.error && cleanup.error.field === (t.dataset.field || '')) cleanup.error = null;
     changed();
   });
@@ -448,6 +485,14 @@ export function bindCleanup() {
     else if (b.id === 'rules-preview') preview();
     else if (b.id === 'rules-apply') apply();
   });
+  const dlg = /** @type {HTMLDialogElement | null} */ (document.getElementById('plan-dialog'));
+  if (dlg) {
+    $('plan-close').addEventListener('click', () => dlg.close());
+    dlg.addEventListener('click', (e) => {
+      if (e.target === dlg) dlg.close(); // the backdrop
+    });
+    dlg.addEventListener('close', () => document.getElementById('rules-preview')?.focus());
+  }
   onStatus((before) => {
     const job = state.status?.job;
     if (before?.job === 'retention' && job !== 'retention') loadRules();

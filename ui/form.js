@@ -26,6 +26,8 @@ const SECRETS = ['accessGrant', 's3.secretKey', 'cache.token'];
 const DRAFTABLE = ['bucket', 's3.endpoint', 's3.region', 'port', 'bind', 'authService', 'cache.port', 'cache.ttl', 'cache.username', 'cache.upstream'];
 /* The Docker Hub cache's fields: shown while its checkbox is on (cache.enabled is the checkbox). */
 const CACHE_FIELDS = ['cache.port', 'cache.ttl', 'cache.username', 'cache.token', 'cache.upstream'];
+/* The storage form's own fields (Settings › Edit and the first-run setup). */
+const STORAGE_FIELDS = ['bucket', 'accessGrant', 's3.endpoint', 's3.region', 's3.accessKey', 's3.secretKey', 'port', 'bind', 'authService'];
 const ALL_FIELDS = ['bucket', 'accessGrant', 's3.endpoint', 's3.region', 's3.accessKey', 's3.secretKey', 'port', 'bind', 'authService', ...CACHE_FIELDS];
 /* The reveal buttons' names for their inputs. */
 const REVEAL_NAMES = { 'f-grant': 'access grant', 'f-secretkey': 'secret key', 'f-cache-token': 'access token' };
@@ -89,7 +91,8 @@ export class SettingsForm {
         if (this.touched.has(field)) this.checkField(field);
       });
     }
-    this.form.addEventListener('change', (e) => {
+    /** @param {Event} e */
+    const onFormChange = (e) => {
       const t = /** @type {HTMLInputElement} */ (e.target);
       if (t.name === 'cache.enabled') {
         this.touched.add('cache.enabled');
@@ -106,8 +109,33 @@ export class SettingsForm {
         this.onInspect(t.name);
         this.onChange();
       }
+    };
+    this.form.addEventListener('change', onFormChange);
+    // Tab reaches every storage choice in More storage options (a radio
+    // group is one Tab stop, its other choices reached with the arrow keys):
+    // from the fold's summary to its first choice, from choice to choice,
+    // and back; Space picks the focused one
+    this.form.addEventListener('keydown', (e) => {
+      if (e.key !== 'Tab' || e.altKey || e.ctrlKey || e.metaKey) return;
+      const fold = /** @type {HTMLDetailsElement} */ ($('more-modes'));
+      if (!fold.open) return;
+      const choices = /** @type {HTMLInputElement[]} */ ([...fold.querySelectorAll('input[name="mode"]')]).filter((r) => !r.disabled);
+      const t = /** @type {HTMLElement} */ (e.target);
+      const summary = fold.querySelector('summary');
+      let next = null;
+      if (t === summary && !e.shiftKey) next = choices[0];
+      else if (t instanceof HTMLInputElement && choices.includes(t)) {
+        const i = choices.indexOf(t);
+        next = e.shiftKey ? choices[i - 1] || summary : choices[i + 1] || null;
+      }
+      if (next) {
+        e.preventDefault();
+        next.focus();
+      }
     });
-    for (const btn of /** @type {NodeListOf<HTMLElement>} */ (this.form.querySelectorAll('[data-reveal]'))) {
+    // the Docker Hub cache's switch and fields live in its own section
+    $('cache-form').addEventListener('change', onFormChange);
+    for (const btn of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#settings [data-reveal], #cache-form [data-reveal]'))) {
       btn.addEventListener('click', () => {
         const input = /** @type {HTMLInputElement} */ ($(btn.dataset.reveal));
         const show = input.type === 'password';
@@ -332,10 +360,7 @@ export class SettingsForm {
     if (this.mode !== (this.saved.mode || 'local')) return true;
     if (this.unencryptedKeys !== (this.saved.unencryptedKeys === true)) return true;
     if (this.mode === 'storj-hosted' && this.cred !== this.savedCred) return true;
-    if (this.cacheOn() !== this.savedCacheOn()) return true;
-    // a username cleared next to a saved token clears the token too
-    if (this.cacheOn() && this.value('cache.username') === '' && secretIsSet(this.saved?.cache?.token)) return true;
-    for (const field of ALL_FIELDS) {
+    for (const field of STORAGE_FIELDS) {
       if (!this.fieldActive(field)) continue;
       if (SECRETS.includes(field)) {
         if (this.value(field) !== '') return true;
@@ -343,6 +368,20 @@ export class SettingsForm {
         if (this.mode === 'storj-hosted' && !this.touched.has(field)) continue; // defaults filled in
         return true;
       }
+    }
+    return false;
+  }
+
+  /** Whether the Docker Hub cache's switch or fields differ from what is saved. */
+  cacheDirty() {
+    if (this.cacheOn() !== this.savedCacheOn()) return true;
+    if (!this.cacheOn()) return false;
+    // a username cleared next to a saved token clears the token too
+    if (this.value('cache.username') === '' && secretIsSet(this.saved?.cache?.token)) return true;
+    for (const field of CACHE_FIELDS) {
+      if (SECRETS.includes(field)) {
+        if (this.value(field) !== '') return true;
+      } else if (this.value(field) !== this.savedValue(field)) return true;
     }
     return false;
   }
@@ -411,10 +450,14 @@ export class SettingsForm {
     return msg;
   }
 
-  /** Checks every field of the mode; returns the first bad field's name or ''. */
-  checkAll() {
+  /**
+   * Checks every field of the mode (the storage form's, or the cache's);
+   * returns the first bad field's name or ''.
+   * @param {'storage' | 'cache'} [which]
+   */
+  checkAll(which = 'storage') {
     let first = '';
-    for (const field of ALL_FIELDS) {
+    for (const field of which === 'cache' ? CACHE_FIELDS : STORAGE_FIELDS) {
       this.blurred.add(field);
       let msg = this.checkField(field);
       if (!msg && this.fieldActive(field)) msg = this.requiredMessage(field);
@@ -445,9 +488,14 @@ export class SettingsForm {
   }
 
   clearErrors() {
-    for (const field of ALL_FIELDS) setFieldError(field, '');
-    setFieldError('cache.enabled', '');
+    for (const field of STORAGE_FIELDS) setFieldError(field, '');
     setFormError('');
+  }
+
+  clearCacheErrors() {
+    for (const field of CACHE_FIELDS) setFieldError(field, '');
+    setFieldError('cache.enabled', '');
+    $('cache-form-error').hidden = true;
   }
 
   /** The PUT /api/config body for the current mode; secrets left empty are omitted (kept). */
@@ -487,8 +535,7 @@ export class SettingsForm {
     }
     // sent when it matters, so that a backend without the field does not refuse it
     if (this.unencryptedKeys || (this.saved && Object.prototype.hasOwnProperty.call(this.saved, 'unencryptedKeys'))) b.unencryptedKeys = this.unencryptedKeys;
-    const cache = this.cacheBody();
-    if (cache !== undefined) b.cache = cache;
+    // the Docker Hub cache is saved from its own section (cacheBody)
     return b;
   }
 
@@ -549,7 +596,7 @@ export class SettingsForm {
 
   saveDraft() {
     try {
-      if (!this.isDirty()) {
+      if (!this.isDirty() && !this.cacheDirty()) {
         sessionStorage.removeItem(DRAFT_KEY);
         return;
       }
@@ -593,7 +640,8 @@ export class SettingsForm {
     if (this.mode === 'storj-hosted') this.applyModeDefaults();
     this.updateVisibility();
     for (const f of this.touched) if (ALL_FIELDS.includes(f)) this.checkField(f);
-    return true;
+    // the storage form reopens only for edits of its own (not the cache's)
+    return [...this.touched].some((f) => f !== 'cache.enabled' && !CACHE_FIELDS.includes(f));
   }
 
   clearDraft() {
@@ -612,13 +660,23 @@ export class SettingsForm {
     return shown;
   }
 
-  discard() {
-    this.touched.clear();
+  /** Throws away the cache section's unsaved edits (the storage form's stay). */
+  discardCache() {
+    for (const f of [...CACHE_FIELDS, 'cache.enabled']) this.touched.delete(f);
     this.cacheBox.checked = this.savedCacheOn();
+    this.input('cache.token').value = '';
+    this.clearCacheErrors();
+    this.fill(this.saved || {});
+    this.saveDraft();
+  }
+
+  discard() {
+    // the cache section's unsaved edits are its own: they stay
+    for (const f of [...this.touched]) if (f !== 'cache.enabled' && !CACHE_FIELDS.includes(f)) this.touched.delete(f);
     this.unencryptedKeys = this.saved?.unencryptedKeys === true;
-    this.clearSecrets();
-    this.clearDraft();
+    for (const f of SECRETS) if (f !== 'cache.token') this.input(f).value = '';
     this.clearErrors();
-    this.fill(this.saved || {}, { force: true });
+    this.fill(this.saved || {});
+    this.saveDraft();
   }
 }

@@ -5,9 +5,9 @@
 // to use the registry (insecure-registries, or TLS with certs.d).
 
 import { api } from './api.js';
-import { state, onStatus, onConfig, announce, markUnreachable, loadConfig, poller } from './state.js';
+import { state, onStatus, onConfig, announce, markUnreachable, loadConfig, poller, isActive, setStatus } from './state.js';
 import { el, icon } from './view.js';
-import { remoteAddress } from './validate.js';
+import { remoteAddress, bindError, isLoopback } from './validate.js';
 import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
 
@@ -256,7 +256,7 @@ function renderRemote() {
         {},
         'The registry listens on ',
         code(info?.bind || '127.0.0.1'),
-        ' only, so only this machine reaches it. To share it: add a user, then set the listen address (Settings › Edit › Advanced) to this machine’s network address, save and Restart. The steps for the other machines then appear here.',
+        ' only, so only this machine reaches it. To share it, follow the steps above (a user, the listen address, optionally a certificate, Save and restart): what the other machines need then appears here.',
       ),
     );
     return;
@@ -284,13 +284,12 @@ function renderRemote() {
       {},
       'Paste a certificate for ',
       code(addr.replace(/:\d+$/, '')),
-      ' and its private key (PEM) below, save and Restart: the registry then speaks HTTPS. On each machine, put the certificate of the authority that signed it (the certificate itself when it is self-signed) in ',
+      ' and its private key (PEM) in step 3 above, then Save and restart: the registry then speaks HTTPS. On each machine, put the certificate of the authority that signed it (the certificate itself when it is self-signed) in ',
       code(`/etc/docker/certs.d/${addr}/ca.crt`),
       ' (Docker Desktop on macOS: ',
       code(`~/.docker/certs.d/${addr}/ca.crt`),
       '); no restart needed.',
     ),
-    tlsForm(),
   );
 }
 
@@ -300,37 +299,160 @@ function savedTls() {
   return tls && typeof tls === 'object' && tls.enabled ? tls : null;
 }
 
-/** Certificate and key (settings tls.certificate and tls.key), or TLS off. */
-function tlsForm() {
+/** The TLS step's state line, its Turn off button and the key's placeholder. */
+function renderTlsState() {
   const saved = savedTls();
-  const cert = el('textarea', { id: 'u-tls-cert', rows: 4, spellcheck: 'false', class: 'mono', 'aria-label': 'Certificate (PEM)', placeholder: '-----BEGIN CERTIFICATE-----', 'aria-describedby': 'err-u-tls' });
-  const key = el('textarea', { id: 'u-tls-key', rows: 4, spellcheck: 'false', class: 'mono', 'aria-label': 'Private key (PEM)', placeholder: saved ? 'saved — leave empty to keep' : '-----BEGIN PRIVATE KEY-----', 'aria-describedby': 'err-u-tls' });
-  const save = el('button', { type: 'submit', class: 'btn btn-outlined btn-small', id: 'btn-tls-save' }, 'Save certificate');
-  const off = saved ? el('button', { type: 'button', class: 'btn btn-text btn-small', id: 'btn-tls-off' }, 'Turn TLS off') : null;
   const names = saved?.certificate?.names?.join(', ') || saved?.certificate?.subject || '';
-  const form = el(
-    'form',
-    { class: 'users-tls', id: 'users-tls', novalidate: true },
-    el('p', { class: 'small', id: 'users-tls-state' }, saved ? `TLS on: a certificate for ${names}${saved.certificate?.notAfter ? `, valid until ${saved.certificate.notAfter.slice(0, 10)}` : ''}.` : 'TLS off: the registry speaks plain HTTP.'),
-    el('label', { for: 'u-tls-cert' }, 'Certificate (PEM, the chain may follow)'),
-    cert,
-    el('label', { for: 'u-tls-key' }, 'Private key (PEM, kept as a secret)'),
-    key,
-    el('p', { class: 'field-error', id: 'err-u-tls', 'aria-live': 'polite' }),
-    el('div', { class: 'user-actions' }, save, off),
-  );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const c = /** @type {HTMLTextAreaElement} */ (cert).value.trim();
-    const k = /** @type {HTMLTextAreaElement} */ (key).value.trim();
-    if (!c) {
-      fieldError('err-u-tls', 'Paste the certificate (-----BEGIN CERTIFICATE-----).');
-      return;
+  $('users-tls-state').textContent = saved
+    ? `TLS on: a certificate for ${names}${saved.certificate?.notAfter ? `, valid until ${saved.certificate.notAfter.slice(0, 10)}` : ''}. Paste another to replace it.`
+    : 'TLS off: the registry speaks plain HTTP. Paste a certificate and its key to serve HTTPS.';
+  $('btn-tls-off').hidden = !saved;
+  input('u-tls-key').placeholder = saved ? 'saved — leave empty to keep' : '-----BEGIN PRIVATE KEY-----';
+}
+
+/* ---------- Allow other machines: user, address, TLS, Restart ---------- */
+
+let remoteBusy = false;
+let bindTouched = false;
+
+function savedBind() {
+  return String(/** @type {any} */ (state.config)?.bind || info?.bind || '127.0.0.1');
+}
+
+/** What the flow shows from the saved state; never touches what is typed. */
+function renderFlow() {
+  const users = info?.users || [];
+  const done = users.length > 0;
+  const doneLine = $('remote-user-done');
+  doneLine.hidden = !done;
+  doneLine.textContent = done ? `✓ ${users.length === 1 ? 'One user' : `${users.length} users`}: ${users.map((u) => u.name).join(', ')}. More in Users, above.` : '';
+  $('remote-user-fields').hidden = done && !input('r-user-name').value && !input('r-user-password').value;
+  const bindInput = input('r-bind');
+  if (!bindTouched && document.activeElement !== bindInput) bindInput.value = savedBind();
+  renderBindHelp();
+  const shared = !isLoopback(savedBind());
+  const chip = $('remote-chip');
+  chip.textContent = shared ? `Shared on ${savedBind()}` : 'This machine only';
+  chip.className = shared ? 'chip chip-ok' : 'chip';
+  renderTlsState();
+  const btn = /** @type {HTMLButtonElement} */ ($('btn-remote-apply'));
+  btn.disabled = remoteBusy || state.unreachable;
+  btn.classList.toggle('busy', remoteBusy);
+  /** @type {HTMLElement} */ (btn.querySelector('.btn-label')).textContent = isActive() ? 'Save and restart' : 'Save and start';
+}
+
+function renderBindHelp() {
+  const v = input('r-bind').value.trim() || '127.0.0.1';
+  const loop = isLoopback(v);
+  $('help-r-bind').textContent = loop
+    ? 'A loopback address: only this machine reaches the registry. Enter this machine’s address on your network, or 0.0.0.0 for all of its addresses.'
+    : 'Other machines on your network reach the registry at this address; each one logs in as a registry user (step 1).';
+}
+
+/** @param {string} text */
+function progress(text) {
+  $('remote-progress').textContent = text;
+}
+
+/** @param {string} text */
+function remoteError(text) {
+  const n = $('remote-error');
+  n.textContent = text;
+  n.hidden = !text;
+}
+
+/** The flow's one button: each step in order, stopping at the first refused. */
+async function applyRemote(/** @type {SubmitEvent} */ e) {
+  e.preventDefault();
+  if (remoteBusy) return;
+  for (const id of ['err-r-user-name', 'err-r-user-password', 'err-r-bind', 'err-u-tls']) fieldError(id, '');
+  remoteError('');
+  const bind = input('r-bind').value.trim() || '127.0.0.1';
+  const name = input('r-user-name').value.trim();
+  const password = input('r-user-password').value;
+  const cert = /** @type {HTMLTextAreaElement} */ (/** @type {unknown} */ (input('u-tls-cert'))).value.trim();
+  const key = /** @type {HTMLTextAreaElement} */ (/** @type {unknown} */ (input('u-tls-key'))).value.trim();
+  const bad = bindError(bind);
+  if (bad) {
+    fieldError('err-r-bind', bad);
+    input('r-bind').focus();
+    return;
+  }
+  if (!isLoopback(bind) && !(info?.users || []).length && !name) {
+    fieldError('err-r-user-name', 'Add a registry user first: other machines may reach the registry only with a login.');
+    input('r-user-name').focus();
+    return;
+  }
+  if (key && !cert) {
+    fieldError('err-u-tls', 'Paste the certificate (-----BEGIN CERTIFICATE-----) that goes with the key.');
+    input('u-tls-cert').focus();
+    return;
+  }
+  remoteBusy = true;
+  renderFlow();
+  try {
+    // 1. the user
+    if (name) {
+      progress(`Adding the user ${name}…`);
+      try {
+        const res = await api.addUser(name, password || undefined);
+        input('r-user-name').value = '';
+        input('r-user-password').value = '';
+        if (res.password) showSecret(name, res.password);
+        else hideSecret();
+        await refreshUsers();
+      } catch (err) {
+        if (err.unreachable) markUnreachable(err);
+        const pw = err.field === 'password';
+        fieldError(pw ? 'err-r-user-password' : 'err-r-user-name', err.message);
+        input(pw ? 'r-user-password' : 'r-user-name').focus();
+        return;
+      }
     }
-    saveTls(k ? { certificate: `${c}\n`, key: `${k}\n` } : { certificate: `${c}\n` });
-  });
-  off?.addEventListener('click', () => saveTls(null));
-  return form;
+    // 2. and 3. the address and the certificate, in one save
+    /** @type {Record<string, any>} */
+    const body = {};
+    if (bind !== savedBind()) body.bind = bind;
+    if (cert) body.tls = key ? { certificate: `${cert}\n`, key: `${key}\n` } : { certificate: `${cert}\n` };
+    if (Object.keys(body).length) {
+      progress('Saving the address and the certificate…');
+      try {
+        await api.putConfig(body);
+      } catch (err) {
+        if (err.unreachable) markUnreachable(err);
+        const f = String(err.field || '');
+        if (f === 'bind') {
+          fieldError('err-r-bind', err.message);
+          input('r-bind').focus();
+        } else if (f.startsWith('tls')) {
+          fieldError('err-u-tls', err.message);
+          input(f === 'tls.key' ? 'u-tls-key' : 'u-tls-cert').focus();
+        } else remoteError(f ? `${f}: ${err.message}` : err.message);
+        return;
+      }
+      bindTouched = false;
+      /** @type {HTMLTextAreaElement} */ (/** @type {unknown} */ (input('u-tls-cert'))).value = '';
+      /** @type {HTMLTextAreaElement} */ (/** @type {unknown} */ (input('u-tls-key'))).value = '';
+      await loadConfig();
+    }
+    // 4. Restart (or Start, when it is stopped)
+    progress(isActive() ? 'Restarting the registry…' : 'Starting the registry…');
+    try {
+      const res = isActive() ? await api.restart() : await api.start();
+      if (res && typeof res === 'object' && typeof res.state === 'string') setStatus(res);
+      const msg = isLoopback(bind) ? 'Saved: the registry restarts on this machine only.' : `Saved: the registry restarts on ${bind}.`;
+      toast('success', msg);
+      announce(msg);
+    } catch (err) {
+      if (err.unreachable) markUnreachable(err);
+      remoteError(`Saved, but the registry did not restart: ${err.message}. Press Save and restart again.`);
+    }
+  } finally {
+    remoteBusy = false;
+    progress('');
+    renderFlow();
+    poller.poll();
+  }
 }
 
 /** @param {{certificate: string, key?: string} | null} tls */
@@ -353,6 +475,7 @@ function renderUsers() {
   renderAuth();
   renderList();
   renderRemote();
+  renderFlow();
   renderUsersState();
 }
 
@@ -378,6 +501,13 @@ export function bindUsers() {
     copyWithFeedback($('users-secret-copy'), $('users-secret-value').textContent || ''),
   );
   $('users-secret-done').addEventListener('click', hideSecret);
+  $('remote-form').addEventListener('submit', applyRemote);
+  input('r-bind').addEventListener('input', () => {
+    bindTouched = true;
+    fieldError('err-r-bind', '');
+    renderBindHelp();
+  });
+  $('btn-tls-off').addEventListener('click', () => saveTls(null));
   // logins turn on or off with a restart; the listen address with a save
   onStatus((before) => {
     const now = state.status;

@@ -182,8 +182,8 @@ function tail(file, n = 30) {
   }
 }
 
-async function newPage({ width = 960, height = 800, scheme = 'light', init, desktop = false, scale = 1 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme, deviceScaleFactor: scale });
+async function newPage({ width = 960, height = 800, scheme = 'light', init, desktop = false, scale = 1, timezoneId } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme, deviceScaleFactor: scale, ...(timezoneId ? { timezoneId } : {}) });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: backend.url });
   if (desktop) await context.addInitScript(desktopLikeClient);
   const page = await context.newPage();
@@ -1012,10 +1012,13 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   await page.waitForFunction(() => /Saved/.test(document.getElementById('rules-save').textContent));
   assert.equal(await page.isDisabled('#rules-apply'), false, 'saved: Apply now can run');
   await page.click('#rules-preview');
+  await page.waitForSelector('#plan-dialog[open]', { timeout: 60000 });
   await page.waitForFunction(() => /Would delete 1 image with 1 tag,/.test(document.getElementById('rules-plan').textContent), null, { timeout: 60000 });
-  assert.doesNotMatch(await page.textContent('#rules'), /\(s\)/, 'no "image(s)"');
+  assert.doesNotMatch(await page.textContent('#plan-dialog'), /\(s\)/, 'no "image(s)"');
   assert.match(await page.textContent('#rules-plan'), /acme\/app/);
   await shotsAtWidths(page, 'cleanup-rules-preview');
+  await page.click('#plan-close');
+  await page.waitForSelector('#plan-dialog', { state: 'hidden' });
   await page.click('#rules-apply');
   await page.waitForSelector('#confirm-dialog[open]');
   assert.match(await page.textContent('#confirm-dialog'), /read-only/);
@@ -1180,12 +1183,10 @@ test('registry users: add with a generated password shown once, a typed one, a b
   const mk = (name, extra) => run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=198.18.0.1', ...extra, '-keyout', path.join(tlsDir, `${name}.key`), '-out', path.join(tlsDir, `${name}.crt`)]);
   await mk('a', ['-addext', 'subjectAltName=IP:198.18.0.1']);
   await mk('b', []);
-  await page.fill('#u-tls-cert', readFileSync(path.join(tlsDir, 'a.crt'), 'utf8'));
-  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'b.key'), 'utf8'));
-  await page.click('#btn-tls-save');
-  await page.waitForFunction(() => /not the key of/.test(document.getElementById('err-u-tls').textContent));
-  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'a.key'), 'utf8'));
-  await page.click('#btn-tls-save');
+  // (the flow's Save and restart is tested below; here the certificate is saved through the API)
+  assert.equal((await apiJSON('PUT', '/api/config', { tls: { certificate: readFileSync(path.join(tlsDir, 'a.crt'), 'utf8'), key: readFileSync(path.join(tlsDir, 'a.key'), 'utf8') } })).status, 200);
+  await page.reload();
+  await waitBadge(page, 'running', 30000);
   await page.waitForFunction(() => /TLS on: a certificate for 198\.18\.0\.1/.test(document.getElementById('users-tls-state')?.textContent || ''), null, { timeout: 20000 });
   const cfg = (await apiJSON('GET', '/api/config')).body;
   assert.equal(cfg.tls.enabled, true);
@@ -1199,6 +1200,77 @@ test('registry users: add with a generated password shown once, a typed one, a b
   const list = await apiJSON('GET', '/api/users');
   assert.deepEqual(list.body.users, [{ name: 'alice' }]);
   assert.doesNotMatch(JSON.stringify(list.body), /\$2b\$|alice-typed/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('Access › Allow other machines: first user, listen address, optional TLS and Restart on one screen, in that order; a refused step names its field and keeps what was typed; then the registry answers on the address with TLS and logins (the test engine\'s bridge address)', { timeout: 300000 }, async () => {
+  await freshBackend('remote');
+  const port = await freePort(15000, 15999);
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port })).status, 200);
+  assert.equal((await apiJSON('POST', '/api/registry/start')).status, 202);
+  // an address of a bridge the test engine created (198.18.0.0/15), never another network
+  const addr = (await docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}')).stdout.trim();
+  assert.match(addr, /^198\.1[89]\./);
+  const page = await newPage({ desktop: true, width: 960 });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running', 90000);
+  await section(page, 'access');
+  // all four steps visible together, in order
+  const steps = ['#r-user-name', '#r-bind', '#u-tls-cert', '#btn-remote-apply'];
+  let lastY = -1;
+  for (const sel of steps) {
+    await page.waitForSelector(`#remote-card ${sel}`, { state: 'visible' });
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(box.y > lastY, `${sel} comes after the step before it`);
+    lastY = box.y;
+  }
+  assert.match(await page.textContent('#remote-card'), /Restart/);
+  const help = await page.textContent('#help-r-bind');
+  assert.doesNotMatch(help, /without a password/i);
+  assert.doesNotMatch(await page.textContent('#help-bind'), /without a password/i);
+  // no user yet: an outside address is refused at the user step, nothing typed lost
+  await page.fill('#r-bind', addr);
+  await page.click('#btn-remote-apply');
+  await page.waitForFunction(() => /user/i.test(document.getElementById('err-r-user-name').textContent));
+  assert.equal(await page.getAttribute('#r-user-name', 'aria-invalid'), 'true');
+  assert.equal(await page.inputValue('#r-bind'), addr);
+  // a user, the address, and a key that is not the certificate's: the user is
+  // added, the settings are refused at the TLS field, the rest stays typed
+  const tlsDir = mkdtempSync(path.join(WORK, 'remote-tls-'));
+  const mk = (name, extra) => run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${addr}`, ...extra, '-keyout', path.join(tlsDir, `${name}.key`), '-out', path.join(tlsDir, `${name}.crt`)]);
+  await mk('a', ['-addext', `subjectAltName=IP:${addr}`]);
+  await mk('b', []);
+  const cert = readFileSync(path.join(tlsDir, 'a.crt'), 'utf8');
+  await page.fill('#r-user-name', 'remote-bot');
+  await page.fill('#u-tls-cert', cert);
+  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'b.key'), 'utf8'));
+  await page.click('#btn-remote-apply');
+  await page.waitForFunction(() => /not the key of/.test(document.getElementById('err-u-tls').textContent), null, { timeout: 30000 });
+  assert.equal(await page.inputValue('#r-bind'), addr, 'the address stays typed');
+  assert.equal((await page.inputValue('#u-tls-cert')).trim(), cert.trim(), 'the certificate stays pasted');
+  assert.notEqual(await page.inputValue('#u-tls-key'), '', 'the key stays pasted');
+  const generated = (await page.textContent('#users-secret-value')).trim();
+  assert.match(generated, /^[A-Za-z2-9]{24}$/, 'the generated password is shown once');
+  await page.waitForSelector('#remote-user-done', { state: 'visible' });
+  assert.match(await page.textContent('#remote-user-done'), /remote-bot/);
+  assert.equal((await apiJSON('GET', '/api/config')).body.bind || '127.0.0.1', '127.0.0.1', 'a refused save changes nothing');
+  await shots(page, 'access-remote-error');
+  // the right key: saved, restarted, served on the address with TLS and logins
+  await page.fill('#u-tls-key', readFileSync(path.join(tlsDir, 'a.key'), 'utf8'));
+  const restarted = page.waitForResponse((r) => r.url().endsWith('/api/registry/restart') && r.request().method() === 'POST', { timeout: 60000 });
+  await page.click('#btn-remote-apply');
+  assert.equal((await restarted).status(), 202);
+  await waitBadge(page, 'running', 120000);
+  const cfg = (await apiJSON('GET', '/api/config')).body;
+  assert.equal(cfg.bind, addr);
+  assert.equal(cfg.tls.enabled, true);
+  await page.waitForFunction(() => /TLS on/.test(document.getElementById('users-tls-state').textContent), null, { timeout: 20000 });
+  const ca = path.join(tlsDir, 'a.crt');
+  const status = async (auth) => (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', '--cacert', ca, ...(auth ? ['-u', auth] : []), `https://${addr}:${port}/v2/`]).catch((e) => e)).stdout;
+  await waitFor('the registry on the address with TLS', async () => (await status()) === '401', 60000, 500);
+  assert.equal(await status(`remote-bot:${generated}`), '200');
+  await shotsAtWidths(page, 'access-remote');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -1576,6 +1648,160 @@ test('the clean-up schedule shows the local time next to UTC; sizes read as Desk
   await ctx.close();
 });
 
+test('clean-up rules saved from the tab keep keepPulledWithin and keepPushedWithin set through the API', { timeout: 120000 }, async () => {
+  await freshBackend('keep-rules');
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port: await freePort(15000, 15999) })).status, 200);
+  const put = await apiJSON('PUT', '/api/retention', { rules: [{ repositories: 'team/*', keepLast: 5, keepTags: ['latest'], keepPulledWithin: 14, keepPushedWithin: 30 }], schedule: '03:00' });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const page = await newPage({ desktop: true });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, ['stopped', 'not-configured', 'running'], 60000);
+  await section(page, 'cleanup');
+  const last = page.locator('#rules [data-k="keepLast"]').first();
+  await last.waitFor({ state: 'visible' });
+  assert.equal(await page.inputValue('#rules [data-k="keepPulledWithin"]'), '14');
+  assert.equal(await page.inputValue('#rules [data-k="keepPushedWithin"]'), '30');
+  // something else changes: the newest kept, and the tags
+  await last.fill('7');
+  await page.locator('#rules [data-k="keepTags"]').first().fill('latest, v*');
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/retention') && r.request().method() === 'PUT');
+  await page.click('#rules-save');
+  assert.equal((await saved).status(), 200);
+  const got = (await apiJSON('GET', '/api/retention')).body;
+  assert.equal(got.rules.length, 1);
+  assert.equal(got.rules[0].keepLast, 7);
+  assert.deepEqual(got.rules[0].keepTags, ['latest', 'v*']);
+  assert.equal(got.rules[0].keepPulledWithin, 14, 'keepPulledWithin survives a save from the tab');
+  assert.equal(got.rules[0].keepPushedWithin, 30, 'keepPushedWithin survives a save from the tab');
+  assert.equal(got.schedule, '03:00');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('clean-up: the preview opens in a dialog with a bounded, scrollable list (300 repositories); the schedule is a time picker in UTC with the local time beside it, saved as UTC', { timeout: 180000 }, async () => {
+  await freshBackend('cleanup-dialog');
+  const port = await freePort(15000, 15999);
+  assert.equal((await apiJSON('PUT', '/api/config', { mode: 'local', port })).status, 200);
+  assert.equal((await apiJSON('PUT', '/api/retention', { rules: [{ repositories: '*', keepLast: 1 }], schedule: '03:00' })).status, 200);
+  assert.equal((await apiJSON('POST', '/api/registry/start')).status, 202);
+  const page = await newPage({ desktop: true, timezoneId: 'Asia/Kolkata' });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running', 90000);
+  await section(page, 'cleanup');
+  // the schedule: a time picker holding the UTC time, the local time beside it
+  await page.waitForSelector('#rules-time');
+  assert.equal(await page.getAttribute('#rules-time', 'type'), 'time');
+  assert.equal(await page.inputValue('#rules-time'), '03:00');
+  assert.match(await page.textContent('#rules'), /03:00|UTC/);
+  assert.match((await page.textContent('#rules-local-time')).trim(), /^\(08:30( AM)? your time\)$/);
+  await page.fill('#rules-time', '04:15');
+  await page.waitForFunction(() => document.getElementById('rules-local-time').textContent.includes('09:45'));
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/retention') && r.request().method() === 'PUT');
+  await page.click('#rules-save');
+  assert.equal((await saved).status(), 200);
+  assert.equal((await apiJSON('GET', '/api/retention')).body.schedule, '04:15', 'kept in UTC');
+  await shots(page, 'cleanup-schedule');
+  // a preview of 300 repositories (the backend's answer shape, made large)
+  const repositories = Array.from({ length: 300 }, (_, i) => ({
+    name: `team/app-${String(i).padStart(3, '0')}`,
+    rule: 0,
+    keep: [{ tag: 'latest', reason: 'recent' }],
+    delete: [{ tags: [`v${i}`], digest: `sha256:${'0'.repeat(64)}`, created: '2026-01-01T00:00:00Z', size: 1234567 }],
+  }));
+  await page.route('**/api/retention/preview**', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ images: 300, tags: 300, bytes: 300 * 1234567, repositories, skipped: [], deleteUntagged: false }) }),
+  );
+  await page.click('#rules-preview');
+  await page.waitForSelector('#plan-dialog[open]');
+  await page.waitForFunction(() => /Would delete 300 images with 300 tags/.test(document.getElementById('plan-dialog').textContent));
+  const box = await page.evaluate(() => {
+    const d = document.getElementById('plan-dialog').getBoundingClientRect();
+    const l = document.querySelector('#plan-dialog .plan-list');
+    return { dialogH: d.height, listH: l.clientHeight, scrollH: l.scrollHeight, overflow: getComputedStyle(l).overflowY, vh: window.innerHeight };
+  });
+  assert.ok(box.dialogH <= box.vh, `the dialog fits the window (${box.dialogH} of ${box.vh} px)`);
+  assert.ok(box.scrollH > box.listH, 'the list scrolls inside the dialog');
+  assert.match(box.overflow, /auto|scroll/);
+  const below = await page.evaluate(() => {
+    const l = document.querySelector('#plan-dialog .plan-list');
+    const last = l.lastElementChild;
+    return last.getBoundingClientRect().top >= l.getBoundingClientRect().bottom;
+  });
+  assert.equal(below, true, 'the last row waits below the list\'s fold');
+  await page.locator('#plan-dialog .plan-list li:has-text("team/app-299")').first().scrollIntoViewIfNeeded();
+  await shots(page, 'cleanup-preview-dialog', { fullPage: false });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#plan-dialog', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'rules-preview', 'focus goes back to Preview');
+  await page.unroute('**/api/retention/preview**');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('keyboard only (Tab, Enter, Space and typing): first-run setup in local mode, then Access › Allow other machines to Save and restart', { timeout: 240000 }, async () => {
+  await freshBackend('keyboard');
+  const page = await newPage({ desktop: true });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'not-configured', 60000);
+  await page.waitForSelector('#setup-heading');
+  const active = () => page.evaluate(() => {
+    const a = document.activeElement;
+    return { id: a.id, tag: a.tagName, name: a.getAttribute('name') || '', value: a.value || '', text: (a.textContent || '').trim().slice(0, 40) };
+  });
+  /** Tab until the focused element matches; fails after max presses. */
+  const tabTo = async (what, match, max = 40) => {
+    const seen = [];
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      const a = await active();
+      seen.push(a.id || `${a.tag}:${a.name}=${a.value}:${a.text}`);
+      if (match(a)) return a;
+    }
+    throw new Error(`Tab never reached ${what}: ${seen.join(' → ')}`);
+  };
+  // More storage options opens with Enter; every choice in it is a Tab stop; Space picks Local volume
+  await tabTo('More storage options', (a) => a.tag === 'SUMMARY' && /More storage options/.test(a.text));
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.getElementById('more-modes').open), true);
+  await tabTo('the Local volume choice', (a) => a.name === 'mode' && a.value === 'local', 8);
+  await page.keyboard.press('Space');
+  assert.equal(await page.isChecked('input[name=mode][value=local]'), true);
+  const port = await freePort(15000, 15999);
+  // the port, under Advanced (opened with Space)
+  await tabTo('Advanced', (a) => a.tag === 'SUMMARY' && /Advanced/.test(a.text));
+  await page.keyboard.press('Space');
+  await tabTo('the port', (a) => a.id === 'f-port', 3);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(String(port));
+  await tabTo('Save and start', (a) => a.id === 'btn-save');
+  const put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+  await page.keyboard.press('Enter');
+  assert.equal((await put).status(), 200);
+  await waitBadge(page, 'running', 90000);
+  assert.equal((await apiJSON('GET', '/api/config')).body.mode, 'local');
+
+  // Access (the section tabs move with arrow keys, the ARIA tabs pattern: this walk clicks it)
+  await section(page, 'access');
+  const addr = (await docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}')).stdout.trim();
+  await tabTo('the flow\'s user name', (a) => a.id === 'r-user-name', 30);
+  await page.keyboard.type('kbd-bot');
+  await tabTo('the flow\'s password', (a) => a.id === 'r-user-password', 2);
+  await tabTo('the listen address', (a) => a.id === 'r-bind', 2);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(addr);
+  await tabTo('the certificate', (a) => a.id === 'u-tls-cert', 2);
+  await tabTo('the key', (a) => a.id === 'u-tls-key', 2);
+  await tabTo('Save and restart', (a) => a.id === 'btn-remote-apply', 3);
+  const restarted = page.waitForResponse((r) => r.url().endsWith('/api/registry/restart') && r.request().method() === 'POST', { timeout: 60000 });
+  await page.keyboard.press('Enter');
+  assert.equal((await restarted).status(), 202);
+  await waitBadge(page, 'running', 120000);
+  assert.equal((await apiJSON('GET', '/api/config')).body.bind, addr);
+  assert.deepEqual((await apiJSON('GET', '/api/users')).body.users, [{ name: 'kbd-bot' }]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('client helpers: answer unwrapping, error shapes, bucket and address rules', { timeout: 30000 }, async () => {
   const page = await newPage();
   await page.goto(`${backend.url}/`);
@@ -1887,25 +2113,28 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.isVisible('#images-source'), false, 'no switch while the cache is off');
     assert.equal((await page.textContent('#mark-cache')).trim(), 'off', 'the section\'s marker says the cache is off');
 
+    // the switch lives in the cache's own section, not in Storage › Edit nor in Images
+    await section(page, 'settings');
+    await page.click('#btn-edit');
+    assert.equal(await page.locator('#settings #f-cache-enabled').count(), 0, 'no cache switch inside Storage › Edit');
+    await page.click('#btn-cancel-edit');
+    await section(page, 'images');
+    assert.equal(await page.locator('#panel-images input[role="switch"], #panel-images #f-cache-enabled').count(), 0, 'no cache on/off switch in Images');
     // the form: defaults, then the stand-in as the upstream, from the cache's own section
     await section(page, 'cache');
-    assert.equal(await page.isVisible('#cache-off-text'), true, 'what the cache is, while it is off');
-    await page.click('#btn-cache-edit');
+    assert.equal(await page.isVisible('#panel-cache #f-cache-enabled'), true, 'the switch is in the Docker Hub cache section');
+    assert.equal(await page.getAttribute('#f-cache-enabled', 'role'), 'switch');
+    assert.match(await page.textContent('#cache-section'), /keeps the Docker Hub images you pull/, 'what the cache is, while it is off');
     assert.equal(await page.isVisible('#f-cache-port'), false, 'the cache fields show once it is enabled');
     await page.check('#f-cache-enabled');
+    assert.equal(await page.isVisible('#view-setup'), false, 'turning it on does not open the storage form');
+    assert.equal(await page.isVisible('#btn-cache-save'), true, 'a Save beside the switch');
     assert.equal(await page.inputValue('#f-cache-port'), '9998');
     assert.equal(await page.inputValue('#f-cache-ttl'), '168h');
     await page.evaluate(() => (document.getElementById('cache-advanced').open = true));
     assert.equal(await page.inputValue('#f-cache-upstream'), 'https://registry-1.docker.io');
     await page.fill('#f-cache-upstream', `http://${upIP}:5000`);
     await page.selectOption('#f-cache-ttl', '24h');
-    // the storj-native mode cannot have it: disabled, with the reason
-    await chooseMode(page, 'storj-native');
-    assert.equal(await page.isDisabled('#f-cache-enabled'), true);
-    assert.match(await page.textContent('#cache-native'), /native driver/);
-    assert.equal(await page.isVisible('#f-cache-port'), false);
-    await chooseMode(page, 'local');
-    assert.equal(await page.isChecked('#f-cache-enabled'), true, 'the choice comes back with another mode');
 
     // a bad port (the registry's): said as the field is left ...
     await page.fill('#f-cache-port', String(port));
@@ -1914,7 +2143,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     // ... and by the backend, at the same input, with nothing typed lost
     await page.evaluate(() => (window.__storjRegistrySkipClientChecks = true));
     let put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const refused = await put;
     assert.equal(refused.status(), 400);
     const err = (await refused.json()).error;
@@ -1934,10 +2163,14 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     await page.fill('#f-cache-port', String(cachePort));
     assert.equal(await page.textContent('#err-cache\\.port'), '');
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const saved = await put;
     assert.equal(saved.status(), 200);
     assert.deepEqual(saved.request().postDataJSON().cache, { enabled: true, port: cachePort, upstream: `http://${upIP}:5000`, ttl: '24h', username: null });
+    assert.deepEqual(Object.keys(saved.request().postDataJSON()), ['cache'], 'the cache section saves the cache only');
+    await page.waitForSelector('#cache-form-actions', { state: 'hidden' });
+    // the cache runs with the registry: Start in the header
+    await page.click('#btn-toggle');
     await waitBadge(page, 'running', 120000);
     await page.waitForSelector('#cache-state[data-state="running"]', { timeout: 120000 });
     const status = (await apiJSON('GET', '/api/status')).body;
@@ -2021,8 +2254,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     assert.equal(await page.locator('#images [data-delete]').count(), 0);
 
     // the cache's settings read back: the form shows what is saved
-    await section(page, 'settings');
-    await page.click('#btn-edit');
+    await section(page, 'cache');
     assert.equal(await page.isChecked('#f-cache-enabled'), true);
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort));
     assert.equal(await page.inputValue('#f-cache-ttl'), '24h');
@@ -2030,7 +2262,7 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     // turned off: only that is sent (the rest stays saved); it runs until Restart, then it is gone
     await page.uncheck('#f-cache-enabled');
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const off = await put;
     assert.equal(off.status(), 200);
     assert.deepEqual(off.request().postDataJSON().cache, { enabled: false });
@@ -2049,30 +2281,28 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     // a Docker Hub user and token: a user alone is named at the token; a saved
     // token is never shown back, reads "saved", and an empty field keeps it
     const token = `dckr_pat_srt${rnd()}${rnd()}`;
-    await section(page, 'settings');
-    await page.click('#btn-edit');
+    await section(page, 'cache');
     await page.check('#f-cache-enabled');
     assert.equal(await page.inputValue('#f-cache-port'), String(cachePort), 'the settings kept while off come back');
     await page.fill('#f-cache-user', 'srt-hub-user');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     await page.waitForFunction(() => /access token/.test(document.getElementById('err-cache.token').textContent));
     assert.equal(await page.getAttribute('#f-cache-token', 'aria-invalid'), 'true');
     await page.fill('#f-cache-token', token);
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     assert.equal((await put).status(), 200);
     let cfg = (await apiJSON('GET', '/api/config')).body;
     assert.equal(cfg.cache.username, 'srt-hub-user');
     assert.equal(cfg.cache.token.set, true);
     assert.ok(!JSON.stringify(cfg).includes(token), 'the token is never answered');
     assert.ok(!JSON.stringify((await apiJSON('GET', '/api/status')).body).includes(token));
-    await page.click('#btn-edit');
     await page.waitForSelector('#cache-token-set', { state: 'visible' });
     assert.equal(await page.inputValue('#f-cache-token'), '');
     assert.equal(await page.getAttribute('#f-cache-token', 'placeholder'), 'saved — leave empty to keep');
     await page.selectOption('#f-cache-ttl', '0');
     put = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
-    await page.click('#btn-save');
+    await page.click('#btn-cache-save');
     const kept = await put;
     assert.equal(kept.status(), 200);
     assert.equal(kept.request().postDataJSON().cache.token, undefined, 'an empty token is left out of the PUT');
