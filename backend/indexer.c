@@ -10,6 +10,7 @@
 
 #include "browse.h"
 #include "events.h"
+#include "lean.h"
 #include "regindex.h"
 #include "retention.h"
 #include "scan.h"
@@ -271,11 +272,13 @@ static void *run(void *arg)
             if (pthread_cond_timedwait(&g.cond, &g.mu, &ts) == ETIMEDOUT)
                 break;
         }
-        /* idle: the page caches go back (every 16 s without work) */
+        /* idle: the page caches, the heap and the code pages go back (every 16 s
+         * without work) */
         if (!g.stop && !g.full_due && !g.queued && ++g.idle_ticks % 8 == 0) {
             pthread_mutex_unlock(&g.mu);
             rix_release(g.x);
             malloc_trim(64 * 1024);
+            lean_file_pages(); /* SQLite's code the last work touched (lean.h) */
             pthread_mutex_lock(&g.mu);
         }
         int stop = g.stop;
