@@ -38,23 +38,30 @@ cc -O2 -Wall -Werror -D_GNU_SOURCE -Ibackend $(pkg-config --cflags jansson sqlit
 } >"$W/table.md"
 "$W/index_bench" "$W/state" "$REPOS" 5 | tee -a "$W/table.md"
 
+# idle_row SOCKET WHAT GOAL: the backend that runs as $BPID and answers on
+# SOCKET shows a first page of the index, then idles; its resident memory
+# becomes a row. The index gives its caches, heap and code pages back after
+# 16 s without work, the monitor every 30 s: 40 s covers both.
+idle_row() {
+  local sock=$1 what=$2 goal=$3 rss anon tags
+  for _ in $(seq 100); do curl -sf --unix-socket "$sock" http://l/api/health >/dev/null && break; sleep 0.1; done
+  curl -sf --unix-socket "$sock" "http://l/api/repositories?source=index&limit=100" >/dev/null || true
+  sleep 40
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$BPID/status")
+  anon=$(awk '/RssAnon/ {print $2}' "/proc/$BPID/status")
+  tags=$(curl -sf --unix-socket "$sock" http://l/api/status | jq -r '.index.tags')
+  echo "| backend idle ($what) with an index of $tags tags, idle 40 s after a first page | $rss KiB ($anon KiB anonymous) | $goal | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
+    tee -a "$W/table.md"
+  kill "$BPID"; wait "$BPID" 2>/dev/null || true
+}
+
 # the backend idle with that index (no Docker engine: it waits for one)
 BIN=backend/storj-registryd
 SR_INDEX_PERIOD=3600 "$BIN" --socket "$W/api.sock" --state-dir "$W/state" \
   --docker-socket "$W/no-docker.sock" >"$W/backend.log" 2>&1 &
 BPID=$!
 trap 'kill $BPID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf --unix-socket "$W/api.sock" http://l/api/health >/dev/null && break; sleep 0.1; done
-curl -sf --unix-socket "$W/api.sock" "http://l/api/repositories?source=index&limit=100" >/dev/null || true
-# idle: the index gives its caches back after 16 s without work, the
-# backend its heap and the code pages the last burst touched every 30 s
-sleep 40
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$BPID/status")
-anon=$(awk '/RssAnon/ {print $2}' "/proc/$BPID/status")
-tags=$(curl -sf --unix-socket "$W/api.sock" http://l/api/status | jq -r '.index.tags')
-echo "| backend idle (development build, Debian's shared libraries) with an index of $tags tags, idle 40 s after a first page | $rss KiB ($anon KiB anonymous) | at most 4096 KiB (shipped, static) | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
-  tee -a "$W/table.md"
-kill $BPID; wait $BPID 2>/dev/null || true
+idle_row "$W/api.sock" "development build, Debian's shared libraries" "at most 4096 KiB (shipped, static)"
 
 # the same as shipped: the static backend of the extension image (amd64),
 # in a chroot of its own file system, with the same index in /data
@@ -67,16 +74,7 @@ if [ -f "$OCI" ]; then
     --state-dir /data --docker-socket /run/no-docker.sock >"$W/ship.log" 2>&1 &
   BPID=$!
   trap 'kill $BPID 2>/dev/null || true; umount "$W/rootfs/proc" 2>/dev/null || true' EXIT
-  S=$W/rootfs/run/guest-services/backend.sock
-  for _ in $(seq 100); do curl -sf --unix-socket "$S" http://l/api/health >/dev/null && break; sleep 0.1; done
-  curl -sf --unix-socket "$S" "http://l/api/repositories?source=index&limit=100" >/dev/null || true
-  sleep 40
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$BPID/status")
-  anon=$(awk '/RssAnon/ {print $2}' "/proc/$BPID/status")
-  tags=$(curl -sf --unix-socket "$S" http://l/api/status | jq -r '.index.tags')
-  echo "| backend idle as shipped (extension image, amd64, static) with an index of $tags tags, idle 40 s after a first page | $rss KiB ($anon KiB anonymous) | at most 4096 KiB | $(awk -v a="$rss" 'BEGIN {printf "%.2f", a / 4096}') |" |
-    tee -a "$W/table.md"
-  kill $BPID; wait $BPID 2>/dev/null || true
+  idle_row "$W/rootfs/run/guest-services/backend.sock" "as shipped: extension image, amd64, static" "at most 4096 KiB"
   sleep 0.5; umount "$W/rootfs/proc" 2>/dev/null || true
 else
   echo "| backend idle as shipped | not measured: no $OCI (make extension) | at most 4096 KiB | |" | tee -a "$W/table.md"
