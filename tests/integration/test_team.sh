@@ -205,7 +205,8 @@ t_check "read-only: pulls work" bash -c "$DOCKER pull localhost:$PORT/teamtrip:1
 "$ROOT/tests/env/random-image.sh" srt-src/teamro:1 1 64 >/dev/null
 $DOCKER tag srt-src/teamro:1 "localhost:$PORT/teamro:1"
 $DOCKER push "localhost:$PORT/teamro:1" >"$WORK/team-ro-push.log" 2>&1
-t_check "read-only: a push is refused (405), not hung" grep -q '405 Method Not Allowed' "$WORK/team-ro-push.log"
+# Engine 28 prints "405 Method Not Allowed"; Engine 20.10 "error parsing HTTP 405 response body"
+t_check "read-only: a push is refused (405), not hung" grep -qE '405 Method Not Allowed|HTTP 405 response' "$WORK/team-ro-push.log"
 gc=$(compose run --rm --no-deps registry-1 garbage-collect --delete-untagged /etc/distribution/config.yml 2>&1)
 t_check "garbage-collect runs once with the bundle's configuration" grep -q 'blobs marked' <<<"$gc"
 t_check "and keeps the image's blobs" grep -q 'teamtrip: marking manifest' <<<"$gc"
