@@ -2492,3 +2492,49 @@ test('images: a side panel for one image, opened from its row by a click or Ente
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('images: numeric columns (Size, Pulls) line up, header and cells right-aligned, sorted or not', { timeout: 60000 }, async () => {
+  const page = await fakedImagesPage(() => indexedRepos());
+  const edges = () =>
+    page.evaluate(() => {
+      const table = document.querySelector('#images table');
+      const heads = [...table.querySelectorAll('thead th')];
+      const textRight = (node) => {
+        // the right edge of the text itself, not of its box
+        const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+        let right = -1;
+        for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+          if (!t.textContent.trim() || t.parentElement.closest('.sort-mark, .visually-hidden')) continue;
+          const range = document.createRange();
+          range.selectNodeContents(t);
+          for (const r of range.getClientRects()) right = Math.max(right, r.right);
+        }
+        return right;
+      };
+      const out = {};
+      for (const label of ['Size', 'Pulls']) {
+        const i = heads.findIndex((h) => h.textContent.replace(/[▲▼]/g, '').trim() === label);
+        if (i < 0) continue;
+        const th = heads[i];
+        const cells = [...table.querySelectorAll('tbody tr')].map((tr) => tr.children[i]).filter((td) => td && td.textContent.trim());
+        out[label] = { align: getComputedStyle(th).textAlign, head: textRight(th), cells: cells.map(textRight), cellAlign: cells.map((c) => getComputedStyle(c).textAlign) };
+      }
+      return out;
+    });
+  const check = async (when) => {
+    const e = await edges();
+    assert.ok(e.Size && e.Pulls, `both columns shown (${when})`);
+    for (const [label, c] of Object.entries(e)) {
+      assert.ok(c.cells.length >= 2, `${label} has cells (${when})`);
+      assert.ok(c.cellAlign.every((a) => a === 'right'), `${label} cells right-aligned (${when})`);
+      for (const x of c.cells) assert.ok(Math.abs(x - c.head) <= 1, `${label} (${when}): header text ends at ${c.head}, a cell's at ${x}`);
+    }
+  };
+  await check('by name');
+  await page.click('#images [data-sort="size"]');
+  await check('sorted by size');
+  await page.setViewportSize({ width: 960, height: 800 });
+  await check('at 960 px');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
