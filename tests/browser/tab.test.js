@@ -1037,6 +1037,22 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   assert.ok(seen.some((x) => /^read-only/.test(x)), `the badge said read-only while the clean-up ran: ${JSON.stringify(seen)}`);
   const tags = await (await fetch(`http://127.0.0.1:${port}/v2/acme/app/tags/list`)).json();
   assert.deepEqual(tags.tags, ['2'], 'the newest tag stays');
+  // the history of runs (GET /api/retention runs and gcRuns, newest first):
+  // the rules' run with its counts, and both free-space runs (the one from
+  // Images, the one after the rules); Clean-up › History lists all three
+  const ret = (await apiJSON('GET', '/api/retention')).body;
+  assert.equal(ret.runs?.length, 1, JSON.stringify(ret.runs));
+  assert.deepEqual([ret.runs[0].ok, ret.runs[0].images, ret.runs[0].tags], [true, 1, 1]);
+  assert.match(ret.runs[0].at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(ret.gcRuns?.length, 2, JSON.stringify(ret.gcRuns));
+  assert.ok(ret.gcRuns.every((g) => g.ok === true && typeof g.message === 'string' && g.message), JSON.stringify(ret.gcRuns));
+  assert.ok(ret.gcRuns[0].at >= ret.gcRuns[1].at, 'newest first');
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 3, null, { timeout: 20000 });
+  const runs = await page.$$eval('#runs tbody tr', (rows) => rows.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
+  assert.equal(runs.filter((r) => /Clean-up rules Done 1 image, 1 tag/.test(r)).length, 1, JSON.stringify(runs));
+  assert.equal(runs.filter((r) => /Free up space Done —/.test(r)).length, 2, JSON.stringify(runs));
+  await page.locator('#runs-card').scrollIntoViewIfNeeded();
+  await shotsAtWidths(page, 'cleanup-history');
 
   // one button: Stop, then Start
   await page.click('#btn-toggle');
