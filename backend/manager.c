@@ -252,6 +252,8 @@ void manager_free(struct manager *m)
     json_decref(m->last_check);
     json_decref(m->retention);
     json_decref(m->last_retention);
+    json_decref(m->retention_runs);
+    json_decref(m->gc_runs);
     settings_secrets_free(m->live_secrets);
     mgr_users_close(m);
     free(m->status_text);
@@ -637,6 +639,10 @@ static json_t *retention_locked(struct manager *m)
         return NULL;
     json_object_set_new(out, "lastRun",
                         m->last_retention ? json_deep_copy(m->last_retention) : json_null());
+    /* the last runs, newest first */
+    json_object_set_new(out, "runs",
+                        m->retention_runs ? json_deep_copy(m->retention_runs) : json_array());
+    json_object_set_new(out, "gcRuns", m->gc_runs ? json_deep_copy(m->gc_runs) : json_array());
     int minute = retention_schedule_minute(m->retention);
     json_t *next = json_null();
     if (minute >= 0) {

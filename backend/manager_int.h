@@ -115,6 +115,10 @@ struct manager {
     char retention_path[PATH_MAX];
     json_t *retention;
     json_t *last_retention;
+    /* the last runs, newest first (RETENTION_HISTORY_MAX each): the rules'
+     * {at,ok,images,tags,message} and the free-space clean-up's {at,ok,message} */
+    json_t *retention_runs;
+    json_t *gc_runs;
     /* how far the clean-up rules' reading is (a preview's or an apply's),
      * for GET /api/retention: readings under way, and the last told */
     int reading;

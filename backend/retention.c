@@ -194,6 +194,21 @@ int retention_due(int minute, long last_day, long long now)
     return minute >= 0 && now / 86400 > last_day && (int)(now % 86400 / 60) >= minute;
 }
 
+int retention_history_add(json_t **history, json_t *entry, size_t max)
+{
+    if (!entry)
+        return -1;
+    if (!*history && !(*history = json_array())) {
+        json_decref(entry);
+        return -1;
+    }
+    if (json_array_insert_new(*history, 0, entry) != 0)
+        return -1;
+    while (json_array_size(*history) > max)
+        json_array_remove(*history, json_array_size(*history) - 1);
+    return 0;
+}
+
 /* ---- the plan ------------------------------------------------------------ */
 
 struct tagref {

@@ -107,6 +107,14 @@ int retention_schedule_minute(json_t *rules);
  * -1 minute: never. */
 int retention_due(int minute, long last_day, long long now);
 
+/* How many runs of each kind (the rules', the free-space clean-up's) the
+ * history keeps. */
+#define RETENTION_HISTORY_MAX 10
+/* Puts entry (taken) first in *history (an array, newest first, made when
+ * NULL) and drops the oldest past max. 0, or -1 when memory ran out (entry
+ * freed, the history as it was). */
+int retention_history_add(json_t **history, json_t *entry, size_t max);
+
 /* Reads path (a missing file gives the defaults). 0 with *out, or -1 with e
  * (a file that is not a valid rules document: 500 state_corrupt). */
 int retention_load(const char *path, json_t **out, struct err *e);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "retention.h"
 #include "status.h"
 
 /* Unlocks after a change that status shows. */
@@ -236,6 +237,12 @@ void mgr_gc_done(struct manager *m, int ok, const char *message)
     m->gc_at = (long long)time(NULL);
     m->gc_ok = ok;
     snprintf(m->gc_message, sizeof m->gc_message, "%s", message);
+    char at[32];
+    format_time_utc(m->gc_at, at, sizeof at);
+    /* out of memory: the run is missing from the history, lastGc has it */
+    (void)retention_history_add(
+        &m->gc_runs, json_pack("{s:s, s:b, s:s}", "at", at, "ok", ok, "message", m->gc_message),
+        RETENTION_HISTORY_MAX);
     mgr_unlock_changed(m);
 }
 
@@ -252,6 +259,14 @@ void mgr_set_last_retention(struct manager *m, json_t *last)
     pthread_mutex_lock(&m->mu);
     json_decref(m->last_retention);
     m->last_retention = last;
+    if (last)
+        (void)retention_history_add(
+            &m->retention_runs,
+            json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "at", json_object_get(last, "at"), "ok",
+                      json_object_get(last, "ok"), "images", json_object_get(last, "images"),
+                      "tags", json_object_get(last, "tags"), "message",
+                      json_object_get(last, "message")),
+            RETENTION_HISTORY_MAX);
     mgr_unlock_changed(m);
 }
 

@@ -9,7 +9,7 @@ import { api } from './api.js';
 import { state, onStatus, onRender, markUnreachable, poller, setStatus, currentState, render } from './state.js';
 import { toast } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
-import { el, formatBytes, sentence } from './view.js';
+import { el, formatBytes, sentence, shortDate } from './view.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -113,6 +113,51 @@ async function loadRules() {
     if (err.unreachable) markUnreachable(err);
   }
   renderRules();
+  renderRuns();
+}
+
+/**
+ * The history: the last runs of the clean-up rules (GET /api/retention
+ * .runs) and of Free up space (.gcRuns), each newest first and at most 10
+ * (the backend keeps them since it started), merged by time.
+ */
+export function renderRuns() {
+  const box = document.getElementById('runs');
+  if (!box) return;
+  const s = cleanup.saved;
+  /** @type {{at: string, what: string, ok: boolean, partly: boolean, counts: string, message: string}[]} */
+  const rows = [];
+  for (const r of Array.isArray(s?.runs) ? s.runs : [])
+    rows.push({ at: String(r.at || ''), what: 'Clean-up rules', ok: Boolean(r.ok), partly: !r.ok && Number(r.images) > 0, counts: `${plural(Number(r.images) || 0, 'image')}, ${plural(Number(r.tags) || 0, 'tag')}`, message: String(r.message || '') });
+  for (const g of Array.isArray(s?.gcRuns) ? s.gcRuns : []) rows.push({ at: String(g.at || ''), what: 'Free up space', ok: Boolean(g.ok), partly: false, counts: '', message: String(g.message || '') });
+  rows.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  if (!rows.length) {
+    box.replaceChildren(el('p', { class: 'muted small runs-empty' }, s ? 'No runs yet since the backend started: Apply now…, the daily run and Free up space show here.' : ''));
+    return;
+  }
+  box.replaceChildren(
+    el(
+      'table',
+      { class: 'runs-table' },
+      el('caption', { class: 'visually-hidden' }, 'The last runs of the clean-up rules and of Free up space, newest first'),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'When'), el('th', { scope: 'col' }, 'Run'), el('th', { scope: 'col' }, 'Result'), el('th', { scope: 'col' }, 'Deleted'), el('th', { scope: 'col' }, 'Details'))),
+      el(
+        'tbody',
+        {},
+        rows.map((r) =>
+          el(
+            'tr',
+            {},
+            el('td', { class: 'runs-when' }, el('time', { datetime: r.at }, shortDate(r.at) || r.at)),
+            el('td', { class: 'runs-what' }, r.what),
+            el('td', {}, el('span', { class: `chip ${r.ok ? 'chip-ok' : r.partly ? 'chip-warn' : 'chip-bad'}` }, r.ok ? 'Done' : r.partly ? 'Partly done' : 'Failed')),
+            el('td', { class: 'runs-counts' }, r.counts || el('span', { class: 'muted' }, '—')),
+            el('td', { class: 'muted small runs-message' }, sentence(r.message)),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 /** @param {any} err */
@@ -495,7 +540,8 @@ export function bindCleanup() {
   }
   onStatus((before) => {
     const job = state.status?.job;
-    if (before?.job === 'retention' && job !== 'retention') loadRules();
+    // a run ended: its result joins the history (Free up space runs from Images)
+    if ((before?.job === 'retention' && job !== 'retention') || (before?.job === 'gc' && job !== 'gc')) loadRules();
     if (!cleanup.saved && !cleanup.draft) loadRules();
   });
   onRender(() => {

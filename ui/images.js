@@ -11,6 +11,7 @@ import { toast, copyText } from './desktop.js';
 import { confirmDialog } from './dialogs.js';
 import { el, icon, formatBytes, sentence, shortDate } from './view.js';
 import { cacheStatus, cacheRunning, cacheEndpoint, ttlWords } from './cache.js';
+import { openImagePanel, bindImagePanel, platformNames } from './imagepanel.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -124,7 +125,11 @@ export async function loadImages() {
   }
 }
 
-/** @param {string} name @param {string} digest @param {string[]} tags */
+/**
+ * Deletes one image (every tag on it) after a confirmation; true when it went.
+ * @param {string} name @param {string} digest @param {string[]} tags
+ * @returns {Promise<boolean>}
+ */
 async function deleteImage(name, digest, tags) {
   const list = tags.filter(Boolean);
   const ok = await confirmDialog({
@@ -134,15 +139,18 @@ async function deleteImage(name, digest, tags) {
       'The image is removed from the registry; its space is freed by the next Free up space.',
     confirm: 'Delete',
   });
-  if (!ok) return;
+  if (!ok) return false;
+  let gone = false;
   try {
     await api.deleteImage(name, digest);
+    gone = true;
     toast('success', `Deleted ${name}:${list.join(', ') || digest}.`);
   } catch (err) {
     if (err.unreachable) markUnreachable(err);
     toast('error', `Could not delete ${name}: ${err.message}`);
   }
   loadImages();
+  return gone;
 }
 
 async function cleanUp() {
@@ -172,11 +180,14 @@ async function cleanUp() {
 /** @param {TagInfo} t */
 function contentsOf(t) {
   if (t.kind === 'index') {
-    const p = Array.isArray(t.platforms) && t.platforms.length ? t.platforms.join(', ') : 'several platforms';
+    // names from the registry's answer, {platform, digest, size} from the index's
+    const names = platformNames(t);
+    const p = names.length ? names.join(', ') : 'several platforms';
     return `Multi-platform: ${p}`;
   }
-  const n = Number(t.layers);
-  return Number.isFinite(n) ? `${n} layer${n === 1 ? '' : 's'}` : '';
+  // the registry's answer counts an image's layers; the index names its platform
+  if (typeof t.layers === 'number') return `${t.layers} layer${t.layers === 1 ? '' : 's'}`;
+  return platformNames(t).join(', ');
 }
 
 const number = (/** @type {number} */ n) => n.toLocaleString('en-US');
@@ -229,7 +240,57 @@ function renderFilter(/** @type {RepoInfo[]} */ all, /** @type {RepoInfo[]} */ s
   if (count.textContent !== text) count.textContent = text;
 }
 
+/** The row whose name (a tag's) or toggle (a repository's) has the focus, to give it back after the table is drawn again. */
+function focusedRow() {
+  const a = /** @type {HTMLElement | null} */ (document.activeElement);
+  if (!a || !$('images').contains(a)) return null;
+  if (a.dataset.toggle !== undefined) return { repo: a.dataset.toggle, tag: null };
+  const row = a.dataset.open !== undefined ? /** @type {HTMLElement | null} */ (a.closest('tr.tag-row')) : null;
+  return row ? { repo: row.dataset.repo || '', tag: row.dataset.tag || '' } : null;
+}
+
+/**
+ * Focus on a tag's row (its name), or on its repository when the tag went
+ * (or tag is null), or on the search or Refresh when that went too.
+ * @param {string} repo @param {string | null} tag
+ */
+function focusRow(repo, tag) {
+  const box = $('images');
+  const q = (/** @type {string} */ sel) => /** @type {HTMLElement | null} */ (box.querySelector(sel));
+  const target =
+    (tag !== null ? q(`tr.tag-row[data-repo="${CSS.escape(repo)}"][data-tag="${CSS.escape(tag)}"] [data-open]`) : null) ||
+    q(`[data-toggle="${CSS.escape(repo)}"]`) ||
+    (!$('images-filter-row').hidden ? $('images-filter') : $('btn-images'));
+  target.focus();
+}
+
+/** Draws the list; the focus stays on the row it was on (or its repository). */
 export function renderImages() {
+  const keep = focusedRow();
+  drawImages();
+  if (keep && !$('images').contains(document.activeElement)) focusRow(keep.repo, keep.tag);
+}
+
+/** Opens the side panel on one tag of the loaded list. @param {string} repo @param {string} tag */
+function openPanel(repo, tag) {
+  const data = state.images.kind === 'data' ? state.images.data : null;
+  const r = reposOf(/** @type {Repositories} */ (data)).find((x) => x.name === repo);
+  const t = r && (r.tags || []).find((x) => x.tag === tag);
+  if (!r || !t) return;
+  const sharing = (r.tags || []).filter((o) => o.digest === t.digest).map((o) => o.tag);
+  const cache = showingCache();
+  openImagePanel({
+    repository: repo,
+    tag: t,
+    tags: sharing,
+    endpoint: cache ? cacheEndpoint() : runningEndpoint(),
+    readOnly: cache,
+    remove: () => deleteImage(repo, t.digest || '', sharing),
+    focusBack: () => focusRow(repo, tag),
+  });
+}
+
+function drawImages() {
   const model = state.images;
   const box = $('images');
   const total = $('images-total');
@@ -481,8 +542,13 @@ function tagRow(r, t, tags, cols, cache, endpoint) {
     el(
       'td',
       { class: 'mono image-ref' },
-      el('span', { class: 'visually-hidden' }, r.name),
-      el('span', { class: 'tag' }, `:${t.tag}`),
+      // opens the image's side panel (so does a click anywhere on the row)
+      el(
+        'button',
+        { type: 'button', class: 'tag-open', 'data-open': '1', 'aria-haspopup': 'dialog', title: `Details of ${ref}` },
+        el('span', { class: 'visually-hidden' }, r.name),
+        el('span', { class: 'tag' }, `:${t.tag}`),
+      ),
       t.pushedBy ? el('span', { class: 'muted small pushed-by' }, ` by ${t.pushedBy}`) : null,
     ),
     el(
@@ -640,6 +706,7 @@ function renderSource() {
 }
 
 export function bindImages() {
+  bindImagePanel();
   $('images-source').addEventListener('click', (e) => {
     const b = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('[data-source]'));
     if (b) chooseSource(b.dataset.source === 'cache' ? 'cache' : 'pushed');
@@ -700,6 +767,18 @@ export function bindImages() {
     if (t.closest('[data-more]')) {
       showMore();
       return;
+    }
+    // a tag's row opens its side panel: its name (a button: Enter too), or a
+    // click anywhere on it but its own controls and a text selection
+    const row = /** @type {HTMLElement | null} */ (t.closest('tr.tag-row'));
+    if (row && row.dataset.repo && row.dataset.tag !== undefined) {
+      const named = t.closest('[data-open]');
+      const control = t.closest('button, input, a, label, select, textarea');
+      const selecting = !named && String(window.getSelection() || '').length > 0;
+      if (named || (!control && !selecting)) {
+        openPanel(row.dataset.repo, row.dataset.tag);
+        return;
+      }
     }
     const sortBtn = /** @type {HTMLElement | null} */ (t.closest('[data-sort]'));
     if (sortBtn) {

@@ -134,7 +134,10 @@ interface GrantInfo {
 
 interface LogLine { container?: string; stream?: string; text?: string }
 
-interface TagInfo { tag: string; digest?: string; kind?: string; mediaType?: string; size?: number; layers?: number; platforms?: string[]; created?: string; pushed?: string; pushedBy?: string; lastPulled?: string; pulls?: number }
+/** a platform of an image as the index answers it (the registry's own answer names platforms only) */
+interface PlatformInfo { platform?: string; digest?: string; size?: number }
+/** a tag: the index answers null for what it does not know; the registry's answer has no dates, a layer count and platform names */
+interface TagInfo { tag: string; digest?: string; kind?: string | null; mediaType?: string | null; size?: number | null; layers?: number; platforms?: Array<string | PlatformInfo>; manifests?: string[]; config?: string; created?: string | null; pushed?: string | null; pushedBy?: string | null; lastPulled?: string | null; pulls?: number }
 interface RepoInfo { name: string; size?: number; tags?: TagInfo[]; tagCount?: number; pushed?: string; lastPulled?: string; pulls?: number }
 interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; totalKnown?: boolean; offset?: number; nextOffset?: number | null; index?: { state?: string; reconciledAt?: string } | null }
 

@@ -1037,6 +1037,22 @@ test('local volume mode: save and start, push, delete an image, clean up, the St
   assert.ok(seen.some((x) => /^read-only/.test(x)), `the badge said read-only while the clean-up ran: ${JSON.stringify(seen)}`);
   const tags = await (await fetch(`http://127.0.0.1:${port}/v2/acme/app/tags/list`)).json();
   assert.deepEqual(tags.tags, ['2'], 'the newest tag stays');
+  // the history of runs (GET /api/retention runs and gcRuns, newest first):
+  // the rules' run with its counts, and both free-space runs (the one from
+  // Images, the one after the rules); Clean-up › History lists all three
+  const ret = (await apiJSON('GET', '/api/retention')).body;
+  assert.equal(ret.runs?.length, 1, JSON.stringify(ret.runs));
+  assert.deepEqual([ret.runs[0].ok, ret.runs[0].images, ret.runs[0].tags], [true, 1, 1]);
+  assert.match(ret.runs[0].at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(ret.gcRuns?.length, 2, JSON.stringify(ret.gcRuns));
+  assert.ok(ret.gcRuns.every((g) => g.ok === true && typeof g.message === 'string' && g.message), JSON.stringify(ret.gcRuns));
+  assert.ok(ret.gcRuns[0].at >= ret.gcRuns[1].at, 'newest first');
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 3, null, { timeout: 20000 });
+  const runs = await page.$$eval('#runs tbody tr', (rows) => rows.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
+  assert.equal(runs.filter((r) => /Clean-up rules Done 1 image, 1 tag/.test(r)).length, 1, JSON.stringify(runs));
+  assert.equal(runs.filter((r) => /Free up space Done —/.test(r)).length, 2, JSON.stringify(runs));
+  await page.locator('#runs-card').scrollIntoViewIfNeeded();
+  await shotsAtWidths(page, 'cleanup-history');
 
   // one button: Stop, then Start
   await page.click('#btn-toggle');
@@ -2322,4 +2338,219 @@ test('Docker Hub cache: enabled in the tab with a local upstream (a plain regist
     await docker('volume', 'rm', '-f', 'storj-registry-cache').catch(() => {});
     await docker('rm', '-f', '-v', upName).catch(() => {}); // with its anonymous volume
   }
+});
+
+
+/* ---------- one image in a side panel (faked answers) ---------- */
+
+const sha = (c) => `sha256:${c.repeat(64)}`;
+
+/** acme/web as GET /api/repositories?source=index answers it: a
+ * multi-platform image under two tags (each platform with its digest and
+ * size), and a single-platform one pushed before the index counted pulls. */
+function indexedRepos() {
+  const multi = {
+    digest: sha('a'), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 30500000,
+    created: '2026-11-30T09:15:00Z', pushed: '2026-12-01T10:00:00Z', pushedBy: 'ci-bot', lastPulled: '2026-12-06T08:30:00Z', pulls: 7,
+    platforms: [{ platform: 'linux/amd64', digest: sha('b'), size: 15200000 }, { platform: 'linux/arm64', digest: sha('c'), size: 15300000 }],
+  };
+  return [{
+    name: 'acme/web', size: 44500000, tagCount: 3, pushed: '2026-12-01T10:00:00Z', lastPulled: '2026-12-06T08:30:00Z', pulls: 7,
+    tags: [
+      { tag: '1.3.0', digest: sha('d'), kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 14000000, created: '2026-10-02T12:00:00Z', pushed: '2026-10-03T12:00:00Z', pushedBy: null, lastPulled: null, pulls: 0, platforms: [{ platform: 'linux/amd64', digest: sha('d'), size: 14000000 }] },
+      { tag: '1.4.2', ...multi },
+      { tag: 'latest', ...multi },
+    ],
+  }];
+}
+
+/** The same repository as the registry's own answer (no index yet): platform
+ * names without digests or sizes, a layer count, no dates. */
+function registryRepos() {
+  return [{
+    name: 'acme/web', size: 44500000,
+    tags: [
+      { tag: '1.3.0', digest: sha('d'), kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 14000000, layers: 3, config: sha('e') },
+      { tag: '1.4.2', digest: sha('a'), kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', size: 30500000, layers: 0, manifests: [sha('b'), sha('c')], platforms: ['linux/amd64', 'linux/arm64'] },
+    ],
+  }];
+}
+
+/** A page whose backend answers are faked: a running registry holding what repos() gives. */
+async function fakedImagesPage(repos, { width = 1200, index = true } = {}) {
+  const page = await newPage({ width });
+  const status = { state: 'running', configured: true, mode: 'local', endpoint: 'localhost:5999', docker: { reachable: true }, containers: [{ role: 'registry', id: 'c0ffee', name: 'storj-registry', state: 'running' }], job: null, pendingRestart: false, pendingChange: null, lastGc: null, lastCheck: null, index: index ? { state: 'ready', reconciledAt: '2026-12-07T10:00:00Z' } : null };
+  await page.route('**/api/status', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(status) }));
+  await page.route('**/api/config', (route) =>
+    route.request().method() === 'GET' ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ mode: 'local', port: 5999, bind: '127.0.0.1', unencryptedKeys: false }) }) : route.continue(),
+  );
+  await page.route('**/api/registry/logs**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"lines":[]}' }));
+  page.asked = [];
+  page.deleted = [];
+  await page.route('**/api/repositories**', (route) => {
+    if (route.request().method() === 'DELETE') {
+      page.deleted.push(decodeURIComponent(new URL(route.request().url()).pathname));
+      return route.fulfill({ status: 200, contentType: 'application/json', body: '{"deleted":true}' });
+    }
+    page.asked.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(pageOf(repos(), route.request().url())) }).catch(() => {});
+  });
+  await page.goto(`${backend.url}/`);
+  await waitBadge(page, 'running');
+  await page.waitForSelector('#images tr.tag-row');
+  return page;
+}
+
+const panelText = (page) => page.evaluate(() => document.getElementById('image-panel').innerText);
+const focusedRow = (page) => page.evaluate(() => { const r = document.activeElement?.closest('tr'); return r ? `${r.dataset.repo}:${r.dataset.tag}` : `${document.activeElement?.tagName}#${document.activeElement?.id}`; });
+
+test('images: a side panel for one image, opened from its row by a click or Enter, closed with Esc or Close (focus back on the row): tags on the digest, the full digest with a copy button, media type, each platform with its digest and size, dates, pushed by, pulls, delete with its confirmation; the registry’s own answer without invented facts; light and dark', { timeout: 120000 }, async () => {
+  let repos = indexedRepos();
+  const page = await fakedImagesPage(() => repos);
+  assert.match(page.asked[0], /source=index/, 'the index answered');
+  // the row names the platforms (the index answers them as objects)
+  const multiRow = '#images tr.tag-row[data-tag="1.4.2"]';
+  assert.match(await page.textContent(multiRow), /linux\/amd64, linux\/arm64/);
+  assert.doesNotMatch(await page.textContent('#images'), /object Object/);
+
+  // a click on the row (not on one of its controls) opens the panel
+  assert.equal(await page.isVisible('#image-panel'), false);
+  await page.click(`${multiRow} td.date`);
+  await page.waitForSelector('#image-panel[open]');
+  assert.match(await page.textContent('#image-panel-title'), /acme\/web:1\.4\.2/);
+  let text = await panelText(page);
+  assert.match(text, /Repository\s+acme\/web/);
+  assert.match(text, /Tags on this image\s+1\.4\.2\s*latest/, text);
+  assert.ok(text.includes(sha('a')), 'the full digest');
+  assert.match(text, /application\/vnd\.oci\.image\.index\.v1\+json/);
+  assert.match(text, /Multi-platform image/);
+  // each platform with its own digest and size
+  const plats = await page.$$eval('#image-panel .panel-platforms tbody tr', (rows) => rows.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
+  assert.equal(plats.length, 2, JSON.stringify(plats));
+  assert.ok(plats[0].includes('linux/amd64') && plats[0].includes(sha('b')) && plats[0].includes('15.2 MB'), plats[0]);
+  assert.ok(plats[1].includes('linux/arm64') && plats[1].includes(sha('c')) && plats[1].includes('15.3 MB'), plats[1]);
+  assert.match(text, /Size\s+30\.5 MB/);
+  for (const label of ['Created', 'Pushed', 'Pushed by', 'Last pulled', 'Pulls']) assert.match(text, new RegExp(`${label}\\n`), `${label} shown`);
+  assert.match(text, /Pushed by\s+ci-bot/);
+  assert.match(text, /Pulls\s+7/);
+  // what no answer carries is not shown
+  assert.doesNotMatch(text, /Labels|Layers/);
+  // the digest's copy button
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await page.click('#image-panel [data-copy-digest]');
+  assert.equal(await waitFor('the digest on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), sha('a'));
+  // the focus went into the panel; Esc closes it and gives the focus back to the row
+  assert.ok(await page.evaluate(() => document.getElementById('image-panel').contains(document.activeElement)), 'focus is in the panel');
+  for (const width of [960, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await shots(page, `image-panel-${width}`, { fullPage: false });
+  }
+  await page.setViewportSize({ width: 1200, height: 800 });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#image-panel', { state: 'hidden' });
+  assert.equal(await focusedRow(page), 'acme/web:1.4.2', 'focus back on the row');
+
+  // from the keyboard: Enter on the row's name opens it; Close closes it
+  await page.focus('#images tr.tag-row[data-tag="1.3.0"] [data-open]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#image-panel[open]');
+  assert.match(await page.textContent('#image-panel-title'), /acme\/web:1\.3\.0/);
+  text = await panelText(page);
+  assert.match(text, /Tags on this image\s+1\.3\.0\n/);
+  assert.match(text, /Pushed by\s+Not known/, 'a push before users: not known');
+  assert.match(text, /Last pulled\s+Not known/, 'never “never pulled”');
+  assert.match(text, /Pulls\s+0/);
+  assert.equal(await page.locator('#image-panel .panel-platforms tbody tr').count(), 1);
+  await page.click('#image-panel-close');
+  await page.waitForSelector('#image-panel', { state: 'hidden' });
+  assert.equal(await focusedRow(page), 'acme/web:1.3.0');
+
+  // delete from the panel: the existing confirmation naming the other tags, one DELETE, the panel closes
+  await page.click(`${multiRow} td.date`);
+  await page.waitForSelector('#image-panel[open]');
+  await page.click('#image-panel [data-panel-delete]');
+  await page.waitForSelector('#confirm-dialog[open]');
+  assert.match(await page.textContent('#confirm-title'), /Delete acme\/web:1\.4\.2\?/);
+  assert.match(await page.textContent('#confirm-desc'), /The tags 1\.4\.2, latest point at the same image/);
+  // Cancel keeps the panel
+  await page.click('#confirm-cancel');
+  await page.waitForSelector('#confirm-dialog', { state: 'hidden' });
+  assert.equal(await page.isVisible('#image-panel'), true);
+  assert.deepEqual(page.deleted, []);
+  await page.click('#image-panel [data-panel-delete]');
+  await page.waitForSelector('#confirm-dialog[open]');
+  repos = indexedRepos().map((r) => ({ ...r, tags: r.tags.filter((t) => t.digest !== sha('a')) }));
+  await page.click('#confirm-ok');
+  await waitFor('the delete', () => page.deleted.length === 1, 5000, 100);
+  assert.equal(page.deleted[0], `/api/repositories/acme/web/manifests/${sha('a')}`);
+  await page.waitForSelector('#image-panel', { state: 'hidden' });
+  await page.waitForFunction(() => !document.querySelector('#images tr.tag-row[data-tag="1.4.2"]'));
+  assert.ok(await page.evaluate(() => document.activeElement && document.activeElement !== document.body), `the focus is not lost: ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 200))}`);
+
+  // the registry's own answer (no index): platform names and a layer count, nothing invented
+  repos = registryRepos();
+  await page.click('#btn-images');
+  await page.waitForSelector('#images tr.tag-row[data-tag="1.4.2"]');
+  await page.click('#images tr.tag-row[data-tag="1.4.2"] [data-open]');
+  await page.waitForSelector('#image-panel[open]');
+  text = await panelText(page);
+  assert.match(text, /linux\/amd64/);
+  assert.match(text, /linux\/arm64/);
+  assert.doesNotMatch(text, /15\.2 MB|Created|Pushed|Last pulled|Pulls|Labels|undefined|null|NaN/, text);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#image-panel', { state: 'hidden' });
+  await page.click('#images tr.tag-row[data-tag="1.3.0"] [data-open]');
+  await page.waitForSelector('#image-panel[open]');
+  text = await panelText(page);
+  assert.match(text, /Layers\s+3/, 'the layer count the registry’s answer has');
+  assert.doesNotMatch(text, /Labels|undefined|null|NaN/);
+  await page.keyboard.press('Escape');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('images: numeric columns (Size, Pulls) line up, header and cells right-aligned, sorted or not', { timeout: 60000 }, async () => {
+  const page = await fakedImagesPage(() => indexedRepos());
+  const edges = () =>
+    page.evaluate(() => {
+      const table = document.querySelector('#images table');
+      const heads = [...table.querySelectorAll('thead th')];
+      const textRight = (node) => {
+        // the right edge of the text itself, not of its box
+        const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+        let right = -1;
+        for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+          if (!t.textContent.trim() || t.parentElement.closest('.sort-mark, .visually-hidden')) continue;
+          const range = document.createRange();
+          range.selectNodeContents(t);
+          for (const r of range.getClientRects()) right = Math.max(right, r.right);
+        }
+        return right;
+      };
+      const out = {};
+      for (const label of ['Size', 'Pulls']) {
+        const i = heads.findIndex((h) => h.textContent.replace(/[▲▼]/g, '').trim() === label);
+        if (i < 0) continue;
+        const th = heads[i];
+        const cells = [...table.querySelectorAll('tbody tr')].map((tr) => tr.children[i]).filter((td) => td && td.textContent.trim());
+        out[label] = { align: getComputedStyle(th).textAlign, head: textRight(th), cells: cells.map(textRight), cellAlign: cells.map((c) => getComputedStyle(c).textAlign) };
+      }
+      return out;
+    });
+  const check = async (when) => {
+    const e = await edges();
+    assert.ok(e.Size && e.Pulls, `both columns shown (${when})`);
+    for (const [label, c] of Object.entries(e)) {
+      assert.ok(c.cells.length >= 2, `${label} has cells (${when})`);
+      assert.ok(c.cellAlign.every((a) => a === 'right'), `${label} cells right-aligned (${when})`);
+      for (const x of c.cells) assert.ok(Math.abs(x - c.head) <= 1, `${label} (${when}): header text ends at ${c.head}, a cell's at ${x}`);
+    }
+  };
+  await check('by name');
+  await page.click('#images [data-sort="size"]');
+  await check('sorted by size');
+  await page.setViewportSize({ width: 960, height: 800 });
+  await check('at 960 px');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
 });

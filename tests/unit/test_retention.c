@@ -548,6 +548,35 @@ static void test_due(void **state)
               "row %zu: due %d", i, !rows[i].due);
 }
 
+/* The history of runs: newest first, the oldest dropped past the bound,
+ * made on the first run; a failed entry leaves it as it was. */
+static void test_history(void **state)
+{
+    (void)state;
+    json_t *h = NULL;
+    assert_int_equal(retention_history_add(&h, NULL, 3), -1);
+    assert_null(h);
+    for (int i = 1; i <= 5; i++)
+        assert_int_equal(retention_history_add(&h, json_pack("{s:i}", "n", i), 3), 0);
+    assert_non_null(h);
+    assert_int_equal(json_array_size(h), 3);
+    /* the last three, newest first */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(h, i), "n")), 5 - i);
+    assert_int_equal(retention_history_add(&h, NULL, 3), -1);
+    assert_int_equal(json_array_size(h), 3);
+    /* the product's bound */
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(
+            retention_history_add(&h, json_pack("{s:i}", "n", 100 + i), RETENTION_HISTORY_MAX), 0);
+    assert_int_equal(json_array_size(h), RETENTION_HISTORY_MAX);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 0), "n")), 124);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(h, RETENTION_HISTORY_MAX - 1), "n")),
+        115);
+    json_decref(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_plan_push_order),
         cmocka_unit_test(test_delete_tries), cmocka_unit_test(test_pages_not_whole),
         cmocka_unit_test(test_file),         cmocka_unit_test(test_due),
+        cmocka_unit_test(test_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
