@@ -156,12 +156,12 @@ int api_route(const char *method, const char *path, enum api_route *route, const
     }
     char name[256], digest[128];
     if (split_image_path(path, name, sizeof name, digest, sizeof digest) == 0) {
-        if (strcmp(method, "DELETE") == 0) {
+        if (strcmp(method, "DELETE") == 0 || strcmp(method, "GET") == 0) {
             *route = ROUTE_IMAGE;
             return 0;
         }
         if (allow)
-            *allow = "DELETE";
+            *allow = "GET, DELETE";
         return 405;
     }
     char user[128];
@@ -640,6 +640,13 @@ void api_handle(struct manager *m, const struct api_request *req, struct api_res
             err_set(&e, 400, E_INVALID_VALUE, "digest",
                     "the digest must be sha256:<64 hex digits>");
             break;
+        }
+        if (strcmp(req->method, "GET") == 0) {
+            json_t *img = manager_image(m, name, digest, &e);
+            if (!img)
+                break;
+            ok(res, 200, img);
+            return;
         }
         if (manager_delete_image(m, name, digest, &e))
             break;

@@ -857,3 +857,225 @@ int browse_delete_answer(long status, const char *name, const char *digest, stru
     return err_set(e, 502, E_REGISTRY_ERROR, NULL, "the registry answered the delete with HTTP %ld",
                    status);
 }
+
+json_t *browse_platform_entry(json_t *manifest, json_t *config, const char *digest,
+                              const char *hint)
+{
+    json_t *layers = json_object_get(manifest, "layers");
+    if (!json_is_object(manifest) || !json_is_array(layers))
+        return NULL;
+    char plat[128];
+    const char *os = json_string_value(json_object_get(config, "os"));
+    const char *arch = json_string_value(json_object_get(config, "architecture"));
+    const char *var = json_string_value(json_object_get(config, "variant"));
+    if (hint && *hint)
+        snprintf(plat, sizeof plat, "%s", hint);
+    else if (os && arch && *os && *arch)
+        snprintf(plat, sizeof plat, "%s/%s%s%s", os, arch, var && *var ? "/" : "",
+                 var && *var ? var : "");
+    else
+        snprintf(plat, sizeof plat, "unknown");
+    json_int_t size = add_size(
+        0, json_integer_value(json_object_get(json_object_get(manifest, "config"), "size")));
+    json_t *out_layers = json_array(), *labels = json_object();
+    size_t i;
+    json_t *l;
+    int cut = 0;
+    json_array_foreach(layers, i, l)
+    {
+        json_int_t ls = json_integer_value(json_object_get(l, "size"));
+        size = add_size(size, ls);
+        if (i >= BROWSE_IMAGE_MAX_LAYERS) {
+            cut = 1;
+            continue;
+        }
+        json_array_append_new(out_layers,
+                              json_pack("{s:s?, s:I, s:s?}", "digest",
+                                        json_string_value(json_object_get(l, "digest")), "size",
+                                        ls < 0 ? (json_int_t)0 : ls, "mediaType",
+                                        json_string_value(json_object_get(l, "mediaType"))));
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(json_object_get(config, "config"), "Labels"), k, v)
+    {
+        if (json_is_string(v))
+            json_object_set(labels, k, v);
+    }
+    const char *created = json_string_value(json_object_get(config, "created"));
+    json_t *out = json_pack(
+        "{s:s, s:s?, s:s?, s:I, s:o, s:o, s:o}", "platform", plat, "digest", digest, "mediaType",
+        json_string_value(json_object_get(manifest, "mediaType")), "size", size, "created",
+        created ? json_string(created) : json_null(), "layers", out_layers, "labels", labels);
+    if (out && cut)
+        json_object_set_new(out, "layersTruncated", json_true());
+    return out;
+}
+
+/* The config blob of an image manifest, or NULL (none, unreadable: the
+ * entry goes without; e is set only when the registry did not answer). */
+static json_t *read_config(struct client *cl, const char *name, json_t *manifest, struct err *e)
+{
+    const char *cd =
+        json_string_value(json_object_get(json_object_get(manifest, "config"), "digest"));
+    if (!cd || !browse_digest_valid(cd))
+        return NULL;
+    char path[512];
+    struct reply r;
+    struct err ce = {0};
+    snprintf(path, sizeof path, "/v2/%s/blobs/%s", name, cd);
+    json_t *c = call_json(cl, path, &r, &ce);
+    if (!c && ce.status == 503)
+        *e = ce;
+    if (json_is_object(c))
+        return c;
+    json_decref(c);
+    return NULL;
+}
+
+/* The manifest name@digest: the document, or NULL with *status (the
+ * registry's answer) or with e (no answer). */
+static json_t *read_manifest(struct client *cl, const char *name, const char *digest, long *status,
+                             struct err *e)
+{
+    char path[512];
+    struct reply r;
+    snprintf(path, sizeof path, "/v2/%s/manifests/%s", name, digest);
+    *status = 0;
+    if (call(cl, "GET", path, &r, e))
+        return NULL;
+    *status = r.status;
+    json_t *j = r.status == 200 ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
+    buf_free(&r.body);
+    return j;
+}
+
+/* Leaves labels, then platforms, out until the answer fits. */
+static void fit_answer(json_t *out)
+{
+    json_t *plats = json_object_get(out, "platforms");
+    for (int pass = 0; pass < 2; pass++) {
+        for (;;) {
+            char *text = json_dumps(out, JSON_COMPACT);
+            size_t n = text ? strlen(text) : 0;
+            free(text);
+            if (n <= BROWSE_IMAGE_MAX_ANSWER)
+                return;
+            json_object_set_new(out, "truncated", json_true());
+            size_t np = json_array_size(plats), i;
+            if (pass == 0) {
+                for (i = np; i > 0; i--) {
+                    json_t *lb = json_object_get(json_array_get(plats, i - 1), "labels");
+                    if (json_object_size(lb) > 0) {
+                        json_object_clear(lb);
+                        break;
+                    }
+                }
+                if (i == 0)
+                    break; /* no labels left */
+            } else {
+                if (np == 0)
+                    return;
+                json_array_remove(plats, np - 1);
+            }
+        }
+    }
+}
+
+json_t *browse_image(const char *base, const struct browse_login *login, const char *name,
+                     const char *digest, struct err *e)
+{
+    if (!browse_name_valid(name)) {
+        err_set(e, 400, E_INVALID_VALUE, "name", "not a repository name");
+        return NULL;
+    }
+    if (!browse_digest_valid(digest)) {
+        err_set(e, 400, E_INVALID_VALUE, "digest", "the digest must be sha256:<64 hex digits>");
+        return NULL;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += BROWSE_DEADLINE_S;
+    struct client cl;
+    if (client_init(&cl, base, login, &deadline)) {
+        client_free(&cl);
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+        return NULL;
+    }
+    json_t *out = NULL, *plats = json_array(), *doc = NULL, *facts = NULL;
+    long status;
+    int truncated = 0;
+    doc = read_manifest(&cl, name, digest, &status, e);
+    if (!doc) {
+        if (status == 404)
+            err_set(e, 404, E_NOT_FOUND, NULL, "%s has no image %.80s", name, digest);
+        else if (status)
+            err_set(e, 502, E_REGISTRY_ERROR, NULL,
+                    "the registry answered the manifest with HTTP %ld", status);
+        goto out;
+    }
+    facts = browse_manifest_facts(doc);
+    const char *kind = json_string_value(json_object_get(facts, "kind"));
+    if (!kind) {
+        err_set(e, 502, E_REGISTRY_ERROR, NULL, "%s@%.80s is no manifest this backend reads", name,
+                digest);
+        goto out;
+    }
+    if (strcmp(kind, "image") == 0) {
+        json_t *cfg = read_config(&cl, name, doc, e);
+        if (!cfg && e->status)
+            goto out;
+        json_t *p = browse_platform_entry(doc, cfg, digest, NULL);
+        json_decref(cfg);
+        if (p)
+            json_array_append_new(plats, p);
+    } else {
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(doc, "manifests"), i, d)
+        {
+            const char *cd = json_string_value(json_object_get(d, "digest"));
+            json_t *pl = json_object_get(d, "platform");
+            const char *os = json_string_value(json_object_get(pl, "os"));
+            const char *arch = json_string_value(json_object_get(pl, "architecture"));
+            const char *var = json_string_value(json_object_get(pl, "variant"));
+            if (!cd || !browse_digest_valid(cd) || (os && strcmp(os, "unknown") == 0))
+                continue; /* attestations are no platform */
+            if (json_array_size(plats) >= BROWSE_IMAGE_MAX_PLATFORMS) {
+                truncated = 1;
+                break;
+            }
+            json_t *child = read_manifest(&cl, name, cd, &status, e);
+            if (!child && !status)
+                goto out;
+            if (!child)
+                continue; /* a platform not pushed */
+            char hint[128] = "";
+            if (os && arch)
+                snprintf(hint, sizeof hint, "%s/%s%s%s", os, arch, var ? "/" : "", var ? var : "");
+            json_t *cfg = read_config(&cl, name, child, e);
+            if (!cfg && e->status) {
+                json_decref(child);
+                goto out;
+            }
+            json_t *p = browse_platform_entry(child, cfg, cd, hint);
+            json_decref(cfg);
+            json_decref(child);
+            if (p)
+                json_array_append_new(plats, p);
+        }
+    }
+    out = json_pack("{s:s, s:s, s:s?, s:s, s:O, s:b}", "name", name, "digest", digest, "mediaType",
+                    json_string_value(json_object_get(facts, "mediaType")), "kind", kind,
+                    "platforms", plats, "truncated", truncated);
+    if (out)
+        fit_answer(out);
+    else
+        err_set(e, 500, E_NO_MEMORY, NULL, "out of memory");
+out:
+    client_free(&cl);
+    json_decref(doc);
+    json_decref(facts);
+    json_decref(plats);
+    return out;
+}

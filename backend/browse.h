@@ -87,6 +87,34 @@ int browse_digest_valid(const char *digest);
  * (405: the registry refuses deletes), 502 otherwise. */
 int browse_delete_answer(long status, const char *name, const char *digest, struct err *e);
 
+/* What GET /api/repositories/{name}/manifests/{digest} reads at most:
+ * platforms of an index, layers of each, and the answer as JSON text (past
+ * it, labels and then platforms are left out and "truncated" is true). */
+#define BROWSE_IMAGE_MAX_PLATFORMS 64
+#define BROWSE_IMAGE_MAX_LAYERS 512
+#define BROWSE_IMAGE_MAX_ANSWER (256 * 1024)
+
+/* One platform of an image (pure), from its manifest and its config blob
+ * (config may be NULL: not readable): {"platform" (hint, the platform
+ * an index names it with; else the config's os/architecture[/variant]; else
+ * "unknown"), "digest",
+ * "mediaType", "size" (config + layers), "created" (the config's, or null),
+ * "layers":[{"digest","size","mediaType"}] (at most
+ * BROWSE_IMAGE_MAX_LAYERS, then "layersTruncated" true), "labels" (the
+ * config's config.Labels, string values only)}. New reference, or NULL when
+ * manifest is no image manifest. */
+json_t *browse_platform_entry(json_t *manifest, json_t *config, const char *digest,
+                              const char *hint);
+
+/* One image of the registry at base: {"name","digest","mediaType",
+ * "platforms":[browse_platform_entry...],"truncated"}: one platform for an
+ * image manifest, one per child for an index (attestations, platform
+ * unknown/unknown, left out; children not pushed too). NULL with e: 400
+ * naming name or digest, 404 when the registry has no such image, 502/503
+ * when it cannot be read. */
+json_t *browse_image(const char *base, const struct browse_login *login, const char *name,
+                     const char *digest, struct err *e);
+
 /* Deletes the manifest (and every tag that points at it). 0 or -1. */
 int browse_delete(const char *base, const struct browse_login *login, const char *name,
                   const char *digest, struct err *e);

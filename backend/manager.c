@@ -575,6 +575,17 @@ int manager_registry_access(void *ctx, struct indexer_access *a)
     return rc;
 }
 
+json_t *manager_image(struct manager *m, const char *name, const char *digest, struct err *e)
+{
+    char base[128];
+    struct mgr_login lg;
+    json_t *r = registry_base(m, 0, base, sizeof base, &lg, e)
+                    ? NULL
+                    : browse_image(base, &lg.l, name, digest, e);
+    secret_wipe(&lg, sizeof lg);
+    return r;
+}
+
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e)
 {
     char base[128];

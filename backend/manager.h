@@ -64,6 +64,9 @@ json_t *manager_logs(struct manager *m, int tail, struct err *e);
  * Docker Hub cache holds; NULL with e (409 when it is not running). */
 json_t *manager_repositories(struct manager *m, int cache, const char *offset, const char *limit,
                              struct err *e);
+/* One image of the running registry by digest, each platform's layers
+ * and labels (browse_image); NULL with e (409 when it is not running). */
+json_t *manager_image(struct manager *m, const char *name, const char *digest, struct err *e);
 /* Deletes an image by digest from the running registry. 0 or -1. */
 int manager_delete_image(struct manager *m, const char *name, const char *digest, struct err *e);
 

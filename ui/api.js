@@ -179,6 +179,8 @@ export const api = {
       undefined,
       SLOW_TIMEOUT_MS,
     ),
+  /** One image: each platform's layers and labels (409 when the registry is not running). @param {string} name @param {string} digest @returns {Promise<ImageDetail>} */
+  image: (name, digest) => call('GET', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`, undefined, SLOW_TIMEOUT_MS),
   /** Deletes one image and every tag that points at it. @param {string} name @param {string} digest */
   deleteImage: (name, digest) => call('DELETE', `/api/repositories/${pathOf(name)}/manifests/${pathOf(digest)}`),
   /** Clean-up (garbage collection); 202, the result arrives as status.lastGc. @returns {Promise<Status>} */

@@ -3,14 +3,17 @@
 // backend's answer says of it (GET /api/repositories, from the index or
 // from the registry), and nothing it does not say: the index answers each
 // platform's digest and size, dates, who pushed and the pulls; the
-// registry's own answer the platform names and a layer count. No answer
-// carries layers one by one nor labels, so neither is shown.
+// registry's own answer the platform names and a layer count. As it opens,
+// the panel asks for the image itself (GET /api/repositories/{name}/
+// manifests/{digest}): each platform's layers and labels, shown below with
+// "Loading…" meanwhile and an error line when that fails.
 // A modal <dialog> at the right edge: Esc or Close closes it, the focus
 // goes back to the row it was opened from (images.js finds it again after
 // a refresh).
 
 import { el, icon, formatBytes, shortDate } from './view.js';
 import { toast, copyText } from './desktop.js';
+import { api } from './api.js';
 
 const COPY_ICON =
   'M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z';
@@ -119,6 +122,93 @@ function platformsOf(a) {
   );
 }
 
+/** A digest cut to its first 12 hex digits, the whole one in the title. @param {string} digest */
+function shortDigest(digest) {
+  return digest.slice(0, 19);
+}
+
+/** One platform's layers and labels. @param {PlatformDetail} p @param {string} ref */
+function platformDetail(p, ref) {
+  const layers = Array.isArray(p.layers) ? p.layers : [];
+  const labels = p.labels && typeof p.labels === 'object' ? Object.entries(p.labels) : [];
+  const name = p.platform || NOT_KNOWN;
+  const count = `${layers.length}${p.layersTruncated ? '+' : ''} layer${layers.length === 1 && !p.layersTruncated ? '' : 's'}`;
+  return el(
+    'div',
+    { class: 'panel-platform-detail' },
+    el('h4', {}, el('span', { class: 'mono' }, name), el('span', { class: 'muted' }, ` · ${count}${typeof p.size === 'number' ? ` · ${formatBytes(p.size)}` : ''}`)),
+    layers.length
+      ? el(
+          'table',
+          { class: 'panel-layers' },
+          el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Layer'), el('th', { scope: 'col', class: 'num' }, 'Size'))),
+          el(
+            'tbody',
+            {},
+            layers.map((l, i) =>
+              el(
+                'tr',
+                {},
+                el(
+                  'td',
+                  { class: 'panel-layer-digest' },
+                  l.digest
+                    ? el(
+                        'span',
+                        { class: 'panel-digest' },
+                        el('code', { class: 'mono', title: l.digest }, shortDigest(l.digest)),
+                        el('button', { type: 'button', class: 'btn-icon', 'data-copy-digest': l.digest, 'aria-label': `Copy the digest of layer ${i + 1} of ${ref} for ${name}`, title: 'Copy the digest' }, icon(COPY_ICON)),
+                      )
+                    : NOT_KNOWN,
+                ),
+                el('td', { class: 'num' }, typeof l.size === 'number' ? formatBytes(l.size) : NOT_KNOWN),
+              ),
+            ),
+          ),
+        )
+      : null,
+    el('h5', {}, 'Labels'),
+    labels.length
+      ? el(
+          'ul',
+          { class: 'panel-labels' },
+          labels.map(([k, v]) => el('li', { class: 'mono' }, el('span', { class: 'panel-label-key' }, k), ' = ', el('span', {}, String(v)))),
+        )
+      : el('p', { class: 'muted small' }, 'No labels'),
+  );
+}
+
+/** The section of layers and labels: Loading…, the answer, or an error line. @param {PanelImage} a @param {{loading?: boolean, detail?: ImageDetail, error?: string}} st */
+function detailsOf(a, st) {
+  const ref = `${a.repository}:${a.tag.tag}`;
+  const head = el('h3', { id: 'image-panel-layers' }, 'Layers and labels');
+  /** @type {(HTMLElement | null)[]} */
+  let body;
+  if (st.loading) body = [el('p', { class: 'muted small', role: 'status' }, 'Loading…')];
+  else if (st.error) body = [el('p', { class: 'panel-detail-error small', role: 'alert' }, `Could not read the layers and labels: ${st.error}`)];
+  else {
+    const plats = (st.detail && Array.isArray(st.detail.platforms) ? st.detail.platforms : []);
+    body = plats.length ? plats.map((p) => platformDetail(p, ref)) : [el('p', { class: 'muted small' }, 'The registry names no platform of this image.')];
+    if (st.detail && st.detail.truncated) body.push(el('p', { class: 'muted small' }, 'Too much to show at once: some platforms or labels are left out.'));
+  }
+  return el('section', { class: 'panel-section', id: 'image-panel-details', 'aria-labelledby': 'image-panel-layers', 'aria-busy': st.loading ? 'true' : 'false' }, head, ...body);
+}
+
+/** Asks for the image's layers and labels and shows them while the panel still shows it. @param {PanelImage} a */
+async function loadDetails(a) {
+  const show = (/** @type {{loading?: boolean, detail?: ImageDetail, error?: string}} */ st) => {
+    if (current !== a) return;
+    document.getElementById('image-panel-details')?.replaceWith(detailsOf(a, st));
+  };
+  const digest = a.tag.digest || '';
+  try {
+    const detail = await api.image(a.repository, digest);
+    show({ detail });
+  } catch (err) {
+    show({ error: (err && /** @type {Error} */ (err).message) || 'the request failed' });
+  }
+}
+
 /** Opens the panel for one image (or shows another one in it). @param {PanelImage} a */
 export function openImagePanel(a) {
   const dlg = dialog();
@@ -130,6 +220,8 @@ export function openImagePanel(a) {
   const parts = [
     factsOf(a),
     platformsOf(a),
+    // the Docker Hub cache's images are not read one by one
+    !a.readOnly && a.tag.digest ? detailsOf(a, { loading: true }) : null,
     el(
       'div',
       { class: 'panel-actions' },
@@ -141,6 +233,7 @@ export function openImagePanel(a) {
   document.getElementById('image-panel-body')?.replaceChildren(...parts);
   if (!dlg.open) dlg.showModal();
   document.getElementById('image-panel-close')?.focus();
+  if (!a.readOnly && a.tag.digest) loadDetails(a);
 }
 
 /** Whether the panel is open (on which image). */

@@ -138,6 +138,9 @@ interface LogLine { container?: string; stream?: string; text?: string }
 interface PlatformInfo { platform?: string; digest?: string; size?: number }
 /** a tag: the index answers null for what it does not know; the registry's answer has no dates, a layer count and platform names */
 interface TagInfo { tag: string; digest?: string; kind?: string | null; mediaType?: string | null; size?: number | null; layers?: number; platforms?: Array<string | PlatformInfo>; manifests?: string[]; config?: string; created?: string | null; pushed?: string | null; pushedBy?: string | null; lastPulled?: string | null; pulls?: number }
+interface LayerInfo { digest?: string | null; size?: number; mediaType?: string | null }
+interface PlatformDetail { platform?: string; digest?: string; mediaType?: string | null; size?: number; created?: string | null; layers?: LayerInfo[]; layersTruncated?: boolean; labels?: Record<string, string> }
+interface ImageDetail { name?: string; digest?: string; kind?: string; mediaType?: string | null; platforms?: PlatformDetail[]; truncated?: boolean }
 interface RepoInfo { name: string; size?: number; tags?: TagInfo[]; tagCount?: number; pushed?: string; lastPulled?: string; pulls?: number }
 interface Repositories { repositories?: RepoInfo[]; totalSize?: number; truncated?: boolean; total?: number; totalKnown?: boolean; offset?: number; nextOffset?: number | null; index?: { state?: string; reconciledAt?: string } | null }
 

@@ -2387,7 +2387,18 @@ async function fakedImagesPage(repos, { width = 1200, index = true } = {}) {
   await page.route('**/api/registry/logs**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"lines":[]}' }));
   page.asked = [];
   page.deleted = [];
-  await page.route('**/api/repositories**', (route) => {
+  page.details = [];
+  // GET /api/repositories/{name}/manifests/{digest}: page.detail(name, digest) answers
+  // {status, body} (or a promise of it); by default a 404
+  page.detail = null;
+  await page.route('**/api/repositories**', async (route) => {
+    const path = decodeURIComponent(new URL(route.request().url()).pathname);
+    const one = /^\/api\/repositories\/(.+)\/manifests\/([^/]+)$/.exec(path);
+    if (one && route.request().method() === 'GET') {
+      page.details.push(path);
+      const a = (page.detail && (await page.detail(one[1], one[2]))) || { status: 404, body: { error: { code: 'not_found', message: `${one[1]} has no image ${one[2]}` } } };
+      return route.fulfill({ status: a.status, contentType: 'application/json', body: JSON.stringify(a.body) }).catch(() => {});
+    }
     if (route.request().method() === 'DELETE') {
       page.deleted.push(decodeURIComponent(new URL(route.request().url()).pathname));
       return route.fulfill({ status: 200, contentType: 'application/json', body: '{"deleted":true}' });
@@ -2404,9 +2415,31 @@ async function fakedImagesPage(repos, { width = 1200, index = true } = {}) {
 const panelText = (page) => page.evaluate(() => document.getElementById('image-panel').innerText);
 const focusedRow = (page) => page.evaluate(() => { const r = document.activeElement?.closest('tr'); return r ? `${r.dataset.repo}:${r.dataset.tag}` : `${document.activeElement?.tagName}#${document.activeElement?.id}`; });
 
-test('images: a side panel for one image, opened from its row by a click or Enter, closed with Esc or Close (focus back on the row): tags on the digest, the full digest with a copy button, media type, each platform with its digest and size, dates, pushed by, pulls, delete with its confirmation; the registry’s own answer without invented facts; light and dark', { timeout: 120000 }, async () => {
+/** GET /api/repositories/acme/web/manifests/{digest} as the backend answers it: each
+ * platform's layers and labels. */
+function imageDetail(name, digest) {
+  const layer = (c, size) => ({ digest: sha(c), size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
+  if (digest === sha('a'))
+    return {
+      name, digest, kind: 'index', mediaType: 'application/vnd.oci.image.index.v1+json', truncated: false,
+      platforms: [
+        { platform: 'linux/amd64', digest: sha('b'), size: 15200000, created: '2026-11-30T09:15:00Z', layers: [layer('1', 15000000), layer('2', 199000)], labels: { 'org.opencontainers.image.source': 'https://example.com/acme/web', maintainer: 'ops@acme.test' } },
+        { platform: 'linux/arm64', digest: sha('c'), size: 15300000, created: '2026-11-30T09:15:00Z', layers: [layer('3', 15299000)], labels: {} },
+      ],
+    };
+  return null;
+}
+
+test('images: a side panel for one image, opened from its row by a click or Enter, closed with Esc or Close (focus back on the row): tags on the digest, the full digest with a copy button, media type, each platform with its digest and size, its layers (digest with copy, size) and labels read when it opens (Loading…, an error line when that fails), dates, pushed by, pulls, delete with its confirmation; the registry’s own answer without invented facts; light and dark', { timeout: 120000 }, async () => {
   let repos = indexedRepos();
   const page = await fakedImagesPage(() => repos);
+  /** the details answer once `release` is called (to see Loading…) */
+  let release = () => {};
+  page.detail = async (name, digest) => {
+    await new Promise((r) => (release = r));
+    const d = imageDetail(name, digest);
+    return d ? { status: 200, body: d } : { status: 502, body: { error: { code: 'registry_error', message: 'the registry answered the manifest with HTTP 500' } } };
+  };
   assert.match(page.asked[0], /source=index/, 'the index answered');
   // the row names the platforms (the index answers them as objects)
   const multiRow = '#images tr.tag-row[data-tag="1.4.2"]';
@@ -2418,7 +2451,15 @@ test('images: a side panel for one image, opened from its row by a click or Ente
   await page.click(`${multiRow} td.date`);
   await page.waitForSelector('#image-panel[open]');
   assert.match(await page.textContent('#image-panel-title'), /acme\/web:1\.4\.2/);
+  // the layers and labels are asked for as it opens: Loading… meanwhile, the facts already there
+  await waitFor('the details asked for', () => page.details.length === 1, 5000, 50);
+  assert.equal(page.details[0], `/api/repositories/acme/web/manifests/${sha('a')}`);
   let text = await panelText(page);
+  assert.match(text, /Loading…/);
+  assert.match(text, /Repository\s+acme\/web/);
+  release();
+  await page.waitForFunction(() => !document.getElementById('image-panel').innerText.includes('Loading…'));
+  text = await panelText(page);
   assert.match(text, /Repository\s+acme\/web/);
   assert.match(text, /Tags on this image\s+1\.4\.2\s*latest/, text);
   assert.ok(text.includes(sha('a')), 'the full digest');
@@ -2433,12 +2474,23 @@ test('images: a side panel for one image, opened from its row by a click or Ente
   for (const label of ['Created', 'Pushed', 'Pushed by', 'Last pulled', 'Pulls']) assert.match(text, new RegExp(`${label}\\n`), `${label} shown`);
   assert.match(text, /Pushed by\s+ci-bot/);
   assert.match(text, /Pulls\s+7/);
-  // what no answer carries is not shown
-  assert.doesNotMatch(text, /Labels|Layers/);
+  // each platform's layers (short digest with a copy button, size) and labels (key = value)
+  const details = await page.$$eval('#image-panel .panel-platform-detail', (ds) => ds.map((d) => d.innerText.replace(/\s+/g, ' ').trim()));
+  assert.equal(details.length, 2, JSON.stringify(details));
+  assert.match(details[0], /linux\/amd64/);
+  assert.match(details[0], /2 layers/);
+  assert.ok(details[0].includes(sha('1').slice(0, 19)) && details[0].includes('15.0 MB') && details[0].includes('199 kB'), details[0]);
+  assert.ok(!details[0].includes(sha('1')), 'layer digests shown short');
+  assert.ok(details[0].includes('org.opencontainers.image.source = https://example.com/acme/web') && details[0].includes('maintainer = ops@acme.test'), details[0]);
+  assert.match(details[1], /linux\/arm64.*1 layer\b/);
+  assert.match(details[1], /No labels/);
+  assert.equal(await page.locator(`#image-panel [data-copy-digest="${sha('2')}"]`).count(), 1, 'a copy button per layer');
   // the digest's copy button
   await page.evaluate(() => navigator.clipboard.writeText(''));
   await page.click('#image-panel [data-copy-digest]');
   assert.equal(await waitFor('the digest on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), sha('a'));
+  await page.click(`#image-panel [data-copy-digest="${sha('2')}"]`);
+  assert.equal(await waitFor('the layer digest on the clipboard', () => page.evaluate(() => navigator.clipboard.readText()), 5000, 100), sha('2'));
   // the focus went into the panel; Esc closes it and gives the focus back to the row
   assert.ok(await page.evaluate(() => document.getElementById('image-panel').contains(document.activeElement)), 'focus is in the panel');
   for (const width of [960, 1280]) {
@@ -2446,6 +2498,9 @@ test('images: a side panel for one image, opened from its row by a click or Ente
     await shots(page, `image-panel-${width}`, { fullPage: false });
   }
   await page.setViewportSize({ width: 1200, height: 800 });
+  // the layers and labels further down
+  await page.evaluate(() => { const b = document.getElementById('image-panel-body'); b.scrollTop = b.scrollHeight; });
+  await shots(page, 'image-panel-layers', { fullPage: false });
   await page.keyboard.press('Escape');
   await page.waitForSelector('#image-panel', { state: 'hidden' });
   assert.equal(await focusedRow(page), 'acme/web:1.4.2', 'focus back on the row');
@@ -2455,7 +2510,14 @@ test('images: a side panel for one image, opened from its row by a click or Ente
   await page.keyboard.press('Enter');
   await page.waitForSelector('#image-panel[open]');
   assert.match(await page.textContent('#image-panel-title'), /acme\/web:1\.3\.0/);
+  // reading the details fails: an error line, and what the panel had stays
+  await waitFor('the details asked for', () => page.details.length === 2, 5000, 50);
+  release();
+  await page.waitForSelector('#image-panel .panel-detail-error');
+  assert.match(await page.textContent('#image-panel .panel-detail-error'), /Could not read the layers and labels: the registry answered the manifest with HTTP 500/);
+  await shots(page, 'image-panel-error', { fullPage: false });
   text = await panelText(page);
+  assert.doesNotMatch(text, /Loading…/);
   assert.match(text, /Tags on this image\s+1\.3\.0\n/);
   assert.match(text, /Pushed by\s+Not known/, 'a push before users: not known');
   assert.match(text, /Last pulled\s+Not known/, 'never “never pulled”');
@@ -2488,6 +2550,7 @@ test('images: a side panel for one image, opened from its row by a click or Ente
   assert.ok(await page.evaluate(() => document.activeElement && document.activeElement !== document.body), `the focus is not lost: ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 200))}`);
 
   // the registry's own answer (no index): platform names and a layer count, nothing invented
+  page.detail = null; // and no details (a 404)
   repos = registryRepos();
   await page.click('#btn-images');
   await page.waitForSelector('#images tr.tag-row[data-tag="1.4.2"]');

@@ -22,6 +22,8 @@ api PUT /api/config "$(jq -nc --arg b "$BUCKET" --arg e "$S3_HOST_ENDPOINT" --ar
 body=$(api GET /api/repositories)
 t_eq "browsing a stopped registry is a 409" 409 "$(last_status)"
 t_eq "that says to start it" registry_not_running "$(jq -r .error.code <<<"$body")"
+body=$(api GET "/api/repositories/team/keep/manifests/sha256:$(printf '0%.0s' {1..64})")
+t_eq "one image of a stopped registry is a 409" "409 registry_not_running" "$(last_status) $(jq -r .error.code <<<"$body")"
 
 api POST /api/registry/start >/dev/null
 t_check "registry running" wait_state running 90
@@ -94,8 +96,39 @@ api DELETE "/api/repositories/Team/drop/manifests/$drop_digest" >/dev/null
 t_eq "a malformed name is a 400" 400 "$(last_status)"
 api DELETE "/api/repositories/team/none/manifests/$drop_digest" >/dev/null
 t_eq "an unknown image is a 404" 404 "$(last_status)"
-api GET "/api/repositories/team/drop/manifests/$drop_digest" >/dev/null
-t_eq "GET on an image path is a 405" 405 "$(last_status)"
+api PUT "/api/repositories/team/drop/manifests/$drop_digest" >/dev/null
+t_eq "PUT on an image path is a 405" 405 "$(last_status)"
+
+# one image: each platform's layers and labels (random-image.sh builds with a LABEL)
+img=$(api GET "/api/repositories/team/keep/manifests/$keep_digest")
+t_eq "GET of one image answers 200" 200 "$(last_status)"
+t_eq "it names the image" "team/keep $keep_digest image" "$(jq -r '.name + " " + .digest + " " + .kind' <<<"$img")"
+t_eq "a single image is one platform" 1 "$(jq '.platforms | length' <<<"$img")"
+t_eq "named from its config" "$($DOCKER image inspect -f '{{.Os}}/{{.Architecture}}' srt-src/keep:1)" "$(jq -r '.platforms[0].platform' <<<"$img")"
+t_eq "its two layers" 2 "$(jq '.platforms[0].layers | length' <<<"$img")"
+t_check "each layer with a digest, a size over 256 KiB and a media type" jq -e '.platforms[0].layers | all(.digest | test("^sha256:[0-9a-f]{64}$")) and all(.size > 262144) and all(.mediaType | test("layer|rootfs\\.diff"))' <<<"$img"
+t_eq "the layers are the pushed manifest's" "$(curl -sf -H "Accept: $MT_IMG" "http://127.0.0.1:$PORT/v2/team/keep/manifests/$keep_digest" | jq -c '[.layers[].digest]')" "$(jq -c '[.platforms[0].layers[].digest]' <<<"$img")"
+t_eq "its labels are the image's LABEL" "$($DOCKER image inspect -f '{{json .Config.Labels}}' srt-src/keep:1 | jq -c .)" "$(jq -c '.platforms[0].labels' <<<"$img")"
+t_check "and its creation time" jq -e '.platforms[0].created | test("^[0-9]{4}-")' <<<"$img"
+t_eq "its size is the listing's" "$(jq -r '.repositories[] | select(.name=="team/keep") | .tags[0].size' <<<"$repos")" "$(jq '.platforms[0].size' <<<"$img")"
+multi_digest=$(jq -r '.tags[0].digest' <<<"$multi")
+img=$(api GET "/api/repositories/team/multi/manifests/$multi_digest")
+t_eq "GET of the multi-arch image answers 200" 200 "$(last_status)"
+t_eq "as an index" index "$(jq -r .kind <<<"$img")"
+t_eq "one entry per platform, as the index names them" "linux/amd64,linux/arm64" "$(jq -r '[.platforms[].platform] | join(",")' <<<"$img")"
+t_eq "with the children's digests" "$(jq -r '[.manifests[].digest] | join(",")' <<<"$index")" "$(jq -r '[.platforms[].digest] | join(",")' <<<"$img")"
+t_check "each with its one layer of 128 KiB" jq -e '.platforms | all((.layers | length) == 1 and .layers[0].size > 131072)' <<<"$img"
+t_eq "and the label of each child" "$($DOCKER image inspect -f '{{index .Config.Labels "org.storj-registry.test.random"}}' srt-src/multi:1) $($DOCKER image inspect -f '{{index .Config.Labels "org.storj-registry.test.random"}}' srt-src/multi:2)" \
+  "$(jq -r '[.platforms[].labels["org.storj-registry.test.random"]] | join(" ")' <<<"$img")"
+t_eq "not truncated" false "$(jq -r .truncated <<<"$img")"
+body=$(api GET "/api/repositories/team/keep/manifests/sha256:1234")
+t_eq "GET with a malformed digest is a 400" "400 digest" "$(last_status) $(jq -r .error.field <<<"$body")"
+body=$(api GET "/api/repositories/Team/keep/manifests/$keep_digest")
+t_eq "GET with a malformed name is a 400" "400 name" "$(last_status) $(jq -r .error.field <<<"$body")"
+api GET "/api/repositories/team/none/manifests/$keep_digest" >/dev/null
+t_eq "GET of an unknown repository is a 404" 404 "$(last_status)"
+api GET "/api/repositories/team/keep/manifests/sha256:$(printf '0%.0s' {1..64})" >/dev/null
+t_eq "GET of an unknown digest is a 404" 404 "$(last_status)"
 
 before=$("$ROOT/tests/env/s3-list.sh" "$BUCKET" docker/registry/v2/blobs/ | wc -l)
 api DELETE "/api/repositories/team/drop/manifests/$drop_digest" >/dev/null

@@ -109,6 +109,79 @@ static void test_manifest_facts(void **state)
     assert_null(browse_manifest_facts(NULL));
 }
 
+static json_t *entry_of_text(const char *manifest, const char *config, const char *hint)
+{
+    json_t *m = json_loads(manifest, 0, NULL), *c = config ? json_loads(config, 0, NULL) : NULL;
+    assert_non_null(m);
+    json_t *p = browse_platform_entry(m, c, "sha256:m", hint);
+    json_decref(m);
+    json_decref(c);
+    return p;
+}
+
+static void test_platform_entry(void **state)
+{
+    (void)state;
+    const char *man =
+        "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
+        "{\"size\":100,\"digest\":\"sha256:c\"},\"layers\":[{\"digest\":\"sha256:l1\","
+        "\"size\":2000,\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\"},"
+        "{\"digest\":\"sha256:l2\",\"size\":-3}]}";
+    json_t *p = entry_of_text(man,
+                              "{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\","
+                              "\"created\":\"2026-01-02T03:04:05Z\",\"config\":{\"Labels\":"
+                              "{\"org.example.team\":\"panel\",\"n\":5}}}",
+                              NULL);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "platform")), "linux/arm/v7");
+    assert_string_equal(json_string_value(json_object_get(p, "digest")), "sha256:m");
+    assert_string_equal(json_string_value(json_object_get(p, "created")), "2026-01-02T03:04:05Z");
+    assert_int_equal(json_integer_value(json_object_get(p, "size")), 2100);
+    json_t *ls = json_object_get(p, "layers");
+    assert_int_equal(json_array_size(ls), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ls, 0), "digest")),
+                        "sha256:l1");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ls, 0), "size")), 2000);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ls, 0), "mediaType")),
+                        "application/vnd.oci.image.layer.v1.tar+gzip");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ls, 1), "size")), 0);
+    json_t *lb = json_object_get(p, "labels");
+    assert_int_equal(json_object_size(lb), 1); /* string values only */
+    assert_string_equal(json_string_value(json_object_get(lb, "org.example.team")), "panel");
+    assert_null(json_object_get(p, "layersTruncated"));
+    json_decref(p);
+
+    /* an index's platform comes first */
+    p = entry_of_text(man, "{\"os\":\"linux\",\"architecture\":\"amd64\"}", "linux/arm64");
+    assert_string_equal(json_string_value(json_object_get(p, "platform")), "linux/arm64");
+    json_decref(p);
+
+    /* no config: the index's platform, no labels, no date */
+    p = entry_of_text(man, NULL, "linux/amd64");
+    assert_string_equal(json_string_value(json_object_get(p, "platform")), "linux/amd64");
+    assert_true(json_is_null(json_object_get(p, "created")));
+    assert_int_equal(json_object_size(json_object_get(p, "labels")), 0);
+    json_decref(p);
+    p = entry_of_text(man, "{\"config\":{\"Labels\":null}}", NULL);
+    assert_string_equal(json_string_value(json_object_get(p, "platform")), "unknown");
+    json_decref(p);
+
+    /* an index is no platform */
+    assert_null(entry_of_text("{\"manifests\":[]}", NULL, NULL));
+
+    /* at most BROWSE_IMAGE_MAX_LAYERS layers listed, all counted in the size */
+    json_t *m = json_pack("{s:[]}", "layers");
+    for (int i = 0; i < BROWSE_IMAGE_MAX_LAYERS + 3; i++)
+        json_array_append_new(json_object_get(m, "layers"),
+                              json_pack("{s:s, s:i}", "digest", "sha256:x", "size", 1));
+    p = browse_platform_entry(m, NULL, "sha256:m", NULL);
+    json_decref(m);
+    assert_int_equal(json_array_size(json_object_get(p, "layers")), BROWSE_IMAGE_MAX_LAYERS);
+    assert_int_equal(json_integer_value(json_object_get(p, "size")), BROWSE_IMAGE_MAX_LAYERS + 3);
+    assert_true(json_is_true(json_object_get(p, "layersTruncated")));
+    json_decref(p);
+}
+
 static void test_next_page(void **state)
 {
     (void)state;
@@ -573,9 +646,9 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),          cmocka_unit_test(test_digests),
-        cmocka_unit_test(test_manifest_facts), cmocka_unit_test(test_next_page),
-        cmocka_unit_test(test_page_args),      cmocka_unit_test(test_listing),
-        cmocka_unit_test(test_scan_http),
+        cmocka_unit_test(test_manifest_facts), cmocka_unit_test(test_platform_entry),
+        cmocka_unit_test(test_next_page),      cmocka_unit_test(test_page_args),
+        cmocka_unit_test(test_listing),        cmocka_unit_test(test_scan_http),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
