@@ -152,6 +152,7 @@ t_check "the socket file is removed on exit" test ! -e "$API_SOCK"
 # Slow work runs off the listener's threads: with more Auth Service
 # registrations hanging than the listener has threads (the service accepts
 # and never answers), status still answers at once.
+: >"$WORK/api-blackhole.log" # emptied first: a stale "listening" line would give an old port
 python3 "$ROOT/tests/env/blackhole.py" >"$WORK/api-blackhole.log" 2>&1 &
 BH_PID=$!
 wait_until 10 grep -q listening "$WORK/api-blackhole.log"

@@ -178,6 +178,7 @@ if front_start hosted; then
   HSK=j$(head -c 400 /dev/urandom | tr -dc 'a-z2-7' | head -c 52)
   HBUCKET=srt-chk-hosted-$RANDOM$RANDOM
   "$ROOT/tests/env/s3-user.sh" "$HAK" "$HSK" "$HBUCKET" >/dev/null 2>&1 || t_fail "Ceph user for the issued keys"
+  : >"$WORK/authsvc-check.log" # emptied first: a stale "listening" line would give an old port
   python3 "$ROOT/tests/standins/authsvc.py" 0 --access-key "$HAK" --secret-key "$HSK" \
     --endpoint "$FRONT_ENDPOINT" --front "$FRONT_ENDPOINT" >"$WORK/authsvc-check.log" 2>&1 &
   AUTH_PID=$!

@@ -29,6 +29,7 @@ t_check "bucket $BUCKET created in Ceph RGW" s3_mkbucket "$BUCKET"
 PORT=$(free_port) SPORT=$(free_port)
 PROXY_PID=
 proxy_up() { # proxy_up [BYTES_PER_SECOND]
+  : >"$WORK/drills-s3-proxy.log" # emptied first: a stale "listening" line would give an old port
   python3 "$ROOT/tests/env/tcpproxy.py" "$HOST_IP" "$SPORT" 127.0.0.1 7480 ${1:+"$1"} >"$WORK/drills-s3-proxy.log" 2>&1 &
   PROXY_PID=$!
   wait_until 10 grep -q listening "$WORK/drills-s3-proxy.log"

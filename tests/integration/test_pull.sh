@@ -71,6 +71,7 @@ stop_backend || t_fail "backend exits cleanly"
 # Stop while pulling: the pull is cancelled rather than waited for. The
 # source registry is reached through a proxy that sends 2 MB/s, so the pull
 # of the 48 MiB layer is still going when Stop comes.
+: >"$WORK/slowproxy.log" # emptied first: a stale "listening" line would give an old port
 python3 "$ROOT/tests/standins/slowproxy.py" 0 "$SRC_PORT" 2000000 >"$WORK/slowproxy.log" 2>&1 &
 PROXY_PID=$!
 wait_until 10 grep -q listening "$WORK/slowproxy.log"
@@ -95,6 +96,7 @@ kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
 # wait): the source accepts connections and never answers, so the engine
 # sends no byte back; the stop must still end the start at once.
 stop_backend || t_fail "backend exits cleanly"
+: >"$WORK/blackhole.log" # emptied first: a stale "listening" line would give an old port
 python3 "$ROOT/tests/env/blackhole.py" >"$WORK/blackhole.log" 2>&1 &
 BH_PID=$!
 wait_until 10 grep -q listening "$WORK/blackhole.log"

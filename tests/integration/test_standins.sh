@@ -134,6 +134,7 @@ t_check "stand-in stops at once on SIGTERM" bash -c "timeout 5 '$DOCKER' stop -t
   [ \"\$('$DOCKER' inspect -f '{{.State.ExitCode}}' '$FW')\" = 0 ]"
 
 # ---- Auth Service stand-in ------------------------------------------------------
+: >"$WORK/authsvc.log" # emptied first: a stale "listening" line would give an old port
 python3 "$ROOT/tests/standins/authsvc.py" 0 --access-key "$AK" --secret-key "$SK" \
   --endpoint "http://127.0.0.1:7480" >"$WORK/authsvc.log" 2>&1 &
 PIDS+=($!)
@@ -164,6 +165,7 @@ t_eq "authsvc 405 for POST /v1/access/ (trailing slash)" 405 "$(req POST /v1/acc
 t_eq "authsvc 404 elsewhere" 404 "$(req POST /v1/other '{}' | cut -d' ' -f1)"
 t_check "authsvc logs grant lengths, never the grant" bash -c \
   "grep -q 'grant_len=${#GRANT} ' '$WORK/authsvc.log' && ! grep -qF '$GRANT' '$WORK/authsvc.log'"
+: >"$WORK/authsvc2.log" # emptied first: a stale "listening" line would give an old port
 python3 "$ROOT/tests/standins/authsvc.py" 0 --fail-with 503 >"$WORK/authsvc2.log" 2>&1 &
 PIDS+=($!)
 wait_until 10 grep -q listening "$WORK/authsvc2.log"
@@ -391,6 +393,7 @@ t_check "  and says so in its log, without the grant" bash -c "'$DOCKER' logs '$
 out=$(quiet "$DOCKER" run --pull never --rm --network host "$GATEWAY_IMAGE" run --access 1notagrant \
   --server.address "127.0.0.1:$(free_port)" --standin.front "$FRONT_HOSTPORT" 2>&1)
 t_check "gateway stand-in with a front refuses a grant that does not decode" grep -q 'does not decode' <<<"$out"
+: >"$WORK/authsvc3.log" # emptied first: a stale "listening" line would give an old port
 python3 "$ROOT/tests/standins/authsvc.py" 0 --access-key "au$FAK" --secret-key "$FSK" \
   --endpoint "$HF_EP" --front "$HF_EP" >"$WORK/authsvc3.log" 2>&1 &
 PIDS+=($!)

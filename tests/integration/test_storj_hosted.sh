@@ -41,6 +41,9 @@ pids=()
 trap 'front_stop; kill "${pids[@]}" 2>/dev/null' EXIT
 start_authsvc() { # start_authsvc VAR extra-args...: sets VAR to the base URL
   local var=$1 log=$WORK/authsvc-$1.log; shift
+  # emptied here: the background redirection truncates it only when the
+  # child runs, and a previous run's "listening on" line gave a stale port
+  : >"$log"
   python3 "$ROOT/tests/standins/authsvc.py" 0 "$@" >"$log" 2>&1 &
   pids+=($!)
   wait_until 10 grep -q 'listening on' "$log" || return 1
