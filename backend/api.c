@@ -99,14 +99,7 @@ static const char *allowed_for(const char *path)
  * anyway. rules: the body's, or the saved ones. */
 static json_t *index_preview(struct manager *m, json_t *body, struct err *e)
 {
-    json_t *saved = body ? NULL : manager_retention(m);
-    /* the saved document without what GET adds (lastRun, runs, gcRuns,
-     * reading, nextRun) */
-    json_object_del(saved, "lastRun");
-    json_object_del(saved, "runs");
-    json_object_del(saved, "gcRuns");
-    json_object_del(saved, "reading");
-    json_object_del(saved, "nextRun");
+    json_t *saved = body ? NULL : manager_retention_rules(m);
     json_t *rules = retention_parse(body ? body : saved, e), *plan = NULL;
     json_decref(saved);
     if (!rules)

@@ -681,6 +681,14 @@ json_t *manager_retention(struct manager *m)
     return out;
 }
 
+json_t *manager_retention_rules(struct manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    json_t *out = json_deep_copy(m->retention);
+    pthread_mutex_unlock(&m->mu);
+    return out;
+}
+
 json_t *manager_put_retention(struct manager *m, json_t *body, struct err *e)
 {
     json_t *rules = retention_parse(body, e);

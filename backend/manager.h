@@ -87,6 +87,9 @@ json_t *manager_users_change(struct manager *m, enum manager_users_op op, const 
  * {at, ok, images, tags, message}, or null) and "nextRun" (the next
  * scheduled one, RFC 3339 UTC, or null). New reference. */
 json_t *manager_retention(struct manager *m);
+/* The saved clean-up rules alone (retention_parse's form, without what
+ * manager_retention adds). New reference. */
+json_t *manager_retention_rules(struct manager *m);
 /* Validates and saves new rules; the answer is manager_retention's, or NULL
  * with e (400 naming the field; 507/500 when the file cannot be written;
  * nothing changed then). */

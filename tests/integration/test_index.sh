@@ -212,6 +212,12 @@ t_eq "  keepPushedWithin: pushed 30 days ago goes" "apps/multi,apps/offline,apps
   "$(jq -r '[.repositories[] | select(.delete | length > 0) | .name] | sort | join(",")' <<<"$p2")"
 api PUT /api/retention "$rules" >/dev/null
 t_eq "rules saved" 200 "$(last_status)"
+# {} previews the saved rules: the same plan as the body gave
+p3=$(api POST "/api/retention/preview?source=index" '{}')
+t_eq "preview of the saved rules from the index" 200 "$(last_status)"
+t_eq "  plans what the same rules in the body planned" \
+  "$(jq -c '[.repositories[] | {name, d: [.delete[].tags[]] | sort}]' <<<"$p")" \
+  "$(jq -c '[.repositories[] | {name, d: [.delete[].tags[]] | sort}]' <<<"$p3")"
 api POST /api/retention/apply >/dev/null
 t_eq "apply accepted" 202 "$(last_status)"
 ran() { api GET /api/retention | jq -e '.lastRun != null' >/dev/null; }
